@@ -1,0 +1,492 @@
+/*
+ * cgroup.c: a slot's cgroup, on cgroup v1 or v2.
+ *
+ * The master makes, fills and removes the cgroup with libcgroup; the
+ * worker only opens the knob files it owns (memory and cpu limits, the
+ * counters it resets) and reads the rest.  The knob table below is the
+ * whole difference between v1 and v2.
+ *
+ * Per-run accounting in a long-lived cgroup: before a run the worker resets
+ * the peak and the CPU counter (v1: write 0; v2: memory.peak takes a
+ * per-fd reset, cpu.stat is read as a delta), and reads the cumulative OOM
+ * kill count before and after.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include <libcgroup.h>
+
+#include "sandbox.h"
+
+static const struct sb_knob_desc knobs_v1[SB_KNOB_MAX] = {
+	[SB_KNOB_MEM_LIMIT]  = { "memory",  "memory.limit_in_bytes",       true },
+	[SB_KNOB_SWAP_LIMIT] = { "memory",  "memory.memsw.limit_in_bytes", true },
+	[SB_KNOB_MEM_PEAK]   = { "memory",  "memory.max_usage_in_bytes",   true },
+	[SB_KNOB_OOM]        = { "memory",  "memory.oom_control",          false },
+	[SB_KNOB_CPU_QUOTA]  = { "cpu",     "cpu.cfs_quota_us",            true },
+	[SB_KNOB_CPU_BURST]  = { "cpu",     "cpu.cfs_burst_us",            true },
+	[SB_KNOB_CPU_USAGE]  = { "cpuacct", "cpuacct.usage",               true },
+	[SB_KNOB_PIDS_MAX]   = { "pids",    "pids.max",                    false },
+};
+
+static const struct sb_knob_desc knobs_v2[SB_KNOB_MAX] = {
+	[SB_KNOB_MEM_LIMIT]  = { NULL, "memory.max",      true },
+	[SB_KNOB_SWAP_LIMIT] = { NULL, "memory.swap.max", true },
+	[SB_KNOB_MEM_PEAK]   = { NULL, "memory.peak",     true },
+	[SB_KNOB_OOM]        = { NULL, "memory.events",   false },
+	[SB_KNOB_CPU_QUOTA]  = { NULL, "cpu.max",         true },
+	[SB_KNOB_CPU_BURST]  = { NULL, "cpu.max.burst",   true },
+	[SB_KNOB_CPU_USAGE]  = { NULL, "cpu.stat",        false },
+	[SB_KNOB_PIDS_MAX]   = { NULL, "pids.max",        false },
+};
+
+/* Knobs a slot can live without (older kernels, no swap accounting). */
+static bool
+knob_optional(enum sb_knob k)
+{
+	return k == SB_KNOB_CPU_BURST || k == SB_KNOB_SWAP_LIMIT;
+}
+
+const struct sb_knob_desc *
+sb_knob_describe(enum sb_cgversion v, enum sb_knob k)
+{
+	if (k >= SB_KNOB_MAX)
+		return NULL;
+	return v == SB_CGROUP_V2 ? &knobs_v2[k] : &knobs_v1[k];
+}
+
+/* v1 controllers the slot joins; v2 enables the same through libcgroup. */
+static const char *const controllers[] = { "memory", "cpu", "cpuacct", "pids" };
+static const char *const controllers_v2[] = { "memory", "cpu", "pids" };
+
+/*
+ * Initialises libcgroup and tells which version this host runs.  Must run
+ * before any mount namespace is changed.  Returns 0 or -1 with err set.
+ */
+int
+sb_cgroup_init(enum sb_cgversion *v, char *err, size_t errlen)
+{
+	struct statfs	 sf;
+	int		 rc;
+
+	if (statfs("/sys/fs/cgroup", &sf) != 0) {
+		snprintf(err, errlen, "/sys/fs/cgroup: %s", strerror(errno));
+		return -1;
+	}
+	*v = sf.f_type == CGROUP2_SUPER_MAGIC ? SB_CGROUP_V2 : SB_CGROUP_V1;
+	if ((rc = cgroup_init()) != 0) {
+		snprintf(err, errlen, "libcgroup: %s", cgroup_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+knob_dirs(struct sb_cgroup *cg, char *err, size_t errlen)
+{
+	enum sb_knob	 k;
+	char		*mnt = NULL;
+
+	for (k = 0; k < SB_KNOB_MAX; k++) {
+		const struct sb_knob_desc *d = sb_knob_describe(cg->version, k);
+		const char *ctl = d->controller != NULL ? d->controller : "memory";
+
+		if (cgroup_get_subsys_mount_point(ctl, &mnt) != 0 || mnt == NULL) {
+			snprintf(err, errlen, "cgroup controller %s is not mounted",
+			    ctl);
+			return -1;
+		}
+		if (asprintf(&cg->dir[k], "%s/%s", mnt, cg->name) < 0)
+			cg->dir[k] = NULL;
+		free(mnt);
+		mnt = NULL;
+		if (cg->dir[k] == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+knob_path(const struct sb_cgroup *cg, enum sb_knob k, char *buf, size_t len)
+{
+	const struct sb_knob_desc *d = sb_knob_describe(cg->version, k);
+	int n = snprintf(buf, len, "%s/%s", cg->dir[k], d->file);
+
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+/* Writes s to the knob k by path (master side, at creation). */
+static int
+knob_write_path(const struct sb_cgroup *cg, enum sb_knob k, const char *s)
+{
+	char	 path[512];
+	int	 fd, rc = -1;
+
+	if (knob_path(cg, k, path, sizeof(path)) != 0)
+		return -1;
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (write(fd, s, strlen(s)) == (ssize_t)strlen(s))
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+static int
+cgroup_fill(struct sb_cgroup *cg, unsigned max_pids, uid_t uid, gid_t gid,
+    char *err, size_t errlen)
+{
+	char		 buf[64], path[512];
+	enum sb_knob	 k;
+
+	snprintf(buf, sizeof(buf), "%u", max_pids);
+	if (knob_write_path(cg, SB_KNOB_PIDS_MAX, buf) != 0) {
+		snprintf(err, errlen, "%s: cannot set pids.max: %s", cg->name,
+		    strerror(errno));
+		return -1;
+	}
+	for (k = 0; k < SB_KNOB_MAX; k++) {
+		if (!sb_knob_describe(cg->version, k)->worker_writes)
+			continue;
+		if (knob_path(cg, k, path, sizeof(path)) != 0)
+			return -1;
+		if (chown(path, uid, gid) == 0)
+			continue;
+		if (errno == ENOENT && knob_optional(k))
+			continue;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Makes the cgroup name (e.g. "pyexec/default/slot-0") in every controller
+ * a slot needs, sets pids.max and hands the worker's knobs to uid:gid.
+ * A leftover group of the same name (from a crash) is removed first.
+ * Returns 0, or -1 with err set and nothing left behind.
+ */
+int
+sb_cgroup_create(struct sb_cgroup *cg, const char *name, unsigned max_pids,
+    uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	const char *const *ctl = controllers;
+	size_t		 i, n = sizeof(controllers) / sizeof(controllers[0]);
+	int		 rc;
+	enum sb_cgversion v = cg->version;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->version = v;
+	for (i = 0; i < SB_KNOB_MAX; i++)
+		cg->fd[i] = -1;
+	snprintf(cg->name, sizeof(cg->name), "%s", name);
+	if (v == SB_CGROUP_V2) {
+		ctl = controllers_v2;
+		n = sizeof(controllers_v2) / sizeof(controllers_v2[0]);
+	}
+	if ((cg->lcg = cgroup_new_cgroup(name)) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++)
+		if (cgroup_add_controller(cg->lcg, ctl[i]) == NULL)
+			goto nomem;
+	(void)cgroup_delete_cgroup(cg->lcg, 1);
+	if ((rc = cgroup_create_cgroup(cg->lcg, 0)) != 0) {
+		snprintf(err, errlen, "cgroup %s: %s", name, cgroup_strerror(rc));
+		goto fail;
+	}
+	if (knob_dirs(cg, err, errlen) != 0 ||
+	    cgroup_fill(cg, max_pids, uid, gid, err, errlen) != 0) {
+		(void)sb_cgroup_destroy(cg);
+		goto fail;
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "cgroup %s: out of memory", name);
+fail:
+	sb_cgroup_free(cg);
+	return -1;
+}
+
+int
+sb_cgroup_attach(struct sb_cgroup *cg, pid_t pid, char *err, size_t errlen)
+{
+	int	rc;
+
+	if ((rc = cgroup_attach_task_pid(cg->lcg, pid)) != 0) {
+		snprintf(err, errlen, "cgroup %s: attach: %s", cg->name,
+		    cgroup_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Removes the cgroup.  Its processes must be gone; exiting tasks can hold
+ * it busy for a moment, so this retries for up to a second.
+ */
+int
+sb_cgroup_destroy(struct sb_cgroup *cg)
+{
+	struct timespec	ts = { 0, 10 * 1000 * 1000 };
+	int		i, rc = -1;
+
+	if (cg->lcg == NULL)
+		return 0;
+	for (i = 0; i < 100; i++) {
+		if ((rc = cgroup_delete_cgroup(cg->lcg, 0)) == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+/* Frees what cg owns (not the cgroup itself: see sb_cgroup_destroy()). */
+void
+sb_cgroup_free(struct sb_cgroup *cg)
+{
+	size_t	i;
+
+	sb_cgroup_close(cg);
+	for (i = 0; i < SB_KNOB_MAX; i++) {
+		free(cg->dir[i]);
+		cg->dir[i] = NULL;
+	}
+	if (cg->lcg != NULL)
+		cgroup_free(&cg->lcg);
+	cg->lcg = NULL;
+}
+
+/* ---- worker side ---------------------------------------------------- */
+
+/* Opens every knob; an optional one may be missing.  0 or -1 (errno). */
+int
+sb_cgroup_open(struct sb_cgroup *cg)
+{
+	char		 path[512];
+	enum sb_knob	 k;
+
+	for (k = 0; k < SB_KNOB_MAX; k++) {
+		const struct sb_knob_desc *d = sb_knob_describe(cg->version, k);
+
+		if (knob_path(cg, k, path, sizeof(path)) != 0)
+			return -1;
+		cg->fd[k] = open(path, (d->worker_writes ? O_RDWR : O_RDONLY) |
+		    O_CLOEXEC);
+		if (cg->fd[k] < 0 && !(errno == ENOENT && knob_optional(k)))
+			return -1;
+	}
+	cg->mem_set = 0;
+	cg->cpu_set = 0;
+	return 0;
+}
+
+void
+sb_cgroup_close(struct sb_cgroup *cg)
+{
+	size_t	i;
+
+	for (i = 0; i < SB_KNOB_MAX; i++) {
+		if (cg->fd[i] >= 0)
+			close(cg->fd[i]);
+		cg->fd[i] = -1;
+	}
+}
+
+static int
+knob_write(struct sb_cgroup *cg, enum sb_knob k, const char *s)
+{
+	size_t	len = strlen(s);
+
+	if (cg->fd[k] < 0)
+		return knob_optional(k) ? 0 : -1;
+	return pwrite(cg->fd[k], s, len, 0) == (ssize_t)len ? 0 : -1;
+}
+
+static int
+knob_read(struct sb_cgroup *cg, enum sb_knob k, char *buf, size_t len)
+{
+	ssize_t	n;
+
+	if (cg->fd[k] < 0)
+		return -1;
+	if ((n = pread(cg->fd[k], buf, len - 1, 0)) < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/*
+ * Sets the memory limit, swap off.  v1 requires memory <= memory+swap at
+ * every step, so the order of the two writes depends on the direction.
+ */
+int
+sb_cgroup_set_memory(struct sb_cgroup *cg, uint64_t bytes)
+{
+	char	 buf[32];
+	int	 rc;
+
+	if (cg->mem_set == bytes)
+		return 0;
+	snprintf(buf, sizeof(buf), "%" PRIu64, bytes);
+	if (cg->version == SB_CGROUP_V2) {
+		rc = knob_write(cg, SB_KNOB_MEM_LIMIT, buf);
+		if (rc == 0)
+			rc = knob_write(cg, SB_KNOB_SWAP_LIMIT, "0");
+	} else if (bytes > cg->mem_set) {
+		rc = knob_write(cg, SB_KNOB_SWAP_LIMIT, buf);
+		if (rc == 0)
+			rc = knob_write(cg, SB_KNOB_MEM_LIMIT, buf);
+		if (rc != 0 && cg->mem_set == 0) {
+			/* Unknown previous value: try the other order. */
+			rc = knob_write(cg, SB_KNOB_MEM_LIMIT, buf);
+			if (rc == 0)
+				rc = knob_write(cg, SB_KNOB_SWAP_LIMIT, buf);
+		}
+	} else {
+		rc = knob_write(cg, SB_KNOB_MEM_LIMIT, buf);
+		if (rc == 0)
+			rc = knob_write(cg, SB_KNOB_SWAP_LIMIT, buf);
+	}
+	cg->mem_set = rc == 0 ? bytes : 0;
+	return rc;
+}
+
+/* The text to write to the quota knob for a limit of cores. */
+int
+sb_cgroup_format_cpu(enum sb_cgversion v, double cores, char *buf, size_t len)
+{
+	long long	quota = (long long)(cores * SB_CPU_PERIOD_US + 0.5);
+	int		n;
+
+	if (quota < 1000)
+		quota = 1000;
+	if (v == SB_CGROUP_V2)
+		n = snprintf(buf, len, "%lld %d", quota, SB_CPU_PERIOD_US);
+	else
+		n = snprintf(buf, len, "%lld", quota);
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+/*
+ * Sets the CPU quota to cores per period, with a burst of one quota so the
+ * start-up of python is not throttled.  The kernel refuses a burst larger
+ * than the quota, so the burst goes to 0 first.
+ */
+int
+sb_cgroup_set_cpu(struct sb_cgroup *cg, double cores)
+{
+	char	 quota[48], burst[32];
+
+	if (cg->cpu_set == cores)
+		return 0;
+	if (sb_cgroup_format_cpu(cg->version, cores, quota, sizeof(quota)) != 0)
+		return -1;
+	snprintf(burst, sizeof(burst), "%lld", atoll(quota));
+	if (knob_write(cg, SB_KNOB_CPU_BURST, "0") != 0 ||
+	    knob_write(cg, SB_KNOB_CPU_QUOTA, quota) != 0 ||
+	    knob_write(cg, SB_KNOB_CPU_BURST, burst) != 0) {
+		cg->cpu_set = 0;
+		return -1;
+	}
+	cg->cpu_set = cores;
+	return 0;
+}
+
+/* Finds "key N" in a flat-keyed cgroup file. */
+static int
+parse_keyed(const char *text, const char *key, uint64_t *out)
+{
+	size_t		 klen = strlen(key);
+	const char	*p = text;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, key, klen) == 0 && p[klen] == ' ') {
+			*out = strtoull(p + klen + 1, NULL, 10);
+			return 0;
+		}
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return -1;
+}
+
+int
+sb_cgroup_parse_oom(enum sb_cgversion v, const char *text, uint64_t *out)
+{
+	return parse_keyed(text, "oom_kill", out);
+}
+
+/* CPU usage in ns: v1 cpuacct.usage is ns; v2 cpu.stat has usage_usec. */
+int
+sb_cgroup_parse_cpu_usage(enum sb_cgversion v, const char *text, uint64_t *out)
+{
+	uint64_t	us;
+
+	if (v == SB_CGROUP_V1) {
+		if (*text < '0' || *text > '9')
+			return -1;
+		*out = strtoull(text, NULL, 10);
+		return 0;
+	}
+	if (parse_keyed(text, "usage_usec", &us) != 0)
+		return -1;
+	*out = us * 1000;
+	return 0;
+}
+
+static int
+cgroup_cpu_now(struct sb_cgroup *cg, uint64_t *ns)
+{
+	char	buf[1024];
+
+	if (knob_read(cg, SB_KNOB_CPU_USAGE, buf, sizeof(buf)) != 0)
+		return -1;
+	return sb_cgroup_parse_cpu_usage(cg->version, buf, ns);
+}
+
+/* Before a run: zero the peak and the CPU counter. */
+int
+sb_cgroup_reset(struct sb_cgroup *cg)
+{
+	if (cg->version == SB_CGROUP_V2) {
+		if (knob_write(cg, SB_KNOB_MEM_PEAK, "reset") != 0)
+			return -1;
+		return cgroup_cpu_now(cg, &cg->cpu_base);
+	}
+	cg->cpu_base = 0;
+	if (knob_write(cg, SB_KNOB_MEM_PEAK, "0") != 0 ||
+	    knob_write(cg, SB_KNOB_CPU_USAGE, "0") != 0)
+		return -1;
+	return 0;
+}
+
+int
+sb_cgroup_read(struct sb_cgroup *cg, struct sb_counters *c)
+{
+	char	buf[1024];
+
+	memset(c, 0, sizeof(*c));
+	if (cgroup_cpu_now(cg, &c->cpu_ns) != 0)
+		return -1;
+	c->cpu_ns = c->cpu_ns > cg->cpu_base ? c->cpu_ns - cg->cpu_base : 0;
+	if (knob_read(cg, SB_KNOB_MEM_PEAK, buf, sizeof(buf)) != 0)
+		return -1;
+	c->mem_peak = strtoull(buf, NULL, 10);
+	if (knob_read(cg, SB_KNOB_OOM, buf, sizeof(buf)) != 0 ||
+	    sb_cgroup_parse_oom(cg->version, buf, &c->oom_kills) != 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,69 @@
+/*
+ * proto.h: the messages between a worker and its slot's launcher.
+ *
+ * The channel is a SOCK_SEQPACKET socketpair made by the master: one
+ * message per packet, so a short or long packet is a protocol error, never
+ * a partial read.  Both sides check the size of every message before they
+ * look at it (as httpd's IMSG_SIZE_CHECK does); a bad message from the
+ * worker makes the launcher end the run and exit, and the master makes the
+ * slot again.
+ *
+ *   worker -> launcher   PROTO_RUN   + SCM_RIGHTS: the run's five fds
+ *                        PROTO_KILL  (output cap reached: stop the run)
+ *                        PROTO_PING
+ *   launcher -> worker   PROTO_DONE  (after the slot is clean again)
+ *                        PROTO_PONG
+ */
+#ifndef PYEXEC_PROTO_H
+#define PYEXEC_PROTO_H
+
+#include <stdint.h>
+
+#define PROTO_MAGIC	0x70657831u	/* "pex1" */
+
+enum proto_op {
+	PROTO_RUN = 1,
+	PROTO_KILL,
+	PROTO_PING,
+	PROTO_DONE,
+	PROTO_PONG,
+};
+
+/* The fds that come with PROTO_RUN, in this order; in the run they are
+ * dup2()ed to the same numbers. */
+enum proto_fd {
+	PROTO_FD_STDIN = 0,	/* the run reads its stdin */
+	PROTO_FD_STDOUT,	/* the run writes stdout */
+	PROTO_FD_STDERR,	/* the run writes stderr */
+	PROTO_FD_CODE,		/* the runner reads the code, then closes it */
+	PROTO_FD_REPORT,	/* the runner writes its JSON report */
+	PROTO_NFDS,
+};
+
+struct proto_hdr {
+	uint32_t	magic;
+	uint32_t	op;
+};
+
+struct proto_run {
+	struct proto_hdr hdr;
+	uint32_t	timeout_ms;	/* wall-clock limit of the run */
+	uint32_t	reserved;
+};
+
+/* Sent once the run is over and the slot is clean again. */
+struct proto_done {
+	struct proto_hdr hdr;
+	int32_t		wstatus;	/* waitpid() status of the runner */
+	uint32_t	flags;		/* PROTO_DONE_* */
+	uint64_t	wall_ns;	/* fork to reap of the runner */
+	uint64_t	overshoot_ns;	/* kill time minus the deadline */
+	uint64_t	setup_ns;	/* fork to exec, measured in the child */
+};
+
+#define PROTO_DONE_TIMEOUT	0x1u	/* the wall clock fired */
+#define PROTO_DONE_KILLED	0x2u	/* killed on PROTO_KILL */
+#define PROTO_DONE_DIRTY	0x4u	/* the slot could not be cleaned */
+#define PROTO_DONE_NOEXEC	0x8u	/* the run could not be started */
+
+#endif /* PYEXEC_PROTO_H */

@@ -1,0 +1,431 @@
+/*
+ * run.c: one run, seen from the worker.
+ *
+ * The worker makes the run's five pipes, keeps its ends and sends the
+ * others to the launcher with PROTO_RUN.  Then a single poll loop feeds the
+ * code and stdin in, reads stdout, stderr and the runner's report out (the
+ * output capped in total, the report capped on its own) and waits for
+ * PROTO_DONE, which the launcher sends only once everything in the slot is
+ * dead, so the pipes reach EOF.  A backstop deadline past the run's own
+ * limit catches a launcher that stopped answering: that is our failure (a
+ * 5xx), never an outcome.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+#include "proto.h"
+
+#define REPORT_MAX	(64 * 1024)
+#define BACKSTOP_MS	10000	/* past the run's own timeout */
+
+static const char *const outcome_names[] = {
+	[RUN_COMPLETED] = "completed",
+	[RUN_ERROR] = "error",
+	[RUN_TIMEOUT] = "timeout",
+	[RUN_MEMORY_LIMIT] = "memory_limit",
+	[RUN_OUTPUT_LIMIT] = "output_limit",
+	[RUN_SIGNAL] = "signal",
+};
+
+const char *
+run_outcome_name(enum run_outcome o)
+{
+	return outcome_names[o];
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A growing capture buffer. */
+struct sink {
+	char	*buf;		/* owned */
+	size_t	 len, cap;
+	size_t	 total;		/* bytes seen, kept or not */
+	int	 fd;		/* our read end, -1 at EOF */
+};
+
+static int
+sink_append(struct sink *k, const char *p, size_t n)
+{
+	char	*nb;
+	size_t	 ncap;
+
+	if (k->len + n + 1 > k->cap) {
+		ncap = k->cap ? k->cap : 4096;
+		while (ncap < k->len + n + 1)
+			ncap *= 2;
+		if ((nb = realloc(k->buf, ncap)) == NULL)
+			return -1;
+		k->buf = nb;
+		k->cap = ncap;
+	}
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+	k->buf[k->len] = '\0';
+	return 0;
+}
+
+/* A buffer we feed into a pipe. */
+struct feed {
+	const char	*p;	/* borrowed */
+	size_t		 left;
+	int		 fd;	/* our write end, -1 once done */
+};
+
+struct pump {
+	struct sink	 out, err, rep;
+	struct feed	 code, in;
+	size_t		 max_output;
+	bool		 truncated, kill_sent, done;
+	struct proto_done done_msg;
+	int		 ctl;
+};
+
+static void
+fd_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int
+run_send(int ctl, const struct proto_run *m, const int fds[PROTO_NFDS])
+{
+	union {
+		char		buf[CMSG_SPACE(sizeof(int) * PROTO_NFDS)];
+		struct cmsghdr	align;
+	} cbuf;
+	struct iovec	 iov = { (void *)m, sizeof(*m) };
+	struct msghdr	 msg = { 0 };
+	struct cmsghdr	*c;
+
+	memset(&cbuf, 0, sizeof(cbuf));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof(cbuf.buf);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * PROTO_NFDS);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * PROTO_NFDS);
+	return sendmsg(ctl, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(*m) ? 0 : -1;
+}
+
+/* Makes the pipes; ours go into p, the run's into theirs. */
+static int
+run_pipes(struct pump *p, int theirs[PROTO_NFDS])
+{
+	int	pp[PROTO_NFDS][2], i, j;
+
+	for (i = 0; i < PROTO_NFDS; i++)
+		if (pipe2(pp[i], O_CLOEXEC) != 0) {
+			for (j = 0; j < i; j++) {
+				close(pp[j][0]);
+				close(pp[j][1]);
+			}
+			return -1;
+		}
+	/* The run reads stdin and code, writes the rest. */
+	theirs[PROTO_FD_STDIN] = pp[PROTO_FD_STDIN][0];
+	p->in.fd = pp[PROTO_FD_STDIN][1];
+	theirs[PROTO_FD_CODE] = pp[PROTO_FD_CODE][0];
+	p->code.fd = pp[PROTO_FD_CODE][1];
+	theirs[PROTO_FD_STDOUT] = pp[PROTO_FD_STDOUT][1];
+	p->out.fd = pp[PROTO_FD_STDOUT][0];
+	theirs[PROTO_FD_STDERR] = pp[PROTO_FD_STDERR][1];
+	p->err.fd = pp[PROTO_FD_STDERR][0];
+	theirs[PROTO_FD_REPORT] = pp[PROTO_FD_REPORT][1];
+	p->rep.fd = pp[PROTO_FD_REPORT][0];
+	fcntl(p->in.fd, F_SETFL, O_NONBLOCK);
+	fcntl(p->code.fd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static void
+feed_write(struct feed *f)
+{
+	ssize_t	n;
+
+	if (f->left == 0) {
+		fd_close(&f->fd);
+		return;
+	}
+	n = write(f->fd, f->p, f->left);
+	if (n > 0) {
+		f->p += n;
+		f->left -= (size_t)n;
+	} else if (n < 0 && errno != EAGAIN && errno != EINTR)
+		f->left = 0;	/* EPIPE: the run stopped reading */
+	if (f->left == 0)
+		fd_close(&f->fd);
+}
+
+/* Reads what is there; output past the cap is counted, not kept. */
+static int
+pump_read(struct pump *p, struct sink *k, bool is_output)
+{
+	char	buf[65536];
+	ssize_t	n;
+	size_t	room, keep;
+
+	n = read(k->fd, buf, sizeof(buf));
+	if (n < 0)
+		return (errno == EINTR || errno == EAGAIN) ? 0 : -1;
+	if (n == 0) {
+		fd_close(&k->fd);
+		return 0;
+	}
+	k->total += (size_t)n;
+	if (!is_output) {
+		keep = k->len >= REPORT_MAX ? 0 :
+		    (size_t)n < REPORT_MAX - k->len ? (size_t)n : REPORT_MAX - k->len;
+		return keep ? sink_append(k, buf, keep) : 0;
+	}
+	room = p->max_output - (p->out.len + p->err.len);
+	keep = (size_t)n < room ? (size_t)n : room;
+	if (keep > 0 && sink_append(k, buf, keep) != 0)
+		return -1;
+	if (keep < (size_t)n) {
+		struct proto_hdr kill = { PROTO_MAGIC, PROTO_KILL };
+
+		p->truncated = true;
+		if (!p->kill_sent &&
+		    send(p->ctl, &kill, sizeof(kill), MSG_NOSIGNAL) != sizeof(kill))
+			return -1;
+		p->kill_sent = true;
+	}
+	return 0;
+}
+
+static int
+pump_ctl(struct pump *p)
+{
+	struct proto_done	m;
+	ssize_t			n = recv(p->ctl, &m, sizeof(m), 0);
+
+	if (n == (ssize_t)sizeof(m) && m.hdr.magic == PROTO_MAGIC &&
+	    m.hdr.op == PROTO_DONE) {
+		p->done_msg = m;
+		p->done = true;
+		return 0;
+	}
+	return -1;	/* closed, short, or not a DONE: the slot is broken */
+}
+
+/* The poll loop; 0 once DONE came and every read end hit EOF. */
+static int
+pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
+{
+	struct pollfd	pfd[6];
+	struct sink	*sinks[3] = { &p->out, &p->err, &p->rep };
+	int		n, i, rc;
+	int64_t		left;
+
+	while (!p->done || p->out.fd >= 0 || p->err.fd >= 0 || p->rep.fd >= 0) {
+		n = 0;
+		for (i = 0; i < 3; i++)
+			pfd[n++] = (struct pollfd){ sinks[i]->fd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ p->code.fd, POLLOUT, 0 };
+		pfd[n++] = (struct pollfd){ p->in.fd, POLLOUT, 0 };
+		pfd[n++] = (struct pollfd){ p->done ? -1 : p->ctl, POLLIN, 0 };
+		if ((left = backstop - mono_ms()) <= 0) {
+			snprintf(err, errlen, "the slot's launcher stopped answering");
+			return -1;
+		}
+		if (poll(pfd, (nfds_t)n, (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			return -1;
+		}
+		for (i = 0; i < 3; i++)
+			if (pfd[i].revents && pump_read(p, sinks[i], i < 2) != 0) {
+				snprintf(err, errlen, "reading the run's output: %s",
+				    strerror(errno));
+				return -1;
+			}
+		if (pfd[3].revents)
+			feed_write(&p->code);
+		if (pfd[4].revents)
+			feed_write(&p->in);
+		if (pfd[5].revents && (rc = pump_ctl(p)) != 0) {
+			snprintf(err, errlen, "the slot's launcher closed the "
+			    "control channel");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+pump_free(struct pump *p)
+{
+	fd_close(&p->out.fd);
+	fd_close(&p->err.fd);
+	fd_close(&p->rep.fd);
+	fd_close(&p->code.fd);
+	fd_close(&p->in.fd);
+	free(p->out.buf);
+	free(p->err.buf);
+	free(p->rep.buf);
+}
+
+/* Which outcome; exactly one. */
+static void
+run_classify(struct run_result *r, const struct proto_done *d,
+    uint64_t oom_delta, bool truncated)
+{
+	int	st = d->wstatus;
+
+	r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	r->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	r->limit = NULL;
+	if (truncated || (d->flags & PROTO_DONE_KILLED)) {
+		r->outcome = RUN_OUTPUT_LIMIT;
+		r->limit = "output";
+	} else if (d->flags & PROTO_DONE_TIMEOUT) {
+		r->outcome = RUN_TIMEOUT;
+		r->limit = "timeout";
+	} else if (r->signal == SIGKILL && oom_delta > 0) {
+		r->outcome = RUN_MEMORY_LIMIT;
+		r->limit = "memory";
+	} else if (r->signal != 0)
+		r->outcome = RUN_SIGNAL;
+	else
+		r->outcome = r->exit_code == 0 ? RUN_COMPLETED : RUN_ERROR;
+}
+
+/* Limits and counters before the run. */
+static int
+run_prepare(struct run_slot *rs, const struct run_params *pa,
+    struct sb_counters *before, char *err, size_t errlen)
+{
+	if (sb_cgroup_set_memory(rs->cg, pa->memory_bytes) != 0) {
+		snprintf(err, errlen, "setting the memory limit: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (sb_cgroup_set_cpu(rs->cg, pa->cpu_limit) != 0) {
+		snprintf(err, errlen, "setting the cpu limit: %s", strerror(errno));
+		return -1;
+	}
+	if (sb_cgroup_reset(rs->cg) != 0 || sb_cgroup_read(rs->cg, before) != 0) {
+		snprintf(err, errlen, "resetting the cgroup counters: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Runs pa in the slot.  On 0, r holds the result (the caller frees it with
+ * run_result_free()); on -1 the slot failed (err says how) and the caller
+ * answers 5xx and should not use the slot again.
+ */
+int
+run_execute(struct run_slot *rs, const struct run_params *pa,
+    struct run_result *r, char *err, size_t errlen)
+{
+	struct pump		 p;
+	struct sb_counters	 before, after;
+	struct proto_run	 m = { { PROTO_MAGIC, PROTO_RUN }, 0, 0 };
+	int			 theirs[PROTO_NFDS], i, rc = -1;
+	double			 ms = pa->timeout * 1000.0;
+
+	memset(r, 0, sizeof(*r));
+	memset(&p, 0, sizeof(p));
+	p.out.fd = p.err.fd = p.rep.fd = p.code.fd = p.in.fd = -1;
+	p.ctl = rs->ctl_fd;
+	p.max_output = pa->max_output;
+	p.code = (struct feed){ pa->code, pa->code_len, -1 };
+	p.in = (struct feed){ pa->stdin_data, pa->stdin_data ? pa->stdin_len : 0, -1 };
+	m.timeout_ms = ms < 1 ? 1 : (uint32_t)ms;
+
+	if (run_prepare(rs, pa, &before, err, errlen) != 0)
+		goto out;
+	if (run_pipes(&p, theirs) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	if (run_send(rs->ctl_fd, &m, theirs) != 0)
+		snprintf(err, errlen, "sending the run to the launcher: %s",
+		    strerror(errno));
+	for (i = 0; i < PROTO_NFDS; i++)
+		close(theirs[i]);
+	if (err[0] != '\0')
+		goto out;
+	if (pump_run(&p, mono_ms() + m.timeout_ms + BACKSTOP_MS, err, errlen) != 0)
+		goto out;
+	if (p.done_msg.flags & PROTO_DONE_NOEXEC) {
+		snprintf(err, errlen, "the run could not be started");
+		goto out;
+	}
+	if (sb_cgroup_read(rs->cg, &after) != 0) {
+		snprintf(err, errlen, "reading the cgroup counters: %s",
+		    strerror(errno));
+		goto out;
+	}
+	run_classify(r, &p.done_msg, after.oom_kills - before.oom_kills,
+	    p.truncated);
+	r->truncated = p.truncated;
+	r->out = p.out.buf; r->out_len = p.out.len; r->out_total = p.out.total;
+	r->err = p.err.buf; r->err_len = p.err.len; r->err_total = p.err.total;
+	r->report = p.rep.buf; r->report_len = p.rep.len;
+	p.out.buf = p.err.buf = p.rep.buf = NULL;
+	r->duration_ms = (double)p.done_msg.wall_ns / 1e6;
+	r->overshoot_ms = (double)p.done_msg.overshoot_ns / 1e6;
+	r->setup_ms = (double)p.done_msg.setup_ns / 1e6;
+	r->cpu_ms = (double)after.cpu_ns / 1e6;
+	r->memory_peak = after.mem_peak;
+	r->slot_dirty = (p.done_msg.flags & PROTO_DONE_DIRTY) != 0;
+	rc = 0;
+out:
+	pump_free(&p);
+	return rc;
+}
+
+/* Between runs: is the launcher alive and answering?  0 or -1. */
+int
+run_ping(struct run_slot *rs, int timeout_ms)
+{
+	struct proto_hdr	h = { PROTO_MAGIC, PROTO_PING }, a;
+	struct pollfd		pfd = { rs->ctl_fd, POLLIN, 0 };
+
+	if (send(rs->ctl_fd, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t)sizeof(h))
+		return -1;
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -1;
+	if (recv(rs->ctl_fd, &a, sizeof(a), 0) != (ssize_t)sizeof(a) ||
+	    a.magic != PROTO_MAGIC || a.op != PROTO_PONG)
+		return -1;
+	return 0;
+}
+
+void
+run_result_free(struct run_result *r)
+{
+	free(r->out);
+	free(r->err);
+	free(r->report);
+	r->out = r->err = r->report = NULL;
+}

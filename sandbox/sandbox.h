@@ -1,0 +1,188 @@
+/*
+ * sandbox.h: slots, their cgroups, and running code in them.
+ *
+ * Theory of operation (the processes and what each may do):
+ *
+ *   master (root)      makes each slot once at start-up: a cgroup per slot
+ *                      (sb_cgroup_*), then the launcher, cloned straight
+ *                      into new pid, mount, network, ipc and uts
+ *                      namespaces and attached to the slot's cgroup before
+ *                      it execs.  It hands one end of a socketpair to the
+ *                      launcher and the other to the slot's worker.
+ *   worker (user)      one per slot.  For each run it makes the run's pipes,
+ *                      sets the limits and resets the counters in the
+ *                      cgroup files it owns, sends PROTO_RUN with the pipes,
+ *                      pumps code and stdin in and stdout, stderr and the
+ *                      report out with caps, and classifies the outcome
+ *                      from PROTO_DONE and the cgroup counters (run_*).
+ *   launcher (pid 1)   sandbox/launcher.c.  Forks the run, enforces the wall
+ *                      clock, then kills everything left in its pid
+ *                      namespace at once (kill(-1)), reaps it, wipes /tmp
+ *                      and /dev/shm and answers PROTO_DONE.
+ *   run                the launcher's child: rlimits, setsid, dropped to
+ *                      the slot's run uid, empty environment, no fd but
+ *                      its pipes, execs python on sandbox/runner.py.
+ *
+ * A run costs one fork and one exec: no cgroup is made or joined and no
+ * namespace is created per request (see ARCHITECTURE.md for the figures).
+ */
+#ifndef PYEXEC_SANDBOX_H
+#define PYEXEC_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pyexec_config;
+
+/* cgroup.c ------------------------------------------------------------ */
+
+enum sb_cgversion {
+	SB_CGROUP_V1 = 1,
+	SB_CGROUP_V2 = 2,
+};
+
+/* The files of a slot's cgroup the worker reads or writes.  Each maps to a
+ * file of v1 or of v2 (see the table in cgroup.c). */
+enum sb_knob {
+	SB_KNOB_MEM_LIMIT,	/* v1 memory.limit_in_bytes   v2 memory.max */
+	SB_KNOB_SWAP_LIMIT,	/* v1 memory.memsw.limit...   v2 memory.swap.max */
+	SB_KNOB_MEM_PEAK,	/* v1 memory.max_usage_in...  v2 memory.peak */
+	SB_KNOB_OOM,		/* v1 memory.oom_control      v2 memory.events */
+	SB_KNOB_CPU_QUOTA,	/* v1 cpu.cfs_quota_us        v2 cpu.max */
+	SB_KNOB_CPU_BURST,	/* v1 cpu.cfs_burst_us        v2 cpu.max.burst */
+	SB_KNOB_CPU_USAGE,	/* v1 cpuacct.usage (ns)      v2 cpu.stat usage_usec */
+	SB_KNOB_PIDS_MAX,	/* pids.max */
+	SB_KNOB_MAX,
+};
+
+struct sb_knob_desc {
+	const char	*controller;	/* v1 hierarchy; NULL on v2 */
+	const char	*file;
+	bool		 worker_writes;	/* chowned to the worker's user */
+};
+
+const struct sb_knob_desc *sb_knob_describe(enum sb_cgversion, enum sb_knob);
+
+/* One slot's cgroup.  Made by the master; the worker only opens the knobs. */
+struct cgroup;			/* libcgroup's handle */
+
+struct sb_cgroup {
+	enum sb_cgversion version;
+	struct cgroup	*lcg;			/* master side: libcgroup handle, owned */
+	uint64_t	 mem_set;		/* worker side: limits last written */
+	double		 cpu_set;
+	uint64_t	 cpu_base;		/* v2: usage at the last reset */
+	char		 name[128];		/* e.g. "pyexec/default/slot-0" */
+	char		*dir[SB_KNOB_MAX];	/* owned: the knob's directory */
+	int		 fd[SB_KNOB_MAX];	/* worker side: open knobs, or -1 */
+};
+
+/* Master side. */
+int		 sb_cgroup_init(enum sb_cgversion *, char *, size_t);
+int		 sb_cgroup_create(struct sb_cgroup *, const char *name,
+		    unsigned max_pids, uid_t owner, gid_t group, char *, size_t);
+int		 sb_cgroup_attach(struct sb_cgroup *, pid_t, char *, size_t);
+int		 sb_cgroup_destroy(struct sb_cgroup *);
+void		 sb_cgroup_free(struct sb_cgroup *);
+
+/* Worker side. */
+int		 sb_cgroup_open(struct sb_cgroup *);
+void		 sb_cgroup_close(struct sb_cgroup *);
+int		 sb_cgroup_set_memory(struct sb_cgroup *, uint64_t bytes);
+int		 sb_cgroup_set_cpu(struct sb_cgroup *, double cores);
+int		 sb_cgroup_reset(struct sb_cgroup *);
+
+struct sb_counters {
+	uint64_t	cpu_ns;		/* CPU time used (delta on v2) */
+	uint64_t	mem_peak;	/* bytes */
+	uint64_t	oom_kills;	/* cumulative: take deltas */
+};
+int		 sb_cgroup_read(struct sb_cgroup *, struct sb_counters *);
+
+/* Pure helpers, unit-tested for both versions. */
+int		 sb_cgroup_format_cpu(enum sb_cgversion, double cores,
+		    char *, size_t);
+int		 sb_cgroup_parse_oom(enum sb_cgversion, const char *, uint64_t *);
+int		 sb_cgroup_parse_cpu_usage(enum sb_cgversion, const char *,
+		    uint64_t *);
+
+#define SB_CPU_PERIOD_US	100000
+
+/* slot.c: master side --------------------------------------------------- */
+
+struct slot {
+	unsigned	 id;
+	uid_t		 run_uid;
+	struct sb_cgroup cg;
+	pid_t		 launcher_pid;	/* host pid, or 0 */
+	int		 ctl_fd;	/* worker's end of the socketpair, or -1 */
+};
+
+int		 slot_create(struct slot *, unsigned id,
+		    const struct pyexec_config *, uid_t, gid_t, char *, size_t);
+int		 slot_start_launcher(struct slot *, const struct pyexec_config *,
+		    char *, size_t);
+void		 slot_stop_launcher(struct slot *);
+void		 slot_destroy(struct slot *);
+
+/* run.c: worker side ---------------------------------------------------- */
+
+enum run_outcome {
+	RUN_COMPLETED,
+	RUN_ERROR,
+	RUN_TIMEOUT,
+	RUN_MEMORY_LIMIT,
+	RUN_OUTPUT_LIMIT,
+	RUN_SIGNAL,
+};
+
+const char	*run_outcome_name(enum run_outcome);
+
+struct run_params {
+	const char	*code;		/* borrowed */
+	size_t		 code_len;
+	const char	*stdin_data;	/* borrowed, may be NULL */
+	size_t		 stdin_len;
+	double		 timeout;	/* seconds */
+	uint64_t	 memory_bytes;
+	double		 cpu_limit;
+	size_t		 max_output;	/* stdout + stderr */
+};
+
+struct run_result {
+	enum run_outcome outcome;
+	int		 exit_code;	/* -1 when ended by a signal */
+	int		 signal;	/* 0 when none */
+	char		*out;		/* owned; captured stdout */
+	size_t		 out_len;
+	char		*err;		/* owned; captured stderr */
+	size_t		 err_len;
+	size_t		 out_total;	/* bytes the run wrote to stdout */
+	size_t		 err_total;
+	bool		 truncated;
+	const char	*limit;		/* static: "timeout", "memory", "output" or NULL */
+	double		 duration_ms;
+	double		 overshoot_ms;
+	double		 setup_ms;
+	double		 cpu_ms;
+	uint64_t	 memory_peak;
+	char		*report;	/* owned; the runner's JSON report or NULL */
+	size_t		 report_len;
+	bool		 slot_dirty;	/* the slot did not come back clean */
+};
+
+struct run_slot {
+	int		 ctl_fd;	/* borrowed: socketpair end to the launcher */
+	struct sb_cgroup *cg;		/* borrowed */
+	uint64_t	 mem_set;	/* limits last written, to skip rewrites */
+	double		 cpu_set;
+};
+
+int		 run_execute(struct run_slot *, const struct run_params *,
+		    struct run_result *, char *, size_t);
+int		 run_ping(struct run_slot *, int timeout_ms);
+void		 run_result_free(struct run_result *);
+
+#endif /* PYEXEC_SANDBOX_H */
