@@ -1,0 +1,225 @@
+/*
+ * config.c: the service's configuration, read once from the environment.
+ *
+ * Seed names are kept where a seed named one (PYTHON_EXECUTOR_*); the rest
+ * are PYEXEC_*.  Every value is range-checked here, so the rest of the
+ * program can trust the struct.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyexec.h"
+
+#ifndef PYEXEC_LIBEXECDIR
+#define PYEXEC_LIBEXECDIR "/usr/local/libexec/pyexec"
+#endif
+#ifndef PYEXEC_DATADIR
+#define PYEXEC_DATADIR "/usr/local/share/pyexec"
+#endif
+
+/*
+ * Parse "123", "64k", "1m", "2g" (case-insensitive, powers of 1024).
+ * Returns 0 and sets *out, or -1.
+ */
+int
+config_parse_size(const char *s, uint64_t *out)
+{
+	char		*end;
+	unsigned long long v;
+	uint64_t	 mult = 1;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (tolower((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'k':
+		mult = 1024;
+		end++;
+		break;
+	case 'm':
+		mult = 1024 * 1024;
+		end++;
+		break;
+	case 'g':
+		mult = 1024ULL * 1024 * 1024;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end != '\0' || v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+static const char *
+env_first(const char *a, const char *b)
+{
+	const char	*v = getenv(a);
+
+	if ((v == NULL || *v == '\0') && b != NULL)
+		v = getenv(b);
+	return (v != NULL && *v != '\0') ? v : NULL;
+}
+
+static enum pyexec_err
+env_double(const char *name, double def, double lo, double hi, double *out,
+    char *err, size_t errlen)
+{
+	const char	*v = env_first(name, NULL);
+	char		*end;
+	double		 d;
+
+	if (v == NULL) {
+		*out = def;
+		return PYEXEC_OK;
+	}
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(d) || d < lo || d > hi) {
+		snprintf(err, errlen, "%s: must be a number between %g and %g",
+		    name, lo, hi);
+		return PYEXEC_ERR_CONFIG;
+	}
+	*out = d;
+	return PYEXEC_OK;
+}
+
+static enum pyexec_err
+env_size(const char *name, uint64_t def, uint64_t lo, uint64_t hi,
+    uint64_t *out, char *err, size_t errlen)
+{
+	const char	*v = env_first(name, NULL);
+
+	if (v == NULL) {
+		*out = def;
+		return PYEXEC_OK;
+	}
+	if (config_parse_size(v, out) != 0 || *out < lo || *out > hi) {
+		snprintf(err, errlen, "%s: must be a size between %llu and %llu "
+		    "(k, m or g suffix allowed)", name,
+		    (unsigned long long)lo, (unsigned long long)hi);
+		return PYEXEC_ERR_CONFIG;
+	}
+	return PYEXEC_OK;
+}
+
+/* One row per numeric setting: the table is the list of options. */
+struct config_size {
+	const char	*name;
+	uint64_t	 def, lo, hi;
+	size_t		 offset;	/* into struct pyexec_config */
+	int		 width;		/* sizeof the field */
+};
+
+#define CFG(f)	offsetof(struct pyexec_config, f), (int)sizeof(((struct pyexec_config *)0)->f)
+
+static const struct config_size config_sizes[] = {
+	{ "PYEXEC_MAX_BODY", 1 << 20, 1024, 64 << 20, CFG(max_body) },
+	{ "PYEXEC_MAX_OUTPUT_BYTES", 1 << 20, 1024, 64 << 20, CFG(max_output) },
+	{ "PYTHON_EXECUTOR_DEFAULT_MAX_MEMORY", 100, PYEXEC_MIN_MEMORY_MB, 1 << 20, CFG(default_memory_mb) },
+	{ "PYTHON_EXECUTOR_MAX_MEMORY", 500, PYEXEC_MIN_MEMORY_MB, 1 << 20, CFG(max_memory_mb) },
+	{ "PYEXEC_MAX_PIDS", 64, 8, 4096, CFG(max_pids) },
+	{ "PYEXEC_TMP_SIZE", 64 << 20, 1 << 20, 1ULL << 32, CFG(tmp_size) },
+	{ "PYEXEC_MAX_FILE_SIZE", 32 << 20, 4096, 1ULL << 32, CFG(max_file_size) },
+	{ "PYEXEC_MAX_OPEN_FILES", 256, 32, 65536, CFG(max_open_files) },
+	{ "PYEXEC_UID_BASE", 61000, 1000, 4000000000ULL, CFG(uid_base) },
+};
+
+static void
+config_store(struct pyexec_config *c, const struct config_size *row, uint64_t v)
+{
+	char	*p = (char *)c + row->offset;
+
+	if (row->width == sizeof(uint64_t))
+		*(uint64_t *)(void *)p = v;
+	else
+		*(uint32_t *)(void *)p = (uint32_t)v;
+}
+
+static enum pyexec_err
+config_load_sizes(struct pyexec_config *c, char *err, size_t errlen)
+{
+	size_t		 i;
+	uint64_t	 v;
+
+	for (i = 0; i < sizeof(config_sizes) / sizeof(config_sizes[0]); i++) {
+		const struct config_size *row = &config_sizes[i];
+
+		if (env_size(row->name, row->def, row->lo, row->hi, &v, err,
+		    errlen) != PYEXEC_OK)
+			return PYEXEC_ERR_CONFIG;
+		config_store(c, row, v);
+	}
+	return PYEXEC_OK;
+}
+
+enum pyexec_err
+config_load(struct pyexec_config *c, char *err, size_t errlen)
+{
+	long		 ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	double		 d;
+
+	memset(c, 0, sizeof(*c));
+	if (ncpu < 1)
+		ncpu = 1;
+	c->user = env_first("PYEXEC_USER", NULL);
+	if (c->user == NULL)
+		c->user = "pyexec";
+	c->instance = env_first("PYEXEC_INSTANCE", NULL);
+	if (c->instance == NULL)
+		c->instance = "default";
+	if (strspn(c->instance, "abcdefghijklmnopqrstuvwxyz0123456789-_") !=
+	    strlen(c->instance) || strlen(c->instance) > 32) {
+		snprintf(err, errlen, "PYEXEC_INSTANCE: at most 32 of [a-z0-9_-]");
+		return PYEXEC_ERR_CONFIG;
+	}
+	c->launcher_path = env_first("PYEXEC_LAUNCHER", NULL);
+	if (c->launcher_path == NULL)
+		c->launcher_path = PYEXEC_LIBEXECDIR "/pyexec-launcher";
+	c->runner_path = env_first("PYEXEC_RUNNER", NULL);
+	if (c->runner_path == NULL)
+		c->runner_path = PYEXEC_DATADIR "/runner.py";
+	c->python_path = PYEXEC_PYTHON;
+
+	if (config_load_sizes(c, err, errlen) != PYEXEC_OK)
+		return PYEXEC_ERR_CONFIG;
+	if (env_double("PYEXEC_WORKERS", (double)(2 * ncpu), 1, 256, &d, err,
+	    errlen) != PYEXEC_OK)
+		return PYEXEC_ERR_CONFIG;
+	c->workers = (unsigned)d;
+	if (env_double("PYTHON_EXECUTOR_MAX_TIMEOUT", 30, 0.1, 3600,
+	    &c->max_timeout, err, errlen) != PYEXEC_OK ||
+	    env_double("PYTHON_EXECUTOR_DEFAULT_TIMEOUT", 5, 0.1, c->max_timeout,
+	    &c->default_timeout, err, errlen) != PYEXEC_OK ||
+	    env_double("PYEXEC_MAX_CPU", (double)ncpu, 0.1, 1024, &c->max_cpu,
+	    err, errlen) != PYEXEC_OK)
+		return PYEXEC_ERR_CONFIG;
+	if (c->default_memory_mb > c->max_memory_mb) {
+		snprintf(err, errlen, "PYTHON_EXECUTOR_DEFAULT_MAX_MEMORY: "
+		    "must not exceed PYTHON_EXECUTOR_MAX_MEMORY (%u)",
+		    c->max_memory_mb);
+		return PYEXEC_ERR_CONFIG;
+	}
+	if (c->launcher_path[0] != '/' || c->runner_path[0] != '/') {
+		snprintf(err, errlen, "PYEXEC_LAUNCHER and PYEXEC_RUNNER must be "
+		    "absolute paths");
+		return PYEXEC_ERR_CONFIG;
+	}
+	return PYEXEC_OK;
+}

@@ -1,0 +1,440 @@
+/*
+ * pyexec-fcgi: the master of the worker pool.
+ *
+ * Theory of operation.  spawn-fcgi execs this program as root with the
+ * listening FastCGI socket on fd 0.  The processes, and what each may do:
+ *
+ *   master (root)     reads the configuration, checks it may serve (root,
+ *                     fd 0 listening, the workers' user exists, the run uids
+ *                     are free), makes one slot per worker (sandbox/slot.c:
+ *                     a cgroup and a launcher that is pid 1 of fresh
+ *                     namespaces), forks the workers and waits until every
+ *                     one has proved its slot with a self-test.  If any
+ *                     step fails it removes what it made and exits non-zero
+ *                     with the reason: no sandbox, no service.  Then it only
+ *                     supervises: a dead worker or launcher gets its slot's
+ *                     launcher and worker made again, with a backoff when
+ *                     they die young.  SIGTERM drains: workers finish the
+ *                     request in hand, then the slots are removed.  The
+ *                     master never reads a request.
+ *   worker (user)     fcgi-app/worker.c: drops to PYEXEC_USER, accepts on
+ *                     fd 0, one request at a time, runs code in its slot.
+ *   launcher (pid 1)  sandbox/launcher.c: forks and reaps the runs.
+ *
+ * The master and the workers share one read-mostly table (struct shared)
+ * for /health; pids and restarts are the master's, states the workers'.
+ */
+#include "config.h"
+
+#include <err.h>
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libcgroup.h>
+
+#include "pyexec.h"
+#include "sandbox.h"
+
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	10000
+#define YOUNG_MS	2000	/* a worker that dies younger backs off */
+#define READY_WAIT_MS	60000
+
+struct master_slot {
+	struct slot	 slot;
+	pid_t		 worker_pid;
+	int64_t		 started_ms;	/* when the worker was forked */
+	int64_t		 restart_at_ms;	/* 0: not scheduled */
+	int		 backoff_ms;
+};
+
+struct master {
+	struct pyexec_config	 cfg;
+	uid_t			 worker_uid;
+	gid_t			 worker_gid;
+	enum sb_cgversion	 cgv;
+	struct shared		*sh;		/* owned: shared mapping */
+	size_t			 sh_len;
+	struct master_slot	*ms;		/* owned: cfg.workers of them */
+	bool			 draining;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+master_die(const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg("fatal", "startup", "refusing to serve: %s", msg);
+	exit(1);
+}
+
+/* Checks that may refuse the start, before anything is made. */
+static void
+master_preflight(struct master *m)
+{
+	char		 err[512];
+	struct passwd	*pw;
+	int		 on = 0;
+	socklen_t	 len = sizeof(on);
+	unsigned	 i;
+
+	if (config_load(&m->cfg, err, sizeof(err)) != PYEXEC_OK)
+		master_die("configuration: %s", err);
+	if (geteuid() != 0)
+		master_die("pyexec-fcgi must start as root (it makes cgroups "
+		    "and namespaces, then drops privileges)");
+	if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 || !on)
+		master_die("fd 0 is not a listening socket: start pyexec-fcgi "
+		    "through spawn-fcgi");
+	if ((pw = getpwnam(m->cfg.user)) == NULL)
+		master_die("PYEXEC_USER %s does not exist", m->cfg.user);
+	if (pw->pw_uid == 0)
+		master_die("PYEXEC_USER must not be root");
+	m->worker_uid = pw->pw_uid;
+	m->worker_gid = pw->pw_gid;
+	for (i = 0; i < m->cfg.workers; i++) {
+		uid_t u = m->cfg.uid_base + i;
+
+		if ((pw = getpwuid(u)) != NULL || u == m->worker_uid)
+			master_die("PYEXEC_UID_BASE: run uid %u belongs to user "
+			    "%s; choose a range no account uses", (unsigned)u,
+			    pw != NULL ? pw->pw_name : m->cfg.user);
+	}
+	if (access(m->cfg.launcher_path, X_OK) != 0)
+		master_die("launcher %s: %s", m->cfg.launcher_path,
+		    strerror(errno));
+	if (access(m->cfg.python_path, X_OK) != 0)
+		master_die("python %s: %s", m->cfg.python_path, strerror(errno));
+	if (sb_cgroup_init(&m->cgv, err, sizeof(err)) != 0)
+		master_die("cgroups: %s", err);
+}
+
+static void
+master_shared(struct master *m)
+{
+	m->sh_len = sizeof(struct shared) +
+	    m->cfg.workers * sizeof(struct shared_slot);
+	m->sh = mmap(NULL, m->sh_len, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m->sh == MAP_FAILED)
+		master_die("mmap: %s", strerror(errno));
+	m->sh->nslots = m->cfg.workers;
+	m->sh->cgversion = m->cgv;
+	if ((m->ms = calloc(m->cfg.workers, sizeof(*m->ms))) == NULL)
+		master_die("out of memory");
+}
+
+/* Forks slot i's worker.  The child never returns. */
+static int
+master_fork_worker(struct master *m, unsigned i)
+{
+	struct master_slot	*s = &m->ms[i];
+	struct run_slot		 rs;
+	struct worker		 w;
+	unsigned		 j;
+	pid_t			 pid;
+
+	m->sh->slot[i].state = SLOT_STARTING;
+	if ((pid = fork()) < 0) {
+		log_msg("error", "worker", "slot %u: fork: %s", i, strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		s->worker_pid = pid;
+		s->started_ms = now_ms();
+		m->sh->slot[i].worker_pid = pid;
+		return 0;
+	}
+	/* Worker: keep only this slot's control socket. */
+	for (j = 0; j < m->cfg.workers; j++)
+		if (j != i && m->ms[j].slot.ctl_fd >= 0)
+			close(m->ms[j].slot.ctl_fd);
+	memset(&rs, 0, sizeof(rs));
+	rs.ctl_fd = s->slot.ctl_fd;
+	rs.cg = &s->slot.cg;
+	w = (struct worker){ &m->cfg, &s->slot, &rs, m->sh, i, false };
+	worker_main(&w);
+}
+
+/* (Re)starts slot i's launcher and worker. */
+static int
+master_start_slot(struct master *m, unsigned i)
+{
+	struct master_slot	*s = &m->ms[i];
+	char			 err[512];
+
+	slot_stop_launcher(&s->slot);
+	if (slot_start_launcher(&s->slot, &m->cfg, err, sizeof(err)) != 0) {
+		log_msg("error", "slot", "%s", err);
+		m->sh->slot[i].state = SLOT_DOWN;
+		return -1;
+	}
+	m->sh->slot[i].launcher_pid = s->slot.launcher_pid;
+	if (master_fork_worker(m, i) != 0) {
+		slot_stop_launcher(&s->slot);
+		return -1;
+	}
+	/* The worker has its copy of the control socket; ours goes. */
+	close(s->slot.ctl_fd);
+	s->slot.ctl_fd = -1;
+	return 0;
+}
+
+/* Removes the (empty) cgroup name from every controller a slot uses. */
+static void
+master_rmdir_cgroup(struct master *m, const char *name)
+{
+	static const char *const v1[] = { "memory", "cpu", "cpuacct", "pids" };
+	static const char *const v2[] = { "memory", "cpu", "pids" };
+	const char *const *ctl = m->cgv == SB_CGROUP_V2 ? v2 : v1;
+	size_t		 i, n = m->cgv == SB_CGROUP_V2 ? 3 : 4;
+	struct cgroup	*cg;
+
+	if ((cg = cgroup_new_cgroup(name)) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		cgroup_add_controller(cg, ctl[i]);
+	(void)cgroup_delete_cgroup(cg, 1);
+	cgroup_free(&cg);
+}
+
+/* Stops the workers, removes the slots and the instance's cgroups. */
+static void
+master_teardown(struct master *m)
+{
+	char		 name[96];
+	unsigned	 i;
+
+	for (i = 0; m->ms != NULL && i < m->cfg.workers; i++) {
+		if (m->ms[i].worker_pid > 0) {
+			kill(m->ms[i].worker_pid, SIGKILL);
+			waitpid(m->ms[i].worker_pid, NULL, 0);
+			m->ms[i].worker_pid = 0;
+		}
+		if (m->ms[i].slot.cg.lcg != NULL)
+			slot_destroy(&m->ms[i].slot);
+	}
+	snprintf(name, sizeof(name), "pyexec/%s", m->cfg.instance);
+	master_rmdir_cgroup(m, name);
+	master_rmdir_cgroup(m, "pyexec");	/* fails while others use it */
+}
+
+/* Makes every slot and worker and waits for all to pass the self-test. */
+static void
+master_start(struct master *m)
+{
+	char		err[512];
+	unsigned	i, ready;
+	int64_t		until;
+
+	for (i = 0; i < m->cfg.workers; i++) {
+		m->ms[i].slot.cg.version = m->cgv;
+		m->ms[i].slot.ctl_fd = -1;
+		if (slot_create(&m->ms[i].slot, i, &m->cfg, m->worker_uid,
+		    m->worker_gid, err, sizeof(err)) != 0) {
+			master_teardown(m);
+			master_die("%s", err);
+		}
+	}
+	for (i = 0; i < m->cfg.workers; i++)
+		if (master_start_slot(m, i) != 0) {
+			master_teardown(m);
+			master_die("slot %u could not be started (see above)", i);
+		}
+	until = now_ms() + READY_WAIT_MS;
+	do {
+		for (ready = 0, i = 0; i < m->cfg.workers; i++) {
+			int st = m->sh->slot[i].state;
+			int wst;
+
+			if (st == SLOT_READY || st == SLOT_BUSY)
+				ready++;
+			else if (st == SLOT_FAILED ||
+			    waitpid(m->ms[i].worker_pid, &wst, WNOHANG) != 0) {
+				m->ms[i].worker_pid = 0;
+				master_teardown(m);
+				master_die("slot %u failed its self-test (see above)", i);
+			}
+		}
+		if (ready < m->cfg.workers)
+			usleep(5000);
+	} while (ready < m->cfg.workers && now_ms() < until);
+	if (ready < m->cfg.workers) {
+		master_teardown(m);
+		master_die("the slots did not become ready in %d s",
+		    READY_WAIT_MS / 1000);
+	}
+}
+
+static int
+slot_of_pid(struct master *m, pid_t pid, bool *is_worker)
+{
+	unsigned	i;
+
+	for (i = 0; i < m->cfg.workers; i++) {
+		if (m->ms[i].worker_pid == pid) {
+			*is_worker = true;
+			return (int)i;
+		}
+		if (m->ms[i].slot.launcher_pid == pid) {
+			*is_worker = false;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static void
+master_schedule(struct master *m, unsigned i)
+{
+	struct master_slot	*s = &m->ms[i];
+	int64_t			 now = now_ms();
+
+	if (now - s->started_ms < YOUNG_MS)
+		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+	else
+		s->backoff_ms = 0;
+	if (s->backoff_ms > BACKOFF_MAX_MS)
+		s->backoff_ms = BACKOFF_MAX_MS;
+	s->restart_at_ms = now + s->backoff_ms;
+	m->sh->slot[i].state = SLOT_DOWN;
+}
+
+/* A child died: find whose, and arrange for its slot to come back. */
+static void
+master_reap(struct master *m)
+{
+	pid_t	pid;
+	int	st, i;
+	bool	is_worker;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if ((i = slot_of_pid(m, pid, &is_worker)) < 0)
+			continue;
+		if (is_worker) {
+			m->ms[i].worker_pid = 0;
+			m->sh->slot[i].worker_pid = 0;
+			if (!m->draining)
+				log_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0 ?
+				    "info" : "error", "worker", "slot %d: worker "
+				    "%d ended (%s %d); making the slot again", i,
+				    (int)pid, WIFEXITED(st) ? "exit" : "signal",
+				    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		} else {
+			m->ms[i].slot.launcher_pid = 0;
+			m->sh->slot[i].launcher_pid = 0;
+			if (!m->draining) {
+				log_msg("error", "slot", "slot %d: launcher %d died",
+				    i, (int)pid);
+				if (m->ms[i].worker_pid > 0)
+					kill(m->ms[i].worker_pid, SIGTERM);
+			}
+		}
+		if (!m->draining && m->ms[i].worker_pid == 0 &&
+		    m->ms[i].restart_at_ms == 0)
+			master_schedule(m, (unsigned)i);
+	}
+}
+
+static void
+master_restart_due(struct master *m)
+{
+	unsigned	i;
+	int64_t		now = now_ms();
+
+	for (i = 0; i < m->cfg.workers; i++) {
+		struct master_slot *s = &m->ms[i];
+
+		if (s->restart_at_ms == 0 || now < s->restart_at_ms)
+			continue;
+		s->restart_at_ms = 0;
+		m->sh->slot[i].restarts++;
+		if (master_start_slot(m, i) != 0)
+			master_schedule(m, i);
+	}
+}
+
+/* SIGTERM: let the workers finish the request in hand, then tear down. */
+static void
+master_drain(struct master *m)
+{
+	int64_t		until = now_ms() + (int64_t)(m->cfg.max_timeout * 1000) +
+			    15000;
+	unsigned	i, left;
+
+	m->draining = true;
+	log_msg("info", "shutdown", "draining %u workers", m->cfg.workers);
+	for (i = 0; i < m->cfg.workers; i++)
+		if (m->ms[i].worker_pid > 0)
+			kill(m->ms[i].worker_pid, SIGTERM);
+	do {
+		master_reap(m);
+		for (left = 0, i = 0; i < m->cfg.workers; i++)
+			left += m->ms[i].worker_pid > 0;
+		if (left > 0)
+			usleep(20000);
+	} while (left > 0 && now_ms() < until);
+	master_teardown(m);
+	log_msg("info", "shutdown", "stopped");
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct master	 m;
+	sigset_t	 set;
+	siginfo_t	 si;
+	struct timespec	 tick = { 0, 100 * 1000 * 1000 };
+	int		 sig;
+
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("pyexec-fcgi %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	memset(&m, 0, sizeof(m));
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	master_preflight(&m);
+	master_shared(&m);
+	master_start(&m);
+	log_msg("info", "startup", "serving with %u workers, cgroup v%d, "
+	    "python %s", m.cfg.workers, (int)m.cgv, m.cfg.python_path);
+	for (;;) {
+		sig = sigtimedwait(&set, &si, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		master_reap(&m);
+		master_restart_due(&m);
+	}
+	master_drain(&m);
+	return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * pyexec.h: the private interface of the FastCGI application (fcgi-app/).
+ *
+ * Names carry their layer: config_*, log_*, envelope_*, request_*,
+ * worker_*, route_*.  The sandbox layer (sb_*, slot_*, run_*) is declared
+ * in sandbox/sandbox.h.
+ */
+#ifndef PYEXEC_H
+#define PYEXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+/* The one error enum of the application.  Request-path functions return
+ * it; start-up code may die with a message instead. */
+enum pyexec_err {
+	PYEXEC_OK = 0,
+	PYEXEC_ERR_INVALID,	/* the client's request is invalid (400) */
+	PYEXEC_ERR_TOO_LARGE,	/* the request body is over the cap (413) */
+	PYEXEC_ERR_NOMEM,	/* an allocation failed (500) */
+	PYEXEC_ERR_IO,		/* a read or write failed (500) */
+	PYEXEC_ERR_SANDBOX,	/* the slot misbehaved or died (500) */
+	PYEXEC_ERR_CONFIG,	/* bad configuration (start-up only) */
+};
+
+/* Configuration, read once from the environment by the master before it
+ * forks; workers inherit a copy.  Strings point into the environment or
+ * into static storage: never freed. */
+struct pyexec_config {
+	unsigned	 workers;		/* PYEXEC_WORKERS */
+	const char	*user;			/* PYEXEC_USER: the workers' user */
+	uid_t		 uid_base;		/* PYEXEC_UID_BASE: slot i runs as base+i */
+	const char	*instance;		/* PYEXEC_INSTANCE: cgroup namespace */
+	const char	*launcher_path;		/* PYEXEC_LAUNCHER */
+	const char	*runner_path;		/* PYEXEC_RUNNER */
+	const char	*python_path;		/* --with-python at configure time */
+	size_t		 max_body;		/* PYEXEC_MAX_BODY, bytes */
+	size_t		 max_output;		/* PYEXEC_MAX_OUTPUT_BYTES */
+	double		 default_timeout;	/* PYTHON_EXECUTOR_DEFAULT_TIMEOUT, s */
+	double		 max_timeout;		/* PYTHON_EXECUTOR_MAX_TIMEOUT, s */
+	unsigned	 default_memory_mb;	/* PYTHON_EXECUTOR_DEFAULT_MAX_MEMORY */
+	unsigned	 max_memory_mb;		/* PYTHON_EXECUTOR_MAX_MEMORY */
+	double		 max_cpu;		/* PYEXEC_MAX_CPU, cores */
+	unsigned	 max_pids;		/* PYEXEC_MAX_PIDS, per slot */
+	size_t		 tmp_size;		/* PYEXEC_TMP_SIZE, bytes of /tmp */
+	size_t		 max_file_size;		/* PYEXEC_MAX_FILE_SIZE, RLIMIT_FSIZE */
+	unsigned	 max_open_files;	/* PYEXEC_MAX_OPEN_FILES, RLIMIT_NOFILE */
+};
+
+#define PYEXEC_MIN_MEMORY_MB	16
+
+/* config.c */
+enum pyexec_err	 config_load(struct pyexec_config *, char *, size_t);
+int		 config_parse_size(const char *, uint64_t *);
+
+/* log.c: one JSON object per line on stderr.  The caller owns the object
+ * and must not put code or secrets in it. */
+void		 log_json(const char *level, const char *event, struct json_object *);
+void		 log_msg(const char *level, const char *event, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* envelope.c */
+#define UUID_STR_LEN	37
+void		 envelope_uuid4(char out[UUID_STR_LEN]);
+char		*envelope_utf8_sanitize(const char *, size_t, size_t *);
+const char	*envelope_error_code(int http_status);
+char		*envelope_error(const char *id, const char *code, const char *msg);
+bool		 envelope_utf8_valid(const char *, size_t);
+
+/* request.c: the validated /v1/execute request.  Owns code and stdin. */
+struct exec_request {
+	char		*code;		/* owned, NUL-terminated, valid UTF-8 */
+	size_t		 code_len;
+	char		*stdin_data;	/* owned, may be NULL */
+	size_t		 stdin_len;
+	double		 timeout;	/* seconds */
+	uint64_t	 memory_bytes;
+	double		 cpu_limit;	/* cores */
+};
+
+enum pyexec_err	 request_parse_execute(const char *, size_t,
+		    const struct pyexec_config *, struct exec_request *,
+		    char *, size_t);
+void		 request_free(struct exec_request *);
+enum pyexec_err	 request_parse_memory(struct json_object *, uint64_t *);
+
+/*
+ * The status table the master shares with its workers (MAP_SHARED, made
+ * before the first fork).  The master writes pids and restarts; each worker
+ * writes only its own slot's state and run count.  It is only displayed
+ * (/health) and read once at start-up for readiness: the master never
+ * trusts it for anything else.
+ */
+enum slot_state {
+	SLOT_STARTING = 0,
+	SLOT_READY,
+	SLOT_BUSY,
+	SLOT_FAILED,
+	SLOT_DOWN,
+};
+
+struct shared_slot {
+	volatile int32_t	worker_pid;
+	volatile int32_t	launcher_pid;
+	volatile int32_t	state;		/* enum slot_state */
+	volatile uint32_t	restarts;
+	volatile uint64_t	runs;
+};
+
+struct shared {
+	unsigned		nslots;
+	int			cgversion;	/* 1 or 2 */
+	struct shared_slot	slot[];
+};
+
+const char	*slot_state_name(int);
+
+/* What a route answers.  body is owned (malloc). */
+struct reply {
+	int		 status;
+	char		*body;
+	const char	*allow;		/* Allow header for 405, static */
+	const char	*route;		/* static, for the log */
+	const char	*outcome;	/* static, for the log, or NULL */
+};
+
+struct slot;
+struct run_slot;
+
+/* worker.c: one per slot, unprivileged. */
+struct worker {
+	const struct pyexec_config *cfg;	/* borrowed (master's copy) */
+	struct slot	*slot;			/* borrowed */
+	struct run_slot	*rs;			/* owned */
+	struct shared	*sh;			/* borrowed, shared mapping */
+	unsigned	 id;
+	bool		 broken;		/* the slot failed: exit after reply */
+};
+
+void		 worker_main(struct worker *) __attribute__((noreturn));
+int		 worker_selftest(struct worker *, char *, size_t);
+
+/* routes.c: the table of routes and their handlers. */
+void		 route_dispatch(struct worker *, const char *method,
+		    const char *path, const char *body, size_t len,
+		    const char *id, struct reply *);
+void		 reply_error(struct reply *, int status, const char *id,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif /* PYEXEC_H */

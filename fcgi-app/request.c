@@ -1,0 +1,292 @@
+/*
+ * request.c: strict validation of the /v1/execute body.
+ *
+ * The fields are a table of (name, required, validator), as kcgi validates
+ * its form fields: adding a field is adding a row.  Anything not in the
+ * table is refused, and every message starts with the field at fault.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyexec.h"
+
+#define REQUEST_MAX_DEPTH	32
+
+typedef enum pyexec_err (*field_fn)(struct json_object *,
+    const struct pyexec_config *, struct exec_request *, char *, size_t);
+
+struct field {
+	const char	*name;
+	bool		 required;
+	field_fn	 check;
+};
+
+static enum pyexec_err
+field_string(struct json_object *v, const char *name, bool nonempty,
+    bool nonul, char **out, size_t *outlen, char *msg, size_t msglen)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(msg, msglen, "%s: must be a string", name);
+		return PYEXEC_ERR_INVALID;
+	}
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (nonempty && len == 0) {
+		snprintf(msg, msglen, "%s: must not be empty", name);
+		return PYEXEC_ERR_INVALID;
+	}
+	if (nonul && memchr(s, '\0', len) != NULL) {
+		snprintf(msg, msglen, "%s: must not contain NUL bytes", name);
+		return PYEXEC_ERR_INVALID;
+	}
+	if (!envelope_utf8_valid(s, len)) {
+		snprintf(msg, msglen, "%s: must be valid UTF-8", name);
+		return PYEXEC_ERR_INVALID;
+	}
+	if ((*out = malloc(len + 1)) == NULL)
+		return PYEXEC_ERR_NOMEM;
+	memcpy(*out, s, len);
+	(*out)[len] = '\0';
+	*outlen = len;
+	return PYEXEC_OK;
+}
+
+/* A JSON number (not a boolean, not a string) within [lo, hi]. */
+static enum pyexec_err
+field_number(struct json_object *v, const char *name, double lo, double hi,
+    double *out, char *msg, size_t msglen)
+{
+	double	d;
+
+	if (!json_object_is_type(v, json_type_double) &&
+	    !json_object_is_type(v, json_type_int))
+		goto bad;
+	d = json_object_get_double(v);
+	if (!isfinite(d) || d < lo || d > hi)
+		goto bad;
+	*out = d;
+	return PYEXEC_OK;
+bad:
+	snprintf(msg, msglen, "%s: must be a number between %g and %g",
+	    name, lo, hi);
+	return PYEXEC_ERR_INVALID;
+}
+
+static enum pyexec_err
+check_code(struct json_object *v, const struct pyexec_config *c,
+    struct exec_request *r, char *msg, size_t msglen)
+{
+	return field_string(v, "code", true, true, &r->code, &r->code_len,
+	    msg, msglen);
+}
+
+static enum pyexec_err
+check_stdin(struct json_object *v, const struct pyexec_config *c,
+    struct exec_request *r, char *msg, size_t msglen)
+{
+	return field_string(v, "stdin", false, false, &r->stdin_data,
+	    &r->stdin_len, msg, msglen);
+}
+
+static enum pyexec_err
+check_timeout(struct json_object *v, const struct pyexec_config *c,
+    struct exec_request *r, char *msg, size_t msglen)
+{
+	return field_number(v, "timeout", 0.1, c->max_timeout, &r->timeout,
+	    msg, msglen);
+}
+
+static enum pyexec_err
+check_cpu(struct json_object *v, const struct pyexec_config *c,
+    struct exec_request *r, char *msg, size_t msglen)
+{
+	return field_number(v, "cpu_limit", 0.1, c->max_cpu, &r->cpu_limit,
+	    msg, msglen);
+}
+
+/*
+ * A memory size: an integer of MB, or a string "100m", "1g", "65536k"
+ * (a bare number in a string is MB too).  Range is checked by the caller.
+ */
+enum pyexec_err
+request_parse_memory(struct json_object *v, uint64_t *bytes)
+{
+	const char	*s;
+	int64_t		 i;
+
+	if (json_object_is_type(v, json_type_int)) {
+		i = json_object_get_int64(v);
+		if (i <= 0 || i > (int64_t)(UINT64_MAX >> 21))
+			return PYEXEC_ERR_INVALID;
+		*bytes = (uint64_t)i << 20;
+		return PYEXEC_OK;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return PYEXEC_ERR_INVALID;
+	s = json_object_get_string(v);
+	if ((size_t)json_object_get_string_len(v) != strlen(s) || *s == '\0')
+		return PYEXEC_ERR_INVALID;
+	if (isdigit((unsigned char)s[strlen(s) - 1])) {
+		if (config_parse_size(s, bytes) != 0 || *bytes > (UINT64_MAX >> 20))
+			return PYEXEC_ERR_INVALID;
+		*bytes <<= 20;
+		return PYEXEC_OK;
+	}
+	return config_parse_size(s, bytes) == 0 ? PYEXEC_OK : PYEXEC_ERR_INVALID;
+}
+
+static enum pyexec_err
+check_memory(struct json_object *v, const struct pyexec_config *c,
+    struct exec_request *r, char *msg, size_t msglen)
+{
+	uint64_t	b;
+
+	if (request_parse_memory(v, &b) != PYEXEC_OK ||
+	    b < ((uint64_t)PYEXEC_MIN_MEMORY_MB << 20) ||
+	    b > ((uint64_t)c->max_memory_mb << 20)) {
+		snprintf(msg, msglen, "memory_limit: must be between %u MB and "
+		    "%u MB, as an integer of MB or a string like \"100m\" or "
+		    "\"1g\"", PYEXEC_MIN_MEMORY_MB, c->max_memory_mb);
+		return PYEXEC_ERR_INVALID;
+	}
+	r->memory_bytes = b;
+	return PYEXEC_OK;
+}
+
+static const struct field execute_fields[] = {
+	{ "code",		true,	check_code },
+	{ "timeout",		false,	check_timeout },
+	{ "memory_limit",	false,	check_memory },
+	{ "cpu_limit",		false,	check_cpu },
+	{ "stdin",		false,	check_stdin },
+};
+#define NFIELDS	(sizeof(execute_fields) / sizeof(execute_fields[0]))
+
+/*
+ * Parses len bytes of body as a JSON document with at most
+ * REQUEST_MAX_DEPTH levels.  Returns the object (caller puts it) or NULL
+ * with msg set.
+ */
+static struct json_object *
+request_parse_json(const char *body, size_t len, char *msg, size_t msglen)
+{
+	struct json_tokener	*tok;
+	struct json_object	*obj = NULL;
+	enum json_tokener_error	 jerr;
+	size_t			 off;
+
+	if (memchr(body, '\0', len) != NULL) {
+		snprintf(msg, msglen, "body: must not contain NUL bytes");
+		return NULL;
+	}
+	if (!envelope_utf8_valid(body, len)) {
+		snprintf(msg, msglen, "body: invalid UTF-8");
+		return NULL;
+	}
+	if ((tok = json_tokener_new_ex(REQUEST_MAX_DEPTH)) == NULL) {
+		snprintf(msg, msglen, "body: out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	jerr = json_tokener_get_error(tok);
+	off = json_tokener_get_parse_end(tok);
+	if (obj == NULL && jerr == json_tokener_continue)
+		snprintf(msg, msglen, "body: invalid JSON (unexpected end)");
+	else if (obj == NULL && jerr == json_tokener_error_depth)
+		snprintf(msg, msglen, "body: invalid JSON (nested deeper than "
+		    "%d levels)", REQUEST_MAX_DEPTH);
+	else if (obj == NULL)
+		snprintf(msg, msglen, "body: invalid JSON (%s at byte %zu)",
+		    json_tokener_error_desc(jerr), off);
+	else {
+		while (off < len && isspace((unsigned char)body[off]))
+			off++;
+		if (off != len) {
+			snprintf(msg, msglen, "body: invalid JSON (trailing "
+			    "data at byte %zu)", off);
+			json_object_put(obj);
+			obj = NULL;
+		}
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+static const struct field *
+field_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NFIELDS; i++)
+		if (strcmp(execute_fields[i].name, name) == 0)
+			return &execute_fields[i];
+	return NULL;
+}
+
+/*
+ * Validates the /v1/execute body into r (which the caller then owns and
+ * frees with request_free(), also on error).  On PYEXEC_ERR_INVALID msg
+ * names the field at fault.
+ */
+enum pyexec_err
+request_parse_execute(const char *body, size_t len,
+    const struct pyexec_config *c, struct exec_request *r,
+    char *msg, size_t msglen)
+{
+	struct json_object	*obj;
+	enum pyexec_err		 rc = PYEXEC_OK;
+	size_t			 i;
+
+	memset(r, 0, sizeof(*r));
+	r->timeout = c->default_timeout;
+	r->memory_bytes = (uint64_t)c->default_memory_mb << 20;
+	r->cpu_limit = c->max_cpu < 1 ? c->max_cpu : 1;
+
+	if ((obj = request_parse_json(body, len, msg, msglen)) == NULL)
+		return PYEXEC_ERR_INVALID;
+	if (!json_object_is_type(obj, json_type_object)) {
+		snprintf(msg, msglen, "body: must be a JSON object");
+		rc = PYEXEC_ERR_INVALID;
+		goto out;
+	}
+	json_object_object_foreach(obj, key, val) {
+		const struct field *f = field_find(key);
+
+		if (f == NULL) {
+			snprintf(msg, msglen, "unknown field: %.64s", key);
+			rc = PYEXEC_ERR_INVALID;
+			goto out;
+		}
+		if ((rc = f->check(val, c, r, msg, msglen)) != PYEXEC_OK)
+			goto out;
+	}
+	for (i = 0; i < NFIELDS; i++)
+		if (execute_fields[i].required &&
+		    !json_object_object_get_ex(obj, execute_fields[i].name, NULL)) {
+			snprintf(msg, msglen, "%s: is required",
+			    execute_fields[i].name);
+			rc = PYEXEC_ERR_INVALID;
+			goto out;
+		}
+out:
+	json_object_put(obj);
+	return rc;
+}
+
+/* Frees what r owns; r itself is the caller's. */
+void
+request_free(struct exec_request *r)
+{
+	free(r->code);
+	free(r->stdin_data);
+	r->code = r->stdin_data = NULL;
+}

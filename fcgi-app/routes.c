@@ -1,0 +1,355 @@
+/*
+ * routes.c: the routes the worker serves, as a table of (path, method,
+ * handler), and the shaping of a run into the native envelope.
+ *
+ * nginx has already checked the API key, the rate and the body size; the
+ * worker still caps the body and validates every field itself.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyexec.h"
+#include "sandbox.h"
+
+typedef void (*route_fn)(struct worker *, const char *, size_t, const char *,
+    struct reply *);
+
+struct route {
+	const char	*path;
+	const char	*method;	/* also the Allow header for 405 */
+	route_fn	 fn;
+};
+
+static void	route_execute(struct worker *, const char *, size_t,
+		    const char *, struct reply *);
+static void	route_health(struct worker *, const char *, size_t,
+		    const char *, struct reply *);
+
+static const struct route routes[] = {
+	{ "/v1/execute",	"POST",	route_execute },
+	{ "/health",		"GET",	route_health },
+};
+
+static const char *const state_names[] = {
+	[SLOT_STARTING] = "starting",
+	[SLOT_READY] = "ready",
+	[SLOT_BUSY] = "busy",
+	[SLOT_FAILED] = "failed",
+	[SLOT_DOWN] = "down",
+};
+
+const char *
+slot_state_name(int s)
+{
+	if (s < 0 || s > SLOT_DOWN)
+		return "unknown";
+	return state_names[s];
+}
+
+void
+reply_error(struct reply *r, int status, const char *id, const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	free(r->body);
+	r->status = status;
+	r->body = envelope_error(id, envelope_error_code(status), msg);
+}
+
+void
+route_dispatch(struct worker *w, const char *method, const char *path,
+    const char *body, size_t len, const char *id, struct reply *r)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(routes[i].path, path) != 0)
+			continue;
+		r->route = routes[i].path;
+		if (strcmp(routes[i].method, method) != 0 &&
+		    !(strcmp(method, "HEAD") == 0 &&
+		    strcmp(routes[i].method, "GET") == 0)) {
+			r->allow = routes[i].method;
+			reply_error(r, 405, id, "method %.16s not allowed on %s; "
+			    "use %s", method, routes[i].path, routes[i].method);
+			return;
+		}
+		routes[i].fn(w, body, len, id, r);
+		return;
+	}
+	r->route = "-";
+	reply_error(r, 404, id, "no route %.200s", path);
+}
+
+/* A number as JSON: integral values as integers, others with 1 decimal. */
+static struct json_object *
+json_num(double d, bool one_decimal)
+{
+	char	buf[64];
+
+	if (d == floor(d) && fabs(d) < 1e15)
+		return json_object_new_int64((int64_t)d);
+	if (one_decimal)
+		snprintf(buf, sizeof(buf), "%.1f", d);
+	else
+		snprintf(buf, sizeof(buf), "%g", d);
+	return json_object_new_double_s(d, buf);
+}
+
+static struct json_object *
+json_bytes(const char *p, size_t len)
+{
+	size_t		 clean_len;
+	char		*clean = envelope_utf8_sanitize(p != NULL ? p : "", len,
+			    &clean_len);
+	struct json_object *o;
+
+	if (clean == NULL)
+		return json_object_new_string("");
+	o = json_object_new_string_len(clean, (int)clean_len);
+	free(clean);
+	return o;
+}
+
+static const char *
+signal_name(int sig, char *buf, size_t len)
+{
+	const char	*abbr = sigabbrev_np(sig);
+
+	if (abbr == NULL)
+		snprintf(buf, len, "SIG%d", sig);
+	else
+		snprintf(buf, len, "SIG%s", abbr);
+	return buf;
+}
+
+/* The runner's report: {"exception": {...}} or {}.  Owned by the caller. */
+static struct json_object *
+report_exception(const struct run_result *rr)
+{
+	struct json_object	*rep, *exc = NULL, *out = NULL;
+
+	if (rr->report == NULL || rr->report_len == 0 ||
+	    !envelope_utf8_valid(rr->report, rr->report_len))
+		return NULL;
+	if ((rep = json_tokener_parse(rr->report)) == NULL)
+		return NULL;
+	if (json_object_object_get_ex(rep, "exception", &exc) &&
+	    json_object_is_type(exc, json_type_object))
+		out = json_object_get(exc);
+	json_object_put(rep);
+	return out;
+}
+
+static void
+summary(const struct run_result *rr, struct json_object *exc,
+    const struct run_params *p, char *buf, size_t len)
+{
+	struct json_object	*t = NULL, *m = NULL, *l = NULL;
+	char			 sig[32];
+
+	switch (rr->outcome) {
+	case RUN_COMPLETED:
+		snprintf(buf, len, "Completed in %.1f ms.", rr->duration_ms);
+		break;
+	case RUN_ERROR:
+		if (exc != NULL && json_object_object_get_ex(exc, "type", &t)) {
+			json_object_object_get_ex(exc, "message", &m);
+			json_object_object_get_ex(exc, "line", &l);
+			const char *ms = m ? json_object_get_string(m) : "";
+			int line = l ? json_object_get_int(l) : 0;
+			char where[32] = "";
+
+			if (line > 0)
+				snprintf(where, sizeof(where), " on line %d", line);
+			snprintf(buf, len, "Raised %.100s%s%.300s%s.",
+			    json_object_get_string(t), *ms ? ": " : "", ms, where);
+		} else
+			snprintf(buf, len, "Exited with status %d.", rr->exit_code);
+		break;
+	case RUN_TIMEOUT:
+		snprintf(buf, len, "Stopped: the %g s time limit was reached.",
+		    p->timeout);
+		break;
+	case RUN_MEMORY_LIMIT:
+		snprintf(buf, len, "Stopped: the %llu MB memory limit was exceeded.",
+		    (unsigned long long)(p->memory_bytes >> 20));
+		break;
+	case RUN_OUTPUT_LIMIT:
+		snprintf(buf, len, "Stopped: the output passed the %zu-byte limit.",
+		    p->max_output);
+		break;
+	case RUN_SIGNAL:
+		snprintf(buf, len, "Killed by signal %s.",
+		    signal_name(rr->signal, sig, sizeof(sig)));
+		break;
+	}
+}
+
+static struct json_object *
+execution_item(const struct run_result *rr, const struct run_params *p,
+    struct json_object *exc)
+{
+	struct json_object	*it = json_object_new_object(), *lim;
+	char			 sig[32];
+
+	json_object_object_add(it, "type", json_object_new_string("execution"));
+	json_object_object_add(it, "outcome",
+	    json_object_new_string(run_outcome_name(rr->outcome)));
+	json_object_object_add(it, "exit_code", rr->exit_code >= 0 ?
+	    json_object_new_int(rr->exit_code) : NULL);
+	json_object_object_add(it, "signal", rr->signal ? json_object_new_string(
+	    signal_name(rr->signal, sig, sizeof(sig))) : NULL);
+	json_object_object_add(it, "stdout", json_bytes(rr->out, rr->out_len));
+	json_object_object_add(it, "stderr", json_bytes(rr->err, rr->err_len));
+	json_object_object_add(it, "truncated",
+	    json_object_new_boolean(rr->truncated));
+	json_object_object_add(it, "stdout_bytes",
+	    json_object_new_int64((int64_t)rr->out_total));
+	json_object_object_add(it, "stderr_bytes",
+	    json_object_new_int64((int64_t)rr->err_total));
+	json_object_object_add(it, "duration_ms", json_num(rr->duration_ms, true));
+	json_object_object_add(it, "cpu_ms", json_num(rr->cpu_ms, true));
+	json_object_object_add(it, "memory_peak_bytes",
+	    json_object_new_int64((int64_t)rr->memory_peak));
+	json_object_object_add(it, "limit", rr->limit ?
+	    json_object_new_string(rr->limit) : NULL);
+	json_object_object_add(it, "overshoot_ms", rr->limit ?
+	    json_num(rr->overshoot_ms, true) : NULL);
+	json_object_object_add(it, "exception", exc ? json_object_get(exc) : NULL);
+	lim = json_object_new_object();
+	json_object_object_add(lim, "timeout", json_num(p->timeout, false));
+	json_object_object_add(lim, "memory_limit_bytes",
+	    json_object_new_int64((int64_t)p->memory_bytes));
+	json_object_object_add(lim, "cpu_limit", json_num(p->cpu_limit, false));
+	json_object_object_add(it, "limits", lim);
+	return it;
+}
+
+static char *
+success_envelope(const char *id, struct json_object *items)
+{
+	struct json_object	*env = json_object_new_object();
+	char			*s;
+
+	json_object_object_add(env, "status", json_object_new_string("success"));
+	json_object_object_add(env, "invocationId", json_object_new_string(id));
+	json_object_object_add(env, "response", items);
+	s = strdup(json_object_to_json_string_ext(env, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(env);
+	return s;
+}
+
+static void
+route_execute(struct worker *w, const char *body, size_t len, const char *id,
+    struct reply *r)
+{
+	struct exec_request	 req;
+	struct run_params	 p;
+	struct run_result	 rr;
+	struct json_object	*items, *text, *exc;
+	char			 msg[512], err[512] = "";
+
+	if (request_parse_execute(body, len, w->cfg, &req, msg,
+	    sizeof(msg)) != PYEXEC_OK) {
+		reply_error(r, 400, id, "%s", msg);
+		request_free(&req);
+		return;
+	}
+	p = (struct run_params){ req.code, req.code_len, req.stdin_data,
+	    req.stdin_len, req.timeout, req.memory_bytes, req.cpu_limit,
+	    w->cfg->max_output };
+	if (run_execute(w->rs, &p, &rr, err, sizeof(err)) != 0) {
+		log_msg("error", "sandbox", "slot %u: %s", w->id, err);
+		reply_error(r, 500, id, "the sandbox failed; the request was "
+		    "not run to completion");
+		w->broken = true;
+		request_free(&req);
+		return;
+	}
+	w->sh->slot[w->id].runs++;
+	if (rr.slot_dirty) {
+		log_msg("error", "sandbox", "slot %u: did not come back clean",
+		    w->id);
+		w->broken = true;
+	}
+	exc = report_exception(&rr);
+	summary(&rr, exc, &p, msg, sizeof(msg));
+	items = json_object_new_array();
+	text = json_object_new_object();
+	json_object_object_add(text, "type", json_object_new_string("text"));
+	json_object_object_add(text, "message", json_bytes(msg, strlen(msg)));
+	json_object_array_add(items, text);
+	json_object_array_add(items, execution_item(&rr, &p, exc));
+	r->status = 200;
+	r->outcome = run_outcome_name(rr.outcome);
+	r->body = success_envelope(id, items);
+	json_object_put(exc);
+	run_result_free(&rr);
+	request_free(&req);
+}
+
+static void
+route_health(struct worker *w, const char *body, size_t len, const char *id,
+    struct reply *r)
+{
+	struct json_object	*o = json_object_new_object(), *slots, *s, *wk;
+	unsigned		 i, alive = 0;
+	bool			 ok = run_ping(w->rs, 2000) == 0;
+	const char		*str;
+
+	slots = json_object_new_array();
+	for (i = 0; i < w->sh->nslots; i++) {
+		const struct shared_slot *ss = &w->sh->slot[i];
+		int st = ss->state;
+
+		if (ss->worker_pid > 0 && (st == SLOT_READY || st == SLOT_BUSY))
+			alive++;
+		s = json_object_new_object();
+		json_object_object_add(s, "id", json_object_new_int((int)i));
+		json_object_object_add(s, "worker_pid",
+		    json_object_new_int(ss->worker_pid));
+		json_object_object_add(s, "launcher_pid",
+		    json_object_new_int(ss->launcher_pid));
+		json_object_object_add(s, "state",
+		    json_object_new_string(slot_state_name(st)));
+		json_object_object_add(s, "runs",
+		    json_object_new_int64((int64_t)ss->runs));
+		json_object_object_add(s, "restarts",
+		    json_object_new_int64(ss->restarts));
+		json_object_array_add(slots, s);
+	}
+	json_object_object_add(o, "status",
+	    json_object_new_string(ok ? "healthy" : "unhealthy"));
+	if (!ok)
+		json_object_object_add(o, "reason", json_object_new_string(
+		    "this worker's sandbox slot does not answer"));
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "cgroup", json_object_new_string(
+	    w->sh->cgversion == 2 ? "v2" : "v1"));
+	json_object_object_add(o, "python",
+	    json_object_new_string(w->cfg->python_path));
+	wk = json_object_new_object();
+	json_object_object_add(wk, "configured", json_object_new_int((int)w->sh->nslots));
+	json_object_object_add(wk, "alive", json_object_new_int((int)alive));
+	json_object_object_add(o, "workers", wk);
+	json_object_object_add(o, "slots", slots);
+	str = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	r->status = ok ? 200 : 503;
+	r->body = strdup(str);
+	if (!ok)
+		w->broken = true;
+	json_object_put(o);
+}

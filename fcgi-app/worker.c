@@ -1,0 +1,270 @@
+/*
+ * worker.c: a FastCGI worker.  One request at a time, one slot for life.
+ *
+ * The master forks the worker as root and the worker drops to PYEXEC_USER
+ * at once (worker_drop), before it touches the listening socket or any
+ * request: no capability survives, and no_new_privs is set.  It then opens
+ * its slot's cgroup knobs (chowned to it by the master), proves its slot
+ * works (worker_selftest), marks itself ready in the shared table and
+ * loops on FCGX_Accept_r.  SIGTERM lets the request in hand finish, then
+ * the loop ends.  If its slot fails, the worker answers 500 and exits; the
+ * master then makes the slot and the worker again.
+ */
+#include "config.h"
+
+#include <err.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "pyexec.h"
+#include "sandbox.h"
+
+static volatile sig_atomic_t worker_stop;
+
+static void
+worker_on_term(int sig)
+{
+	worker_stop = 1;
+	FCGX_ShutdownPending();
+}
+
+static void
+worker_signals(void)
+{
+	struct sigaction sa;
+	sigset_t	 none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_on_term;	/* no SA_RESTART: accept() returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* setgroups, setresgid, setresuid, then check that it held. */
+static void
+worker_drop(const struct pyexec_config *c)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(c->user)) == NULL || pw->pw_uid == 0)
+		errx(1, "worker: user %s missing or root", c->user);
+	if (setgroups(0, NULL) != 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0)
+		err(1, "worker: dropping privileges");
+	if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
+	    getegid() != pw->pw_gid || setuid(0) == 0)
+		errx(1, "worker: privileges did not drop");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		err(1, "worker: no_new_privs");
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
+		err(1, "worker: pdeathsig");
+}
+
+/*
+ * Runs a probe in the slot and checks what it saw: a non-root uid, no
+ * network, and that output comes back.  0, or -1 with err set.
+ */
+int
+worker_selftest(struct worker *w, char *err, size_t errlen)
+{
+	static const char probe[] =
+	    "import os, socket\n"
+	    "assert os.getuid() != 0 and os.geteuid() != 0, 'runs as root'\n"
+	    "try:\n"
+	    "    socket.create_connection(('127.0.0.1', 80), timeout=1)\n"
+	    "    raise SystemExit('network reachable')\n"
+	    "except OSError:\n"
+	    "    pass\n"
+	    "print('pyexec-selftest-ok')\n";
+	struct run_params	p = { probe, sizeof(probe) - 1, NULL, 0, 10.0,
+				    (uint64_t)w->cfg->default_memory_mb << 20, 1.0,
+				    4096 };
+	struct run_result	r;
+
+	err[0] = '\0';
+	if (run_execute(w->rs, &p, &r, err, errlen) != 0)
+		return -1;
+	if (r.outcome != RUN_COMPLETED || r.out == NULL ||
+	    strcmp(r.out, "pyexec-selftest-ok\n") != 0)
+		snprintf(err, errlen, "self-test run ended %s (exit %d, signal %d):"
+		    " %.200s", run_outcome_name(r.outcome), r.exit_code, r.signal,
+		    r.err != NULL ? r.err : "");
+	run_result_free(&r);
+	return err[0] == '\0' ? 0 : -1;
+}
+
+/* Reads the body, at most max bytes.  0, 1 if too large, -1 on error. */
+static int
+worker_read_body(FCGX_Request *req, size_t max, char **body, size_t *len)
+{
+	const char	*cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+	size_t		 want = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+	char		*buf;
+	int		 n;
+
+	*body = NULL;
+	*len = 0;
+	if (want > max)
+		return 1;
+	if ((buf = malloc(want + 1)) == NULL)
+		return -1;
+	while (*len < want &&
+	    (n = FCGX_GetStr(buf + *len, (int)(want - *len), req->in)) > 0)
+		*len += (size_t)n;
+	buf[*len] = '\0';
+	*body = buf;
+	return 0;
+}
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 503: return "Service Unavailable";
+	default:  return "Internal Server Error";
+	}
+}
+
+static void
+worker_send(FCGX_Request *req, const struct reply *r)
+{
+	FCGX_FPrintF(req->out, "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Cache-Control: no-store\r\n", r->status, status_text(r->status));
+	if (r->allow != NULL)
+		FCGX_FPrintF(req->out, "Allow: %s\r\n", r->allow);
+	FCGX_FPrintF(req->out, "Content-Length: %lu\r\n\r\n", (unsigned long)strlen(r->body));
+	FCGX_PutStr(r->body, (int)strlen(r->body), req->out);
+}
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec	t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* The request log line: never the body, never a header. */
+static void
+worker_log(struct worker *w, FCGX_Request *req, const char *id,
+    const char *method, const struct reply *r, double ms)
+{
+	struct json_object	*o = json_object_new_object();
+	const char		*nginx_id = FCGX_GetParam("PYEXEC_REQUEST_ID", req->envp);
+
+	json_object_object_add(o, "invocationId", json_object_new_string(id));
+	if (nginx_id != NULL && strlen(nginx_id) < 64)
+		json_object_object_add(o, "requestId",
+		    json_object_new_string(nginx_id));
+	json_object_object_add(o, "method", json_object_new_string(method));
+	json_object_object_add(o, "route", json_object_new_string(r->route));
+	json_object_object_add(o, "status", json_object_new_int(r->status));
+	json_object_object_add(o, "outcome", r->outcome != NULL ?
+	    json_object_new_string(r->outcome) : NULL);
+	{
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "%.1f", ms);
+		json_object_object_add(o, "ms", json_object_new_double_s(ms, buf));
+	}
+	json_object_object_add(o, "slot", json_object_new_int((int)w->id));
+	log_json(r->status >= 500 ? "error" : "info", "request", o);
+	json_object_put(o);
+}
+
+static void
+worker_handle(struct worker *w, FCGX_Request *req)
+{
+	struct timespec	 t0;
+	struct reply	 r = { 0, NULL, NULL, "-", NULL };
+	char		 id[UUID_STR_LEN];
+	const char	*method = FCGX_GetParam("REQUEST_METHOD", req->envp);
+	const char	*path = FCGX_GetParam("DOCUMENT_URI", req->envp);
+	char		*body = NULL;
+	size_t		 len = 0;
+	int		 rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	envelope_uuid4(id);
+	if (method == NULL)
+		method = "GET";
+	if (path == NULL)
+		path = FCGX_GetParam("SCRIPT_NAME", req->envp);
+	if (path == NULL)
+		path = "/";
+	rc = worker_read_body(req, w->cfg->max_body, &body, &len);
+	if (rc == 1) {
+		r.route = "-";
+		reply_error(&r, 413, id, "body: larger than %zu bytes",
+		    w->cfg->max_body);
+	} else if (rc != 0)
+		reply_error(&r, 500, id, "out of memory reading the body");
+	else
+		route_dispatch(w, method, path, body, len, id, &r);
+	if (r.body == NULL)
+		reply_error(&r, 500, id, "internal error");
+	if (r.body != NULL)
+		worker_send(req, &r);
+	worker_log(w, req, id, method, &r, ms_since(&t0));
+	free(body);
+	free(r.body);
+}
+
+void
+worker_main(struct worker *w)
+{
+	FCGX_Request	req;
+	char		err[512];
+
+	worker_drop(w->cfg);
+	worker_signals();
+	if (sb_cgroup_open(w->rs->cg) != 0)
+		errx(1, "worker %u: opening the cgroup knobs of %s: %s", w->id,
+		    w->rs->cg->name, strerror(errno));
+	if (worker_selftest(w, err, sizeof(err)) != 0) {
+		w->sh->slot[w->id].state = SLOT_FAILED;
+		log_msg("error", "selftest", "slot %u: %s", w->id, err);
+		exit(2);
+	}
+	w->sh->slot[w->id].state = SLOT_READY;
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0,
+	    FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+		errx(1, "worker %u: FCGX_Init failed", w->id);
+	while (!worker_stop && !w->broken && FCGX_Accept_r(&req) >= 0) {
+		w->sh->slot[w->id].state = SLOT_BUSY;
+		worker_handle(w, &req);
+		FCGX_Finish_r(&req);
+		w->sh->slot[w->id].state = SLOT_READY;
+	}
+	if (w->broken) {
+		w->sh->slot[w->id].state = SLOT_FAILED;
+		exit(3);
+	}
+	exit(0);
+}
