@@ -1,0 +1,283 @@
+/* Unit tests: /v1/execute validation and size/limit parsing. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyexec.h"
+
+static struct pyexec_config cfg;
+
+static void
+setup(void)
+{
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.default_timeout = 5;
+	cfg.max_timeout = 30;
+	cfg.default_memory_mb = 100;
+	cfg.max_memory_mb = 500;
+	cfg.max_cpu = 2;
+}
+
+/* Parses body; returns the error message ("" on success) in a static buffer. */
+static const char *
+parse(const char *body, size_t len, struct exec_request *r)
+{
+	static char	msg[512];
+
+	msg[0] = '\0';
+	if (request_parse_execute(body, len, &cfg, r, msg, sizeof(msg)) == PYEXEC_OK)
+		msg[0] = '\0';
+	else if (msg[0] == '\0')
+		strcpy(msg, "(no message)");
+	return msg;
+}
+
+static const char *
+parse_s(const char *body)
+{
+	struct exec_request	r;
+	const char		*m = parse(body, strlen(body), &r);
+
+	request_free(&r);
+	return m;
+}
+
+START_TEST(test_defaults)
+{
+	struct exec_request	r;
+	const char		*m = parse("{\"code\": \"print(1)\"}", 20, &r);
+
+	ck_assert_str_eq(m, "");
+	ck_assert_str_eq(r.code, "print(1)");
+	ck_assert_uint_eq(r.code_len, 8);
+	ck_assert(r.timeout == 5);
+	ck_assert_uint_eq(r.memory_bytes, 100ULL << 20);
+	ck_assert(r.cpu_limit == 1);
+	ck_assert_ptr_null(r.stdin_data);
+	request_free(&r);
+}
+END_TEST
+
+START_TEST(test_all_fields)
+{
+	struct exec_request	r;
+	const char *b = "{\"code\":\"x=1\",\"timeout\":2.5,\"memory_limit\":\"200m\","
+	    "\"cpu_limit\":0.5,\"stdin\":\"abc\"}";
+
+	ck_assert_str_eq(parse(b, strlen(b), &r), "");
+	ck_assert(r.timeout == 2.5);
+	ck_assert_uint_eq(r.memory_bytes, 200ULL << 20);
+	ck_assert(r.cpu_limit == 0.5);
+	ck_assert_str_eq(r.stdin_data, "abc");
+	request_free(&r);
+}
+END_TEST
+
+START_TEST(test_code_errors)
+{
+	ck_assert_str_eq(parse_s("{}"), "code: is required");
+	ck_assert_str_eq(parse_s("{\"code\": 5}"), "code: must be a string");
+	ck_assert_str_eq(parse_s("{\"code\": \"\"}"), "code: must not be empty");
+	ck_assert_str_eq(parse_s("{\"code\": \"a\\u0000b\"}"),
+	    "code: must not contain NUL bytes");
+	ck_assert_str_eq(parse_s("{\"code\": null}"), "code: must be a string");
+}
+END_TEST
+
+START_TEST(test_unknown_field)
+{
+	ck_assert_str_eq(parse_s("{\"code\": \"1\", \"foo\": 1}"),
+	    "unknown field: foo");
+}
+END_TEST
+
+START_TEST(test_timeout)
+{
+	const char *msg = "timeout: must be a number between 0.1 and 30";
+
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"timeout\":0}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"timeout\":-1}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"timeout\":31}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"timeout\":\"5\"}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"timeout\":true}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"timeout\":30}"), "");
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"timeout\":0.1}"), "");
+}
+END_TEST
+
+START_TEST(test_timeout_huge)
+{
+	const char *m = parse_s("{\"code\":\"1\",\"timeout\":1e999}");
+
+	ck_assert_msg(strncmp(m, "timeout: ", 9) == 0 ||
+	    strncmp(m, "body: ", 6) == 0, "got %s", m);
+	ck_assert_str_ne(m, "");
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"timeout\":99999999999999999999999}"),
+	    "timeout: must be a number between 0.1 and 30");
+}
+END_TEST
+
+START_TEST(test_memory)
+{
+	struct json_object	*v;
+	uint64_t		 b;
+	const char *msg = "memory_limit: must be between 16 MB and 500 MB, as an "
+	    "integer of MB or a string like \"100m\" or \"1g\"";
+
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"memory_limit\":\"1g\"}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"memory_limit\":\"abc\"}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"memory_limit\":0}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"memory_limit\":-5}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"memory_limit\":15}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"memory_limit\":1.5}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"memory_limit\":"
+	    "1000000000000000000000000000000}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"memory_limit\":500}"), "");
+
+	v = json_object_new_string("1G");
+	ck_assert_int_eq(request_parse_memory(v, &b), PYEXEC_OK);
+	ck_assert_uint_eq(b, 1ULL << 30);
+	json_object_put(v);
+	v = json_object_new_string("65536k");
+	ck_assert_int_eq(request_parse_memory(v, &b), PYEXEC_OK);
+	ck_assert_uint_eq(b, 64ULL << 20);
+	json_object_put(v);
+	v = json_object_new_string("150");
+	ck_assert_int_eq(request_parse_memory(v, &b), PYEXEC_OK);
+	ck_assert_uint_eq(b, 150ULL << 20);
+	json_object_put(v);
+	v = json_object_new_int(150);
+	ck_assert_int_eq(request_parse_memory(v, &b), PYEXEC_OK);
+	ck_assert_uint_eq(b, 150ULL << 20);
+	json_object_put(v);
+	v = json_object_new_string("100x");
+	ck_assert_int_eq(request_parse_memory(v, &b), PYEXEC_ERR_INVALID);
+	json_object_put(v);
+}
+END_TEST
+
+START_TEST(test_cpu_stdin)
+{
+	const char *msg = "cpu_limit: must be a number between 0.1 and 2";
+
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"cpu_limit\":0}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"cpu_limit\":-1}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"cpu_limit\":\"x\"}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"cpu_limit\":3}"), msg);
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"stdin\":5}"),
+	    "stdin: must be a string");
+}
+END_TEST
+
+START_TEST(test_body_errors)
+{
+	struct exec_request	r;
+	char			deep[20001];
+	const char		bad[] = "{\"code\": \"print(1)\xff\"}";
+	const char		nul[] = "{\"code\": \"1\"}\0";
+	int			i;
+
+	ck_assert_str_eq(parse_s("[1,2]"), "body: must be a JSON object");
+	ck_assert_str_eq(parse_s("\"x\""), "body: must be a JSON object");
+	ck_assert(strncmp(parse_s("{\"code\": "), "body: invalid JSON", 18) == 0);
+	ck_assert(strncmp(parse_s("not json"), "body: invalid JSON", 18) == 0);
+	ck_assert(strncmp(parse_s("{\"code\":\"1\"} x"), "body: invalid JSON", 18) == 0);
+	ck_assert(strncmp(parse_s(""), "body: invalid JSON", 18) == 0);
+	ck_assert_str_eq(parse(bad, sizeof(bad) - 1, &r), "body: invalid UTF-8");
+	request_free(&r);
+	ck_assert_str_eq(parse(nul, sizeof(nul) - 1, &r),
+	    "body: must not contain NUL bytes");
+	request_free(&r);
+	for (i = 0; i < 10000; i++)
+		deep[i] = '[';
+	deep[10000] = '\0';
+	ck_assert_str_eq(parse_s(deep),
+	    "body: invalid JSON (nested deeper than 32 levels)");
+}
+END_TEST
+
+START_TEST(test_parse_size)
+{
+	uint64_t	v;
+
+	ck_assert_int_eq(config_parse_size("1048576", &v), 0);
+	ck_assert_uint_eq(v, 1048576);
+	ck_assert_int_eq(config_parse_size("1m", &v), 0);
+	ck_assert_uint_eq(v, 1048576);
+	ck_assert_int_eq(config_parse_size("2K", &v), 0);
+	ck_assert_uint_eq(v, 2048);
+	ck_assert_int_eq(config_parse_size("1gb", &v), 0);
+	ck_assert_uint_eq(v, 1ULL << 30);
+	ck_assert_int_eq(config_parse_size("", &v), -1);
+	ck_assert_int_eq(config_parse_size("-1", &v), -1);
+	ck_assert_int_eq(config_parse_size("1t", &v), -1);
+	ck_assert_int_eq(config_parse_size("99999999999999999999", &v), -1);
+	ck_assert_int_eq(config_parse_size("18446744073709551615g", &v), -1);
+}
+END_TEST
+
+START_TEST(test_config_env)
+{
+	struct pyexec_config	c;
+	char			err[256];
+
+	setenv("PYEXEC_WORKERS", "3", 1);
+	setenv("PYTHON_EXECUTOR_DEFAULT_TIMEOUT", "7", 1);
+	setenv("PYEXEC_MAX_BODY", "2m", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_OK);
+	ck_assert_uint_eq(c.workers, 3);
+	ck_assert(c.default_timeout == 7);
+	ck_assert(c.max_timeout == 30);
+	ck_assert_uint_eq(c.max_body, 2u << 20);
+	ck_assert_uint_eq(c.default_memory_mb, 100);
+	ck_assert_uint_eq(c.uid_base, 61000);
+	setenv("PYTHON_EXECUTOR_DEFAULT_TIMEOUT", "31", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	ck_assert_str_eq(err, "PYTHON_EXECUTOR_DEFAULT_TIMEOUT: must be a number "
+	    "between 0.1 and 30");
+	unsetenv("PYTHON_EXECUTOR_DEFAULT_TIMEOUT");
+	setenv("PYEXEC_MAX_OUTPUT_BYTES", "lots", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	ck_assert(strncmp(err, "PYEXEC_MAX_OUTPUT_BYTES: ", 25) == 0);
+	unsetenv("PYEXEC_MAX_OUTPUT_BYTES");
+	setenv("PYEXEC_INSTANCE", "../etc", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	unsetenv("PYEXEC_INSTANCE");
+}
+END_TEST
+
+static Suite *
+request_suite(void)
+{
+	Suite	*s = suite_create("request");
+	TCase	*tc = tcase_create("execute");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_all_fields);
+	tcase_add_test(tc, test_code_errors);
+	tcase_add_test(tc, test_unknown_field);
+	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_timeout_huge);
+	tcase_add_test(tc, test_memory);
+	tcase_add_test(tc, test_cpu_stdin);
+	tcase_add_test(tc, test_body_errors);
+	tcase_add_test(tc, test_parse_size);
+	tcase_add_test(tc, test_config_env);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(request_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
