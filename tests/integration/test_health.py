@@ -1,0 +1,47 @@
+"""GET /health: no key needed, reports the workers and their slots."""
+
+import pyexec_http as ph
+
+
+def test_health_without_key_is_healthy():
+    resp = ph.wait_for_health(ph.healthy_and_ready, within=15)
+    assert resp is not None, "no answer from /health"
+    assert resp.status == 200, ph.show(resp)
+    ph.assert_json_content_type(resp)
+    j = resp.json
+    assert isinstance(j, dict), ph.show(resp)
+    assert j["status"] == "healthy", ph.show(j)
+    assert isinstance(j.get("version"), str) and j["version"], ph.show(j)
+    assert "reason" not in j or not j["reason"], ph.show(j)
+
+    workers = j["workers"]
+    assert isinstance(workers["configured"], int), ph.show(j)
+    assert workers["configured"] >= 1, ph.show(j)
+    assert workers["alive"] == workers["configured"], ph.show(j)
+
+    slots = j["slots"]
+    assert isinstance(slots, list), ph.show(j)
+    assert len(slots) == workers["configured"], ph.show(j)
+    assert sorted(s["id"] for s in slots) == list(range(len(slots))), ph.show(j)
+    pids = set()
+    for s in slots:
+        assert isinstance(s["worker_pid"], int) and s["worker_pid"] > 1, ph.show(s)
+        assert isinstance(s["launcher_pid"], int) and s["launcher_pid"] > 1, ph.show(s)
+        assert s["state"] == "ready", ph.show(s)
+        assert isinstance(s["runs"], int) and s["runs"] >= 0, ph.show(s)
+        assert isinstance(s["restarts"], int) and s["restarts"] >= 0, ph.show(s)
+        pids.add(s["worker_pid"])
+    assert len(pids) == len(slots), "worker pids not distinct: " + ph.show(j)
+
+
+def test_health_with_key_also_works():
+    resp = ph.request("GET", "/health")
+    assert resp.status == 200, ph.show(resp)
+    ph.assert_json_content_type(resp)
+    assert resp.json["status"] == "healthy", ph.show(resp)
+
+
+def test_health_does_not_reveal_key():
+    resp = ph.health()
+    assert ph.key().encode() not in resp.body
+    assert ph.key2().encode() not in resp.body

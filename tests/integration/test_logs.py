@@ -1,0 +1,64 @@
+"""The service's JSON log (stderr of pyexec-fcgi, kept as run/pyexec.log)."""
+
+import json
+import time
+import uuid
+
+import pyexec_http as ph
+
+
+def _find_line(inv, within=3.0):
+    deadline = time.monotonic() + within
+    while True:
+        for line in ph.read_log_lines():
+            if inv in line:
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict) and obj.get("invocationId") == inv:
+                    return obj
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.1)
+
+
+def test_request_logged_without_code(run_dir):
+    marker = "LOGMARKER_" + uuid.uuid4().hex
+    resp = ph.execute({"code": "x = %r\nprint(len(x))\n" % marker})
+    ex = ph.assert_success(resp)
+    assert ex["outcome"] == "completed", ph.show(ex)
+    assert ex["stdout"] == "%d\n" % len(marker), ph.show(ex)
+    inv = resp.json["invocationId"]
+
+    obj = _find_line(inv)
+    assert obj is not None, "no log line with invocationId " + inv
+    assert obj.get("route") == "/v1/execute", ph.show(obj)
+    assert obj.get("status") == 200, ph.show(obj)
+    assert obj.get("outcome") == "completed", ph.show(obj)
+    assert isinstance(obj.get("ms"), (int, float)) and obj["ms"] >= 0, ph.show(obj)
+
+    assert marker.encode() not in ph.read_log_bytes(), \
+        "the code text appears in pyexec.log"
+
+
+def test_error_request_logged(run_dir):
+    resp = ph.execute({"code": "print(1)", "timeout": 99})
+    ph.assert_invalid(resp, "timeout:")
+    inv = resp.json["invocationId"]
+    obj = _find_line(inv)
+    assert obj is not None, "no log line with invocationId " + inv
+    assert obj.get("status") == 400, ph.show(obj)
+
+
+def test_every_log_line_is_json(run_dir):
+    lines = [ln for ln in ph.read_log_lines() if ln.strip()]
+    assert lines, "the service log is empty"
+    bad = []
+    for ln in lines:
+        try:
+            if not isinstance(json.loads(ln), dict):
+                bad.append(ln)
+        except ValueError:
+            bad.append(ln)
+    assert not bad, "non-JSON lines in pyexec.log: %r" % bad[:5]
