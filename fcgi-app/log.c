@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,4 +64,18 @@ log_msg(const char *level, const char *event, const char *fmt, ...)
 	json_object_object_add(obj, "message", json_object_new_string(msg));
 	log_json(level, event, obj);
 	json_object_put(obj);
+}
+
+/* err(3) for the worker and master: a fatal JSON line, then exit. */
+void
+log_die(int status, const char *event, const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg("fatal", event, "%s", msg);
+	exit(status);
 }

@@ -62,6 +62,8 @@ int		 config_parse_size(const char *, uint64_t *);
 void		 log_json(const char *level, const char *event, struct json_object *);
 void		 log_msg(const char *level, const char *event, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
+void		 log_die(int, const char *event, const char *fmt, ...)
+		    __attribute__((noreturn, format(printf, 3, 4)));
 
 /* envelope.c */
 #define UUID_STR_LEN	37

@@ -199,6 +199,17 @@ request_parse_json(const char *body, size_t len, char *msg, size_t msglen)
 	obj = json_tokener_parse_ex(tok, body, (int)len);
 	jerr = json_tokener_get_error(tok);
 	off = json_tokener_get_parse_end(tok);
+	if (obj == NULL && jerr == json_tokener_continue && len > 0) {
+		/* A bare number is complete only at the end of input. */
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		off = len;
+	}
+	if (obj == NULL && jerr == json_tokener_success) {
+		snprintf(msg, msglen, "body: must be a JSON object");
+		json_tokener_free(tok);
+		return NULL;
+	}
 	if (obj == NULL && jerr == json_tokener_continue)
 		snprintf(msg, msglen, "body: invalid JSON (unexpected end)");
 	else if (obj == NULL && jerr == json_tokener_error_depth)

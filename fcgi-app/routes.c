@@ -260,6 +260,7 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 	struct run_result	 rr;
 	struct json_object	*items, *text, *exc;
 	char			 msg[512], err[512] = "";
+	int			 rc;
 
 	if (request_parse_execute(body, len, w->cfg, &req, msg,
 	    sizeof(msg)) != PYEXEC_OK) {
@@ -270,7 +271,10 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 	p = (struct run_params){ req.code, req.code_len, req.stdin_data,
 	    req.stdin_len, req.timeout, req.memory_bytes, req.cpu_limit,
 	    w->cfg->max_output };
-	if (run_execute(w->rs, &p, &rr, err, sizeof(err)) != 0) {
+	w->sh->slot[w->id].state = SLOT_BUSY;	/* busy: running code */
+	rc = run_execute(w->rs, &p, &rr, err, sizeof(err));
+	w->sh->slot[w->id].state = SLOT_READY;
+	if (rc != 0) {
 		log_msg("error", "sandbox", "slot %u: %s", w->id, err);
 		reply_error(r, 500, id, "the sandbox failed; the request was "
 		    "not run to completion");

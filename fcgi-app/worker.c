@@ -12,7 +12,6 @@
  */
 #include "config.h"
 
-#include <err.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -64,18 +63,18 @@ worker_drop(const struct pyexec_config *c)
 	struct passwd	*pw;
 
 	if ((pw = getpwnam(c->user)) == NULL || pw->pw_uid == 0)
-		errx(1, "worker: user %s missing or root", c->user);
+		log_die(1, "worker", "user %s missing or root", c->user);
 	if (setgroups(0, NULL) != 0 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0)
-		err(1, "worker: dropping privileges");
+		log_die(1, "worker", "dropping privileges: %s", strerror(errno));
 	if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
 	    getegid() != pw->pw_gid || setuid(0) == 0)
-		errx(1, "worker: privileges did not drop");
+		log_die(1, "worker", "privileges did not drop");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		err(1, "worker: no_new_privs");
+		log_die(1, "worker", "no_new_privs: %s", strerror(errno));
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
-		err(1, "worker: pdeathsig");
+		log_die(1, "worker", "pdeathsig: %s", strerror(errno));
 }
 
 /*
@@ -245,7 +244,7 @@ worker_main(struct worker *w)
 	worker_drop(w->cfg);
 	worker_signals();
 	if (sb_cgroup_open(w->rs->cg) != 0)
-		errx(1, "worker %u: opening the cgroup knobs of %s: %s", w->id,
+		log_die(1, "worker", "slot %u: opening the cgroup knobs of %s: %s", w->id,
 		    w->rs->cg->name, strerror(errno));
 	if (worker_selftest(w, err, sizeof(err)) != 0) {
 		w->sh->slot[w->id].state = SLOT_FAILED;
@@ -255,12 +254,10 @@ worker_main(struct worker *w)
 	w->sh->slot[w->id].state = SLOT_READY;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0,
 	    FCGI_FAIL_ACCEPT_ON_INTR) != 0)
-		errx(1, "worker %u: FCGX_Init failed", w->id);
+		log_die(1, "worker", "slot %u: FCGX_Init failed", w->id);
 	while (!worker_stop && !w->broken && FCGX_Accept_r(&req) >= 0) {
-		w->sh->slot[w->id].state = SLOT_BUSY;
 		worker_handle(w, &req);
 		FCGX_Finish_r(&req);
-		w->sh->slot[w->id].state = SLOT_READY;
 	}
 	if (w->broken) {
 		w->sh->slot[w->id].state = SLOT_FAILED;

@@ -24,7 +24,7 @@
  */
 #include "config.h"
 
-#include <err.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -64,6 +64,54 @@ struct launcher {
 	unsigned long	 nproc;		/* RLIMIT_NPROC */
 	int		 sigfd;
 };
+
+/*
+ * Logging: like the service, one JSON object per line on stderr.  The
+ * launcher's messages are its own (paths, strerror), escaped anyway.
+ */
+static void
+launcher_log(const char *level, const char *msg)
+{
+	char		 out[1024];
+	size_t		 o = 0;
+	const char	*p;
+
+	o = (size_t)snprintf(out, sizeof(out), "{\"level\":\"%s\",\"event\":"
+	    "\"launcher\",\"pid_in_slot\":%d,\"message\":\"", level, (int)getpid());
+	for (p = msg; *p != '\0' && o < sizeof(out) - 8; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f)
+			o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
+		else
+			out[o++] = (char)c;
+	}
+	memcpy(out + o, "\"}\n", 3);
+	(void)!write(STDERR_FILENO, out, o + 3);
+}
+
+/* err(3) and errx(3), with the message as a JSON log line. */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+launcher_die(int status, bool with_errno, const char *fmt, ...)
+{
+	char	msg[512];
+	int	e = errno, n;
+	va_list	ap;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (with_errno && n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(e));
+	launcher_log("fatal", msg);
+	exit(status);
+}
+
+#define err(st, ...)	launcher_die((st), true, __VA_ARGS__)
+#define errx(st, ...)	launcher_die((st), false, __VA_ARGS__)
 
 static uint64_t
 now_ns(void)
@@ -172,10 +220,8 @@ launcher_setup(struct launcher *l)
 	/* Let the OOM killer pick the run, not us.  Needs CAP_SYS_RESOURCE,
 	 * which some hosts withhold even from root: then a slot whose
 	 * launcher is chosen dies and the master makes it again. */
-	if (write_text("/proc/self/oom_score_adj", "-1000") != 0)
-		fprintf(stderr, "{\"level\":\"warning\",\"event\":\"launcher\","
-		    "\"message\":\"cannot lower oom_score_adj: %s\"}\n",
-		    strerror(errno));
+	if (write_text("/proc/self/oom_score_adj", "-1000") != 0 && errno != EACCES)
+		err(1, "oom_score_adj");
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGPIPE);
@@ -382,9 +428,11 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS])
 	rs->setup_ns = now_ns() - rs->t0;
 	close(errp[0]);
 	if (n > 0) {
+		char	line[256];
+
 		msg[n] = '\0';
-		fprintf(stderr, "{\"level\":\"error\",\"event\":\"launcher\","
-		    "\"message\":\"run did not start: %s\"}\n", msg);
+		snprintf(line, sizeof(line), "run did not start: %s", msg);
+		launcher_log("error", line);
 		rs->flags |= PROTO_DONE_NOEXEC;
 	}
 }

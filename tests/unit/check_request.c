@@ -181,6 +181,10 @@ START_TEST(test_body_errors)
 
 	ck_assert_str_eq(parse_s("[1,2]"), "body: must be a JSON object");
 	ck_assert_str_eq(parse_s("\"x\""), "body: must be a JSON object");
+	ck_assert_str_eq(parse_s("42"), "body: must be a JSON object");
+	ck_assert_str_eq(parse_s("null"), "body: must be a JSON object");
+	ck_assert_str_eq(parse_s(" 4.5 "), "body: must be a JSON object");
+	ck_assert(strncmp(parse_s("42 43"), "body: invalid JSON", 18) == 0);
 	ck_assert(strncmp(parse_s("{\"code\": "), "body: invalid JSON", 18) == 0);
 	ck_assert(strncmp(parse_s("not json"), "body: invalid JSON", 18) == 0);
 	ck_assert(strncmp(parse_s("{\"code\":\"1\"} x"), "body: invalid JSON", 18) == 0);
