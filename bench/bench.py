@@ -1,0 +1,443 @@
+"""pyexec benchmark: sandboxed execution latency and throughput.
+
+Run it through bench/run, which brings up a private stack and tears it down.
+Direct use (Debian's interpreter, stdlib only):
+
+    /usr/bin/python3 bench/bench.py --url http://127.0.0.1:18180 --key KEY
+
+Phases:
+  1. latency: one interleaved loop over every variant (warm-up rounds first),
+     each answer checked; a wrong answer aborts the bench (exit status 3).
+  2. throughput: T threads x --duration seconds for T = 1 .. 2 x nproc.
+  3. one machine-readable line "BENCH_JSON {...}" on stdout.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+PYTHON = "/usr/bin/python3"
+BWRAP = "/usr/bin/bwrap"
+CODE = "print(1)"
+EXPECTED = "1\n"
+BODY = json.dumps({"code": CODE}).encode()
+HTTP_TIMEOUT = 30.0
+
+SPAWN_IS = [PYTHON, "-I", "-S", "-c", CODE]
+SPAWN_I = [PYTHON, "-I", "-c", CODE]
+BWRAP_CMD = [BWRAP, "--ro-bind", "/usr", "/usr",
+             "--symlink", "usr/lib", "/lib",
+             "--symlink", "usr/lib64", "/lib64",
+             "--symlink", "usr/bin", "/bin",
+             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+             "--unshare-all", "--die-with-parent",
+             PYTHON, "-I", "-S", "-c", CODE]
+
+
+class WrongAnswer(Exception):
+    """A variant produced something other than the expected result."""
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def percentile(values, p):
+    """Linear-interpolated percentile (p in 0..100) of a non-empty list."""
+    s = sorted(values)
+    if not s:
+        return None
+    if len(s) == 1:
+        return s[0]
+    k = (len(s) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def r2(x):
+    return None if x is None else round(x, 2)
+
+
+# ------------------------------------------------------------------ spawns ---
+def run_spawn(argv):
+    """Run argv, return wall ms; raise WrongAnswer unless it printed 1."""
+    t0 = time.perf_counter_ns()
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=30)
+    ms = (time.perf_counter_ns() - t0) / 1e6
+    if p.returncode != 0 or p.stdout != EXPECTED.encode():
+        raise WrongAnswer("%s: exit %s, stdout %r, stderr %r"
+                          % (" ".join(argv[:3]), p.returncode, p.stdout[:200],
+                             p.stderr[-300:]))
+    return ms
+
+
+def probe_bwrap():
+    """None if bubblewrap runs here, else a one-line reason."""
+    if not os.path.exists(BWRAP):
+        return "%s not installed (apt-get install bubblewrap)" % BWRAP
+    try:
+        p = subprocess.run(BWRAP_CMD, stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return "cannot run %s: %s" % (BWRAP, exc)
+    if p.returncode != 0 or p.stdout != EXPECTED.encode():
+        err = p.stderr.decode("utf-8", "replace").strip().splitlines()
+        return "exit %s: %s" % (p.returncode, err[-1] if err else "no output")
+    return None
+
+
+# -------------------------------------------------------------------- HTTP ---
+class Client:
+    """POST /v1/execute over http.client, one connection kept or not."""
+
+    def __init__(self, host, port, key, keepalive):
+        self.host, self.port, self.key = host, port, key
+        self.keepalive = keepalive
+        self.conn = None
+
+    def _connection(self):
+        if self.conn is None or not self.keepalive:
+            if self.conn is not None:
+                self.conn.close()
+            self.conn = http.client.HTTPConnection(self.host, self.port,
+                                                   timeout=HTTP_TIMEOUT)
+        return self.conn
+
+    def post(self):
+        """Return (status, body bytes, wall ms). Raises OSError/HTTPException."""
+        headers = {"Integrations-API-Key": self.key,
+                   "Content-Type": "application/json"}
+        if not self.keepalive:
+            headers["Connection"] = "close"
+        t0 = time.perf_counter_ns()
+        conn = self._connection()
+        try:
+            conn.request("POST", "/v1/execute", body=BODY, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except BaseException:
+            self.close()
+            raise
+        ms = (time.perf_counter_ns() - t0) / 1e6
+        if not self.keepalive:
+            self.close()
+        return resp.status, data, ms
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def check_envelope(status, data):
+    """Return the execution item; raise WrongAnswer if it is not print(1)'s."""
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise WrongAnswer("HTTP %s, body is not JSON (%s): %r"
+                          % (status, exc, data[:300]))
+    if status != 200 or not isinstance(doc, dict) or doc.get("status") != "success":
+        raise WrongAnswer("HTTP %s: %s" % (status, data[:500].decode("utf-8", "replace")))
+    items = [i for i in doc.get("response") or []
+             if isinstance(i, dict) and i.get("type") == "execution"]
+    if len(items) != 1:
+        raise WrongAnswer("no execution item in %r" % data[:500])
+    ex = items[0]
+    if ex.get("outcome") != "completed" or ex.get("stdout") != EXPECTED:
+        raise WrongAnswer("outcome %r, stdout %r, stderr %r"
+                          % (ex.get("outcome"), ex.get("stdout"),
+                             (ex.get("stderr") or "")[-300:]))
+    return ex
+
+
+def get_health(host, port):
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request("GET", "/health")
+        resp = conn.getresponse()
+        data = resp.read()
+    finally:
+        conn.close()
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        doc = None
+    return resp.status, doc
+
+
+# ----------------------------------------------------------------- latency ---
+def latency_phase(args, host, port):
+    variants = []  # (name, label, callable returning (ms, sandbox_ms or None))
+
+    def spawn_variant(argv):
+        return lambda: (run_spawn(argv), None)
+
+    def http_variant(client):
+        def f():
+            status, data, ms = client.post()
+            ex = check_envelope(status, data)
+            d = ex.get("duration_ms")
+            return ms, (float(d) if isinstance(d, (int, float)) else None)
+        return f
+
+    new_conn = Client(host, port, args.key, keepalive=False)
+    keep_conn = Client(host, port, args.key, keepalive=True)
+    variants.append(("spawn_I_S", "bare spawn python3 -I -S", spawn_variant(SPAWN_IS)))
+    variants.append(("pyexec_new_conn", "pyexec POST, new connection", http_variant(new_conn)))
+    variants.append(("pyexec_keepalive", "pyexec POST, keep-alive", http_variant(keep_conn)))
+    variants.append(("spawn_I", "plain subprocess python3 -I", spawn_variant(SPAWN_I)))
+
+    bwrap_reason = None
+    if args.no_bwrap:
+        bwrap_reason = "disabled by --no-bwrap"
+    else:
+        bwrap_reason = probe_bwrap()
+    if bwrap_reason is None:
+        variants.append(("bwrap", "bubblewrap python3 -I -S", spawn_variant(BWRAP_CMD)))
+
+    wall = {v[0]: [] for v in variants}
+    sandbox = {v[0]: [] for v in variants}
+    total = args.warmup + args.iterations
+    log("latency: %d warm-up + %d measured rounds of %d variants"
+        % (args.warmup, args.iterations, len(variants)))
+    t_start = time.monotonic()
+    for i in range(total):
+        # Rotate the order each round so no variant always runs right after
+        # the same neighbour (cache / scheduler effects spread evenly).
+        k = i % len(variants)
+        for name, _label, fn in variants[k:] + variants[:k]:
+            try:
+                ms, sb = fn()
+            except WrongAnswer as exc:
+                raise WrongAnswer("%s (round %d): %s" % (name, i, exc))
+            except (OSError, http.client.HTTPException, subprocess.SubprocessError) as exc:
+                raise WrongAnswer("%s (round %d): request failed: %r" % (name, i, exc))
+            if i >= args.warmup:
+                wall[name].append(ms)
+                if sb is not None:
+                    sandbox[name].append(sb)
+    keep_conn.close()
+    elapsed = time.monotonic() - t_start
+
+    base = percentile(wall["spawn_I_S"], 50)
+    rows = []
+    for name, label, _fn in variants:
+        med = percentile(wall[name], 50)
+        row = {"name": name, "label": label, "n": len(wall[name]),
+               "median_ms": r2(med), "p90_ms": r2(percentile(wall[name], 90)),
+               "min_ms": r2(min(wall[name])), "max_ms": r2(max(wall[name])),
+               "ratio": round(med / base, 2) if base else None}
+        if sandbox[name]:
+            row["sandbox_duration_median_ms"] = r2(percentile(sandbox[name], 50))
+            row["sandbox_duration_p90_ms"] = r2(percentile(sandbox[name], 90))
+        rows.append(row)
+    return {"iterations": args.iterations, "warmup": args.warmup,
+            "elapsed_s": round(elapsed, 2), "variants": rows,
+            "bwrap": {"available": bwrap_reason is None, "reason": bwrap_reason}}
+
+
+def print_latency(lat):
+    print()
+    print("Latency: %d interleaved rounds after %d warm-up rounds, one print(1) each"
+          % (lat["iterations"], lat["warmup"]))
+    print("%-32s %10s %10s %8s" % ("variant", "median ms", "p90 ms", "ratio"))
+    print("-" * 63)
+    for r in lat["variants"]:
+        print("%-32s %10.2f %10.2f %8.2f" % (r["label"], r["median_ms"], r["p90_ms"], r["ratio"]))
+    if not lat["bwrap"]["available"]:
+        print("bubblewrap: unavailable (%s)" % lat["bwrap"]["reason"])
+    for r in lat["variants"]:
+        if "sandbox_duration_median_ms" in r:
+            print("%s: median envelope duration_ms (time inside the sandbox) %.2f ms, p90 %.2f ms"
+                  % (r["label"], r["sandbox_duration_median_ms"], r["sandbox_duration_p90_ms"]))
+
+
+# -------------------------------------------------------------- throughput ---
+def throughput_level(args, host, port, threads):
+    start = threading.Barrier(threads + 1)
+    results = [None] * threads
+    stop_at = [0.0]
+
+    def worker(idx):
+        client = Client(host, port, args.key, keepalive=True)
+        lat, errors, wrong, first_error = [], 0, 0, None
+        start.wait()
+        deadline = stop_at[0]
+        while time.monotonic() < deadline:
+            try:
+                status, data, ms = client.post()
+            except (OSError, http.client.HTTPException) as exc:
+                errors += 1
+                first_error = first_error or repr(exc)
+                time.sleep(0.01)  # do not spin on a dead server
+                continue
+            if status != 200:
+                errors += 1
+                first_error = first_error or "HTTP %d: %s" % (
+                    status, data[:200].decode("utf-8", "replace").strip())
+                continue
+            try:
+                check_envelope(status, data)
+            except WrongAnswer as exc:
+                wrong += 1
+                first_error = first_error or str(exc)
+                continue
+            lat.append(ms)
+        client.close()
+        results[idx] = (lat, errors, wrong, first_error, time.monotonic())
+
+    ts = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for t in ts:
+        t.start()
+    t0 = time.monotonic()
+    stop_at[0] = t0 + args.duration
+    start.wait()
+    for t in ts:
+        t.join(args.duration + HTTP_TIMEOUT + 5)
+    if any(t.is_alive() for t in ts) or any(r is None for r in results):
+        raise RuntimeError("throughput: a client thread did not finish")
+    elapsed = max(r[4] for r in results) - t0
+    lat = [x for r in results for x in r[0]]
+    errors = sum(r[1] for r in results)
+    wrong = sum(r[2] for r in results)
+    first_error = next((r[3] for r in results if r[3]), None)
+    return {"concurrency": threads, "elapsed_s": round(elapsed, 3),
+            "ok": len(lat), "errors": errors, "wrong": wrong,
+            "rps": round(len(lat) / elapsed, 1) if elapsed > 0 else None,
+            "median_ms": r2(percentile(lat, 50)), "p99_ms": r2(percentile(lat, 99)),
+            "first_error": first_error}
+
+
+def throughput_phase(args, host, port):
+    levels = args.concurrency or list(range(1, 2 * (os.cpu_count() or 1) + 1))
+    out = []
+    for t in levels:
+        log("throughput: %d client thread(s) for %gs" % (t, args.duration))
+        r = throughput_level(args, host, port, t)
+        out.append(r)
+        if r["wrong"]:
+            raise WrongAnswer("throughput at concurrency %d: %d wrong answer(s), first: %s"
+                              % (t, r["wrong"], r["first_error"]))
+    return {"duration_s": args.duration, "levels": out}
+
+
+def print_throughput(tp):
+    print()
+    print("Throughput: T threads, each with one keep-alive connection, posting print(1) for %gs"
+          % tp["duration_s"])
+    print("%8s %10s %10s %10s %10s %8s" % ("threads", "req/s", "median ms", "p99 ms", "ok", "errors"))
+    print("-" * 61)
+    for r in tp["levels"]:
+        print("%8d %10s %10s %10s %10d %8d" % (
+            r["concurrency"], r["rps"], r["median_ms"], r["p99_ms"], r["ok"], r["errors"]))
+    for r in tp["levels"]:
+        if r["errors"]:
+            print("concurrency %d: %d error(s), first: %s; req/s and latencies count "
+                  "only the 200 answers" % (r["concurrency"], r["errors"], r["first_error"]))
+
+
+# -------------------------------------------------------------------- main ---
+def positive_int(s):
+    v = int(s)
+    if v < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return v
+
+
+def non_negative_int(s):
+    v = int(s)
+    if v < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return v
+
+
+def positive_float(s):
+    v = float(s)
+    if not v > 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return v
+
+
+def concurrency_list(s):
+    try:
+        v = [int(x) for x in s.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("comma-separated positive integers")
+    if not v or any(x < 1 for x in v):
+        raise argparse.ArgumentTypeError("comma-separated positive integers")
+    return v
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--url", default=os.environ.get("PYEXEC_URL"),
+                    help="base URL of the stack (default $PYEXEC_URL)")
+    ap.add_argument("--key", default=os.environ.get("PYEXEC_BENCH_KEY"),
+                    help="API key (default $PYEXEC_BENCH_KEY)")
+    ap.add_argument("--iterations", type=positive_int, default=200)
+    ap.add_argument("--warmup", type=non_negative_int, default=10)
+    ap.add_argument("--duration", type=positive_float, default=5.0)
+    ap.add_argument("--concurrency", type=concurrency_list, default=None,
+                    help="comma-separated thread counts (default 1..2*nproc)")
+    ap.add_argument("--no-bwrap", action="store_true")
+    args = ap.parse_args(argv)
+    if not args.url or not args.key:
+        ap.error("--url and --key (or PYEXEC_URL and PYEXEC_BENCH_KEY) are required")
+    u = urllib.parse.urlsplit(args.url)
+    if u.scheme != "http" or not u.hostname:
+        ap.error("--url must be http://host:port, got %r" % args.url)
+    host, port = u.hostname, u.port or 80
+
+    status, health = get_health(host, port)
+    if status != 200:
+        log("bench: %s/health answered HTTP %s: %r" % (args.url, status, health))
+        return 2
+    workers = (health or {}).get("workers", {})
+
+    info = {"url": args.url, "nproc": os.cpu_count(),
+            "python": PYTHON, "python_version": subprocess.run(
+                [PYTHON, "-c", "import sys; print(sys.version.split()[0])"],
+                capture_output=True, text=True).stdout.strip(),
+            "kernel": platform.release(),
+            "server_version": (health or {}).get("version"),
+            "cgroup": (health or {}).get("cgroup"),
+            "workers": workers.get("configured"),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    print("pyexec bench: %s, %s workers (cgroup %s), nproc %s, python %s, kernel %s"
+          % (info["url"], info["workers"], info["cgroup"], info["nproc"],
+             info["python_version"], info["kernel"]), flush=True)
+
+    result = {"info": info}
+    try:
+        lat = latency_phase(args, host, port)
+        result["latency"] = lat
+        print_latency(lat)
+        sys.stdout.flush()
+        tp = throughput_phase(args, host, port)
+        result["throughput"] = tp
+        print_throughput(tp)
+    except WrongAnswer as exc:
+        log("bench: WRONG ANSWER, aborting: %s" % exc)
+        result["error"] = "wrong answer: %s" % exc
+        print("BENCH_JSON " + json.dumps(result, sort_keys=True), flush=True)
+        return 3
+    print()
+    print("BENCH_JSON " + json.dumps(result, sort_keys=True), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        log("bench: interrupted")
+        sys.exit(130)
