@@ -361,6 +361,14 @@ ctl_send(const void *buf, size_t len)
 		exit(0);	/* the worker is gone: the master remakes us */
 }
 
+static void
+ctl_pong(void)
+{
+	static const struct proto_hdr pong = { PROTO_MAGIC, PROTO_PONG };
+
+	ctl_send(&pong, sizeof(pong));
+}
+
 /* Kills everything in the namespace but us and reaps it all. */
 static void
 launcher_sweep(pid_t runner, int *runner_status, bool *runner_done)
@@ -446,13 +454,9 @@ run_wait(struct launcher *l, struct run_state *rs)
 {
 	struct pollfd	 pfd[2] = { { CTL_FD, POLLIN, 0 }, { l->sigfd, POLLIN, 0 } };
 	uint64_t	 now;
-	union {
-		struct proto_hdr hdr;
-		struct proto_run run;
-	}		 m;
+	union proto_msg	 m;
 	int		 fds[PROTO_NFDS], nfds, i;
 	ssize_t		 n;
-	struct proto_hdr pong = { PROTO_MAGIC, PROTO_PONG };
 
 	while (!rs->done) {
 		now = now_ns();
@@ -490,7 +494,7 @@ run_wait(struct launcher *l, struct run_state *rs)
 			kill(-1, SIGKILL);
 			exit(2);
 		}
-		ctl_send(&pong, sizeof(pong));
+		ctl_pong();
 	}
 }
 
@@ -523,13 +527,9 @@ launcher_run(struct launcher *l, const struct proto_run *req,
 static void
 launcher_loop(struct launcher *l)
 {
-	union {
-		struct proto_hdr hdr;
-		struct proto_run run;
-	}		 m;
+	union proto_msg	 m;
 	int		 fds[PROTO_NFDS], nfds, i;
 	ssize_t		 n;
-	struct proto_hdr pong = { PROTO_MAGIC, PROTO_PONG };
 	int		 st;
 	bool		 dummy = false;
 
@@ -549,7 +549,7 @@ launcher_loop(struct launcher *l)
 		    n == (ssize_t)sizeof(m.hdr) && nfds == 0) {
 			/* Reap anything that outlived a sweep (there should be none). */
 			launcher_sweep(-1, &st, &dummy);
-			ctl_send(&pong, sizeof(pong));
+			ctl_pong();
 			continue;
 		}
 		if (m.hdr.op == PROTO_KILL && n == (ssize_t)sizeof(m.hdr))

@@ -51,6 +51,12 @@ struct proto_run {
 	uint32_t	reserved;
 };
 
+/* What the launcher receives: a header, or a whole run request. */
+union proto_msg {
+	struct proto_hdr hdr;
+	struct proto_run run;
+};
+
 /* Sent once the run is over and the slot is clean again. */
 struct proto_done {
 	struct proto_hdr hdr;

@@ -404,21 +404,31 @@ out:
 	return rc;
 }
 
-/* Between runs: is the launcher alive and answering?  0 or -1. */
+/*
+ * Between runs: is the launcher at the other end of ctl_fd alive and
+ * answering within timeout_ms?  0 or -1.  Used by the master at slot
+ * start and by the worker for /health.
+ */
 int
-run_ping(struct run_slot *rs, int timeout_ms)
+run_ping_fd(int ctl_fd, int timeout_ms)
 {
 	struct proto_hdr	h = { PROTO_MAGIC, PROTO_PING }, a;
-	struct pollfd		pfd = { rs->ctl_fd, POLLIN, 0 };
+	struct pollfd		pfd = { ctl_fd, POLLIN, 0 };
 
-	if (send(rs->ctl_fd, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t)sizeof(h))
+	if (send(ctl_fd, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t)sizeof(h))
 		return -1;
 	if (poll(&pfd, 1, timeout_ms) != 1)
 		return -1;
-	if (recv(rs->ctl_fd, &a, sizeof(a), 0) != (ssize_t)sizeof(a) ||
+	if (recv(ctl_fd, &a, sizeof(a), 0) != (ssize_t)sizeof(a) ||
 	    a.magic != PROTO_MAGIC || a.op != PROTO_PONG)
 		return -1;
 	return 0;
+}
+
+int
+run_ping(struct run_slot *rs, int timeout_ms)
+{
+	return run_ping_fd(rs->ctl_fd, timeout_ms);
 }
 
 void

@@ -183,6 +183,7 @@ struct run_slot {
 int		 run_execute(struct run_slot *, const struct run_params *,
 		    struct run_result *, char *, size_t);
 int		 run_ping(struct run_slot *, int timeout_ms);
+int		 run_ping_fd(int ctl_fd, int timeout_ms);
 void		 run_result_free(struct run_result *);
 
 #endif /* PYEXEC_SANDBOX_H */

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,23 +79,6 @@ slot_child(const struct pyexec_config *c, const struct slot *s, int ctl,
 	_exit(127);
 }
 
-/* Sends a ping on fd and waits up to ms for the pong.  0 or -1. */
-static int
-slot_ping(int fd, int ms)
-{
-	struct proto_hdr	h = { PROTO_MAGIC, PROTO_PING }, r;
-	struct pollfd		p = { fd, POLLIN, 0 };
-
-	if (send(fd, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t)sizeof(h))
-		return -1;
-	if (poll(&p, 1, ms) != 1)
-		return -1;
-	if (recv(fd, &r, sizeof(r), 0) != (ssize_t)sizeof(r) ||
-	    r.magic != PROTO_MAGIC || r.op != PROTO_PONG)
-		return -1;
-	return 0;
-}
-
 /*
  * Clones the launcher into new namespaces, attaches it to the slot's
  * cgroup, lets it exec and waits for its first pong.  On success
@@ -139,7 +121,7 @@ slot_start_launcher(struct slot *s, const struct pyexec_config *c,
 	close(gate[1]);
 	gate[1] = -1;
 	s->ctl_fd = sv[0];
-	if (slot_ping(s->ctl_fd, 5000) != 0) {
+	if (run_ping_fd(s->ctl_fd, 5000) != 0) {
 		snprintf(err, errlen, "slot %u: the launcher did not start "
 		    "(see its message above)", s->id);
 		s->ctl_fd = -1;
