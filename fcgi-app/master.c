@@ -5,8 +5,8 @@
  * listening FastCGI socket on fd 0.  The processes, and what each may do:
  *
  *   master (root)     reads the configuration, checks it may serve (root,
- *                     fd 0 listening, the workers' user exists, the run uids
- *                     are free), makes one slot per worker (sandbox/slot.c:
+ *                     fd 0 listening, the workers' user exists, the slots'
+ *                     uids are free), makes one slot per worker (sandbox/slot.c:
  *                     a cgroup and a launcher that is pid 1 of fresh
  *                     namespaces), forks the workers and waits until every
  *                     one has proved its slot with a self-test.  If any
@@ -115,7 +115,7 @@ master_preflight(struct master *m)
 		master_die("PYEXEC_USER must not be root");
 	m->worker_uid = pw->pw_uid;
 	m->worker_gid = pw->pw_gid;
-	for (i = 0; i < m->cfg.workers; i++) {
+	for (i = 0; i < 2 * m->cfg.workers; i++) {
 		uid_t u = m->cfg.uid_base + i;
 
 		if ((pw = getpwuid(u)) != NULL || u == m->worker_uid)

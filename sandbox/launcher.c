@@ -1,19 +1,25 @@
 /*
  * pyexec-launcher: pid 1 of a slot.
  *
- * The master clones this process straight into new pid, mount, network,
- * ipc and uts namespaces, attaches it to the slot's cgroup and execs it
- * with fd 3 = its end of the worker's control socket (see proto.h).  Once:
+ * The master clones this process straight into new user, pid, mount,
+ * network, ipc and uts namespaces, maps uid/gid 0 to the slot's launcher
+ * uid and 1000 to its run uid, attaches it to the slot's cgroup, and lets
+ * it switch to its mapped ids and exec this program with fd 3 = its end of
+ * the worker's control socket (see proto.h) and fd 4 = the runner's
+ * source.  It has every capability, but only over its own namespaces.
+ * Once (launcher_setup):
  *
- *   mounts private -> /tmp and /dev/shm as capped tmpfs -> fresh /proc ->
- *   hostname -> oom_score_adj -1000 for itself -> signalfd for SIGCHLD
+ *   read the runner -> build the run's root (root.c: read-only binds,
+ *   tmpfs /tmp and /dev/shm, /proc, pivot_root) -> cgroup namespace ->
+ *   hostname -> oom_score_adj -1000 for itself where the host allows ->
+ *   compile the seccomp policy (filter.c) -> signalfd for SIGCHLD
  *
  * then, per PROTO_RUN, one straight line (launcher_child):
  *
  *   setsid -> oom_score_adj 0 -> the run's pipes on fds 0-4, every other
- *   fd closed -> rlimits -> setgroups/setresgid/setresuid to the run uid
- *   (checked) -> no_new_privs -> parent-death signal -> cwd /tmp -> fixed
- *   environment -> exec python on the runner
+ *   fd closed -> rlimits -> setgroups/setresgid/setresuid to uid 1000
+ *   (checked) -> no_new_privs -> parent-death signal -> cwd /tmp ->
+ *   seccomp -> exec python, with a fixed environment, on the runner
  *
  * and after it: kill(-1, SIGKILL) ends everything left in the namespace at
  * once (a fork bomb cannot outrun it), every child is reaped, a used /tmp
@@ -30,6 +36,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,9 +55,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "proto.h"
+#include "root.h"
 
-#define CTL_FD		3
+#define CTL_FD		3	/* the control socket to the worker */
+#define RUNNER_FD	4	/* the runner's source, read once then closed */
 #define RUNNER_MAX	(256 * 1024)
 
 struct launcher {
@@ -58,7 +68,8 @@ struct launcher {
 	gid_t		 run_gid;
 	const char	*python;
 	char		*runner_src;	/* owned: the runner's source text */
-	unsigned long	 tmp_size;	/* bytes, per tmpfs */
+	struct root_opts root;		/* the run's file system */
+	struct sock_fprog filter;	/* owned: the compiled seccomp policy */
 	unsigned long	 fsize;		/* RLIMIT_FSIZE */
 	unsigned long	 nofile;	/* RLIMIT_NOFILE */
 	unsigned long	 nproc;		/* RLIMIT_NPROC */
@@ -138,90 +149,49 @@ write_text(const char *path, const char *s)
 	return rc;
 }
 
+/* Reads the runner's source from RUNNER_FD (opened by the master). */
 static char *
-read_runner(const char *path)
+read_runner(void)
 {
 	char	*buf;
 	ssize_t	 n;
 	size_t	 len = 0;
-	int	 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		err(1, "runner %s", path);
 	if ((buf = malloc(RUNNER_MAX)) == NULL)
 		err(1, "malloc");
-	while ((n = read(fd, buf + len, RUNNER_MAX - 1 - len)) > 0)
+	while ((n = read(RUNNER_FD, buf + len, RUNNER_MAX - 1 - len)) > 0)
 		len += (size_t)n;
-	if (n < 0 || len == RUNNER_MAX - 1)
-		errx(1, "runner %s: unreadable or too large", path);
+	if (n < 0 || len == RUNNER_MAX - 1 || len == 0)
+		errx(1, "runner: unreadable, empty or too large");
 	buf[len] = '\0';
-	close(fd);
+	close(RUNNER_FD);
 	return buf;
-}
-
-/* A fresh, capped tmpfs owned by the run uid at path. */
-static void
-mount_tmpfs(const struct launcher *l, const char *path)
-{
-	char	opts[128];
-
-	snprintf(opts, sizeof(opts), "size=%lu,nr_inodes=4096,mode=0700,"
-	    "uid=%u,gid=%u", l->tmp_size, (unsigned)l->run_uid,
-	    (unsigned)l->run_gid);
-	if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
-		err(1, "mount tmpfs on %s", path);
-}
-
-/* True when the tmpfs at path holds nothing but its root directory. */
-static bool
-tmpfs_clean(const char *path)
-{
-	struct statfs	sf;
-
-	if (statfs(path, &sf) != 0)
-		return false;
-	return sf.f_files - sf.f_ffree <= 1 && sf.f_blocks == sf.f_bfree;
-}
-
-/* Replaces a used tmpfs by a fresh one.  0, or -1 if it stays dirty. */
-static int
-tmpfs_wipe(const struct launcher *l, const char *path)
-{
-	char	opts[128];
-
-	if (tmpfs_clean(path))
-		return 0;
-	if (umount2(path, MNT_DETACH) != 0)
-		return -1;
-	snprintf(opts, sizeof(opts), "size=%lu,nr_inodes=4096,mode=0700,"
-	    "uid=%u,gid=%u", l->tmp_size, (unsigned)l->run_uid,
-	    (unsigned)l->run_gid);
-	if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
-		return -1;
-	return tmpfs_clean(path) ? 0 : -1;
 }
 
 static void
 launcher_setup(struct launcher *l)
 {
 	sigset_t	set;
+	char		msg[512];
 
 	if (getpid() != 1)
 		errx(1, "must be pid 1 of a new pid namespace");
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-		err(1, "make mounts private");
-	mount_tmpfs(l, "/tmp");
-	mount_tmpfs(l, "/dev/shm");
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-	    NULL) != 0)
-		err(1, "mount /proc");
+	l->runner_src = read_runner();
+	if (root_build(&l->root, msg, sizeof(msg)) != 0)
+		errx(1, "building the root: %s", msg);
+	/* Attached to the slot's cgroup before exec: make it our root. */
+	if (unshare(CLONE_NEWCGROUP) != 0)
+		err(1, "cgroup namespace");
 	if (sethostname("pyexec", 6) != 0)
 		err(1, "sethostname");
-	/* Let the OOM killer pick the run, not us.  Needs CAP_SYS_RESOURCE,
-	 * which some hosts withhold even from root: then a slot whose
-	 * launcher is chosen dies and the master makes it again. */
-	if (write_text("/proc/self/oom_score_adj", "-1000") != 0 && errno != EACCES)
+	/* Let the OOM killer pick the run, not us.  Needs CAP_SYS_RESOURCE
+	 * over the host, which some hosts withhold even from root: then a
+	 * slot whose launcher is chosen dies and the master makes it again. */
+	if (write_text("/proc/self/oom_score_adj", "-1000") != 0 &&
+	    errno != EACCES && errno != EPERM)
 		err(1, "oom_score_adj");
+	if (filter_build(&l->filter, msg, sizeof(msg)) != 0)
+		errx(1, "%s", msg);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGPIPE);
@@ -317,6 +287,9 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int errpipe)
 		child_fail(errpipe, "chdir /tmp");
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Last: from here on only what the policy allows, execve included. */
+	if (filter_load(&l->filter) != 0)
+		child_fail(errpipe, "seccomp");
 	execve(l->python, argv, envp);
 	child_fail(errpipe, "exec python");
 	_exit(127);
@@ -512,7 +485,8 @@ launcher_run(struct launcher *l, const struct proto_run *req,
 	launcher_sweep(rs.pid, &rs.status, &rs.done);
 	if (rs.end == 0)
 		rs.end = now_ns();
-	if (tmpfs_wipe(l, "/tmp") != 0 || tmpfs_wipe(l, "/dev/shm") != 0)
+	if (root_tmpfs_wipe(&l->root, "/tmp") != 0 ||
+	    root_tmpfs_wipe(&l->root, "/dev/shm") != 0)
 		rs.flags |= PROTO_DONE_DIRTY;
 	done.wstatus = rs.status;
 	done.flags = rs.flags;
@@ -577,7 +551,6 @@ main(int argc, char *argv[])
 	static const struct option opts[] = {
 		{ "uid", required_argument, NULL, 'u' },
 		{ "python", required_argument, NULL, 'p' },
-		{ "runner", required_argument, NULL, 'r' },
 		{ "tmp-size", required_argument, NULL, 't' },
 		{ "fsize", required_argument, NULL, 'f' },
 		{ "nofile", required_argument, NULL, 'n' },
@@ -585,7 +558,6 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct launcher	 l = { 0 };
-	const char	*runner = NULL;
 	int		 c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -594,22 +566,22 @@ main(int argc, char *argv[])
 			l.run_uid = l.run_gid = (uid_t)num_arg(optarg, "uid");
 			break;
 		case 'p': l.python = optarg; break;
-		case 'r': runner = optarg; break;
-		case 't': l.tmp_size = num_arg(optarg, "tmp-size"); break;
+		case 't': l.root.tmp_size = num_arg(optarg, "tmp-size"); break;
 		case 'f': l.fsize = num_arg(optarg, "fsize"); break;
 		case 'n': l.nofile = num_arg(optarg, "nofile"); break;
 		case 'P': l.nproc = num_arg(optarg, "nproc"); break;
 		default:
 			errx(1, "usage: pyexec-launcher --uid N --python PATH "
-			    "--runner PATH --tmp-size N --fsize N --nofile N --nproc N");
+			    "--tmp-size N --fsize N --nofile N --nproc N");
 		}
 	}
-	if (l.run_uid == 0 || l.python == NULL || runner == NULL ||
-	    l.tmp_size == 0 || l.fsize == 0 || l.nofile == 0 || l.nproc == 0)
+	if (l.run_uid == 0 || l.python == NULL || l.root.tmp_size == 0 ||
+	    l.fsize == 0 || l.nofile == 0 || l.nproc == 0)
 		errx(1, "missing or zero argument (the run uid must not be 0)");
-	if (fcntl(CTL_FD, F_GETFD) < 0)
-		errx(1, "fd 3 must be the control socket");
-	l.runner_src = read_runner(runner);
+	if (fcntl(CTL_FD, F_GETFD) < 0 || fcntl(RUNNER_FD, F_GETFD) < 0)
+		errx(1, "fd 3 must be the control socket and fd 4 the runner");
+	l.root.run_uid = l.run_uid;
+	l.root.run_gid = l.run_gid;
 	launcher_setup(&l);
 	launcher_loop(&l);
 	return 0;

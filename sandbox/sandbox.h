@@ -114,7 +114,8 @@ int		 sb_cgroup_parse_cpu_usage(enum sb_cgversion, const char *,
 
 struct slot {
 	unsigned	 id;
-	uid_t		 run_uid;
+	uid_t		 launcher_uid;	/* host uid of the launcher (0 inside) */
+	uid_t		 run_uid;	/* host uid of the runs (1000 inside) */
 	struct sb_cgroup cg;
 	pid_t		 launcher_pid;	/* host pid, or 0 */
 	int		 ctl_fd;	/* worker's end of the socketpair, or -1 */

@@ -2,16 +2,21 @@
  * slot.c: making and unmaking a slot (master side, root).
  *
  * A slot is a cgroup and a launcher.  The launcher is cloned straight into
- * its new namespaces, so it is pid 1 of its pid namespace from its first
- * instruction; the master attaches it to the slot's cgroup by its host pid
- * while it waits on a pipe, and only then lets it exec pyexec-launcher.
- * Nothing of the master crosses the exec but fd 3 (the control socket) and
- * stderr (the log): the environment is empty and every other fd is closed.
+ * its new namespaces (user ones included), so it is pid 1 of its pid
+ * namespace from its first instruction.  While it waits on a pipe the
+ * master writes its uid and gid maps (0 -> the slot's launcher uid, 1000 ->
+ * its run uid, two host uids no account owns) and attaches it to the
+ * slot's cgroup by its host pid; then the child drops the master's groups,
+ * switches to its mapped ids (so it holds no host uid 0 for file access)
+ * and execs pyexec-launcher.  Nothing of the master crosses the exec but
+ * fd 3 (the control socket), fd 4 (the runner's source, read-only) and
+ * stderr (the log): the environment is empty and every other fd closed.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,8 +32,9 @@
 #include "sandbox.h"
 #include "proto.h"
 
-#define SLOT_NS_FLAGS	(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | \
-			 CLONE_NEWIPC | CLONE_NEWUTS)
+#define SLOT_NS_FLAGS	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | \
+			 CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+#define SLOT_RUN_ID	1000	/* the run's uid and gid inside the slot */
 
 /* Makes the slot's cgroup; the launcher comes with slot_start_launcher(). */
 int
@@ -41,7 +47,8 @@ slot_create(struct slot *s, unsigned id, const struct pyexec_config *c,
 	memset(s, 0, sizeof(*s));
 	s->cg.version = v;
 	s->id = id;
-	s->run_uid = c->uid_base + id;
+	s->launcher_uid = c->uid_base + 2 * id;
+	s->run_uid = c->uid_base + 2 * id + 1;
 	s->ctl_fd = -1;
 	snprintf(name, sizeof(name), "pyexec/%s/slot-%u", c->instance, id);
 	return sb_cgroup_create(&s->cg, name, c->max_pids, worker_uid,
@@ -50,33 +57,61 @@ slot_create(struct slot *s, unsigned id, const struct pyexec_config *c,
 
 /* In the cloned child: wait for the go byte, then exec the launcher. */
 static void __attribute__((noreturn))
-slot_child(const struct pyexec_config *c, const struct slot *s, int ctl,
-    int gate)
+slot_child(const struct pyexec_config *c, int ctl, int runner, int gate)
 {
 	char	 uid[16], tmp[32], fsize[32], nofile[16], nproc[16], go;
 	char	*argv[] = { "pyexec-launcher", "--uid", uid, "--python",
-		    (char *)c->python_path, "--runner", (char *)c->runner_path,
-		    "--tmp-size", tmp, "--fsize", fsize, "--nofile", nofile,
-		    "--nproc", nproc, NULL };
+		    (char *)c->python_path, "--tmp-size", tmp, "--fsize", fsize,
+		    "--nofile", nofile, "--nproc", nproc, NULL };
 	char	*envp[] = { NULL };
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		_exit(126);
 	if (read(gate, &go, 1) != 1)
 		_exit(126);	/* the master died or gave up */
-	snprintf(uid, sizeof(uid), "%u", (unsigned)s->run_uid);
+	/* Our maps are written: become the namespace's root, which is the
+	 * slot's launcher uid on the host, with no supplementary group. */
+	if (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 ||
+	    setresuid(0, 0, 0) != 0)
+		_exit(125);
+	snprintf(uid, sizeof(uid), "%u", SLOT_RUN_ID);
 	snprintf(tmp, sizeof(tmp), "%zu", c->tmp_size);
 	snprintf(fsize, sizeof(fsize), "%zu", c->max_file_size);
 	snprintf(nofile, sizeof(nofile), "%u", c->max_open_files);
 	snprintf(nproc, sizeof(nproc), "%u", c->max_pids);
-	if (dup2(ctl, 3) != 3)
+	if (dup2(ctl, 3) != 3 || dup2(runner, 4) != 4)
 		_exit(126);
-	if (close_range(4, ~0U, 0) != 0 || close(0) != 0)
+	if (close_range(5, ~0U, 0) != 0 || close(0) != 0)
 		_exit(126);
 	if (open("/dev/null", O_RDONLY) != 0 || dup2(2, 1) != 1)
 		_exit(126);
 	execve(c->launcher_path, argv, envp);
 	_exit(127);
+}
+
+/* Writes the child's uid and gid maps: 0 -> launcher uid, 1000 -> run uid. */
+static int
+slot_map(const struct slot *s, pid_t pid, char *err, size_t errlen)
+{
+	static const char *const files[] = { "uid_map", "gid_map" };
+	char	 path[64], map[96];
+	int	 fd, n, i;
+
+	n = snprintf(map, sizeof(map), "0 %u 1\n%u %u 1\n",
+	    (unsigned)s->launcher_uid, SLOT_RUN_ID, (unsigned)s->run_uid);
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 ||
+		    write(fd, map, (size_t)n) != n) {
+			snprintf(err, errlen, "slot %u: %s: %s", s->id, path,
+			    strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 /*
@@ -88,12 +123,17 @@ int
 slot_start_launcher(struct slot *s, const struct pyexec_config *c,
     char *err, size_t errlen)
 {
-	int	sv[2] = { -1, -1 }, gate[2] = { -1, -1 };
+	int	sv[2] = { -1, -1 }, gate[2] = { -1, -1 }, runner = -1;
 	pid_t	pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 ||
 	    pipe2(gate, O_CLOEXEC) != 0) {
 		snprintf(err, errlen, "slot %u: %s", s->id, strerror(errno));
+		goto fail;
+	}
+	if ((runner = open(c->runner_path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "runner %s: %s", c->runner_path,
+		    strerror(errno));
 		goto fail;
 	}
 	pid = (pid_t)syscall(SYS_clone, SLOT_NS_FLAGS | SIGCHLD, NULL, NULL,
@@ -106,13 +146,15 @@ slot_start_launcher(struct slot *s, const struct pyexec_config *c,
 	if (pid == 0) {
 		close(gate[1]);
 		close(sv[0]);
-		slot_child(c, s, sv[1], gate[0]);
+		slot_child(c, sv[1], runner, gate[0]);
 	}
 	s->launcher_pid = pid;
 	close(gate[0]);
 	close(sv[1]);
-	gate[0] = sv[1] = -1;
-	if (sb_cgroup_attach(&s->cg, pid, err, errlen) != 0)
+	close(runner);
+	gate[0] = sv[1] = runner = -1;
+	if (slot_map(s, pid, err, errlen) != 0 ||
+	    sb_cgroup_attach(&s->cg, pid, err, errlen) != 0)
 		goto fail;
 	if (write(gate[1], "g", 1) != 1) {
 		snprintf(err, errlen, "slot %u: launcher gone", s->id);
@@ -133,6 +175,7 @@ fail:
 	if (gate[1] >= 0) close(gate[1]);
 	if (sv[0] >= 0) close(sv[0]);
 	if (sv[1] >= 0) close(sv[1]);
+	if (runner >= 0) close(runner);
 	slot_stop_launcher(s);
 	return -1;
 }

@@ -1,0 +1,19 @@
+/*
+ * filter.h: the seccomp policy of a run.  Built with libseccomp once per
+ * slot (filter_build) and loaded by each run just before exec
+ * (filter_load), so a run costs no filter compilation.
+ */
+#ifndef PYEXEC_FILTER_H
+#define PYEXEC_FILTER_H
+
+#include <stddef.h>
+#include <linux/filter.h>
+
+/* Compiles the policy.  On 0, prog->filter is malloc'd and owned by the
+ * caller (filter_free()); on -1 err says why. */
+int	filter_build(struct sock_fprog *prog, char *err, size_t errlen);
+void	filter_free(struct sock_fprog *prog);
+/* Loads prog into the calling thread; no_new_privs must be set.  0 or -1. */
+int	filter_load(const struct sock_fprog *prog);
+
+#endif /* PYEXEC_FILTER_H */

@@ -1,0 +1,20 @@
+/*
+ * root.h: the file system a run sees.  Built once by the launcher, inside
+ * its user and mount namespaces, before it serves any run.
+ */
+#ifndef PYEXEC_ROOT_H
+#define PYEXEC_ROOT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct root_opts {
+	uid_t		run_uid;	/* owner of /tmp and /dev/shm (inside ids) */
+	gid_t		run_gid;
+	unsigned long	tmp_size;	/* bytes of each tmpfs */
+};
+
+int	root_build(const struct root_opts *, char *err, size_t errlen);
+int	root_tmpfs_wipe(const struct root_opts *, const char *path);
+
+#endif /* PYEXEC_ROOT_H */

@@ -1,0 +1,207 @@
+/*
+ * Unit tests of the seccomp policy (sandbox/filter.c): each test forks, the
+ * child loads the compiled filter and tries a call; the exit status or the
+ * signal tells what happened.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "filter.h"
+
+#define EXIT_ALLOWED	100	/* the call worked */
+#define EXIT_OTHER	101	/* it failed with an errno >= 100 */
+
+static struct sock_fprog prog;
+
+static void
+setup(void)
+{
+	char	err[256];
+
+	ck_assert_msg(filter_build(&prog, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_gt(prog.len, 10);
+}
+
+static void
+teardown(void)
+{
+	filter_free(&prog);
+}
+
+typedef long (*probe_fn)(void);
+
+/* Runs fn under the filter; returns its wait status.  The child exits with
+ * the errno of a failing call, EXIT_ALLOWED if it succeeded. */
+static int
+under_filter(probe_fn fn)
+{
+	pid_t	pid = fork();
+	int	st;
+	long	rc;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+		    filter_load(&prog) != 0)
+			_exit(EXIT_OTHER);
+		errno = 0;
+		rc = fn();
+		_exit(rc >= 0 ? EXIT_ALLOWED :
+		    errno > 0 && errno < EXIT_ALLOWED ? errno : EXIT_OTHER);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+static void
+assert_errno(probe_fn fn, int want)
+{
+	int	st = under_filter(fn);
+
+	ck_assert_msg(WIFEXITED(st), "killed by signal %d", WTERMSIG(st));
+	ck_assert_int_eq(WEXITSTATUS(st), want);
+}
+
+static void
+assert_killed(probe_fn fn)
+{
+	int	st = under_filter(fn);
+
+	ck_assert_msg(WIFSIGNALED(st), "exited %d", WEXITSTATUS(st));
+	ck_assert_int_eq(WTERMSIG(st), SIGSYS);
+}
+
+static long p_ptrace(void) { return ptrace(PTRACE_TRACEME, 0, NULL, NULL); }
+static long p_mount(void) { return mount("none", "/mnt", "tmpfs", 0, NULL); }
+static long p_unshare(void) { return unshare(CLONE_NEWUSER); }
+static long p_unshare0(void) { return unshare(0); }
+static long p_inet(void) { return socket(AF_INET, SOCK_STREAM, 0); }
+static long p_inet6(void) { return socket(AF_INET6, SOCK_DGRAM, 0); }
+static long p_netlink(void) { return socket(AF_NETLINK, SOCK_RAW, 0); }
+static long p_packet(void) { return socket(17 /* AF_PACKET */, SOCK_RAW, 0); }
+static long p_unix(void) { return socket(AF_UNIX, SOCK_STREAM, 0); }
+static long p_pair(void)
+{
+	int	sv[2];
+
+	return socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+}
+static long p_clone_userns(void)
+{
+	long	rc = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+
+	if (rc == 0)
+		_exit(0);
+	return rc;
+}
+static long p_clone_netns(void)
+{
+	long	rc = syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
+
+	if (rc == 0)
+		_exit(0);
+	return rc;
+}
+static long p_fork(void)
+{
+	pid_t	pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	return pid > 0 ? waitpid(pid, NULL, 0) : -1;
+}
+static long p_clone3(void) { return syscall(435 /* clone3 */, NULL, 0); }
+static long p_tiocsti(void) { char c = 'x'; return ioctl(0, TIOCSTI, &c); }
+static long p_bpf(void) { return syscall(SYS_bpf, 0, NULL, 0); }
+static long p_perf(void) { return syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0); }
+static long p_kexec(void) { return syscall(SYS_kexec_load, 0, 0, NULL, 0); }
+static long p_x32(void) { return syscall(0x40000000 | SYS_getpid); }
+static long p_getpid(void) { return getpid(); }
+
+START_TEST(test_refused_with_eperm)
+{
+	assert_errno(p_ptrace, EPERM);
+	assert_errno(p_mount, EPERM);
+	assert_errno(p_unshare, EPERM);
+	assert_errno(p_unshare0, EPERM);
+	assert_errno(p_clone_userns, EPERM);
+	assert_errno(p_clone_netns, EPERM);
+	assert_errno(p_tiocsti, EPERM);
+}
+END_TEST
+
+START_TEST(test_sockets)
+{
+	assert_errno(p_inet, EPERM);
+	assert_errno(p_inet6, EPERM);
+	assert_errno(p_netlink, EPERM);
+	assert_errno(p_packet, EPERM);
+	assert_errno(p_unix, EXIT_ALLOWED);
+	assert_errno(p_pair, EXIT_ALLOWED);
+}
+END_TEST
+
+START_TEST(test_clone3_is_enosys_and_fork_works)
+{
+	assert_errno(p_clone3, ENOSYS);
+	assert_errno(p_fork, EXIT_ALLOWED);
+	assert_errno(p_getpid, EXIT_ALLOWED);
+}
+END_TEST
+
+START_TEST(test_killed)
+{
+	assert_killed(p_bpf);
+	assert_killed(p_perf);
+	assert_killed(p_kexec);
+}
+END_TEST
+
+START_TEST(test_x32_killed)
+{
+	assert_killed(p_x32);
+}
+END_TEST
+
+static Suite *
+filter_suite(void)
+{
+	Suite	*s = suite_create("filter");
+	TCase	*tc = tcase_create("policy");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_refused_with_eperm);
+	tcase_add_test(tc, test_sockets);
+	tcase_add_test(tc, test_clone3_is_enosys_and_fork_works);
+	tcase_add_test(tc, test_killed);
+	tcase_add_test(tc, test_x32_killed);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(filter_suite());
+	int	 failed;
+
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
