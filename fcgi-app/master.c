@@ -175,7 +175,8 @@ master_fork_worker(struct master *m, unsigned i)
 	memset(&rs, 0, sizeof(rs));
 	rs.ctl_fd = s->slot.ctl_fd;
 	rs.cg = &s->slot.cg;
-	w = (struct worker){ &m->cfg, &s->slot, &rs, m->sh, i, false };
+	w = (struct worker){ .cfg = &m->cfg, .slot = &s->slot, .rs = &rs,
+	    .sh = m->sh, .id = i };
 	worker_main(&w);
 }
 

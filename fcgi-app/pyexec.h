@@ -133,6 +133,14 @@ struct reply {
 struct slot;
 struct run_slot;
 
+/* The last self-test of a worker's slot (selftest.c). */
+struct selftest {
+	bool			 ok;
+	int64_t			 at_ms;		/* monotonic; 0: never run */
+	char			 reason[256];	/* why not ok */
+	struct json_object	*checks;	/* owned: name -> bool */
+};
+
 /* worker.c: one per slot, unprivileged. */
 struct worker {
 	const struct pyexec_config *cfg;	/* borrowed (master's copy) */
@@ -141,10 +149,15 @@ struct worker {
 	struct shared	*sh;			/* borrowed, shared mapping */
 	unsigned	 id;
 	bool		 broken;		/* the slot failed: exit after reply */
+	struct selftest	 st;
 };
 
 void		 worker_main(struct worker *) __attribute__((noreturn));
-int		 worker_selftest(struct worker *, char *, size_t);
+
+/* selftest.c */
+int		 selftest_check(struct worker *);
+int		 selftest_cached(struct worker *);
+struct json_object *selftest_json(const struct worker *);
 
 /* routes.c: the table of routes and their handlers. */
 void		 route_dispatch(struct worker *, const char *method,

@@ -313,6 +313,9 @@ route_health(struct worker *w, const char *body, size_t len, const char *id,
 	bool			 ok = run_ping(w->rs, 2000) == 0;
 	const char		*str;
 
+	if (ok && selftest_cached(w) != 0)
+		ok = false;
+
 	slots = json_object_new_array();
 	for (i = 0; i < w->sh->nslots; i++) {
 		const struct shared_slot *ss = &w->sh->slot[i];
@@ -338,7 +341,9 @@ route_health(struct worker *w, const char *body, size_t len, const char *id,
 	    json_object_new_string(ok ? "healthy" : "unhealthy"));
 	if (!ok)
 		json_object_object_add(o, "reason", json_object_new_string(
-		    "this worker's sandbox slot does not answer"));
+		    w->st.ok ? "this worker's sandbox slot does not answer" :
+		    w->st.reason));
+	json_object_object_add(o, "selftest", selftest_json(w));
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(o, "cgroup", json_object_new_string(
 	    w->sh->cgversion == 2 ? "v2" : "v1"));

@@ -4,8 +4,8 @@
  * The master forks the worker as root and the worker drops to PYEXEC_USER
  * at once (worker_drop), before it touches the listening socket or any
  * request: no capability survives, and no_new_privs is set.  It then opens
- * its slot's cgroup knobs (chowned to it by the master), proves its slot
- * works (worker_selftest), marks itself ready in the shared table and
+ * its slot's cgroup knobs (chowned to it by the master), proves its slot's
+ * walls stand (selftest.c), marks itself ready in the shared table and
  * loops on FCGX_Accept_r.  SIGTERM lets the request in hand finish, then
  * the loop ends.  If its slot fails, the worker answers 500 and exits; the
  * master then makes the slot and the worker again.
@@ -75,39 +75,6 @@ worker_drop(const struct pyexec_config *c)
 		log_die(1, "worker", "no_new_privs: %s", strerror(errno));
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
 		log_die(1, "worker", "pdeathsig: %s", strerror(errno));
-}
-
-/*
- * Runs a probe in the slot and checks what it saw: a non-root uid, no
- * network, and that output comes back.  0, or -1 with err set.
- */
-int
-worker_selftest(struct worker *w, char *err, size_t errlen)
-{
-	static const char probe[] =
-	    "import os, socket\n"
-	    "assert os.getuid() != 0 and os.geteuid() != 0, 'runs as root'\n"
-	    "try:\n"
-	    "    socket.create_connection(('127.0.0.1', 80), timeout=1)\n"
-	    "    raise SystemExit('network reachable')\n"
-	    "except OSError:\n"
-	    "    pass\n"
-	    "print('pyexec-selftest-ok')\n";
-	struct run_params	p = { probe, sizeof(probe) - 1, NULL, 0, 10.0,
-				    (uint64_t)w->cfg->default_memory_mb << 20, 1.0,
-				    4096 };
-	struct run_result	r;
-
-	err[0] = '\0';
-	if (run_execute(w->rs, &p, &r, err, errlen) != 0)
-		return -1;
-	if (r.outcome != RUN_COMPLETED || r.out == NULL ||
-	    strcmp(r.out, "pyexec-selftest-ok\n") != 0)
-		snprintf(err, errlen, "self-test run ended %s (exit %d, signal %d):"
-		    " %.200s", run_outcome_name(r.outcome), r.exit_code, r.signal,
-		    r.err != NULL ? r.err : "");
-	run_result_free(&r);
-	return err[0] == '\0' ? 0 : -1;
 }
 
 /* Reads the body, at most max bytes.  0, 1 if too large, -1 on error. */
@@ -239,16 +206,15 @@ void
 worker_main(struct worker *w)
 {
 	FCGX_Request	req;
-	char		err[512];
 
 	worker_drop(w->cfg);
 	worker_signals();
 	if (sb_cgroup_open(w->rs->cg) != 0)
 		log_die(1, "worker", "slot %u: opening the cgroup knobs of %s: %s", w->id,
 		    w->rs->cg->name, strerror(errno));
-	if (worker_selftest(w, err, sizeof(err)) != 0) {
+	if (selftest_check(w) != 0) {
 		w->sh->slot[w->id].state = SLOT_FAILED;
-		log_msg("error", "selftest", "slot %u: %s", w->id, err);
+		log_msg("error", "selftest", "slot %u: %s", w->id, w->st.reason);
 		exit(2);
 	}
 	w->sh->slot[w->id].state = SLOT_READY;

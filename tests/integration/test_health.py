@@ -45,3 +45,18 @@ def test_health_does_not_reveal_key():
     resp = ph.health()
     assert ph.key().encode() not in resp.body
     assert ph.key2().encode() not in resp.body
+
+
+SELFTEST_CHECKS = {"uid_not_root", "no_capabilities", "no_new_privs",
+                   "seccomp_active", "no_network", "no_route", "root_read_only",
+                   "tmp_writable", "host_hidden", "memory_limit_enforced"}
+
+
+def test_health_reports_the_sandbox_self_test():
+    resp = ph.health()
+    assert resp.status == 200, ph.show(resp)
+    st = resp.json["selftest"]
+    assert st["ok"] is True, ph.show(st)
+    assert set(st["checks"]) == SELFTEST_CHECKS, ph.show(st)
+    assert all(v is True for v in st["checks"].values()), ph.show(st)
+    assert isinstance(st["age_ms"], int) and 0 <= st["age_ms"] <= 11000, ph.show(st)

@@ -1,0 +1,176 @@
+/*
+ * selftest.c: proving, from inside a slot, that its walls stand.
+ *
+ * Two runs through the ordinary run path: a probe that reports what it can
+ * see and do (the table below names each check; every one must be true),
+ * and a run that must be stopped by the cgroup's memory limit.  The worker
+ * runs them before it serves (a failure means the master refuses to
+ * serve) and again for /health when the last result is older than
+ * SELFTEST_MAX_AGE_MS.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "pyexec.h"
+#include "sandbox.h"
+
+#define SELFTEST_MAX_AGE_MS	10000
+#define SELFTEST_MEMORY		(32ULL << 20)
+
+static const char selftest_probe[] =
+    "import json, os, socket\n"
+    "c = {}\n"
+    "st = dict(l.split(':\\t', 1) for l in open('/proc/self/status')"
+    " .read().splitlines() if ':\\t' in l)\n"
+    "c['uid_not_root'] = os.getuid() != 0 and os.geteuid() != 0\n"
+    "c['no_capabilities'] = int(st.get('CapEff', '1'), 16) == 0\n"
+    "c['no_new_privs'] = st.get('NoNewPrivs', '').strip() == '1'\n"
+    "c['seccomp_active'] = st.get('Seccomp', '').strip() == '2'\n"
+    "try:\n"
+    "    socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()\n"
+    "    c['no_network'] = False\n"
+    "except PermissionError:\n"
+    "    c['no_network'] = True\n"
+    "v6 = [l.split() for l in open('/proc/net/ipv6_route')]\n"
+    "c['no_route'] = (len(open('/proc/net/route').read().splitlines()) <= 1\n"
+    "    and all(int(r[8], 16) & 0x200 for r in v6))  # RTF_REJECT only\n"
+    "def ro(p):\n"
+    "    try:\n"
+    "        open(p, 'w').close()\n"
+    "    except OSError as e:\n"
+    "        return e.errno == 30\n"
+    "    return False\n"
+    "c['root_read_only'] = ro('/.pyexec-selftest') and ro('/usr/.pyexec-selftest')\n"
+    "open('/tmp/.pyexec-selftest', 'w').write('x')\n"
+    "c['tmp_writable'] = open('/tmp/.pyexec-selftest').read() == 'x'\n"
+    "c['host_hidden'] = not os.path.exists('/home') and not os.path.exists('/proc/1/environ')\n"
+    "print(json.dumps(c))\n";
+
+/* Every key the probe must report as true. */
+static const char *const selftest_checks[] = {
+	"uid_not_root", "no_capabilities", "no_new_privs", "seccomp_active",
+	"no_network", "no_route", "root_read_only", "tmp_writable",
+	"host_hidden",
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+selftest_run(struct worker *w, const char *code, uint64_t memory,
+    struct run_result *r, char *err, size_t errlen)
+{
+	struct run_params	p = { code, strlen(code), NULL, 0, 10.0, memory,
+				    1.0, 65536 };
+
+	err[0] = '\0';
+	return run_execute(w->rs, &p, r, err, errlen);
+}
+
+/* The probe run: every check of the table true. */
+static int
+selftest_walls(struct worker *w, struct json_object **checks, char *err,
+    size_t errlen)
+{
+	struct run_result	 r;
+	struct json_object	*v;
+	size_t			 i;
+
+	*checks = NULL;
+	if (selftest_run(w, selftest_probe, (uint64_t)w->cfg->default_memory_mb
+	    << 20, &r, err, errlen) != 0)
+		return -1;
+	if (r.outcome != RUN_COMPLETED)
+		snprintf(err, errlen, "the probe run ended %s (exit %d, signal "
+		    "%d): %.200s", run_outcome_name(r.outcome), r.exit_code,
+		    r.signal, r.err != NULL ? r.err : "");
+	else if (r.out == NULL || (*checks = json_tokener_parse(r.out)) == NULL ||
+	    !json_object_is_type(*checks, json_type_object))
+		snprintf(err, errlen, "the probe's answer is not its JSON report: "
+		    "%.100s", r.out != NULL ? r.out : "");
+	for (i = 0; err[0] == '\0' &&
+	    i < sizeof(selftest_checks) / sizeof(selftest_checks[0]); i++)
+		if (!json_object_object_get_ex(*checks, selftest_checks[i], &v) ||
+		    !json_object_get_boolean(v))
+			snprintf(err, errlen, "check %s failed", selftest_checks[i]);
+	run_result_free(&r);
+	return err[0] == '\0' ? 0 : -1;
+}
+
+/* A run over a 32 MB limit must end as memory_limit. */
+static int
+selftest_memory(struct worker *w, char *err, size_t errlen)
+{
+	struct run_result	r;
+
+	if (selftest_run(w, "b = b'x' * (96 << 20)\n", SELFTEST_MEMORY, &r, err,
+	    errlen) != 0)
+		return -1;
+	if (r.outcome != RUN_MEMORY_LIMIT)
+		snprintf(err, errlen, "check memory_limit_enforced failed: a run "
+		    "over %llu MB ended %s", SELFTEST_MEMORY >> 20,
+		    run_outcome_name(r.outcome));
+	run_result_free(&r);
+	return err[0] == '\0' ? 0 : -1;
+}
+
+/*
+ * Runs both and records the result in w->st.  0 if every wall stands;
+ * -1 with w->st.reason set otherwise.  A run-path failure (the slot broke)
+ * also marks the worker broken.
+ */
+int
+selftest_check(struct worker *w)
+{
+	struct json_object	*checks = NULL;
+	char			 err[256] = "";
+	int			 rc;
+
+	rc = selftest_walls(w, &checks, err, sizeof(err));
+	if (rc == 0) {
+		rc = selftest_memory(w, err, sizeof(err));
+		json_object_object_add(checks, "memory_limit_enforced",
+		    json_object_new_boolean(rc == 0));
+	}
+	json_object_put(w->st.checks);
+	w->st.checks = checks;
+	w->st.ok = rc == 0;
+	w->st.at_ms = now_ms();
+	snprintf(w->st.reason, sizeof(w->st.reason), "%s", err);
+	return rc;
+}
+
+/* For /health: the last result, refreshed when it is too old. */
+int
+selftest_cached(struct worker *w)
+{
+	if (w->st.at_ms == 0 || now_ms() - w->st.at_ms > SELFTEST_MAX_AGE_MS)
+		return selftest_check(w);
+	return w->st.ok ? 0 : -1;
+}
+
+/* The result as a JSON object for /health (caller owns it). */
+struct json_object *
+selftest_json(const struct worker *w)
+{
+	struct json_object	*o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(w->st.ok));
+	json_object_object_add(o, "age_ms",
+	    json_object_new_int64(now_ms() - w->st.at_ms));
+	json_object_object_add(o, "checks", w->st.checks != NULL ?
+	    json_object_get(w->st.checks) : NULL);
+	if (!w->st.ok)
+		json_object_object_add(o, "reason",
+		    json_object_new_string(w->st.reason));
+	return o;
+}
