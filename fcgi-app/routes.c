@@ -133,19 +133,36 @@ signal_name(int sig, char *buf, size_t len)
 	return buf;
 }
 
-/* The runner's report: {"exception": {...}} or {}.  Owned by the caller. */
+/*
+ * The runner's report: {"exception": {"type", "message", "line"}} or {}.
+ * It comes from inside the user's process, so it is taken only when it is
+ * one well-formed object of that shape and agrees with what the kernel
+ * says: an uncaught exception means exit status 1, no signal.  Anything
+ * else is ignored (the outcome never depends on it).  Owned by the caller.
+ */
 static struct json_object *
 report_exception(const struct run_result *rr)
 {
-	struct json_object	*rep, *exc = NULL, *out = NULL;
+	struct json_object	*rep, *exc = NULL, *t, *out = NULL;
+	struct json_tokener	*tok;
+	bool			 whole;
 
-	if (rr->report == NULL || rr->report_len == 0 ||
-	    !envelope_utf8_valid(rr->report, rr->report_len))
+	if (rr->outcome != RUN_ERROR || rr->exit_code != 1 || rr->signal != 0 ||
+	    rr->report == NULL || rr->report_len == 0 ||
+	    !envelope_utf8_valid(rr->report, rr->report_len) ||
+	    (tok = json_tokener_new_ex(8)) == NULL)
 		return NULL;
-	if ((rep = json_tokener_parse(rr->report)) == NULL)
+	rep = json_tokener_parse_ex(tok, rr->report, (int)rr->report_len);
+	whole = json_tokener_get_parse_end(tok) == rr->report_len;
+	json_tokener_free(tok);
+	if (rep == NULL)
 		return NULL;
-	if (json_object_object_get_ex(rep, "exception", &exc) &&
-	    json_object_is_type(exc, json_type_object))
+	if (whole && json_object_is_type(rep, json_type_object) &&
+	    json_object_object_length(rep) == 1 &&
+	    json_object_object_get_ex(rep, "exception", &exc) &&
+	    json_object_is_type(exc, json_type_object) &&
+	    json_object_object_get_ex(exc, "type", &t) &&
+	    json_object_is_type(t, json_type_string))
 		out = json_object_get(exc);
 	json_object_put(rep);
 	return out;

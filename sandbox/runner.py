@@ -4,6 +4,10 @@
 # fd 3: the code (UTF-8), read to EOF then closed.
 # fd 4: the report, one JSON object written once at the end:
 #       {"exception": {"type": ..., "message": ..., "line": ...}} or {}.
+#       Before the code runs it moves to the highest fd the run may have,
+#       close-on-exec, so children never inherit it and fd sprays miss it.
+#       The report describes the program's own exception: the worker takes
+#       it only when it agrees with the exit status the kernel gave.
 # fds 0-2 are the user's stdin, stdout and stderr; nothing is parsed from
 # stdout.  The exit status is the program's (an uncaught exception: 1).
 #
@@ -49,6 +53,19 @@ def _user_line(tb):
     return line
 
 
+_REPORT_FD = 4
+
+
+def _hide_report_fd():
+    """Moves the report pipe to the highest allowed fd, close-on-exec."""
+    global _REPORT_FD
+    import fcntl
+    import resource
+    top = resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 1
+    _REPORT_FD = fcntl.fcntl(4, fcntl.F_DUPFD_CLOEXEC, max(top, 5))
+    os.close(4)
+
+
 def _report(obj):
     data = b"{}"
     if obj:
@@ -56,7 +73,7 @@ def _report(obj):
         data = json.dumps(obj, default=str).encode("utf-8", "replace")
     try:
         while data:
-            n = os.write(4, data)
+            n = os.write(_REPORT_FD, data)
             data = data[n:]
     except OSError:
         pass
@@ -103,7 +120,7 @@ def _run(source):
 
 
 def _main():
-    os.set_inheritable(4, False)
+    _hide_report_fd()
     _site()
     status, exc_info = _run(_read_code())
     try:
@@ -112,7 +129,7 @@ def _main():
     except Exception:
         pass
     _report({"exception": exc_info} if exc_info else None)
-    os.close(4)
+    os.close(_REPORT_FD)
     sys.exit(status)
 
 
