@@ -237,6 +237,13 @@ execution_item(const struct run_result *rr, const struct run_params *p,
 	    json_object_new_int64((int64_t)rr->err_total));
 	json_object_object_add(it, "duration_ms", json_num(rr->duration_ms, true));
 	json_object_object_add(it, "cpu_ms", json_num(rr->cpu_ms, true));
+	{
+		char	buf[32];
+
+		snprintf(buf, sizeof(buf), "%.3f", rr->setup_ms);
+		json_object_object_add(it, "setup_ms",
+		    json_object_new_double_s(rr->setup_ms, buf));
+	}
 	json_object_object_add(it, "memory_peak_bytes",
 	    json_object_new_int64((int64_t)rr->memory_peak));
 	json_object_object_add(it, "limit", rr->limit ?

@@ -9,7 +9,7 @@
  * source.  It has every capability, but only over its own namespaces.
  * Once (launcher_setup):
  *
- *   read the runner -> build the run's root (root.c: read-only binds,
+ *   read the runner and compile it once -> build the run's root (root.c: read-only binds,
  *   tmpfs /tmp and /dev/shm, /proc, pivot_root) -> cgroup namespace ->
  *   hostname -> oom_score_adj -1000 for itself where the host allows ->
  *   compile the seccomp policy (filter.c) -> signalfd for SIGCHLD
@@ -19,7 +19,8 @@
  *   setsid -> oom_score_adj 0 -> the run's pipes on fds 0-4, every other
  *   fd closed -> rlimits -> setgroups/setresgid/setresuid to uid 1000
  *   (checked) -> no_new_privs -> parent-death signal -> cwd /tmp ->
- *   seccomp -> exec python, with a fixed environment, on the runner
+ *   seccomp -> exec python, with a fixed environment, on the compiled
+ *   runner
  *
  * and after it: kill(-1, SIGKILL) ends everything left in the namespace at
  * once (a fork bomb cannot outrun it), every child is reaped, a used /tmp
@@ -68,6 +69,8 @@ struct launcher {
 	gid_t		 run_gid;
 	const char	*python;
 	char		*runner_src;	/* owned: the runner's source text */
+	char		*runner_pyc;	/* owned: the runner compiled by python */
+	size_t		 runner_pyc_len;
 	struct root_opts root;		/* the run's file system */
 	struct sock_fprog filter;	/* owned: the compiled seccomp policy */
 	unsigned long	 fsize;		/* RLIMIT_FSIZE */
@@ -168,6 +171,54 @@ read_runner(void)
 	return buf;
 }
 
+/*
+ * Compiles the runner once with the python the runs use, so a run executes
+ * bytecode instead of compiling ~150 lines first (0.25 ms a run).  Our own
+ * code, run before the root and the policy exist: it only reads stdin.
+ */
+static const char compile_runner_py[] =
+    "import sys, importlib._bootstrap_external as e\n"
+    "code = compile(sys.stdin.buffer.read(), '<runner>', 'exec')\n"
+    "sys.stdout.buffer.write(e._code_to_hash_pyc(code, bytes(8), False))\n";
+
+static void
+compile_runner(struct launcher *l)
+{
+	char	*argv[] = { "python3", "-I", "-S", "-B", "-c",
+		    (char *)compile_runner_py, NULL };
+	char	*envp[] = { NULL };
+	int	 in[2], out[2], st;
+	size_t	 cap = 1 << 20, len = strlen(l->runner_src), off = 0;
+	ssize_t	 n;
+	pid_t	 pid;
+
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
+		err(1, "pipe2");
+	if ((pid = fork()) < 0)
+		err(1, "fork");
+	if (pid == 0) {
+		if (dup2(in[0], 0) != 0 || dup2(out[1], 1) != 1)
+			_exit(126);
+		execve(l->python, argv, envp);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	if (write(in[1], l->runner_src, len) != (ssize_t)len)
+		err(1, "compiling the runner: write");
+	close(in[1]);
+	if ((l->runner_pyc = malloc(cap)) == NULL)
+		err(1, "malloc");
+	while ((n = read(out[0], l->runner_pyc + off, cap - off)) > 0)
+		off += (size_t)n;
+	close(out[0]);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0 || off < 16 || off == cap)
+		errx(1, "compiling the runner with %s failed (status %d)",
+		    l->python, st);
+	l->runner_pyc_len = off;
+}
+
 static void
 launcher_setup(struct launcher *l)
 {
@@ -177,6 +228,9 @@ launcher_setup(struct launcher *l)
 	if (getpid() != 1)
 		errx(1, "must be pid 1 of a new pid namespace");
 	l->runner_src = read_runner();
+	compile_runner(l);
+	l->root.runner = l->runner_pyc;
+	l->root.runner_len = l->runner_pyc_len;
 	if (root_build(&l->root, msg, sizeof(msg)) != 0)
 		errx(1, "building the root: %s", msg);
 	/* Attached to the slot's cgroup before exec: make it our root. */
@@ -243,8 +297,8 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int errpipe)
 		"MPLBACKEND=Agg",
 		NULL
 	};
-	char		*argv[] = { "python3", "-I", "-S", "-B", "-u", "-c",
-			    l->runner_src, NULL };
+	char		*argv[] = { "python3", "-I", "-S", "-B", "-u",
+			    ROOT_RUNNER_PATH, NULL };
 	sigset_t	 none;
 	int		 i, fd;
 

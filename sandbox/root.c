@@ -3,7 +3,8 @@
  *
  *   every mount private -> a small tmpfs as the new root -> read-only binds
  *   of /usr and the few /etc entries Python needs -> generated /etc files
- *   (passwd, group, hosts, nsswitch.conf) -> /bin, /lib... as symlinks into
+ *   (passwd, group, hosts, nsswitch.conf) and the compiled runner ->
+ *   /bin, /lib... as symlinks into
  *   /usr -> /dev with null, zero, random, urandom bound from the host ->
  *   capped tmpfs on /tmp and /dev/shm -> /proc of the slot's pid namespace,
  *   hidepid=2 -> pivot_root, the old root detached -> the new root
@@ -82,6 +83,7 @@ static const char *const root_devices[] = {
 
 static const char *const root_dirs[] = {
 	"/usr", "/etc", "/tmp", "/dev", "/dev/shm", "/proc", "/oldroot",
+	"/.pyexec",
 };
 
 /* NEWROOT + path, into buf. */
@@ -144,16 +146,16 @@ root_bind_ro(const char *path, bool required, unsigned long extra, char *err,
 }
 
 static int
-root_write(const char *path, const char *text, char *err, size_t errlen)
+root_write(const char *path, const void *data, size_t len, char *err,
+    size_t errlen)
 {
 	char	dst[512];
 	int	fd;
-	size_t	len = strlen(text);
 
 	in_root(dst, sizeof(dst), path);
 	if ((fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
 		FAIL("create %s: %s", dst, strerror(errno));
-	if (write(fd, text, len) != (ssize_t)len) {
+	if (write(fd, data, len) != (ssize_t)len) {
 		close(fd);
 		FAIL("write %s: %s", dst, strerror(errno));
 	}
@@ -201,9 +203,12 @@ root_populate(const struct root_opts *o, char *err, size_t errlen)
 		    MS_NODEV, err, errlen) != 0)
 			return -1;
 	for (i = 0; i < sizeof(root_files) / sizeof(root_files[0]); i++)
-		if (root_write(root_files[i].path, root_files[i].text, err,
-		    errlen) != 0)
+		if (root_write(root_files[i].path, root_files[i].text,
+		    strlen(root_files[i].text), err, errlen) != 0)
 			return -1;
+	if (root_write(ROOT_RUNNER_PATH, o->runner, o->runner_len, err,
+	    errlen) != 0)
+		return -1;
 	for (i = 0; i < sizeof(root_links) / sizeof(root_links[0]); i++) {
 		/* /lib64 only where the host has /usr/lib64. */
 		if (strncmp(root_links[i].target, "usr/", 4) == 0) {

@@ -12,7 +12,11 @@ struct root_opts {
 	uid_t		run_uid;	/* owner of /tmp and /dev/shm (inside ids) */
 	gid_t		run_gid;
 	unsigned long	tmp_size;	/* bytes of each tmpfs */
+	const void	*runner;	/* borrowed: compiled runner, put at */
+	size_t		 runner_len;	/*   ROOT_RUNNER_PATH, read-only */
 };
+
+#define ROOT_RUNNER_PATH	"/.pyexec/runner.pyc"
 
 int	root_build(const struct root_opts *, char *err, size_t errlen);
 int	root_tmpfs_wipe(const struct root_opts *, const char *path);
