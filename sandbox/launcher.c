@@ -32,6 +32,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -256,12 +257,13 @@ launcher_setup(struct launcher *l)
 		err(1, "signalfd");
 }
 
+/* In the run's child: report the failed step on the exec pipe ("!msg"). */
 static void
 child_fail(int pipefd, const char *step)
 {
 	int	e = errno;
 	char	msg[128];
-	int	n = snprintf(msg, sizeof(msg), "%s: %s", step, strerror(e));
+	int	n = snprintf(msg, sizeof(msg), "!%s: %s", step, strerror(e));
 
 	(void)!write(pipefd, msg, (size_t)n);
 	_exit(127);
@@ -301,6 +303,8 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int errpipe)
 			    ROOT_RUNNER_PATH, NULL };
 	sigset_t	 none;
 	int		 i, fd;
+	char		 stamp[1 + sizeof(uint64_t)];
+	uint64_t	 t;
 
 	if (setsid() < 0)
 		child_fail(errpipe, "setsid");
@@ -344,6 +348,12 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int errpipe)
 	/* Last: from here on only what the policy allows, execve included. */
 	if (filter_load(&l->filter) != 0)
 		child_fail(errpipe, "seccomp");
+	/* "T" + the time of the exec, for the set-up time; a good exec then
+	 * closes the pipe, a failed one adds "!why". */
+	stamp[0] = 'T';
+	t = now_ns();
+	memcpy(stamp + 1, &t, sizeof(t));
+	(void)!write(errpipe, stamp, sizeof(stamp));
 	execve(l->python, argv, envp);
 	child_fail(errpipe, "exec python");
 	_exit(127);
@@ -411,6 +421,23 @@ launcher_sweep(pid_t runner, int *runner_status, bool *runner_done)
 		}
 }
 
+/* After a sweep: is the launcher the only process of the namespace? */
+static bool
+only_pid1_left(void)
+{
+	DIR		*d = opendir("/proc");
+	struct dirent	*e;
+	bool		 clean = d != NULL;
+
+	while (clean && (e = readdir(d)) != NULL)
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
+		    strcmp(e->d_name, "1") != 0)
+			clean = false;
+	if (d != NULL)
+		closedir(d);
+	return clean;
+}
+
 /* Reaps what has exited without blocking; true once the runner has. */
 static bool
 launcher_reap(const struct launcher *l, pid_t runner, int *status)
@@ -443,8 +470,10 @@ static void
 run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS])
 {
 	int	 errp[2], i;
-	char	 msg[160];
+	char	 msg[192], *why;
+	size_t	 len = 0;
 	ssize_t	 n;
+	uint64_t t_exec;
 
 	if (pipe2(errp, O_CLOEXEC) != 0)
 		err(1, "pipe2");
@@ -458,15 +487,22 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS])
 	for (i = 0; i < PROTO_NFDS; i++)
 		close(fds[i]);
 	close(errp[1]);
-	while ((n = read(errp[0], msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
-		;
-	rs->setup_ns = now_ns() - rs->t0;
+	while (len < sizeof(msg) - 1 &&
+	    ((n = read(errp[0], msg + len, sizeof(msg) - 1 - len)) > 0 ||
+	    (n < 0 && errno == EINTR)))
+		if (n > 0)
+			len += (size_t)n;
 	close(errp[0]);
-	if (n > 0) {
+	msg[len] = '\0';
+	if (len == 1 + sizeof(t_exec) && msg[0] == 'T') {
+		memcpy(&t_exec, msg + 1, sizeof(t_exec));
+		rs->setup_ns = t_exec - rs->t0;
+	} else {
 		char	line[256];
 
-		msg[n] = '\0';
-		snprintf(line, sizeof(line), "run did not start: %s", msg);
+		why = memchr(msg, '!', len);
+		snprintf(line, sizeof(line), "run did not start: %s",
+		    why != NULL ? why + 1 : "the child died");
 		launcher_log("error", line);
 		rs->flags |= PROTO_DONE_NOEXEC;
 	}
@@ -539,6 +575,8 @@ launcher_run(struct launcher *l, const struct proto_run *req,
 	launcher_sweep(rs.pid, &rs.status, &rs.done);
 	if (rs.end == 0)
 		rs.end = now_ns();
+	if (!only_pid1_left())
+		rs.flags |= PROTO_DONE_DIRTY;
 	if (root_tmpfs_wipe(&l->root, "/tmp") != 0 ||
 	    root_tmpfs_wipe(&l->root, "/dev/shm") != 0)
 		rs.flags |= PROTO_DONE_DIRTY;
