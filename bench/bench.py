@@ -175,6 +175,9 @@ def get_health(host, port):
 
 
 # ----------------------------------------------------------------- latency ---
+SETUP_MS = []   # the envelope's setup_ms: fork to exec inside the slot
+
+
 def latency_phase(args, host, port):
     variants = []  # (name, label, callable returning (ms, sandbox_ms or None))
 
@@ -186,6 +189,8 @@ def latency_phase(args, host, port):
             status, data, ms = client.post()
             ex = check_envelope(status, data)
             d = ex.get("duration_ms")
+            if isinstance(ex.get("setup_ms"), (int, float)):
+                SETUP_MS.append(float(ex["setup_ms"]))
             return ms, (float(d) if isinstance(d, (int, float)) else None)
         return f
 
@@ -240,7 +245,12 @@ def latency_phase(args, host, port):
             row["sandbox_duration_median_ms"] = r2(percentile(sandbox[name], 50))
             row["sandbox_duration_p90_ms"] = r2(percentile(sandbox[name], 90))
         rows.append(row)
-    return {"iterations": args.iterations, "warmup": args.warmup,
+    setup = None
+    if SETUP_MS:
+        setup = {"median_ms": round(percentile(SETUP_MS, 50), 3),
+                 "p90_ms": round(percentile(SETUP_MS, 90), 3),
+                 "max_ms": round(max(SETUP_MS), 3), "n": len(SETUP_MS)}
+    return {"setup": setup, "iterations": args.iterations, "warmup": args.warmup,
             "elapsed_s": round(elapsed, 2), "variants": rows,
             "bwrap": {"available": bwrap_reason is None, "reason": bwrap_reason}}
 
@@ -255,6 +265,11 @@ def print_latency(lat):
         print("%-32s %10.2f %10.2f %8.2f" % (r["label"], r["median_ms"], r["p90_ms"], r["ratio"]))
     if not lat["bwrap"]["available"]:
         print("bubblewrap: unavailable (%s)" % lat["bwrap"]["reason"])
+    if lat.get("setup"):
+        print("pyexec sandbox set-up per run (fork to exec, setup_ms): median %.3f ms, "
+              "p90 %.3f ms, max %.3f ms (%d runs)" % (
+                  lat["setup"]["median_ms"], lat["setup"]["p90_ms"],
+                  lat["setup"]["max_ms"], lat["setup"]["n"]))
     for r in lat["variants"]:
         if "sandbox_duration_median_ms" in r:
             print("%s: median envelope duration_ms (time inside the sandbox) %.2f ms, p90 %.2f ms"
