@@ -33,7 +33,7 @@ enum pyexec_err {
 struct pyexec_config {
 	unsigned	 workers;		/* PYEXEC_WORKERS */
 	const char	*user;			/* PYEXEC_USER: the workers' user */
-	uid_t		 uid_base;		/* PYEXEC_UID_BASE: slot i runs as base+i */
+	uid_t		 uid_base;		/* PYEXEC_UID_BASE: slot i: base+2i, +1 */
 	const char	*instance;		/* PYEXEC_INSTANCE: cgroup namespace */
 	const char	*launcher_path;		/* PYEXEC_LAUNCHER */
 	const char	*runner_path;		/* PYEXEC_RUNNER */
