@@ -128,14 +128,14 @@ knob_path(const struct sb_cgroup *cg, enum sb_knob k, char *buf, size_t len)
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
-/* Writes s to the knob k by path (master side, at creation). */
+/* Writes s to dir/file (master side, at creation).  0 or -1 (errno). */
 static int
-knob_write_path(const struct sb_cgroup *cg, enum sb_knob k, const char *s)
+dir_write(const char *dir, const char *file, const char *s)
 {
 	char	 path[512];
 	int	 fd, rc = -1;
 
-	if (knob_path(cg, k, path, sizeof(path)) != 0)
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
 		return -1;
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
 		return -1;
@@ -152,8 +152,16 @@ cgroup_fill(struct sb_cgroup *cg, unsigned max_pids, uid_t uid, gid_t gid,
 	char		 buf[64], path[512];
 	enum sb_knob	 k;
 
+	snprintf(buf, sizeof(buf), "%d", SB_CPU_PERIOD_US);
+	if (cg->version == SB_CGROUP_V1 && dir_write(cg->dir[SB_KNOB_CPU_QUOTA],
+	    "cpu.cfs_period_us", buf) != 0) {
+		snprintf(err, errlen, "%s: cannot set cpu.cfs_period_us: %s",
+		    cg->name, strerror(errno));
+		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%u", max_pids);
-	if (knob_write_path(cg, SB_KNOB_PIDS_MAX, buf) != 0) {
+	if (dir_write(cg->dir[SB_KNOB_PIDS_MAX], sb_knob_describe(cg->version,
+	    SB_KNOB_PIDS_MAX)->file, buf) != 0) {
 		snprintf(err, errlen, "%s: cannot set pids.max: %s", cg->name,
 		    strerror(errno));
 		return -1;

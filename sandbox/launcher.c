@@ -16,7 +16,8 @@
  *
  * then, per PROTO_RUN, one straight line (launcher_child):
  *
- *   setsid -> oom_score_adj 0 -> the run's pipes on fds 0-4, every other
+ *   setsid -> its own IPC namespace (SysV IPC and message queues end with
+ *   the run) -> oom_score_adj 0 -> the run's pipes on fds 0-4, every other
  *   fd closed -> rlimits -> setgroups/setresgid/setresuid to uid 1000
  *   (checked) -> no_new_privs -> parent-death signal -> cwd /tmp ->
  *   seccomp -> exec python, with a fixed environment, on the compiled
@@ -308,6 +309,9 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int errpipe)
 
 	if (setsid() < 0)
 		child_fail(errpipe, "setsid");
+	/* SysV IPC and POSIX message queues die with the run. */
+	if (unshare(CLONE_NEWIPC) != 0)
+		child_fail(errpipe, "ipc namespace");
 	if (write_text("/proc/self/oom_score_adj", "0") != 0)
 		child_fail(errpipe, "oom_score_adj");
 	/* Move errpipe above the run's fds, then place the run's fds. */

@@ -309,8 +309,11 @@ run_classify(struct run_result *r, const struct proto_done *d,
 	} else if (r->signal == SIGKILL && oom_delta > 0) {
 		r->outcome = RUN_MEMORY_LIMIT;
 		r->limit = "memory";
-	} else if (r->signal != 0)
+	} else if (r->signal != 0) {
 		r->outcome = RUN_SIGNAL;
+		if (r->signal == SIGXFSZ)
+			r->limit = "file_size";
+	}
 	else
 		r->outcome = r->exit_code == 0 ? RUN_COMPLETED : RUN_ERROR;
 }

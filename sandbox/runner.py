@@ -124,6 +124,10 @@ def _run(source):
 
 
 def _main():
+    import _signal
+    # CPython ignores SIGXFSZ; a run past RLIMIT_FSIZE ends by the signal,
+    # as the outcome "signal" with limit "file_size", like any program.
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
     sys.argv[:] = ["-c"]        # as `python3 -c`: no script path to show
     _hide_report_fd()
     _site()

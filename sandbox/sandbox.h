@@ -108,7 +108,12 @@ int		 sb_cgroup_parse_oom(enum sb_cgversion, const char *, uint64_t *);
 int		 sb_cgroup_parse_cpu_usage(enum sb_cgversion, const char *,
 		    uint64_t *);
 
-#define SB_CPU_PERIOD_US	100000
+/*
+ * The CFS period.  The launcher shares its slot's quota with the run, so a
+ * throttled run delays the launcher's timer by up to one period: 10 ms
+ * keeps the wall-clock limit exact within that.
+ */
+#define SB_CPU_PERIOD_US	10000
 
 /* slot.c: master side --------------------------------------------------- */
 

@@ -123,13 +123,13 @@ START_TEST(test_cgroup_cpu_format)
 	char	buf[64];
 
 	ck_assert_int_eq(sb_cgroup_format_cpu(SB_CGROUP_V1, 1, buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "100000");
+	ck_assert_str_eq(buf, "10000");
 	ck_assert_int_eq(sb_cgroup_format_cpu(SB_CGROUP_V1, 0.5, buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "50000");
+	ck_assert_str_eq(buf, "5000");
 	ck_assert_int_eq(sb_cgroup_format_cpu(SB_CGROUP_V2, 2, buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "200000 100000");
+	ck_assert_str_eq(buf, "20000 10000");
 	ck_assert_int_eq(sb_cgroup_format_cpu(SB_CGROUP_V2, 0.001, buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "1000 100000");
+	ck_assert_str_eq(buf, "1000 10000");
 }
 END_TEST
 
