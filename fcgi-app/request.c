@@ -232,6 +232,87 @@ request_parse_json(const char *body, size_t len, char *msg, size_t msglen)
 	return obj;
 }
 
+/* The scanner below only ever sees text json-c has accepted. */
+static size_t
+skip_ws(const char *b, size_t len, size_t i)
+{
+	while (i < len && isspace((unsigned char)b[i]))
+		i++;
+	return i;
+}
+
+/* b[i] is '"': the index just past the closing quote. */
+static size_t
+skip_string(const char *b, size_t len, size_t i)
+{
+	for (i++; i < len && b[i] != '"'; i++)
+		if (b[i] == '\\')
+			i++;
+	return i + 1;
+}
+
+/* b[i] starts a value: the index just past it. */
+static size_t
+skip_value(const char *b, size_t len, size_t i)
+{
+	int	depth = 0;
+
+	for (; i < len; i++) {
+		if (b[i] == '"') {
+			i = skip_string(b, len, i) - 1;
+			if (depth == 0)
+				return i + 1;
+		} else if (b[i] == '{' || b[i] == '[')
+			depth++;
+		else if (b[i] == '}' || b[i] == ']') {
+			if (depth == 0)
+				return i;		/* end of a scalar */
+			if (--depth == 0)
+				return i + 1;
+		} else if (depth == 0 && (b[i] == ',' || isspace((unsigned char)b[i])))
+			return i;
+	}
+	return i;
+}
+
+/*
+ * json-c keeps the last of duplicate keys silently.  Walks the top-level
+ * keys of the (already valid) object body and names the first key given
+ * twice in dup, compared after decoding ("\u0063ode" is "code").
+ * true if there is one.
+ */
+static bool
+request_dup_key(const char *b, size_t len, char *dup, size_t duplen)
+{
+	struct json_object	*seen = json_object_new_object(), *k;
+	char			*raw;
+	size_t			 i = skip_ws(b, len, 0) + 1, end;
+	bool			 found = false;
+
+	while (!found && (i = skip_ws(b, len, i)) < len && b[i] == '"') {
+		end = skip_string(b, len, i);
+		if ((raw = strndup(b + i, end - i)) == NULL)
+			break;
+		k = json_tokener_parse(raw);
+		free(raw);
+		if (k == NULL || !json_object_is_type(k, json_type_string)) {
+			json_object_put(k);
+			break;
+		}
+		if (json_object_object_get_ex(seen, json_object_get_string(k), NULL)) {
+			snprintf(dup, duplen, "%.64s", json_object_get_string(k));
+			found = true;
+		} else
+			json_object_object_add(seen, json_object_get_string(k), NULL);
+		json_object_put(k);
+		i = skip_ws(b, len, end) + 1;			/* the ':' */
+		i = skip_value(b, len, skip_ws(b, len, i));
+		i = skip_ws(b, len, i) + 1;			/* ',' or '}' */
+	}
+	json_object_put(seen);
+	return found;
+}
+
 static const struct field *
 field_find(const char *name)
 {
@@ -256,6 +337,7 @@ request_parse_execute(const char *body, size_t len,
 	struct json_object	*obj;
 	enum pyexec_err		 rc = PYEXEC_OK;
 	size_t			 i;
+	char			 dup[72];
 
 	memset(r, 0, sizeof(*r));
 	r->timeout = c->default_timeout;
@@ -266,6 +348,12 @@ request_parse_execute(const char *body, size_t len,
 		return PYEXEC_ERR_INVALID;
 	if (!json_object_is_type(obj, json_type_object)) {
 		snprintf(msg, msglen, "body: must be a JSON object");
+		rc = PYEXEC_ERR_INVALID;
+		goto out;
+	}
+	if (request_dup_key(body, len, dup, sizeof(dup))) {
+		snprintf(msg, msglen, "%s: duplicate field (given more than once)",
+		    dup);
 		rc = PYEXEC_ERR_INVALID;
 		goto out;
 	}

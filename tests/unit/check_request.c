@@ -86,6 +86,24 @@ START_TEST(test_code_errors)
 }
 END_TEST
 
+START_TEST(test_duplicate_field)
+{
+	ck_assert_str_eq(parse_s("{\"code\": \"print(1)\", \"code\": \"print(2)\"}"),
+	    "code: duplicate field (given more than once)");
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"timeout\":1,\"timeout\":2}"),
+	    "timeout: duplicate field (given more than once)");
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"\\u0063ode\":\"2\"}"),
+	    "code: duplicate field (given more than once)");
+	ck_assert_str_eq(parse_s("{ \"stdin\" : {\"a\": [1, \"}\", {\"b\":2}]} ,"
+	    " \"code\":\"x\", \"stdin\": null }"),
+	    "stdin: duplicate field (given more than once)");
+	/* Same names nested deeper are not duplicates of the top level. */
+	ck_assert_str_eq(parse_s("{\"code\":\"1\",\"stdin\":\"code\"}"), "");
+	ck_assert_str_eq(parse_s("{\"timeout\": 2, \"code\": \"1\", \"cpu_limit\": 1,"
+	    " \"memory_limit\": \"64m\", \"stdin\": \"\\\"x\"}"), "");
+}
+END_TEST
+
 START_TEST(test_unknown_field)
 {
 	ck_assert_str_eq(parse_s("{\"code\": \"1\", \"foo\": 1}"),
@@ -263,6 +281,7 @@ request_suite(void)
 	tcase_add_test(tc, test_all_fields);
 	tcase_add_test(tc, test_code_errors);
 	tcase_add_test(tc, test_unknown_field);
+	tcase_add_test(tc, test_duplicate_field);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_timeout_huge);
 	tcase_add_test(tc, test_memory);
