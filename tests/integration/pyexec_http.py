@@ -20,7 +20,7 @@ UUID4_RE = re.compile(
 
 OUTCOMES = ("completed", "error", "timeout", "memory_limit", "output_limit",
             "signal")
-LIMITS = (None, "timeout", "memory", "output")
+LIMITS = (None, "timeout", "memory", "output", "file_size")
 
 ENV_URL = "PYEXEC_URL"
 ENV_KEY = "PYEXEC_TEST_KEY"

@@ -1,0 +1,15 @@
+"""Runs last among the security tests: after every hostile program the host
+is clean with no baseline at all, and the service runs code in every
+slot."""
+
+import sec_helpers as sh
+
+
+def test_every_slot_still_serves():
+    exs = sh.probe_every_slot(sh.slot_probe_code())
+    sh.assert_slots_pristine(exs)
+    sh.assert_host_clean()
+
+
+def test_host_clean_after_hostile_programs():
+    sh.assert_host_clean(baseline=False)
