@@ -145,6 +145,66 @@ dir_write(const char *dir, const char *file, const char *s)
 	return rc;
 }
 
+/*
+ * Real-time budget (v1 with RT group scheduling only).  The launcher runs
+ * SCHED_FIFO so that the CFS quota it enforces cannot delay it; with RT
+ * group scheduling a cgroup may hold an RT task only with a budget, and a
+ * parent's budget must cover its children's.  Each slot gets
+ * SB_RT_SLOT_US per second; the instance the sum of its slots; "pyexec"
+ * a fixed share for all instances.  Best effort: without a budget the
+ * launcher falls back to a nice value (slot.c).
+ */
+#define SB_RT_SLOT_US		1000
+#define SB_RT_PYEXEC_US		100000
+#define SB_RT_FILE		"cpu.rt_runtime_us"
+
+static long
+dir_read_long(const char *dir, const char *file)
+{
+	char	path[512], buf[32];
+	int	fd;
+	ssize_t	n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+static void
+cgroup_rt_budget(struct sb_cgroup *cg)
+{
+	char	*slot = cg->dir[SB_KNOB_CPU_QUOTA], inst[512], top[512], num[32];
+	char	*p;
+	long	 cur;
+
+	if (cg->version != SB_CGROUP_V1 || dir_read_long(slot, SB_RT_FILE) < 0)
+		return;
+	snprintf(inst, sizeof(inst), "%s", slot);
+	if ((p = strrchr(inst, '/')) == NULL)
+		return;
+	*p = '\0';				/* .../pyexec/<instance> */
+	snprintf(top, sizeof(top), "%s", inst);
+	if ((p = strrchr(top, '/')) == NULL)
+		return;
+	*p = '\0';				/* .../pyexec */
+	if (dir_read_long(top, SB_RT_FILE) < SB_RT_PYEXEC_US) {
+		snprintf(num, sizeof(num), "%d", SB_RT_PYEXEC_US);
+		(void)dir_write(top, SB_RT_FILE, num);
+	}
+	if ((cur = dir_read_long(inst, SB_RT_FILE)) < 0)
+		return;
+	snprintf(num, sizeof(num), "%ld", cur + SB_RT_SLOT_US);
+	(void)dir_write(inst, SB_RT_FILE, num);
+	snprintf(num, sizeof(num), "%d", SB_RT_SLOT_US);
+	(void)dir_write(slot, SB_RT_FILE, num);
+}
+
 static int
 cgroup_fill(struct sb_cgroup *cg, unsigned max_pids, uid_t uid, gid_t gid,
     char *err, size_t errlen)
@@ -159,6 +219,7 @@ cgroup_fill(struct sb_cgroup *cg, unsigned max_pids, uid_t uid, gid_t gid,
 		    cg->name, strerror(errno));
 		return -1;
 	}
+	cgroup_rt_budget(cg);
 	snprintf(buf, sizeof(buf), "%u", max_pids);
 	if (dir_write(cg->dir[SB_KNOB_PIDS_MAX], sb_knob_describe(cg->version,
 	    SB_KNOB_PIDS_MAX)->file, buf) != 0) {

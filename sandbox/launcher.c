@@ -17,7 +17,8 @@
  * then, per PROTO_RUN, one straight line (launcher_child):
  *
  *   setsid -> its own IPC namespace (SysV IPC and message queues end with
- *   the run) -> oom_score_adj 0 -> the run's pipes on fds 0-4, every other
+ *   the run) -> oom_score_adj and nice 0 -> the run's pipes on fds 0-4,
+ *   every other
  *   fd closed -> rlimits -> setgroups/setresgid/setresuid to uid 1000
  *   (checked) -> no_new_privs -> parent-death signal -> cwd /tmp ->
  *   seccomp -> exec python, with a fixed environment, on the compiled
@@ -314,6 +315,9 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int errpipe)
 		child_fail(errpipe, "ipc namespace");
 	if (write_text("/proc/self/oom_score_adj", "0") != 0)
 		child_fail(errpipe, "oom_score_adj");
+	/* SCHED_RESET_ON_FORK made us SCHED_OTHER; drop a fallback nice too. */
+	if (setpriority(PRIO_PROCESS, 0, 0) != 0)
+		child_fail(errpipe, "setpriority");
 	/* Move errpipe above the run's fds, then place the run's fds. */
 	if ((fd = fcntl(errpipe, F_DUPFD_CLOEXEC, PROTO_NFDS + 8)) < 0)
 		child_fail(errpipe, "dup");

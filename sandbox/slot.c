@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -35,6 +36,7 @@
 #define SLOT_NS_FLAGS	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | \
 			 CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
 #define SLOT_RUN_ID	1000	/* the run's uid and gid inside the slot */
+#define SLOT_LAUNCHER_NICE (-10)
 
 /* Makes the slot's cgroup; the launcher comes with slot_start_launcher(). */
 int
@@ -115,6 +117,38 @@ slot_map(const struct slot *s, pid_t pid, char *err, size_t errlen)
 }
 
 /*
+ * The launcher shares its slot's cgroup with the run it watches, so a run
+ * spinning at its CPU quota would throttle the launcher's timer too and
+ * the wall-clock kill would come late.  The master (CAP_SYS_NICE) makes
+ * the launcher SCHED_FIFO, which CFS throttling does not touch, with
+ * SCHED_RESET_ON_FORK so that every run starts as SCHED_OTHER, nice 0, and
+ * cannot get it back.  Where the kernel refuses (no RT budget for the
+ * cgroup), a nice value is the fallback: it helps unless the run also
+ * exhausts its quota.
+ */
+static int
+slot_prioritise(const struct slot *s, pid_t pid, char *err, size_t errlen)
+{
+	struct sched_param	sp = { .sched_priority = 1 };
+	static bool		warned;
+
+	if (sched_setscheduler(pid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0)
+		return 0;
+	if (!warned) {
+		log_msg("warning", "slot", "the launcher cannot run SCHED_FIFO "
+		    "(%s): using nice %d; a run at its CPU quota may delay its "
+		    "kill", strerror(errno), SLOT_LAUNCHER_NICE);
+		warned = true;
+	}
+	if (setpriority(PRIO_PROCESS, (id_t)pid, SLOT_LAUNCHER_NICE) != 0) {
+		snprintf(err, errlen, "slot %u: setpriority: %s", s->id,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Clones the launcher into new namespaces, attaches it to the slot's
  * cgroup, lets it exec and waits for its first pong.  On success
  * s->launcher_pid and s->ctl_fd (the worker's end) are set.
@@ -154,7 +188,8 @@ slot_start_launcher(struct slot *s, const struct pyexec_config *c,
 	close(runner);
 	gate[0] = sv[1] = runner = -1;
 	if (slot_map(s, pid, err, errlen) != 0 ||
-	    sb_cgroup_attach(&s->cg, pid, err, errlen) != 0)
+	    sb_cgroup_attach(&s->cg, pid, err, errlen) != 0 ||
+	    slot_prioritise(s, pid, err, errlen) != 0)
 		goto fail;
 	if (write(gate[1], "g", 1) != 1) {
 		snprintf(err, errlen, "slot %u: launcher gone", s->id);
