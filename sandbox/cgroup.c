@@ -148,14 +148,17 @@ dir_write(const char *dir, const char *file, const char *s)
 /*
  * Real-time budget (v1 with RT group scheduling only).  The launcher runs
  * SCHED_FIFO so that the CFS quota it enforces cannot delay it; with RT
- * group scheduling a cgroup may hold an RT task only with a budget, and a
- * parent's budget must cover its children's.  Each slot gets
- * SB_RT_SLOT_US per second; the instance the sum of its slots; "pyexec"
- * a fixed share for all instances.  Best effort: without a budget the
- * launcher falls back to a nice value (slot.c).
+ * group scheduling a cgroup may hold an RT task only with a budget, and
+ * the shares of a parent's children must fit in its own.  Each slot gets
+ * SB_RT_SLOT_US every SB_RT_PERIOD_US (5%): far more than a launcher uses,
+ * and the short period bounds any stall to one window.  The instance gets
+ * the sum of its slots' shares, "pyexec" a fixed share for all instances.
+ * Best effort: a slot without a budget has its launcher fall back to a
+ * nice value (slot.c).
  */
-#define SB_RT_SLOT_US		1000
-#define SB_RT_PYEXEC_US		100000
+#define SB_RT_PERIOD_US		10000
+#define SB_RT_SLOT_US		500
+#define SB_RT_PYEXEC_US		900000	/* of the root's 1 s period */
 #define SB_RT_FILE		"cpu.rt_runtime_us"
 
 static long
@@ -197,10 +200,15 @@ cgroup_rt_budget(struct sb_cgroup *cg)
 		snprintf(num, sizeof(num), "%d", SB_RT_PYEXEC_US);
 		(void)dir_write(top, SB_RT_FILE, num);
 	}
+	/* The instance keeps the 1 s period: its share grows by one slot's. */
 	if ((cur = dir_read_long(inst, SB_RT_FILE)) < 0)
 		return;
-	snprintf(num, sizeof(num), "%ld", cur + SB_RT_SLOT_US);
-	(void)dir_write(inst, SB_RT_FILE, num);
+	snprintf(num, sizeof(num), "%ld",
+	    cur + 1000000L / SB_RT_PERIOD_US * SB_RT_SLOT_US);
+	if (dir_write(inst, SB_RT_FILE, num) != 0)
+		return;
+	snprintf(num, sizeof(num), "%d", SB_RT_PERIOD_US);
+	(void)dir_write(slot, "cpu.rt_period_us", num);
 	snprintf(num, sizeof(num), "%d", SB_RT_SLOT_US);
 	(void)dir_write(slot, SB_RT_FILE, num);
 }

@@ -335,6 +335,8 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int errpipe)
 	child_rlimit(errpipe, RLIMIT_FSIZE, l->fsize);
 	child_rlimit(errpipe, RLIMIT_NOFILE, l->nofile);
 	child_rlimit(errpipe, RLIMIT_NPROC, l->nproc);
+	child_rlimit(errpipe, RLIMIT_RTPRIO, 0);
+	child_rlimit(errpipe, RLIMIT_NICE, 0);
 	if (setgroups(0, NULL) != 0)
 		child_fail(errpipe, "setgroups");
 	if (setresgid(l->run_gid, l->run_gid, l->run_gid) != 0)
