@@ -139,6 +139,9 @@ static const struct config_size config_sizes[] = {
 	{ "PYEXEC_MAX_FILE_SIZE", 32 << 20, 4096, 1ULL << 32, CFG(max_file_size) },
 	{ "PYEXEC_MAX_OPEN_FILES", 256, 32, 65536, CFG(max_open_files) },
 	{ "PYEXEC_UID_BASE", 61000, 1000, 4000000000ULL, CFG(uid_base) },
+	{ "PYEXEC_LLM_RETRIES", 2, 0, 5, CFG(llm_retries) },
+	{ "PYEXEC_LLM_MAX_RESPONSE_BYTES", 1 << 20, 4096, 64 << 20, CFG(llm_max_response) },
+	{ "PYEXEC_MAX_QUERY_CHARS", 4000, 1, 100000, CFG(max_query_chars) },
 };
 
 static void
@@ -166,6 +169,48 @@ config_load_sizes(struct pyexec_config *c, char *err, size_t errlen)
 			return PYEXEC_ERR_CONFIG;
 		config_store(c, row, v);
 	}
+	return PYEXEC_OK;
+}
+
+/*
+ * The LLM key: PYEXEC_LLM_API_KEY, else the first line of
+ * PYEXEC_LLM_API_KEY_FILE (read by the master, as root), else
+ * TOGETHER_API_KEY.  None is not an error: the LLM routes then answer 503.
+ * The error messages name the variable, never the value.
+ */
+static enum pyexec_err
+config_llm_key(struct pyexec_config *c, char *err, size_t errlen)
+{
+	const char	*v = env_first("PYEXEC_LLM_API_KEY", NULL), *file;
+	char		 buf[1024];
+	FILE		*f;
+	size_t		 n;
+
+	if (v == NULL && (file = env_first("PYEXEC_LLM_API_KEY_FILE", NULL)) != NULL) {
+		if ((f = fopen(file, "re")) == NULL) {
+			snprintf(err, errlen, "PYEXEC_LLM_API_KEY_FILE: %s: %s",
+			    file, strerror(errno));
+			return PYEXEC_ERR_CONFIG;
+		}
+		if (fgets(buf, sizeof(buf), f) == NULL)
+			buf[0] = '\0';
+		fclose(f);
+		buf[strcspn(buf, "\r\n")] = '\0';
+		v = buf;
+	}
+	if (v == NULL)
+		v = env_first("TOGETHER_API_KEY", NULL);
+	if (v == NULL || *v == '\0')
+		return PYEXEC_OK;
+	for (n = 0; v[n] != '\0'; n++)
+		if ((unsigned char)v[n] <= ' ' || (unsigned char)v[n] >= 0x7f) {
+			snprintf(err, errlen, "the LLM key must be printable "
+			    "ASCII without spaces");
+			return PYEXEC_ERR_CONFIG;
+		}
+	if ((c->llm_key = strdup(v)) == NULL)
+		return PYEXEC_ERR_NOMEM;
+	explicit_bzero(buf, sizeof(buf));
 	return PYEXEC_OK;
 }
 
@@ -216,6 +261,28 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 		    c->max_memory_mb);
 		return PYEXEC_ERR_CONFIG;
 	}
+	c->llm_url = env_first("PYEXEC_LLM_URL", NULL);
+	if (c->llm_url == NULL)
+		c->llm_url = "https://api.together.xyz/v1";
+	c->llm_model = env_first("PYEXEC_LLM_MODEL", NULL);
+	if (c->llm_model == NULL)
+		c->llm_model = "meta-llama/Llama-3.3-70B-Instruct-Turbo";
+	if (strncmp(c->llm_url, "https://", 8) != 0 &&
+	    strncmp(c->llm_url, "http://", 7) != 0) {
+		snprintf(err, errlen, "PYEXEC_LLM_URL: must start with https:// "
+		    "or http://");
+		return PYEXEC_ERR_CONFIG;
+	}
+	if (env_first("PYEXEC_LLM_TIMEOUT", NULL) == NULL &&
+	    env_first("API_TIMEOUT", NULL) != NULL) {
+		if (env_double("API_TIMEOUT", 30, 1, 600, &c->llm_timeout, err,
+		    errlen) != PYEXEC_OK)
+			return PYEXEC_ERR_CONFIG;
+	} else if (env_double("PYEXEC_LLM_TIMEOUT", 30, 1, 600,
+	    &c->llm_timeout, err, errlen) != PYEXEC_OK)
+		return PYEXEC_ERR_CONFIG;
+	if (config_llm_key(c, err, errlen) != PYEXEC_OK)
+		return PYEXEC_ERR_CONFIG;
 	if (c->launcher_path[0] != '/' || c->runner_path[0] != '/') {
 		snprintf(err, errlen, "PYEXEC_LAUNCHER and PYEXEC_RUNNER must be "
 		    "absolute paths");

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <libcgroup.h>
 
 #include "pyexec.h"
@@ -425,6 +426,8 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	master_preflight(&m);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		master_die("libcurl could not be initialised");
 	master_shared(&m);
 	master_start(&m);
 	log_msg("info", "startup", "serving with %u workers, cgroup v%d, "

@@ -49,6 +49,14 @@ struct pyexec_config {
 	size_t		 tmp_size;		/* PYEXEC_TMP_SIZE, bytes of /tmp */
 	size_t		 max_file_size;		/* PYEXEC_MAX_FILE_SIZE, RLIMIT_FSIZE */
 	unsigned	 max_open_files;	/* PYEXEC_MAX_OPEN_FILES, RLIMIT_NOFILE */
+	/* The LLM (llm.c).  llm_key is a secret: never logged or returned. */
+	const char	*llm_url;		/* PYEXEC_LLM_URL */
+	const char	*llm_model;		/* PYEXEC_LLM_MODEL */
+	char		*llm_key;		/* owned; NULL: not configured */
+	double		 llm_timeout;		/* PYEXEC_LLM_TIMEOUT / API_TIMEOUT, s */
+	unsigned	 llm_retries;		/* PYEXEC_LLM_RETRIES */
+	size_t		 llm_max_response;	/* PYEXEC_LLM_MAX_RESPONSE_BYTES */
+	unsigned	 max_query_chars;	/* PYEXEC_MAX_QUERY_CHARS */
 };
 
 #define PYEXEC_MIN_MEMORY_MB	16
@@ -73,7 +81,7 @@ const char	*envelope_error_code(int http_status);
 char		*envelope_error(const char *id, const char *code, const char *msg);
 bool		 envelope_utf8_valid(const char *, size_t);
 
-/* request.c: the validated /v1/execute request.  Owns code and stdin. */
+/* request.c: a validated request body.  Owns its strings. */
 struct exec_request {
 	char		*code;		/* owned, NUL-terminated, valid UTF-8 */
 	size_t		 code_len;
@@ -82,13 +90,62 @@ struct exec_request {
 	double		 timeout;	/* seconds */
 	uint64_t	 memory_bytes;
 	double		 cpu_limit;	/* cores */
+	bool		 validate_code;	/* /v1/execute: review by the LLM first */
+	char		*query;		/* owned: /v1/generate-and-execute */
+	size_t		 query_len;
+	unsigned	 max_attempts;	/* /v1/generate-and-execute, 1..3 */
 };
 
 enum pyexec_err	 request_parse_execute(const char *, size_t,
 		    const struct pyexec_config *, struct exec_request *,
 		    char *, size_t);
+enum pyexec_err	 request_parse_generate(const char *, size_t,
+		    const struct pyexec_config *, struct exec_request *,
+		    char *, size_t);
 void		 request_free(struct exec_request *);
 enum pyexec_err	 request_parse_memory(struct json_object *, uint64_t *);
+
+/* llm.c: the OpenAI-compatible chat client. */
+enum llm_err {
+	LLM_OK = 0,
+	LLM_NOT_CONFIGURED,	/* no key (503) */
+	LLM_UNAVAILABLE,	/* unreachable or failing after retries (502) */
+	LLM_TIMEOUT,		/* slower than PYEXEC_LLM_TIMEOUT (504) */
+	LLM_BAD_RESPONSE,	/* not the answer we asked for (502) */
+};
+
+struct llm_msg {
+	const char	*role;		/* borrowed */
+	const char	*content;	/* borrowed */
+};
+
+/* What the model said, and its cost, summed over calls. */
+struct llm_reply {
+	char		*content;	/* owned: the last answer's text */
+	int64_t		 prompt_tokens;
+	int64_t		 completion_tokens;
+	double		 ms;
+	unsigned	 calls;
+};
+
+enum llm_err	 llm_chat(const struct pyexec_config *, const struct llm_msg *,
+		    size_t, struct llm_reply *, char *, size_t);
+void		 llm_reply_free(struct llm_reply *);
+const char	*llm_err_code(enum llm_err);
+int		 llm_err_status(enum llm_err);
+
+/* extract.c: code out of a model's text.  The struct owns its members. */
+struct llm_code {
+	char			*code;
+	char			*explanation;	/* may be NULL */
+	bool			 safe;		/* true when the model did not say */
+	struct json_object	*concerns;	/* array */
+};
+
+enum pyexec_err	 extract_code(const char *, struct llm_code *);
+enum pyexec_err	 extract_review(const char *, bool *, struct json_object **);
+void		 extract_free(struct llm_code *);
+char		*extract_redact(const char *, const char *secret);
 
 /*
  * The status table the master shares with its workers (MAP_SHARED, made
@@ -165,5 +222,24 @@ void		 route_dispatch(struct worker *, const char *method,
 		    const char *id, struct reply *);
 void		 reply_error(struct reply *, int status, const char *id,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* routes.c: shaping a run into the envelope (callers own the results). */
+struct run_result;
+struct run_params;
+struct json_object *json_bytes(const char *, size_t);
+struct json_object *report_exception(const struct run_result *);
+struct json_object *execution_item(const struct run_result *,
+		    const struct run_params *, struct json_object *exc);
+void		 summary(const struct run_result *, struct json_object *exc,
+		    const struct run_params *, char *, size_t);
+char		*success_envelope(const char *id, struct json_object *items);
+
+/* generate.c: the LLM routes. */
+void		 route_generate(struct worker *, const char *, size_t,
+		    const char *, struct reply *);
+struct json_object *generate_review(struct worker *, const char *code,
+		    bool *rejected, struct json_object **concerns);
+struct json_object *rejected_item(const struct run_params *,
+		    const char *reason, struct json_object *concerns);
 
 #endif /* PYEXEC_H */

@@ -1,8 +1,8 @@
 /*
- * request.c: strict validation of the /v1/execute body.
+ * request.c: strict validation of request bodies.
  *
- * The fields are a table of (name, required, validator), as kcgi validates
- * its form fields: adding a field is adding a row.  Anything not in the
+ * The fields are a table of (name, required, validator) per route, as kcgi
+ * validates its form fields: adding a field is adding a row.  Anything not in the
  * table is refused, and every message starts with the field at fault.
  */
 #include "config.h"
@@ -161,14 +161,83 @@ check_memory(struct json_object *v, const struct pyexec_config *c,
 	return PYEXEC_OK;
 }
 
+static enum pyexec_err
+check_validate(struct json_object *v, const struct pyexec_config *c,
+    struct exec_request *r, char *msg, size_t msglen)
+{
+	if (!json_object_is_type(v, json_type_boolean)) {
+		snprintf(msg, msglen, "validate_code: must be true or false");
+		return PYEXEC_ERR_INVALID;
+	}
+	r->validate_code = json_object_get_boolean(v);
+	return PYEXEC_OK;
+}
+
+static enum pyexec_err
+check_attempts(struct json_object *v, const struct pyexec_config *c,
+    struct exec_request *r, char *msg, size_t msglen)
+{
+	int64_t	n;
+
+	if (!json_object_is_type(v, json_type_int) ||
+	    (n = json_object_get_int64(v)) < 1 || n > 3) {
+		snprintf(msg, msglen, "max_attempts: must be an integer from 1 to 3");
+		return PYEXEC_ERR_INVALID;
+	}
+	r->max_attempts = (unsigned)n;
+	return PYEXEC_OK;
+}
+
+/* A task in plain words: 1..max characters, no control characters but
+ * tab and newlines. */
+static enum pyexec_err
+check_query(struct json_object *v, const struct pyexec_config *c,
+    struct exec_request *r, char *msg, size_t msglen)
+{
+	enum pyexec_err	 rc;
+	size_t		 i, chars = 0;
+	unsigned char	 ch;
+
+	if ((rc = field_string(v, "query", true, true, &r->query, &r->query_len,
+	    msg, msglen)) != PYEXEC_OK)
+		return rc;
+	for (i = 0; i < r->query_len; i++) {
+		ch = (unsigned char)r->query[i];
+		if ((ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') ||
+		    ch == 0x7f) {
+			snprintf(msg, msglen, "query: must not contain control "
+			    "characters (found 0x%02x)", ch);
+			return PYEXEC_ERR_INVALID;
+		}
+		if ((ch & 0xc0) != 0x80)
+			chars++;
+	}
+	if (chars > c->max_query_chars) {
+		snprintf(msg, msglen, "query: must be at most %u characters "
+		    "(got %zu)", c->max_query_chars, chars);
+		return PYEXEC_ERR_INVALID;
+	}
+	return PYEXEC_OK;
+}
+
 static const struct field execute_fields[] = {
 	{ "code",		true,	check_code },
 	{ "timeout",		false,	check_timeout },
 	{ "memory_limit",	false,	check_memory },
 	{ "cpu_limit",		false,	check_cpu },
 	{ "stdin",		false,	check_stdin },
+	{ "validate_code",	false,	check_validate },
+	{ NULL,			false,	NULL },
 };
-#define NFIELDS	(sizeof(execute_fields) / sizeof(execute_fields[0]))
+
+static const struct field generate_fields[] = {
+	{ "query",		true,	check_query },
+	{ "timeout",		false,	check_timeout },
+	{ "memory_limit",	false,	check_memory },
+	{ "cpu_limit",		false,	check_cpu },
+	{ "max_attempts",	false,	check_attempts },
+	{ NULL,			false,	NULL },
+};
 
 /*
  * Parses len bytes of body as a JSON document with at most
@@ -314,35 +383,34 @@ request_dup_key(const char *b, size_t len, char *dup, size_t duplen)
 }
 
 static const struct field *
-field_find(const char *name)
+field_find(const struct field *table, const char *name)
 {
-	size_t	i;
-
-	for (i = 0; i < NFIELDS; i++)
-		if (strcmp(execute_fields[i].name, name) == 0)
-			return &execute_fields[i];
+	for (; table->name != NULL; table++)
+		if (strcmp(table->name, name) == 0)
+			return table;
 	return NULL;
 }
 
 /*
- * Validates the /v1/execute body into r (which the caller then owns and
+ * Validates body against table into r (which the caller then owns and
  * frees with request_free(), also on error).  On PYEXEC_ERR_INVALID msg
  * names the field at fault.
  */
-enum pyexec_err
-request_parse_execute(const char *body, size_t len,
-    const struct pyexec_config *c, struct exec_request *r,
-    char *msg, size_t msglen)
+static enum pyexec_err
+request_parse(const char *body, size_t len, const struct pyexec_config *c,
+    const struct field *table, struct exec_request *r, char *msg,
+    size_t msglen)
 {
 	struct json_object	*obj;
 	enum pyexec_err		 rc = PYEXEC_OK;
-	size_t			 i;
+	const struct field	*f;
 	char			 dup[72];
 
 	memset(r, 0, sizeof(*r));
 	r->timeout = c->default_timeout;
 	r->memory_bytes = (uint64_t)c->default_memory_mb << 20;
 	r->cpu_limit = c->max_cpu < 1 ? c->max_cpu : 1;
+	r->max_attempts = 1;
 
 	if ((obj = request_parse_json(body, len, msg, msglen)) == NULL)
 		return PYEXEC_ERR_INVALID;
@@ -358,9 +426,7 @@ request_parse_execute(const char *body, size_t len,
 		goto out;
 	}
 	json_object_object_foreach(obj, key, val) {
-		const struct field *f = field_find(key);
-
-		if (f == NULL) {
+		if ((f = field_find(table, key)) == NULL) {
 			snprintf(msg, msglen, "unknown field: %.64s", key);
 			rc = PYEXEC_ERR_INVALID;
 			goto out;
@@ -368,11 +434,9 @@ request_parse_execute(const char *body, size_t len,
 		if ((rc = f->check(val, c, r, msg, msglen)) != PYEXEC_OK)
 			goto out;
 	}
-	for (i = 0; i < NFIELDS; i++)
-		if (execute_fields[i].required &&
-		    !json_object_object_get_ex(obj, execute_fields[i].name, NULL)) {
-			snprintf(msg, msglen, "%s: is required",
-			    execute_fields[i].name);
+	for (f = table; f->name != NULL; f++)
+		if (f->required && !json_object_object_get_ex(obj, f->name, NULL)) {
+			snprintf(msg, msglen, "%s: is required", f->name);
 			rc = PYEXEC_ERR_INVALID;
 			goto out;
 		}
@@ -381,11 +445,28 @@ out:
 	return rc;
 }
 
+enum pyexec_err
+request_parse_execute(const char *body, size_t len,
+    const struct pyexec_config *c, struct exec_request *r, char *msg,
+    size_t msglen)
+{
+	return request_parse(body, len, c, execute_fields, r, msg, msglen);
+}
+
+enum pyexec_err
+request_parse_generate(const char *body, size_t len,
+    const struct pyexec_config *c, struct exec_request *r, char *msg,
+    size_t msglen)
+{
+	return request_parse(body, len, c, generate_fields, r, msg, msglen);
+}
+
 /* Frees what r owns; r itself is the caller's. */
 void
 request_free(struct exec_request *r)
 {
 	free(r->code);
 	free(r->stdin_data);
-	r->code = r->stdin_data = NULL;
+	free(r->query);
+	r->code = r->stdin_data = r->query = NULL;
 }

@@ -32,8 +32,9 @@ static void	route_health(struct worker *, const char *, size_t,
 		    const char *, struct reply *);
 
 static const struct route routes[] = {
-	{ "/v1/execute",	"POST",	route_execute },
-	{ "/health",		"GET",	route_health },
+	{ "/v1/execute",		"POST",	route_execute },
+	{ "/v1/generate-and-execute",	"POST",	route_generate },
+	{ "/health",			"GET",	route_health },
 };
 
 static const char *const state_names[] = {
@@ -106,7 +107,7 @@ json_num(double d, bool one_decimal)
 	return json_object_new_double_s(d, buf);
 }
 
-static struct json_object *
+struct json_object *
 json_bytes(const char *p, size_t len)
 {
 	size_t		 clean_len;
@@ -140,7 +141,7 @@ signal_name(int sig, char *buf, size_t len)
  * says: an uncaught exception means exit status 1, no signal.  Anything
  * else is ignored (the outcome never depends on it).  Owned by the caller.
  */
-static struct json_object *
+struct json_object *
 report_exception(const struct run_result *rr)
 {
 	struct json_object	*rep, *exc = NULL, *t, *out = NULL;
@@ -168,7 +169,7 @@ report_exception(const struct run_result *rr)
 	return out;
 }
 
-static void
+void
 summary(const struct run_result *rr, struct json_object *exc,
     const struct run_params *p, char *buf, size_t len)
 {
@@ -213,7 +214,7 @@ summary(const struct run_result *rr, struct json_object *exc,
 	}
 }
 
-static struct json_object *
+struct json_object *
 execution_item(const struct run_result *rr, const struct run_params *p,
     struct json_object *exc)
 {
@@ -260,7 +261,7 @@ execution_item(const struct run_result *rr, const struct run_params *p,
 	return it;
 }
 
-static char *
+char *
 success_envelope(const char *id, struct json_object *items)
 {
 	struct json_object	*env = json_object_new_object();
@@ -275,6 +276,41 @@ success_envelope(const char *id, struct json_object *items)
 	return s;
 }
 
+/* A summary text item. */
+static struct json_object *
+text_item(const char *msg)
+{
+	struct json_object	*t = json_object_new_object();
+
+	json_object_object_add(t, "type", json_object_new_string("text"));
+	json_object_object_add(t, "message", json_bytes(msg, strlen(msg)));
+	return t;
+}
+
+/* validate_code said no: the answer, and nothing runs. */
+static void
+execute_rejected(struct reply *r, const char *id, const struct run_params *p,
+    struct json_object *validation, struct json_object *concerns)
+{
+	struct json_object	*items = json_object_new_array();
+	char			 msg[1024], line[800] = "";
+	size_t			 i, o = 0;
+
+	for (i = 0; i < json_object_array_length(concerns) && o < sizeof(line); i++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%.200s",
+		    i ? "; " : "", json_object_get_string(
+		    json_object_array_get_idx(concerns, i)));
+	snprintf(msg, sizeof(msg), "Rejected: the review judged the code "
+	    "unsafe%s%s.", *line ? ": " : "", line);
+	json_object_array_add(items, text_item(msg));
+	json_object_array_add(items, validation);
+	json_object_array_add(items, rejected_item(p, "the review judged the "
+	    "code unsafe", concerns));
+	r->status = 200;
+	r->outcome = "rejected";
+	r->body = success_envelope(id, items);
+}
+
 static void
 route_execute(struct worker *w, const char *body, size_t len, const char *id,
     struct reply *r)
@@ -282,19 +318,26 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 	struct exec_request	 req;
 	struct run_params	 p;
 	struct run_result	 rr;
-	struct json_object	*items, *text, *exc;
+	struct json_object	*items, *exc, *validation = NULL, *concerns = NULL;
 	char			 msg[512], err[512] = "";
+	bool			 rejected = false;
 	int			 rc;
 
 	if (request_parse_execute(body, len, w->cfg, &req, msg,
 	    sizeof(msg)) != PYEXEC_OK) {
 		reply_error(r, 400, id, "%s", msg);
-		request_free(&req);
-		return;
+		goto out;
 	}
 	p = (struct run_params){ req.code, req.code_len, req.stdin_data,
 	    req.stdin_len, req.timeout, req.memory_bytes, req.cpu_limit,
 	    w->cfg->max_output };
+	if (req.validate_code)
+		validation = generate_review(w, req.code, &rejected, &concerns);
+	if (rejected) {
+		execute_rejected(r, id, &p, validation, concerns);
+		validation = NULL;
+		goto out;
+	}
 	w->sh->slot[w->id].state = SLOT_BUSY;	/* busy: running code */
 	rc = run_execute(w->rs, &p, &rr, err, sizeof(err));
 	w->sh->slot[w->id].state = SLOT_READY;
@@ -303,8 +346,7 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 		reply_error(r, 500, id, "the sandbox failed; the request was "
 		    "not run to completion");
 		w->broken = true;
-		request_free(&req);
-		return;
+		goto out;
 	}
 	w->sh->slot[w->id].runs++;
 	if (rr.slot_dirty) {
@@ -315,16 +357,19 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 	exc = report_exception(&rr);
 	summary(&rr, exc, &p, msg, sizeof(msg));
 	items = json_object_new_array();
-	text = json_object_new_object();
-	json_object_object_add(text, "type", json_object_new_string("text"));
-	json_object_object_add(text, "message", json_bytes(msg, strlen(msg)));
-	json_object_array_add(items, text);
+	json_object_array_add(items, text_item(msg));
+	if (validation != NULL)
+		json_object_array_add(items, validation);
+	validation = NULL;
 	json_object_array_add(items, execution_item(&rr, &p, exc));
 	r->status = 200;
 	r->outcome = run_outcome_name(rr.outcome);
 	r->body = success_envelope(id, items);
 	json_object_put(exc);
 	run_result_free(&rr);
+out:
+	json_object_put(validation);
+	json_object_put(concerns);
 	request_free(&req);
 }
 

@@ -354,7 +354,9 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	struct proto_run	 m = { { PROTO_MAGIC, PROTO_RUN }, 0, 0 };
 	int			 theirs[PROTO_NFDS], i, rc = -1;
 	double			 ms = pa->timeout * 1000.0;
+	bool			 sent;
 
+	err[0] = '\0';
 	memset(r, 0, sizeof(*r));
 	memset(&p, 0, sizeof(p));
 	p.out.fd = p.err.fd = p.rep.fd = p.code.fd = p.in.fd = -1;
@@ -370,12 +372,13 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	if (run_send(rs->ctl_fd, &m, theirs) != 0)
+	sent = run_send(rs->ctl_fd, &m, theirs) == 0;
+	if (!sent)
 		snprintf(err, errlen, "sending the run to the launcher: %s",
 		    strerror(errno));
 	for (i = 0; i < PROTO_NFDS; i++)
 		close(theirs[i]);
-	if (err[0] != '\0')
+	if (!sent)
 		goto out;
 	if (pump_run(&p, mono_ms() + m.timeout_ms + BACKSTOP_MS, err, errlen) != 0)
 		goto out;

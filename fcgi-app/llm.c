@@ -1,0 +1,285 @@
+/*
+ * llm.c: the OpenAI-compatible chat-completions client (libcurl, json-c).
+ *
+ * One call is POST {PYEXEC_LLM_URL}/chat/completions with the key as a
+ * bearer token.  The whole exchange, retries included, is bounded by
+ * PYEXEC_LLM_TIMEOUT; 429, 5xx and connection errors are retried with a
+ * doubling backoff (250 ms first), a Retry-After header is honoured, and
+ * no wait runs past the deadline.  TLS peers are always verified.  The
+ * answer is capped at PYEXEC_LLM_MAX_RESPONSE_BYTES.  Each worker keeps
+ * one curl handle, so connections to the model are reused.
+ *
+ * The key is a secret: it goes into the Authorization header and nowhere
+ * else; no message made here contains it.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "pyexec.h"
+
+static CURL	*llm_curl;	/* this worker's handle, made on first use */
+
+struct llm_buf {
+	char	*p;		/* owned */
+	size_t	 len, max;
+	bool	 over;
+	long	 retry_after;	/* seconds, from the header; -1: none */
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t
+llm_on_data(char *data, size_t size, size_t n, void *ud)
+{
+	struct llm_buf	*b = ud;
+	size_t		 len = size * n;
+	char		*np;
+
+	if (b->len + len > b->max) {
+		b->over = true;
+		return 0;	/* aborts the transfer */
+	}
+	if ((np = realloc(b->p, b->len + len + 1)) == NULL)
+		return 0;
+	b->p = np;
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+	return len;
+}
+
+static size_t
+llm_on_header(char *data, size_t size, size_t n, void *ud)
+{
+	struct llm_buf	*b = ud;
+	size_t		 len = size * n;
+
+	if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0)
+		b->retry_after = strtol(data + 12, NULL, 10);
+	return len;
+}
+
+const char *
+llm_err_code(enum llm_err e)
+{
+	switch (e) {
+	case LLM_NOT_CONFIGURED: return "llm_not_configured";
+	case LLM_UNAVAILABLE:	 return "llm_unavailable";
+	case LLM_TIMEOUT:	 return "llm_timeout";
+	case LLM_BAD_RESPONSE:	 return "llm_bad_response";
+	default:		 return "ok";
+	}
+}
+
+int
+llm_err_status(enum llm_err e)
+{
+	switch (e) {
+	case LLM_NOT_CONFIGURED: return 503;
+	case LLM_TIMEOUT:	 return 504;
+	default:		 return 502;
+	}
+}
+
+/* The request body; the caller frees it. */
+static char *
+llm_body(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n)
+{
+	struct json_object	*o = json_object_new_object(), *arr, *m;
+	char			*s;
+	size_t			 i;
+
+	json_object_object_add(o, "model", json_object_new_string(c->llm_model));
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		m = json_object_new_object();
+		json_object_object_add(m, "role", json_object_new_string(msgs[i].role));
+		json_object_object_add(m, "content",
+		    json_object_new_string(msgs[i].content));
+		json_object_array_add(arr, m);
+	}
+	json_object_object_add(o, "messages", arr);
+	json_object_object_add(o, "temperature", json_object_new_double_s(0.2, "0.2"));
+	json_object_object_add(o, "max_tokens", json_object_new_int(2048));
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
+/* Reads choices[0].message.content and the usage from an answer. */
+static enum llm_err
+llm_parse(const struct llm_buf *b, struct llm_reply *r, char *err, size_t errlen)
+{
+	struct json_object	*o, *ch, *msg, *content, *usage, *v;
+
+	if (b->p == NULL || !envelope_utf8_valid(b->p, b->len) ||
+	    (o = json_tokener_parse(b->p)) == NULL) {
+		snprintf(err, errlen, "the model's answer is not JSON");
+		return LLM_BAD_RESPONSE;
+	}
+	if (!json_object_object_get_ex(o, "choices", &ch) ||
+	    (ch = json_object_array_get_idx(ch, 0)) == NULL ||
+	    !json_object_object_get_ex(ch, "message", &msg) ||
+	    !json_object_object_get_ex(msg, "content", &content) ||
+	    !json_object_is_type(content, json_type_string)) {
+		json_object_put(o);
+		snprintf(err, errlen, "the model's answer has no "
+		    "choices[0].message.content");
+		return LLM_BAD_RESPONSE;
+	}
+	free(r->content);
+	r->content = strdup(json_object_get_string(content));
+	if (json_object_object_get_ex(o, "usage", &usage)) {
+		if (json_object_object_get_ex(usage, "prompt_tokens", &v))
+			r->prompt_tokens += json_object_get_int64(v);
+		if (json_object_object_get_ex(usage, "completion_tokens", &v))
+			r->completion_tokens += json_object_get_int64(v);
+	}
+	json_object_put(o);
+	return r->content != NULL ? LLM_OK : LLM_BAD_RESPONSE;
+}
+
+/* One HTTP exchange.  Sets *status (0 if none) and b. */
+static CURLcode
+llm_post(const struct pyexec_config *c, const char *body, long timeout_ms,
+    struct llm_buf *b, long *status)
+{
+	struct curl_slist	*h = NULL;
+	char			 url[1024], auth[1100];
+	CURLcode		 rc;
+
+	snprintf(url, sizeof(url), "%s/chat/completions", c->llm_url);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->llm_key);
+	h = curl_slist_append(h, auth);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	explicit_bzero(auth, sizeof(auth));
+	curl_easy_reset(llm_curl);
+	curl_easy_setopt(llm_curl, CURLOPT_URL, url);
+	curl_easy_setopt(llm_curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(llm_curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(llm_curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(llm_curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(llm_curl, CURLOPT_CONNECTTIMEOUT_MS,
+	    timeout_ms < 10000 ? timeout_ms : 10000L);
+	curl_easy_setopt(llm_curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(llm_curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(llm_curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(llm_curl, CURLOPT_WRITEFUNCTION, llm_on_data);
+	curl_easy_setopt(llm_curl, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(llm_curl, CURLOPT_HEADERFUNCTION, llm_on_header);
+	curl_easy_setopt(llm_curl, CURLOPT_HEADERDATA, b);
+	curl_easy_setopt(llm_curl, CURLOPT_USERAGENT, "pyexec/" PACKAGE_VERSION);
+	rc = curl_easy_perform(llm_curl);
+	*status = 0;
+	curl_easy_getinfo(llm_curl, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_setopt(llm_curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(h);
+	return rc;
+}
+
+static void
+llm_buf_clear(struct llm_buf *b, size_t max)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+	b->max = max;
+	b->retry_after = -1;
+}
+
+/*
+ * One chat completion.  On LLM_OK r->content is the model's text (owned by
+ * r; free with llm_reply_free()); otherwise err says why, without the key.
+ * Tokens, time and calls add up in r over several calls.
+ */
+enum llm_err
+llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
+    struct llm_reply *r, char *err, size_t errlen)
+{
+	struct llm_buf	 b = { 0 };
+	int64_t		 t0 = mono_ms(), deadline = t0 + (int64_t)(c->llm_timeout * 1000);
+	enum llm_err	 rc = LLM_UNAVAILABLE;
+	char		*body;
+	unsigned	 try;
+	long		 status, wait;
+	CURLcode	 cc;
+
+	if (c->llm_key == NULL) {
+		snprintf(err, errlen, "no LLM key is configured: set "
+		    "PYEXEC_LLM_API_KEY or PYEXEC_LLM_API_KEY_FILE (or "
+		    "TOGETHER_API_KEY) for pyexec-fcgi");
+		return LLM_NOT_CONFIGURED;
+	}
+	if (llm_curl == NULL && (llm_curl = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "curl_easy_init failed");
+		return LLM_UNAVAILABLE;
+	}
+	if ((body = llm_body(c, msgs, n)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return LLM_UNAVAILABLE;
+	}
+	for (try = 0; try <= c->llm_retries; try++) {
+		if (mono_ms() >= deadline) {
+			if (try == 0 || rc == LLM_TIMEOUT)
+				rc = LLM_TIMEOUT;
+			break;
+		}
+		llm_buf_clear(&b, c->llm_max_response);
+		r->calls++;
+		cc = llm_post(c, body, (long)(deadline - mono_ms()), &b, &status);
+		if (cc == CURLE_OPERATION_TIMEDOUT) {
+			snprintf(err, errlen, "the model did not answer within %g s",
+			    c->llm_timeout);
+			rc = LLM_TIMEOUT;
+			break;
+		}
+		if (b.over) {
+			snprintf(err, errlen, "the model's answer is larger than "
+			    "%zu bytes", c->llm_max_response);
+			rc = LLM_BAD_RESPONSE;
+			break;
+		}
+		if (cc == CURLE_OK && status == 200) {
+			rc = llm_parse(&b, r, err, errlen);
+			break;
+		}
+		rc = LLM_UNAVAILABLE;
+		if (cc != CURLE_OK)
+			snprintf(err, errlen, "the model could not be reached: %s "
+			    "(%u tries)", curl_easy_strerror(cc), try + 1);
+		else
+			snprintf(err, errlen, "the model answered HTTP %ld (%u "
+			    "tries)", status, try + 1);
+		if (cc == CURLE_OK && status != 429 && status < 500)
+			break;		/* 4xx: retrying will not help */
+		wait = b.retry_after >= 0 ? b.retry_after * 1000 : 250L << try;
+		if (try == c->llm_retries || mono_ms() + wait >= deadline)
+			break;
+		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	r->ms += (double)(mono_ms() - t0);
+	llm_buf_clear(&b, 0);
+	free(body);
+	return rc;
+}
+
+void
+llm_reply_free(struct llm_reply *r)
+{
+	free(r->content);
+	r->content = NULL;
+}
