@@ -182,7 +182,7 @@ usage_item(const struct worker *w, const struct llm_reply *rep)
 	struct json_object	*it = json_object_new_object();
 	char			 ms[32];
 
-	snprintf(ms, sizeof(ms), "%.1f", rep->ms);
+	snprintf(ms, sizeof(ms), "%.3f", rep->ms);
 	json_object_object_add(it, "type", json_object_new_string("usage"));
 	json_object_object_add(it, "model", json_object_new_string(w->cfg->llm_model));
 	json_object_object_add(it, "llm_ms", json_object_new_double_s(rep->ms, ms));

@@ -210,7 +210,8 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
     struct llm_reply *r, char *err, size_t errlen)
 {
 	struct llm_buf	 b = { 0 };
-	int64_t		 t0 = mono_ms(), deadline = t0 + (int64_t)(c->llm_timeout * 1000);
+	struct timespec	 ts0, ts1;
+	int64_t		 deadline = mono_ms() + (int64_t)(c->llm_timeout * 1000);
 	enum llm_err	 rc = LLM_UNAVAILABLE;
 	char		*body;
 	unsigned	 try;
@@ -227,6 +228,7 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
 		snprintf(err, errlen, "curl_easy_init failed");
 		return LLM_UNAVAILABLE;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &ts0);
 	if ((body = llm_body(c, msgs, n)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return LLM_UNAVAILABLE;
@@ -271,7 +273,9 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
 		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
 		nanosleep(&ts, NULL);
 	}
-	r->ms += (double)(mono_ms() - t0);
+	clock_gettime(CLOCK_MONOTONIC, &ts1);
+	r->ms += (double)(ts1.tv_sec - ts0.tv_sec) * 1e3 +
+	    (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e6;
 	llm_buf_clear(&b, 0);
 	free(body);
 	return rc;
