@@ -503,6 +503,8 @@ def main():
                     help="file the requests are appended to (JSON lines)")
     ap.add_argument("--host", default="127.0.0.1",
                     help="loopback address to listen on (127.0.0.1 or ::1)")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args()
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         ap.error("--host must be a loopback address")
@@ -510,6 +512,11 @@ def main():
         Server.address_family = socket.AF_INET6
     open(args.log, "a").close()
     server = Server((args.host, args.port), Handler)
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.state = State(os.path.abspath(args.log), server.server_address[1])
     sys.stderr.write("fake-llm: listening on %s:%d, log %s\n" % (
         args.host, server.server_address[1], args.log))

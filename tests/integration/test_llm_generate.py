@@ -9,6 +9,9 @@ connections.
 """
 
 import json
+import os
+import socket
+import subprocess
 import time
 
 import pytest
@@ -387,3 +390,53 @@ def test_zz_llm_key_never_logged():
     """After everything above: the LLM key is in none of the stack's logs."""
     for name, data in lh.run_dir_logs():
         assert lh.llm_key().encode() not in data, "the LLM key is in " + name
+
+
+# ------------------------------------------------------------ TLS is verified
+
+@pytest.fixture(scope="module")
+def tls_fake(tmp_path_factory):
+    """The fake LLM over HTTPS with a self-signed certificate."""
+    d = tmp_path_factory.mktemp("tls-fake")
+    cert, key, log = d / "cert.pem", d / "key.pem", d / "requests.log"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    server = os.path.join(os.path.dirname(__file__), "..", "fake-llm", "server.py")
+    proc = subprocess.Popen(["/usr/bin/python3", server, "--port", "18097",
+                             "--log", str(log), "--tls-cert", str(cert),
+                             "--tls-key", str(key)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", 18097), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def stack_tls(tls_fake):
+    yield from lh.private_stack("llmtls", "127.0.0.1:18094", 62900,
+                                {"PYEXEC_LLM_URL": "https://127.0.0.1:18097/v1",
+                                 "PYEXEC_LLM_API_KEY": "tls-llm-key-8d2c41aa",
+                                 "PYEXEC_LLM_TIMEOUT": "5"})
+
+
+def test_tls_certificate_is_verified(stack_tls, tls_fake):
+    """A model behind a certificate nobody vouches for is not talked to:
+    the handshake fails before any HTTP, so the key never leaves."""
+    resp = stack_tls.request("POST", "/v1/generate-and-execute",
+                             {"query": lh.query("json", lh.token())})
+    msg = ph.assert_error(resp, 502, "llm_unavailable")
+    assert "certificate" in msg.lower() or "ssl" in msg.lower(), msg
+    assert "tls-llm-key-8d2c41aa" not in resp.text, msg
+    assert tls_fake.read_text() == "", "the fake received a request over unverified TLS"
