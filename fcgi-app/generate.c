@@ -222,7 +222,8 @@ generate_run(struct worker *w, const struct exec_request *req,
     struct run_params *p, char *err, size_t errlen)
 {
 	*p = (struct run_params){ code, strlen(code), NULL, 0, req->timeout,
-	    req->memory_bytes, req->cpu_limit, w->cfg->max_output };
+	    req->memory_bytes, req->cpu_limit, w->cfg->max_output,
+	    RUN_MODE_SCRIPT };
 	*exc = NULL;
 	w->sh->slot[w->id].state = SLOT_BUSY;
 	if (run_execute(w->rs, p, rr, err, errlen) != 0) {
@@ -289,7 +290,7 @@ route_generate(struct worker *w, const char *body, size_t len, const char *id,
 
 			p = (struct run_params){ code.code, strlen(code.code), NULL,
 			    0, req.timeout, req.memory_bytes, req.cpu_limit,
-			    w->cfg->max_output };
+			    w->cfg->max_output, RUN_MODE_SCRIPT };
 			it = rejected_item(&p, "the model judged the task unsafe",
 			    code.concerns);
 			json_object_object_add(it, "attempt", json_object_new_int((int)attempt));

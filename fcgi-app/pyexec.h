@@ -91,6 +91,7 @@ struct exec_request {
 	uint64_t	 memory_bytes;
 	double		 cpu_limit;	/* cores */
 	bool		 validate_code;	/* /v1/execute: review by the LLM first */
+	bool		 main_mode;	/* /v1/execute: mode "main" */
 	char		*query;		/* owned: /v1/generate-and-execute */
 	size_t		 query_len;
 	unsigned	 max_attempts;	/* /v1/generate-and-execute, 1..3 */
@@ -228,6 +229,8 @@ struct run_result;
 struct run_params;
 struct json_object *json_bytes(const char *, size_t);
 struct json_object *report_exception(const struct run_result *);
+void		 report_parse(const struct run_result *, struct json_object **,
+		    struct json_object **);
 struct json_object *execution_item(const struct run_result *,
 		    const struct run_params *, struct json_object *exc);
 void		 summary(const struct run_result *, struct json_object *exc,

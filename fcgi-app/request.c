@@ -220,6 +220,21 @@ check_query(struct json_object *v, const struct pyexec_config *c,
 	return PYEXEC_OK;
 }
 
+static enum pyexec_err
+check_mode(struct json_object *v, const struct pyexec_config *c,
+    struct exec_request *r, char *msg, size_t msglen)
+{
+	const char	*s = json_object_is_type(v, json_type_string) ?
+			    json_object_get_string(v) : "";
+
+	if (strcmp(s, "script") != 0 && strcmp(s, "main") != 0) {
+		snprintf(msg, msglen, "mode: must be \"script\" or \"main\"");
+		return PYEXEC_ERR_INVALID;
+	}
+	r->main_mode = strcmp(s, "main") == 0;
+	return PYEXEC_OK;
+}
+
 static const struct field execute_fields[] = {
 	{ "code",		true,	check_code },
 	{ "timeout",		false,	check_timeout },
@@ -227,6 +242,7 @@ static const struct field execute_fields[] = {
 	{ "cpu_limit",		false,	check_cpu },
 	{ "stdin",		false,	check_stdin },
 	{ "validate_code",	false,	check_validate },
+	{ "mode",		false,	check_mode },
 	{ NULL,			false,	NULL },
 };
 

@@ -135,38 +135,56 @@ signal_name(int sig, char *buf, size_t len)
 }
 
 /*
- * The runner's report: {"exception": {"type", "message", "line"}} or {}.
+ * The runner's report: {"exception": {...}}, {"result": <value>} or {}.
  * It comes from inside the user's process, so it is taken only when it is
- * one well-formed object of that shape and agrees with what the kernel
- * says: an uncaught exception means exit status 1, no signal.  Anything
- * else is ignored (the outcome never depends on it).  Owned by the caller.
+ * one well-formed object that agrees with what the kernel says: an
+ * uncaught exception means exit status 1 and no signal; a result means
+ * the run completed.  Anything else is ignored (the outcome never depends
+ * on it).  Sets *exc and *result (caller puts them), either may be NULL.
  */
-struct json_object *
-report_exception(const struct run_result *rr)
+void
+report_parse(const struct run_result *rr, struct json_object **exc,
+    struct json_object **result)
 {
-	struct json_object	*rep, *exc = NULL, *t, *out = NULL;
+	struct json_object	*rep, *v, *t;
 	struct json_tokener	*tok;
 	bool			 whole;
 
-	if (rr->outcome != RUN_ERROR || rr->exit_code != 1 || rr->signal != 0 ||
-	    rr->report == NULL || rr->report_len == 0 ||
+	*exc = *result = NULL;
+	if (rr->report == NULL || rr->report_len == 0 ||
 	    !envelope_utf8_valid(rr->report, rr->report_len) ||
-	    (tok = json_tokener_new_ex(8)) == NULL)
-		return NULL;
+	    (tok = json_tokener_new_ex(128)) == NULL)
+		return;
 	rep = json_tokener_parse_ex(tok, rr->report, (int)rr->report_len);
 	whole = json_tokener_get_parse_end(tok) == rr->report_len;
 	json_tokener_free(tok);
 	if (rep == NULL)
-		return NULL;
+		return;
 	if (whole && json_object_is_type(rep, json_type_object) &&
-	    json_object_object_length(rep) == 1 &&
-	    json_object_object_get_ex(rep, "exception", &exc) &&
-	    json_object_is_type(exc, json_type_object) &&
-	    json_object_object_get_ex(exc, "type", &t) &&
-	    json_object_is_type(t, json_type_string))
-		out = json_object_get(exc);
+	    json_object_object_length(rep) == 1) {
+		if (rr->outcome == RUN_ERROR && rr->exit_code == 1 &&
+		    rr->signal == 0 &&
+		    json_object_object_get_ex(rep, "exception", &v) &&
+		    json_object_is_type(v, json_type_object) &&
+		    json_object_object_get_ex(v, "type", &t) &&
+		    json_object_is_type(t, json_type_string))
+			*exc = json_object_get(v);
+		else if (rr->outcome == RUN_COMPLETED &&
+		    json_object_object_get_ex(rep, "result", &v))
+			*result = json_object_get(v);	/* NULL: JSON null */
+	}
 	json_object_put(rep);
-	return out;
+}
+
+/* Only the exception of the report (for callers without results). */
+struct json_object *
+report_exception(const struct run_result *rr)
+{
+	struct json_object	*exc, *result;
+
+	report_parse(rr, &exc, &result);
+	json_object_put(result);
+	return exc;
 }
 
 void
@@ -252,6 +270,7 @@ execution_item(const struct run_result *rr, const struct run_params *p,
 	json_object_object_add(it, "overshoot_ms", rr->limit ?
 	    json_num(rr->overshoot_ms, true) : NULL);
 	json_object_object_add(it, "exception", exc ? json_object_get(exc) : NULL);
+	json_object_object_add(it, "result", NULL);
 	lim = json_object_new_object();
 	json_object_object_add(lim, "timeout", json_num(p->timeout, false));
 	json_object_object_add(lim, "memory_limit_bytes",
@@ -319,6 +338,7 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 	struct run_params	 p;
 	struct run_result	 rr;
 	struct json_object	*items, *exc, *validation = NULL, *concerns = NULL;
+	struct json_object	*result, *it;
 	char			 msg[512], err[512] = "";
 	bool			 rejected = false;
 	int			 rc;
@@ -330,7 +350,7 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 	}
 	p = (struct run_params){ req.code, req.code_len, req.stdin_data,
 	    req.stdin_len, req.timeout, req.memory_bytes, req.cpu_limit,
-	    w->cfg->max_output };
+	    w->cfg->max_output, req.main_mode ? RUN_MODE_MAIN : RUN_MODE_SCRIPT };
 	if (req.validate_code)
 		validation = generate_review(w, req.code, &rejected, &concerns);
 	if (rejected) {
@@ -354,14 +374,16 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 		    w->id);
 		w->broken = true;
 	}
-	exc = report_exception(&rr);
+	report_parse(&rr, &exc, &result);
 	summary(&rr, exc, &p, msg, sizeof(msg));
 	items = json_object_new_array();
 	json_object_array_add(items, text_item(msg));
 	if (validation != NULL)
 		json_object_array_add(items, validation);
 	validation = NULL;
-	json_object_array_add(items, execution_item(&rr, &p, exc));
+	it = execution_item(&rr, &p, exc);
+	json_object_object_add(it, "result", result);
+	json_object_array_add(items, it);
 	r->status = 200;
 	r->outcome = run_outcome_name(rr.outcome);
 	r->body = success_envelope(id, items);

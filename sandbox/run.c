@@ -290,6 +290,24 @@ pump_free(struct pump *p)
 	free(p->rep.buf);
 }
 
+/* What the runner reads on fd 3: a header line of key=value words, then
+ * the code.  Returned malloc'd; the caller frees it. */
+static char *
+run_payload(const struct run_params *pa, size_t *len)
+{
+	const char	*head = pa->mode == RUN_MODE_MAIN ? "mode=main\n" :
+			    "mode=script\n";
+	size_t		 hl = strlen(head);
+	char		*buf;
+
+	if ((buf = malloc(hl + pa->code_len)) == NULL)
+		return NULL;
+	memcpy(buf, head, hl);
+	memcpy(buf + hl, pa->code, pa->code_len);
+	*len = hl + pa->code_len;
+	return buf;
+}
+
 /* Which outcome; exactly one. */
 static void
 run_classify(struct run_result *r, const struct proto_done *d,
@@ -355,6 +373,8 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	int			 theirs[PROTO_NFDS], i, rc = -1;
 	double			 ms = pa->timeout * 1000.0;
 	bool			 sent;
+	char			*payload;
+	size_t			 payload_len;
 
 	err[0] = '\0';
 	memset(r, 0, sizeof(*r));
@@ -362,7 +382,11 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	p.out.fd = p.err.fd = p.rep.fd = p.code.fd = p.in.fd = -1;
 	p.ctl = rs->ctl_fd;
 	p.max_output = pa->max_output;
-	p.code = (struct feed){ pa->code, pa->code_len, -1 };
+	if ((payload = run_payload(pa, &payload_len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p.code = (struct feed){ payload, payload_len, -1 };
 	p.in = (struct feed){ pa->stdin_data, pa->stdin_data ? pa->stdin_len : 0, -1 };
 	m.timeout_ms = ms < 1 ? 1 : (uint32_t)ms;
 
@@ -407,6 +431,7 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	rc = 0;
 out:
 	pump_free(&p);
+	free(payload);
 	return rc;
 }
 

@@ -3,9 +3,17 @@
 # puts the bytecode in the run's read-only root, and each run is
 # `python3 -I -S -B -u /.pyexec/runner.pyc`.
 #
-# fd 3: the code (UTF-8), read to EOF then closed.
+# fd 3: one header line of key=value words written by the worker
+#       ("mode=script" or "mode=main"), then the code (UTF-8), read to EOF
+#       then closed.
 # fd 4: the report, one JSON object written once at the end:
-#       {"exception": {"type": ..., "message": ..., "line": ...}} or {}.
+#       {"exception": {"type": ..., "message": ..., "line": ...}},
+#       {"result": <JSON value>} or {}.
+#       mode "script": the code runs as __main__; a global `result` set by
+#       it is reported when it converts exactly to JSON.  mode "main": the
+#       code runs as a module named __pyexec__ (a __main__ guard does not
+#       fire), then main() is called once and its return value reported;
+#       no main(), or a value that is not JSON, is an error (exit 1).
 #       Before the code runs it moves to the highest fd the run may have,
 #       close-on-exec, so children never inherit it and fd sprays miss it.
 #       The report describes the program's own exception: the worker takes
@@ -52,6 +60,7 @@ def _hide_report_fd():
 
 
 def _read_code():
+    """(header dict, source) from fd 3."""
     chunks = []
     while True:
         b = posix.read(3, 1 << 20)
@@ -59,7 +68,45 @@ def _read_code():
             break
         chunks.append(b)
     posix.close(3)
-    return b"".join(chunks).decode("utf-8")
+    head, _, src = b"".join(chunks).partition(b"\n")
+    header = dict(w.split("=", 1) for w in head.decode("ascii").split()
+                  if "=" in w)
+    return header, src.decode("utf-8")
+
+
+class _NotJSON(Exception):
+    pass
+
+
+def _jsonable(v, depth=0):
+    """v as plain JSON data, exactly, or _NotJSON.  numpy scalars and
+    arrays become numbers and lists; NaN and infinities are refused."""
+    if depth > 100:
+        raise _NotJSON("nested deeper than 100 levels")
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise _NotJSON("float %r" % v)
+        return float(v)
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x, depth + 1) for x in v]
+    if isinstance(v, dict):
+        out = {}
+        for k, x in v.items():
+            if not isinstance(k, str):
+                raise _NotJSON("a dict key of type %s" % type(k).__name__)
+            out[k] = _jsonable(x, depth + 1)
+        return out
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if isinstance(v, np.ndarray):
+            return _jsonable(v.tolist(), depth + 1)
+        if isinstance(v, np.generic):
+            return _jsonable(v.item(), depth + 1)
+    raise _NotJSON("a value of type %s" % type(v).__name__)
 
 
 def _user_line(tb):
@@ -97,8 +144,8 @@ def _exit_code(e):
     return 1
 
 
-def _run(source):
-    """Runs source as __main__; returns (exit status, exception info)."""
+def _run(source, mode):
+    """Runs source; returns (exit status, exception info, result)."""
     try:
         code = compile(source, "<string>", "exec")
     except (SyntaxError, ValueError) as e:
@@ -106,21 +153,43 @@ def _run(source):
         sys.stderr.write("".join(traceback.format_exception_only(type(e), e)))
         return 1, {"type": type(e).__name__,
                    "message": str(getattr(e, "msg", e)),
-                   "line": getattr(e, "lineno", None)}
-    main = type(sys)("__main__")
-    main.__dict__["__builtins__"] = __builtins__
-    sys.modules["__main__"] = main
+                   "line": getattr(e, "lineno", None)}, None
+    mod = type(sys)("__main__" if mode == "script" else "__pyexec__")
+    mod.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = mod
     try:
-        exec(code, main.__dict__)
+        exec(code, mod.__dict__)
+        if mode == "main":
+            fn = mod.__dict__.get("main")
+            if not callable(fn):
+                sys.stderr.write("the code defines no main() function\n")
+                return 1, {"type": "MissingMain", "message":
+                           "the code defines no main() function",
+                           "line": None}, None
+            value = fn()
+        elif "result" in mod.__dict__:
+            value = mod.__dict__["result"]
+        else:
+            return 0, None, _NO_RESULT
     except SystemExit as e:
-        return _exit_code(e), None
+        return _exit_code(e), None, _NO_RESULT
     except BaseException as e:  # everything the program raised
         import traceback
         tb = e.__traceback__.tb_next if e.__traceback__ else None
         traceback.print_exception(type(e), e, tb)
         return 1, {"type": type(e).__name__, "message": str(e),
-                   "line": _user_line(e.__traceback__)}
-    return 0, None
+                   "line": _user_line(e.__traceback__)}, None
+    try:
+        return 0, None, _jsonable(value)
+    except _NotJSON as e:
+        if mode == "script":
+            return 0, None, _NO_RESULT      # a `result` that is not data
+        msg = "main() returned something that is not JSON-serializable: %s" % e
+        sys.stderr.write(msg + "\n")
+        return 1, {"type": "TypeError", "message": msg, "line": None}, None
+
+
+_NO_RESULT = object()
 
 
 def _main():
@@ -131,13 +200,19 @@ def _main():
     sys.argv[:] = ["-c"]        # as `python3 -c`: no script path to show
     _hide_report_fd()
     _site()
-    status, exc_info = _run(_read_code())
+    header, source = _read_code()
+    status, exc_info, result = _run(source, header.get("mode", "script"))
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except Exception:
         pass
-    _report({"exception": exc_info} if exc_info else None)
+    if exc_info:
+        _report({"exception": exc_info})
+    elif result is not _NO_RESULT and status == 0:
+        _report({"result": result})
+    else:
+        _report(None)
     posix.close(_REPORT_FD)
     sys.exit(status)
 

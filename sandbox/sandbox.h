@@ -146,6 +146,11 @@ enum run_outcome {
 
 const char	*run_outcome_name(enum run_outcome);
 
+enum run_mode {
+	RUN_MODE_SCRIPT = 0,	/* the code is the program */
+	RUN_MODE_MAIN,		/* the code defines main(); its value is the result */
+};
+
 struct run_params {
 	const char	*code;		/* borrowed */
 	size_t		 code_len;
@@ -155,6 +160,7 @@ struct run_params {
 	uint64_t	 memory_bytes;
 	double		 cpu_limit;
 	size_t		 max_output;	/* stdout + stderr */
+	enum run_mode	 mode;
 };
 
 struct run_result {
