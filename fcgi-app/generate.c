@@ -215,26 +215,18 @@ convo_free(struct convo *c)
 		free(c->owned[--c->nowned]);
 }
 
-/* Runs one attempt's code; adds its execution item.  -1: the slot failed. */
+/* Runs one attempt's code.  -1: the slot failed (logged). */
 static int
 generate_run(struct worker *w, const struct exec_request *req,
     const char *code, struct run_result *rr, struct json_object **exc,
-    struct run_params *p, char *err, size_t errlen)
+    struct run_params *p)
 {
 	*p = (struct run_params){ code, strlen(code), NULL, 0, req->timeout,
 	    req->memory_bytes, req->cpu_limit, w->cfg->max_output,
 	    RUN_MODE_SCRIPT };
 	*exc = NULL;
-	w->sh->slot[w->id].state = SLOT_BUSY;
-	if (run_execute(w->rs, p, rr, err, errlen) != 0) {
-		w->sh->slot[w->id].state = SLOT_READY;
-		w->broken = true;
+	if (worker_run(w, p, rr) != 0)
 		return -1;
-	}
-	w->sh->slot[w->id].state = SLOT_READY;
-	w->sh->slot[w->id].runs++;
-	if (rr->slot_dirty)
-		w->broken = true;
 	*exc = report_exception(rr);
 	return 0;
 }
@@ -302,9 +294,7 @@ route_generate(struct worker *w, const char *body, size_t len, const char *id,
 			extract_free(&code);
 			break;
 		}
-		if (generate_run(w, &req, code.code, &rr, &exc, &p, err,
-		    sizeof(err)) != 0) {
-			log_msg("error", "sandbox", "slot %u: %s", w->id, err);
+		if (generate_run(w, &req, code.code, &rr, &exc, &p) != 0) {
 			reply_error(r, 500, id, "the sandbox failed; the request "
 			    "was not run to completion");
 			extract_free(&code);

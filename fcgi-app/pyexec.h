@@ -105,6 +105,8 @@ enum pyexec_err	 request_parse_generate(const char *, size_t,
 		    char *, size_t);
 void		 request_free(struct exec_request *);
 enum pyexec_err	 request_parse_memory(struct json_object *, uint64_t *);
+struct json_object *request_json(const char *, size_t, char *, size_t);
+
 
 /* llm.c: the OpenAI-compatible chat client. */
 enum llm_err {
@@ -236,6 +238,15 @@ struct json_object *execution_item(const struct run_result *,
 void		 summary(const struct run_result *, struct json_object *exc,
 		    const struct run_params *, char *, size_t);
 char		*success_envelope(const char *id, struct json_object *items);
+
+int		 worker_run(struct worker *, const struct run_params *,
+		    struct run_result *);
+
+/* seeds.c: the seed services' routes, one small adapter each. */
+void		 seed004_execute(struct worker *, const char *, size_t,
+		    const char *, struct reply *);
+void		 seed_execute(struct worker *, const char *, size_t,
+		    const char *, struct reply *);
 
 /* generate.c: the LLM routes. */
 void		 route_generate(struct worker *, const char *, size_t,

@@ -260,8 +260,8 @@ static const struct field generate_fields[] = {
  * REQUEST_MAX_DEPTH levels.  Returns the object (caller puts it) or NULL
  * with msg set.
  */
-static struct json_object *
-request_parse_json(const char *body, size_t len, char *msg, size_t msglen)
+struct json_object *
+request_json(const char *body, size_t len, char *msg, size_t msglen)
 {
 	struct json_tokener	*tok;
 	struct json_object	*obj = NULL;
@@ -428,7 +428,7 @@ request_parse(const char *body, size_t len, const struct pyexec_config *c,
 	r->cpu_limit = c->max_cpu < 1 ? c->max_cpu : 1;
 	r->max_attempts = 1;
 
-	if ((obj = request_parse_json(body, len, msg, msglen)) == NULL)
+	if ((obj = request_json(body, len, msg, msglen)) == NULL)
 		return PYEXEC_ERR_INVALID;
 	if (!json_object_is_type(obj, json_type_object)) {
 		snprintf(msg, msglen, "body: must be a JSON object");

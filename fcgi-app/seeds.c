@@ -1,0 +1,249 @@
+/*
+ * seeds.c: the routes of the services pyexec replaces, so that their
+ * clients keep working unchanged (../seeds/ READMEs).  Each adapter only
+ * parses its seed's request and shapes its seed's answer; validation of
+ * limits, the sandbox and the run are the common core (worker_run).
+ *
+ *   seed 004  POST /api/v1/execute {code, timeout}      FastAPI agent
+ *   seed 002  POST /execute {script}                    Flask + nsjail, main()
+ *
+ * POST /execute is shared by seeds 000, 002 and 003; the body's keys pick
+ * the seed ("script": 002).  Answers are plain JSON in the seed's shape,
+ * not the native envelope; the invocationId is in the log line.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyexec.h"
+#include "sandbox.h"
+
+/* Sets the reply to a JSON object (taken) with status. */
+static void
+seed_reply(struct reply *r, int status, struct json_object *o)
+{
+	free(r->body);
+	r->status = status;
+	r->body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static struct json_object *
+seed_seconds(double ms)
+{
+	char	buf[32];
+
+	snprintf(buf, sizeof(buf), "%.3f", ms / 1000.0);
+	return json_object_new_double_s(ms / 1000.0, buf);
+}
+
+/* ---- seed 004: FastAPI execution agent ------------------------------- */
+
+/* FastAPI's 422: {"detail": [{"loc": ["body", field], "msg", "type"}]}. */
+static void
+seed004_invalid(struct reply *r, const char *field, const char *msg,
+    const char *type)
+{
+	struct json_object	*o = json_object_new_object(), *d, *e, *loc;
+
+	d = json_object_new_array();
+	e = json_object_new_object();
+	loc = json_object_new_array();
+	json_object_array_add(loc, json_object_new_string("body"));
+	if (field != NULL)
+		json_object_array_add(loc, json_object_new_string(field));
+	json_object_object_add(e, "loc", loc);
+	json_object_object_add(e, "msg", json_object_new_string(msg));
+	json_object_object_add(e, "type", json_object_new_string(type));
+	json_object_array_add(d, e);
+	json_object_object_add(o, "detail", d);
+	seed_reply(r, 422, o);
+}
+
+/* success | error | timeout | failed, and the return code a subprocess
+ * would have had (negative: killed by that signal). */
+static const char *
+seed004_status(const struct run_result *rr, int *rc)
+{
+	*rc = rr->signal != 0 ? -rr->signal : rr->exit_code;
+	switch (rr->outcome) {
+	case RUN_COMPLETED:	return "success";
+	case RUN_ERROR:		return "error";
+	case RUN_TIMEOUT:	return "timeout";
+	default:		return "failed";
+	}
+}
+
+void
+seed004_execute(struct worker *w, const char *body, size_t len,
+    const char *id, struct reply *r)
+{
+	struct json_object	*o, *code, *t, *ans;
+	struct run_params	 p;
+	struct run_result	 rr;
+	char			 msg[256];
+	double			 timeout = 5;
+	int			 rc;
+
+	if ((o = request_json(body, len, msg, sizeof(msg))) == NULL ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		seed004_invalid(r, NULL, "value is not a valid JSON object",
+		    "value_error.jsondecode");
+		return;
+	}
+	if (!json_object_object_get_ex(o, "code", &code)) {
+		seed004_invalid(r, "code", "field required", "value_error.missing");
+		goto out;
+	}
+	if (!json_object_is_type(code, json_type_string)) {
+		seed004_invalid(r, "code", "str type expected", "type_error.str");
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "timeout", &t) && t != NULL) {
+		timeout = json_object_get_double(t);
+		if ((!json_object_is_type(t, json_type_int) &&
+		    !json_object_is_type(t, json_type_double)) ||
+		    !isfinite(timeout) || timeout < 1 || timeout > 30) {
+			seed004_invalid(r, "timeout", "ensure this value is between "
+			    "1 and 30", "value_error.number");
+			goto out;
+		}
+	}
+	p = (struct run_params){ json_object_get_string(code),
+	    (size_t)json_object_get_string_len(code), NULL, 0, timeout,
+	    (uint64_t)w->cfg->default_memory_mb << 20, 1.0, w->cfg->max_output,
+	    RUN_MODE_SCRIPT };
+	if (worker_run(w, &p, &rr) != 0) {
+		reply_error(r, 500, id, "the sandbox failed");
+		goto out;
+	}
+	ans = json_object_new_object();
+	json_object_object_add(ans, "status",
+	    json_object_new_string(seed004_status(&rr, &rc)));
+	json_object_object_add(ans, "stdout", json_bytes(rr.out, rr.out_len));
+	json_object_object_add(ans, "stderr", json_bytes(rr.err, rr.err_len));
+	json_object_object_add(ans, "execution_time", seed_seconds(rr.duration_ms));
+	json_object_object_add(ans, "return_code", json_object_new_int(rc));
+	r->outcome = run_outcome_name(rr.outcome);
+	seed_reply(r, 200, ans);
+	run_result_free(&rr);
+out:
+	json_object_put(o);
+}
+
+/* ---- seed 002: Flask + nsjail, main() -------------------------------- */
+
+/* {"error": prefix + text} */
+static void
+seed002_error(struct reply *r, int status, const char *prefix,
+    const char *text)
+{
+	struct json_object	*o = json_object_new_object();
+	char			 msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s%s", prefix, text);
+	json_object_object_add(o, "error", json_bytes(msg, strlen(msg)));
+	seed_reply(r, status, o);
+}
+
+/* The seed's error for a run that did not return a result. */
+static void
+seed002_failed(struct reply *r, const struct run_result *rr,
+    struct json_object *exc)
+{
+	struct json_object	*t = NULL, *m = NULL;
+
+	if (rr->outcome == RUN_TIMEOUT) {
+		seed002_error(r, 408, "", "Script execution timed out");
+		return;
+	}
+	if (exc != NULL && json_object_object_get_ex(exc, "type", &t) &&
+	    strcmp(json_object_get_string(t), "MissingMain") == 0) {
+		seed002_error(r, 400, "", "Script must contain a main() function");
+		return;
+	}
+	if (exc != NULL && json_object_object_get_ex(exc, "message", &m))
+		seed002_error(r, 400, "Script execution error: ",
+		    json_object_get_string(m));
+	else if (rr->outcome == RUN_MEMORY_LIMIT)
+		seed002_error(r, 400, "Script execution error: ",
+		    "memory limit exceeded");
+	else if (rr->outcome == RUN_OUTPUT_LIMIT)
+		seed002_error(r, 400, "Script execution error: ",
+		    "output limit exceeded");
+	else
+		seed002_error(r, 400, "Script execution error: ",
+		    rr->signal ? "killed by a signal" : "the script exited early");
+}
+
+static void
+seed002_execute(struct worker *w, struct json_object *script, const char *id,
+    struct reply *r)
+{
+	struct run_params	 p;
+	struct run_result	 rr;
+	struct json_object	*exc, *result, *ans;
+	double			 timeout = w->cfg->max_timeout < 30 ?
+				    w->cfg->max_timeout : 30;
+
+	if (!json_object_is_type(script, json_type_string) ||
+	    json_object_get_string_len(script) == 0 ||
+	    memchr(json_object_get_string(script), '\0',
+	    (size_t)json_object_get_string_len(script)) != NULL) {
+		seed002_error(r, 400, "", "script must be a non-empty string");
+		return;
+	}
+	p = (struct run_params){ json_object_get_string(script),
+	    (size_t)json_object_get_string_len(script), NULL, 0, timeout,
+	    (uint64_t)w->cfg->default_memory_mb << 20, 1.0, w->cfg->max_output,
+	    RUN_MODE_MAIN };
+	if (worker_run(w, &p, &rr) != 0) {
+		reply_error(r, 500, id, "the sandbox failed");
+		return;
+	}
+	report_parse(&rr, &exc, &result);
+	r->outcome = run_outcome_name(rr.outcome);
+	if (rr.outcome != RUN_COMPLETED)
+		seed002_failed(r, &rr, exc);
+	else {
+		ans = json_object_new_object();
+		json_object_object_add(ans, "result", result);
+		result = NULL;
+		json_object_object_add(ans, "stdout", json_bytes(rr.out, rr.out_len));
+		seed_reply(r, 200, ans);
+	}
+	json_object_put(exc);
+	json_object_put(result);
+	run_result_free(&rr);
+}
+
+/*
+ * POST /execute: the body's keys choose the seed.  "script": seed 002.
+ * Seeds 000 ("code") and 003 ("generated_code") are not served yet.
+ */
+void
+seed_execute(struct worker *w, const char *body, size_t len, const char *id,
+    struct reply *r)
+{
+	struct json_object	*o, *v;
+	char			 msg[256];
+
+	if ((o = request_json(body, len, msg, sizeof(msg))) == NULL ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		seed002_error(r, 400, "", "Request must be JSON");
+		return;
+	}
+	if (json_object_object_get_ex(o, "script", &v))
+		seed002_execute(w, v, id, r);
+	else
+		seed002_error(r, 400, "", "POST /execute needs a \"script\" "
+		    "(a program with main()); bodies with \"code\" or "
+		    "\"generated_code\" are not served yet");
+	json_object_put(o);
+}
