@@ -223,7 +223,7 @@ generate_run(struct worker *w, const struct exec_request *req,
 {
 	*p = (struct run_params){ code, strlen(code), NULL, 0, req->timeout,
 	    req->memory_bytes, req->cpu_limit, w->cfg->max_output,
-	    RUN_MODE_SCRIPT };
+	    RUN_MODE_SCRIPT, false };
 	*exc = NULL;
 	if (worker_run(w, p, rr) != 0)
 		return -1;
@@ -282,7 +282,7 @@ route_generate(struct worker *w, const char *body, size_t len, const char *id,
 
 			p = (struct run_params){ code.code, strlen(code.code), NULL,
 			    0, req.timeout, req.memory_bytes, req.cpu_limit,
-			    w->cfg->max_output, RUN_MODE_SCRIPT };
+			    w->cfg->max_output, RUN_MODE_SCRIPT, false };
 			it = rejected_item(&p, "the model judged the task unsafe",
 			    code.concerns);
 			json_object_object_add(it, "attempt", json_object_new_int((int)attempt));

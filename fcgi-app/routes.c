@@ -380,7 +380,8 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 	}
 	p = (struct run_params){ req.code, req.code_len, req.stdin_data,
 	    req.stdin_len, req.timeout, req.memory_bytes, req.cpu_limit,
-	    w->cfg->max_output, req.main_mode ? RUN_MODE_MAIN : RUN_MODE_SCRIPT };
+	    w->cfg->max_output, req.main_mode ? RUN_MODE_MAIN : RUN_MODE_SCRIPT,
+	    false };
 	if (req.validate_code)
 		validation = generate_review(w, req.code, &rejected, &concerns);
 	if (rejected) {

@@ -6,9 +6,10 @@
  *
  *   seed 004  POST /api/v1/execute {code, timeout}      FastAPI agent
  *   seed 002  POST /execute {script}                    Flask + nsjail, main()
+ *   seed 003  POST /execute {generated_code, timeout, language}   NVIDIA
  *
  * POST /execute is shared by seeds 000, 002 and 003; the body's keys pick
- * the seed ("script": 002).  Answers are plain JSON in the seed's shape,
+ * the seed ("script": 002, "generated_code": 003).  Answers are plain JSON in the seed's shape,
  * not the native envelope; the invocationId is in the log line.
  */
 #include "config.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pyexec.h"
 #include "sandbox.h"
@@ -117,7 +119,7 @@ seed004_execute(struct worker *w, const char *body, size_t len,
 	p = (struct run_params){ json_object_get_string(code),
 	    (size_t)json_object_get_string_len(code), NULL, 0, timeout,
 	    (uint64_t)w->cfg->default_memory_mb << 20, 1.0, w->cfg->max_output,
-	    RUN_MODE_SCRIPT };
+	    RUN_MODE_SCRIPT, false };
 	if (worker_run(w, &p, &rr) != 0) {
 		reply_error(r, 500, id, "the sandbox failed");
 		goto out;
@@ -201,7 +203,7 @@ seed002_execute(struct worker *w, struct json_object *script, const char *id,
 	p = (struct run_params){ json_object_get_string(script),
 	    (size_t)json_object_get_string_len(script), NULL, 0, timeout,
 	    (uint64_t)w->cfg->default_memory_mb << 20, 1.0, w->cfg->max_output,
-	    RUN_MODE_MAIN };
+	    RUN_MODE_MAIN, false };
 	if (worker_run(w, &p, &rr) != 0) {
 		reply_error(r, 500, id, "the sandbox failed");
 		return;
@@ -219,6 +221,83 @@ seed002_execute(struct worker *w, struct json_object *script, const char *id,
 	}
 	json_object_put(exc);
 	json_object_put(result);
+	run_result_free(&rr);
+}
+
+/* ---- seed 003: NVIDIA code-execution sandbox ------------------------- */
+
+static void
+seed003_answer(struct reply *r, int status, const char *ps, const char *out,
+    size_t outlen, const char *err, size_t errlen)
+{
+	struct json_object	*o = json_object_new_object();
+
+	json_object_object_add(o, "process_status", json_object_new_string(ps));
+	json_object_object_add(o, "stdout", json_bytes(out, outlen));
+	json_object_object_add(o, "stderr", json_bytes(err, errlen));
+	seed_reply(r, status, o);
+}
+
+static void
+seed003_refuse(struct reply *r, int status, const char *why)
+{
+	seed003_answer(r, status, "error", "", 0, why, strlen(why));
+}
+
+/* Raw code, a {'generated_code': ...} literal or a fenced block: the
+ * runner unwraps it inside the sandbox.  Default timeout 10 s. */
+static void
+seed003_execute(struct worker *w, struct json_object *o, struct json_object *gc,
+    const char *id, struct reply *r)
+{
+	struct json_object	*t, *lang;
+	struct run_params	 p;
+	struct run_result	 rr;
+	double			 timeout = 10 < w->cfg->max_timeout ? 10 :
+				    w->cfg->max_timeout;
+	char			 why[256];
+
+	if (!json_object_is_type(gc, json_type_string) ||
+	    json_object_get_string_len(gc) == 0) {
+		seed003_refuse(r, 400, "generated_code must be a non-empty string");
+		return;
+	}
+	if (json_object_object_get_ex(o, "language", &lang) && lang != NULL &&
+	    (!json_object_is_type(lang, json_type_string) ||
+	    strcasecmp(json_object_get_string(lang), "python") != 0)) {
+		snprintf(why, sizeof(why), "Unsupported language: %.64s (only "
+		    "python is supported)", json_object_get_string(lang));
+		seed003_refuse(r, 200, why);
+		return;
+	}
+	if (json_object_object_get_ex(o, "timeout", &t) && t != NULL) {
+		timeout = json_object_get_double(t);
+		if ((!json_object_is_type(t, json_type_int) &&
+		    !json_object_is_type(t, json_type_double)) ||
+		    !isfinite(timeout) || timeout < 0.1 ||
+		    timeout > w->cfg->max_timeout) {
+			snprintf(why, sizeof(why), "timeout must be a number "
+			    "between 0.1 and %g", w->cfg->max_timeout);
+			seed003_refuse(r, 400, why);
+			return;
+		}
+	}
+	p = (struct run_params){ json_object_get_string(gc),
+	    (size_t)json_object_get_string_len(gc), NULL, 0, timeout,
+	    (uint64_t)w->cfg->default_memory_mb << 20, 1.0, w->cfg->max_output,
+	    RUN_MODE_SCRIPT, true };
+	if (memchr(p.code, '\0', p.code_len) != NULL) {
+		seed003_refuse(r, 400, "generated_code must not contain NUL bytes");
+		return;
+	}
+	if (worker_run(w, &p, &rr) != 0) {
+		reply_error(r, 500, id, "the sandbox failed");
+		return;
+	}
+	r->outcome = run_outcome_name(rr.outcome);
+	seed003_answer(r, 200, rr.outcome == RUN_COMPLETED ? "completed" :
+	    rr.outcome == RUN_TIMEOUT ? "timeout" : "error", rr.out, rr.out_len,
+	    rr.err, rr.err_len);
 	run_result_free(&rr);
 }
 
@@ -241,9 +320,11 @@ seed_execute(struct worker *w, const char *body, size_t len, const char *id,
 	}
 	if (json_object_object_get_ex(o, "script", &v))
 		seed002_execute(w, v, id, r);
+	else if (json_object_object_get_ex(o, "generated_code", &v))
+		seed003_execute(w, o, v, id, r);
 	else
-		seed002_error(r, 400, "", "POST /execute needs a \"script\" "
-		    "(a program with main()); bodies with \"code\" or "
-		    "\"generated_code\" are not served yet");
+		seed002_error(r, 400, "", "POST /execute needs \"script\" (a "
+		    "program with main()) or \"generated_code\"; bodies with "
+		    "\"code\" are not served yet");
 	json_object_put(o);
 }

@@ -70,7 +70,7 @@ selftest_run(struct worker *w, const char *code, uint64_t memory,
     struct run_result *r, char *err, size_t errlen)
 {
 	struct run_params	p = { code, strlen(code), NULL, 0, 10.0, memory,
-				    1.0, 65536, RUN_MODE_SCRIPT };
+				    1.0, 65536, RUN_MODE_SCRIPT, false };
 
 	err[0] = '\0';
 	return run_execute(w->rs, &p, r, err, errlen);

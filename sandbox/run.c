@@ -295,8 +295,9 @@ pump_free(struct pump *p)
 static char *
 run_payload(const struct run_params *pa, size_t *len)
 {
-	const char	*head = pa->mode == RUN_MODE_MAIN ? "mode=main\n" :
-			    "mode=script\n";
+	const char	*head = pa->mode == RUN_MODE_MAIN ?
+			    (pa->unwrap ? "mode=main unwrap=1\n" : "mode=main\n") :
+			    (pa->unwrap ? "mode=script unwrap=1\n" : "mode=script\n");
 	size_t		 hl = strlen(head);
 	char		*buf;
 

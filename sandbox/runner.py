@@ -4,8 +4,9 @@
 # `python3 -I -S -B -u /.pyexec/runner.pyc`.
 #
 # fd 3: one header line of key=value words written by the worker
-#       ("mode=script" or "mode=main"), then the code (UTF-8), read to EOF
-#       then closed.
+#       ("mode=script" or "mode=main", and "unwrap=1" to take the code out
+#       of a {'generated_code': ...} literal or a ``` fence first), then the
+#       code (UTF-8), read to EOF then closed.
 # fd 4: the report, one JSON object written once at the end:
 #       {"exception": {"type": ..., "message": ..., "line": ...}},
 #       {"result": <JSON value>} or {}.
@@ -72,6 +73,26 @@ def _read_code():
     header = dict(w.split("=", 1) for w in head.decode("ascii").split()
                   if "=" in w)
     return header, src.decode("utf-8")
+
+
+def _unwrap(src, depth=0):
+    """The code inside a markdown fence or a {'generated_code': ...} dict
+    literal (as the NVIDIA sandbox accepted); other text is the code."""
+    s = src.strip()
+    if s.startswith("```"):
+        first, _, rest = s.partition("\n")
+        end = rest.find("```")
+        if first[3:].strip().lower() in ("", "python", "py") and end >= 0:
+            return rest[:end]
+    if depth < 3 and s.startswith("{") and "generated_code" in s:
+        import ast
+        try:
+            d = ast.literal_eval(s)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            d = None
+        if isinstance(d, dict) and isinstance(d.get("generated_code"), str):
+            return _unwrap(d["generated_code"], depth + 1)
+    return src
 
 
 class _NotJSON(Exception):
@@ -201,6 +222,8 @@ def _main():
     _hide_report_fd()
     _site()
     header, source = _read_code()
+    if header.get("unwrap") == "1":
+        source = _unwrap(source)
     status, exc_info, result = _run(source, header.get("mode", "script"))
     try:
         sys.stdout.flush()

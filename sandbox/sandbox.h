@@ -161,6 +161,7 @@ struct run_params {
 	double		 cpu_limit;
 	size_t		 max_output;	/* stdout + stderr */
 	enum run_mode	 mode;
+	bool		 unwrap;	/* the runner unwraps dict/fenced input */
 };
 
 struct run_result {
