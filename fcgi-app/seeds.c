@@ -7,9 +7,11 @@
  *   seed 004  POST /api/v1/execute {code, timeout}      FastAPI agent
  *   seed 002  POST /execute {script}                    Flask + nsjail, main()
  *   seed 003  POST /execute {generated_code, timeout, language}   NVIDIA
+ *   seed 000  POST /execute {code, timeout, memory_limit, cpu_limit,
+ *             validate_code}                         Together AI service
  *
  * POST /execute is shared by seeds 000, 002 and 003; the body's keys pick
- * the seed ("script": 002, "generated_code": 003).  Answers are plain JSON in the seed's shape,
+ * the seed ("script": 002, "generated_code": 003, "code": 000).  Answers are plain JSON in the seed's shape,
  * not the native envelope; the invocationId is in the log line.
  */
 #include "config.h"
@@ -301,6 +303,108 @@ seed003_execute(struct worker *w, struct json_object *o, struct json_object *gc,
 	run_result_free(&rr);
 }
 
+/* ---- seed 000: Together AI service ------------------------------------ */
+
+/* A validation error as FastAPI's 422; the field is the message's prefix. */
+static void
+seed000_invalid(struct reply *r, const char *msg)
+{
+	char		 field[64];
+	size_t		 n = strcspn(msg, ":");
+
+	if (n == 0 || n >= sizeof(field) || msg[n] != ':' ||
+	    memchr(msg, ' ', n) != NULL)
+		seed004_invalid(r, NULL, msg, "value_error");
+	else {
+		memcpy(field, msg, n);
+		field[n] = '\0';
+		seed004_invalid(r, field, msg + n + 2, "value_error");
+	}
+}
+
+/* validation_result: the review in one sentence, or null. */
+static struct json_object *
+seed000_verdict(struct json_object *validation)
+{
+	struct json_object	*st, *c, *reason;
+	char			 buf[1024], line[800] = "";
+	size_t			 i, o = 0;
+
+	if (validation == NULL)
+		return NULL;
+	json_object_object_get_ex(validation, "status", &st);
+	json_object_object_get_ex(validation, "concerns", &c);
+	json_object_object_get_ex(validation, "reason", &reason);
+	for (i = 0; c != NULL && i < json_object_array_length(c) && o < sizeof(line); i++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%.200s",
+		    i ? "; " : "", json_object_get_string(json_object_array_get_idx(c, i)));
+	if (strcmp(json_object_get_string(st), "passed") == 0)
+		snprintf(buf, sizeof(buf), "Code is safe to execute.%s%s",
+		    *line ? " Notes: " : "", line);
+	else if (strcmp(json_object_get_string(st), "rejected") == 0)
+		snprintf(buf, sizeof(buf), "Code is unsafe: %s", *line ? line :
+		    "the review judged it unsafe");
+	else
+		snprintf(buf, sizeof(buf), "Validation skipped: %s",
+		    json_object_get_string(reason));
+	return json_bytes(buf, strlen(buf));
+}
+
+static void
+seed000_execute(struct worker *w, const char *body, size_t len,
+    const char *id, struct reply *r)
+{
+	struct exec_request	 req;
+	struct run_params	 p;
+	struct run_result	 rr;
+	struct json_object	*ans, *validation = NULL, *concerns = NULL;
+	char			 msg[512];
+	bool			 rejected = false;
+	int			 rc;
+
+	if (request_parse_execute(body, len, w->cfg, &req, msg,
+	    sizeof(msg)) != PYEXEC_OK) {
+		seed000_invalid(r, msg);
+		goto out;
+	}
+	p = (struct run_params){ req.code, req.code_len, req.stdin_data,
+	    req.stdin_len, req.timeout, req.memory_bytes, req.cpu_limit,
+	    w->cfg->max_output, RUN_MODE_SCRIPT, false };
+	if (req.validate_code)
+		validation = generate_review(w, req.code, &rejected, &concerns);
+	ans = json_object_new_object();
+	if (rejected) {
+		json_object_object_add(ans, "stdout", json_object_new_string(""));
+		json_object_object_add(ans, "stderr", json_object_new_string(
+		    "Code rejected by validation; it was not executed."));
+		json_object_object_add(ans, "exit_code", json_object_new_int(-1));
+		json_object_object_add(ans, "execution_time", seed_seconds(0));
+		r->outcome = "rejected";
+	} else {
+		if (worker_run(w, &p, &rr) != 0) {
+			json_object_put(ans);
+			reply_error(r, 500, id, "the sandbox failed");
+			goto out;
+		}
+		json_object_object_add(ans, "stdout", json_bytes(rr.out, rr.out_len));
+		json_object_object_add(ans, "stderr", json_bytes(rr.err, rr.err_len));
+		seed004_status(&rr, &rc);
+		json_object_object_add(ans, "exit_code", json_object_new_int(rc));
+		json_object_object_add(ans, "execution_time",
+		    seed_seconds(rr.duration_ms));
+		r->outcome = run_outcome_name(rr.outcome);
+		run_result_free(&rr);
+	}
+	json_object_object_add(ans, "original_code", json_bytes(req.code, req.code_len));
+	json_object_object_add(ans, "executed_code", json_bytes(req.code, req.code_len));
+	json_object_object_add(ans, "validation_result", seed000_verdict(validation));
+	seed_reply(r, 200, ans);
+out:
+	json_object_put(validation);
+	json_object_put(concerns);
+	request_free(&req);
+}
+
 /*
  * POST /execute: the body's keys choose the seed.  "script": seed 002.
  * Seeds 000 ("code") and 003 ("generated_code") are not served yet.
@@ -322,9 +426,11 @@ seed_execute(struct worker *w, const char *body, size_t len, const char *id,
 		seed002_execute(w, v, id, r);
 	else if (json_object_object_get_ex(o, "generated_code", &v))
 		seed003_execute(w, o, v, id, r);
+	else if (json_object_object_get_ex(o, "code", &v))
+		seed000_execute(w, body, len, id, r);
 	else
-		seed002_error(r, 400, "", "POST /execute needs \"script\" (a "
-		    "program with main()) or \"generated_code\"; bodies with "
-		    "\"code\" are not served yet");
+		seed002_error(r, 400, "", "POST /execute needs one of \"code\" "
+		    "(run the code), \"script\" (a program with main()) or "
+		    "\"generated_code\" (raw, dict or fenced code)");
 	json_object_put(o);
 }

@@ -1,0 +1,65 @@
+"""Seed 000 (Together AI service): POST /execute with {"code", ...}; the
+README's examples (validate_code goes to the test stack's fake LLM)."""
+
+import pyexec_http as ph
+
+
+def _post(body):
+    resp = ph.request("POST", "/execute", body=body, timeout=30)
+    assert resp.header("Content-Type", "").startswith("application/json"), ph.show(resp)
+    return resp
+
+
+def _ok(body):
+    resp = _post(body)
+    assert resp.status == 200, ph.show(resp)
+    j = resp.json
+    assert set(j) == {"stdout", "stderr", "exit_code", "execution_time",
+                      "original_code", "executed_code", "validation_result"}, j
+    assert j["original_code"] == body["code"] == j["executed_code"], j
+    assert isinstance(j["execution_time"], float), j
+    return j
+
+
+def test_readme_execute_with_validation():
+    j = _ok({"code": "print('Hello, world!')", "timeout": 10,
+             "memory_limit": "100m", "cpu_limit": 0.5, "validate_code": True})
+    assert j["stdout"] == "Hello, world!\n" and j["exit_code"] == 0, j
+    assert j["validation_result"].startswith("Code is safe to execute."), j
+
+
+def test_readme_curl_without_validation():
+    j = _ok({"code": "print(\"Hello, World!\")", "timeout": 5,
+             "memory_limit": "100m", "cpu_limit": 0.5, "validate_code": False})
+    assert j["stdout"] == "Hello, World!\n" and j["exit_code"] == 0, j
+    assert j["validation_result"] is None, j
+
+
+def test_exit_code_is_the_real_one():
+    assert _ok({"code": "import sys; sys.exit(7)"})["exit_code"] == 7
+    j = _ok({"code": "1/0"})
+    assert j["exit_code"] == 1 and "ZeroDivisionError" in j["stderr"], j
+    assert _ok({"code": "while True: pass", "timeout": 1})["exit_code"] == -9
+
+
+def test_unsafe_code_is_not_executed():
+    j = _ok({"code": "# [mode:review_unsafe]\nprint('must not run')",
+             "validate_code": True})
+    assert j["stdout"] == "" and j["exit_code"] == -1, j
+    assert j["validation_result"].startswith("Code is unsafe"), j
+
+
+def test_invalid_bodies_are_422():
+    for body, loc in (({"code": "1", "timeout": 0}, ["body", "timeout"]),
+                      ({"code": "1", "memory_limit": "1t"}, ["body", "memory_limit"]),
+                      ({"code": ""}, ["body", "code"])):
+        resp = _post(body)
+        assert resp.status == 422, ph.show(resp)
+        d = resp.json["detail"]
+        assert d[0]["loc"] == loc and d[0]["msg"], ph.show(resp)
+
+
+def test_a_body_for_no_seed_is_a_clear_400():
+    resp = _post({"program": "print(1)"})
+    assert resp.status == 400, ph.show(resp)
+    assert "code" in resp.json["error"] and "script" in resp.json["error"], ph.show(resp)
