@@ -247,6 +247,8 @@ void		 seed004_execute(struct worker *, const char *, size_t,
 		    const char *, struct reply *);
 void		 seed_execute(struct worker *, const char *, size_t,
 		    const char *, struct reply *);
+void		 seed000_generate(struct worker *, const char *, size_t,
+		    const char *, struct reply *);
 
 /* generate.c: the LLM routes. */
 void		 route_generate(struct worker *, const char *, size_t,

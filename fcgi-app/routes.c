@@ -36,6 +36,7 @@ static const struct route routes[] = {
 	{ "/v1/generate-and-execute",	"POST",	route_generate },
 	{ "/api/v1/execute",		"POST",	seed004_execute },	/* seed 004 */
 	{ "/execute",			"POST",	seed_execute },		/* seeds 000, 002, 003 */
+	{ "/generate-and-execute",	"POST",	seed000_generate },	/* seed 000 */
 	{ "/health",			"GET",	route_health },
 };
 

@@ -9,6 +9,8 @@
  *   seed 003  POST /execute {generated_code, timeout, language}   NVIDIA
  *   seed 000  POST /execute {code, timeout, memory_limit, cpu_limit,
  *             validate_code}                         Together AI service
+ *   seed 000  POST /generate-and-execute {query, timeout, memory_limit,
+ *             cpu_limit}: the native route, its envelope reshaped
  *
  * POST /execute is shared by seeds 000, 002 and 003; the body's keys pick
  * the seed ("script": 002, "generated_code": 003, "code": 000).  Answers are plain JSON in the seed's shape,
@@ -403,6 +405,113 @@ out:
 	json_object_put(validation);
 	json_object_put(concerns);
 	request_free(&req);
+}
+
+/* The last item of type t in the native envelope's response (borrowed). */
+static struct json_object *
+envelope_last(struct json_object *env, const char *t)
+{
+	struct json_object	*items, *it, *ty, *found = NULL;
+	size_t			 i;
+
+	if (!json_object_object_get_ex(env, "response", &items))
+		return NULL;
+	for (i = 0; i < json_object_array_length(items); i++) {
+		it = json_object_array_get_idx(items, i);
+		if (json_object_object_get_ex(it, "type", &ty) &&
+		    strcmp(json_object_get_string(ty), t) == 0)
+			found = it;
+	}
+	return found;
+}
+
+static struct json_object *
+field(struct json_object *o, const char *k)
+{
+	struct json_object	*v = NULL;
+
+	if (o != NULL)
+		json_object_object_get_ex(o, k, &v);
+	return v;
+}
+
+/* {query, generated_code, stdout, stderr, exit_code, execution_time,
+ * validation_result} from the native answer of the same request. */
+static void
+seed000_shape(struct reply *r, struct json_object *env, struct json_object *query)
+{
+	struct json_object	*code = envelope_last(env, "code");
+	struct json_object	*ex = envelope_last(env, "execution");
+	struct json_object	*ans = json_object_new_object(), *rej, *v;
+	char			 buf[1024], line[800] = "";
+	const char		*sig;
+	size_t			 i, o = 0;
+	bool			 rejected;
+
+	rejected = strcmp(json_object_get_string(field(ex, "outcome")), "rejected") == 0;
+	json_object_object_add(ans, "query", json_object_get(query));
+	json_object_object_add(ans, "generated_code", json_object_get(field(code, "code")));
+	json_object_object_add(ans, "stdout", json_object_get(field(ex, "stdout")));
+	json_object_object_add(ans, "stderr", json_object_get(field(ex, "stderr")));
+	v = field(ex, "exit_code");
+	sig = json_object_get_string(field(ex, "signal"));
+	json_object_object_add(ans, "exit_code", json_object_new_int(rejected ? -1 :
+	    v != NULL ? json_object_get_int(v) :
+	    sig != NULL && strcmp(sig, "SIGKILL") == 0 ? -9 : -1));
+	json_object_object_add(ans, "execution_time",
+	    seed_seconds(json_object_get_double(field(ex, "duration_ms"))));
+	rej = field(field(ex, "rejection"), "concerns");
+	for (i = 0; rej != NULL && i < json_object_array_length(rej) && o < sizeof(line); i++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%.200s",
+		    i ? "; " : "", json_object_get_string(json_object_array_get_idx(rej, i)));
+	if (rejected)
+		snprintf(buf, sizeof(buf), "Code is unsafe: %s", *line ? line :
+		    "the model judged the task unsafe");
+	else
+		snprintf(buf, sizeof(buf), "Code is safe to execute.");
+	json_object_object_add(ans, "validation_result", json_bytes(buf, strlen(buf)));
+	seed_reply(r, 200, ans);
+}
+
+void
+seed000_generate(struct worker *w, const char *body, size_t len,
+    const char *id, struct reply *r)
+{
+	struct reply		 nr = { 0, NULL, NULL, "-", NULL };
+	struct json_object	*env = NULL, *req, *err, *msg, *code, *o;
+	char			 m[256];
+
+	route_generate(w, body, len, id, &nr);
+	r->outcome = nr.outcome;
+	if (nr.body == NULL || (env = json_tokener_parse(nr.body)) == NULL) {
+		reply_error(r, 500, id, "internal error");
+		goto out;
+	}
+	err = envelope_last(env, "error");
+	code = field(err, "code");
+	msg = field(err, "message");
+	if (nr.status == 400)
+		seed000_invalid(r, json_object_get_string(msg));
+	else if (nr.status != 200 && code != NULL &&
+	    strncmp(json_object_get_string(code), "llm_", 4) == 0) {
+		o = json_object_new_object();
+		snprintf(m, sizeof(m), "Code generation failed: %s",
+		    json_object_get_string(msg));
+		json_object_object_add(o, "detail", json_bytes(m, strlen(m)));
+		seed_reply(r, 400, o);
+	} else if (nr.status != 200) {
+		r->status = nr.status;	/* our own failure: the native 5xx */
+		free(r->body);
+		r->body = nr.body;
+		nr.body = NULL;
+	} else {
+		req = json_tokener_parse(body);
+		seed000_shape(r, env, field(req, "query"));
+		json_object_put(req);
+	}
+out:
+	json_object_put(env);
+	free(nr.body);
 }
 
 /*

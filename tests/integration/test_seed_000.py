@@ -63,3 +63,51 @@ def test_a_body_for_no_seed_is_a_clear_400():
     resp = _post({"program": "print(1)"})
     assert resp.status == 400, ph.show(resp)
     assert "code" in resp.json["error"] and "script" in resp.json["error"], ph.show(resp)
+
+
+# ---- POST /generate-and-execute (the model is the test stack's fake LLM)
+
+def _gen(body):
+    resp = ph.request("POST", "/generate-and-execute", body=body, timeout=30)
+    assert resp.header("Content-Type", "").startswith("application/json"), ph.show(resp)
+    return resp
+
+
+def test_readme_generate_and_execute():
+    body = {"query": "Calculate the first 10 prime numbers", "timeout": 15,
+            "memory_limit": "200m", "cpu_limit": 0.5}
+    resp = _gen(body)
+    assert resp.status == 200, ph.show(resp)
+    j = resp.json
+    assert set(j) == {"query", "generated_code", "stdout", "stderr", "exit_code",
+                      "execution_time", "validation_result"}, j
+    assert j["query"] == body["query"], j
+    assert "print(" in j["generated_code"], j
+    assert j["stdout"] == "fake-llm-ok\n" and j["exit_code"] == 0, j
+    assert j["validation_result"] == "Code is safe to execute.", j
+
+
+def test_readme_curl_generate():
+    resp = _gen({"query": "Calculate the first 10 prime numbers", "timeout": 10,
+                 "memory_limit": "100m", "cpu_limit": 0.5})
+    assert resp.status == 200 and resp.json["exit_code"] == 0, ph.show(resp)
+
+
+def test_generate_unsafe_is_not_run():
+    resp = _gen({"query": "wipe the disk [mode:unsafe]"})
+    j = resp.json
+    assert resp.status == 200 and j["exit_code"] == -1 and j["stdout"] == "", j
+    assert j["validation_result"].startswith("Code is unsafe: "), j
+
+
+def test_generation_failure_is_400_detail():
+    resp = _gen({"query": "anything [mode:error500]"})
+    assert resp.status == 400, ph.show(resp)
+    assert resp.json["detail"].startswith("Code generation failed: "), ph.show(resp)
+    assert "test-llm-key" not in resp.text, ph.show(resp)
+
+
+def test_generate_invalid_body_is_422():
+    resp = _gen({"timeout": 5})
+    assert resp.status == 422, ph.show(resp)
+    assert resp.json["detail"][0]["loc"] == ["body", "query"], ph.show(resp)
