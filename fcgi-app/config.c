@@ -142,6 +142,7 @@ static const struct config_size config_sizes[] = {
 	{ "PYEXEC_LLM_RETRIES", 2, 0, 5, CFG(llm_retries) },
 	{ "PYEXEC_LLM_MAX_RESPONSE_BYTES", 1 << 20, 4096, 64 << 20, CFG(llm_max_response) },
 	{ "PYEXEC_MAX_QUERY_CHARS", 4000, 1, 100000, CFG(max_query_chars) },
+	{ "PYTHON_EXECUTOR_MAX_INPUT_LENGTH", 1000, 1, 1 << 20, CFG(max_input_length) },
 };
 
 static void
@@ -214,6 +215,40 @@ config_llm_key(struct pyexec_config *c, char *err, size_t errlen)
 	return PYEXEC_OK;
 }
 
+/*
+ * The AST policy of the IBM executor's routes, as the runner's header
+ * words: comma lists of modules, called names and attributes refused.
+ */
+static enum pyexec_err
+config_policy(struct pyexec_config *c, char *err, size_t errlen)
+{
+	static const struct { const char *env, *word, *def; } lists[] = {
+		{ "PYEXEC_SEED001_DENY_MODULES", "deny_modules",
+		    "os,sys,subprocess,shutil,socket" },
+		{ "PYEXEC_SEED001_DENY_CALLS", "deny_calls",
+		    "eval,exec,compile,__import__" },
+		{ "PYEXEC_SEED001_DENY_ATTRIBUTES", "deny_attrs",
+		    "__globals__,__getattribute__,__class__" },
+	};
+	const char	*v;
+	size_t		 i, o = 0;
+
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		if ((v = getenv(lists[i].env)) == NULL)
+			v = lists[i].def;
+		if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_.,") != strlen(v) || strlen(v) > 300) {
+			snprintf(err, errlen, "%s: a comma-separated list of names",
+			    lists[i].env);
+			return PYEXEC_ERR_CONFIG;
+		}
+		o += (size_t)snprintf(c->seed001_policy + o,
+		    sizeof(c->seed001_policy) - o, "%s%s=%s", i ? " " : "",
+		    lists[i].word, v);
+	}
+	return PYEXEC_OK;
+}
+
 enum pyexec_err
 config_load(struct pyexec_config *c, char *err, size_t errlen)
 {
@@ -281,7 +316,8 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 	} else if (env_double("PYEXEC_LLM_TIMEOUT", 30, 1, 600,
 	    &c->llm_timeout, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
-	if (config_llm_key(c, err, errlen) != PYEXEC_OK)
+	if (config_llm_key(c, err, errlen) != PYEXEC_OK ||
+	    config_policy(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 	if (c->launcher_path[0] != '/' || c->runner_path[0] != '/') {
 		snprintf(err, errlen, "PYEXEC_LAUNCHER and PYEXEC_RUNNER must be "

@@ -219,15 +219,17 @@ convo_free(struct convo *c)
 static int
 generate_run(struct worker *w, const struct exec_request *req,
     const char *code, struct run_result *rr, struct json_object **exc,
-    struct run_params *p)
+    struct json_object **result, struct run_params *p)
 {
-	*p = (struct run_params){ code, strlen(code), NULL, 0, req->timeout,
-	    req->memory_bytes, req->cpu_limit, w->cfg->max_output,
-	    RUN_MODE_SCRIPT, false };
-	*exc = NULL;
+	*p = (struct run_params){ .code = code, .code_len = strlen(code),
+	    .stdin_data = NULL, .stdin_len = 0, .timeout = req->timeout,
+	    .memory_bytes = req->memory_bytes, .cpu_limit = req->cpu_limit,
+	    .max_output = w->cfg->max_output, .mode = RUN_MODE_SCRIPT,
+	    .unwrap = false };
+	*exc = *result = NULL;
 	if (worker_run(w, p, rr) != 0)
 		return -1;
-	*exc = report_exception(rr);
+	report_parse(rr, exc, result);
 	return 0;
 }
 
@@ -242,6 +244,7 @@ route_generate(struct worker *w, const char *body, size_t len, const char *id,
 	struct run_result	 rr;
 	struct run_params	 p;
 	struct json_object	*items = json_object_new_array(), *exc, *text;
+	struct json_object	*result;
 	char			 msg[1024] = "", err[512] = "", *answer = NULL;
 	unsigned		 attempt;
 	enum llm_err		 e;
@@ -280,9 +283,13 @@ route_generate(struct worker *w, const char *body, size_t len, const char *id,
 			struct json_object *it;
 			char line[800];
 
-			p = (struct run_params){ code.code, strlen(code.code), NULL,
-			    0, req.timeout, req.memory_bytes, req.cpu_limit,
-			    w->cfg->max_output, RUN_MODE_SCRIPT, false };
+			p = (struct run_params){ .code = code.code,
+			    .code_len = strlen(code.code), .stdin_data = NULL,
+			    .stdin_len = 0, .timeout = req.timeout,
+			    .memory_bytes = req.memory_bytes,
+			    .cpu_limit = req.cpu_limit,
+			    .max_output = w->cfg->max_output,
+			    .mode = RUN_MODE_SCRIPT, .unwrap = false };
 			it = rejected_item(&p, "the model judged the task unsafe",
 			    code.concerns);
 			json_object_object_add(it, "attempt", json_object_new_int((int)attempt));
@@ -294,7 +301,7 @@ route_generate(struct worker *w, const char *body, size_t len, const char *id,
 			extract_free(&code);
 			break;
 		}
-		if (generate_run(w, &req, code.code, &rr, &exc, &p) != 0) {
+		if (generate_run(w, &req, code.code, &rr, &exc, &result, &p) != 0) {
 			reply_error(r, 500, id, "the sandbox failed; the request "
 			    "was not run to completion");
 			extract_free(&code);
@@ -305,6 +312,7 @@ route_generate(struct worker *w, const char *body, size_t len, const char *id,
 
 			json_object_object_add(it, "attempt",
 			    json_object_new_int((int)attempt));
+			json_object_object_add(it, "result", result);
 			json_object_array_add(items, it);
 		}
 		summary(&rr, exc, &p, msg, sizeof(msg));

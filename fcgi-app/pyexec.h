@@ -57,6 +57,9 @@ struct pyexec_config {
 	unsigned	 llm_retries;		/* PYEXEC_LLM_RETRIES */
 	size_t		 llm_max_response;	/* PYEXEC_LLM_MAX_RESPONSE_BYTES */
 	unsigned	 max_query_chars;	/* PYEXEC_MAX_QUERY_CHARS */
+	/* The IBM executor's routes (seeds.c). */
+	unsigned	 max_input_length;	/* PYTHON_EXECUTOR_MAX_INPUT_LENGTH */
+	char		 seed001_policy[1024];	/* runner header words */
 };
 
 #define PYEXEC_MIN_MEMORY_MB	16
@@ -248,6 +251,10 @@ void		 seed004_execute(struct worker *, const char *, size_t,
 void		 seed_execute(struct worker *, const char *, size_t,
 		    const char *, struct reply *);
 void		 seed000_generate(struct worker *, const char *, size_t,
+		    const char *, struct reply *);
+void		 seed001_execute(struct worker *, const char *, size_t,
+		    const char *, struct reply *);
+void		 seed001_generate(struct worker *, const char *, size_t,
 		    const char *, struct reply *);
 
 /* generate.c: the LLM routes. */

@@ -37,6 +37,10 @@ static const struct route routes[] = {
 	{ "/api/v1/execute",		"POST",	seed004_execute },	/* seed 004 */
 	{ "/execute",			"POST",	seed_execute },		/* seeds 000, 002, 003 */
 	{ "/generate-and-execute",	"POST",	seed000_generate },	/* seed 000 */
+	{ "/system/python_executor/execute_code/invoke", "POST",
+	    seed001_execute },						/* seed 001 */
+	{ "/experience/python_executor/generate_and_execute/invoke", "POST",
+	    seed001_generate },						/* seed 001 */
 	{ "/health",			"GET",	route_health },
 };
 
@@ -379,10 +383,12 @@ route_execute(struct worker *w, const char *body, size_t len, const char *id,
 		reply_error(r, 400, id, "%s", msg);
 		goto out;
 	}
-	p = (struct run_params){ req.code, req.code_len, req.stdin_data,
-	    req.stdin_len, req.timeout, req.memory_bytes, req.cpu_limit,
-	    w->cfg->max_output, req.main_mode ? RUN_MODE_MAIN : RUN_MODE_SCRIPT,
-	    false };
+	p = (struct run_params){ .code = req.code, .code_len = req.code_len,
+	    .stdin_data = req.stdin_data, .stdin_len = req.stdin_len,
+	    .timeout = req.timeout, .memory_bytes = req.memory_bytes,
+	    .cpu_limit = req.cpu_limit, .max_output = w->cfg->max_output,
+	    .mode = req.main_mode ? RUN_MODE_MAIN : RUN_MODE_SCRIPT,
+	    .unwrap = false };
 	if (req.validate_code)
 		validation = generate_review(w, req.code, &rejected, &concerns);
 	if (rejected) {

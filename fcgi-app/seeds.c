@@ -11,6 +11,10 @@
  *             validate_code}                         Together AI service
  *   seed 000  POST /generate-and-execute {query, timeout, memory_limit,
  *             cpu_limit}: the native route, its envelope reshaped
+ *   seed 001  POST /system/python_executor/execute_code/invoke {code} and
+ *             POST /experience/python_executor/generate_and_execute/invoke
+ *             {query}: always 200, one text item; an AST policy enforced
+ *             by the runner inside the sandbox
  *
  * POST /execute is shared by seeds 000, 002 and 003; the body's keys pick
  * the seed ("script": 002, "generated_code": 003, "code": 000).  Answers are plain JSON in the seed's shape,
@@ -120,10 +124,12 @@ seed004_execute(struct worker *w, const char *body, size_t len,
 			goto out;
 		}
 	}
-	p = (struct run_params){ json_object_get_string(code),
-	    (size_t)json_object_get_string_len(code), NULL, 0, timeout,
-	    (uint64_t)w->cfg->default_memory_mb << 20, 1.0, w->cfg->max_output,
-	    RUN_MODE_SCRIPT, false };
+	p = (struct run_params){ .code = json_object_get_string(code),
+	    .code_len = (size_t)json_object_get_string_len(code),
+	    .stdin_data = NULL, .stdin_len = 0, .timeout = timeout,
+	    .memory_bytes = (uint64_t)w->cfg->default_memory_mb << 20,
+	    .cpu_limit = 1.0, .max_output = w->cfg->max_output,
+	    .mode = RUN_MODE_SCRIPT, .unwrap = false };
 	if (worker_run(w, &p, &rr) != 0) {
 		reply_error(r, 500, id, "the sandbox failed");
 		goto out;
@@ -204,10 +210,12 @@ seed002_execute(struct worker *w, struct json_object *script, const char *id,
 		seed002_error(r, 400, "", "script must be a non-empty string");
 		return;
 	}
-	p = (struct run_params){ json_object_get_string(script),
-	    (size_t)json_object_get_string_len(script), NULL, 0, timeout,
-	    (uint64_t)w->cfg->default_memory_mb << 20, 1.0, w->cfg->max_output,
-	    RUN_MODE_MAIN, false };
+	p = (struct run_params){ .code = json_object_get_string(script),
+	    .code_len = (size_t)json_object_get_string_len(script),
+	    .stdin_data = NULL, .stdin_len = 0, .timeout = timeout,
+	    .memory_bytes = (uint64_t)w->cfg->default_memory_mb << 20,
+	    .cpu_limit = 1.0, .max_output = w->cfg->max_output,
+	    .mode = RUN_MODE_MAIN, .unwrap = false };
 	if (worker_run(w, &p, &rr) != 0) {
 		reply_error(r, 500, id, "the sandbox failed");
 		return;
@@ -286,10 +294,12 @@ seed003_execute(struct worker *w, struct json_object *o, struct json_object *gc,
 			return;
 		}
 	}
-	p = (struct run_params){ json_object_get_string(gc),
-	    (size_t)json_object_get_string_len(gc), NULL, 0, timeout,
-	    (uint64_t)w->cfg->default_memory_mb << 20, 1.0, w->cfg->max_output,
-	    RUN_MODE_SCRIPT, true };
+	p = (struct run_params){ .code = json_object_get_string(gc),
+	    .code_len = (size_t)json_object_get_string_len(gc),
+	    .stdin_data = NULL, .stdin_len = 0, .timeout = timeout,
+	    .memory_bytes = (uint64_t)w->cfg->default_memory_mb << 20,
+	    .cpu_limit = 1.0, .max_output = w->cfg->max_output,
+	    .mode = RUN_MODE_SCRIPT, .unwrap = true };
 	if (memchr(p.code, '\0', p.code_len) != NULL) {
 		seed003_refuse(r, 400, "generated_code must not contain NUL bytes");
 		return;
@@ -369,9 +379,11 @@ seed000_execute(struct worker *w, const char *body, size_t len,
 		seed000_invalid(r, msg);
 		goto out;
 	}
-	p = (struct run_params){ req.code, req.code_len, req.stdin_data,
-	    req.stdin_len, req.timeout, req.memory_bytes, req.cpu_limit,
-	    w->cfg->max_output, RUN_MODE_SCRIPT, false };
+	p = (struct run_params){ .code = req.code, .code_len = req.code_len,
+	    .stdin_data = req.stdin_data, .stdin_len = req.stdin_len,
+	    .timeout = req.timeout, .memory_bytes = req.memory_bytes,
+	    .cpu_limit = req.cpu_limit, .max_output = w->cfg->max_output,
+	    .mode = RUN_MODE_SCRIPT, .unwrap = false };
 	if (req.validate_code)
 		validation = generate_review(w, req.code, &rejected, &concerns);
 	ans = json_object_new_object();
@@ -542,4 +554,236 @@ seed_execute(struct worker *w, const char *body, size_t len, const char *id,
 		    "(run the code), \"script\" (a program with main()) or "
 		    "\"generated_code\" (raw, dict or fenced code)");
 	json_object_put(o);
+}
+
+/* ---- seed 001: IBM Python Code Executor ------------------------------- */
+
+/* value as Python's str() would print it (strings quoted as repr). */
+static void
+pyfmt(struct json_object *v, char *buf, size_t len, size_t *o)
+{
+	const char	*s;
+	size_t		 i, n;
+
+#define PUT(...) do { if (*o < len) *o += (size_t)snprintf(buf + *o, len - *o, __VA_ARGS__); } while (0)
+	switch (json_object_get_type(v)) {
+	case json_type_null:	PUT("None"); break;
+	case json_type_boolean:	PUT("%s", json_object_get_boolean(v) ? "True" : "False"); break;
+	case json_type_string:
+		PUT("'");
+		for (s = json_object_get_string(v); *s != '\0'; s++)
+			if (*s == '\'' || *s == '\\')
+				PUT("\\%c", *s);
+			else if (*s == '\n')
+				PUT("\\n");
+			else
+				PUT("%c", *s);
+		PUT("'");
+		break;
+	case json_type_array:
+		PUT("[");
+		for (i = 0, n = json_object_array_length(v); i < n; i++) {
+			if (i)
+				PUT(", ");
+			pyfmt(json_object_array_get_idx(v, i), buf, len, o);
+		}
+		PUT("]");
+		break;
+	case json_type_object: {
+		bool first = true;
+
+		PUT("{");
+		json_object_object_foreach(v, k, x) {
+			struct json_object *ks = json_object_new_string(k);
+
+			if (!first)
+				PUT(", ");
+			first = false;
+			pyfmt(ks, buf, len, o);
+			json_object_put(ks);
+			PUT(": ");
+			pyfmt(x, buf, len, o);
+		}
+		PUT("}");
+		break;
+	}
+	default:		PUT("%s", json_object_get_string(v)); break;
+	}
+#undef PUT
+}
+
+/* {"status": "success", "invocationId", "response": [{"message", "type"}]} */
+static void
+seed001_reply(struct reply *r, const char *id, const char *msg)
+{
+	struct json_object	*o = json_object_new_object(), *arr, *it;
+
+	arr = json_object_new_array();
+	it = json_object_new_object();
+	json_object_object_add(it, "message", json_bytes(msg, strlen(msg)));
+	json_object_object_add(it, "type", json_object_new_string("text"));
+	json_object_array_add(arr, it);
+	json_object_object_add(o, "status", json_object_new_string("success"));
+	json_object_object_add(o, "invocationId", json_object_new_string(id));
+	json_object_object_add(o, "response", arr);
+	seed_reply(r, 200, o);
+}
+
+/* The message for a run, from its native execution item. */
+static void
+seed001_message(const struct pyexec_config *c, const char *code,
+    struct json_object *ex, char *buf, size_t len)
+{
+	const char	*outcome = json_object_get_string(field(ex, "outcome"));
+	struct json_object *exc = field(ex, "exception"), *res = field(ex, "result");
+	char		 shown[8192];
+	size_t		 o = 0, n;
+	const char	*out;
+
+	if (strcmp(outcome, "rejected") == 0 || (exc != NULL && strcmp(
+	    json_object_get_string(field(exc, "type")), "PolicyViolation") == 0))
+		snprintf(buf, len, "Invalid input: Potentially unsafe code detected");
+	else if (strcmp(outcome, "timeout") == 0)
+		snprintf(buf, len, "Execution timed out after %g seconds",
+		    json_object_get_double(field(field(ex, "limits"), "timeout")));
+	else if (strcmp(outcome, "memory_limit") == 0)
+		snprintf(buf, len, "Memory limit exceeded: %lldMB",
+		    (long long)(json_object_get_int64(field(field(ex, "limits"),
+		    "memory_limit_bytes")) >> 20));
+	else if (strcmp(outcome, "completed") != 0)
+		snprintf(buf, len, "Execution error: %s", exc != NULL ?
+		    json_object_get_string(field(exc, "message")) :
+		    strcmp(outcome, "output_limit") == 0 ? "output limit exceeded" :
+		    field(ex, "signal") != NULL ? json_object_get_string(field(ex, "signal")) :
+		    "the code exited with an error");
+	else {
+		if (res != NULL)
+			pyfmt(res, shown, sizeof(shown), &o);
+		else {
+			out = json_object_get_string(field(ex, "stdout"));
+			for (n = strlen(out); n > 0 && (out[n - 1] == '\n' ||
+			    out[n - 1] == ' '); n--)
+				;
+			snprintf(shown, sizeof(shown), "%.*s", (int)n, out);
+		}
+		snprintf(buf, len, "The Python code executed was:\n\n%s\n\n"
+		    "The result of the execution is:\n\n%s", code, shown);
+	}
+	(void)c;
+}
+
+/* The input field (code or query), checked as the seed did. */
+static struct json_object *
+seed001_input(struct worker *w, const char *body, size_t len, const char *key,
+    struct json_object **o, char *msg, size_t msglen)
+{
+	struct json_object	*v;
+	size_t			 chars = 0;
+	const char		*s;
+
+	if ((*o = request_json(body, len, msg, msglen)) == NULL ||
+	    !json_object_is_type(*o, json_type_object) ||
+	    !json_object_object_get_ex(*o, key, &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0) {
+		snprintf(msg, msglen, "Invalid input: a non-empty \"%s\" string "
+		    "is required", key);
+		return NULL;
+	}
+	for (s = json_object_get_string(v); *s != '\0'; s++)
+		chars += ((unsigned char)*s & 0xc0) != 0x80;
+	if (chars > w->cfg->max_input_length) {
+		snprintf(msg, msglen, "Invalid input: Input exceeds the maximum "
+		    "length of %u characters", w->cfg->max_input_length);
+		return NULL;
+	}
+	return v;
+}
+
+void
+seed001_execute(struct worker *w, const char *body, size_t len,
+    const char *id, struct reply *r)
+{
+	struct json_object	*o = NULL, *code, *exc, *result, *ex;
+	struct run_params	 p;
+	struct run_result	 rr;
+	char			 msg[16384];
+
+	if ((code = seed001_input(w, body, len, "code", &o, msg,
+	    sizeof(msg))) == NULL) {
+		seed001_reply(r, id, msg);
+		goto out;
+	}
+	p = (struct run_params){ .code = json_object_get_string(code),
+	    .code_len = (size_t)json_object_get_string_len(code),
+	    .timeout = w->cfg->default_timeout,
+	    .memory_bytes = (uint64_t)w->cfg->default_memory_mb << 20,
+	    .cpu_limit = 1.0, .max_output = w->cfg->max_output,
+	    .mode = RUN_MODE_SCRIPT, .policy = w->cfg->seed001_policy };
+	if (memchr(p.code, '\0', p.code_len) != NULL) {
+		seed001_reply(r, id, "Invalid input: NUL character in the code");
+		goto out;
+	}
+	if (worker_run(w, &p, &rr) != 0) {
+		reply_error(r, 500, id, "the sandbox failed");
+		goto out;
+	}
+	report_parse(&rr, &exc, &result);
+	ex = execution_item(&rr, &p, exc);
+	json_object_object_add(ex, "result", result);
+	seed001_message(w->cfg, p.code, ex, msg, sizeof(msg));
+	r->outcome = run_outcome_name(rr.outcome);
+	seed001_reply(r, id, msg);
+	json_object_put(ex);
+	json_object_put(exc);
+	run_result_free(&rr);
+out:
+	json_object_put(o);
+}
+
+void
+seed001_generate(struct worker *w, const char *body, size_t len,
+    const char *id, struct reply *r)
+{
+	struct reply		 nr = { 0, NULL, NULL, "-", NULL };
+	struct json_object	*o = NULL, *q, *nb, *env = NULL, *err, *code;
+	char			 msg[16384];
+	const char		*nbs;
+
+	if ((q = seed001_input(w, body, len, "query", &o, msg,
+	    sizeof(msg))) == NULL) {
+		seed001_reply(r, id, msg);
+		goto out;
+	}
+	nb = json_object_new_object();
+	json_object_object_add(nb, "query", json_object_get(q));
+	nbs = json_object_to_json_string_ext(nb, JSON_C_TO_STRING_PLAIN);
+	route_generate(w, nbs, strlen(nbs), id, &nr);
+	json_object_put(nb);
+	r->outcome = nr.outcome;
+	if (nr.body == NULL || (env = json_tokener_parse(nr.body)) == NULL) {
+		reply_error(r, 500, id, "internal error");
+		goto out;
+	}
+	if (nr.status >= 500 && (err = envelope_last(env, "error")) != NULL &&
+	    strncmp(json_object_get_string(field(err, "code")), "llm_", 4) != 0) {
+		r->status = nr.status;		/* our own failure */
+		free(r->body);
+		r->body = nr.body;
+		nr.body = NULL;
+		goto out;
+	}
+	if ((err = envelope_last(env, "error")) != NULL)
+		snprintf(msg, sizeof(msg), "Code generation failed: %s",
+		    json_object_get_string(field(err, "message")));
+	else {
+		code = field(envelope_last(env, "code"), "code");
+		seed001_message(w->cfg, json_object_get_string(code),
+		    envelope_last(env, "execution"), msg, sizeof(msg));
+	}
+	seed001_reply(r, id, msg);
+out:
+	json_object_put(env);
+	json_object_put(o);
+	free(nr.body);
 }

@@ -69,8 +69,10 @@ static int
 selftest_run(struct worker *w, const char *code, uint64_t memory,
     struct run_result *r, char *err, size_t errlen)
 {
-	struct run_params	p = { code, strlen(code), NULL, 0, 10.0, memory,
-				    1.0, 65536, RUN_MODE_SCRIPT, false };
+	struct run_params	p = { .code = code, .code_len = strlen(code),
+	    .stdin_data = NULL, .stdin_len = 0, .timeout = 10.0,
+	    .memory_bytes = memory, .cpu_limit = 1.0, .max_output = 65536,
+	    .mode = RUN_MODE_SCRIPT, .unwrap = false };
 
 	err[0] = '\0';
 	return run_execute(w->rs, &p, r, err, errlen);

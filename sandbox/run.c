@@ -295,17 +295,20 @@ pump_free(struct pump *p)
 static char *
 run_payload(const struct run_params *pa, size_t *len)
 {
-	const char	*head = pa->mode == RUN_MODE_MAIN ?
-			    (pa->unwrap ? "mode=main unwrap=1\n" : "mode=main\n") :
-			    (pa->unwrap ? "mode=script unwrap=1\n" : "mode=script\n");
-	size_t		 hl = strlen(head);
-	char		*buf;
+	char	 head[2048];
+	int	 hl;
+	char	*buf;
 
-	if ((buf = malloc(hl + pa->code_len)) == NULL)
+	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s\n",
+	    pa->mode == RUN_MODE_MAIN ? "main" : "script",
+	    pa->unwrap ? " unwrap=1" : "", pa->policy ? " " : "",
+	    pa->policy ? pa->policy : "");
+	if (hl < 0 || (size_t)hl >= sizeof(head) || strchr(head, '\n') !=
+	    head + hl - 1 || (buf = malloc((size_t)hl + pa->code_len)) == NULL)
 		return NULL;
-	memcpy(buf, head, hl);
+	memcpy(buf, head, (size_t)hl);
 	memcpy(buf + hl, pa->code, pa->code_len);
-	*len = hl + pa->code_len;
+	*len = (size_t)hl + pa->code_len;
 	return buf;
 }
 

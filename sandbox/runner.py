@@ -4,9 +4,11 @@
 # `python3 -I -S -B -u /.pyexec/runner.pyc`.
 #
 # fd 3: one header line of key=value words written by the worker
-#       ("mode=script" or "mode=main", and "unwrap=1" to take the code out
-#       of a {'generated_code': ...} literal or a ``` fence first), then the
-#       code (UTF-8), read to EOF then closed.
+#       ("mode=script" or "mode=main", "unwrap=1" to take the code out of a
+#       {'generated_code': ...} literal or a ``` fence first, and
+#       "deny_modules=a,b deny_calls=c,d deny_attrs=e,f" for the AST policy
+#       of the IBM executor's routes), then the code (UTF-8), read to EOF
+#       then closed.
 # fd 4: the report, one JSON object written once at the end:
 #       {"exception": {"type": ..., "message": ..., "line": ...}},
 #       {"result": <JSON value>} or {}.
@@ -93,6 +95,38 @@ def _unwrap(src, depth=0):
         if isinstance(d, dict) and isinstance(d.get("generated_code"), str):
             return _unwrap(d["generated_code"], depth + 1)
     return src
+
+
+def _policy(source, header):
+    """The AST policy: (line, what) of the first construct refused, or
+    None.  It runs here, inside the sandbox, never in the service."""
+    mods = set(filter(None, header.get("deny_modules", "").split(",")))
+    calls = set(filter(None, header.get("deny_calls", "").split(",")))
+    attrs = set(filter(None, header.get("deny_attrs", "").split(",")))
+    if not (mods or calls or attrs):
+        return None
+    import ast
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None                     # compile() reports it as usual
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        for n in names:
+            if n.split(".")[0] in mods:
+                return node.lineno, "import of %s" % n
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in calls):
+            return node.lineno, "call of %s()" % node.func.id
+        if isinstance(node, ast.Attribute) and node.attr in attrs:
+            return node.lineno, "attribute %s" % node.attr
+        if isinstance(node, ast.Name) and node.id in attrs:
+            return node.lineno, "name %s" % node.id
+    return None
 
 
 class _NotJSON(Exception):
@@ -224,7 +258,14 @@ def _main():
     header, source = _read_code()
     if header.get("unwrap") == "1":
         source = _unwrap(source)
-    status, exc_info, result = _run(source, header.get("mode", "script"))
+    refused = _policy(source, header)
+    if refused:
+        sys.stderr.write("refused by policy: %s (line %d)\n" % (refused[1], refused[0]))
+        status, exc_info, result = 1, {"type": "PolicyViolation", "message":
+                                       "refused by policy: " + refused[1],
+                                       "line": refused[0]}, None
+    else:
+        status, exc_info, result = _run(source, header.get("mode", "script"))
     try:
         sys.stdout.flush()
         sys.stderr.flush()

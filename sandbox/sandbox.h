@@ -162,6 +162,8 @@ struct run_params {
 	size_t		 max_output;	/* stdout + stderr */
 	enum run_mode	 mode;
 	bool		 unwrap;	/* the runner unwraps dict/fenced input */
+	const char	*policy;	/* borrowed: header words of the AST
+					 * policy ("deny_modules=..."), or NULL */
 };
 
 struct run_result {
