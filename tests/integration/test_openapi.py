@@ -1,0 +1,48 @@
+"""The API reference: /openapi.json and /docs, served without a key."""
+
+import json
+
+import pyexec_http as ph
+
+ROUTES = {
+    ("/health", "get"), ("/v1/execute", "post"), ("/v1/generate-and-execute", "post"),
+    ("/api/v1/execute", "post"), ("/execute", "post"), ("/generate-and-execute", "post"),
+    ("/system/python_executor/execute_code/invoke", "post"),
+    ("/experience/python_executor/generate_and_execute/invoke", "post"),
+}
+
+
+def test_openapi_document_describes_every_route():
+    resp = ph.request("GET", "/openapi.json", auth=None)
+    assert resp.status == 200, ph.show(resp)
+    assert resp.header("Content-Type", "").startswith("application/json"), ph.show(resp)
+    doc = json.loads(resp.body)
+    assert doc["openapi"].startswith("3.1"), doc["openapi"]
+    have = {(p, m) for p, ops in doc["paths"].items() for m in ops
+            if m in ("get", "post", "put", "delete", "patch")}
+    assert ROUTES <= have, sorted(ROUTES - have)
+    for path, method in ROUTES:
+        op = doc["paths"][path][method]
+        assert op.get("responses"), (path, method)
+        if method == "post":
+            text = json.dumps(op)
+            assert "example" in text, (path, "has no example")
+    schemes = doc["components"]["securitySchemes"]
+    assert any(s.get("in") == "header" and s.get("name") == "Integrations-API-Key"
+               for s in schemes.values()), schemes
+
+
+def test_docs_page_works_offline():
+    resp = ph.request("GET", "/docs", auth=None)
+    assert resp.status == 200, ph.show(resp)
+    assert resp.header("Content-Type", "").startswith("text/html"), ph.show(resp)
+    page = resp.body.decode()
+    assert "/openapi.json" in page, "the page does not load the document"
+    for attr in ('src="http', "src='http", 'href="http', "href='http", "@import"):
+        assert attr not in page, "the page needs an outside resource: " + attr
+
+
+def test_reference_needs_no_key_but_the_api_does():
+    assert ph.request("GET", "/openapi.json", auth=None).status == 200
+    ph.assert_error(ph.request("POST", "/v1/execute", body={"code": "1"}, auth=None),
+                    401, "unauthorized")
