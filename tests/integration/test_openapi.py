@@ -46,3 +46,11 @@ def test_reference_needs_no_key_but_the_api_does():
     assert ph.request("GET", "/openapi.json", auth=None).status == 200
     ph.assert_error(ph.request("POST", "/v1/execute", body={"code": "1"}, auth=None),
                     401, "unauthorized")
+
+
+def test_the_same_document_as_yaml():
+    j = ph.request("GET", "/openapi.json", auth=None)
+    y = ph.request("GET", "/openapi.yaml", auth=None)
+    assert y.status == 200, ph.show(y)
+    assert y.header("Content-Type", "").startswith("application/yaml"), ph.show(y)
+    assert y.body == j.body      # JSON is valid YAML 1.2
