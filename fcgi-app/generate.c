@@ -62,8 +62,8 @@ rejected_item(const struct run_params *p, const char *reason,
 	return it;
 }
 
-/* The concerns as one line, for a summary. */
-static void
+/* The concerns (a JSON array, may be NULL) as one line "a; b", in buf. */
+void
 concerns_line(struct json_object *concerns, char *buf, size_t len)
 {
 	size_t	i, n = concerns ? json_object_array_length(concerns) : 0;

@@ -33,15 +33,6 @@ struct llm_buf {
 	long	 retry_after;	/* seconds, from the header; -1: none */
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static size_t
 llm_on_data(char *data, size_t size, size_t n, void *ud)
 {
@@ -211,7 +202,7 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
 {
 	struct llm_buf	 b = { 0 };
 	struct timespec	 ts0, ts1;
-	int64_t		 deadline = mono_ms() + (int64_t)(c->llm_timeout * 1000);
+	int64_t		 deadline = log_mono_ms() + (int64_t)(c->llm_timeout * 1000);
 	enum llm_err	 rc = LLM_UNAVAILABLE;
 	char		*body;
 	unsigned	 try;
@@ -234,14 +225,14 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
 		return LLM_UNAVAILABLE;
 	}
 	for (try = 0; try <= c->llm_retries; try++) {
-		if (mono_ms() >= deadline) {
+		if (log_mono_ms() >= deadline) {
 			if (try == 0 || rc == LLM_TIMEOUT)
 				rc = LLM_TIMEOUT;
 			break;
 		}
 		llm_buf_clear(&b, c->llm_max_response);
 		r->calls++;
-		cc = llm_post(c, body, (long)(deadline - mono_ms()), &b, &status);
+		cc = llm_post(c, body, (long)(deadline - log_mono_ms()), &b, &status);
 		if (cc == CURLE_OPERATION_TIMEDOUT) {
 			snprintf(err, errlen, "the model did not answer within %g s",
 			    c->llm_timeout);
@@ -268,7 +259,7 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
 		if (cc == CURLE_OK && status != 429 && status < 500)
 			break;		/* 4xx: retrying will not help */
 		wait = b.retry_after >= 0 ? b.retry_after * 1000 : 250L << try;
-		if (try == c->llm_retries || mono_ms() + wait >= deadline)
+		if (try == c->llm_retries || log_mono_ms() + wait >= deadline)
 			break;
 		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
 		nanosleep(&ts, NULL);

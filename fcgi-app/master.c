@@ -70,15 +70,6 @@ struct master {
 	bool			 draining;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void __attribute__((noreturn, format(printf, 1, 2)))
 master_die(const char *fmt, ...)
 {
@@ -165,7 +156,7 @@ master_fork_worker(struct master *m, unsigned i)
 	}
 	if (pid > 0) {
 		s->worker_pid = pid;
-		s->started_ms = now_ms();
+		s->started_ms = log_mono_ms();
 		m->sh->slot[i].worker_pid = pid;
 		return 0;
 	}
@@ -266,7 +257,7 @@ master_start(struct master *m)
 			master_teardown(m);
 			master_die("slot %u could not be started (see above)", i);
 		}
-	until = now_ms() + READY_WAIT_MS;
+	until = log_mono_ms() + READY_WAIT_MS;
 	do {
 		for (ready = 0, i = 0; i < m->cfg.workers; i++) {
 			int st = m->sh->slot[i].state;
@@ -283,7 +274,7 @@ master_start(struct master *m)
 		}
 		if (ready < m->cfg.workers)
 			usleep(5000);
-	} while (ready < m->cfg.workers && now_ms() < until);
+	} while (ready < m->cfg.workers && log_mono_ms() < until);
 	if (ready < m->cfg.workers) {
 		master_teardown(m);
 		master_die("the slots did not become ready in %d s",
@@ -313,7 +304,7 @@ static void
 master_schedule(struct master *m, unsigned i)
 {
 	struct master_slot	*s = &m->ms[i];
-	int64_t			 now = now_ms();
+	int64_t			 now = log_mono_ms();
 
 	if (now - s->started_ms < YOUNG_MS)
 		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
@@ -365,7 +356,7 @@ static void
 master_restart_due(struct master *m)
 {
 	unsigned	i;
-	int64_t		now = now_ms();
+	int64_t		now = log_mono_ms();
 
 	for (i = 0; i < m->cfg.workers; i++) {
 		struct master_slot *s = &m->ms[i];
@@ -383,7 +374,7 @@ master_restart_due(struct master *m)
 static void
 master_drain(struct master *m)
 {
-	int64_t		until = now_ms() + (int64_t)(m->cfg.max_timeout * 1000) +
+	int64_t		until = log_mono_ms() + (int64_t)(m->cfg.max_timeout * 1000) +
 			    15000;
 	unsigned	i, left;
 
@@ -398,7 +389,7 @@ master_drain(struct master *m)
 			left += m->ms[i].worker_pid > 0;
 		if (left > 0)
 			usleep(20000);
-	} while (left > 0 && now_ms() < until);
+	} while (left > 0 && log_mono_ms() < until);
 	master_teardown(m);
 	log_msg("info", "shutdown", "stopped");
 }

@@ -73,6 +73,7 @@ int		 config_parse_size(const char *, uint64_t *);
 void		 log_json(const char *level, const char *event, struct json_object *);
 void		 log_msg(const char *level, const char *event, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
+int64_t		 log_mono_ms(void);
 void		 log_die(int, const char *event, const char *fmt, ...)
 		    __attribute__((noreturn, format(printf, 3, 4)));
 
@@ -262,6 +263,7 @@ void		 route_generate(struct worker *, const char *, size_t,
 		    const char *, struct reply *);
 struct json_object *generate_review(struct worker *, const char *code,
 		    bool *rejected, struct json_object **concerns);
+void		 concerns_line(struct json_object *, char *, size_t);
 struct json_object *rejected_item(const struct run_params *,
 		    const char *reason, struct json_object *concerns);
 

@@ -348,13 +348,9 @@ execute_rejected(struct reply *r, const char *id, const struct run_params *p,
     struct json_object *validation, struct json_object *concerns)
 {
 	struct json_object	*items = json_object_new_array();
-	char			 msg[1024], line[800] = "";
-	size_t			 i, o = 0;
+	char			 msg[1024], line[800];
 
-	for (i = 0; i < json_object_array_length(concerns) && o < sizeof(line); i++)
-		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%.200s",
-		    i ? "; " : "", json_object_get_string(
-		    json_object_array_get_idx(concerns, i)));
+	concerns_line(concerns, line, sizeof(line));
 	snprintf(msg, sizeof(msg), "Rejected: the review judged the code "
 	    "unsafe%s%s.", *line ? ": " : "", line);
 	json_object_array_add(items, text_item(msg));

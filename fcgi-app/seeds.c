@@ -339,17 +339,14 @@ static struct json_object *
 seed000_verdict(struct json_object *validation)
 {
 	struct json_object	*st, *c, *reason;
-	char			 buf[1024], line[800] = "";
-	size_t			 i, o = 0;
+	char			 buf[1024], line[800];
 
 	if (validation == NULL)
 		return NULL;
 	json_object_object_get_ex(validation, "status", &st);
 	json_object_object_get_ex(validation, "concerns", &c);
 	json_object_object_get_ex(validation, "reason", &reason);
-	for (i = 0; c != NULL && i < json_object_array_length(c) && o < sizeof(line); i++)
-		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%.200s",
-		    i ? "; " : "", json_object_get_string(json_object_array_get_idx(c, i)));
+	concerns_line(c, line, sizeof(line));
 	if (strcmp(json_object_get_string(st), "passed") == 0)
 		snprintf(buf, sizeof(buf), "Code is safe to execute.%s%s",
 		    *line ? " Notes: " : "", line);
@@ -454,10 +451,9 @@ seed000_shape(struct reply *r, struct json_object *env, struct json_object *quer
 {
 	struct json_object	*code = envelope_last(env, "code");
 	struct json_object	*ex = envelope_last(env, "execution");
-	struct json_object	*ans = json_object_new_object(), *rej, *v;
-	char			 buf[1024], line[800] = "";
+	struct json_object	*ans = json_object_new_object(), *v;
+	char			 buf[1024], line[800];
 	const char		*sig;
-	size_t			 i, o = 0;
 	bool			 rejected;
 
 	rejected = strcmp(json_object_get_string(field(ex, "outcome")), "rejected") == 0;
@@ -472,10 +468,7 @@ seed000_shape(struct reply *r, struct json_object *env, struct json_object *quer
 	    sig != NULL && strcmp(sig, "SIGKILL") == 0 ? -9 : -1));
 	json_object_object_add(ans, "execution_time",
 	    seed_seconds(json_object_get_double(field(ex, "duration_ms"))));
-	rej = field(field(ex, "rejection"), "concerns");
-	for (i = 0; rej != NULL && i < json_object_array_length(rej) && o < sizeof(line); i++)
-		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%.200s",
-		    i ? "; " : "", json_object_get_string(json_object_array_get_idx(rej, i)));
+	concerns_line(field(field(ex, "rejection"), "concerns"), line, sizeof(line));
 	if (rejected)
 		snprintf(buf, sizeof(buf), "Code is unsafe: %s", *line ? line :
 		    "the model judged the task unsafe");

@@ -56,15 +56,6 @@ static const char *const selftest_checks[] = {
 	"host_hidden",
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 selftest_run(struct worker *w, const char *code, uint64_t memory,
     struct run_result *r, char *err, size_t errlen)
@@ -146,7 +137,7 @@ selftest_check(struct worker *w)
 	json_object_put(w->st.checks);
 	w->st.checks = checks;
 	w->st.ok = rc == 0;
-	w->st.at_ms = now_ms();
+	w->st.at_ms = log_mono_ms();
 	snprintf(w->st.reason, sizeof(w->st.reason), "%s", err);
 	return rc;
 }
@@ -155,7 +146,7 @@ selftest_check(struct worker *w)
 int
 selftest_cached(struct worker *w)
 {
-	if (w->st.at_ms == 0 || now_ms() - w->st.at_ms > SELFTEST_MAX_AGE_MS)
+	if (w->st.at_ms == 0 || log_mono_ms() - w->st.at_ms > SELFTEST_MAX_AGE_MS)
 		return selftest_check(w);
 	return w->st.ok ? 0 : -1;
 }
@@ -168,7 +159,7 @@ selftest_json(const struct worker *w)
 
 	json_object_object_add(o, "ok", json_object_new_boolean(w->st.ok));
 	json_object_object_add(o, "age_ms",
-	    json_object_new_int64(now_ms() - w->st.at_ms));
+	    json_object_new_int64(log_mono_ms() - w->st.at_ms));
 	json_object_object_add(o, "checks", w->st.checks != NULL ?
 	    json_object_get(w->st.checks) : NULL);
 	if (!w->st.ok)
