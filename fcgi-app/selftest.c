@@ -6,7 +6,7 @@
  * and a run that must be stopped by the cgroup's memory limit.  The worker
  * runs them before it serves (a failure means the master refuses to
  * serve) and again for /health when the last result is older than
- * SELFTEST_MAX_AGE_MS.
+ * SELFTEST_MAX_AGE_MS (SELFTEST_PUBLIC_AGE_MS without an API key).
  */
 #include "config.h"
 
@@ -17,7 +17,8 @@
 #include "pyexec.h"
 #include "sandbox.h"
 
-#define SELFTEST_MAX_AGE_MS	10000
+#define SELFTEST_MAX_AGE_MS	10000	/* /health with a key */
+#define SELFTEST_PUBLIC_AGE_MS	60000	/* /health without one */
 #define SELFTEST_MEMORY		(32ULL << 20)
 
 static const char selftest_probe[] =
@@ -34,8 +35,8 @@ static const char selftest_probe[] =
     "    c['no_network'] = False\n"
     "except PermissionError:\n"
     "    c['no_network'] = True\n"
-    "v6 = [l.split() for l in open('/proc/net/ipv6_route')]\n"
-    "c['no_route'] = (len(open('/proc/net/route').read().splitlines()) <= 1\n"
+    "v6 = [l.split() for l in open('/proc/self/net/ipv6_route')]\n"
+    "c['no_route'] = (len(open('/proc/self/net/route').read().splitlines()) <= 1\n"
     "    and all(int(r[8], 16) & 0x200 for r in v6))  # RTF_REJECT only\n"
     "def ro(p):\n"
     "    try:\n"
@@ -62,7 +63,7 @@ selftest_run(struct worker *w, const char *code, uint64_t memory,
 {
 	struct run_params	p = { .code = code, .code_len = strlen(code),
 	    .stdin_data = NULL, .stdin_len = 0, .timeout = 10.0,
-	    .memory_bytes = memory, .cpu_limit = 1.0, .max_output = 65536,
+	    .memory_bytes = memory, .cpu_limit = config_default_cpu(w->cfg), .max_output = 65536,
 	    .mode = RUN_MODE_SCRIPT, .unwrap = false };
 
 	err[0] = '\0';
@@ -142,11 +143,14 @@ selftest_check(struct worker *w)
 	return rc;
 }
 
-/* For /health: the last result, refreshed when it is too old. */
+/* For /health: the last result, refreshed when it is too old (older for a
+ * caller without a key, so that anyone cannot make us run probes). */
 int
-selftest_cached(struct worker *w)
+selftest_cached(struct worker *w, bool keyed)
 {
-	if (w->st.at_ms == 0 || log_mono_ms() - w->st.at_ms > SELFTEST_MAX_AGE_MS)
+	int64_t	max = keyed ? SELFTEST_MAX_AGE_MS : SELFTEST_PUBLIC_AGE_MS;
+
+	if (w->st.at_ms == 0 || log_mono_ms() - w->st.at_ms > max)
 		return selftest_check(w);
 	return w->st.ok ? 0 : -1;
 }

@@ -1,15 +1,26 @@
 /*
- * cgroup.c: a slot's cgroup, on cgroup v1 or v2.
+ * cgroup.c: a slot's cgroups, on cgroup v1 or v2.
  *
- * The master makes, fills and removes the cgroup with libcgroup; the
- * worker only opens the knob files it owns (memory and cpu limits, the
- * counters it resets) and reads the rest.  The knob table below is the
- * whole difference between v1 and v2.
+ * A slot is three cgroups, the same on both versions:
  *
- * Per-run accounting in a long-lived cgroup: before a run the worker resets
- * the peak and the CPU counter (v1: write 0; v2: memory.peak takes a
- * per-fd reset, cpu.stat is read as a delta), and reads the cumulative OOM
- * kill count before and after.
+ *   pyexec/<instance>/slot-N            no process of its own
+ *   pyexec/<instance>/slot-N/launcher   the launcher (pid 1 of the slot)
+ *   pyexec/<instance>/slot-N/run        the keeper and every run: all the
+ *                                       limits and counters of a run
+ *
+ * The launcher lives outside the run's cgroup, so a run's memory limit,
+ * OOM kill and CPU quota never reach it (v2 also forbids processes in a
+ * cgroup whose children have controllers, hence the empty slot-N).  The
+ * master makes, fills and removes them with libcgroup; the worker only
+ * opens the knob files of run/ it owns (limits, the counters it resets,
+ * the reclaim knob) and reads the rest.  The knob table below is the whole
+ * difference between v1 and v2.
+ *
+ * Per-run accounting in a long-lived cgroup: before a run the worker
+ * reclaims what earlier runs left charged (page cache), resets the peak
+ * and the CPU counter (v1: write 0; v2: memory.peak takes a per-fd reset,
+ * cpu.stat is read as a delta), and reads the cumulative OOM kill count
+ * before and after.
  */
 #include "config.h"
 
@@ -38,6 +49,8 @@ static const struct sb_knob_desc knobs_v1[SB_KNOB_MAX] = {
 	[SB_KNOB_CPU_BURST]  = { "cpu",     "cpu.cfs_burst_us",            true },
 	[SB_KNOB_CPU_USAGE]  = { "cpuacct", "cpuacct.usage",               true },
 	[SB_KNOB_PIDS_MAX]   = { "pids",    "pids.max",                    false },
+	[SB_KNOB_RECLAIM]    = { "memory",  "memory.force_empty",          true },
+	[SB_KNOB_MEM_USAGE]  = { "memory",  "memory.usage_in_bytes",       false },
 };
 
 static const struct sb_knob_desc knobs_v2[SB_KNOB_MAX] = {
@@ -49,6 +62,8 @@ static const struct sb_knob_desc knobs_v2[SB_KNOB_MAX] = {
 	[SB_KNOB_CPU_BURST]  = { NULL, "cpu.max.burst",   true },
 	[SB_KNOB_CPU_USAGE]  = { NULL, "cpu.stat",        false },
 	[SB_KNOB_PIDS_MAX]   = { NULL, "pids.max",        false },
+	[SB_KNOB_RECLAIM]    = { NULL, "memory.reclaim",  true },
+	[SB_KNOB_MEM_USAGE]  = { NULL, "memory.current",  false },
 };
 
 /* Knobs a slot can live without (older kernels, no swap accounting). */
@@ -107,7 +122,7 @@ knob_dirs(struct sb_cgroup *cg, char *err, size_t errlen)
 			    ctl);
 			return -1;
 		}
-		if (asprintf(&cg->dir[k], "%s/%s", mnt, cg->name) < 0)
+		if (asprintf(&cg->dir[k], "%s/%s/" SB_CG_RUN, mnt, cg->name) < 0)
 			cg->dir[k] = NULL;
 		free(mnt);
 		mnt = NULL;
@@ -147,14 +162,14 @@ dir_write(const char *dir, const char *file, const char *s)
 
 /*
  * Real-time budget (v1 with RT group scheduling only).  The launcher runs
- * SCHED_FIFO so that the CFS quota it enforces cannot delay it; with RT
- * group scheduling a cgroup may hold an RT task only with a budget, and
- * the shares of a parent's children must fit in its own.  Each slot gets
- * SB_RT_SLOT_US every SB_RT_PERIOD_US (5%): far more than a launcher uses,
- * and the short period bounds any stall to one window.  The instance gets
- * the sum of its slots' shares, "pyexec" a fixed share for all instances.
- * Best effort: a slot without a budget has its launcher fall back to a
- * nice value (slot.c).
+ * SCHED_FIFO where it can (slot.c); with RT group scheduling a cgroup may
+ * hold an RT task only with a budget, and the shares of a parent's
+ * children must fit in its own.  slot-N and slot-N/launcher each get
+ * SB_RT_SLOT_US every SB_RT_PERIOD_US (5%), far more than a launcher uses;
+ * slot-N/run gets none, so no run can be real-time.  The instance gets the
+ * sum of its slots' shares, "pyexec" a fixed share for all instances.
+ * Best effort: without a budget the launcher falls back to a nice value.
+ * It no longer shares the run's CPU quota either way.
  */
 #define SB_RT_PERIOD_US		10000
 #define SB_RT_SLOT_US		500
@@ -179,23 +194,36 @@ dir_read_long(const char *dir, const char *file)
 	return strtol(buf, NULL, 10);
 }
 
+/* dir with its last n components removed, into out. */
+static int
+dir_up(const char *dir, int n, char *out, size_t len)
+{
+	char	*p;
+
+	if (snprintf(out, len, "%s", dir) >= (int)len)
+		return -1;
+	while (n-- > 0) {
+		if ((p = strrchr(out, '/')) == NULL)
+			return -1;
+		*p = '\0';
+	}
+	return 0;
+}
+
 static void
 cgroup_rt_budget(struct sb_cgroup *cg)
 {
-	char	*slot = cg->dir[SB_KNOB_CPU_QUOTA], inst[512], top[512], num[32];
-	char	*p;
+	char	 launcher[560], slot[512], inst[512], top[512], num[32];
 	long	 cur;
 
-	if (cg->version != SB_CGROUP_V1 || dir_read_long(slot, SB_RT_FILE) < 0)
+	/* dir[] is .../pyexec/<instance>/slot-N/run */
+	if (cg->version != SB_CGROUP_V1 ||
+	    dir_up(cg->dir[SB_KNOB_CPU_QUOTA], 1, slot, sizeof(slot)) != 0 ||
+	    dir_up(slot, 1, inst, sizeof(inst)) != 0 ||
+	    dir_up(inst, 1, top, sizeof(top)) != 0 ||
+	    dir_read_long(slot, SB_RT_FILE) < 0)
 		return;
-	snprintf(inst, sizeof(inst), "%s", slot);
-	if ((p = strrchr(inst, '/')) == NULL)
-		return;
-	*p = '\0';				/* .../pyexec/<instance> */
-	snprintf(top, sizeof(top), "%s", inst);
-	if ((p = strrchr(top, '/')) == NULL)
-		return;
-	*p = '\0';				/* .../pyexec */
+	snprintf(launcher, sizeof(launcher), "%s/" SB_CG_LAUNCHER, slot);
 	if (dir_read_long(top, SB_RT_FILE) < SB_RT_PYEXEC_US) {
 		snprintf(num, sizeof(num), "%d", SB_RT_PYEXEC_US);
 		(void)dir_write(top, SB_RT_FILE, num);
@@ -209,8 +237,10 @@ cgroup_rt_budget(struct sb_cgroup *cg)
 		return;
 	snprintf(num, sizeof(num), "%d", SB_RT_PERIOD_US);
 	(void)dir_write(slot, "cpu.rt_period_us", num);
+	(void)dir_write(launcher, "cpu.rt_period_us", num);
 	snprintf(num, sizeof(num), "%d", SB_RT_SLOT_US);
 	(void)dir_write(slot, SB_RT_FILE, num);
+	(void)dir_write(launcher, SB_RT_FILE, num);
 }
 
 static int
@@ -228,7 +258,8 @@ cgroup_fill(struct sb_cgroup *cg, unsigned max_pids, uid_t uid, gid_t gid,
 		return -1;
 	}
 	cgroup_rt_budget(cg);
-	snprintf(buf, sizeof(buf), "%u", max_pids);
+	/* The run's processes plus the keeper and the run's init. */
+	snprintf(buf, sizeof(buf), "%u", max_pids + 2);
 	if (dir_write(cg->dir[SB_KNOB_PIDS_MAX], sb_knob_describe(cg->version,
 	    SB_KNOB_PIDS_MAX)->file, buf) != 0) {
 		snprintf(err, errlen, "%s: cannot set pids.max: %s", cg->name,
@@ -250,19 +281,41 @@ cgroup_fill(struct sb_cgroup *cg, unsigned max_pids, uid_t uid, gid_t gid,
 	return 0;
 }
 
+/* A libcgroup handle for name with the slot's controllers, or NULL. */
+static struct cgroup *
+cgroup_handle(enum sb_cgversion v, const char *name)
+{
+	const char *const *ctl = controllers;
+	size_t		 i, n = sizeof(controllers) / sizeof(controllers[0]);
+	struct cgroup	*c;
+
+	if (v == SB_CGROUP_V2) {
+		ctl = controllers_v2;
+		n = sizeof(controllers_v2) / sizeof(controllers_v2[0]);
+	}
+	if ((c = cgroup_new_cgroup(name)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (cgroup_add_controller(c, ctl[i]) == NULL) {
+			cgroup_free(&c);
+			return NULL;
+		}
+	return c;
+}
+
 /*
- * Makes the cgroup name (e.g. "pyexec/default/slot-0") in every controller
- * a slot needs, sets pids.max and hands the worker's knobs to uid:gid.
- * A leftover group of the same name (from a crash) is removed first.
- * Returns 0, or -1 with err set and nothing left behind.
+ * Makes the slot's cgroups (name, e.g. "pyexec/default/slot-0", with its
+ * launcher/ and run/ children) in every controller a slot needs, sets
+ * run/'s pids.max and hands the worker's knobs to uid:gid.  Leftover
+ * groups of the same name (from a crash) are removed first.  Returns 0,
+ * or -1 with err set and nothing left behind.
  */
 int
 sb_cgroup_create(struct sb_cgroup *cg, const char *name, unsigned max_pids,
     uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	const char *const *ctl = controllers;
-	size_t		 i, n = sizeof(controllers) / sizeof(controllers[0]);
-	int		 rc;
+	char		 child[160];
+	int		 rc, i;
 	enum sb_cgversion v = cg->version;
 
 	memset(cg, 0, sizeof(*cg));
@@ -270,18 +323,23 @@ sb_cgroup_create(struct sb_cgroup *cg, const char *name, unsigned max_pids,
 	for (i = 0; i < SB_KNOB_MAX; i++)
 		cg->fd[i] = -1;
 	snprintf(cg->name, sizeof(cg->name), "%s", name);
-	if (v == SB_CGROUP_V2) {
-		ctl = controllers_v2;
-		n = sizeof(controllers_v2) / sizeof(controllers_v2[0]);
+	cg->lcg = cgroup_handle(v, name);
+	snprintf(child, sizeof(child), "%s/" SB_CG_LAUNCHER, name);
+	cg->lcg_launcher = cgroup_handle(v, child);
+	snprintf(child, sizeof(child), "%s/" SB_CG_RUN, name);
+	cg->lcg_run = cgroup_handle(v, child);
+	if (cg->lcg == NULL || cg->lcg_launcher == NULL || cg->lcg_run == NULL) {
+		snprintf(err, errlen, "cgroup %s: out of memory", name);
+		goto fail;
 	}
-	if ((cg->lcg = cgroup_new_cgroup(name)) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++)
-		if (cgroup_add_controller(cg->lcg, ctl[i]) == NULL)
-			goto nomem;
+	(void)cgroup_delete_cgroup(cg->lcg_run, 1);
+	(void)cgroup_delete_cgroup(cg->lcg_launcher, 1);
 	(void)cgroup_delete_cgroup(cg->lcg, 1);
-	if ((rc = cgroup_create_cgroup(cg->lcg, 0)) != 0) {
+	if ((rc = cgroup_create_cgroup(cg->lcg, 0)) != 0 ||
+	    (rc = cgroup_create_cgroup(cg->lcg_launcher, 0)) != 0 ||
+	    (rc = cgroup_create_cgroup(cg->lcg_run, 0)) != 0) {
 		snprintf(err, errlen, "cgroup %s: %s", name, cgroup_strerror(rc));
+		(void)sb_cgroup_destroy(cg);
 		goto fail;
 	}
 	if (knob_dirs(cg, err, errlen) != 0 ||
@@ -290,19 +348,18 @@ sb_cgroup_create(struct sb_cgroup *cg, const char *name, unsigned max_pids,
 		goto fail;
 	}
 	return 0;
-nomem:
-	snprintf(err, errlen, "cgroup %s: out of memory", name);
 fail:
 	sb_cgroup_free(cg);
 	return -1;
 }
 
+/* Puts pid (the launcher) into slot-N/launcher. */
 int
 sb_cgroup_attach(struct sb_cgroup *cg, pid_t pid, char *err, size_t errlen)
 {
 	int	rc;
 
-	if ((rc = cgroup_attach_task_pid(cg->lcg, pid)) != 0) {
+	if ((rc = cgroup_attach_task_pid(cg->lcg_launcher, pid)) != 0) {
 		snprintf(err, errlen, "cgroup %s: attach: %s", cg->name,
 		    cgroup_strerror(rc));
 		return -1;
@@ -311,26 +368,69 @@ sb_cgroup_attach(struct sb_cgroup *cg, pid_t pid, char *err, size_t errlen)
 }
 
 /*
- * Removes the cgroup.  Its processes must be gone; exiting tasks can hold
- * it busy for a moment, so this retries for up to a second.
+ * Opens run/cgroup.procs of every hierarchy for writing, into fds (at most
+ * max).  The launcher's keeper writes "0" to each to move itself into the
+ * run's cgroup: the kernel checks the opener's credentials (root, here),
+ * so the fds are the only grant, and the keeper closes them at once.
+ * Returns how many, or -1 with err set (and nothing left open).
+ */
+int
+sb_cgroup_procs_fds(struct sb_cgroup *cg, int *fds, int max, char *err,
+    size_t errlen)
+{
+	static const enum sb_knob by_ctl[] = { SB_KNOB_MEM_LIMIT,
+	    SB_KNOB_CPU_QUOTA, SB_KNOB_CPU_USAGE, SB_KNOB_PIDS_MAX };
+	char	path[600];
+	int	n = 0, i, want = cg->version == SB_CGROUP_V2 ? 1 : 4;
+
+	for (i = 0; i < want && n < max; i++) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs",
+		    cg->dir[by_ctl[i]]);
+		if ((fds[n] = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			while (n > 0)
+				close(fds[--n]);
+			return -1;
+		}
+		n++;
+	}
+	if (n != want) {
+		snprintf(err, errlen, "%s: too many hierarchies", cg->name);
+		while (n > 0)
+			close(fds[--n]);
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * Removes the cgroups, children first.  Their processes must be gone;
+ * exiting tasks can hold one busy for a moment, so this retries for up to
+ * a second.
  */
 int
 sb_cgroup_destroy(struct sb_cgroup *cg)
 {
-	struct timespec	ts = { 0, 10 * 1000 * 1000 };
-	int		i, rc = -1;
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+	struct cgroup	*order[3] = { cg->lcg_run, cg->lcg_launcher, cg->lcg };
+	int		 i, j, rc = 0, one;
 
-	if (cg->lcg == NULL)
-		return 0;
-	for (i = 0; i < 100; i++) {
-		if ((rc = cgroup_delete_cgroup(cg->lcg, 0)) == 0)
-			break;
-		nanosleep(&ts, NULL);
+	for (j = 0; j < 3; j++) {
+		if (order[j] == NULL)
+			continue;
+		one = -1;
+		for (i = 0; i < 100; i++) {
+			if ((one = cgroup_delete_cgroup(order[j], 0)) == 0)
+				break;
+			nanosleep(&ts, NULL);
+		}
+		if (one != 0)
+			rc = -1;
 	}
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
-/* Frees what cg owns (not the cgroup itself: see sb_cgroup_destroy()). */
+/* Frees what cg owns (not the cgroups themselves: see sb_cgroup_destroy()). */
 void
 sb_cgroup_free(struct sb_cgroup *cg)
 {
@@ -343,7 +443,11 @@ sb_cgroup_free(struct sb_cgroup *cg)
 	}
 	if (cg->lcg != NULL)
 		cgroup_free(&cg->lcg);
-	cg->lcg = NULL;
+	if (cg->lcg_launcher != NULL)
+		cgroup_free(&cg->lcg_launcher);
+	if (cg->lcg_run != NULL)
+		cgroup_free(&cg->lcg_run);
+	cg->lcg = cg->lcg_launcher = cg->lcg_run = NULL;
 }
 
 /* ---- worker side ---------------------------------------------------- */
@@ -360,8 +464,9 @@ sb_cgroup_open(struct sb_cgroup *cg)
 
 		if (knob_path(cg, k, path, sizeof(path)) != 0)
 			return -1;
-		cg->fd[k] = open(path, (d->worker_writes ? O_RDWR : O_RDONLY) |
-		    O_CLOEXEC);
+		/* The reclaim knob is write-only (mode 0200 on v1). */
+		cg->fd[k] = open(path, (k == SB_KNOB_RECLAIM ? O_WRONLY :
+		    d->worker_writes ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 		if (cg->fd[k] < 0 && !(errno == ENOENT && knob_optional(k)))
 			return -1;
 	}
@@ -534,10 +639,32 @@ cgroup_cpu_now(struct sb_cgroup *cg, uint64_t *ns)
 	return sb_cgroup_parse_cpu_usage(cg->version, buf, ns);
 }
 
-/* Before a run: zero the peak and the CPU counter. */
+/*
+ * Before a run: give back what earlier runs left charged to run/ (page
+ * cache of the files they read: it would count in this run's peak and
+ * limit), then zero the peak and the CPU counter.  Only the keeper (a few
+ * pages) lives there between runs, so there is little to reclaim and the
+ * write returns at once; it is skipped below SB_RECLAIM_FLOOR.
+ */
 int
 sb_cgroup_reset(struct sb_cgroup *cg)
 {
+	char		buf[64];
+	uint64_t	usage;
+
+	if (knob_read(cg, SB_KNOB_MEM_USAGE, buf, sizeof(buf)) != 0)
+		return -1;
+	usage = strtoull(buf, NULL, 10);
+	if (usage > SB_RECLAIM_FLOOR) {
+		if (cg->version == SB_CGROUP_V2)
+			snprintf(buf, sizeof(buf), "%" PRIu64, usage);
+		else
+			snprintf(buf, sizeof(buf), "0");
+		/* v2 answers EAGAIN when it reclaimed less than asked: the
+		 * keeper's own pages stay, which is fine. */
+		if (knob_write(cg, SB_KNOB_RECLAIM, buf) != 0 && errno != EAGAIN)
+			return -1;
+	}
 	if (cg->version == SB_CGROUP_V2) {
 		if (knob_write(cg, SB_KNOB_MEM_PEAK, "reset") != 0)
 			return -1;

@@ -12,6 +12,12 @@
  * filter can see); it kills the process (SIGSYS) where nothing legitimate
  * calls it.  Any architecture but the native one (i386 via int 0x80, x32)
  * kills the process.
+ *
+ * The launcher loads a policy of its own after its set-up (FILTER_LAUNCHER),
+ * which its keeper and every run inherit under theirs: the same table but
+ * for the rows the launcher's side still needs (mount and umount2 for a
+ * run's file systems, unshare for a new keeper's cgroup namespace, clone
+ * with namespace flags for a run's init, setrlimit for a run's limits).
  */
 #include "config.h"
 
@@ -21,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -40,70 +47,80 @@
 #define REFUSE	SCMP_ACT_ERRNO(EPERM)
 #define KILL	SCMP_ACT_KILL_PROCESS
 
+#define RUN	FILTER_RUN
+#define BOTH	(FILTER_RUN | FILTER_LAUNCHER)
+
 struct filter_rule {
 	const char	*syscall;
 	uint32_t	 action;
+	unsigned	 which;		/* FILTER_RUN, FILTER_LAUNCHER */
 };
 
 /* Refused outright, whatever the arguments. */
 static const struct filter_rule filter_rules[] = {
 	/* Debugging and other processes' memory. */
-	{ "ptrace",		REFUSE },
-	{ "process_vm_readv",	REFUSE },
-	{ "process_vm_writev",	REFUSE },
-	{ "kcmp",		REFUSE },
-	{ "pidfd_getfd",	REFUSE },
+	{ "ptrace", REFUSE, BOTH },
+	{ "process_vm_readv", REFUSE, BOTH },
+	{ "process_vm_writev", REFUSE, BOTH },
+	{ "kcmp", REFUSE, BOTH },
+	{ "pidfd_getfd", REFUSE, BOTH },
 	/* Mounts and namespaces. */
-	{ "mount",		REFUSE },
-	{ "umount2",		REFUSE },
-	{ "pivot_root",		REFUSE },
-	{ "chroot",		REFUSE },
-	{ "unshare",		REFUSE },
-	{ "setns",		REFUSE },
-	{ "mount_setattr",	REFUSE },
-	{ "move_mount",		REFUSE },
-	{ "open_tree",		REFUSE },
-	{ "fsopen",		REFUSE },
-	{ "fsconfig",		REFUSE },
-	{ "fsmount",		REFUSE },
-	{ "fspick",		REFUSE },
+	{ "mount", REFUSE, RUN },
+	{ "umount2", REFUSE, RUN },
+	{ "pivot_root", REFUSE, BOTH },
+	{ "chroot", REFUSE, BOTH },
+	{ "unshare", REFUSE, RUN },
+	{ "setns", REFUSE, BOTH },
+	{ "mount_setattr", REFUSE, BOTH },
+	{ "move_mount", REFUSE, BOTH },
+	{ "open_tree", REFUSE, BOTH },
+	{ "fsopen", REFUSE, BOTH },
+	{ "fsconfig", REFUSE, BOTH },
+	{ "fsmount", REFUSE, BOTH },
+	{ "fspick", REFUSE, BOTH },
 	/* Keyrings, personality, clocks, host identity, logs. */
-	{ "keyctl",		REFUSE },
-	{ "add_key",		REFUSE },
-	{ "request_key",	REFUSE },
-	{ "personality",	REFUSE },
-	{ "syslog",		REFUSE },
-	{ "sethostname",	REFUSE },
-	{ "setdomainname",	REFUSE },
-	{ "settimeofday",	REFUSE },
-	{ "clock_settime",	REFUSE },
-	{ "clock_adjtime",	REFUSE },
-	{ "adjtimex",		REFUSE },
-	{ "name_to_handle_at",	REFUSE },
-	{ "io_uring_setup",	REFUSE },
-	{ "io_uring_enter",	REFUSE },
-	{ "io_uring_register",	REFUSE },
-	{ "vhangup",		REFUSE },
-	{ "quotactl",		REFUSE },
+	{ "keyctl", REFUSE, BOTH },
+	{ "add_key", REFUSE, BOTH },
+	{ "request_key", REFUSE, BOTH },
+	{ "personality", REFUSE, BOTH },
+	{ "syslog", REFUSE, BOTH },
+	{ "sethostname", REFUSE, BOTH },
+	{ "setdomainname", REFUSE, BOTH },
+	{ "settimeofday", REFUSE, BOTH },
+	{ "clock_settime", REFUSE, BOTH },
+	{ "clock_adjtime", REFUSE, BOTH },
+	{ "adjtimex", REFUSE, BOTH },
+	{ "name_to_handle_at", REFUSE, BOTH },
+	{ "io_uring_setup", REFUSE, BOTH },
+	{ "io_uring_enter", REFUSE, BOTH },
+	{ "io_uring_register", REFUSE, BOTH },
+	{ "vhangup", REFUSE, BOTH },
+	{ "quotactl", REFUSE, BOTH },
+	/* Host-wide pools a run could drain (fs.aio-max-nr), and watching
+	 * the shared read-only /usr for what other slots' runs open. */
+	{ "io_setup", REFUSE, BOTH },
+	{ "inotify_init", REFUSE, BOTH },
+	{ "inotify_init1", REFUSE, BOTH },
+	{ "fanotify_init", REFUSE, BOTH },
 	/* Nothing legitimate calls these in a sandboxed run: end it. */
-	{ "bpf",		KILL },
-	{ "perf_event_open",	KILL },
-	{ "userfaultfd",	KILL },
-	{ "kexec_load",		KILL },
-	{ "kexec_file_load",	KILL },
-	{ "init_module",	KILL },
-	{ "finit_module",	KILL },
-	{ "delete_module",	KILL },
-	{ "open_by_handle_at",	KILL },
-	{ "modify_ldt",		KILL },
-	{ "iopl",		KILL },
-	{ "ioperm",		KILL },
-	{ "acct",		KILL },
-	{ "swapon",		KILL },
-	{ "swapoff",		KILL },
-	{ "reboot",		KILL },
-	{ "lookup_dcookie",	KILL },
-	{ "uselib",		KILL },
+	{ "bpf", KILL, BOTH },
+	{ "perf_event_open", KILL, BOTH },
+	{ "userfaultfd", KILL, BOTH },
+	{ "kexec_load", KILL, BOTH },
+	{ "kexec_file_load", KILL, BOTH },
+	{ "init_module", KILL, BOTH },
+	{ "finit_module", KILL, BOTH },
+	{ "delete_module", KILL, BOTH },
+	{ "open_by_handle_at", KILL, BOTH },
+	{ "modify_ldt", KILL, BOTH },
+	{ "iopl", KILL, BOTH },
+	{ "ioperm", KILL, BOTH },
+	{ "acct", KILL, BOTH },
+	{ "swapon", KILL, BOTH },
+	{ "swapoff", KILL, BOTH },
+	{ "reboot", KILL, BOTH },
+	{ "lookup_dcookie", KILL, BOTH },
+	{ "uselib", KILL, BOTH },
 };
 
 static const unsigned long clone_ns_flags[] = {
@@ -127,13 +144,36 @@ filter_add(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	return 0;
 }
 
+/*
+ * RLIMIT_CORE stays at the 1 the launcher set: with a core_pattern pipe
+ * (systemd-coredump, apport) only that value keeps the kernel from running
+ * a helper on the host for a crashing run.  Reading it stays allowed.
+ */
+static int
+filter_add_core_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	struct scmp_arg_cmp	a[2];
+
+	a[0] = SCMP_A0(SCMP_CMP_EQ, RLIMIT_CORE);
+	if (filter_add(ctx, REFUSE, "setrlimit", 1, a, err, errlen) != 0)
+		return -1;
+	a[0] = SCMP_A1(SCMP_CMP_EQ, RLIMIT_CORE);
+	a[1] = SCMP_A2(SCMP_CMP_NE, 0);
+	return filter_add(ctx, REFUSE, "prlimit64", 2, a, err, errlen);
+}
+
 /* clone with a namespace flag, clone3, non-AF_UNIX sockets, TIOCSTI. */
 static int
-filter_add_arg_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
+filter_add_arg_rules(scmp_filter_ctx ctx, unsigned which, char *err,
+    size_t errlen)
 {
 	struct scmp_arg_cmp	a;
 	size_t			i;
 
+	if (which == FILTER_LAUNCHER)
+		goto sockets;
+	if (filter_add_core_rules(ctx, err, errlen) != 0)
+		return -1;
 	for (i = 0; i < sizeof(clone_ns_flags) / sizeof(clone_ns_flags[0]); i++) {
 		a = SCMP_A0(SCMP_CMP_MASKED_EQ, clone_ns_flags[i], clone_ns_flags[i]);
 		if (filter_add(ctx, REFUSE, "clone", 1, &a, err, errlen) != 0)
@@ -142,6 +182,7 @@ filter_add_arg_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 	if (filter_add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, err,
 	    errlen) != 0)
 		return -1;
+sockets:
 	a = SCMP_A0(SCMP_CMP_NE, AF_UNIX);
 	if (filter_add(ctx, REFUSE, "socket", 1, &a, err, errlen) != 0 ||
 	    filter_add(ctx, REFUSE, "socketpair", 1, &a, err, errlen) != 0)
@@ -182,7 +223,7 @@ out:
 }
 
 int
-filter_build(struct sock_fprog *prog, char *err, size_t errlen)
+filter_build(struct sock_fprog *prog, unsigned which, char *err, size_t errlen)
 {
 	scmp_filter_ctx	ctx;
 	size_t		i;
@@ -199,10 +240,11 @@ filter_build(struct sock_fprog *prog, char *err, size_t errlen)
 		goto out;
 	}
 	for (i = 0; i < sizeof(filter_rules) / sizeof(filter_rules[0]); i++)
-		if (filter_add(ctx, filter_rules[i].action,
-		    filter_rules[i].syscall, 0, NULL, err, errlen) != 0)
+		if ((filter_rules[i].which & which) && filter_add(ctx,
+		    filter_rules[i].action, filter_rules[i].syscall, 0, NULL,
+		    err, errlen) != 0)
 			goto out;
-	if (filter_add_arg_rules(ctx, err, errlen) != 0 ||
+	if (filter_add_arg_rules(ctx, which, err, errlen) != 0 ||
 	    filter_export(ctx, prog, err, errlen) != 0)
 		goto out;
 	rc = 0;

@@ -11,7 +11,11 @@
 
 /* Compiles the policy.  On 0, prog->filter is malloc'd and owned by the
  * caller (filter_free()); on -1 err says why. */
-int	filter_build(struct sock_fprog *prog, char *err, size_t errlen);
+#define FILTER_RUN	0x1u	/* the run's policy */
+#define FILTER_LAUNCHER	0x2u	/* the launcher's own (and so its keeper's) */
+
+int	filter_build(struct sock_fprog *prog, unsigned which, char *err,
+	    size_t errlen);
 void	filter_free(struct sock_fprog *prog);
 /* Loads prog into the calling thread; no_new_privs must be set.  0 or -1. */
 int	filter_load(const struct sock_fprog *prog);

@@ -3,33 +3,31 @@
  *
  * The master clones this process straight into new user, pid, mount,
  * network, ipc and uts namespaces, maps uid/gid 0 to the slot's launcher
- * uid and 1000 to its run uid, attaches it to the slot's cgroup, and lets
- * it switch to its mapped ids and exec this program with fd 3 = its end of
- * the worker's control socket (see proto.h) and fd 4 = the runner's
- * source.  It has every capability, but only over its own namespaces.
- * Once (launcher_setup):
+ * uid and 1000 to its run uid, attaches it to the slot's launcher/ cgroup,
+ * and lets it switch to its mapped ids and exec this program with fd 0 =
+ * /dev/null, fds 1-2 = the log, fd 3 = its end of the worker's control
+ * socket (see proto.h), fd 4 = the runner's source and fds 5.. = the
+ * run/ cgroup's cgroup.procs of each hierarchy.  It has every capability,
+ * but only over its own namespaces.  Once (launcher_setup):
  *
- *   read the runner and compile it once -> build the run's root (root.c: read-only binds,
- *   tmpfs /tmp and /dev/shm, /proc, pivot_root) -> cgroup namespace ->
- *   hostname -> oom_score_adj -1000 for itself where the host allows ->
- *   compile the seccomp policy (filter.c) -> signalfd for SIGCHLD
+ *   read the runner and compile it once -> build the slot's root (root.c:
+ *   read-only binds, /proc, pivot_root) -> cgroup namespace -> hostname ->
+ *   namespace and inotify limits of the slot's user namespace ->
+ *   compile the run's seccomp policy and its own (filter.c) -> signalfd
+ *   for SIGCHLD -> fork the keeper (keeper.c), which moves itself into
+ *   run/ -> no_new_privs and its own seccomp policy
  *
- * then, per PROTO_RUN, one straight line (launcher_child):
- *
- *   setsid -> its own IPC namespace (SysV IPC and message queues end with
- *   the run) -> oom_score_adj and nice 0 -> the run's pipes on fds 0-4,
- *   every other
- *   fd closed -> rlimits -> setgroups/setresgid/setresuid to uid 1000
- *   (checked) -> no_new_privs -> parent-death signal -> cwd /tmp ->
- *   seccomp -> exec python, with a fixed environment, on the compiled
- *   runner
- *
- * and after it: kill(-1, SIGKILL) ends everything left in the namespace at
- * once (a fork bomb cannot outrun it), every child is reaped, a used /tmp
- * or /dev/shm is replaced by a fresh tmpfs, and PROTO_DONE goes back.  The
- * launcher never runs code it was sent and never parses more than the
- * fixed-size messages of proto.h.  Any protocol error or failed set-up step
- * ends it; the master then makes the slot again.
+ * then, per PROTO_RUN (launcher_run): hand the run's fds to the keeper,
+ * which clones the run's init into fresh pid, mount and IPC namespaces;
+ * wait for the runner's end, the deadline or PROTO_KILL; SIGKILL the
+ * run's init (which ends every process of the run at once, a fork bomb
+ * included); wait until the keeper has reaped it (the namespace is then
+ * empty, its tmpfs gone); answer PROTO_DONE.  The launcher never runs code
+ * it was sent and never parses more than the fixed-size messages of
+ * proto.h and launcher.h.  Any protocol error or failed set-up step ends
+ * it; the master then makes the slot again.  A keeper that dies (the OOM
+ * killer may pick it: it lives in the run's cgroup) is made again after
+ * the run; the launcher itself is out of the run's cgroups.
  */
 #include "config.h"
 
@@ -60,33 +58,22 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "launcher.h"
 #include "proto.h"
 #include "root.h"
 
 #define CTL_FD		3	/* the control socket to the worker */
 #define RUNNER_FD	4	/* the runner's source, read once then closed */
 #define RUNNER_MAX	(256 * 1024)
+#define CG_FD_FIRST	5	/* run/cgroup.procs, --cgroup-fds of them */
+#define REAP_WAIT_NS	(5ULL * 1000000000ULL)	/* a killed run must be gone by then */
 
-struct launcher {
-	uid_t		 run_uid;
-	gid_t		 run_gid;
-	const char	*python;
-	char		*runner_src;	/* owned: the runner's source text */
-	char		*runner_pyc;	/* owned: the runner compiled by python */
-	size_t		 runner_pyc_len;
-	struct root_opts root;		/* the run's file system */
-	struct sock_fprog filter;	/* owned: the compiled seccomp policy */
-	unsigned long	 fsize;		/* RLIMIT_FSIZE */
-	unsigned long	 nofile;	/* RLIMIT_NOFILE */
-	unsigned long	 nproc;		/* RLIMIT_NPROC */
-	int		 sigfd;
-};
 
 /*
  * Logging: like the service, one JSON object per line on stderr.  The
  * launcher's messages are its own (paths, strerror), escaped anyway.
  */
-static void
+void
 launcher_log(const char *level, const char *msg)
 {
 	char		 out[1024];
@@ -111,7 +98,7 @@ launcher_log(const char *level, const char *msg)
 }
 
 /* err(3) and errx(3), with the message as a JSON log line. */
-static void __attribute__((noreturn, format(printf, 3, 4)))
+void
 launcher_die(int status, bool with_errno, const char *fmt, ...)
 {
 	char	msg[512];
@@ -130,8 +117,8 @@ launcher_die(int status, bool with_errno, const char *fmt, ...)
 #define err(st, ...)	launcher_die((st), true, __VA_ARGS__)
 #define errx(st, ...)	launcher_die((st), false, __VA_ARGS__)
 
-static uint64_t
-now_ns(void)
+uint64_t
+launcher_now_ns(void)
 {
 	struct timespec	ts;
 
@@ -222,6 +209,66 @@ compile_runner(struct launcher *l)
 	l->runner_pyc_len = off;
 }
 
+/*
+ * Limits of the slot's user namespace (ucounts), a second wall behind
+ * seccomp: no user, network, UTS or time namespace can be made in the
+ * slot at all, and cgroup, pid, mount and IPC namespaces only as many as
+ * the keepers and the runs' inits need; no inotify or fanotify instance.  Namespaces other than user ones need
+ * CAP_SYS_ADMIN, which a run never has, so the user limit is the wall.
+ */
+static const struct { const char *name; const char *value; } slot_limits[] = {
+	{ "max_user_namespaces",	"0" },
+	{ "max_net_namespaces",		"0" },
+	{ "max_uts_namespaces",		"0" },
+	{ "max_time_namespaces",	"0" },
+	{ "max_cgroup_namespaces",	"4" },
+	{ "max_pid_namespaces",		"64" },
+	{ "max_mnt_namespaces",		"64" },
+	{ "max_ipc_namespaces",		"64" },
+	{ "max_inotify_instances",	"0" },
+	{ "max_inotify_watches",	"0" },
+	{ "max_fanotify_groups",	"0" },
+	{ "max_fanotify_marks",		"0" },
+};
+
+static void
+launcher_limits(void)
+{
+	char	path[96];
+	size_t	i;
+
+	for (i = 0; i < sizeof(slot_limits) / sizeof(slot_limits[0]); i++) {
+		snprintf(path, sizeof(path), "/proc/sys/user/%s",
+		    slot_limits[i].name);
+		if (write_text(path, slot_limits[i].value) == 0)
+			continue;
+		/* Older kernels lack the time and fanotify ones. */
+		if (errno == ENOENT && (strstr(path, "time") != NULL ||
+		    strstr(path, "fanotify") != NULL))
+			continue;
+		err(1, "%s", path);
+	}
+}
+
+/* Starts a keeper and waits for its word that it lives in run/. */
+static void
+launcher_keeper(struct launcher *l)
+{
+	struct pollfd	pfd;
+	struct keep_msg	m;
+	int		none[1], nfds;
+
+	if (keeper_start(l) < 0)
+		err(1, "starting the keeper");
+	pfd = (struct pollfd){ l->keeper_fd, POLLIN, 0 };
+	while (poll(&pfd, 1, 10000) < 0 && errno == EINTR)
+		;
+	if (!(pfd.revents & POLLIN) ||
+	    proto_recv(l->keeper_fd, &m, sizeof(m), none, 0, &nfds) !=
+	    (ssize_t)sizeof(m) || m.op != KEEP_READY)
+		errx(1, "the keeper did not start (see its message above)");
+}
+
 static void
 launcher_setup(struct launcher *l)
 {
@@ -241,13 +288,8 @@ launcher_setup(struct launcher *l)
 		err(1, "cgroup namespace");
 	if (sethostname("pyexec", 6) != 0)
 		err(1, "sethostname");
-	/* Let the OOM killer pick the run, not us.  Needs CAP_SYS_RESOURCE
-	 * over the host, which some hosts withhold even from root: then a
-	 * slot whose launcher is chosen dies and the master makes it again. */
-	if (write_text("/proc/self/oom_score_adj", "-1000") != 0 &&
-	    errno != EACCES && errno != EPERM)
-		err(1, "oom_score_adj");
-	if (filter_build(&l->filter, msg, sizeof(msg)) != 0)
+	if (filter_build(&l->filter, FILTER_RUN, msg, sizeof(msg)) != 0 ||
+	    filter_build(&l->own_filter, FILTER_LAUNCHER, msg, sizeof(msg)) != 0)
 		errx(1, "%s", msg);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -257,148 +299,12 @@ launcher_setup(struct launcher *l)
 	sigdelset(&set, SIGPIPE);
 	if ((l->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		err(1, "signalfd");
-}
-
-/* In the run's child: report the failed step on the exec pipe ("!msg"). */
-static void
-child_fail(int pipefd, const char *step)
-{
-	int	e = errno;
-	char	msg[128];
-	int	n = snprintf(msg, sizeof(msg), "!%s: %s", step, strerror(e));
-
-	(void)!write(pipefd, msg, (size_t)n);
-	_exit(127);
-}
-
-static void
-child_rlimit(int pipefd, int res, rlim_t v)
-{
-	struct rlimit	rl = { v, v };
-
-	if (setrlimit(res, &rl) != 0)
-		child_fail(pipefd, "setrlimit");
-}
-
-/*
- * The run, from fork to exec.  Every step is checked; a failure is written
- * to errpipe (close-on-exec, so a successful exec closes it silently).
- */
-static void __attribute__((noreturn))
-launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int errpipe)
-{
-	static char *const envp[] = {
-		"PATH=/usr/local/bin:/usr/bin:/bin",
-		"HOME=/tmp",
-		"TMPDIR=/tmp",
-		"LANG=C.UTF-8",
-		"LC_ALL=C.UTF-8",
-		"PYTHONIOENCODING=utf-8",
-		"OPENBLAS_NUM_THREADS=1",
-		"OMP_NUM_THREADS=1",
-		"MKL_NUM_THREADS=1",
-		"NUMEXPR_NUM_THREADS=1",
-		"MPLBACKEND=Agg",
-		NULL
-	};
-	char		*argv[] = { "python3", "-I", "-S", "-B", "-u",
-			    ROOT_RUNNER_PATH, NULL };
-	sigset_t	 none;
-	int		 i, fd;
-	char		 stamp[1 + sizeof(uint64_t)];
-	uint64_t	 t;
-
-	if (setsid() < 0)
-		child_fail(errpipe, "setsid");
-	/* SysV IPC and POSIX message queues die with the run. */
-	if (unshare(CLONE_NEWIPC) != 0)
-		child_fail(errpipe, "ipc namespace");
-	if (write_text("/proc/self/oom_score_adj", "0") != 0)
-		child_fail(errpipe, "oom_score_adj");
-	/* SCHED_RESET_ON_FORK made us SCHED_OTHER; drop a fallback nice too. */
-	if (setpriority(PRIO_PROCESS, 0, 0) != 0)
-		child_fail(errpipe, "setpriority");
-	/* Move errpipe above the run's fds, then place the run's fds. */
-	if ((fd = fcntl(errpipe, F_DUPFD_CLOEXEC, PROTO_NFDS + 8)) < 0)
-		child_fail(errpipe, "dup");
-	errpipe = fd;
-	for (i = 0; i < PROTO_NFDS; i++)
-		if ((fds[i] = fcntl(fds[i], F_DUPFD, PROTO_NFDS + 16)) < 0)
-			child_fail(errpipe, "dup");
-	for (i = 0; i < PROTO_NFDS; i++)
-		if (dup2(fds[i], i) != i)
-			child_fail(errpipe, "dup2");
-	if (close_range(PROTO_NFDS, (unsigned)errpipe - 1, 0) != 0 ||
-	    close_range((unsigned)errpipe + 1, ~0U, 0) != 0)
-		child_fail(errpipe, "close_range");
-	child_rlimit(errpipe, RLIMIT_CORE, 0);
-	child_rlimit(errpipe, RLIMIT_FSIZE, l->fsize);
-	child_rlimit(errpipe, RLIMIT_NOFILE, l->nofile);
-	child_rlimit(errpipe, RLIMIT_NPROC, l->nproc);
-	child_rlimit(errpipe, RLIMIT_RTPRIO, 0);
-	child_rlimit(errpipe, RLIMIT_NICE, 0);
-	if (setgroups(0, NULL) != 0)
-		child_fail(errpipe, "setgroups");
-	if (setresgid(l->run_gid, l->run_gid, l->run_gid) != 0)
-		child_fail(errpipe, "setresgid");
-	if (setresuid(l->run_uid, l->run_uid, l->run_uid) != 0)
-		child_fail(errpipe, "setresuid");
-	if (getuid() != l->run_uid || geteuid() != l->run_uid ||
-	    getgid() != l->run_gid || getegid() != l->run_gid ||
-	    setuid(0) == 0)
-		child_fail(errpipe, "credentials did not drop");
+	launcher_limits();
+	launcher_keeper(l);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		child_fail(errpipe, "no_new_privs");
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
-		child_fail(errpipe, "pdeathsig");
-	if (chdir("/tmp") != 0)
-		child_fail(errpipe, "chdir /tmp");
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Last: from here on only what the policy allows, execve included. */
-	if (filter_load(&l->filter) != 0)
-		child_fail(errpipe, "seccomp");
-	/* "T" + the time of the exec, for the set-up time; a good exec then
-	 * closes the pipe, a failed one adds "!why". */
-	stamp[0] = 'T';
-	t = now_ns();
-	memcpy(stamp + 1, &t, sizeof(t));
-	(void)!write(errpipe, stamp, sizeof(stamp));
-	execve(l->python, argv, envp);
-	child_fail(errpipe, "exec python");
-	_exit(127);
-}
-
-/* Receives one message; fds (if any) go to fds.  Returns its size or -1. */
-static ssize_t
-ctl_recv(void *buf, size_t len, int fds[PROTO_NFDS], int *nfds)
-{
-	union {
-		char		buf[CMSG_SPACE(sizeof(int) * PROTO_NFDS)];
-		struct cmsghdr	align;
-	} cbuf;
-	struct iovec	 iov = { buf, len };
-	struct msghdr	 msg = { 0 };
-	struct cmsghdr	*c;
-	ssize_t		 n;
-
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf.buf;
-	msg.msg_controllen = sizeof(cbuf.buf);
-	*nfds = 0;
-	n = recvmsg(CTL_FD, &msg, MSG_CMSG_CLOEXEC);
-	if (n <= 0)
-		return -1;
-	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		*nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		memcpy(fds, CMSG_DATA(c), sizeof(int) * (size_t)*nfds);
-	}
-	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-		return -1;
-	return n;
+		err(1, "no_new_privs");
+	if (filter_load(&l->own_filter) != 0)
+		err(1, "seccomp (the launcher's own policy)");
 }
 
 static void
@@ -416,204 +322,292 @@ ctl_pong(void)
 	ctl_send(&pong, sizeof(pong));
 }
 
-/* Kills everything in the namespace but us and reaps it all. */
+/* A protocol error from the worker: end the run, then us. */
+static void __attribute__((noreturn))
+ctl_fail(pid_t init, bool closed)
+{
+	if (init > 0)
+		(void)kill(init, SIGKILL);
+	if (closed)
+		exit(0);
+	errx(2, "protocol error from the worker");
+}
+
+struct run_state {
+	pid_t		init;		/* the run's init, slot pid; 0: none */
+	int		st;		/* our end of the run's status socket */
+	int		status;		/* the runner's wait status */
+	bool		have_status;	/* 'S' came */
+	bool		reaped;		/* the init is gone */
+	int		init_status;
+	uint32_t	flags;
+	uint64_t	t0, deadline, end, kill_at, setup_ns, kill_deadline;
+};
+
+/* Reaps our own children: the keeper, or a run's init it left behind. */
 static void
-launcher_sweep(pid_t runner, int *runner_status, bool *runner_done)
-{
-	int	st;
-	pid_t	p;
-
-	(void)kill(-1, SIGKILL);
-	while ((p = waitpid(-1, &st, __WALL)) > 0 || (p < 0 && errno == EINTR))
-		if (p == runner && !*runner_done) {
-			*runner_status = st;
-			*runner_done = true;
-		}
-}
-
-/* After a sweep: is the launcher the only process of the namespace? */
-static bool
-only_pid1_left(void)
-{
-	DIR		*d = opendir("/proc");
-	struct dirent	*e;
-	bool		 clean = d != NULL;
-
-	while (clean && (e = readdir(d)) != NULL)
-		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
-		    strcmp(e->d_name, "1") != 0)
-			clean = false;
-	if (d != NULL)
-		closedir(d);
-	return clean;
-}
-
-/* Reaps what has exited without blocking; true once the runner has. */
-static bool
-launcher_reap(const struct launcher *l, pid_t runner, int *status)
+launcher_reap(struct launcher *l, struct run_state *rs)
 {
 	struct signalfd_siginfo	si;
-	bool			done = false;
 	pid_t			p;
 	int			st;
 
 	while (read(l->sigfd, &si, sizeof(si)) > 0)
 		;
-	while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
-		if (p == runner) {
-			*status = st;
-			done = true;
+	while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+		if (p == l->keeper) {
+			l->keeper = 0;
+			if (l->keeper_fd >= 0)
+				close(l->keeper_fd);
+			l->keeper_fd = -1;
+		} else if (rs != NULL && p == rs->init) {
+			rs->reaped = true;
+			rs->init_status = st;
 		}
-	return done;
+	}
 }
 
-struct run_state {
-	pid_t		pid;
-	int		status;
-	bool		done;
-	uint32_t	flags;
-	uint64_t	t0, deadline, end, kill_at, setup_ns;
-};
-
-/* Starts the run; returns once python is exec'd (or could not be). */
+/* One message from the keeper. */
 static void
-run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS])
+keeper_read(struct launcher *l, struct run_state *rs)
 {
-	int	 errp[2], i;
-	char	 msg[192], *why;
-	size_t	 len = 0;
-	ssize_t	 n;
-	uint64_t t_exec;
+	struct keep_msg	m;
+	int		fds[1], nfds;
+	ssize_t		n = proto_recv(l->keeper_fd, &m, sizeof(m), fds, 0, &nfds);
 
-	if (pipe2(errp, O_CLOEXEC) != 0)
-		err(1, "pipe2");
-	rs->t0 = now_ns();
-	if ((rs->pid = fork()) < 0)
-		err(1, "fork");
-	if (rs->pid == 0) {
-		close(errp[0]);
-		launcher_child(l, fds, errp[1]);
+	if (n <= 0) {
+		/* The keeper died: its SIGCHLD follows; its orphans are ours. */
+		close(l->keeper_fd);
+		l->keeper_fd = -1;
+		return;
 	}
-	for (i = 0; i < PROTO_NFDS; i++)
-		close(fds[i]);
-	close(errp[1]);
-	while (len < sizeof(msg) - 1 &&
-	    ((n = read(errp[0], msg + len, sizeof(msg) - 1 - len)) > 0 ||
-	    (n < 0 && errno == EINTR)))
-		if (n > 0)
-			len += (size_t)n;
-	close(errp[0]);
-	msg[len] = '\0';
-	if (len == 1 + sizeof(t_exec) && msg[0] == 'T') {
-		memcpy(&t_exec, msg + 1, sizeof(t_exec));
-		rs->setup_ns = t_exec - rs->t0;
-	} else {
-		char	line[256];
+	if (n != (ssize_t)sizeof(m))
+		errx(2, "protocol error from the keeper");
+	if (m.op == KEEP_REAPED && rs != NULL && m.pid == rs->init) {
+		rs->reaped = true;
+		rs->init_status = m.value;
+	}
+}
 
-		why = memchr(msg, '!', len);
-		snprintf(line, sizeof(line), "run did not start: %s",
-		    why != NULL ? why + 1 : "the child died");
+/* One message of the run's status socket: 'T', '!' or 'S'.  Returns the
+ * size read, 0 or -1 when there was none. */
+static ssize_t
+status_read(struct run_state *rs)
+{
+	char	msg[256];
+	ssize_t	n = recv(rs->st, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+	uint64_t t;
+	int32_t	 ws;
+
+	if (n <= 0)
+		return n;
+	msg[n] = '\0';
+	if (msg[0] == 'T' && n == 1 + (ssize_t)sizeof(t)) {
+		memcpy(&t, msg + 1, sizeof(t));
+		rs->setup_ns = t - rs->t0;
+	} else if (msg[0] == 'S' && n == 1 + (ssize_t)sizeof(ws)) {
+		memcpy(&ws, msg + 1, sizeof(ws));
+		rs->status = ws;
+		rs->have_status = true;
+	} else if (msg[0] == '!') {
+		char	line[300];
+
+		snprintf(line, sizeof(line), "run did not start: %s", msg + 1);
 		launcher_log("error", line);
 		rs->flags |= PROTO_DONE_NOEXEC;
+	}
+	return n;
+}
+
+/* Hands the run to the keeper; 0 once its init runs, -1 if not. */
+static int
+run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS])
+{
+	union {
+		char		buf[CMSG_SPACE(sizeof(int) * KEEP_NFDS)];
+		struct cmsghdr	align;
+	} cbuf;
+	struct keep_msg	 m = { KEEP_RUN, 0, 0 };
+	struct iovec	 iov = { &m, sizeof(m) };
+	struct msghdr	 msg = { 0 };
+	struct cmsghdr	*c;
+	int		 sv[2], all[KEEP_NFDS], i, nfds, none[1], rc = -1;
+	struct pollfd	 pfd;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		err(1, "socketpair");
+	rs->st = sv[0];
+	memcpy(all, fds, sizeof(int) * PROTO_NFDS);
+	all[PROTO_NFDS] = sv[1];
+	memset(&cbuf, 0, sizeof(cbuf));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof(cbuf.buf);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * KEEP_NFDS);
+	memcpy(CMSG_DATA(c), all, sizeof(all));
+	rs->t0 = launcher_now_ns();
+	if (l->keeper_fd >= 0 &&
+	    sendmsg(l->keeper_fd, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(m)) {
+		pfd = (struct pollfd){ l->keeper_fd, POLLIN, 0 };
+		while (poll(&pfd, 1, 5000) < 0 && errno == EINTR)
+			;
+		if (pfd.revents & POLLIN &&
+		    proto_recv(l->keeper_fd, &m, sizeof(m), none, 0, &nfds) ==
+		    (ssize_t)sizeof(m) && m.op == KEEP_STARTED && m.pid > 1) {
+			rs->init = m.pid;
+			rc = 0;
+		}
+	}
+	for (i = 0; i < KEEP_NFDS; i++)
+		close(all[i]);
+	if (rc != 0) {
+		launcher_log("error", "the keeper did not start the run");
+		rs->flags |= PROTO_DONE_NOEXEC;
+	}
+	return rc;
+}
+
+static void
+run_kill(struct run_state *rs, uint32_t why)
+{
+	uint64_t now = launcher_now_ns();
+
+	if (rs->kill_at == 0) {
+		rs->kill_at = now;
+		rs->kill_deadline = now + REAP_WAIT_NS;
+		rs->flags |= why;
+		(void)kill(rs->init, SIGKILL);
 	}
 }
 
 /*
- * Waits for the runner to exit, the deadline, or a PROTO_KILL, answering
- * PROTO_PING meanwhile.  A protocol error or a closed socket ends us.
+ * Waits until the run's init is reaped (the runner ended, the deadline
+ * passed or PROTO_KILL came, and the init was killed), answering
+ * PROTO_PING meanwhile.  A protocol error or a closed socket ends us; a
+ * run that is not gone REAP_WAIT_NS after its kill leaves the slot dirty.
  */
 static void
 run_wait(struct launcher *l, struct run_state *rs)
 {
-	struct pollfd	 pfd[2] = { { CTL_FD, POLLIN, 0 }, { l->sigfd, POLLIN, 0 } };
-	uint64_t	 now;
+	struct pollfd	 pfd[4];
+	uint64_t	 now, until;
 	union proto_msg	 m;
-	int		 fds[PROTO_NFDS], nfds, i;
+	int		 fds[1], nfds;
 	ssize_t		 n;
 
-	while (!rs->done) {
-		now = now_ns();
-		if (now >= rs->deadline) {
-			rs->kill_at = now;
-			rs->flags |= PROTO_DONE_TIMEOUT;
+	while (!rs->reaped) {
+		now = launcher_now_ns();
+		if (rs->kill_at == 0 && (rs->have_status || now >= rs->deadline))
+			run_kill(rs, rs->have_status ? 0 : PROTO_DONE_TIMEOUT);
+		if (rs->kill_at != 0 && now >= rs->kill_deadline) {
+			rs->flags |= PROTO_DONE_DIRTY;
 			return;
 		}
-		if (poll(pfd, 2, (int)((rs->deadline - now + 999999) / 1000000)) < 0) {
+		until = rs->kill_at != 0 ? rs->kill_deadline : rs->deadline;
+		pfd[0] = (struct pollfd){ CTL_FD, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ l->sigfd, POLLIN, 0 };
+		pfd[2] = (struct pollfd){ l->keeper_fd, POLLIN, 0 };
+		pfd[3] = (struct pollfd){ rs->st, POLLIN, 0 };
+		if (poll(pfd, 4, (int)((until - now + 999999) / 1000000)) < 0) {
 			if (errno == EINTR)
 				continue;
 			err(1, "poll");
 		}
-		if (pfd[1].revents && launcher_reap(l, rs->pid, &rs->status)) {
-			rs->done = true;
-			rs->end = now_ns();
-			return;
-		}
+		if (pfd[3].revents)
+			status_read(rs);
+		if (pfd[2].revents)
+			keeper_read(l, rs);
+		if (pfd[1].revents)
+			launcher_reap(l, rs);
 		if (!pfd[0].revents)
 			continue;
-		n = ctl_recv(&m, sizeof(m), fds, &nfds);
-		for (i = 0; i < nfds; i++)
-			close(fds[i]);
-		if (n != (ssize_t)sizeof(struct proto_hdr) || nfds != 0 ||
-		    m.hdr.magic != PROTO_MAGIC) {
-			kill(-1, SIGKILL);
-			exit(n <= 0 ? 0 : 2);
-		}
-		if (m.hdr.op == PROTO_KILL) {
-			rs->kill_at = now_ns();
-			rs->flags |= PROTO_DONE_KILLED;
-			return;
-		}
-		if (m.hdr.op != PROTO_PING) {
-			kill(-1, SIGKILL);
-			exit(2);
-		}
-		ctl_pong();
+		n = proto_recv(CTL_FD, &m, sizeof(m), fds, 0, &nfds);
+		if (n != (ssize_t)sizeof(struct proto_hdr) ||
+		    m.hdr.magic != PROTO_MAGIC)
+			ctl_fail(rs->init, n == 0);
+		if (m.hdr.op == PROTO_KILL)
+			run_kill(rs, PROTO_DONE_KILLED);
+		else if (m.hdr.op == PROTO_PING)
+			ctl_pong();
+		else
+			ctl_fail(rs->init, false);
 	}
+	/* The runner's own status; its init's when it was killed first. */
+	while (!rs->have_status && status_read(rs) > 0)
+		;
+	if (!rs->have_status)
+		rs->status = rs->init_status;
 }
 
 static void
 launcher_run(struct launcher *l, const struct proto_run *req,
     int fds[PROTO_NFDS])
 {
-	struct run_state	rs = { 0 };
+	struct run_state	rs = { .st = -1 };
 	struct proto_done	done = { { PROTO_MAGIC, PROTO_DONE }, 0, 0, 0, 0, 0 };
 
-	run_start(l, &rs, fds);
-	rs.deadline = rs.t0 + (uint64_t)req->timeout_ms * 1000000ULL;
-	if (!(rs.flags & PROTO_DONE_NOEXEC))
+	if (run_start(l, &rs, fds) == 0) {
+		rs.deadline = rs.t0 + (uint64_t)req->timeout_ms * 1000000ULL;
 		run_wait(l, &rs);
-	launcher_sweep(rs.pid, &rs.status, &rs.done);
-	if (rs.end == 0)
-		rs.end = now_ns();
-	if (!only_pid1_left())
-		rs.flags |= PROTO_DONE_DIRTY;
-	if (root_tmpfs_wipe(&l->root, "/tmp") != 0 ||
-	    root_tmpfs_wipe(&l->root, "/dev/shm") != 0)
-		rs.flags |= PROTO_DONE_DIRTY;
+	}
+	rs.end = launcher_now_ns();
+	if (rs.kill_at != 0 && !(rs.flags & (PROTO_DONE_TIMEOUT |
+	    PROTO_DONE_KILLED)))
+		rs.end = rs.kill_at;	/* the runner ended; the rest was swept */
+	if (rs.st >= 0)
+		close(rs.st);
+	launcher_reap(l, NULL);
 	done.wstatus = rs.status;
 	done.flags = rs.flags;
 	done.wall_ns = rs.end - rs.t0;
-	done.overshoot_ns = rs.kill_at > rs.deadline && rs.deadline != 0 ?
-	    rs.kill_at - rs.deadline : 0;
+	done.overshoot_ns = (rs.flags & PROTO_DONE_TIMEOUT) &&
+	    rs.kill_at > rs.deadline ? rs.kill_at - rs.deadline : 0;
 	done.setup_ns = rs.setup_ns;
+	if (l->keeper == 0 || l->keeper_fd < 0) {
+		/* The keeper died (the OOM killer may choose it): a new one. */
+		if (l->keeper > 0)
+			(void)kill(l->keeper, SIGKILL);
+		launcher_reap(l, NULL);
+		launcher_keeper(l);
+	}
 	ctl_send(&done, sizeof(done));
+	if (rs.flags & PROTO_DONE_DIRTY)
+		errx(3, "a run outlived its kill by %llu s: remaking the slot",
+		    REAP_WAIT_NS / 1000000000ULL);
 }
 
 /* Between runs: a run request, a ping, or the end. */
 static void
 launcher_loop(struct launcher *l)
 {
+	struct pollfd	 pfd[2];
 	union proto_msg	 m;
 	int		 fds[PROTO_NFDS], nfds, i;
 	ssize_t		 n;
-	int		 st;
-	bool		 dummy = false;
 
 	for (;;) {
-		n = ctl_recv(&m, sizeof(m), fds, &nfds);
-		if (n <= 0)
+		pfd[0] = (struct pollfd){ CTL_FD, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ l->sigfd, POLLIN, 0 };
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			err(1, "poll");
+		}
+		if (pfd[1].revents) {
+			launcher_reap(l, NULL);
+			if (l->keeper == 0)
+				launcher_keeper(l);
+		}
+		if (!pfd[0].revents)
+			continue;
+		n = proto_recv(CTL_FD, &m, sizeof(m), fds, PROTO_NFDS, &nfds);
+		if (n == 0 || (n < 0 && errno != EPROTO))
 			exit(0);
-		if (m.hdr.magic == PROTO_MAGIC && m.hdr.op == PROTO_RUN &&
+		if (n > 0 && m.hdr.magic == PROTO_MAGIC && m.hdr.op == PROTO_RUN &&
 		    n == (ssize_t)sizeof(m.run) && nfds == PROTO_NFDS &&
 		    m.run.timeout_ms > 0) {
 			launcher_run(l, &m.run, fds);
@@ -621,14 +615,14 @@ launcher_loop(struct launcher *l)
 		}
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
-		if (m.hdr.magic == PROTO_MAGIC && m.hdr.op == PROTO_PING &&
-		    n == (ssize_t)sizeof(m.hdr) && nfds == 0) {
-			/* Reap anything that outlived a sweep (there should be none). */
-			launcher_sweep(-1, &st, &dummy);
+		if (n > 0 && m.hdr.magic == PROTO_MAGIC &&
+		    m.hdr.op == PROTO_PING && n == (ssize_t)sizeof(m.hdr) &&
+		    nfds == 0) {
 			ctl_pong();
 			continue;
 		}
-		if (m.hdr.op == PROTO_KILL && n == (ssize_t)sizeof(m.hdr))
+		if (n > 0 && m.hdr.op == PROTO_KILL &&
+		    n == (ssize_t)sizeof(m.hdr) && nfds == 0)
 			continue;	/* a late kill for a run already over */
 		errx(2, "protocol error from the worker");
 	}
@@ -657,6 +651,7 @@ main(int argc, char *argv[])
 		{ "fsize", required_argument, NULL, 'f' },
 		{ "nofile", required_argument, NULL, 'n' },
 		{ "nproc", required_argument, NULL, 'P' },
+		{ "cgroup-fds", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct launcher	 l = { 0 };
@@ -672,9 +667,10 @@ main(int argc, char *argv[])
 		case 'f': l.fsize = num_arg(optarg, "fsize"); break;
 		case 'n': l.nofile = num_arg(optarg, "nofile"); break;
 		case 'P': l.nproc = num_arg(optarg, "nproc"); break;
+		case 'c': l.ncg = (int)num_arg(optarg, "cgroup-fds"); break;
 		default:
 			errx(1, "usage: pyexec-launcher --uid N --python PATH "
-			    "--tmp-size N --fsize N --nofile N --nproc N");
+			    "--tmp-size N --fsize N --nofile N --nproc N --cgroup-fds N");
 		}
 	}
 	if (l.run_uid == 0 || l.python == NULL || l.root.tmp_size == 0 ||
@@ -682,6 +678,14 @@ main(int argc, char *argv[])
 		errx(1, "missing or zero argument (the run uid must not be 0)");
 	if (fcntl(CTL_FD, F_GETFD) < 0 || fcntl(RUNNER_FD, F_GETFD) < 0)
 		errx(1, "fd 3 must be the control socket and fd 4 the runner");
+	if (l.ncg < 1 || l.ncg > LAUNCHER_MAX_CG)
+		errx(1, "--cgroup-fds: between 1 and %d", LAUNCHER_MAX_CG);
+	for (c = 0; c < l.ncg; c++) {
+		l.cg_fds[c] = CG_FD_FIRST + c;
+		if (fcntl(l.cg_fds[c], F_SETFD, FD_CLOEXEC) != 0)
+			errx(1, "fd %d must be a cgroup.procs file", l.cg_fds[c]);
+	}
+	l.keeper_fd = -1;
 	l.root.run_uid = l.run_uid;
 	l.root.run_gid = l.run_gid;
 	launcher_setup(&l);

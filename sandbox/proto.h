@@ -72,4 +72,18 @@ struct proto_done {
 #define PROTO_DONE_DIRTY	0x4u	/* the slot could not be cleaned */
 #define PROTO_DONE_NOEXEC	0x8u	/* the run could not be started */
 
+/*
+ * proto.c: receives one packet of at most len bytes on fd, and with it at
+ * most maxfds descriptors (SCM_RIGHTS, close-on-exec) into fds.  A packet
+ * that was cut, or that carried more descriptors than maxfds or anything
+ * else in its control data, is a protocol error: every descriptor that
+ * came with it is closed, *nfds is 0 and the result -1 (errno EPROTO).
+ * Returns the packet's size, 0 at end of file, or -1.
+ */
+#include <stddef.h>
+#include <sys/types.h>
+
+ssize_t	proto_recv(int fd, void *buf, size_t len, int *fds, int maxfds,
+	    int *nfds);
+
 #endif /* PYEXEC_PROTO_H */

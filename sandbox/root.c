@@ -5,10 +5,14 @@
  *   of /usr and the few /etc entries Python needs -> generated /etc files
  *   (passwd, group, hosts, nsswitch.conf) and the compiled runner ->
  *   /bin, /lib... as symlinks into
- *   /usr -> /dev with null, zero, random, urandom bound from the host ->
- *   capped tmpfs on /tmp and /dev/shm -> /proc of the slot's pid namespace,
- *   hidepid=2 -> pivot_root, the old root detached -> the new root
- *   read-only.
+ *   /usr -> /dev with null, zero, random, urandom bound from the host,
+ *   read-only (the nodes still work; their times cannot be changed) ->
+ *   /proc of the slot's pid namespace (the launcher's only) -> pivot_root,
+ *   the old root detached -> the new root read-only.
+ *
+ * Per run, in the run's own mount namespace (root_run_mounts): capped,
+ * noexec tmpfs on /tmp and /dev/shm, and /proc of the run's own pid
+ * namespace with subset=pid and hidepid=2.  They vanish with the run.
  *
  * No /home, /root, /run, /var, /sys, and not /etc as a whole.  Runs inside
  * the slot's user namespace: the binds keep the flags the kernel locks
@@ -171,7 +175,8 @@ tmpfs_mount(const struct root_opts *o, const char *path)
 	snprintf(opts, sizeof(opts), "size=%lu,nr_inodes=4096,mode=0700,"
 	    "uid=%u,gid=%u", o->tmp_size, (unsigned)o->run_uid,
 	    (unsigned)o->run_gid);
-	return mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts);
+	return mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    opts);
 }
 
 static int
@@ -223,15 +228,8 @@ root_populate(const struct root_opts *o, char *err, size_t errlen)
 	for (i = 0; i < sizeof(root_devices) / sizeof(root_devices[0]); i++)
 		if (root_bind_ro(root_devices[i], true, 0, err, errlen) != 0)
 			return -1;
-	/* The devices must stay writable (/dev/null): undo the read-only. */
-	for (i = 0; i < sizeof(root_devices) / sizeof(root_devices[0]); i++)
-		if (mount(NULL, in_root(p, sizeof(p), root_devices[i]), NULL,
-		    MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC |
-		    locked_flags(root_devices[i]), NULL) != 0)
-			FAIL("remount %s: %s", p, strerror(errno));
-	if (tmpfs_mount(o, in_root(p, sizeof(p), "/tmp")) != 0 ||
-	    tmpfs_mount(o, in_root(p, sizeof(p), "/dev/shm")) != 0)
-		FAIL("mount tmpfs on %s: %s", p, strerror(errno));
+	/* Read-only binds of device nodes: reads and writes of the devices
+	 * work, a change of their inode (times, modes) fails with EROFS. */
 	if (mount("proc", in_root(p, sizeof(p), "/proc"), "proc",
 	    MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0)
 		FAIL("mount /proc: %s", strerror(errno));
@@ -265,24 +263,22 @@ root_build(const struct root_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-/* True when the tmpfs at path holds nothing but its root directory. */
-static bool
-tmpfs_clean(const char *path)
-{
-	struct statfs	sf;
-
-	if (statfs(path, &sf) != 0)
-		return false;
-	return sf.f_files - sf.f_ffree <= 1 && sf.f_blocks == sf.f_bfree;
-}
-
-/* Replaces a used tmpfs by a fresh one.  0, or -1 if it stays dirty. */
+/*
+ * In the run's init, just made pid 1 of fresh pid, mount and IPC
+ * namespaces: the run's own /tmp, /dev/shm and /proc.  A fresh tmpfs is a
+ * fresh superblock (mode, owner, times, inode numbers and counters as new)
+ * and a fresh /proc shows only the run's pid namespace, and of it only
+ * the processes (subset=pid: no /proc/sys, /proc/cmdline, kallsyms...).
+ */
 int
-root_tmpfs_wipe(const struct root_opts *o, const char *path)
+root_run_mounts(const struct root_opts *o, char *err, size_t errlen)
 {
-	if (tmpfs_clean(path))
-		return 0;
-	if (umount2(path, MNT_DETACH) != 0 || tmpfs_mount(o, path) != 0)
-		return -1;
-	return tmpfs_clean(path) ? 0 : -1;
+	if (tmpfs_mount(o, "/tmp") != 0)
+		FAIL("mount tmpfs on /tmp: %s", strerror(errno));
+	if (tmpfs_mount(o, "/dev/shm") != 0)
+		FAIL("mount tmpfs on /dev/shm: %s", strerror(errno));
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    "hidepid=2,subset=pid") != 0)
+		FAIL("mount /proc (subset=pid): %s", strerror(errno));
+	return 0;
 }

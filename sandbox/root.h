@@ -19,6 +19,6 @@ struct root_opts {
 #define ROOT_RUNNER_PATH	"/.pyexec/runner.pyc"
 
 int	root_build(const struct root_opts *, char *err, size_t errlen);
-int	root_tmpfs_wipe(const struct root_opts *, const char *path);
+int	root_run_mounts(const struct root_opts *, char *err, size_t errlen);
 
 #endif /* PYEXEC_ROOT_H */

@@ -4,11 +4,14 @@
  * The worker makes the run's five pipes, keeps its ends and sends the
  * others to the launcher with PROTO_RUN.  Then a single poll loop feeds the
  * code and stdin in, reads stdout, stderr and the runner's report out (the
- * output capped in total, the report capped on its own) and waits for
- * PROTO_DONE, which the launcher sends only once everything in the slot is
- * dead, so the pipes reach EOF.  A backstop deadline past the run's own
- * limit catches a launcher that stopped answering: that is our failure (a
- * 5xx), never an outcome.
+ * output capped in total: past it the run is stopped; the report capped on
+ * its own: past it the report pipe is closed and the report dropped) and
+ * waits for PROTO_DONE, which the launcher sends only once every process
+ * of the run is dead.  Then what is in the pipes is read without waiting:
+ * a run can keep a write end alive after its death (in flight in a unix
+ * socket), so end-of-file is never waited for.  A backstop deadline past
+ * the run's own limit catches a launcher that stopped answering: that is
+ * our failure (a 5xx), never an outcome.
  */
 #include "config.h"
 
@@ -59,7 +62,8 @@ struct sink {
 	char	*buf;		/* owned */
 	size_t	 len, cap;
 	size_t	 total;		/* bytes seen, kept or not */
-	int	 fd;		/* our read end, -1 at EOF */
+	int	 fd;		/* our read end (non-blocking), -1 at EOF */
+	bool	 over;		/* the report passed REPORT_MAX: dropped */
 };
 
 static int
@@ -158,6 +162,9 @@ run_pipes(struct pump *p, int theirs[PROTO_NFDS])
 	p->rep.fd = pp[PROTO_FD_REPORT][0];
 	fcntl(p->in.fd, F_SETFL, O_NONBLOCK);
 	fcntl(p->code.fd, F_SETFL, O_NONBLOCK);
+	fcntl(p->out.fd, F_SETFL, O_NONBLOCK);
+	fcntl(p->err.fd, F_SETFL, O_NONBLOCK);
+	fcntl(p->rep.fd, F_SETFL, O_NONBLOCK);
 	return 0;
 }
 
@@ -180,7 +187,37 @@ feed_write(struct feed *f)
 		fd_close(&f->fd);
 }
 
-/* Reads what is there; output past the cap is counted, not kept. */
+/* The report passed its cap: close the pipe (the run's next write fails
+ * with EPIPE, so it cannot make us read at its pace) and drop it. */
+static void
+report_overflow(struct sink *k)
+{
+	fd_close(&k->fd);
+	k->over = true;
+	free(k->buf);
+	k->buf = NULL;
+	k->len = k->cap = 0;
+}
+
+/* Asks the launcher to stop the run (output cap), once. */
+static int
+pump_kill(struct pump *p)
+{
+	struct proto_hdr kill = { PROTO_MAGIC, PROTO_KILL };
+
+	p->truncated = true;
+	if (!p->kill_sent &&
+	    send(p->ctl, &kill, sizeof(kill), MSG_NOSIGNAL) != sizeof(kill))
+		return -1;
+	p->kill_sent = true;
+	return 0;
+}
+
+/*
+ * Reads what is there; output past the cap is counted, not kept.
+ * 1 if it read something or reached EOF, 0 if there was nothing, -1 on
+ * error.
+ */
 static int
 pump_read(struct pump *p, struct sink *k, bool is_output)
 {
@@ -193,26 +230,44 @@ pump_read(struct pump *p, struct sink *k, bool is_output)
 		return (errno == EINTR || errno == EAGAIN) ? 0 : -1;
 	if (n == 0) {
 		fd_close(&k->fd);
-		return 0;
+		return 1;
 	}
 	k->total += (size_t)n;
 	if (!is_output) {
-		keep = k->len >= REPORT_MAX ? 0 :
-		    (size_t)n < REPORT_MAX - k->len ? (size_t)n : REPORT_MAX - k->len;
-		return keep ? sink_append(k, buf, keep) : 0;
+		if (k->len + (size_t)n > REPORT_MAX) {
+			report_overflow(k);
+			return 1;
+		}
+		return sink_append(k, buf, (size_t)n) == 0 ? 1 : -1;
 	}
 	room = p->max_output - (p->out.len + p->err.len);
 	keep = (size_t)n < room ? (size_t)n : room;
 	if (keep > 0 && sink_append(k, buf, keep) != 0)
 		return -1;
-	if (keep < (size_t)n) {
-		struct proto_hdr kill = { PROTO_MAGIC, PROTO_KILL };
+	if (keep < (size_t)n && pump_kill(p) != 0)
+		return -1;
+	return 1;
+}
 
-		p->truncated = true;
-		if (!p->kill_sent &&
-		    send(p->ctl, &kill, sizeof(kill), MSG_NOSIGNAL) != sizeof(kill))
+/*
+ * After PROTO_DONE every process of the run is dead, so all it wrote is in
+ * the pipes: read it without waiting, then close.  (A write end the run
+ * left in flight in a unix socket would keep EOF away for as long as the
+ * kernel's garbage collector takes.)
+ */
+static int
+pump_drain(struct pump *p)
+{
+	struct sink	*sinks[3] = { &p->out, &p->err, &p->rep };
+	int		 i, rc = 0;
+
+	for (i = 0; i < 3; i++) {
+		while (sinks[i]->fd >= 0 &&
+		    (rc = pump_read(p, sinks[i], i < 2)) > 0)
+			;
+		if (sinks[i]->fd >= 0 && rc < 0)
 			return -1;
-		p->kill_sent = true;
+		fd_close(&sinks[i]->fd);
 	}
 	return 0;
 }
@@ -241,7 +296,7 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 	int		n, i, rc;
 	int64_t		left;
 
-	while (!p->done || p->out.fd >= 0 || p->err.fd >= 0 || p->rep.fd >= 0) {
+	while (!p->done) {
 		n = 0;
 		for (i = 0; i < 3; i++)
 			pfd[n++] = (struct pollfd){ sinks[i]->fd, POLLIN, 0 };
@@ -259,7 +314,7 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 			return -1;
 		}
 		for (i = 0; i < 3; i++)
-			if (pfd[i].revents && pump_read(p, sinks[i], i < 2) != 0) {
+			if (pfd[i].revents && pump_read(p, sinks[i], i < 2) < 0) {
 				snprintf(err, errlen, "reading the run's output: %s",
 				    strerror(errno));
 				return -1;
@@ -273,6 +328,11 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 			    "control channel");
 			return -1;
 		}
+	}
+	if (pump_drain(p) != 0) {
+		snprintf(err, errlen, "reading the run's output: %s",
+		    strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -424,7 +484,8 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	r->truncated = p.truncated;
 	r->out = p.out.buf; r->out_len = p.out.len; r->out_total = p.out.total;
 	r->err = p.err.buf; r->err_len = p.err.len; r->err_total = p.err.total;
-	r->report = p.rep.buf; r->report_len = p.rep.len;
+	r->report = p.rep.buf; r->report_len = p.rep.len;	/* NULL if over */
+	r->report_dropped = p.rep.over;
 	p.out.buf = p.err.buf = p.rep.buf = NULL;
 	r->duration_ms = (double)p.done_msg.wall_ns / 1e6;
 	r->overshoot_ms = (double)p.done_msg.overshoot_ns / 1e6;

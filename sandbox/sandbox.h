@@ -54,6 +54,8 @@ enum sb_knob {
 	SB_KNOB_CPU_BURST,	/* v1 cpu.cfs_burst_us        v2 cpu.max.burst */
 	SB_KNOB_CPU_USAGE,	/* v1 cpuacct.usage (ns)      v2 cpu.stat usage_usec */
 	SB_KNOB_PIDS_MAX,	/* pids.max */
+	SB_KNOB_RECLAIM,	/* v1 memory.force_empty      v2 memory.reclaim */
+	SB_KNOB_MEM_USAGE,	/* v1 memory.usage_in_bytes   v2 memory.current */
 	SB_KNOB_MAX,
 };
 
@@ -65,12 +67,22 @@ struct sb_knob_desc {
 
 const struct sb_knob_desc *sb_knob_describe(enum sb_cgversion, enum sb_knob);
 
-/* One slot's cgroup.  Made by the master; the worker only opens the knobs. */
+/* The children of a slot's cgroup (see cgroup.c). */
+#define SB_CG_LAUNCHER	"launcher"
+#define SB_CG_RUN	"run"
+
+/* Usage of run/ below which no reclaim is done before a run (the keeper). */
+#define SB_RECLAIM_FLOOR	(1ULL << 20)
+
+/* One slot's cgroups.  Made by the master; the worker only opens the knobs
+ * (all of them in run/). */
 struct cgroup;			/* libcgroup's handle */
 
 struct sb_cgroup {
 	enum sb_cgversion version;
-	struct cgroup	*lcg;			/* master side: libcgroup handle, owned */
+	struct cgroup	*lcg;			/* master side: libcgroup handles, */
+	struct cgroup	*lcg_launcher;		/*   owned: slot-N, its launcher/ */
+	struct cgroup	*lcg_run;		/*   and run/ children */
 	uint64_t	 mem_set;		/* worker side: limits last written */
 	double		 cpu_set;
 	uint64_t	 cpu_base;		/* v2: usage at the last reset */
@@ -84,6 +96,8 @@ int		 sb_cgroup_init(enum sb_cgversion *, char *, size_t);
 int		 sb_cgroup_create(struct sb_cgroup *, const char *name,
 		    unsigned max_pids, uid_t owner, gid_t group, char *, size_t);
 int		 sb_cgroup_attach(struct sb_cgroup *, pid_t, char *, size_t);
+int		 sb_cgroup_procs_fds(struct sb_cgroup *, int *, int, char *,
+		    size_t);
 int		 sb_cgroup_destroy(struct sb_cgroup *);
 void		 sb_cgroup_free(struct sb_cgroup *);
 
@@ -185,6 +199,7 @@ struct run_result {
 	uint64_t	 memory_peak;
 	char		*report;	/* owned; the runner's JSON report or NULL */
 	size_t		 report_len;
+	bool		 report_dropped; /* it passed its cap: pipe closed */
 	bool		 slot_dirty;	/* the slot did not come back clean */
 };
 

@@ -6,16 +6,21 @@
  * namespace from its first instruction.  While it waits on a pipe the
  * master writes its uid and gid maps (0 -> the slot's launcher uid, 1000 ->
  * its run uid, two host uids no account owns) and attaches it to the
- * slot's cgroup by its host pid; then the child drops the master's groups,
- * switches to its mapped ids (so it holds no host uid 0 for file access)
- * and execs pyexec-launcher.  Nothing of the master crosses the exec but
- * fd 3 (the control socket), fd 4 (the runner's source, read-only) and
- * stderr (the log): the environment is empty and every other fd closed.
+ * slot's launcher/ cgroup by its host pid; then the child drops the
+ * master's groups, switches to its mapped ids (so it holds no host uid 0
+ * for file access), sets its parent-death signal (after the switch, which
+ * clears it) and checks that the master is still there, and execs
+ * pyexec-launcher.  Nothing of the master crosses the exec but fd 0
+ * (/dev/null), fds 1-2 (the log), fd 3 (the control socket), fd 4 (the
+ * runner's source, read-only) and fds 5.. (run/cgroup.procs of each
+ * hierarchy, for the keeper to move itself once): the environment is
+ * empty and every other fd closed.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
@@ -57,18 +62,24 @@ slot_create(struct slot *s, unsigned id, const struct pyexec_config *c,
 	    worker_gid, err, errlen);
 }
 
+#define SLOT_FD_FIRST_CG	5	/* the launcher's first cgroup.procs fd */
+#define SLOT_MAX_CG		4
+
 /* In the cloned child: wait for the go byte, then exec the launcher. */
 static void __attribute__((noreturn))
-slot_child(const struct pyexec_config *c, int ctl, int runner, int gate)
+slot_child(const struct pyexec_config *c, int ctl, int runner, int gate,
+    const int *cgfds, int ncg)
 {
-	char	 uid[16], tmp[32], fsize[32], nofile[16], nproc[16], go;
+	char	 uid[16], tmp[32], fsize[32], nofile[16], nproc[16], cgn[16];
 	char	*argv[] = { "pyexec-launcher", "--uid", uid, "--python",
 		    (char *)c->python_path, "--tmp-size", tmp, "--fsize", fsize,
-		    "--nofile", nofile, "--nproc", nproc, NULL };
+		    "--nofile", nofile, "--nproc", nproc, "--cgroup-fds", cgn,
+		    NULL };
 	char	*envp[] = { NULL };
+	struct pollfd pfd = { gate, POLLIN, 0 };
+	int	 i, fd;
+	char	 go;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
-		_exit(126);
 	if (read(gate, &go, 1) != 1)
 		_exit(126);	/* the master died or gave up */
 	/* Our maps are written: become the namespace's root, which is the
@@ -76,14 +87,33 @@ slot_child(const struct pyexec_config *c, int ctl, int runner, int gate)
 	if (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 ||
 	    setresuid(0, 0, 0) != 0)
 		_exit(125);
+	/* After the switch: a change of credentials clears it.  The master
+	 * keeps the gate open until we answered: a hang-up now means it
+	 * died before the signal could be armed. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
+	    poll(&pfd, 1, 0) < 0 || (pfd.revents & (POLLHUP | POLLERR)))
+		_exit(126);
 	snprintf(uid, sizeof(uid), "%u", SLOT_RUN_ID);
 	snprintf(tmp, sizeof(tmp), "%zu", c->tmp_size);
 	snprintf(fsize, sizeof(fsize), "%zu", c->max_file_size);
 	snprintf(nofile, sizeof(nofile), "%u", c->max_open_files);
 	snprintf(nproc, sizeof(nproc), "%u", c->max_pids);
+	snprintf(cgn, sizeof(cgn), "%d", ncg);
+	/* Above every target first, so no dup2 below overwrites a source. */
+	if ((ctl = fcntl(ctl, F_DUPFD, 32)) < 0 ||
+	    (runner = fcntl(runner, F_DUPFD, 32)) < 0)
+		_exit(126);
+	for (i = 0; i < ncg; i++) {
+		if ((fd = fcntl(cgfds[i], F_DUPFD, 32)) < 0)
+			_exit(126);
+		((int *)cgfds)[i] = fd;
+	}
 	if (dup2(ctl, 3) != 3 || dup2(runner, 4) != 4)
 		_exit(126);
-	if (close_range(5, ~0U, 0) != 0 || close(0) != 0)
+	for (i = 0; i < ncg; i++)
+		if (dup2(cgfds[i], SLOT_FD_FIRST_CG + i) != SLOT_FD_FIRST_CG + i)
+			_exit(126);
+	if (close_range(SLOT_FD_FIRST_CG + ncg, ~0U, 0) != 0 || close(0) != 0)
 		_exit(126);
 	if (open("/dev/null", O_RDONLY) != 0 || dup2(2, 1) != 1)
 		_exit(126);
@@ -117,14 +147,13 @@ slot_map(const struct slot *s, pid_t pid, char *err, size_t errlen)
 }
 
 /*
- * The launcher shares its slot's cgroup with the run it watches, so a run
- * spinning at its CPU quota would throttle the launcher's timer too and
- * the wall-clock kill would come late.  The master (CAP_SYS_NICE) makes
- * the launcher SCHED_FIFO, which CFS throttling does not touch, with
- * SCHED_RESET_ON_FORK so that every run starts as SCHED_OTHER, nice 0, and
- * cannot get it back.  Where the kernel refuses (no RT budget for the
- * cgroup), a nice value is the fallback: it helps unless the run also
- * exhausts its quota.
+ * The launcher lives in its own cgroup (launcher/), outside the run's CPU
+ * quota, so a run spinning at its quota cannot throttle the timer that
+ * ends it.  To be woken at once on a busy host as well, the master
+ * (CAP_SYS_NICE) makes it SCHED_FIFO with SCHED_RESET_ON_FORK, so that its
+ * keeper and every run start as SCHED_OTHER, nice 0, and cannot get it
+ * back.  Where the kernel refuses (no RT budget for the cgroup), nice -10
+ * is the fallback (docs/security.md gives the figures of both).
  */
 static int
 slot_prioritise(const struct slot *s, pid_t pid, char *err, size_t errlen)
@@ -157,7 +186,8 @@ int
 slot_start_launcher(struct slot *s, const struct pyexec_config *c,
     char *err, size_t errlen)
 {
-	int	sv[2] = { -1, -1 }, gate[2] = { -1, -1 }, runner = -1;
+	int	sv[2] = { -1, -1 }, gate[2] = { -1, -1 }, runner = -1, i;
+	int	cgfds[SLOT_MAX_CG], ncg = 0;
 	pid_t	pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 ||
@@ -170,6 +200,11 @@ slot_start_launcher(struct slot *s, const struct pyexec_config *c,
 		    strerror(errno));
 		goto fail;
 	}
+	if ((ncg = sb_cgroup_procs_fds(&s->cg, cgfds, SLOT_MAX_CG, err,
+	    errlen)) < 0) {
+		ncg = 0;
+		goto fail;
+	}
 	pid = (pid_t)syscall(SYS_clone, SLOT_NS_FLAGS | SIGCHLD, NULL, NULL,
 	    NULL, NULL);
 	if (pid < 0) {
@@ -180,13 +215,16 @@ slot_start_launcher(struct slot *s, const struct pyexec_config *c,
 	if (pid == 0) {
 		close(gate[1]);
 		close(sv[0]);
-		slot_child(c, sv[1], runner, gate[0]);
+		slot_child(c, sv[1], runner, gate[0], cgfds, ncg);
 	}
 	s->launcher_pid = pid;
 	close(gate[0]);
 	close(sv[1]);
 	close(runner);
 	gate[0] = sv[1] = runner = -1;
+	for (i = 0; i < ncg; i++)
+		close(cgfds[i]);
+	ncg = 0;
 	if (slot_map(s, pid, err, errlen) != 0 ||
 	    sb_cgroup_attach(&s->cg, pid, err, errlen) != 0 ||
 	    slot_prioritise(s, pid, err, errlen) != 0)
@@ -195,15 +233,15 @@ slot_start_launcher(struct slot *s, const struct pyexec_config *c,
 		snprintf(err, errlen, "slot %u: launcher gone", s->id);
 		goto fail;
 	}
-	close(gate[1]);
-	gate[1] = -1;
 	s->ctl_fd = sv[0];
-	if (run_ping_fd(s->ctl_fd, 5000) != 0) {
+	sv[0] = -1;
+	/* The gate stays open until the launcher answers (see slot_child). */
+	if (run_ping_fd(s->ctl_fd, 10000) != 0) {
 		snprintf(err, errlen, "slot %u: the launcher did not start "
 		    "(see its message above)", s->id);
-		s->ctl_fd = -1;
 		goto fail;
 	}
+	close(gate[1]);
 	return 0;
 fail:
 	if (gate[0] >= 0) close(gate[0]);
@@ -211,6 +249,8 @@ fail:
 	if (sv[0] >= 0) close(sv[0]);
 	if (sv[1] >= 0) close(sv[1]);
 	if (runner >= 0) close(runner);
+	for (i = 0; i < ncg; i++)
+		close(cgfds[i]);
 	slot_stop_launcher(s);
 	return -1;
 }

@@ -66,21 +66,50 @@ def test_runs_have_a_uid_of_their_own_slot():
     assert len(found) >= 2, found
 
 
+def _root_owned_tree(d):
+    for dirpath, dirs, files in os.walk(d):
+        for name in files:
+            assert os.stat(os.path.join(dirpath, name)).st_uid == 0, (dirpath, name)
+
+
 def test_only_the_needed_cgroup_files_are_the_workers():
+    # slot-N/launcher (the launcher) and slot-N itself are root's; of
+    # slot-N/run (the runs) only the limits, the counters the worker resets
+    # and the reclaim knob are the worker's.
     pyexec = pwd.getpwnam("pyexec").pw_uid
     owned = {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
-             "memory.max_usage_in_bytes"}
+             "memory.max_usage_in_bytes", "memory.force_empty"}
     slots = [d for d in os.listdir(MEMCG) if re.fullmatch(r"slot-\d+", d)]
     assert len(slots) == len(_slots()), slots
     for d in slots:
-        for name in os.listdir(os.path.join(MEMCG, d)):
-            uid = os.stat(os.path.join(MEMCG, d, name)).st_uid
+        top = os.path.join(MEMCG, d)
+        assert sorted(e for e in os.listdir(top)
+                      if os.path.isdir(os.path.join(top, e))) == ["launcher", "run"]
+        for name in os.listdir(top):
+            if os.path.isfile(os.path.join(top, name)):
+                assert os.stat(os.path.join(top, name)).st_uid == 0, (d, name)
+        _root_owned_tree(os.path.join(top, "launcher"))
+        run = os.path.join(top, "run")
+        for name in os.listdir(run):
+            uid = os.stat(os.path.join(run, name)).st_uid
             if name in owned:
                 assert uid == pyexec, (d, name, uid)
             else:
                 assert uid == 0, (d, name, uid)
     for ctl, name in (("cpu", "cpu.cfs_quota_us"), ("cpuacct", "cpuacct.usage")):
-        base = "/sys/fs/cgroup/%s/pyexec/%s/slot-0/" % (ctl, INSTANCE)
+        base = "/sys/fs/cgroup/%s/pyexec/%s/slot-0/run/" % (ctl, INSTANCE)
         assert os.stat(base + name).st_uid == pyexec, name
         assert os.stat(base + "cgroup.procs").st_uid == 0
         assert os.stat(base + "tasks").st_uid == 0
+
+
+def test_launchers_live_outside_the_runs_cgroups():
+    # The run's memory limit, OOM killer and CPU quota apply to run/ only:
+    # each launcher is in its slot's launcher/ group, in every hierarchy.
+    for s in _slots():
+        pid = s["launcher_pid"]
+        with open("/proc/%d/cgroup" % pid) as f:
+            groups = dict(l.strip().split(":", 2)[1:] for l in f)
+        for ctl in ("memory", "cpu", "pids"):
+            key = next(k for k in groups if ctl in k.split(","))
+            assert groups[key] == "/pyexec/%s/slot-%d/launcher" % (INSTANCE, s["id"]), groups

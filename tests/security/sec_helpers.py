@@ -225,6 +225,14 @@ def _workers_configured():
         return None
 
 
+def _has_children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return bool(f.read().split())
+    except OSError:
+        return False
+
+
 def sandbox_processes(workers=None):
     """Host processes whose real, effective, saved or fs uid is in the
     sandbox range, except the launchers that /health lists (running as
@@ -247,6 +255,16 @@ def sandbox_processes(workers=None):
         pid = int(d)
         slot = launchers.get(pid)
         if slot is not None and all(u == UID_BASE + 2 * slot for u in uids):
+            continue
+        # The launcher's keeper: its child, same uid, same program.
+        try:
+            ppid = int(st.get("PPid", "0"))
+        except ValueError:
+            ppid = 0
+        slot = launchers.get(ppid)
+        if (slot is not None and all(u == UID_BASE + 2 * slot for u in uids)
+                and st.get("Name") == "pyexec-launcher"
+                and not _has_children(pid)):
             continue
         try:
             cmd = _read("/proc/%d/cmdline" % pid, 300).replace("\0", " ")

@@ -32,7 +32,7 @@ setup(void)
 {
 	char	err[256];
 
-	ck_assert_msg(filter_build(&prog, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(filter_build(&prog, FILTER_RUN, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_gt(prog.len, 10);
 }
 

@@ -1,0 +1,324 @@
+/*
+ * keeper.c: the keeper, the run's init and the run, all forks of the
+ * launcher (pid 1 of the slot).
+ *
+ *   launcher (pid 1)   cgroup slot-N/launcher: never charged for a run,
+ *    |                 never throttled by one, never the OOM killer's pick
+ *    keeper            cgroup slot-N/run, moved there once at its start
+ *     |                through the cgroup.procs fds the master opened; its
+ *     |                own cgroup namespace.  Forks every run's init, so
+ *     |                each run is born in run/ at no cost (a move of a
+ *     |                process costs 8-25 ms on cgroup v1), and reaps it.
+ *     run init         pid 1 of a pid, mount and IPC namespace of its own,
+ *      |               made for this run: fresh tmpfs on /tmp and /dev/shm
+ *      |               (noexec), a /proc of this namespace only
+ *      |               (subset=pid, hidepid=2).  Forks the run, reports its
+ *      |               wait status, exits: the kernel then kills whatever
+ *      |               the run left, at once, and the namespaces, their
+ *      |               tmpfs and their pid counter are gone with it.
+ *      run             the launcher_child steps: rlimits, uid 1000,
+ *                      no_new_privs, seccomp, exec python on the runner.
+ *
+ * Nothing a run does survives it: every file system it can write, every
+ * pid it can see and every IPC object is its own namespace's.  The
+ * launcher kills a run by killing its init (SIGKILL to pid 1 of a pid
+ * namespace ends every process in it).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "filter.h"
+#include "launcher.h"
+#include "proto.h"
+#include "root.h"
+
+#define RUN_NS_FLAGS	(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC)
+
+/* In the run's processes: report the failed step ("!msg") and end. */
+static void __attribute__((noreturn))
+child_fail(int st, const char *step)
+{
+	int	e = errno;
+	char	msg[128];
+	int	n = snprintf(msg, sizeof(msg), "!%s: %s", step, strerror(e));
+
+	(void)!send(st, msg, (size_t)n, MSG_NOSIGNAL);
+	_exit(127);
+}
+
+static void
+child_rlimit(int st, int res, rlim_t soft, rlim_t hard)
+{
+	struct rlimit	rl = { soft, hard };
+
+	if (setrlimit(res, &rl) != 0)
+		child_fail(st, "setrlimit");
+}
+
+/*
+ * The run, from fork to exec, one checked step a line.  fds are the run's
+ * five fds (proto.h order), st the status socket (close-on-exec: a good
+ * exec closes this copy silently).
+ */
+static void __attribute__((noreturn))
+launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st)
+{
+	static char *const envp[] = {
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"HOME=/tmp",
+		"TMPDIR=/tmp",
+		"LANG=C.UTF-8",
+		"LC_ALL=C.UTF-8",
+		"PYTHONIOENCODING=utf-8",
+		"OPENBLAS_NUM_THREADS=1",
+		"OMP_NUM_THREADS=1",
+		"MKL_NUM_THREADS=1",
+		"NUMEXPR_NUM_THREADS=1",
+		"MPLBACKEND=Agg",
+		NULL
+	};
+	char		*argv[] = { "python3", "-I", "-S", "-B", "-u",
+			    ROOT_RUNNER_PATH, NULL };
+	sigset_t	 none;
+	int		 i, fd;
+	char		 stamp[1 + sizeof(uint64_t)];
+	uint64_t	 t;
+
+	if (setsid() < 0)
+		child_fail(st, "setsid");
+	/* SCHED_RESET_ON_FORK made us SCHED_OTHER; drop a fallback nice too. */
+	if (setpriority(PRIO_PROCESS, 0, 0) != 0)
+		child_fail(st, "setpriority");
+	/* Move st above the run's fds, then place the run's fds. */
+	if ((fd = fcntl(st, F_DUPFD_CLOEXEC, PROTO_NFDS + 8)) < 0)
+		child_fail(st, "dup");
+	st = fd;
+	for (i = 0; i < PROTO_NFDS; i++)
+		if ((fds[i] = fcntl(fds[i], F_DUPFD, PROTO_NFDS + 16)) < 0)
+			child_fail(st, "dup");
+	for (i = 0; i < PROTO_NFDS; i++)
+		if (dup2(fds[i], i) != i)
+			child_fail(st, "dup2");
+	if (close_range(PROTO_NFDS, (unsigned)st - 1, 0) != 0 ||
+	    close_range((unsigned)st + 1, ~0U, 0) != 0)
+		child_fail(st, "close_range");
+	/* RLIMIT_CORE 1, not 0: the kernel ignores the limit when
+	 * core_pattern is a pipe, except that 1 aborts the dump; the filter
+	 * keeps a run from changing it (docs/security.md). */
+	child_rlimit(st, RLIMIT_CORE, 1, 1);
+	child_rlimit(st, RLIMIT_FSIZE, l->fsize, l->fsize);
+	child_rlimit(st, RLIMIT_NOFILE, l->nofile, l->nofile);
+	child_rlimit(st, RLIMIT_NPROC, l->nproc, l->nproc);
+	child_rlimit(st, RLIMIT_RTPRIO, 0, 0);
+	child_rlimit(st, RLIMIT_NICE, 0, 0);
+	if (setgroups(0, NULL) != 0)
+		child_fail(st, "setgroups");
+	if (setresgid(l->run_gid, l->run_gid, l->run_gid) != 0)
+		child_fail(st, "setresgid");
+	if (setresuid(l->run_uid, l->run_uid, l->run_uid) != 0)
+		child_fail(st, "setresuid");
+	if (getuid() != l->run_uid || geteuid() != l->run_uid ||
+	    getgid() != l->run_gid || getegid() != l->run_gid ||
+	    setuid(0) == 0)
+		child_fail(st, "credentials did not drop");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		child_fail(st, "no_new_privs");
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		child_fail(st, "pdeathsig");
+	if (chdir("/tmp") != 0)
+		child_fail(st, "chdir /tmp");
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Last: from here on only what the policy allows, execve included. */
+	if (filter_load(&l->filter) != 0)
+		child_fail(st, "seccomp");
+	stamp[0] = 'T';
+	t = launcher_now_ns();
+	memcpy(stamp + 1, &t, sizeof(t));
+	(void)!send(st, stamp, sizeof(stamp), MSG_NOSIGNAL);
+	execve(l->python, argv, envp);
+	child_fail(st, "exec python");
+}
+
+/*
+ * pid 1 of the run's namespaces: mounts the run's file systems, forks the
+ * run, reaps everything, and once the runner itself has ended sends its
+ * wait status and exits (which ends every process left in the namespace).
+ */
+static void __attribute__((noreturn))
+run_init(const struct launcher *l, int fds[KEEP_NFDS])
+{
+	int	 st = fds[PROTO_NFDS], status, i;
+	char	 msg[1 + sizeof(int32_t)], err[256];
+	pid_t	 child, p;
+	int32_t	 ws;
+
+	if (root_run_mounts(&l->root, err, sizeof(err)) != 0) {
+		char line[300];
+
+		snprintf(line, sizeof(line), "!%s", err);
+		(void)!send(st, line, strlen(line), MSG_NOSIGNAL);
+		_exit(127);
+	}
+	if ((child = fork()) < 0)
+		child_fail(st, "fork");
+	if (child == 0)
+		launcher_child(l, fds, st);
+	for (i = 0; i < PROTO_NFDS; i++)
+		close(fds[i]);
+	for (;;) {
+		p = waitpid(-1, &status, __WALL);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			_exit(1);
+		if (p == child)
+			break;
+	}
+	ws = status;
+	msg[0] = 'S';
+	memcpy(msg + 1, &ws, sizeof(ws));
+	(void)!send(st, msg, sizeof(msg), MSG_NOSIGNAL);
+	_exit(0);
+}
+
+static void
+keeper_send(int fd, uint32_t op, pid_t pid, int value)
+{
+	struct keep_msg	m = { op, pid, value };
+
+	if (send(fd, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
+		_exit(0);	/* the launcher is gone */
+}
+
+/* Clones the run's init for the fds of one KEEP_RUN. */
+static void
+keeper_spawn(const struct launcher *l, int sock, int fds[KEEP_NFDS])
+{
+	pid_t	pid;
+	int	i;
+
+	pid = (pid_t)syscall(SYS_clone, RUN_NS_FLAGS | SIGCHLD, NULL, NULL,
+	    NULL, NULL);
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+			_exit(127);
+		close(sock);
+		run_init(l, fds);
+	}
+	for (i = 0; i < KEEP_NFDS; i++)
+		close(fds[i]);
+	if (pid < 0)
+		keeper_send(sock, KEEP_FAILED, 0, errno);
+	else
+		keeper_send(sock, KEEP_STARTED, pid, 0);
+}
+
+/* The keeper's loop: runs to start, inits to reap. */
+static void __attribute__((noreturn))
+keeper_loop(const struct launcher *l, int sock, int sigfd)
+{
+	struct pollfd		 pfd[2] = { { sock, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
+	struct signalfd_siginfo	 si;
+	struct keep_msg		 m;
+	int			 fds[KEEP_NFDS], nfds, status, i;
+	ssize_t			 n;
+	pid_t			 p;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		if (pfd[1].revents) {
+			while (read(sigfd, &si, sizeof(si)) > 0)
+				;
+			while ((p = waitpid(-1, &status, WNOHANG | __WALL)) > 0)
+				keeper_send(sock, KEEP_REAPED, p, status);
+		}
+		if (!pfd[0].revents)
+			continue;
+		n = proto_recv(sock, &m, sizeof(m), fds, KEEP_NFDS, &nfds);
+		if (n == 0 || (n < 0 && errno != EPROTO))
+			_exit(0);
+		if (n != (ssize_t)sizeof(m) || m.op != KEEP_RUN ||
+		    nfds != KEEP_NFDS) {
+			for (i = 0; i < nfds; i++)
+				close(fds[i]);
+			_exit(2);	/* only our launcher talks to us */
+		}
+		keeper_spawn(l, sock, fds);
+	}
+}
+
+/*
+ * Forks the keeper.  In the child: move into run/ (each cgroup.procs fd
+ * takes "0", this process), a cgroup namespace rooted there, every fd but
+ * its socket closed.  Returns the keeper's pid (l->keeper_fd is our end of
+ * its socket), or -1.
+ */
+pid_t
+keeper_start(struct launcher *l)
+{
+	int		sv[2], i, sigfd;
+	pid_t		pid;
+	sigset_t	set;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		close(sv[1]);
+		l->keeper_fd = sv[0];
+		l->keeper = pid;
+		return pid;
+	}
+	close(sv[0]);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		launcher_die(1, true, "keeper: pdeathsig");
+	for (i = 0; i < l->ncg; i++)
+		if (write(l->cg_fds[i], "0", 1) != 1)
+			launcher_die(1, true, "keeper: joining the run's cgroup");
+	for (i = 0; i < l->ncg; i++)
+		close(l->cg_fds[i]);
+	if (unshare(CLONE_NEWCGROUP) != 0)
+		launcher_die(1, true, "keeper: cgroup namespace");
+	if ((sv[1] = fcntl(sv[1], F_DUPFD_CLOEXEC, 3)) != 3 &&
+	    dup2(sv[1], 3) != 3)
+		launcher_die(1, true, "keeper: dup2");
+	if (close_range(4, ~0U, 0) != 0)
+		launcher_die(1, true, "keeper: close_range");
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if ((sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		launcher_die(1, true, "keeper: signalfd");
+	keeper_send(3, KEEP_READY, getpid(), 0);
+	keeper_loop(l, 3, sigfd);
+}
