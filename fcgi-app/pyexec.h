@@ -67,6 +67,8 @@ struct pyexec_config {
 /* config.c */
 enum pyexec_err	 config_load(struct pyexec_config *, char *, size_t);
 int		 config_parse_size(const char *, uint64_t *);
+double		 config_default_cpu(const struct pyexec_config *);
+bool		 config_llm_cleartext(const char *url);
 
 /* log.c: one JSON object per line on stderr.  The caller owns the object
  * and must not put code or secrets in it. */
@@ -84,6 +86,11 @@ char		*envelope_utf8_sanitize(const char *, size_t, size_t *);
 const char	*envelope_error_code(int http_status);
 char		*envelope_error(const char *id, const char *code, const char *msg);
 bool		 envelope_utf8_valid(const char *, size_t);
+
+/* jsonstrict.c: 0 if the buffer is one RFC 8259 JSON text (and its
+ * numbers finite), else -1 with the problem and its offset in msg. */
+int		 json_strict_check(const char *, size_t, int max_depth,
+		    bool finite, char *msg, size_t msglen);
 
 /* request.c: a validated request body.  Owns its strings. */
 struct exec_request {
@@ -139,6 +146,10 @@ enum llm_err	 llm_chat(const struct pyexec_config *, const struct llm_msg *,
 		    size_t, struct llm_reply *, char *, size_t);
 void		 llm_reply_free(struct llm_reply *);
 const char	*llm_err_code(enum llm_err);
+#define LLM_RETRY_AFTER_MAX	3600L	/* seconds */
+long		 llm_parse_retry_after(const char *, size_t);
+int64_t		 llm_retry_wait_ms(long retry_after, unsigned try);
+int64_t		 llm_remaining_ms(int64_t deadline, int64_t now);
 int		 llm_err_status(enum llm_err);
 
 /* extract.c: code out of a model's text.  The struct owns its members. */
@@ -213,6 +224,8 @@ struct worker {
 	struct shared	*sh;			/* borrowed, shared mapping */
 	unsigned	 id;
 	bool		 broken;		/* the slot failed: exit after reply */
+	bool		 key_valid;		/* this request came with a valid
+						 * API key (nginx's PYEXEC_KEY_VALID) */
 	struct selftest	 st;
 };
 
@@ -220,7 +233,7 @@ void		 worker_main(struct worker *) __attribute__((noreturn));
 
 /* selftest.c */
 int		 selftest_check(struct worker *);
-int		 selftest_cached(struct worker *);
+int		 selftest_cached(struct worker *, bool keyed);
 struct json_object *selftest_json(const struct worker *);
 
 /* routes.c: the table of routes and their handlers. */
@@ -264,6 +277,7 @@ void		 route_generate(struct worker *, const char *, size_t,
 struct json_object *generate_review(struct worker *, const char *code,
 		    bool *rejected, struct json_object **concerns);
 void		 concerns_line(struct json_object *, char *, size_t);
+char		*generate_tail(const char *, size_t, size_t max);
 struct json_object *rejected_item(const struct run_params *,
 		    const char *reason, struct json_object *concerns);
 

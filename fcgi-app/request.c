@@ -267,6 +267,7 @@ request_json(const char *body, size_t len, char *msg, size_t msglen)
 	struct json_object	*obj = NULL;
 	enum json_tokener_error	 jerr;
 	size_t			 off;
+	char			 why[128];
 
 	if (memchr(body, '\0', len) != NULL) {
 		snprintf(msg, msglen, "body: must not contain NUL bytes");
@@ -274,6 +275,17 @@ request_json(const char *body, size_t len, char *msg, size_t msglen)
 	}
 	if (!envelope_utf8_valid(body, len)) {
 		snprintf(msg, msglen, "body: invalid UTF-8");
+		return NULL;
+	}
+	/* RFC 8259 first: json-c alone takes 'single quotes', NaN,
+	 * Infinity and raw control characters. */
+	if (json_strict_check(body, len, REQUEST_MAX_DEPTH + 1, false, why,
+	    sizeof(why)) != 0) {
+		if (strncmp(why, "nested too deeply", 17) == 0)
+			snprintf(msg, msglen, "body: invalid JSON (nested deeper "
+			    "than %d levels)", REQUEST_MAX_DEPTH);
+		else
+			snprintf(msg, msglen, "body: invalid JSON (%s)", why);
 		return NULL;
 	}
 	if ((tok = json_tokener_new_ex(REQUEST_MAX_DEPTH)) == NULL) {
@@ -317,7 +329,8 @@ request_json(const char *body, size_t len, char *msg, size_t msglen)
 	return obj;
 }
 
-/* The scanner below only ever sees text json-c has accepted. */
+/* The scanner below only ever sees text json_strict_check() and json-c
+ * have accepted, and never reads past len anyway. */
 static size_t
 skip_ws(const char *b, size_t len, size_t i)
 {
@@ -333,7 +346,7 @@ skip_string(const char *b, size_t len, size_t i)
 	for (i++; i < len && b[i] != '"'; i++)
 		if (b[i] == '\\')
 			i++;
-	return i + 1;
+	return i < len ? i + 1 : len;
 }
 
 /* b[i] starts a value: the index just past it. */
@@ -425,7 +438,7 @@ request_parse(const char *body, size_t len, const struct pyexec_config *c,
 	memset(r, 0, sizeof(*r));
 	r->timeout = c->default_timeout;
 	r->memory_bytes = (uint64_t)c->default_memory_mb << 20;
-	r->cpu_limit = c->max_cpu < 1 ? c->max_cpu : 1;
+	r->cpu_limit = config_default_cpu(c);
 	r->max_attempts = 1;
 
 	if ((obj = request_json(body, len, msg, msglen)) == NULL)

@@ -146,8 +146,9 @@ signal_name(int sig, char *buf, size_t len)
  * It comes from inside the user's process, so it is taken only when it is
  * one well-formed object that agrees with what the kernel says: an
  * uncaught exception means exit status 1 and no signal; a result means
- * the run completed.  Anything else is ignored (the outcome never depends
- * on it).  Sets *exc and *result (caller puts them), either may be NULL.
+ * the run completed.  It must be strict RFC 8259 JSON (no NaN, Infinity
+ * or 1e999, which no envelope could carry).  Anything else is ignored
+ * (the outcome never depends on it).  Sets *exc and *result (caller puts them), either may be NULL.
  */
 void
 report_parse(const struct run_result *rr, struct json_object **exc,
@@ -156,12 +157,17 @@ report_parse(const struct run_result *rr, struct json_object **exc,
 	struct json_object	*rep, *v, *t;
 	struct json_tokener	*tok;
 	bool			 whole;
+	char			 why[128];
 
 	*exc = *result = NULL;
 	if (rr->report == NULL || rr->report_len == 0 ||
 	    !envelope_utf8_valid(rr->report, rr->report_len) ||
+	    memchr(rr->report, '\0', rr->report_len) != NULL ||
+	    json_strict_check(rr->report, rr->report_len, 128, true, why,
+	    sizeof(why)) != 0 ||
 	    (tok = json_tokener_new_ex(128)) == NULL)
 		return;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	rep = json_tokener_parse_ex(tok, rr->report, (int)rr->report_len);
 	whole = json_tokener_get_parse_end(tok) == rr->report_len;
 	json_tokener_free(tok);
@@ -418,51 +424,74 @@ out:
 	request_free(&req);
 }
 
+/* One slot for /health: its state; with detail also its pids and counts. */
+static struct json_object *
+health_slot(const struct shared_slot *ss, unsigned i, bool detail)
+{
+	struct json_object	*s = json_object_new_object();
+
+	json_object_object_add(s, "id", json_object_new_int((int)i));
+	json_object_object_add(s, "state",
+	    json_object_new_string(slot_state_name(ss->state)));
+	if (!detail)
+		return s;
+	json_object_object_add(s, "worker_pid", json_object_new_int(ss->worker_pid));
+	json_object_object_add(s, "launcher_pid",
+	    json_object_new_int(ss->launcher_pid));
+	json_object_object_add(s, "runs", json_object_new_int64((int64_t)ss->runs));
+	json_object_object_add(s, "restarts", json_object_new_int64(ss->restarts));
+	return s;
+}
+
+/*
+ * GET /health.  Without a valid key (nginx says, PYEXEC_KEY_VALID) it
+ * shows the status, the workers and the slots' states only, and reruns
+ * the self-test at most every SELFTEST_PUBLIC_AGE_MS: it cannot be used to
+ * make the service work.  With a key it adds pids, run counts, the
+ * self-test's checks and the python, and reruns the self-test when its
+ * last result is older than 10 s.
+ */
 static void
 route_health(struct worker *w, const char *body, size_t len, const char *id,
     struct reply *r)
 {
-	struct json_object	*o = json_object_new_object(), *slots, *s, *wk;
+	struct json_object	*o = json_object_new_object(), *slots, *wk, *st;
 	unsigned		 i, alive = 0;
 	bool			 ok = run_ping(w->rs, 2000) == 0;
+	bool			 detail = w->key_valid;
 	const char		*str;
 
-	if (ok && selftest_cached(w) != 0)
+	if (ok && selftest_cached(w, detail) != 0)
 		ok = false;
 
 	slots = json_object_new_array();
 	for (i = 0; i < w->sh->nslots; i++) {
 		const struct shared_slot *ss = &w->sh->slot[i];
-		int st = ss->state;
 
-		if (ss->worker_pid > 0 && (st == SLOT_READY || st == SLOT_BUSY))
+		if (ss->worker_pid > 0 && (ss->state == SLOT_READY ||
+		    ss->state == SLOT_BUSY))
 			alive++;
-		s = json_object_new_object();
-		json_object_object_add(s, "id", json_object_new_int((int)i));
-		json_object_object_add(s, "worker_pid",
-		    json_object_new_int(ss->worker_pid));
-		json_object_object_add(s, "launcher_pid",
-		    json_object_new_int(ss->launcher_pid));
-		json_object_object_add(s, "state",
-		    json_object_new_string(slot_state_name(st)));
-		json_object_object_add(s, "runs",
-		    json_object_new_int64((int64_t)ss->runs));
-		json_object_object_add(s, "restarts",
-		    json_object_new_int64(ss->restarts));
-		json_object_array_add(slots, s);
+		json_object_array_add(slots, health_slot(ss, i, detail));
 	}
 	json_object_object_add(o, "status",
 	    json_object_new_string(ok ? "healthy" : "unhealthy"));
 	if (!ok)
 		json_object_object_add(o, "reason", json_object_new_string(
 		    w->st.ok ? "this worker's sandbox slot does not answer" :
-		    w->st.reason));
-	json_object_object_add(o, "selftest", selftest_json(w));
+		    detail ? w->st.reason : "the sandbox self-test failed"));
+	st = selftest_json(w);
+	if (!detail) {
+		json_object_object_del(st, "checks");
+		json_object_object_del(st, "reason");
+	}
+	json_object_object_add(o, "selftest", st);
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
-	json_object_object_add(o, "cgroup", json_object_new_string(
-	    w->sh->cgversion == 2 ? "v2" : "v1"));
-	json_object_object_add(o, "python",
-	    json_object_new_string(w->cfg->python_path));
+	if (detail) {
+		json_object_object_add(o, "cgroup", json_object_new_string(
+		    w->sh->cgversion == 2 ? "v2" : "v1"));
+		json_object_object_add(o, "python",
+		    json_object_new_string(w->cfg->python_path));
+	}
 	wk = json_object_new_object();
 	json_object_object_add(wk, "configured", json_object_new_int((int)w->sh->nslots));
 	json_object_object_add(wk, "alive", json_object_new_int((int)alive));

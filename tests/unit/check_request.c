@@ -270,6 +270,81 @@ START_TEST(test_config_env)
 }
 END_TEST
 
+
+/* Issue 8, finding 6: what json-c's strict mode still took. */
+START_TEST(test_strict_json)
+{
+	char	m[128];
+
+	ck_assert_str_eq(parse_s("{'code': \"print(1)\", 'code': \"import os\"}"),
+	    "body: invalid JSON (single-quoted string (JSON strings use \") at byte 1)");
+	ck_assert(strstr(parse_s("{\"code\": \"print(1)\", 'code': 1}"),
+	    "single-quoted") != NULL);
+	ck_assert(strstr(parse_s("{\"code\": \"a\tb\"}"), "raw control "
+	    "character") != NULL);
+	ck_assert(strstr(parse_s("{\"code\": \"x\", \"timeout\": NaN}"),
+	    "NaN or Infinity") != NULL);
+	ck_assert(strstr(parse_s("{\"code\": \"x\", \"timeout\": -Infinity}"),
+	    "NaN or Infinity") != NULL);
+	/* 1e999 is JSON: the field names it (it is not a finite number). */
+	ck_assert(strncmp(parse_s("{\"code\": \"x\", \"timeout\": 1e999}"),
+	    "timeout: must be a number", 25) == 0);
+	ck_assert_int_eq(json_strict_check("[1e999]", 7, 8, true, m, sizeof(m)), -1);
+	ck_assert(strstr(m, "number out of range") != NULL);
+	ck_assert_int_eq(json_strict_check("[1e999]", 7, 8, false, m, sizeof(m)), 0);
+	ck_assert(strstr(parse_s("{\"code\": \"x\",}"), "expected a key") != NULL);
+	ck_assert(strstr(parse_s("[1,]"), "invalid JSON") != NULL);
+	ck_assert(strstr(parse_s("{\"code\": \"\\x\"}"), "bad escape") != NULL);
+	ck_assert(strstr(parse_s("{\"code\": \"\\u12\"}"), "bad \\u escape") != NULL);
+	ck_assert_str_eq(parse_s("{\"code\": \"print(1)\", \"timeout\": 2.5e0}"), "");
+	/* The checker itself: every scanner stays within the length. */
+	ck_assert_int_eq(json_strict_check("{\"a\":[1,2,{}],\"b\":null}", 23, 8, true, m, sizeof(m)), 0);
+	ck_assert_int_eq(json_strict_check("{'", 2, 8, true, m, sizeof(m)), -1);
+	ck_assert_int_eq(json_strict_check("\"abc", 4, 8, true, m, sizeof(m)), -1);
+	ck_assert_int_eq(json_strict_check("\"a\\", 3, 8, true, m, sizeof(m)), -1);
+	ck_assert_int_eq(json_strict_check("[[[", 3, 2, true, m, sizeof(m)), -1);
+	ck_assert(strstr(m, "nested too deeply") != NULL);
+	ck_assert_int_eq(json_strict_check("1 2", 3, 8, true, m, sizeof(m)), -1);
+	ck_assert_int_eq(json_strict_check("-0.5e-3", 7, 8, true, m, sizeof(m)), 0);
+	ck_assert_int_eq(json_strict_check("01", 2, 8, true, m, sizeof(m)), -1);
+}
+END_TEST
+
+START_TEST(test_strict_json_bounds)
+{
+	/* Malformed single-quote input at the very end of a heap buffer of
+	 * exactly its length (ASan catches a read past it). */
+	static const char *const in[] = { "{'", "{\"code\":'", "{\"a\":1,'",
+	    "{\"code\":\"x\", '", "'", "{\"a\":\"\\", "{\"a\":\"\\u00" };
+	struct exec_request	r;
+	size_t			i;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		size_t	n = strlen(in[i]);
+		char	*b = malloc(n);
+
+		memcpy(b, in[i], n);
+		ck_assert_str_ne(parse(b, n, &r), "");
+		request_free(&r);
+		free(b);
+	}
+}
+END_TEST
+
+START_TEST(test_cleartext_llm_url)
+{
+	ck_assert(config_llm_cleartext("http://llm.example/v1"));
+	ck_assert(config_llm_cleartext("http://10.0.0.5:8000/v1"));
+	ck_assert(config_llm_cleartext("http://127.0.0.1.example/v1"));
+	ck_assert(config_llm_cleartext("http://localhost.example/v1"));
+	ck_assert(!config_llm_cleartext("https://llm.example/v1"));
+	ck_assert(!config_llm_cleartext("http://127.0.0.1:18099/v1"));
+	ck_assert(!config_llm_cleartext("http://localhost:8000/v1"));
+	ck_assert(!config_llm_cleartext("http://[::1]:8000/v1"));
+	ck_assert(config_llm_cleartext("http://[::2]:8000/v1"));
+}
+END_TEST
+
 static Suite *
 request_suite(void)
 {
@@ -289,6 +364,9 @@ request_suite(void)
 	tcase_add_test(tc, test_body_errors);
 	tcase_add_test(tc, test_parse_size);
 	tcase_add_test(tc, test_config_env);
+	tcase_add_test(tc, test_strict_json);
+	tcase_add_test(tc, test_strict_json_bounds);
+	tcase_add_test(tc, test_cleartext_llm_url);
 	suite_add_tcase(s, tc);
 	return s;
 }
