@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "pyexec.h"
@@ -325,4 +326,43 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 		return PYEXEC_ERR_CONFIG;
 	}
 	return PYEXEC_OK;
+}
+
+/* The CPU limit of a run that asks for none: one core, or less where the
+ * operator set PYEXEC_MAX_CPU lower.  Every route uses it. */
+double
+config_default_cpu(const struct pyexec_config *c)
+{
+	return c->max_cpu < 1 ? c->max_cpu : 1;
+}
+
+/*
+ * True when url is http:// to a host other than loopback (127.0.0.0/8,
+ * localhost, [::1]): an API key sent there travels in clear text.
+ */
+bool
+config_llm_cleartext(const char *url)
+{
+	const char	*h, *end;
+	size_t		 n;
+
+	if (url == NULL || strncasecmp(url, "http://", 7) != 0)
+		return false;
+	h = url + 7;
+	if ((end = strpbrk(h, "/?#")) == NULL)
+		end = h + strlen(h);
+	if (memchr(h, '@', (size_t)(end - h)) != NULL)
+		h = (const char *)memchr(h, '@', (size_t)(end - h)) + 1;
+	if (*h == '[') {
+		return !(strncmp(h, "[::1]", 5) == 0 &&
+		    (h[5] == ':' || h + 5 == end));
+	}
+	for (n = 0; h + n < end && h[n] != ':'; n++)
+		;
+	if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+		return false;
+	if (n >= 4 && strncmp(h, "127.", 4) == 0 &&
+	    strspn(h, "0123456789.") >= n)
+		return false;
+	return true;
 }

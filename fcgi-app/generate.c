@@ -156,23 +156,47 @@ code_item(const struct worker *w, const struct llm_code *c, unsigned attempt)
 	return it;
 }
 
+/*
+ * The last at most max bytes of p, cut on a character boundary and made
+ * valid UTF-8 (invalid bytes become U+FFFD), NUL-free: what may go into a
+ * prompt.  Returned malloc'd (the caller frees it), or NULL.
+ */
+char *
+generate_tail(const char *p, size_t len, size_t max)
+{
+	char	*clean, *out;
+	size_t	 start = len > max ? len - max : 0, clen, i;
+
+	/* Step past continuation bytes: start on the next character. */
+	while (start > 0 && start < len && ((unsigned char)p[start] & 0xc0) == 0x80)
+		start++;
+	if ((clean = envelope_utf8_sanitize(p + start, len - start, &clen)) == NULL)
+		return NULL;
+	for (i = 0; i < clen; i++)
+		if (clean[i] == '\0')
+			clean[i] = ' ';
+	out = strndup(clean, clen);
+	free(clean);
+	return out;
+}
+
 /* The message that sends a failure back to the model for a fix. */
 static char *
 repair_message(const struct run_result *rr, struct json_object *exc)
 {
-	const char	*tail = rr->err != NULL ? rr->err : "";
-	char		*msg;
-	size_t		 len = strlen(tail);
+	char	*msg, *tail;
 
-	if (len > REPAIR_TAIL)
-		tail += len - REPAIR_TAIL;
+	if ((tail = generate_tail(rr->err != NULL ? rr->err : "", rr->err_len,
+	    REPAIR_TAIL)) == NULL)
+		return NULL;
 	if (asprintf(&msg, "The program failed (exit status %d).\n%s%s\n"
 	    "stderr (last %d bytes):\n%s\nAnswer with the same JSON object, "
 	    "with the fixed program.", rr->exit_code,
 	    exc ? "Exception: " : "", exc ?
 	    json_object_to_json_string_ext(exc, JSON_C_TO_STRING_PLAIN) : "",
 	    REPAIR_TAIL, tail) < 0)
-		return NULL;
+		msg = NULL;
+	free(tail);
 	return msg;
 }
 

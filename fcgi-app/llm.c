@@ -53,6 +53,46 @@ llm_on_data(char *data, size_t size, size_t n, void *ud)
 	return len;
 }
 
+/*
+ * A Retry-After header's delay in seconds (the delta-seconds form; an
+ * HTTP date is ignored), clamped to LLM_RETRY_AFTER_MAX; -1: none.  The
+ * header is not NUL-terminated: at most len bytes are read.
+ */
+long
+llm_parse_retry_after(const char *p, size_t len)
+{
+	long	v = 0;
+	size_t	i = 0;
+
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i == len || p[i] < '0' || p[i] > '9')
+		return -1;
+	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+		if ((v = v * 10 + (p[i] - '0')) > LLM_RETRY_AFTER_MAX)
+			v = LLM_RETRY_AFTER_MAX;
+	return v;
+}
+
+/* The wait before retry number try (0 first): Retry-After if the model
+ * sent one, else 250 ms doubling; in ms, never negative or overflowing. */
+int64_t
+llm_retry_wait_ms(long retry_after, unsigned try)
+{
+	if (retry_after >= 0)
+		return (int64_t)(retry_after < LLM_RETRY_AFTER_MAX ? retry_after :
+		    LLM_RETRY_AFTER_MAX) * 1000;
+	return try >= 16 ? (int64_t)250 << 16 : (int64_t)250 << try;
+}
+
+/* What is left of the budget for one call, in ms; 0 when nothing is (a
+ * call is then not made: curl takes 0 as "no timeout"). */
+int64_t
+llm_remaining_ms(int64_t deadline, int64_t now)
+{
+	return deadline > now ? deadline - now : 0;
+}
+
 static size_t
 llm_on_header(char *data, size_t size, size_t n, void *ud)
 {
@@ -60,7 +100,7 @@ llm_on_header(char *data, size_t size, size_t n, void *ud)
 	size_t		 len = size * n;
 
 	if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0)
-		b->retry_after = strtol(data + 12, NULL, 10);
+		b->retry_after = llm_parse_retry_after(data + 12, len - 12);
 	return len;
 }
 
@@ -206,7 +246,8 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
 	enum llm_err	 rc = LLM_UNAVAILABLE;
 	char		*body;
 	unsigned	 try;
-	long		 status, wait;
+	long		 status;
+	int64_t		 wait, left;
 	CURLcode	 cc;
 
 	if (c->llm_key == NULL) {
@@ -225,14 +266,17 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
 		return LLM_UNAVAILABLE;
 	}
 	for (try = 0; try <= c->llm_retries; try++) {
-		if (log_mono_ms() >= deadline) {
+		if ((left = llm_remaining_ms(deadline, log_mono_ms())) <= 0) {
 			if (try == 0 || rc == LLM_TIMEOUT)
 				rc = LLM_TIMEOUT;
+			if (try == 0)
+				snprintf(err, errlen, "the model did not answer "
+				    "within %g s", c->llm_timeout);
 			break;
 		}
 		llm_buf_clear(&b, c->llm_max_response);
 		r->calls++;
-		cc = llm_post(c, body, (long)(deadline - log_mono_ms()), &b, &status);
+		cc = llm_post(c, body, (long)left, &b, &status);
 		if (cc == CURLE_OPERATION_TIMEDOUT) {
 			snprintf(err, errlen, "the model did not answer within %g s",
 			    c->llm_timeout);
@@ -258,10 +302,12 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
 			    "tries)", status, try + 1);
 		if (cc == CURLE_OK && status != 429 && status < 500)
 			break;		/* 4xx: retrying will not help */
-		wait = b.retry_after >= 0 ? b.retry_after * 1000 : 250L << try;
-		if (try == c->llm_retries || log_mono_ms() + wait >= deadline)
+		wait = llm_retry_wait_ms(b.retry_after, try);
+		if (try == c->llm_retries ||
+		    wait >= llm_remaining_ms(deadline, log_mono_ms()))
 			break;
-		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
+		struct timespec ts = { (time_t)(wait / 1000),
+		    (long)(wait % 1000) * 1000000 };
 		nanosleep(&ts, NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts1);

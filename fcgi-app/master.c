@@ -83,6 +83,35 @@ master_die(const char *fmt, ...)
 	exit(1);
 }
 
+/*
+ * Crashing runs must not start a helper on the host.  With a file
+ * core_pattern RLIMIT_CORE stops the dump; with a pipe (systemd-coredump,
+ * apport) the kernel ignores the limit except for the value 1, which the
+ * runs get and cannot change (the seccomp policy).  A socket core_pattern
+ * ("@", Linux 6.16) honours neither: refuse it.
+ */
+static void
+master_core_pattern(void)
+{
+	char	buf[256] = "";
+	FILE	*f = fopen("/proc/sys/kernel/core_pattern", "re");
+
+	if (f == NULL)
+		master_die("/proc/sys/kernel/core_pattern: %s", strerror(errno));
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	if (buf[0] == '@')
+		master_die("kernel.core_pattern sends core dumps to a socket "
+		    "(%.*s): a crashing run would reach its daemon whatever its "
+		    "limits; set a file or pipe core_pattern", (int)strcspn(buf,
+		    "\n"), buf);
+	if (buf[0] == '|')
+		log_msg("info", "startup", "kernel.core_pattern is a pipe: runs "
+		    "get RLIMIT_CORE 1, which keeps the kernel from starting "
+		    "its helper for them");
+}
+
 /* Checks that may refuse the start, before anything is made. */
 static void
 master_preflight(struct master *m)
@@ -122,6 +151,11 @@ master_preflight(struct master *m)
 		master_die("python %s: %s", m->cfg.python_path, strerror(errno));
 	if (sb_cgroup_init(&m->cgv, err, sizeof(err)) != 0)
 		master_die("cgroups: %s", err);
+	master_core_pattern();
+	if (m->cfg.llm_key != NULL && config_llm_cleartext(m->cfg.llm_url))
+		log_msg("warning", "startup", "PYEXEC_LLM_URL is http:// to a "
+		    "host that is not this machine: the LLM key would travel "
+		    "in clear text; use https://");
 }
 
 static void

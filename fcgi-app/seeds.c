@@ -96,7 +96,9 @@ seed004_execute(struct worker *w, const char *body, size_t len,
 	struct run_params	 p;
 	struct run_result	 rr;
 	char			 msg[256];
-	double			 timeout = 5;
+	double			 max = w->cfg->max_timeout < 30 ?
+				    w->cfg->max_timeout : 30;
+	double			 timeout = 5 < max ? 5 : max;
 	int			 rc;
 
 	if ((o = request_json(body, len, msg, sizeof(msg))) == NULL ||
@@ -118,9 +120,10 @@ seed004_execute(struct worker *w, const char *body, size_t len,
 		timeout = json_object_get_double(t);
 		if ((!json_object_is_type(t, json_type_int) &&
 		    !json_object_is_type(t, json_type_double)) ||
-		    !isfinite(timeout) || timeout < 1 || timeout > 30) {
-			seed004_invalid(r, "timeout", "ensure this value is between "
-			    "1 and 30", "value_error.number");
+		    !isfinite(timeout) || timeout < 1 || timeout > max) {
+			snprintf(msg, sizeof(msg), "ensure this value is between "
+			    "1 and %g", max);
+			seed004_invalid(r, "timeout", msg, "value_error.number");
 			goto out;
 		}
 	}
@@ -128,7 +131,7 @@ seed004_execute(struct worker *w, const char *body, size_t len,
 	    .code_len = (size_t)json_object_get_string_len(code),
 	    .stdin_data = NULL, .stdin_len = 0, .timeout = timeout,
 	    .memory_bytes = (uint64_t)w->cfg->default_memory_mb << 20,
-	    .cpu_limit = 1.0, .max_output = w->cfg->max_output,
+	    .cpu_limit = config_default_cpu(w->cfg), .max_output = w->cfg->max_output,
 	    .mode = RUN_MODE_SCRIPT, .unwrap = false };
 	if (worker_run(w, &p, &rr) != 0) {
 		reply_error(r, 500, id, "the sandbox failed");
@@ -214,7 +217,7 @@ seed002_execute(struct worker *w, struct json_object *script, const char *id,
 	    .code_len = (size_t)json_object_get_string_len(script),
 	    .stdin_data = NULL, .stdin_len = 0, .timeout = timeout,
 	    .memory_bytes = (uint64_t)w->cfg->default_memory_mb << 20,
-	    .cpu_limit = 1.0, .max_output = w->cfg->max_output,
+	    .cpu_limit = config_default_cpu(w->cfg), .max_output = w->cfg->max_output,
 	    .mode = RUN_MODE_MAIN, .unwrap = false };
 	if (worker_run(w, &p, &rr) != 0) {
 		reply_error(r, 500, id, "the sandbox failed");
@@ -298,7 +301,7 @@ seed003_execute(struct worker *w, struct json_object *o, struct json_object *gc,
 	    .code_len = (size_t)json_object_get_string_len(gc),
 	    .stdin_data = NULL, .stdin_len = 0, .timeout = timeout,
 	    .memory_bytes = (uint64_t)w->cfg->default_memory_mb << 20,
-	    .cpu_limit = 1.0, .max_output = w->cfg->max_output,
+	    .cpu_limit = config_default_cpu(w->cfg), .max_output = w->cfg->max_output,
 	    .mode = RUN_MODE_SCRIPT, .unwrap = true };
 	if (memchr(p.code, '\0', p.code_len) != NULL) {
 		seed003_refuse(r, 400, "generated_code must not contain NUL bytes");
@@ -711,7 +714,7 @@ seed001_execute(struct worker *w, const char *body, size_t len,
 	    .code_len = (size_t)json_object_get_string_len(code),
 	    .timeout = w->cfg->default_timeout,
 	    .memory_bytes = (uint64_t)w->cfg->default_memory_mb << 20,
-	    .cpu_limit = 1.0, .max_output = w->cfg->max_output,
+	    .cpu_limit = config_default_cpu(w->cfg), .max_output = w->cfg->max_output,
 	    .mode = RUN_MODE_SCRIPT, .policy = w->cfg->seed001_policy };
 	if (memchr(p.code, '\0', p.code_len) != NULL) {
 		seed001_reply(r, id, "Invalid input: NUL character in the code");

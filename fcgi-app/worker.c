@@ -75,6 +75,10 @@ worker_drop(const struct pyexec_config *c)
 		log_die(1, "worker", "no_new_privs: %s", strerror(errno));
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
 		log_die(1, "worker", "pdeathsig: %s", strerror(errno));
+	/* Not dumpable whatever fs.suid_dumpable says: no core file, no
+	 * ptrace, no /proc/PID/mem of the worker (it holds the LLM key). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		log_die(1, "worker", "dumpable: %s", strerror(errno));
 }
 
 /* Reads the body, at most max bytes.  0, 1 if too large, -1 on error. */
@@ -172,12 +176,14 @@ worker_handle(struct worker *w, FCGX_Request *req)
 	char		 id[UUID_STR_LEN];
 	const char	*method = FCGX_GetParam("REQUEST_METHOD", req->envp);
 	const char	*path = FCGX_GetParam("DOCUMENT_URI", req->envp);
+	const char	*kv = FCGX_GetParam("PYEXEC_KEY_VALID", req->envp);
 	char		*body = NULL;
 	size_t		 len = 0;
 	int		 rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	envelope_uuid4(id);
+	w->key_valid = kv != NULL && strcmp(kv, "1") == 0;
 	if (method == NULL)
 		method = "GET";
 	if (path == NULL)

@@ -149,6 +149,52 @@ START_TEST(test_generate_validation)
 }
 END_TEST
 
+
+/* Issue 8, finding 8: never a call without a bound, Retry-After clamped. */
+START_TEST(test_llm_budget)
+{
+	ck_assert_int_eq(llm_remaining_ms(1000, 1000), 0);
+	ck_assert_int_eq(llm_remaining_ms(1000, 2000), 0);
+	ck_assert_int_eq(llm_remaining_ms(1500, 1000), 500);
+	ck_assert_int_eq(llm_parse_retry_after(" 2\r\n", 4), 2);
+	ck_assert_int_eq(llm_parse_retry_after(" 99999999999999999999999\r\n", 26),
+	    LLM_RETRY_AFTER_MAX);
+	ck_assert_int_eq(llm_parse_retry_after(" -5\r\n", 5), -1);
+	ck_assert_int_eq(llm_parse_retry_after(" Wed, 21 Oct 2015 07:28:00 GMT", 30), -1);
+	ck_assert_int_eq(llm_parse_retry_after(" 7", 1), -1);	/* bounded */
+	ck_assert_int_eq(llm_retry_wait_ms(-1, 0), 250);
+	ck_assert_int_eq(llm_retry_wait_ms(-1, 3), 2000);
+	ck_assert(llm_retry_wait_ms(-1, 1000) > 0);
+	ck_assert_int_eq(llm_retry_wait_ms(LLM_RETRY_AFTER_MAX, 0),
+	    LLM_RETRY_AFTER_MAX * 1000);
+}
+END_TEST
+
+/* Issue 8, finding 9: the stderr sent back is valid UTF-8, cut on a
+ * character boundary. */
+START_TEST(test_repair_tail)
+{
+	char	in[64], *t;
+
+	/* "é" is c3 a9: cutting 3 bytes from "aéé" must not start on a9. */
+	t = generate_tail("a\xc3\xa9\xc3\xa9", 5, 3);
+	ck_assert_str_eq(t, "\xc3\xa9");
+	free(t);
+	t = generate_tail("ok \xff\xfe end", 9, 100);
+	ck_assert(envelope_utf8_valid(t, strlen(t)));
+	ck_assert_str_eq(t, "ok \xef\xbf\xbd\xef\xbf\xbd end");
+	free(t);
+	memset(in, 'x', sizeof(in));
+	in[10] = '\0';
+	t = generate_tail(in, sizeof(in), 100);
+	ck_assert_uint_eq(strlen(t), sizeof(in));	/* NUL kept out */
+	free(t);
+	t = generate_tail("\xe2\x82\xac\xe2\x82\xac", 6, 4);
+	ck_assert_str_eq(t, "\xe2\x82\xac");
+	free(t);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -167,6 +213,8 @@ main(void)
 	tcase_add_test(tc, test_review);
 	tcase_add_test(tc, test_redact);
 	tcase_add_test(tc, test_generate_validation);
+	tcase_add_test(tc, test_llm_budget);
+	tcase_add_test(tc, test_repair_tail);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
