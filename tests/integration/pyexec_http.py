@@ -150,8 +150,10 @@ def request(method, path, body=None, headers=None, auth="integrations",
     return resp
 
 
-def health(timeout=10.0):
-    return request("GET", "/health", auth=None, timeout=timeout)
+def health(timeout=10.0, auth="integrations"):
+    """GET /health; with the test key (its detailed view: pids, run counts,
+    the self-test's checks) unless auth=None (the public view)."""
+    return request("GET", "/health", auth=auth, timeout=timeout)
 
 
 def execute(payload, timeout=DEFAULT_TIMEOUT, **kw):

@@ -1,9 +1,24 @@
-"""GET /health: no key needed, reports the workers and their slots."""
+"""GET /health: no key needed for the status; with a key, the details."""
 
 import pyexec_http as ph
 
 
-def test_health_without_key_is_healthy():
+def test_health_without_key_shows_no_pids_and_no_checks():
+    ph.wait_for_health(ph.healthy_and_ready, within=15)
+    resp = ph.health(auth=None)
+    assert resp.status == 200, ph.show(resp)
+    j = resp.json
+    assert j["status"] == "healthy", ph.show(j)
+    assert j["workers"]["alive"] == j["workers"]["configured"], ph.show(j)
+    for s in j["slots"]:
+        assert set(s) == {"id", "state"}, ph.show(s)
+    assert set(j["selftest"]) == {"ok", "age_ms"}, ph.show(j)
+    assert "python" not in j and "cgroup" not in j, ph.show(j)
+    # No number that could be a host pid anywhere in the answer.
+    assert "pid" not in resp.text, ph.show(resp)
+
+
+def test_health_with_key_is_detailed():
     resp = ph.wait_for_health(ph.healthy_and_ready, within=15)
     assert resp is not None, "no answer from /health"
     assert resp.status == 200, ph.show(resp)

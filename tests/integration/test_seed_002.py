@@ -5,7 +5,8 @@ import pyexec_http as ph
 
 
 def _post(body):
-    resp = ph.request("POST", "/execute", body=body)
+    # Seed 002 runs for up to 30 s (its fixed timeout): wait longer.
+    resp = ph.request("POST", "/execute", body=body, timeout=60)
     assert resp.header("Content-Type", "").startswith("application/json"), ph.show(resp)
     return resp
 

@@ -710,13 +710,13 @@ def test_network_namespace_is_empty(token):
     code = _code("""
         import fcntl, json, socket, struct
         out = {}
-        with open("/proc/net/dev") as f:
+        with open("/proc/self/net/dev") as f:
             out["ifaces"] = sorted(l.split(":")[0].strip()
                                    for l in f.read().splitlines()[2:])
-        with open("/proc/net/route") as f:
+        with open("/proc/self/net/route") as f:
             out["routes"] = f.read().splitlines()[1:]
         try:
-            with open("/proc/net/ipv6_route") as f:
+            with open("/proc/self/net/ipv6_route") as f:
                 out["routes6"] = [l for l in f.read().splitlines()
                                   if not l.rstrip().endswith("lo")]
         except OSError:

@@ -26,15 +26,16 @@ def test_fork_bomb_uncaught(token):
             os.fork()
         """)
     # memory to spare (64 copies of python are ~100 MB) so that the pids
-    # limit is the wall that stops it
-    ex = sh.run(code, timeout=3, memory_limit=300)
+    # limit is the wall that stops it.  The timeout leaves a slow host room
+    # to print the traceback while 64 forkers share one core.
+    ex = sh.run(code, timeout=10, memory_limit=300)
     try:
         # the pids limit (cgroup pids.max / RLIMIT_NPROC) stops it: fork()
         # fails with EAGAIN, the uncaught BlockingIOError ends the program
         # well before the timeout
         assert "BlockingIOError" in ex["stderr"], show(ex)
         assert ex["outcome"] in ("error", "memory_limit"), show(ex)
-        assert ex["duration_ms"] < 2500, show(ex)
+        assert ex["duration_ms"] < 8000, show(ex)
     finally:
         sh.assert_host_clean(token)
 
@@ -180,7 +181,7 @@ def test_memory_many_children(token):
                 time.sleep(60)
                 os._exit(0)
             kids.append(pid)
-        killed, deadline = 0, time.time() + 2.5
+        killed, deadline = 0, time.time() + 6
         left = set(kids)
         while left and time.time() < deadline:
             pid, st = os.waitpid(-1, os.WNOHANG)
@@ -193,7 +194,7 @@ def test_memory_many_children(token):
         print("RESULT " + json.dumps({"killed": killed, "alive": len(left)}),
               flush=True)
         """)
-    ex = sh.run(code, timeout=5, memory_limit=100)
+    ex = sh.run(code, timeout=9, memory_limit=100)
     try:
         assert ex["memory_peak_bytes"] <= 100 * MiB, show(ex)
         assert ex["outcome"] in ("completed", "memory_limit"), show(ex)
@@ -586,7 +587,9 @@ def test_rlimits_cannot_be_raised(token):
         assert ex["outcome"] == "completed", show(ex)
         r = sh.result(ex)
         assert r is not None, show(ex)
-        limits = {"RLIMIT_CORE": 0, "RLIMIT_FSIZE": sh.MAX_FILE_SIZE,
+        # RLIMIT_CORE is 1, not 0: the one value that also stops a
+        # core_pattern pipe (docs/security.md); 1 byte writes no file.
+        limits = {"RLIMIT_CORE": 1, "RLIMIT_FSIZE": sh.MAX_FILE_SIZE,
                   "RLIMIT_NOFILE": sh.MAX_OPEN_FILES,
                   "RLIMIT_NPROC": sh.MAX_PIDS}
         for name, limit in limits.items():

@@ -1,0 +1,172 @@
+"""A stack with tight operator limits (PYTHON_EXECUTOR_MAX_TIMEOUT=3,
+PYEXEC_MAX_CPU=0.5): every route obeys them, the seed routes included; the
+start-up warns about an LLM key sent over cleartext http; and a master
+killed with SIGKILL takes its launchers with it (their parent-death signal
+holds across their change of credentials).
+
+The stack is private (scripts/dev up in its own run dir, instance "limits",
+its own uids) and is ended by killing its master, so it runs last in this
+module."""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import pyexec_http as ph
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LISTEN = "127.0.0.1:18092"
+KEY = "limits-key-1"
+INSTANCE = "limits"
+UID_BASE = 62700
+CPU_QUOTA = "/sys/fs/cgroup/cpu/pyexec/%s/slot-0/run/cpu.cfs_quota_us" % INSTANCE
+
+
+def _dev(*args, env):
+    return subprocess.run([os.path.join(TOP, "scripts", "dev")] + list(args),
+                          env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=120)
+
+
+def _rm_cgroups():
+    for ctl in os.listdir("/sys/fs/cgroup"):
+        top = os.path.join("/sys/fs/cgroup", ctl, "pyexec", INSTANCE)
+        if not os.path.isdir(top) or os.path.islink(os.path.join("/sys/fs/cgroup", ctl)):
+            continue
+        for d, dirs, _ in sorted(os.walk(top), key=lambda t: -len(t[0])):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
+@pytest.fixture(scope="module")
+def stack():
+    run_dir = tempfile.mkdtemp(prefix="pyexec-limits-", dir="/tmp")
+    os.chmod(run_dir, 0o755)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_", "TOGETHER_"))}
+    env.update({"PYEXEC_RUN_DIR": run_dir, "PYEXEC_LISTEN": LISTEN,
+                "PYEXEC_API_KEYS": KEY, "PYEXEC_INSTANCE": INSTANCE,
+                "PYEXEC_UID_BASE": str(UID_BASE), "PYEXEC_WORKERS": "1",
+                "PYTHON_EXECUTOR_MAX_TIMEOUT": "3",
+                "PYTHON_EXECUTOR_DEFAULT_TIMEOUT": "2",
+                "PYEXEC_MAX_CPU": "0.5",
+                # Never contacted: only its scheme and host matter here.
+                "PYEXEC_LLM_URL": "http://llm.invalid/v1",
+                "PYEXEC_LLM_API_KEY": "limits-llm-key"})
+    up = _dev("up", "--detach", "--no-setup", env=env)
+    assert up.returncode == 0, up.stdout.decode()[-3000:]
+    with open(os.path.join(run_dir, "pyexec-fcgi.pid")) as f:
+        master = int(f.read())
+    yield {"master": master, "run_dir": run_dir}
+    _dev("down", env=env)
+    _rm_cgroups()
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _req(method, path, body=None, timeout=30):
+    host, port = LISTEN.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request(method, path, body=json.dumps(body) if body else None,
+                     headers={"Integrations-API-Key": KEY})
+        r = conn.getresponse()
+        return ph.Response(r.status, r.reason, r.getheaders(), r.read())
+    finally:
+        conn.close()
+
+
+def _quota():
+    with open(CPU_QUOTA) as f:
+        return int(f.read())
+
+
+SPIN = "import time\nt = time.time()\nwhile time.time() - t < 8: pass\nprint('done')\n"
+
+
+def test_native_route_refuses_past_the_limits(stack):
+    r = _req("POST", "/v1/execute", {"code": "print(1)", "timeout": 5})
+    assert r.status == 400 and "timeout: must be a number between 0.1 and 3" in r.text, ph.show(r)
+    r = _req("POST", "/v1/execute", {"code": "print(1)", "cpu_limit": 1})
+    assert r.status == 400 and "cpu_limit" in r.text, ph.show(r)
+    r = _req("POST", "/v1/execute", {"code": "print(1)"})
+    ex = r.json["response"][1]
+    assert ex["limits"]["cpu_limit"] == 0.5 and ex["limits"]["timeout"] == 2, ph.show(r)
+
+
+def test_seed004_obeys_the_limits(stack):
+    r = _req("POST", "/api/v1/execute", {"code": "print(1)", "timeout": 30})
+    assert r.status == 422, ph.show(r)
+    assert "between 1 and 3" in r.text, ph.show(r)
+    t0 = time.monotonic()
+    r = _req("POST", "/api/v1/execute", {"code": SPIN})
+    assert r.status == 200, ph.show(r)
+    assert time.monotonic() - t0 < 6, "the default 5 s was not cut to the 3 s maximum"
+    assert _quota() == 5000, _quota()
+
+
+@pytest.mark.parametrize("route,body", [
+    ("/execute", {"script": "def main():\n    " + SPIN.replace("\n", "\n    ") + "return 1\n"}),
+    ("/execute", {"generated_code": SPIN}),
+    ("/execute", {"code": SPIN}),
+    ("/system/python_executor/execute_code/invoke", {"code": "x = 1\nwhile x: x = 1"}),
+])
+def test_seed_routes_obey_the_limits(stack, route, body):
+    _req("POST", "/v1/execute", {"code": "print(1)", "cpu_limit": 0.25})
+    assert _quota() == 2500
+    t0 = time.monotonic()
+    r = _req("POST", route, body)
+    assert r.status in (200, 408), ph.show(r)
+    assert time.monotonic() - t0 < 6, (route, "ran past the 3 s maximum")
+    assert _quota() == 5000, (route, _quota())
+
+
+def test_cleartext_llm_url_warns_at_start(stack):
+    with open(os.path.join(stack["run_dir"], "pyexec.log")) as f:
+        events = [json.loads(l) for l in f if l.strip()]
+    warn = [e for e in events if e.get("level") == "warning"
+            and "clear text" in e.get("message", "")]
+    assert warn, events[:10]
+    assert "limits-llm-key" not in json.dumps(events)
+
+
+def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
+    j = _req("GET", "/health").json
+    launchers = [s["launcher_pid"] for s in j["slots"]]
+    assert launchers and all(os.path.exists("/proc/%d" % p) for p in launchers)
+    os.kill(stack["master"], signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    alive = launchers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [p for p in launchers if _running(p)]
+    assert not alive, "launchers outlived their master: %s" % alive
+    # And with them their keepers and anything in the slots' uid range.
+    left = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/status" % d) as f:
+                    uid = int([l for l in f if l.startswith("Uid:")][0].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if UID_BASE <= uid < UID_BASE + 2 and _running(int(d)):
+                left.append(int(d))
+    assert not left, left
+
+
+def _running(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
