@@ -142,8 +142,24 @@ def test_cleartext_llm_url_warns_at_start(stack):
 def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
     j = _req("GET", "/health").json
     launchers = [s["launcher_pid"] for s in j["slots"]]
+    workers = [s["worker_pid"] for s in j["slots"]]
     assert launchers and all(os.path.exists("/proc/%d" % p) for p in launchers)
-    os.kill(stack["master"], signal.SIGKILL)
+    # Stopped workers keep the launchers' control sockets open: only the
+    # launchers' own parent-death signal can end them now.
+    for p in workers:
+        os.kill(p, signal.SIGSTOP)
+    try:
+        os.kill(stack["master"], signal.SIGKILL)
+        _assert_launchers_end(launchers)
+    finally:
+        for p in workers:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _assert_launchers_end(launchers):
     deadline = time.monotonic() + 5
     alive = launchers
     while alive and time.monotonic() < deadline:
