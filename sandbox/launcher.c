@@ -213,8 +213,9 @@ compile_runner(struct launcher *l)
  * Limits of the slot's user namespace (ucounts), a second wall behind
  * seccomp: no user, network, UTS or time namespace can be made in the
  * slot at all, and cgroup, pid, mount and IPC namespaces only as many as
- * the keepers and the runs' inits need; no inotify or fanotify instance.  Namespaces other than user ones need
- * CAP_SYS_ADMIN, which a run never has, so the user limit is the wall.
+ * the keepers and the runs' inits need; no inotify or fanotify instance.
+ * Namespaces other than user ones need CAP_SYS_ADMIN, which a run never
+ * has, so the user limit is the wall.
  */
 static const struct { const char *name; const char *value; } slot_limits[] = {
 	{ "max_user_namespaces",	"0" },

@@ -3,28 +3,39 @@
  *
  * Theory of operation (the processes and what each may do):
  *
- *   master (root)      makes each slot once at start-up: a cgroup per slot
- *                      (sb_cgroup_*), then the launcher, cloned straight
- *                      into new pid, mount, network, ipc and uts
- *                      namespaces and attached to the slot's cgroup before
- *                      it execs.  It hands one end of a socketpair to the
- *                      launcher and the other to the slot's worker.
+ *   master (root)      makes each slot once at start-up: three cgroups
+ *                      (sb_cgroup_*: slot-N, slot-N/launcher, slot-N/run),
+ *                      then the launcher, cloned straight into new user,
+ *                      pid, mount, network, ipc and uts namespaces and
+ *                      attached to slot-N/launcher before it execs.  It
+ *                      hands one end of a socketpair to the launcher and
+ *                      the other to the slot's worker, and the launcher the
+ *                      run/ cgroup's cgroup.procs files, opened.
  *   worker (user)      one per slot.  For each run it makes the run's pipes,
- *                      sets the limits and resets the counters in the
- *                      cgroup files it owns, sends PROTO_RUN with the pipes,
- *                      pumps code and stdin in and stdout, stderr and the
- *                      report out with caps, and classifies the outcome
- *                      from PROTO_DONE and the cgroup counters (run_*).
- *   launcher (pid 1)   sandbox/launcher.c.  Forks the run, enforces the wall
- *                      clock, then kills everything left in its pid
- *                      namespace at once (kill(-1)), reaps it, wipes /tmp
- *                      and /dev/shm and answers PROTO_DONE.
- *   run                the launcher's child: rlimits, setsid, dropped to
- *                      the slot's run uid, empty environment, no fd but
- *                      its pipes, execs python on sandbox/runner.py.
+ *                      sets the limits, reclaims what earlier runs left and
+ *                      resets the counters in the run/ cgroup files it owns,
+ *                      sends PROTO_RUN with the pipes, pumps code and stdin
+ *                      in and stdout, stderr and the report out with caps,
+ *                      and classifies the outcome from PROTO_DONE and the
+ *                      cgroup counters (run_*).
+ *   launcher (pid 1)   sandbox/launcher.c, in slot-N/launcher: out of reach
+ *                      of a run's memory limit, OOM killer and CPU quota.
+ *                      Hands each run to its keeper, enforces the wall
+ *                      clock, kills the run's init, answers PROTO_DONE once
+ *                      the run's pid namespace is empty.
+ *   keeper             sandbox/keeper.c, the launcher's child, moved once
+ *                      into slot-N/run: clones each run's init there, into
+ *                      fresh pid, mount and IPC namespaces, and reaps it.
+ *   run's init         pid 1 of the run's namespaces: mounts the run's own
+ *                      /tmp, /dev/shm (tmpfs) and /proc, forks the run,
+ *                      reports its status.  Its end ends the run.
+ *   run                rlimits, setsid, dropped to the slot's run uid,
+ *                      empty environment, no fd but its pipes, seccomp,
+ *                      execs python on sandbox/runner.py.
  *
- * A run costs one fork and one exec: no cgroup is made or joined and no
- * namespace is created per request (see ARCHITECTURE.md for the figures).
+ * A run costs two forks and one exec, and namespaces that are cheap to
+ * make; no cgroup is made or joined per request (see ARCHITECTURE.md for
+ * the figures).
  */
 #ifndef PYEXEC_SANDBOX_H
 #define PYEXEC_SANDBOX_H

@@ -27,25 +27,39 @@ def _code(s):
 
 # ---------------------------------------------------------- 1: OOM killer
 
+# A 392-byte static x86-64 program (no libc, so almost no RSS): open
+# /tmp/x, then write 4 KiB to it forever.  Made from
+#   lea path(%rip),%rdi; mov $0x241,%esi; mov $0x1a4,%edx; mov $2,%eax;
+#   syscall; mov %rax,%r12; 1: mov %r12,%rdi; lea _start(%rip),%rsi;
+#   mov $4096,%edx; mov $1,%eax; syscall; jmp 1b; path: .asciz "/tmp/x"
+# with gcc -nostdlib -static -Wl,-n and strip.
+TINY_WRITER = "f0VMRgIBAQAAAAAAAAAAAAIAPgABAAAAeABAAAAAAABAAAAAAAAAAMgAAAAAAAAAAAAAAEAAOAABAEAAAwACAAEAAAAFAAAAeAAAAAAAAAB4AEAAAAAAAHgAQAAAAAAAOgAAAAAAAAA6AAAAAAAAAAEAAAAAAAAASI09LAAAAL5BAgAAuqQBAAC4AgAAAA8FSYnETInnSI012////7oAEAAAuAEAAAAPBevoL3RtcC94AAAuc2hzdHJ0YWIALnRleHQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACwAAAAEAAAAGAAAAAAAAAHgAQAAAAAAAeAAAAAAAAAA6AAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAEAAAADAAAAAAAAAAAAAAAAAAAAAAAAALIAAAAAAAAAEQAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAA="
+
+
 def test_oom_from_tmpfs_never_takes_the_launcher(token):
-    # Memory held outside any process (tmpfs), then a tiny process grows:
-    # every process of the run is small, so the OOM killer's pick among
-    # them is arbitrary. The launcher is not among them: it lives in
-    # slot-N/launcher, outside the run's memory cgroup.
+    # Memory held outside any process (50 MB of tmpfs), then the run
+    # becomes a program of a few pages that grows /tmp/x past the limit:
+    # every process of the run is smaller than the launcher, which the OOM
+    # killer therefore chose while it shared the run's cgroup (the request
+    # answered 500 and the slot was remade).  Now it lives in
+    # slot-N/launcher: the answer is memory_limit and no slot is remade.
     before = sh.slot_marks()
     code = _code("""
-        import subprocess
-        with open('/dev/shm/hold', 'wb') as f:
-            f.write(b'x' * (40 << 20))
-        subprocess.run(['sh', '-c', 'cat /dev/zero > /tmp/x'])
-        print('survived')
-        """)
-    for _ in range(3):
-        # 40 MB in /dev/shm, then cat grows /tmp/x (RLIMIT_FSIZE 32 MB)
-        # past the 64 MB limit.
+        import base64, os
+        chunk = b'x' * (1 << 20)
+        for name in ('a', 'b'):
+            with open('/dev/shm/' + name, 'wb') as f:
+                for _ in range(25):
+                    f.write(chunk)
+        del chunk
+        fd = os.memfd_create('tiny', 0)
+        os.write(fd, base64.b64decode(%r))
+        os.execv('/proc/self/fd/' + str(fd), ['tiny'])
+        """ % TINY_WRITER)
+    for _ in range(5):
         ex = sh.run(code, timeout=10, memory_limit=64)
         assert ex["outcome"] == "memory_limit", show(ex)
-        assert ex["limit"] == "memory", show(ex)
+        assert ex["limit"] == "memory" and ex["signal"] == "SIGKILL", show(ex)
     after = sh.slot_marks()
     for i, (lpid, wpid, _, restarts) in after.items():
         assert (lpid, wpid, restarts) == (before[i][0], before[i][1], before[i][3]), (
@@ -274,13 +288,21 @@ def test_io_setup_inotify_fanotify_refused(token):
 
 def test_no_user_namespace_even_past_seccomp(token):
     # The slot's user namespace allows no nested one (user.max_user_
-    # namespaces = 0 there): a second wall behind the seccomp rule.
-    code = _code("""
-        print(open('/proc/sys/user/max_user_namespaces').read()
-              if __import__('os').path.exists('/proc/sys') else 'no /proc/sys')
-        """)
-    ex = sh.run(code)
-    assert ex["stdout"] == "no /proc/sys\n", show(ex)
+    # namespaces = 0 there): a second wall behind the seccomp rule.  Read
+    # from the host, inside each slot's user namespace.
+    want = {"max_user_namespaces": "0", "max_net_namespaces": "0",
+            "max_uts_namespaces": "0", "max_inotify_instances": "0",
+            "max_inotify_watches": "0"}
+    for lpid in sh.launcher_pids():
+        for name, value in want.items():
+            r = subprocess.run(["nsenter", "-t", str(lpid), "-U", "--",
+                                "cat", "/proc/sys/user/" + name],
+                               capture_output=True, text=True, timeout=10)
+            assert r.returncode == 0, r.stderr
+            assert r.stdout.strip() == value, (lpid, name, r.stdout)
+    # And a run sees no /proc/sys to read or change them.
+    ex = sh.run("import os\nprint(os.path.exists('/proc/sys'))\n")
+    assert ex["stdout"] == "False\n", show(ex)
     sh.assert_host_clean(token)
 
 
