@@ -159,10 +159,12 @@ def check_envelope(status, data):
     return ex
 
 
-def get_health(host, port):
+def get_health(host, port, key=None):
+    """GET /health, with the key (its detailed view) when one is given."""
     conn = http.client.HTTPConnection(host, port, timeout=10)
     try:
-        conn.request("GET", "/health")
+        conn.request("GET", "/health",
+                     headers={"Integrations-API-Key": key} if key else {})
         resp = conn.getresponse()
         data = resp.read()
     finally:
@@ -412,7 +414,7 @@ def main(argv=None):
         ap.error("--url must be http://host:port, got %r" % args.url)
     host, port = u.hostname, u.port or 80
 
-    status, health = get_health(host, port)
+    status, health = get_health(host, port, args.key)
     if status != 200:
         log("bench: %s/health answered HTTP %s: %r" % (args.url, status, health))
         return 2

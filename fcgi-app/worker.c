@@ -230,6 +230,12 @@ worker_main(struct worker *w)
 	while (!worker_stop && !w->broken && FCGX_Accept_r(&req) >= 0) {
 		worker_handle(w, &req);
 		FCGX_Finish_r(&req);
+		/* Answered: now wait until the run's namespaces are gone. */
+		if (!w->broken && run_settle(w->rs, 10000) != 0) {
+			log_msg("error", "sandbox", "slot %u: the last run did "
+			    "not end cleanly", w->id);
+			w->broken = true;
+		}
 	}
 	if (w->broken) {
 		w->sh->slot[w->id].state = SLOT_FAILED;

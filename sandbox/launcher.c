@@ -486,13 +486,14 @@ run_kill(struct run_state *rs, uint32_t why)
 }
 
 /*
- * Waits until the run's init is reaped (the runner ended, the deadline
- * passed or PROTO_KILL came, and the init was killed), answering
- * PROTO_PING meanwhile.  A protocol error or a closed socket ends us; a
- * run that is not gone REAP_WAIT_NS after its kill leaves the slot dirty.
+ * Waits for the runner's end (its status), the deadline or PROTO_KILL,
+ * and kills the run's init; with until_reaped, then waits until the
+ * keeper has reaped it.  Answers PROTO_PING meanwhile.  A protocol error
+ * or a closed socket ends us; a run that is not gone REAP_WAIT_NS after
+ * its kill leaves the slot dirty.
  */
 static void
-run_wait(struct launcher *l, struct run_state *rs)
+run_wait(struct launcher *l, struct run_state *rs, bool until_reaped)
 {
 	struct pollfd	 pfd[4];
 	uint64_t	 now, until;
@@ -500,10 +501,12 @@ run_wait(struct launcher *l, struct run_state *rs)
 	int		 fds[1], nfds;
 	ssize_t		 n;
 
-	while (!rs->reaped) {
+	while (!rs->reaped && (until_reaped || rs->kill_at == 0)) {
 		now = launcher_now_ns();
-		if (rs->kill_at == 0 && (rs->have_status || now >= rs->deadline))
+		if (rs->kill_at == 0 && (rs->have_status || now >= rs->deadline)) {
 			run_kill(rs, rs->have_status ? 0 : PROTO_DONE_TIMEOUT);
+			continue;
+		}
 		if (rs->kill_at != 0 && now >= rs->kill_deadline) {
 			rs->flags |= PROTO_DONE_DIRTY;
 			return;
@@ -537,37 +540,57 @@ run_wait(struct launcher *l, struct run_state *rs)
 		else
 			ctl_fail(rs->init, false);
 	}
-	/* The runner's own status; its init's when it was killed first. */
-	while (!rs->have_status && status_read(rs) > 0)
-		;
-	if (!rs->have_status)
-		rs->status = rs->init_status;
 }
 
+/* The runner's wait status: its own ('S'), else its init's if that died
+ * first (the OOM killer), else SIGKILL (we killed them). */
+static int
+run_status(struct run_state *rs)
+{
+	while (!rs->have_status && status_read(rs) > 0)
+		;
+	if (rs->have_status)
+		return rs->status;
+	return rs->reaped ? rs->init_status : SIGKILL;
+}
+
+/*
+ * One run.  PROTO_DONE goes back as soon as the runner's status is known
+ * and its init killed (every process of the run is then dead or dying,
+ * and the worker can answer), PROTO_CLEAN once the keeper has reaped the
+ * init, so the run's pid namespace is empty and its mount namespace gone
+ * (the teardown of namespaces can wait for the kernel's RCU: the worker
+ * waits for CLEAN after its answer, before the next run).
+ */
 static void
 launcher_run(struct launcher *l, const struct proto_run *req,
     int fds[PROTO_NFDS])
 {
+	static const struct proto_hdr clean = { PROTO_MAGIC, PROTO_CLEAN };
 	struct run_state	rs = { .st = -1 };
 	struct proto_done	done = { { PROTO_MAGIC, PROTO_DONE }, 0, 0, 0, 0, 0 };
+	bool			started = run_start(l, &rs, fds) == 0;
 
-	if (run_start(l, &rs, fds) == 0) {
+	if (started) {
 		rs.deadline = rs.t0 + (uint64_t)req->timeout_ms * 1000000ULL;
-		run_wait(l, &rs);
+		run_wait(l, &rs, false);
 	}
-	rs.end = launcher_now_ns();
-	if (rs.kill_at != 0 && !(rs.flags & (PROTO_DONE_TIMEOUT |
-	    PROTO_DONE_KILLED)))
-		rs.end = rs.kill_at;	/* the runner ended; the rest was swept */
-	if (rs.st >= 0)
-		close(rs.st);
-	launcher_reap(l, NULL);
-	done.wstatus = rs.status;
+	rs.end = rs.kill_at != 0 ? rs.kill_at : launcher_now_ns();
+	done.wstatus = started ? run_status(&rs) : 0;
 	done.flags = rs.flags;
 	done.wall_ns = rs.end - rs.t0;
 	done.overshoot_ns = (rs.flags & PROTO_DONE_TIMEOUT) &&
 	    rs.kill_at > rs.deadline ? rs.kill_at - rs.deadline : 0;
 	done.setup_ns = rs.setup_ns;
+	ctl_send(&done, sizeof(done));
+	if (started)
+		run_wait(l, &rs, true);
+	if (rs.st >= 0)
+		close(rs.st);
+	launcher_reap(l, NULL);
+	if (rs.flags & PROTO_DONE_DIRTY)
+		errx(3, "a run outlived its kill by %llu s: remaking the slot",
+		    REAP_WAIT_NS / 1000000000ULL);
 	if (l->keeper == 0 || l->keeper_fd < 0) {
 		/* The keeper died (the OOM killer may choose it): a new one. */
 		if (l->keeper > 0)
@@ -575,10 +598,7 @@ launcher_run(struct launcher *l, const struct proto_run *req,
 		launcher_reap(l, NULL);
 		launcher_keeper(l);
 	}
-	ctl_send(&done, sizeof(done));
-	if (rs.flags & PROTO_DONE_DIRTY)
-		errx(3, "a run outlived its kill by %llu s: remaking the slot",
-		    REAP_WAIT_NS / 1000000000ULL);
+	ctl_send(&clean, sizeof(clean));
 }
 
 /* Between runs: a run request, a ping, or the end. */

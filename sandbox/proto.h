@@ -11,7 +11,10 @@
  *   worker -> launcher   PROTO_RUN   + SCM_RIGHTS: the run's five fds
  *                        PROTO_KILL  (output cap reached: stop the run)
  *                        PROTO_PING
- *   launcher -> worker   PROTO_DONE  (after the slot is clean again)
+ *   launcher -> worker   PROTO_DONE  (the runner's status is known and
+ *                                     every process of the run killed)
+ *                        PROTO_CLEAN (the run's namespaces are gone: the
+ *                                     slot takes the next run)
  *                        PROTO_PONG
  */
 #ifndef PYEXEC_PROTO_H
@@ -27,6 +30,7 @@ enum proto_op {
 	PROTO_PING,
 	PROTO_DONE,
 	PROTO_PONG,
+	PROTO_CLEAN,
 };
 
 /* The fds that come with PROTO_RUN, in this order; in the run they are
@@ -57,7 +61,8 @@ union proto_msg {
 	struct proto_run run;
 };
 
-/* Sent once the run is over and the slot is clean again. */
+/* Sent once the runner's status is known and the run killed; PROTO_CLEAN
+ * (a bare header) follows once nothing of the run is left. */
 struct proto_done {
 	struct proto_hdr hdr;
 	int32_t		wstatus;	/* waitpid() status of the runner */

@@ -6,10 +6,13 @@
  * code and stdin in, reads stdout, stderr and the runner's report out (the
  * output capped in total: past it the run is stopped; the report capped on
  * its own: past it the report pipe is closed and the report dropped) and
- * waits for PROTO_DONE, which the launcher sends only once every process
- * of the run is dead.  Then what is in the pipes is read without waiting:
- * a run can keep a write end alive after its death (in flight in a unix
- * socket), so end-of-file is never waited for.  A backstop deadline past
+ * waits for PROTO_DONE, which the launcher sends once the runner's status
+ * is known and every process of the run killed.  Then what is in the pipes
+ * is read without waiting: a run can keep a write end alive after its
+ * death (in flight in a unix socket), so end-of-file is never waited for.
+ * PROTO_CLEAN follows once the run's namespaces are gone; the worker waits
+ * for it after its answer (run_settle), and before any next message to the
+ * launcher.  A backstop deadline past
  * the run's own limit catches a launcher that stopped answering: that is
  * our failure (a 5xx), never an outcome.
  */
@@ -423,6 +426,29 @@ run_prepare(struct run_slot *rs, const struct run_params *pa,
 }
 
 /*
+ * Waits for the PROTO_CLEAN of the last run, if it has not come yet: the
+ * slot takes no run before.  0, or -1 if the launcher said anything else,
+ * closed the socket or was silent for timeout_ms (the slot is broken).
+ */
+int
+run_settle(struct run_slot *rs, int timeout_ms)
+{
+	struct proto_hdr	h;
+	struct pollfd		pfd = { rs->ctl_fd, POLLIN, 0 };
+	int			n;
+
+	if (!rs->clean_pending)
+		return 0;
+	while ((n = poll(&pfd, 1, timeout_ms)) < 0 && errno == EINTR)
+		;
+	if (n != 1 || recv(rs->ctl_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    h.magic != PROTO_MAGIC || h.op != PROTO_CLEAN)
+		return -1;
+	rs->clean_pending = false;
+	return 0;
+}
+
+/*
  * Runs pa in the slot.  On 0, r holds the result (the caller frees it with
  * run_result_free()); on -1 the slot failed (err says how) and the caller
  * answers 5xx and should not use the slot again.
@@ -454,6 +480,11 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	p.in = (struct feed){ pa->stdin_data, pa->stdin_data ? pa->stdin_len : 0, -1 };
 	m.timeout_ms = ms < 1 ? 1 : (uint32_t)ms;
 
+	if (run_settle(rs, BACKSTOP_MS) != 0) {
+		snprintf(err, errlen, "the slot did not come back clean after "
+		    "the last run");
+		goto out;
+	}
 	if (run_prepare(rs, pa, &before, err, errlen) != 0)
 		goto out;
 	if (run_pipes(&p, theirs) != 0) {
@@ -470,6 +501,7 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 		goto out;
 	if (pump_run(&p, mono_ms() + m.timeout_ms + BACKSTOP_MS, err, errlen) != 0)
 		goto out;
+	rs->clean_pending = true;
 	if (p.done_msg.flags & PROTO_DONE_NOEXEC) {
 		snprintf(err, errlen, "the run could not be started");
 		goto out;
@@ -524,6 +556,8 @@ run_ping_fd(int ctl_fd, int timeout_ms)
 int
 run_ping(struct run_slot *rs, int timeout_ms)
 {
+	if (run_settle(rs, timeout_ms) != 0)
+		return -1;
 	return run_ping_fd(rs->ctl_fd, timeout_ms);
 }
 

@@ -219,11 +219,13 @@ struct run_slot {
 	struct sb_cgroup *cg;		/* borrowed */
 	uint64_t	 mem_set;	/* limits last written, to skip rewrites */
 	double		 cpu_set;
+	bool		 clean_pending;	/* PROTO_CLEAN of the last run not read */
 };
 
 int		 run_execute(struct run_slot *, const struct run_params *,
 		    struct run_result *, char *, size_t);
 int		 run_ping(struct run_slot *, int timeout_ms);
+int		 run_settle(struct run_slot *, int timeout_ms);
 int		 run_ping_fd(int ctl_fd, int timeout_ms);
 void		 run_result_free(struct run_result *);
 
