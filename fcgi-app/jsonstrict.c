@@ -173,6 +173,24 @@ js_scalar(struct js *s)
 	return js_literal(s);
 }
 
+/* At an object's key (after '{' or ','): the key and its ':'. */
+static int
+js_key(struct js *s)
+{
+	js_ws(s);
+	if (s->i >= s->len || s->b[s->i] != '"')
+		return js_fail(s, s->i < s->len && s->b[s->i] == '\'' ?
+		    "single-quoted string (JSON strings use \")" :
+		    "expected a key");
+	if (js_string(s) != 0)
+		return -1;
+	js_ws(s);
+	if (s->i >= s->len || s->b[s->i] != ':')
+		return js_fail(s, "expected ':'");
+	s->i++;
+	return 0;
+}
+
 /*
  * 0 if b[0..len) is exactly one JSON text (whitespace around it allowed),
  * nested at most max_depth deep and, if finite, with every number a finite
@@ -202,21 +220,8 @@ json_strict_check(const char *b, size_t len, int max_depth, bool finite,
 				return js_fail(&s, "trailing data");
 			if (c == ',') {
 				s.i++;
-				js_ws(&s);
-				if (stack[depth - 1] == '{') {
-					if (s.i >= s.len || s.b[s.i] != '"')
-						return js_fail(&s, s.i < s.len &&
-						    s.b[s.i] == '\'' ?
-						    "single-quoted string (JSON "
-						    "strings use \")" :
-						    "expected a key");
-					if (js_string(&s) != 0)
-						return -1;
-					js_ws(&s);
-					if (s.i >= s.len || s.b[s.i] != ':')
-						return js_fail(&s, "expected ':'");
-					s.i++;
-				}
+				if (stack[depth - 1] == '{' && js_key(&s) != 0)
+					return -1;
 				want_value = true;
 				first = false;
 				continue;
@@ -249,17 +254,8 @@ json_strict_check(const char *b, size_t len, int max_depth, bool finite,
 				js_ws(&s);
 				if (s.i < s.len && s.b[s.i] == '}')
 					continue;	/* {} */
-				if (s.i >= s.len || s.b[s.i] != '"')
-					return js_fail(&s, s.i < s.len &&
-					    s.b[s.i] == '\'' ?
-					    "single-quoted string (JSON strings "
-					    "use \")" : "expected a key");
-				if (js_string(&s) != 0)
+				if (js_key(&s) != 0)
 					return -1;
-				js_ws(&s);
-				if (s.i >= s.len || s.b[s.i] != ':')
-					return js_fail(&s, "expected ':'");
-				s.i++;
 				first = false;
 			}
 			continue;

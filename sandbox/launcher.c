@@ -424,14 +424,7 @@ status_read(struct run_state *rs)
 static int
 run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS])
 {
-	union {
-		char		buf[CMSG_SPACE(sizeof(int) * KEEP_NFDS)];
-		struct cmsghdr	align;
-	} cbuf;
 	struct keep_msg	 m = { KEEP_RUN, 0, 0 };
-	struct iovec	 iov = { &m, sizeof(m) };
-	struct msghdr	 msg = { 0 };
-	struct cmsghdr	*c;
 	int		 sv[2], all[KEEP_NFDS], i, nfds, none[1], rc = -1;
 	struct pollfd	 pfd;
 
@@ -440,19 +433,9 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS])
 	rs->st = sv[0];
 	memcpy(all, fds, sizeof(int) * PROTO_NFDS);
 	all[PROTO_NFDS] = sv[1];
-	memset(&cbuf, 0, sizeof(cbuf));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf.buf;
-	msg.msg_controllen = sizeof(cbuf.buf);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * KEEP_NFDS);
-	memcpy(CMSG_DATA(c), all, sizeof(all));
 	rs->t0 = launcher_now_ns();
 	if (l->keeper_fd >= 0 &&
-	    sendmsg(l->keeper_fd, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(m)) {
+	    proto_send(l->keeper_fd, &m, sizeof(m), all, KEEP_NFDS) == 0) {
 		pfd = (struct pollfd){ l->keeper_fd, POLLIN, 0 };
 		while (poll(&pfd, 1, 5000) < 0 && errno == EINTR)
 			;

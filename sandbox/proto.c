@@ -1,6 +1,7 @@
 /*
- * proto.c: the one receive function of the slot's protocols, bounded.
+ * proto.c: the send and the bounded receive of the slot's protocols.
  *
+ * proto_send() sends one packet with descriptors; proto_recv() takes one.
  * The control buffer holds one descriptor more than the caller takes, so
  * a sender that passes too many is seen (the count, or MSG_CTRUNC) and
  * refused instead of overflowing the caller's array: every descriptor
@@ -77,4 +78,36 @@ proto_recv(int fd, void *buf, size_t len, int *fds, int maxfds, int *nfds)
 	memcpy(fds, got, ngot * sizeof(int));
 	*nfds = (int)ngot;
 	return n;
+}
+
+/* Sends len bytes of buf as one packet with nfds descriptors (SCM_RIGHTS;
+ * the caller keeps its copies).  0, or -1 with errno set. */
+int
+proto_send(int fd, const void *buf, size_t len, const int *fds, int nfds)
+{
+	union {
+		char		buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+		struct cmsghdr	align;
+	} cbuf;
+	struct iovec	 iov = { (void *)buf, len };
+	struct msghdr	 msg = { 0 };
+	struct cmsghdr	*c;
+
+	if (nfds < 0 || nfds > PROTO_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&cbuf, 0, sizeof(cbuf));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (nfds > 0) {
+		msg.msg_control = cbuf.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }

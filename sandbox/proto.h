@@ -90,5 +90,7 @@ struct proto_done {
 
 ssize_t	proto_recv(int fd, void *buf, size_t len, int *fds, int maxfds,
 	    int *nfds);
+int	proto_send(int fd, const void *buf, size_t len, const int *fds,
+	    int nfds);
 
 #endif /* PYEXEC_PROTO_H */

@@ -114,30 +114,6 @@ fd_close(int *fd)
 	*fd = -1;
 }
 
-static int
-run_send(int ctl, const struct proto_run *m, const int fds[PROTO_NFDS])
-{
-	union {
-		char		buf[CMSG_SPACE(sizeof(int) * PROTO_NFDS)];
-		struct cmsghdr	align;
-	} cbuf;
-	struct iovec	 iov = { (void *)m, sizeof(*m) };
-	struct msghdr	 msg = { 0 };
-	struct cmsghdr	*c;
-
-	memset(&cbuf, 0, sizeof(cbuf));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf.buf;
-	msg.msg_controllen = sizeof(cbuf.buf);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * PROTO_NFDS);
-	memcpy(CMSG_DATA(c), fds, sizeof(int) * PROTO_NFDS);
-	return sendmsg(ctl, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(*m) ? 0 : -1;
-}
-
 /* Makes the pipes; ours go into p, the run's into theirs. */
 static int
 run_pipes(struct pump *p, int theirs[PROTO_NFDS])
@@ -491,7 +467,7 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	sent = run_send(rs->ctl_fd, &m, theirs) == 0;
+	sent = proto_send(rs->ctl_fd, &m, sizeof(m), theirs, PROTO_NFDS) == 0;
 	if (!sent)
 		snprintf(err, errlen, "sending the run to the launcher: %s",
 		    strerror(errno));
