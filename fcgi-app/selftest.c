@@ -3,13 +3,16 @@
  *
  * Two runs through the ordinary run path: a probe that reports what it can
  * see and do (the table below names each check; every one must be true),
- * and a run that must be stopped by the cgroup's memory limit.  The worker
+ * and a run that must be stopped by the cgroup's memory limit; and, from
+ * outside, that the slot's launcher is not in the run's cgroup (so that a
+ * run's OOM killer cannot pick it).  The worker
  * runs them before it serves (a failure means the master refuses to
  * serve) and again for /health when the last result is older than
  * SELFTEST_MAX_AGE_MS (SELFTEST_PUBLIC_AGE_MS without an API key).
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -118,6 +121,42 @@ selftest_memory(struct worker *w, char *err, size_t errlen)
 }
 
 /*
+ * The launcher must not be in the run's cgroup (the run's OOM killer and
+ * CPU quota would reach it): seen from outside, its memory cgroup is the
+ * slot's launcher/ group.  /proc/PID/cgroup of the launcher, read here.
+ */
+static int
+selftest_launcher_cgroup(struct worker *w, char *err, size_t errlen)
+{
+	char		 path[64], line[512], want[200];
+	const char	*p;
+	FILE		*f;
+	bool		 found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup",
+	    (int)w->sh->slot[w->id].launcher_pid);
+	snprintf(want, sizeof(want), "/%s/" SB_CG_LAUNCHER, w->rs->cg->name);
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "check launcher_outside_run_cgroup failed: "
+		    "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		/* v1 "N:memory:/path", v2 "0::/path" */
+		if ((p = strchr(line, ':')) == NULL)
+			continue;
+		if (strncmp(p, ":memory:", 8) == 0 || strncmp(p, "::", 2) == 0)
+			found = strcmp(strrchr(line, ':') + 1, want) == 0;
+	}
+	fclose(f);
+	if (!found)
+		snprintf(err, errlen, "check launcher_outside_run_cgroup failed: "
+		    "the launcher is not in %s", want);
+	return found ? 0 : -1;
+}
+
+/*
  * Runs both and records the result in w->st.  0 if every wall stands;
  * -1 with w->st.reason set otherwise.  A run-path failure (the slot broke)
  * also marks the worker broken.
@@ -133,6 +172,11 @@ selftest_check(struct worker *w)
 	if (rc == 0) {
 		rc = selftest_memory(w, err, sizeof(err));
 		json_object_object_add(checks, "memory_limit_enforced",
+		    json_object_new_boolean(rc == 0));
+	}
+	if (rc == 0) {
+		rc = selftest_launcher_cgroup(w, err, sizeof(err));
+		json_object_object_add(checks, "launcher_outside_run_cgroup",
 		    json_object_new_boolean(rc == 0));
 	}
 	json_object_put(w->st.checks);

@@ -64,7 +64,8 @@ def test_health_does_not_reveal_key():
 
 SELFTEST_CHECKS = {"uid_not_root", "no_capabilities", "no_new_privs",
                    "seccomp_active", "no_network", "no_route", "root_read_only",
-                   "tmp_writable", "host_hidden", "memory_limit_enforced"}
+                   "tmp_writable", "host_hidden", "memory_limit_enforced",
+                   "launcher_outside_run_cgroup"}
 
 
 def test_health_reports_the_sandbox_self_test():
