@@ -152,7 +152,7 @@ selftest_launcher_cgroup(struct worker *w, char *err, size_t errlen)
 	fclose(f);
 	if (!found)
 		snprintf(err, errlen, "check launcher_outside_run_cgroup failed: "
-		    "the launcher is not in %s", want);
+		    "the launcher is not in %.150s", want);
 	return found ? 0 : -1;
 }
 

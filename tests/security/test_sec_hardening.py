@@ -260,7 +260,7 @@ def test_memory_peak_is_the_runs_own(token):
     exs = sh.probe_every_slot("print(1)\n", hold=0.0)
     for ex in exs:
         assert ex["outcome"] == "completed", show(ex)
-        assert ex["memory_peak_bytes"] < 40 << 20, show(ex)
+        assert ex["memory_peak_bytes"] < 20 << 20, show(ex)
     sh.assert_host_clean(token)
 
 
