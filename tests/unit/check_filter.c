@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -131,6 +132,65 @@ static long p_perf(void) { return syscall(SYS_perf_event_open, NULL, 0, -1, -1, 
 static long p_kexec(void) { return syscall(SYS_kexec_load, 0, 0, NULL, 0); }
 static long p_x32(void) { return syscall(0x40000000 | SYS_getpid); }
 static long p_getpid(void) { return getpid(); }
+/* Issue 8: host-wide pools, watches on /usr, the core limit. */
+static long p_io_setup(void) { unsigned long c = 0; return syscall(SYS_io_setup, 8, &c); }
+static long p_inotify(void) { return syscall(SYS_inotify_init1, 0); }
+static long p_fanotify(void) { return syscall(SYS_fanotify_init, 0, 0); }
+static long p_core0(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	return setrlimit(RLIMIT_CORE, &rl);
+}
+static long p_prlimit_core(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	return syscall(SYS_prlimit64, 0, RLIMIT_CORE, &rl, NULL);
+}
+static long p_prlimit_read(void)
+{
+	struct rlimit rl;
+
+	return syscall(SYS_prlimit64, 0, RLIMIT_CORE, NULL, &rl);
+}
+static long p_nofile(void)
+{
+	struct rlimit rl = { 64, 64 };
+
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+START_TEST(test_pools_watches_and_core_limit)
+{
+	assert_errno(p_io_setup, EPERM);
+	assert_errno(p_inotify, EPERM);
+	assert_errno(p_fanotify, EPERM);
+	assert_errno(p_core0, EPERM);
+	assert_errno(p_prlimit_core, EPERM);
+	assert_errno(p_prlimit_read, EXIT_ALLOWED);	/* reading it is fine */
+	assert_errno(p_nofile, EXIT_ALLOWED);		/* other limits too */
+}
+END_TEST
+
+/* The launcher's own policy: what its side needs still works. */
+START_TEST(test_launcher_policy)
+{
+	char		 err[256];
+	struct sock_fprog run = prog;
+
+	ck_assert_msg(filter_build(&prog, FILTER_LAUNCHER, err, sizeof(err)) == 0,
+	    "%s", err);
+	assert_errno(p_core0, EXIT_ALLOWED);
+	assert_errno(p_unshare0, EXIT_ALLOWED);
+	assert_errno(p_ptrace, EPERM);
+	assert_errno(p_io_setup, EPERM);
+	assert_errno(p_inet, EPERM);
+	assert_killed(p_bpf);
+	filter_free(&prog);
+	prog = run;
+}
+END_TEST
 
 START_TEST(test_refused_with_eperm)
 {
@@ -189,6 +249,8 @@ filter_suite(void)
 	tcase_add_test(tc, test_clone3_is_enosys_and_fork_works);
 	tcase_add_test(tc, test_killed);
 	tcase_add_test(tc, test_x32_killed);
+	tcase_add_test(tc, test_pools_watches_and_core_limit);
+	tcase_add_test(tc, test_launcher_policy);
 	suite_add_tcase(s, tc);
 	return s;
 }
