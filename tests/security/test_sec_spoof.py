@@ -55,18 +55,27 @@ def test_fake_success_on_stdout_then_real_error(token):
         sh.assert_host_clean(token)
 
 
+# The report pipe sits at the highest fd the run may have (the runner moves
+# it there): every spray below includes it, and the tests check it was hit.
 _STRAY = _code("""
-    import json, os
+    import json, os, stat
     fake = %r.encode() + b"\\n"
+    report = os.sysconf("SC_OPEN_MAX") - 1
     wrote = []
-    for fd in range(3, 21):
+    for fd in list(range(3, 21)) + [report]:
         try:
             os.write(fd, fake)
             wrote.append(fd)
         except OSError:
             pass
-    print("RESULT " + json.dumps({"wrote": wrote}), flush=True)
+    print("RESULT " + json.dumps({"wrote": wrote, "report": report,
+          "fifo": stat.S_ISFIFO(os.fstat(report).st_mode)}), flush=True)
     """) % FAKE_REPORT
+
+
+def _hit_the_report(ex):
+    r = sh.result(ex)
+    assert r is not None and r["fifo"] and r["report"] in r["wrote"], show(ex)
 
 
 def test_fake_report_on_stray_fds_exit_zero(token):
@@ -75,7 +84,7 @@ def test_fake_report_on_stray_fds_exit_zero(token):
         assert ex["outcome"] == "completed", show(ex)
         assert ex["exit_code"] == 0, show(ex)
         assert ex["exception"] is None, show(ex)
-        assert sh.result(ex) is not None, show(ex)
+        _hit_the_report(ex)
     finally:
         sh.assert_host_clean(token)
 
@@ -88,6 +97,7 @@ def test_fake_report_on_stray_fds_then_os_exit_zero(token):
         assert ex["outcome"] == "completed", show(ex)
         assert ex["exit_code"] == 0, show(ex)
         assert ex["exception"] is None, show(ex)
+        _hit_the_report(ex)
     finally:
         sh.assert_host_clean(token)
 
@@ -98,11 +108,13 @@ def test_garbage_on_report_fd_from_a_child(token):
     # completed
     code = _code("""
         import os
-        for fd in range(3, 21):
+        hit = False
+        for fd in list(range(3, 21)) + [os.sysconf("SC_OPEN_MAX") - 1]:
             try:
                 os.fstat(fd)
             except OSError:
                 continue
+            hit = hit or fd == os.sysconf("SC_OPEN_MAX") - 1
             pid = os.fork()
             if pid == 0:
                 try:
@@ -111,7 +123,7 @@ def test_garbage_on_report_fd_from_a_child(token):
                     pass
                 os._exit(0)
             os.waitpid(pid, 0)
-        print("done", flush=True)
+        print("done" if hit else "missed the report", flush=True)
         """)
     ex = sh.run(code)
     try:
