@@ -279,7 +279,7 @@ request_json(const char *body, size_t len, char *msg, size_t msglen)
 	}
 	/* RFC 8259 first: json-c alone takes 'single quotes', NaN,
 	 * Infinity and raw control characters. */
-	if (json_strict_check(body, len, REQUEST_MAX_DEPTH + 1, false, why,
+	if (json_strict_check(body, len, REQUEST_MAX_DEPTH, false, why,
 	    sizeof(why)) != 0) {
 		if (strncmp(why, "nested too deeply", 17) == 0)
 			snprintf(msg, msglen, "body: invalid JSON (nested deeper "

@@ -310,8 +310,9 @@ success_envelope(const char *id, struct json_object *items)
 
 /*
  * Runs p in this worker's slot with the bookkeeping every route needs: the
- * slot's state for /health, its run count, and a slot that failed or came
- * back dirty marks the worker broken (it answers, then exits, and the
+ * slot's state for /health, its run count, and a slot that failed marks
+ * the worker broken (one that does not come back clean after the answer
+ * is caught by run_settle() in the worker's loop) (it answers, then exits, and the
  * master makes the slot again).  0, or -1 after logging: answer 500.
  */
 int
@@ -329,11 +330,6 @@ worker_run(struct worker *w, const struct run_params *p, struct run_result *rr)
 		return -1;
 	}
 	w->sh->slot[w->id].runs++;
-	if (rr->slot_dirty) {
-		log_msg("error", "sandbox", "slot %u: did not come back clean",
-		    w->id);
-		w->broken = true;
-	}
 	return 0;
 }
 

@@ -16,9 +16,9 @@
  * the reclaim knob) and reads the rest.  The knob table below is the whole
  * difference between v1 and v2.
  *
- * Per-run accounting in a long-lived cgroup: before a run the worker
- * reclaims what earlier runs left charged (page cache), resets the peak
- * and the CPU counter (v1: write 0; v2: memory.peak takes a per-fd reset,
+ * Per-run accounting in a long-lived cgroup: after a run the worker
+ * reclaims what it left charged (page cache); before a run it resets the
+ * peak and the CPU counter (v1: write 0; v2: memory.peak takes a per-fd reset,
  * cpu.stat is read as a delta), and reads the cumulative OOM kill count
  * before and after.
  */
@@ -640,14 +640,13 @@ cgroup_cpu_now(struct sb_cgroup *cg, uint64_t *ns)
 }
 
 /*
- * Before a run: give back what earlier runs left charged to run/ (page
- * cache of the files they read: it would count in this run's peak and
- * limit), then zero the peak and the CPU counter.  Only the keeper (a few
- * pages) lives there between runs, so there is little to reclaim and the
- * write returns at once; it is skipped below SB_RECLAIM_FLOOR.
+ * After a run (its namespaces gone): give back what it left charged to
+ * run/, page cache of the files it read, which would count in the next
+ * run's peak and limit.  Only the keeper (a few pages) lives there between
+ * runs; below SB_RECLAIM_FLOOR nothing is done.
  */
 int
-sb_cgroup_reset(struct sb_cgroup *cg)
+sb_cgroup_reclaim(struct sb_cgroup *cg)
 {
 	char		buf[64];
 	uint64_t	usage;
@@ -665,6 +664,13 @@ sb_cgroup_reset(struct sb_cgroup *cg)
 		if (knob_write(cg, SB_KNOB_RECLAIM, buf) != 0 && errno != EAGAIN)
 			return -1;
 	}
+	return 0;
+}
+
+/* Before a run: zero the peak and the CPU counter. */
+int
+sb_cgroup_reset(struct sb_cgroup *cg)
+{
 	if (cg->version == SB_CGROUP_V2) {
 		if (knob_write(cg, SB_KNOB_MEM_PEAK, "reset") != 0)
 			return -1;

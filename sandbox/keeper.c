@@ -309,8 +309,8 @@ keeper_start(struct launcher *l)
 		close(l->cg_fds[i]);
 	if (unshare(CLONE_NEWCGROUP) != 0)
 		launcher_die(1, true, "keeper: cgroup namespace");
-	if ((sv[1] = fcntl(sv[1], F_DUPFD_CLOEXEC, 3)) != 3 &&
-	    dup2(sv[1], 3) != 3)
+	/* fd 3 is the launcher's control socket: the keeper's replaces it. */
+	if (dup2(sv[1], 3) != 3)
 		launcher_die(1, true, "keeper: dup2");
 	if (close_range(4, ~0U, 0) != 0)
 		launcher_die(1, true, "keeper: close_range");

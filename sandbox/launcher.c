@@ -67,6 +67,7 @@
 #define RUNNER_MAX	(256 * 1024)
 #define CG_FD_FIRST	5	/* run/cgroup.procs, --cgroup-fds of them */
 #define REAP_WAIT_NS	(5ULL * 1000000000ULL)	/* a killed run must be gone by then */
+#define RUN_DIRTY	0x80000000u	/* not gone by then: we exit, no CLEAN */
 
 
 /*
@@ -217,19 +218,23 @@ compile_runner(struct launcher *l)
  * Namespaces other than user ones need CAP_SYS_ADMIN, which a run never
  * has, so the user limit is the wall.
  */
-static const struct { const char *name; const char *value; } slot_limits[] = {
-	{ "max_user_namespaces",	"0" },
-	{ "max_net_namespaces",		"0" },
-	{ "max_uts_namespaces",		"0" },
-	{ "max_time_namespaces",	"0" },
-	{ "max_cgroup_namespaces",	"4" },
-	{ "max_pid_namespaces",		"64" },
-	{ "max_mnt_namespaces",		"64" },
-	{ "max_ipc_namespaces",		"64" },
-	{ "max_inotify_instances",	"0" },
-	{ "max_inotify_watches",	"0" },
-	{ "max_fanotify_groups",	"0" },
-	{ "max_fanotify_marks",		"0" },
+static const struct {
+	const char	*name;
+	const char	*value;
+	bool		 since_5_13;	/* older kernels lack it: skipped */
+} slot_limits[] = {
+	{ "max_user_namespaces",	"0",	false },
+	{ "max_net_namespaces",		"0",	false },
+	{ "max_uts_namespaces",		"0",	false },
+	{ "max_time_namespaces",	"0",	true },
+	{ "max_cgroup_namespaces",	"4",	false },
+	{ "max_pid_namespaces",		"64",	false },
+	{ "max_mnt_namespaces",		"64",	false },
+	{ "max_ipc_namespaces",		"64",	false },
+	{ "max_inotify_instances",	"0",	false },
+	{ "max_inotify_watches",	"0",	false },
+	{ "max_fanotify_groups",	"0",	true },
+	{ "max_fanotify_marks",		"0",	true },
 };
 
 static void
@@ -243,9 +248,7 @@ launcher_limits(void)
 		    slot_limits[i].name);
 		if (write_text(path, slot_limits[i].value) == 0)
 			continue;
-		/* Older kernels lack the time and fanotify ones. */
-		if (errno == ENOENT && (strstr(path, "time") != NULL ||
-		    strstr(path, "fanotify") != NULL))
+		if (errno == ENOENT && slot_limits[i].since_5_13)
 			continue;
 		err(1, "%s", path);
 	}
@@ -491,7 +494,7 @@ run_wait(struct launcher *l, struct run_state *rs, bool until_reaped)
 			continue;
 		}
 		if (rs->kill_at != 0 && now >= rs->kill_deadline) {
-			rs->flags |= PROTO_DONE_DIRTY;
+			rs->flags |= RUN_DIRTY;
 			return;
 		}
 		until = rs->kill_at != 0 ? rs->kill_deadline : rs->deadline;
@@ -560,7 +563,7 @@ launcher_run(struct launcher *l, const struct proto_run *req,
 	}
 	rs.end = rs.kill_at != 0 ? rs.kill_at : launcher_now_ns();
 	done.wstatus = started ? run_status(&rs) : 0;
-	done.flags = rs.flags;
+	done.flags = rs.flags & ~RUN_DIRTY;
 	done.wall_ns = rs.end - rs.t0;
 	done.overshoot_ns = (rs.flags & PROTO_DONE_TIMEOUT) &&
 	    rs.kill_at > rs.deadline ? rs.kill_at - rs.deadline : 0;
@@ -571,7 +574,7 @@ launcher_run(struct launcher *l, const struct proto_run *req,
 	if (rs.st >= 0)
 		close(rs.st);
 	launcher_reap(l, NULL);
-	if (rs.flags & PROTO_DONE_DIRTY)
+	if (rs.flags & RUN_DIRTY)
 		errx(3, "a run outlived its kill by %llu s: remaking the slot",
 		    REAP_WAIT_NS / 1000000000ULL);
 	if (l->keeper == 0 || l->keeper_fd < 0) {

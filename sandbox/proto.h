@@ -74,7 +74,6 @@ struct proto_done {
 
 #define PROTO_DONE_TIMEOUT	0x1u	/* the wall clock fired */
 #define PROTO_DONE_KILLED	0x2u	/* killed on PROTO_KILL */
-#define PROTO_DONE_DIRTY	0x4u	/* the slot could not be cleaned */
 #define PROTO_DONE_NOEXEC	0x8u	/* the run could not be started */
 
 /*

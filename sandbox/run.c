@@ -402,9 +402,12 @@ run_prepare(struct run_slot *rs, const struct run_params *pa,
 }
 
 /*
- * Waits for the PROTO_CLEAN of the last run, if it has not come yet: the
- * slot takes no run before.  0, or -1 if the launcher said anything else,
- * closed the socket or was silent for timeout_ms (the slot is broken).
+ * Waits for the PROTO_CLEAN of the last run, if it has not come yet, then
+ * reclaims what the run left charged to its cgroup: the slot takes no run
+ * before.  The worker calls it once it has answered, so neither wait is on
+ * a request's path.  0, or -1 if the launcher said anything else, closed
+ * the socket or was silent for timeout_ms, or the reclaim failed (the slot
+ * is broken).
  */
 int
 run_settle(struct run_slot *rs, int timeout_ms)
@@ -421,7 +424,7 @@ run_settle(struct run_slot *rs, int timeout_ms)
 	    h.magic != PROTO_MAGIC || h.op != PROTO_CLEAN)
 		return -1;
 	rs->clean_pending = false;
-	return 0;
+	return sb_cgroup_reclaim(rs->cg);
 }
 
 /*
@@ -500,7 +503,6 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	r->setup_ms = (double)p.done_msg.setup_ns / 1e6;
 	r->cpu_ms = (double)after.cpu_ns / 1e6;
 	r->memory_peak = after.mem_peak;
-	r->slot_dirty = (p.done_msg.flags & PROTO_DONE_DIRTY) != 0;
 	rc = 0;
 out:
 	pump_free(&p);

@@ -12,8 +12,9 @@
  *                      the other to the slot's worker, and the launcher the
  *                      run/ cgroup's cgroup.procs files, opened.
  *   worker (user)      one per slot.  For each run it makes the run's pipes,
- *                      sets the limits, reclaims what earlier runs left and
- *                      resets the counters in the run/ cgroup files it owns,
+ *                      sets the limits and resets the counters in the run/
+ *                      cgroup files it owns (and reclaims, after answering,
+ *                      what the run left there),
  *                      sends PROTO_RUN with the pipes, pumps code and stdin
  *                      in and stdout, stderr and the report out with caps,
  *                      and classifies the outcome from PROTO_DONE and the
@@ -118,6 +119,7 @@ void		 sb_cgroup_close(struct sb_cgroup *);
 int		 sb_cgroup_set_memory(struct sb_cgroup *, uint64_t bytes);
 int		 sb_cgroup_set_cpu(struct sb_cgroup *, double cores);
 int		 sb_cgroup_reset(struct sb_cgroup *);
+int		 sb_cgroup_reclaim(struct sb_cgroup *);
 
 struct sb_counters {
 	uint64_t	cpu_ns;		/* CPU time used (delta on v2) */
@@ -211,7 +213,6 @@ struct run_result {
 	char		*report;	/* owned; the runner's JSON report or NULL */
 	size_t		 report_len;
 	bool		 report_dropped; /* it passed its cap: pipe closed */
-	bool		 slot_dirty;	/* the slot did not come back clean */
 };
 
 struct run_slot {

@@ -24,6 +24,7 @@ import time
 
 import pytest
 
+import private_stack as private
 import pyexec_http as ph
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -120,29 +121,14 @@ PRIV_LISTEN = "127.0.0.1:18091"
 PRIV_KEY = "lifecycle-key"
 
 
-def _dev(*args, env):
-    return subprocess.run([os.path.join(TOP, "scripts", "dev")] + list(args),
-                          env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=120)
-
-
 @pytest.fixture(scope="module")
 def private_stack():
-    run_dir = tempfile.mkdtemp(prefix="pyexec-lifecycle-", dir="/tmp")
-    os.chmod(run_dir, 0o755)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_"))}
-    env.update({"PYEXEC_RUN_DIR": run_dir, "PYEXEC_LISTEN": PRIV_LISTEN,
-                "PYEXEC_API_KEYS": PRIV_KEY, "PYEXEC_INSTANCE": "lifecycle",
-                "PYEXEC_UID_BASE": "62600", "PYEXEC_WORKERS": "2"})
-    up = _dev("up", "--detach", "--no-setup", env=env)
-    assert up.returncode == 0, up.stdout.decode()[-3000:]
-    with open(os.path.join(run_dir, "pyexec-fcgi.pid")) as f:
-        master = int(f.read())
+    env, run_dir, master = private.up(
+        {"PYEXEC_LISTEN": PRIV_LISTEN, "PYEXEC_API_KEYS": PRIV_KEY,
+         "PYEXEC_INSTANCE": "lifecycle", "PYEXEC_UID_BASE": "62600",
+         "PYEXEC_WORKERS": "2"}, "pyexec-lifecycle-")
     yield {"master": master, "run_dir": run_dir}
-    _dev("down", env=env)
-    shutil.rmtree(run_dir, ignore_errors=True)
+    private.down(env, run_dir)
 
 
 def _req(method, path, body=None, timeout=30):

@@ -11,29 +11,19 @@ module."""
 import http.client
 import json
 import os
-import shutil
 import signal
-import subprocess
-import tempfile
 import time
 
 import pytest
 
+import private_stack as private
 import pyexec_http as ph
 
-TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LISTEN = "127.0.0.1:18092"
 KEY = "limits-key-1"
 INSTANCE = "limits"
 UID_BASE = 62700
 CPU_QUOTA = "/sys/fs/cgroup/cpu/pyexec/%s/slot-0/run/cpu.cfs_quota_us" % INSTANCE
-
-
-def _dev(*args, env):
-    return subprocess.run([os.path.join(TOP, "scripts", "dev")] + list(args),
-                          env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=120)
 
 
 def _rm_cgroups():
@@ -50,11 +40,8 @@ def _rm_cgroups():
 
 @pytest.fixture(scope="module")
 def stack():
-    run_dir = tempfile.mkdtemp(prefix="pyexec-limits-", dir="/tmp")
-    os.chmod(run_dir, 0o755)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_", "TOGETHER_"))}
-    env.update({"PYEXEC_RUN_DIR": run_dir, "PYEXEC_LISTEN": LISTEN,
+    env, run_dir, master = private.up({
+                "PYEXEC_LISTEN": LISTEN,
                 "PYEXEC_API_KEYS": KEY, "PYEXEC_INSTANCE": INSTANCE,
                 "PYEXEC_UID_BASE": str(UID_BASE), "PYEXEC_WORKERS": "1",
                 "PYTHON_EXECUTOR_MAX_TIMEOUT": "3",
@@ -62,15 +49,10 @@ def stack():
                 "PYEXEC_MAX_CPU": "0.5",
                 # Never contacted: only its scheme and host matter here.
                 "PYEXEC_LLM_URL": "http://llm.invalid/v1",
-                "PYEXEC_LLM_API_KEY": "limits-llm-key"})
-    up = _dev("up", "--detach", "--no-setup", env=env)
-    assert up.returncode == 0, up.stdout.decode()[-3000:]
-    with open(os.path.join(run_dir, "pyexec-fcgi.pid")) as f:
-        master = int(f.read())
+                "PYEXEC_LLM_API_KEY": "limits-llm-key"}, "pyexec-limits-")
     yield {"master": master, "run_dir": run_dir}
-    _dev("down", env=env)
+    private.down(env, run_dir)
     _rm_cgroups()
-    shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _req(method, path, body=None, timeout=30):

@@ -1,0 +1,38 @@
+"""A second, private stack for tests that must not disturb the shared one
+(fail-closed starts, draining, killing the master, other limits): brought
+up with `scripts/dev up --detach` in its own run dir, with its own listen
+address, key, cgroup instance and run uids."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def dev(*args, env):
+    return subprocess.run([os.path.join(TOP, "scripts", "dev")] + list(args),
+                          env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=120)
+
+
+def up(settings, prefix):
+    """Starts a stack with these PYEXEC_* / PYTHON_EXECUTOR_* settings and
+    nothing else of the caller's; returns (env, run_dir, master pid)."""
+    run_dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(run_dir, 0o755)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_", "TOGETHER_"))}
+    env.update(settings)
+    env["PYEXEC_RUN_DIR"] = run_dir
+    r = dev("up", "--detach", "--no-setup", env=env)
+    assert r.returncode == 0, r.stdout.decode()[-3000:]
+    with open(os.path.join(run_dir, "pyexec-fcgi.pid")) as f:
+        return env, run_dir, int(f.read())
+
+
+def down(env, run_dir):
+    dev("down", env=env)
+    shutil.rmtree(run_dir, ignore_errors=True)
