@@ -121,6 +121,43 @@ def test_cleartext_llm_url_warns_at_start(stack):
     assert "limits-llm-key" not in json.dumps(events)
 
 
+OOM_CONTROL = "/sys/fs/cgroup/memory/pyexec/%s/slot-0/run/memory.oom_control" % INSTANCE
+
+
+def _oom_kills():
+    with open(OOM_CONTROL) as f:
+        return int(dict(l.split() for l in f)["oom_kill"])
+
+
+def _health(key):
+    host, port = LISTEN.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request("GET", "/health",
+                     headers={"Integrations-API-Key": KEY} if key else {})
+        r = conn.getresponse()
+        return ph.Response(r.status, r.reason, r.getheaders(), r.read())
+    finally:
+        conn.close()
+
+
+def test_health_without_key_cannot_make_the_self_test_run(stack):
+    # Each self-test ends one probe by the cgroup's OOM killer, so the
+    # slot's oom_kill counter counts self-tests.  The only worker's result
+    # is made older than the keyed 10 s threshold; unkeyed requests then
+    # must not rerun it (their threshold is a minute), a keyed one must.
+    assert _health(True).status == 200
+    before = _oom_kills()
+    time.sleep(11)
+    for _ in range(10):
+        r = _health(False)
+        assert r.status == 200 and r.json["selftest"]["age_ms"] > 10000, ph.show(r)
+    assert _oom_kills() == before, "an unkeyed /health ran the self-test"
+    r = _health(True)
+    assert r.status == 200 and r.json["selftest"]["age_ms"] < 10000, ph.show(r)
+    assert _oom_kills() == before + 1, "the keyed /health did not rerun it"
+
+
 def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
     j = _req("GET", "/health").json
     launchers = [s["launcher_pid"] for s in j["slots"]]

@@ -7,6 +7,7 @@ counters, page cache) are followed by probes sent to every slot
 
 import errno
 import os
+import signal
 import stat
 import subprocess
 import textwrap
@@ -403,7 +404,48 @@ def test_pipes_kept_in_flight_do_not_hold_the_answer(token):
 
 # ---------------------------------------------------------- the launcher
 
-def test_launcher_is_not_dumpable_and_has_its_own_filter(token):
+def test_run_cannot_reach_its_init_or_the_keeper(token):
+    # The run's init is pid 1 of the run's pid namespace (root there, so
+    # hidden and unsignallable for uid 1000); the keeper and the launcher
+    # are in the slot's namespace, out of sight.  kill(-1) reaches only the
+    # run's own processes, and the slot carries on.
+    before = sh.slot_marks()
+    code = _code("""
+        import ctypes, errno, json, os, signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        out = {"me": os.getpid(), "proc": sorted(int(p) for p in os.listdir("/proc")
+                                                 if p.isdigit())}
+        for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP):
+            try:
+                os.kill(1, sig)
+                out[str(int(sig))] = "sent"
+            except OSError as e:
+                out[str(int(sig))] = e.errno
+        out["ptrace"] = (libc.ptrace(16, 1, 0, 0), ctypes.get_errno())  # ATTACH
+        out["oom_adj"] = os.path.exists("/proc/1/oom_score_adj")
+        kid = os.fork()
+        if kid == 0:
+            signal.pause()
+        os.kill(-1, signal.SIGKILL)         # everything this uid can reach
+        out["kid"] = os.waitpid(kid, 0)[1]
+        print("RESULT " + json.dumps(out))
+        """)
+    ex = sh.run(code)
+    r = sh.result(ex)
+    assert ex["outcome"] == "completed", show(ex)
+    assert 1 not in r["proc"] and r["proc"] == [r["me"]], show(ex)
+    for sig in ("9", "15", "19"):
+        assert r[sig] == errno.EPERM, show(ex)
+    assert r["ptrace"] == [-1, errno.EPERM], show(ex)
+    assert r["oom_adj"] is False, show(ex)
+    assert r["kid"] == signal.SIGKILL, show(ex)
+    after = sh.slot_marks()
+    for i in after:
+        assert after[i][0] == before[i][0] and after[i][3] == before[i][3], (before, after)
+    sh.assert_host_clean(token)
+
+
+def test_launcher_has_no_new_privs_and_its_own_filter(token):
     for lpid in sh.launcher_pids():
         st = dict(l.split(":", 1) for l in open("/proc/%d/status" % lpid))
         assert st["NoNewPrivs"].strip() == "1", st
