@@ -250,6 +250,83 @@ config_policy(struct pyexec_config *c, char *err, size_t errlen)
 	return PYEXEC_OK;
 }
 
+#define PRELOAD_MAX	190	/* fits the launcher's report of it */
+#define PRELOAD_DEFAULT	"numpy,pandas,matplotlib"
+
+/*
+ * PYEXEC_WARM (0 or 1, default 1), PYEXEC_PRELOAD (module names, dotted,
+ * separated by commas; "" for none), PYEXEC_ZYGOTE (the library).
+ */
+static enum pyexec_err
+config_warm(struct pyexec_config *c, char *err, size_t errlen)
+{
+	const char	*w = getenv("PYEXEC_WARM");
+	const char	*p = getenv("PYEXEC_PRELOAD");
+	const char	*q;
+
+	c->warm = true;
+	if (w != NULL && *w != '\0') {
+		if (strcmp(w, "0") != 0 && strcmp(w, "1") != 0) {
+			snprintf(err, errlen, "PYEXEC_WARM: must be 0 or 1");
+			return PYEXEC_ERR_CONFIG;
+		}
+		c->warm = w[0] == '1';
+	}
+	c->preload = p != NULL ? p : PRELOAD_DEFAULT;
+	if (strlen(c->preload) > PRELOAD_MAX) {
+		snprintf(err, errlen, "PYEXEC_PRELOAD: at most %d characters",
+		    PRELOAD_MAX);
+		return PYEXEC_ERR_CONFIG;
+	}
+	/* name(.name)*(,name(.name)*)*: each name a Python identifier. */
+	for (q = c->preload; *q != '\0'; q++) {
+		bool start = q == c->preload || q[-1] == ',' || q[-1] == '.';
+
+		if ((*q == ',' || *q == '.') && !start && q[1] != '\0')
+			continue;
+		if (isalpha((unsigned char)*q) || *q == '_' ||
+		    (!start && isdigit((unsigned char)*q)))
+			continue;
+		snprintf(err, errlen, "PYEXEC_PRELOAD: module names separated "
+		    "by commas, like numpy,pandas,matplotlib");
+		return PYEXEC_ERR_CONFIG;
+	}
+	c->zygote_path = env_first("PYEXEC_ZYGOTE", NULL);
+	if (c->zygote_path == NULL)
+		c->zygote_path = PYEXEC_LIBEXECDIR "/pyexec-zygote.so";
+	return PYEXEC_OK;
+}
+
+/*
+ * Whether code names a preloaded package (the first part of a name in
+ * PYEXEC_PRELOAD) as a whole word: then the data zygote serves it.  A
+ * word in a comment or a string picks it too; a wrong pick only costs
+ * speed (either zygote runs any code).
+ */
+bool
+config_names_preloaded(const struct pyexec_config *c, const char *code,
+    size_t len)
+{
+	const char	*p = c->preload, *e, *hit;
+	size_t		 n, at;
+
+	while (*p != '\0') {
+		e = p + strcspn(p, ",");
+		n = strcspn(p, ".,");
+		for (at = 0; n > 0 && at + n <= len; at = (size_t)(hit - code) + 1) {
+			hit = memmem(code + at, len - at, p, n);
+			if (hit == NULL)
+				break;
+			if ((hit == code || !(isalnum((unsigned char)hit[-1]) ||
+			    hit[-1] == '_')) && (hit + n == code + len ||
+			    !(isalnum((unsigned char)hit[n]) || hit[n] == '_')))
+				return true;
+		}
+		p = *e == ',' ? e + 1 : e;
+	}
+	return false;
+}
+
 enum pyexec_err
 config_load(struct pyexec_config *c, char *err, size_t errlen)
 {
@@ -277,6 +354,8 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 	if (c->runner_path == NULL)
 		c->runner_path = PYEXEC_DATADIR "/runner.py";
 	c->python_path = PYEXEC_PYTHON;
+	if (config_warm(c, err, errlen) != PYEXEC_OK)
+		return PYEXEC_ERR_CONFIG;
 
 	if (config_load_sizes(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
@@ -320,9 +399,10 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 	if (config_llm_key(c, err, errlen) != PYEXEC_OK ||
 	    config_policy(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
-	if (c->launcher_path[0] != '/' || c->runner_path[0] != '/') {
-		snprintf(err, errlen, "PYEXEC_LAUNCHER and PYEXEC_RUNNER must be "
-		    "absolute paths");
+	if (c->launcher_path[0] != '/' || c->runner_path[0] != '/' ||
+	    c->zygote_path[0] != '/') {
+		snprintf(err, errlen, "PYEXEC_LAUNCHER, PYEXEC_RUNNER and "
+		    "PYEXEC_ZYGOTE must be absolute paths");
 		return PYEXEC_ERR_CONFIG;
 	}
 	return PYEXEC_OK;

@@ -15,6 +15,8 @@
 
 #include <json-c/json.h>
 
+#include "sandbox.h"
+
 /* The one error enum of the application.  Request-path functions return
  * it; start-up code may die with a message instead. */
 enum pyexec_err {
@@ -38,6 +40,10 @@ struct pyexec_config {
 	const char	*launcher_path;		/* PYEXEC_LAUNCHER */
 	const char	*runner_path;		/* PYEXEC_RUNNER */
 	const char	*python_path;		/* --with-python at configure time */
+	const char	*zygote_path;		/* PYEXEC_ZYGOTE: pyexec-zygote.so */
+	bool		 warm;			/* PYEXEC_WARM: zygotes (default 1) */
+	const char	*preload;		/* PYEXEC_PRELOAD: the data zygote's
+						 * modules, "a,b.c,d" (may be "") */
 	size_t		 max_body;		/* PYEXEC_MAX_BODY, bytes */
 	size_t		 max_output;		/* PYEXEC_MAX_OUTPUT_BYTES */
 	double		 default_timeout;	/* PYTHON_EXECUTOR_DEFAULT_TIMEOUT, s */
@@ -68,6 +74,8 @@ struct pyexec_config {
 enum pyexec_err	 config_load(struct pyexec_config *, char *, size_t);
 int		 config_parse_size(const char *, uint64_t *);
 double		 config_default_cpu(const struct pyexec_config *);
+bool		 config_names_preloaded(const struct pyexec_config *,
+		    const char *code, size_t len);
 bool		 config_llm_cleartext(const char *url);
 
 /* log.c: one JSON object per line on stderr.  The caller owns the object
@@ -186,6 +194,9 @@ struct shared_slot {
 	volatile int32_t	state;		/* enum slot_state */
 	volatile uint32_t	restarts;
 	volatile uint64_t	runs;
+	volatile int32_t	warm_bare;	/* enum run_warm_state */
+	volatile int32_t	warm_data;
+	volatile char		modules[200];	/* the data zygote's imports */
 };
 
 struct shared {
@@ -227,9 +238,11 @@ struct worker {
 	bool		 key_valid;		/* this request came with a valid
 						 * API key (nginx's PYEXEC_KEY_VALID) */
 	struct selftest	 st;
+	struct run_warm	 warm;			/* the zygotes, as last heard */
 };
 
 void		 worker_main(struct worker *) __attribute__((noreturn));
+void		 worker_warm_store(struct worker *, const struct run_warm *);
 
 /* selftest.c */
 int		 selftest_check(struct worker *);

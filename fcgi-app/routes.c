@@ -278,6 +278,7 @@ execution_item(const struct run_result *rr, const struct run_params *p,
 	}
 	json_object_object_add(it, "memory_peak_bytes",
 	    json_object_new_int64((int64_t)rr->memory_peak));
+	json_object_object_add(it, "warm", json_object_new_boolean(rr->warm));
 	json_object_object_add(it, "limit", rr->limit ?
 	    json_object_new_string(rr->limit) : NULL);
 	json_object_object_add(it, "overshoot_ms", rr->limit ?
@@ -318,11 +319,15 @@ success_envelope(const char *id, struct json_object *items)
 int
 worker_run(struct worker *w, const struct run_params *p, struct run_result *rr)
 {
-	char	err[512];
-	int	rc;
+	struct run_params	 q = *p;
+	char			 err[512];
+	int			 rc;
 
+	/* Which zygote: the data one when the code names a preloaded
+	 * package (a wrong guess costs speed, never correctness). */
+	q.data = config_names_preloaded(w->cfg, p->code, p->code_len);
 	w->sh->slot[w->id].state = SLOT_BUSY;	/* busy: running code */
-	rc = run_execute(w->rs, p, rr, err, sizeof(err));
+	rc = run_execute(w->rs, &q, rr, err, sizeof(err));
 	w->sh->slot[w->id].state = SLOT_READY;
 	if (rc != 0) {
 		log_msg("error", "sandbox", "slot %u: %s", w->id, err);
@@ -420,6 +425,28 @@ out:
 	request_free(&req);
 }
 
+/* A slot's zygotes for /health: {"bare": state, "data": state,
+ * "preloaded": [modules]}, as its worker last heard from the launcher. */
+static struct json_object *
+health_warm(const struct shared_slot *ss)
+{
+	struct json_object	*o = json_object_new_object();
+	struct json_object	*mods = json_object_new_array();
+	char			 buf[sizeof(ss->modules)], *tok, *save;
+
+	json_object_object_add(o, "bare", json_object_new_string(
+	    run_warm_name((enum run_warm_state)ss->warm_bare)));
+	json_object_object_add(o, "data", json_object_new_string(
+	    run_warm_name((enum run_warm_state)ss->warm_data)));
+	memcpy(buf, (const char *)ss->modules, sizeof(buf));
+	buf[sizeof(buf) - 1] = '\0';
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save))
+		json_object_array_add(mods, json_object_new_string(tok));
+	json_object_object_add(o, "preloaded", mods);
+	return o;
+}
+
 /* One slot for /health: its state; with detail also its pids and counts. */
 static struct json_object *
 health_slot(const struct shared_slot *ss, unsigned i, bool detail)
@@ -429,6 +456,7 @@ health_slot(const struct shared_slot *ss, unsigned i, bool detail)
 	json_object_object_add(s, "id", json_object_new_int((int)i));
 	json_object_object_add(s, "state",
 	    json_object_new_string(slot_state_name(ss->state)));
+	json_object_object_add(s, "warm", health_warm(ss));
 	if (!detail)
 		return s;
 	json_object_object_add(s, "worker_pid", json_object_new_int(ss->worker_pid));
@@ -453,10 +481,13 @@ route_health(struct worker *w, const char *body, size_t len, const char *id,
 {
 	struct json_object	*o = json_object_new_object(), *slots, *wk, *st;
 	unsigned		 i, alive = 0;
-	bool			 ok = run_ping(w->rs, 2000) == 0;
+	struct run_warm		 wm;
+	bool			 ok = run_ping(w->rs, 2000, &wm) == 0;
 	bool			 detail = w->key_valid;
 	const char		*str;
 
+	if (ok)
+		worker_warm_store(w, &wm);
 	if (ok && selftest_cached(w, detail) != 0)
 		ok = false;
 

@@ -3,9 +3,11 @@
  *
  * Two runs through the ordinary run path: a probe that reports what it can
  * see and do (the table below names each check; every one must be true),
- * and a run that must be stopped by the cgroup's memory limit; and, from
- * outside, that the slot's launcher is not in the run's cgroup (so that a
- * run's OOM killer cannot pick it).  The worker
+ * and a run that must be stopped by the cgroup's memory limit, each once
+ * cold and once from each zygote that is ready (a warm run must prove the
+ * same walls: checks cold_walls, warm_bare_walls, warm_data_walls); and,
+ * from outside, that the slot's launcher is not in the run's cgroup (so
+ * that a run's OOM killer cannot pick it).  The worker
  * runs them before it serves (a failure means the master refuses to
  * serve) and again for /health when the last result is older than
  * SELFTEST_MAX_AGE_MS (SELFTEST_PUBLIC_AGE_MS without an API key).
@@ -60,62 +62,114 @@ static const char *const selftest_checks[] = {
 	"host_hidden",
 };
 
+/* The three ways a run starts. */
+enum selftest_path {
+	ST_COLD,
+	ST_BARE,
+	ST_DATA,
+	ST_NPATHS,
+};
+
+static const char *const selftest_path_name[ST_NPATHS] = {
+	"cold_walls", "warm_bare_walls", "warm_data_walls",
+};
+
+/* Whether the slot can take path now (its zygote is ready). */
+static bool
+selftest_path_ready(const struct worker *w, enum selftest_path path)
+{
+	if (path == ST_BARE)
+		return w->warm.bare == RUN_WARM_READY;
+	if (path == ST_DATA)
+		return w->warm.data == RUN_WARM_READY;
+	return true;
+}
+
+/* A run by path.  1 if the path was not taken because its zygote is no
+ * longer ready (it died meanwhile: not a failure of the walls). */
 static int
 selftest_run(struct worker *w, const char *code, uint64_t memory,
-    struct run_result *r, char *err, size_t errlen)
+    enum selftest_path path, struct run_result *r, char *err, size_t errlen)
 {
 	struct run_params	p = { .code = code, .code_len = strlen(code),
 	    .stdin_data = NULL, .stdin_len = 0, .timeout = 10.0,
-	    .memory_bytes = memory, .cpu_limit = config_default_cpu(w->cfg), .max_output = 65536,
-	    .mode = RUN_MODE_SCRIPT, .unwrap = false };
+	    .memory_bytes = memory, .cpu_limit = config_default_cpu(w->cfg),
+	    .max_output = 65536, .mode = RUN_MODE_SCRIPT, .unwrap = false,
+	    .cold = path == ST_COLD, .data = path == ST_DATA };
+	struct run_warm		wm;
 
 	err[0] = '\0';
-	return run_execute(w->rs, &p, r, err, errlen);
+	if (run_execute(w->rs, &p, r, err, errlen) != 0)
+		return -1;
+	if (r->warm == (path != ST_COLD) && r->warm_data == (path == ST_DATA))
+		return 0;
+	run_result_free(r);
+	if (run_ping(w->rs, 2000, &wm) == 0) {
+		worker_warm_store(w, &wm);
+		if (!selftest_path_ready(w, path))
+			return 1;
+	}
+	snprintf(err, errlen, "check %s failed: the run did not start as "
+	    "asked", selftest_path_name[path]);
+	return -1;
 }
 
-/* The probe run: every check of the table true. */
+/* The probe run: every check of the table true.  Adds them to checks (a
+ * check is true only if it held on every path). */
 static int
-selftest_walls(struct worker *w, struct json_object **checks, char *err,
-    size_t errlen)
+selftest_walls(struct worker *w, enum selftest_path path,
+    struct json_object *checks, char *err, size_t errlen)
 {
 	struct run_result	 r;
-	struct json_object	*v;
+	struct json_object	*got = NULL, *v, *old;
 	size_t			 i;
+	int			 rc;
+	bool			 ok;
 
-	*checks = NULL;
-	if (selftest_run(w, selftest_probe, (uint64_t)w->cfg->default_memory_mb
-	    << 20, &r, err, errlen) != 0)
-		return -1;
+	if ((rc = selftest_run(w, selftest_probe, (uint64_t)
+	    w->cfg->default_memory_mb << 20, path, &r, err, errlen)) != 0)
+		return rc;
 	if (r.outcome != RUN_COMPLETED)
-		snprintf(err, errlen, "the probe run ended %s (exit %d, signal "
-		    "%d): %.200s", run_outcome_name(r.outcome), r.exit_code,
-		    r.signal, r.err != NULL ? r.err : "");
-	else if (r.out == NULL || (*checks = json_tokener_parse(r.out)) == NULL ||
-	    !json_object_is_type(*checks, json_type_object))
+		snprintf(err, errlen, "the probe run (%s) ended %s (exit %d, "
+		    "signal %d): %.200s", selftest_path_name[path],
+		    run_outcome_name(r.outcome), r.exit_code, r.signal,
+		    r.err != NULL ? r.err : "");
+	else if (r.out == NULL || (got = json_tokener_parse(r.out)) == NULL ||
+	    !json_object_is_type(got, json_type_object))
 		snprintf(err, errlen, "the probe's answer is not its JSON report: "
 		    "%.100s", r.out != NULL ? r.out : "");
 	for (i = 0; err[0] == '\0' &&
-	    i < sizeof(selftest_checks) / sizeof(selftest_checks[0]); i++)
-		if (!json_object_object_get_ex(*checks, selftest_checks[i], &v) ||
-		    !json_object_get_boolean(v))
-			snprintf(err, errlen, "check %s failed", selftest_checks[i]);
+	    i < sizeof(selftest_checks) / sizeof(selftest_checks[0]); i++) {
+		ok = json_object_object_get_ex(got, selftest_checks[i], &v) &&
+		    json_object_get_boolean(v);
+		if (json_object_object_get_ex(checks, selftest_checks[i], &old))
+			ok = ok && json_object_get_boolean(old);
+		json_object_object_add(checks, selftest_checks[i],
+		    json_object_new_boolean(ok));
+		if (!ok)
+			snprintf(err, errlen, "check %s failed (%s)",
+			    selftest_checks[i], selftest_path_name[path]);
+	}
+	json_object_put(got);
 	run_result_free(&r);
 	return err[0] == '\0' ? 0 : -1;
 }
 
 /* A run over a 32 MB limit must end as memory_limit. */
 static int
-selftest_memory(struct worker *w, char *err, size_t errlen)
+selftest_memory(struct worker *w, enum selftest_path path, char *err,
+    size_t errlen)
 {
 	struct run_result	r;
+	int			rc;
 
-	if (selftest_run(w, "b = b'x' * (96 << 20)\n", SELFTEST_MEMORY, &r, err,
-	    errlen) != 0)
-		return -1;
+	if ((rc = selftest_run(w, "b = b'x' * (96 << 20)\n", SELFTEST_MEMORY,
+	    path, &r, err, errlen)) != 0)
+		return rc;
 	if (r.outcome != RUN_MEMORY_LIMIT)
-		snprintf(err, errlen, "check memory_limit_enforced failed: a run "
-		    "over %llu MB ended %s", SELFTEST_MEMORY >> 20,
-		    run_outcome_name(r.outcome));
+		snprintf(err, errlen, "check memory_limit_enforced failed (%s): "
+		    "a run over %llu MB ended %s", selftest_path_name[path],
+		    SELFTEST_MEMORY >> 20, run_outcome_name(r.outcome));
 	run_result_free(&r);
 	return err[0] == '\0' ? 0 : -1;
 }
@@ -164,13 +218,25 @@ selftest_launcher_cgroup(struct worker *w, char *err, size_t errlen)
 int
 selftest_check(struct worker *w)
 {
-	struct json_object	*checks = NULL;
+	struct json_object	*checks = json_object_new_object();
+	struct run_warm		 wm;
 	char			 err[256] = "";
-	int			 rc;
+	int			 rc = 0, prc;
+	enum selftest_path	 path;
 
-	rc = selftest_walls(w, &checks, err, sizeof(err));
-	if (rc == 0) {
-		rc = selftest_memory(w, err, sizeof(err));
+	if (run_ping(w->rs, 2000, &wm) == 0)
+		worker_warm_store(w, &wm);
+	for (path = ST_COLD; rc == 0 && path < ST_NPATHS; path++) {
+		if (!selftest_path_ready(w, path))
+			continue;
+		prc = selftest_walls(w, path, checks, err, sizeof(err));
+		if (prc == 0)
+			prc = selftest_memory(w, path, err, sizeof(err));
+		if (prc == 1)
+			continue;	/* its zygote died meanwhile */
+		rc = prc;
+		json_object_object_add(checks, selftest_path_name[path],
+		    json_object_new_boolean(rc == 0));
 		json_object_object_add(checks, "memory_limit_enforced",
 		    json_object_new_boolean(rc == 0));
 	}

@@ -208,6 +208,42 @@ worker_handle(struct worker *w, FCGX_Request *req)
 	free(r.body);
 }
 
+/* The slot's zygotes as the launcher last said, for /health. */
+void
+worker_warm_store(struct worker *w, const struct run_warm *wm)
+{
+	struct shared_slot	*ss = &w->sh->slot[w->id];
+	size_t			 i;
+
+	w->warm = *wm;
+	ss->warm_bare = (int32_t)wm->bare;
+	ss->warm_data = (int32_t)wm->data;
+	for (i = 0; i < sizeof(ss->modules); i++)
+		ss->modules[i] = wm->modules[i];
+}
+
+/*
+ * Before the self-test: until the zygotes are ready or given up (so the
+ * self-test proves the warm path too), at most WARM_WAIT_MS.  A zygote
+ * still starting then is tested by a later self-test.
+ */
+#define WARM_WAIT_MS	45000
+
+static void
+worker_warm_wait(struct worker *w)
+{
+	struct run_warm	wm;
+	int64_t		until = log_mono_ms() + WARM_WAIT_MS;
+
+	while (run_ping(w->rs, 2000, &wm) == 0) {
+		worker_warm_store(w, &wm);
+		if ((wm.bare != RUN_WARM_STARTING &&
+		    wm.data != RUN_WARM_STARTING) || log_mono_ms() > until)
+			return;
+		usleep(50000);
+	}
+}
+
 void
 worker_main(struct worker *w)
 {
@@ -218,6 +254,7 @@ worker_main(struct worker *w)
 	if (sb_cgroup_open(w->rs->cg) != 0)
 		log_die(1, "worker", "slot %u: opening the cgroup knobs of %s: %s", w->id,
 		    w->rs->cg->name, strerror(errno));
+	worker_warm_wait(w);
 	if (selftest_check(w) != 0) {
 		w->sh->slot[w->id].state = SLOT_FAILED;
 		log_msg("error", "selftest", "slot %u: %s", w->id, w->st.reason);

@@ -14,10 +14,11 @@
  * kills the process.
  *
  * The launcher loads a policy of its own after its set-up (FILTER_LAUNCHER),
- * which its keeper and every run inherit under theirs: the same table but
- * for the rows the launcher's side still needs (mount and umount2 for a
- * run's file systems, unshare for a new keeper's cgroup namespace, clone
- * with namespace flags for a run's init, setrlimit for a run's limits).
+ * which its keeper, its zygotes and every run inherit under theirs: the
+ * same table but for the rows the launcher's side still needs (mount and
+ * umount2 for a run's file systems, unshare for a new keeper's, zygote's
+ * or warm run's namespaces, clone with namespace flags for a run's init,
+ * setrlimit for a run's limits).
  */
 #include "config.h"
 

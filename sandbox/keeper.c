@@ -51,110 +51,17 @@
 
 #define RUN_NS_FLAGS	(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC)
 
-/* In the run's processes: report the failed step ("!msg") and end. */
-static void __attribute__((noreturn))
-child_fail(int st, const char *step)
-{
-	int	e = errno;
-	char	msg[128];
-	int	n = snprintf(msg, sizeof(msg), "!%s: %s", step, strerror(e));
-
-	(void)!send(st, msg, (size_t)n, MSG_NOSIGNAL);
-	_exit(127);
-}
-
-static void
-child_rlimit(int st, int res, rlim_t soft, rlim_t hard)
-{
-	struct rlimit	rl = { soft, hard };
-
-	if (setrlimit(res, &rl) != 0)
-		child_fail(st, "setrlimit");
-}
-
-/*
- * The run, from fork to exec, one checked step a line.  fds are the run's
- * five fds (proto.h order), st the status socket (close-on-exec: a good
- * exec closes this copy silently).
- */
+/* The cold run: the runstep steps, then exec python on the runner. */
 static void __attribute__((noreturn))
 launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st)
 {
-	static char *const envp[] = {
-		"PATH=/usr/local/bin:/usr/bin:/bin",
-		"HOME=/tmp",
-		"TMPDIR=/tmp",
-		"LANG=C.UTF-8",
-		"LC_ALL=C.UTF-8",
-		"PYTHONIOENCODING=utf-8",
-		"OPENBLAS_NUM_THREADS=1",
-		"OMP_NUM_THREADS=1",
-		"MKL_NUM_THREADS=1",
-		"NUMEXPR_NUM_THREADS=1",
-		"MPLBACKEND=Agg",
-		NULL
-	};
-	char		*argv[] = { "python3", "-I", "-S", "-B", "-u",
-			    ROOT_RUNNER_PATH, NULL };
-	sigset_t	 none;
-	int		 i, fd;
-	char		 stamp[1 + sizeof(uint64_t)];
-	uint64_t	 t;
+	char	*argv[] = { "python3", "-I", "-S", "-B", "-u",
+		    ROOT_RUNNER_PATH, NULL };
 
-	if (setsid() < 0)
-		child_fail(st, "setsid");
-	/* SCHED_RESET_ON_FORK made us SCHED_OTHER; drop a fallback nice too. */
-	if (setpriority(PRIO_PROCESS, 0, 0) != 0)
-		child_fail(st, "setpriority");
-	/* Move st above the run's fds, then place the run's fds. */
-	if ((fd = fcntl(st, F_DUPFD_CLOEXEC, PROTO_NFDS + 8)) < 0)
-		child_fail(st, "dup");
-	st = fd;
-	for (i = 0; i < PROTO_NFDS; i++)
-		if ((fds[i] = fcntl(fds[i], F_DUPFD, PROTO_NFDS + 16)) < 0)
-			child_fail(st, "dup");
-	for (i = 0; i < PROTO_NFDS; i++)
-		if (dup2(fds[i], i) != i)
-			child_fail(st, "dup2");
-	if (close_range(PROTO_NFDS, (unsigned)st - 1, 0) != 0 ||
-	    close_range((unsigned)st + 1, ~0U, 0) != 0)
-		child_fail(st, "close_range");
-	/* RLIMIT_CORE 1, not 0: the kernel ignores the limit when
-	 * core_pattern is a pipe, except that 1 aborts the dump; the filter
-	 * keeps a run from changing it (docs/security.md). */
-	child_rlimit(st, RLIMIT_CORE, 1, 1);
-	child_rlimit(st, RLIMIT_FSIZE, l->fsize, l->fsize);
-	child_rlimit(st, RLIMIT_NOFILE, l->nofile, l->nofile);
-	child_rlimit(st, RLIMIT_NPROC, l->nproc, l->nproc);
-	child_rlimit(st, RLIMIT_RTPRIO, 0, 0);
-	child_rlimit(st, RLIMIT_NICE, 0, 0);
-	if (setgroups(0, NULL) != 0)
-		child_fail(st, "setgroups");
-	if (setresgid(l->run_gid, l->run_gid, l->run_gid) != 0)
-		child_fail(st, "setresgid");
-	if (setresuid(l->run_uid, l->run_uid, l->run_uid) != 0)
-		child_fail(st, "setresuid");
-	if (getuid() != l->run_uid || geteuid() != l->run_uid ||
-	    getgid() != l->run_gid || getegid() != l->run_gid ||
-	    setuid(0) == 0)
-		child_fail(st, "credentials did not drop");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		child_fail(st, "no_new_privs");
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
-		child_fail(st, "pdeathsig");
-	if (chdir("/tmp") != 0)
-		child_fail(st, "chdir /tmp");
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Last: from here on only what the policy allows, execve included. */
-	if (filter_load(&l->filter) != 0)
-		child_fail(st, "seccomp");
-	stamp[0] = 'T';
-	t = launcher_now_ns();
-	memcpy(stamp + 1, &t, sizeof(t));
-	(void)!send(st, stamp, sizeof(stamp), MSG_NOSIGNAL);
-	execve(l->python, argv, envp);
-	child_fail(st, "exec python");
+	st = runstep_become(&l->step, fds, st);
+	runstep_stamp(st);
+	execve(l->python, argv, runstep_envp);
+	runstep_fail(st, "exec python");
 }
 
 /*
@@ -166,9 +73,8 @@ static void __attribute__((noreturn))
 run_init(const struct launcher *l, int fds[KEEP_NFDS])
 {
 	int	 st = fds[PROTO_NFDS], status, i;
-	char	 msg[1 + sizeof(int32_t)], err[256];
+	char	 err[256];
 	pid_t	 child, p;
-	int32_t	 ws;
 
 	if (root_run_mounts(&l->root, err, sizeof(err)) != 0) {
 		char line[300];
@@ -178,7 +84,7 @@ run_init(const struct launcher *l, int fds[KEEP_NFDS])
 		_exit(127);
 	}
 	if ((child = fork()) < 0)
-		child_fail(st, "fork");
+		runstep_fail(st, "fork");
 	if (child == 0)
 		launcher_child(l, fds, st);
 	for (i = 0; i < PROTO_NFDS; i++)
@@ -192,10 +98,7 @@ run_init(const struct launcher *l, int fds[KEEP_NFDS])
 		if (p == child)
 			break;
 	}
-	ws = status;
-	msg[0] = 'S';
-	memcpy(msg + 1, &ws, sizeof(ws));
-	(void)!send(st, msg, sizeof(msg), MSG_NOSIGNAL);
+	runstep_status(st, status);
 	_exit(0);
 }
 

@@ -6,8 +6,9 @@
  * uid and 1000 to its run uid, attaches it to the slot's launcher/ cgroup,
  * and lets it switch to its mapped ids and exec this program with fd 0 =
  * /dev/null, fds 1-2 = the log, fd 3 = its end of the worker's control
- * socket (see proto.h), fd 4 = the runner's source and fds 5.. = the
- * run/ cgroup's cgroup.procs of each hierarchy.  It has every capability,
+ * socket (see proto.h), fd 4 = the runner's source, fd 5 =
+ * pyexec-zygote.so and fds 6.. = the run/ cgroup's cgroup.procs of each
+ * hierarchy.  It has every capability,
  * but only over its own namespaces.  Once (launcher_setup):
  *
  *   read the runner and compile it once -> build the slot's root (root.c:
@@ -15,9 +16,13 @@
  *   namespace and inotify limits of the slot's user namespace ->
  *   compile the run's seccomp policy and its own (filter.c) -> signalfd
  *   for SIGCHLD -> fork the keeper (keeper.c), which moves itself into
- *   run/ -> no_new_privs and its own seccomp policy
+ *   run/ -> no_new_privs and its own seccomp policy -> with --warm 1,
+ *   start the zygotes (zygote.c), which import while the slot already
+ *   serves cold runs
  *
- * then, per PROTO_RUN (launcher_run): hand the run's fds to the keeper,
+ * then, per PROTO_RUN (launcher_run): hand the run's fds to a ready
+ * zygote (the data one if the worker asked for it and it is ready, else
+ * the bare one), whose spare becomes the run, or else to the keeper,
  * which clones the run's init into fresh pid, mount and IPC namespaces;
  * wait for the runner's end, the deadline or PROTO_KILL; SIGKILL the
  * run's init (which ends every process of the run at once, a fork bomb
@@ -27,7 +32,10 @@
  * proto.h and launcher.h.  Any protocol error or failed set-up step ends
  * it; the master then makes the slot again.  A keeper that dies (the OOM
  * killer may pick it: it lives in the run's cgroup) is made again after
- * the run; the launcher itself is out of the run's cgroups.
+ * the run; the launcher itself is out of the run's cgroups.  A zygote that
+ * dies is made again; one that dies ZYG_MAX_FAILURES times in a row
+ * before it was ready is given up (the slot's runs start cold, /health
+ * says so).
  */
 #include "config.h"
 
@@ -65,38 +73,12 @@
 #define CTL_FD		3	/* the control socket to the worker */
 #define RUNNER_FD	4	/* the runner's source, read once then closed */
 #define RUNNER_MAX	(256 * 1024)
-#define CG_FD_FIRST	5	/* run/cgroup.procs, --cgroup-fds of them */
+#define ZYGLIB_FD	5	/* pyexec-zygote.so, read once then closed */
+#define ZYGLIB_MAX	(4 * 1024 * 1024)
+#define CG_FD_FIRST	6	/* run/cgroup.procs, --cgroup-fds of them */
 #define REAP_WAIT_NS	(5ULL * 1000000000ULL)	/* a killed run must be gone by then */
 #define RUN_DIRTY	0x80000000u	/* not gone by then: we exit, no CLEAN */
 
-
-/*
- * Logging: like the service, one JSON object per line on stderr.  The
- * launcher's messages are its own (paths, strerror), escaped anyway.
- */
-void
-launcher_log(const char *level, const char *msg)
-{
-	char		 out[1024];
-	size_t		 o = 0;
-	const char	*p;
-
-	o = (size_t)snprintf(out, sizeof(out), "{\"level\":\"%s\",\"event\":"
-	    "\"launcher\",\"pid_in_slot\":%d,\"message\":\"", level, (int)getpid());
-	for (p = msg; *p != '\0' && o < sizeof(out) - 8; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f)
-			o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
-		else
-			out[o++] = (char)c;
-	}
-	memcpy(out + o, "\"}\n", 3);
-	(void)!write(STDERR_FILENO, out, o + 3);
-}
 
 /* err(3) and errx(3), with the message as a JSON log line. */
 void
@@ -117,15 +99,6 @@ launcher_die(int status, bool with_errno, const char *fmt, ...)
 
 #define err(st, ...)	launcher_die((st), true, __VA_ARGS__)
 #define errx(st, ...)	launcher_die((st), false, __VA_ARGS__)
-
-uint64_t
-launcher_now_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* Writes s to path.  0, or -1 with errno set. */
 static int
@@ -160,6 +133,24 @@ read_runner(void)
 	buf[len] = '\0';
 	close(RUNNER_FD);
 	return buf;
+}
+
+/* Reads pyexec-zygote.so from ZYGLIB_FD (opened by the master). */
+static void
+read_zygote_lib(struct launcher *l)
+{
+	char	*buf;
+	ssize_t	 n;
+	size_t	 len = 0;
+
+	if ((buf = malloc(ZYGLIB_MAX)) == NULL)
+		err(1, "malloc");
+	while ((n = read(ZYGLIB_FD, buf + len, ZYGLIB_MAX - len)) > 0)
+		len += (size_t)n;
+	if (n < 0 || len == ZYGLIB_MAX || len < 64 || memcmp(buf, "\177ELF", 4) != 0)
+		errx(1, "pyexec-zygote.so: unreadable, empty, too large or not ELF");
+	l->root.zygote = buf;
+	l->root.zygote_len = len;
 }
 
 /*
@@ -227,7 +218,7 @@ static const struct {
 	{ "max_net_namespaces",		"0",	false },
 	{ "max_uts_namespaces",		"0",	false },
 	{ "max_time_namespaces",	"0",	true },
-	{ "max_cgroup_namespaces",	"4",	false },
+	{ "max_cgroup_namespaces",	"64",	false },
 	{ "max_pid_namespaces",		"64",	false },
 	{ "max_mnt_namespaces",		"64",	false },
 	{ "max_ipc_namespaces",		"64",	false },
@@ -273,6 +264,148 @@ launcher_keeper(struct launcher *l)
 		errx(1, "the keeper did not start (see its message above)");
 }
 
+
+/*
+ * The zygotes.  Each is python on the runner with --zygote, forked from us
+ * (so in slot-N/launcher, never charged for a run) into a mount namespace
+ * of its own with a private /tmp (matplotlib writes its caches at import),
+ * with fd 3 its socket, fd 4 its config (zyg_conf and the run's policy,
+ * written here) and fds 5.. the run/ cgroup.procs fds its runs join by;
+ * fd 1 /dev/null, fd 2 the log.
+ */
+static void __attribute__((noreturn))
+zygote_child(struct launcher *l, enum zyg_kind k, int sock, int conf)
+{
+	char	*argv[] = { "python3", "-I", "-S", "-B", "-u",
+		    ROOT_RUNNER_PATH, "--zygote",
+		    (char *)(k == ZYG_DATA ? l->preload : ""), NULL };
+	char	 opts[96];
+	sigset_t none;
+	int	 i, fds[2 + LAUNCHER_MAX_CG];
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
+	    setpriority(PRIO_PROCESS, 0, 0) != 0)
+		_exit(126);
+	snprintf(opts, sizeof(opts), "size=16m,nr_inodes=1024,mode=0700");
+	if (unshare(CLONE_NEWNS) != 0 ||
+	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    opts) != 0) {
+		launcher_log("error", "zygote: its own /tmp could not be made");
+		_exit(126);
+	}
+	fds[0] = sock;
+	fds[1] = conf;
+	for (i = 0; i < l->ncg; i++)
+		fds[2 + i] = l->cg_fds[i];
+	for (i = 0; i < 2 + l->ncg; i++)
+		if ((fds[i] = fcntl(fds[i], F_DUPFD, 32)) < 0)
+			_exit(126);
+	for (i = 0; i < 2 + l->ncg; i++)
+		if (dup2(fds[i], ZYG_FD_SOCK + i) != ZYG_FD_SOCK + i)
+			_exit(126);
+	if (close_range(ZYG_FD_SOCK + 2 + (unsigned)l->ncg, ~0U, 0) != 0)
+		_exit(126);
+	/* Its stdout is nobody's (a C library's chatter); python's own
+	 * output goes to fd 2, the log, as JSON lines (runner.py). */
+	if ((i = open("/dev/null", O_WRONLY)) < 0 || dup2(i, 1) != 1)
+		_exit(126);
+	if (i != 1)
+		close(i);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(l->python, argv, runstep_envp);
+	_exit(127);
+}
+
+static void
+zygote_conf(const struct launcher *l, int fd)
+{
+	struct zyg_conf	c = {
+		.magic = ZYG_CONF_MAGIC,
+		.run_uid = l->step.run_uid,
+		.run_gid = l->step.run_gid,
+		.ncg = (uint32_t)l->ncg,
+		.fsize = l->step.fsize,
+		.nofile = l->step.nofile,
+		.nproc = l->step.nproc,
+		.tmp_size = l->root.tmp_size,
+		.filter_len = l->step.filter.len,
+	};
+	size_t	flen = l->step.filter.len * sizeof(struct sock_filter);
+
+	/* Both fit in the pipe's buffer; a zygote that died early just
+	 * makes these writes fail, and its SIGCHLD tells. */
+	(void)!write(fd, &c, sizeof(c));
+	(void)!write(fd, l->step.filter.filter, flen);
+}
+
+static void
+zygote_start(struct launcher *l, enum zyg_kind k)
+{
+	struct zygote	*z = &l->zyg[k];
+	int		 sv[2], cf[2];
+	pid_t		 pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		err(1, "socketpair");
+	if (pipe2(cf, O_CLOEXEC) != 0)
+		err(1, "pipe2");
+	if ((pid = fork()) < 0)
+		err(1, "fork");
+	if (pid == 0)
+		zygote_child(l, k, sv[1], cf[0]);
+	close(sv[1]);
+	close(cf[0]);
+	zygote_conf(l, cf[1]);
+	close(cf[1]);
+	z->pid = pid;
+	z->fd = sv[0];
+	z->state = ZYG_STARTING;
+	z->modules[0] = '\0';
+}
+
+static const char *const zyg_name[ZYG_NKINDS] = { "bare", "data" };
+
+/* A zygote ended (we reaped it): make it again, or give up on it. */
+static void
+zygote_ended(struct launcher *l, enum zyg_kind k, int status)
+{
+	struct zygote	*z = &l->zyg[k];
+	char		 msg[160];
+	bool		 was_ready = z->state == ZYG_READY;
+
+	if (z->fd >= 0)
+		close(z->fd);
+	z->fd = -1;
+	z->pid = 0;
+	z->failures = was_ready ? 0 : z->failures + 1;
+	if (z->failures >= ZYG_MAX_FAILURES) {
+		z->state = ZYG_FAILED;
+		snprintf(msg, sizeof(msg), "the %s zygote failed %u times "
+		    "before it was ready (status %d): its runs start cold",
+		    zyg_name[k], z->failures, status);
+		launcher_log("error", msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "the %s zygote ended (status %d): "
+	    "starting it again; cold runs meanwhile", zyg_name[k], status);
+	launcher_log(was_ready ? "error" : "warning", msg);
+	zygote_start(l, k);
+}
+
+/* Kills a zygote that broke the protocol; its reaping makes it again. */
+static void
+zygote_kill(struct launcher *l, enum zyg_kind k)
+{
+	if (l->zyg[k].pid > 0)
+		(void)kill(l->zyg[k].pid, SIGKILL);
+	if (l->zyg[k].fd >= 0)
+		close(l->zyg[k].fd);
+	l->zyg[k].fd = -1;
+	if (l->zyg[k].state == ZYG_READY)
+		l->zyg[k].state = ZYG_STARTING;
+}
+
 static void
 launcher_setup(struct launcher *l)
 {
@@ -285,6 +418,9 @@ launcher_setup(struct launcher *l)
 	compile_runner(l);
 	l->root.runner = l->runner_pyc;
 	l->root.runner_len = l->runner_pyc_len;
+	if (l->warm)
+		read_zygote_lib(l);
+	close(ZYGLIB_FD);
 	if (root_build(&l->root, msg, sizeof(msg)) != 0)
 		errx(1, "building the root: %s", msg);
 	/* Attached to the slot's cgroup before exec: make it our root. */
@@ -292,7 +428,7 @@ launcher_setup(struct launcher *l)
 		err(1, "cgroup namespace");
 	if (sethostname("pyexec", 6) != 0)
 		err(1, "sethostname");
-	if (filter_build(&l->filter, FILTER_RUN, msg, sizeof(msg)) != 0 ||
+	if (filter_build(&l->step.filter, FILTER_RUN, msg, sizeof(msg)) != 0 ||
 	    filter_build(&l->own_filter, FILTER_LAUNCHER, msg, sizeof(msg)) != 0)
 		errx(1, "%s", msg);
 	sigemptyset(&set);
@@ -309,6 +445,11 @@ launcher_setup(struct launcher *l)
 		err(1, "no_new_privs");
 	if (filter_load(&l->own_filter) != 0)
 		err(1, "seccomp (the launcher's own policy)");
+	if (l->warm) {
+		zygote_start(l, ZYG_BARE);
+		if (l->preload[0] != '\0')	/* else it would be a second bare one */
+			zygote_start(l, ZYG_DATA);
+	}
 }
 
 static void
@@ -319,10 +460,16 @@ ctl_send(const void *buf, size_t len)
 }
 
 static void
-ctl_pong(void)
+ctl_pong(const struct launcher *l)
 {
-	static const struct proto_hdr pong = { PROTO_MAGIC, PROTO_PONG };
+	struct proto_pong	pong;
 
+	memset(&pong, 0, sizeof(pong));
+	pong.hdr = (struct proto_hdr){ PROTO_MAGIC, PROTO_PONG };
+	pong.bare_state = (uint8_t)l->zyg[ZYG_BARE].state;
+	pong.data_state = (uint8_t)l->zyg[ZYG_DATA].state;
+	memcpy(pong.modules, l->zyg[ZYG_DATA].modules, sizeof(pong.modules));
+	pong.modules[sizeof(pong.modules) - 1] = '\0';
 	ctl_send(&pong, sizeof(pong));
 }
 
@@ -339,9 +486,11 @@ ctl_fail(pid_t init, bool closed)
 
 struct run_state {
 	pid_t		init;		/* the run's init, slot pid; 0: none */
+	int		via;		/* enum zyg_kind, or -1: the keeper */
 	int		st;		/* our end of the run's status socket */
 	int		status;		/* the runner's wait status */
 	bool		have_status;	/* 'S' came */
+	bool		have_stamp;	/* 'T' came: the runner started */
 	bool		reaped;		/* the init is gone */
 	int		init_status;
 	uint32_t	flags;
@@ -359,14 +508,19 @@ launcher_reap(struct launcher *l, struct run_state *rs)
 	while (read(l->sigfd, &si, sizeof(si)) > 0)
 		;
 	while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
-		if (p == l->keeper) {
+		if (rs != NULL && p == rs->init) {
+			/* Its zygote died: the init came to us. */
+			rs->reaped = true;
+			rs->init_status = st;
+		} else if (p == l->zyg[ZYG_BARE].pid) {
+			zygote_ended(l, ZYG_BARE, st);
+		} else if (p == l->zyg[ZYG_DATA].pid) {
+			zygote_ended(l, ZYG_DATA, st);
+		} else if (p == l->keeper) {
 			l->keeper = 0;
 			if (l->keeper_fd >= 0)
 				close(l->keeper_fd);
 			l->keeper_fd = -1;
-		} else if (rs != NULL && p == rs->init) {
-			rs->reaped = true;
-			rs->init_status = st;
 		}
 	}
 }
@@ -387,10 +541,73 @@ keeper_read(struct launcher *l, struct run_state *rs)
 	}
 	if (n != (ssize_t)sizeof(m))
 		errx(2, "protocol error from the keeper");
-	if (m.op == KEEP_REAPED && rs != NULL && m.pid == rs->init) {
+	if (m.op == KEEP_REAPED && rs != NULL && rs->via < 0 &&
+	    m.pid == rs->init) {
 		rs->reaped = true;
 		rs->init_status = m.value;
 	}
+}
+
+/* One message from a zygote: KEEP_READY once, KEEP_REAPED after its runs.
+ * Anything else, or a second READY, is a protocol error: it is killed. */
+static void
+zygote_read(struct launcher *l, enum zyg_kind k, struct run_state *rs)
+{
+	struct zygote		*z = &l->zyg[k];
+	struct keep_ready	 r;
+	int			 fds[1], nfds;
+	ssize_t			 n;
+	char			 msg[300];
+
+	if (z->fd < 0)
+		return;
+	n = proto_recv(z->fd, &r, sizeof(r), fds, 0, &nfds);
+	if (n <= 0) {
+		/* It is ending: its SIGCHLD follows. */
+		close(z->fd);
+		z->fd = -1;
+		return;
+	}
+	if (n == (ssize_t)sizeof(r) && r.m.op == KEEP_READY &&
+	    z->state == ZYG_STARTING) {
+		memcpy(z->modules, r.modules, sizeof(z->modules));
+		z->modules[sizeof(z->modules) - 1] = '\0';
+		z->state = ZYG_READY;
+		z->failures = 0;
+		snprintf(msg, sizeof(msg), "the %s zygote is ready (%s)",
+		    zyg_name[k], z->modules[0] != '\0' ? z->modules :
+		    "the runner's own modules");
+		launcher_log("info", msg);
+		return;
+	}
+	if (n == (ssize_t)sizeof(r.m) && r.m.op == KEEP_REAPED) {
+		if (rs != NULL && rs->via == (int)k && r.m.pid == rs->init) {
+			rs->reaped = true;
+			rs->init_status = r.m.value;
+		}
+		return;
+	}
+	launcher_log("error", "protocol error from a zygote: killed");
+	zygote_kill(l, k);
+}
+
+/* Where a run goes: a ready zygote (the data one if asked for), else the
+ * keeper (-1). */
+static int
+run_target(const struct launcher *l, uint32_t flags)
+{
+	const struct zygote *z = l->zyg;
+
+	if (flags & PROTO_RUN_COLD)
+		return -1;
+	if ((flags & PROTO_RUN_DATA) && z[ZYG_DATA].state == ZYG_READY &&
+	    z[ZYG_DATA].fd >= 0)
+		return ZYG_DATA;
+	if (z[ZYG_BARE].state == ZYG_READY && z[ZYG_BARE].fd >= 0)
+		return ZYG_BARE;
+	if (z[ZYG_DATA].state == ZYG_READY && z[ZYG_DATA].fd >= 0)
+		return ZYG_DATA;
+	return -1;
 }
 
 /* One message of the run's status socket: 'T', '!' or 'S'.  Returns the
@@ -409,6 +626,7 @@ status_read(struct run_state *rs)
 	if (msg[0] == 'T' && n == 1 + (ssize_t)sizeof(t)) {
 		memcpy(&t, msg + 1, sizeof(t));
 		rs->setup_ns = t - rs->t0;
+		rs->have_stamp = true;
 	} else if (msg[0] == 'S' && n == 1 + (ssize_t)sizeof(ws)) {
 		memcpy(&ws, msg + 1, sizeof(ws));
 		rs->status = ws;
@@ -423,13 +641,35 @@ status_read(struct run_state *rs)
 	return n;
 }
 
-/* Hands the run to the keeper; 0 once its init runs, -1 if not. */
-static int
-run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS])
+/* Sends KEEP_RUN with all to fd and waits for KEEP_STARTED: the init's
+ * pid, or -1. */
+static pid_t
+run_hand(int fd, int all[KEEP_NFDS])
 {
 	struct keep_msg	 m = { KEEP_RUN, 0, 0 };
-	int		 sv[2], all[KEEP_NFDS], i, nfds, none[1], rc = -1;
-	struct pollfd	 pfd;
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	int		 none[1], nfds;
+
+	if (fd < 0 || proto_send(fd, &m, sizeof(m), all, KEEP_NFDS) != 0)
+		return -1;
+	while (poll(&pfd, 1, 5000) < 0 && errno == EINTR)
+		;
+	if (pfd.revents & POLLIN &&
+	    proto_recv(fd, &m, sizeof(m), none, 0, &nfds) ==
+	    (ssize_t)sizeof(m) && m.op == KEEP_STARTED && m.pid > 1)
+		return m.pid;
+	return -1;
+}
+
+/* Hands the run to a zygote or the keeper (run_target); a zygote that
+ * cannot start it leaves it to the keeper.  0 once its init runs, -1 if
+ * not. */
+static int
+run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS],
+    uint32_t flags)
+{
+	int		 sv[2], all[KEEP_NFDS], i;
+	pid_t		 init = -1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		err(1, "socketpair");
@@ -437,25 +677,28 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS])
 	memcpy(all, fds, sizeof(int) * PROTO_NFDS);
 	all[PROTO_NFDS] = sv[1];
 	rs->t0 = launcher_now_ns();
-	if (l->keeper_fd >= 0 &&
-	    proto_send(l->keeper_fd, &m, sizeof(m), all, KEEP_NFDS) == 0) {
-		pfd = (struct pollfd){ l->keeper_fd, POLLIN, 0 };
-		while (poll(&pfd, 1, 5000) < 0 && errno == EINTR)
-			;
-		if (pfd.revents & POLLIN &&
-		    proto_recv(l->keeper_fd, &m, sizeof(m), none, 0, &nfds) ==
-		    (ssize_t)sizeof(m) && m.op == KEEP_STARTED && m.pid > 1) {
-			rs->init = m.pid;
-			rc = 0;
-		}
+	rs->via = run_target(l, flags);
+	if (rs->via >= 0 &&
+	    (init = run_hand(l->zyg[rs->via].fd, all)) < 0) {
+		launcher_log("error", "a zygote did not start a run: "
+		    "starting it cold");
+		zygote_kill(l, (enum zyg_kind)rs->via);
+		rs->via = -1;
 	}
+	if (rs->via < 0)
+		init = run_hand(l->keeper_fd, all);
 	for (i = 0; i < KEEP_NFDS; i++)
 		close(all[i]);
-	if (rc != 0) {
+	if (init < 0) {
 		launcher_log("error", "the keeper did not start the run");
 		rs->flags |= PROTO_DONE_NOEXEC;
+		return -1;
 	}
-	return rc;
+	rs->init = init;
+	if (rs->via >= 0)
+		rs->flags |= PROTO_DONE_WARM |
+		    (rs->via == ZYG_DATA ? PROTO_DONE_DATA : 0);
+	return 0;
 }
 
 static void
@@ -481,7 +724,7 @@ run_kill(struct run_state *rs, uint32_t why)
 static void
 run_wait(struct launcher *l, struct run_state *rs, bool until_reaped)
 {
-	struct pollfd	 pfd[4];
+	struct pollfd	 pfd[6];
 	uint64_t	 now, until;
 	union proto_msg	 m;
 	int		 fds[1], nfds;
@@ -502,7 +745,9 @@ run_wait(struct launcher *l, struct run_state *rs, bool until_reaped)
 		pfd[1] = (struct pollfd){ l->sigfd, POLLIN, 0 };
 		pfd[2] = (struct pollfd){ l->keeper_fd, POLLIN, 0 };
 		pfd[3] = (struct pollfd){ rs->st, POLLIN, 0 };
-		if (poll(pfd, 4, (int)((until - now + 999999) / 1000000)) < 0) {
+		pfd[4] = (struct pollfd){ l->zyg[ZYG_BARE].fd, POLLIN, 0 };
+		pfd[5] = (struct pollfd){ l->zyg[ZYG_DATA].fd, POLLIN, 0 };
+		if (poll(pfd, 6, (int)((until - now + 999999) / 1000000)) < 0) {
 			if (errno == EINTR)
 				continue;
 			err(1, "poll");
@@ -511,6 +756,10 @@ run_wait(struct launcher *l, struct run_state *rs, bool until_reaped)
 			status_read(rs);
 		if (pfd[2].revents)
 			keeper_read(l, rs);
+		if (pfd[4].revents)
+			zygote_read(l, ZYG_BARE, rs);
+		if (pfd[5].revents)
+			zygote_read(l, ZYG_DATA, rs);
 		if (pfd[1].revents)
 			launcher_reap(l, rs);
 		if (!pfd[0].revents)
@@ -522,7 +771,7 @@ run_wait(struct launcher *l, struct run_state *rs, bool until_reaped)
 		if (m.hdr.op == PROTO_KILL)
 			run_kill(rs, PROTO_DONE_KILLED);
 		else if (m.hdr.op == PROTO_PING)
-			ctl_pong();
+			ctl_pong(l);
 		else
 			ctl_fail(rs->init, false);
 	}
@@ -535,6 +784,12 @@ run_status(struct run_state *rs)
 {
 	while (!rs->have_status && status_read(rs) > 0)
 		;
+	if (rs->have_status && !rs->have_stamp &&
+	    !(rs->flags & PROTO_DONE_NOEXEC)) {
+		/* No 'T': the runner never started (a spare that broke). */
+		launcher_log("error", "a run ended before it started");
+		rs->flags |= PROTO_DONE_NOEXEC;
+	}
 	if (rs->have_status)
 		return rs->status;
 	return rs->reaped ? rs->init_status : SIGKILL;
@@ -553,9 +808,9 @@ launcher_run(struct launcher *l, const struct proto_run *req,
     int fds[PROTO_NFDS])
 {
 	static const struct proto_hdr clean = { PROTO_MAGIC, PROTO_CLEAN };
-	struct run_state	rs = { .st = -1 };
+	struct run_state	rs = { .st = -1, .via = -1 };
 	struct proto_done	done = { { PROTO_MAGIC, PROTO_DONE }, 0, 0, 0, 0, 0 };
-	bool			started = run_start(l, &rs, fds) == 0;
+	bool			started = run_start(l, &rs, fds, req->flags) == 0;
 
 	if (started) {
 		rs.deadline = rs.t0 + (uint64_t)req->timeout_ms * 1000000ULL;
@@ -591,7 +846,7 @@ launcher_run(struct launcher *l, const struct proto_run *req,
 static void
 launcher_loop(struct launcher *l)
 {
-	struct pollfd	 pfd[2];
+	struct pollfd	 pfd[4];
 	union proto_msg	 m;
 	int		 fds[PROTO_NFDS], nfds, i;
 	ssize_t		 n;
@@ -599,11 +854,17 @@ launcher_loop(struct launcher *l)
 	for (;;) {
 		pfd[0] = (struct pollfd){ CTL_FD, POLLIN, 0 };
 		pfd[1] = (struct pollfd){ l->sigfd, POLLIN, 0 };
-		if (poll(pfd, 2, -1) < 0) {
+		pfd[2] = (struct pollfd){ l->zyg[ZYG_BARE].fd, POLLIN, 0 };
+		pfd[3] = (struct pollfd){ l->zyg[ZYG_DATA].fd, POLLIN, 0 };
+		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err(1, "poll");
 		}
+		if (pfd[2].revents)
+			zygote_read(l, ZYG_BARE, NULL);
+		if (pfd[3].revents)
+			zygote_read(l, ZYG_DATA, NULL);
 		if (pfd[1].revents) {
 			launcher_reap(l, NULL);
 			if (l->keeper == 0)
@@ -625,7 +886,7 @@ launcher_loop(struct launcher *l)
 		if (n > 0 && m.hdr.magic == PROTO_MAGIC &&
 		    m.hdr.op == PROTO_PING && n == (ssize_t)sizeof(m.hdr) &&
 		    nfds == 0) {
-			ctl_pong();
+			ctl_pong(l);
 			continue;
 		}
 		if (n > 0 && m.hdr.op == PROTO_KILL &&
@@ -659,6 +920,8 @@ main(int argc, char *argv[])
 		{ "nofile", required_argument, NULL, 'n' },
 		{ "nproc", required_argument, NULL, 'P' },
 		{ "cgroup-fds", required_argument, NULL, 'c' },
+		{ "warm", required_argument, NULL, 'w' },
+		{ "preload", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct launcher	 l = { 0 };
@@ -667,24 +930,32 @@ main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
-			l.run_uid = l.run_gid = (uid_t)num_arg(optarg, "uid");
+			l.step.run_uid = l.step.run_gid =
+			    (uid_t)num_arg(optarg, "uid");
 			break;
 		case 'p': l.python = optarg; break;
 		case 't': l.root.tmp_size = num_arg(optarg, "tmp-size"); break;
-		case 'f': l.fsize = num_arg(optarg, "fsize"); break;
-		case 'n': l.nofile = num_arg(optarg, "nofile"); break;
-		case 'P': l.nproc = num_arg(optarg, "nproc"); break;
+		case 'f': l.step.fsize = num_arg(optarg, "fsize"); break;
+		case 'n': l.step.nofile = num_arg(optarg, "nofile"); break;
+		case 'P': l.step.nproc = num_arg(optarg, "nproc"); break;
 		case 'c': l.ncg = (int)num_arg(optarg, "cgroup-fds"); break;
+		case 'w': l.warm = num_arg(optarg, "warm") != 0; break;
+		case 'L': l.preload = optarg; break;
 		default:
 			errx(1, "usage: pyexec-launcher --uid N --python PATH "
-			    "--tmp-size N --fsize N --nofile N --nproc N --cgroup-fds N");
+			    "--tmp-size N --fsize N --nofile N --nproc N --cgroup-fds N "
+			    "[--warm 0|1] [--preload MODULES]");
 		}
 	}
-	if (l.run_uid == 0 || l.python == NULL || l.root.tmp_size == 0 ||
-	    l.fsize == 0 || l.nofile == 0 || l.nproc == 0)
+	if (l.step.run_uid == 0 || l.python == NULL || l.root.tmp_size == 0 ||
+	    l.step.fsize == 0 || l.step.nofile == 0 || l.step.nproc == 0)
 		errx(1, "missing or zero argument (the run uid must not be 0)");
-	if (fcntl(CTL_FD, F_GETFD) < 0 || fcntl(RUNNER_FD, F_GETFD) < 0)
-		errx(1, "fd 3 must be the control socket and fd 4 the runner");
+	if (fcntl(CTL_FD, F_GETFD) < 0 || fcntl(RUNNER_FD, F_GETFD) < 0 ||
+	    fcntl(ZYGLIB_FD, F_GETFD) < 0)
+		errx(1, "fd 3 must be the control socket, fd 4 the runner and "
+		    "fd 5 pyexec-zygote.so");
+	if (l.preload == NULL)
+		l.preload = "";
 	if (l.ncg < 1 || l.ncg > LAUNCHER_MAX_CG)
 		errx(1, "--cgroup-fds: between 1 and %d", LAUNCHER_MAX_CG);
 	for (c = 0; c < l.ncg; c++) {
@@ -693,8 +964,9 @@ main(int argc, char *argv[])
 			errx(1, "fd %d must be a cgroup.procs file", l.cg_fds[c]);
 	}
 	l.keeper_fd = -1;
-	l.root.run_uid = l.run_uid;
-	l.root.run_gid = l.run_gid;
+	l.zyg[ZYG_BARE].fd = l.zyg[ZYG_DATA].fd = -1;
+	l.root.run_uid = l.step.run_uid;
+	l.root.run_gid = l.step.run_gid;
 	launcher_setup(&l);
 	launcher_loop(&l);
 	return 0;

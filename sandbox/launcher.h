@@ -1,7 +1,9 @@
 /*
- * launcher.h: what the launcher (launcher.c) and its keeper (keeper.c)
- * share.  Both are one program, pyexec-launcher: the keeper is a fork of
- * the launcher and never execs.
+ * launcher.h: what the launcher (launcher.c), its keeper (keeper.c) and
+ * its zygotes (zygote.c) share.  The launcher and the keeper are one
+ * program, pyexec-launcher: the keeper is a fork of the launcher and never
+ * execs.  A zygote is python on the runner, started by the launcher, with
+ * pyexec-zygote.so (zygote.c, runstep.c, root.c, proto.c) loaded into it.
  */
 #ifndef PYEXEC_LAUNCHER_H
 #define PYEXEC_LAUNCHER_H
@@ -15,32 +17,89 @@
 
 #define LAUNCHER_MAX_CG	4	/* cgroup.procs fds: one per v1 hierarchy */
 
-struct launcher {
+/* What makes a process a run (runstep.c): its ids, rlimits and policy. */
+struct runstep {
 	uid_t		 run_uid;
 	gid_t		 run_gid;
+	unsigned long	 fsize;		/* RLIMIT_FSIZE */
+	unsigned long	 nofile;	/* RLIMIT_NOFILE */
+	unsigned long	 nproc;		/* RLIMIT_NPROC */
+	struct sock_fprog filter;	/* the run's seccomp policy (owned by
+					 * the launcher; the zygote's copy is
+					 * read from its config) */
+};
+
+/*
+ * The zygotes of a slot: warm interpreters the runs are forked from.
+ * ZYG_BARE has only what the runner itself uses; ZYG_DATA has
+ * PYEXEC_PRELOAD (numpy, pandas, matplotlib...).  The worker says which a
+ * run wants (PROTO_RUN_DATA); either one runs any code.
+ */
+enum zyg_kind {
+	ZYG_BARE = 0,
+	ZYG_DATA,
+	ZYG_NKINDS,
+};
+
+enum zyg_state {
+	ZYG_OFF = 0,		/* PYEXEC_WARM=0 */
+	ZYG_STARTING,		/* started, not yet ready */
+	ZYG_READY,
+	ZYG_FAILED,		/* gave up after ZYG_MAX_FAILURES: cold runs */
+};
+
+#define ZYG_MAX_FAILURES 3	/* deaths before ready, in a row */
+#define ZYG_TEXT	 200	/* the modules a zygote reports, "a,b,c" */
+
+struct zygote {
+	pid_t		 pid;		/* 0: none */
+	int		 fd;		/* our end of its socket, or -1 */
+	enum zyg_state	 state;
+	unsigned	 failures;
+	char		 modules[ZYG_TEXT];	/* what it imported */
+};
+
+/* What the launcher writes on the zygote's fd 4: this, then filter_len
+ * struct sock_filter of the run's policy. */
+struct zyg_conf {
+	uint32_t	magic;
+	uint32_t	run_uid, run_gid;
+	uint32_t	ncg;		/* cgroup.procs fds at ZYG_FD_CG.. */
+	uint64_t	fsize, nofile, nproc, tmp_size;
+	uint32_t	filter_len;
+	uint32_t	reserved;
+};
+
+#define ZYG_CONF_MAGIC	0x7a79676fu	/* "zygo" */
+#define ZYG_FD_SOCK	3	/* the zygote's end of its launcher socket */
+#define ZYG_FD_CONF	4
+#define ZYG_FD_CG	5
+
+struct launcher {
+	struct runstep	 step;		/* run_uid, limits, the run's policy */
 	const char	*python;
 	char		*runner_src;	/* owned: the runner's source text */
 	char		*runner_pyc;	/* owned: the runner compiled by python */
 	size_t		 runner_pyc_len;
 	struct root_opts root;		/* the run's file system */
-	struct sock_fprog filter;	/* owned: the run's seccomp policy */
 	struct sock_fprog own_filter;	/* owned: the launcher's own policy */
-	unsigned long	 fsize;		/* RLIMIT_FSIZE */
-	unsigned long	 nofile;	/* RLIMIT_NOFILE */
-	unsigned long	 nproc;		/* RLIMIT_NPROC */
 	int		 sigfd;
 	int		 cg_fds[LAUNCHER_MAX_CG];	/* run/cgroup.procs, per hierarchy */
 	int		 ncg;
 	pid_t		 keeper;	/* 0: none */
 	int		 keeper_fd;	/* our end of the keeper's socket, or -1 */
+	bool		 warm;		/* --warm 1: start the zygotes */
+	const char	*preload;	/* --preload: the data zygote's modules */
+	struct zygote	 zyg[ZYG_NKINDS];
 };
 
 /*
- * The keeper's messages (SOCK_SEQPACKET, one per packet).
+ * The keeper's and the zygotes' messages (SOCK_SEQPACKET, one per packet).
  *
  *   launcher -> keeper   KEEP_RUN + SCM_RIGHTS: the run's five fds (proto.h
- *                        order) and the run's status socket, last
- *   keeper -> launcher   KEEP_READY once it lives in run/;
+ *   or zygote            order) and the run's status socket, last
+ *   keeper -> launcher   KEEP_READY once it lives in run/ (a zygote: once
+ *   or zygote            it has imported, with what: struct keep_ready);
  *                        KEEP_STARTED {pid of the run's init, in the
  *                        slot's pid namespace} or KEEP_FAILED {errno};
  *                        KEEP_REAPED {pid, wait status} once the run's
@@ -67,8 +126,21 @@ struct keep_msg {
 
 #define KEEP_NFDS	6		/* PROTO_NFDS + the status socket */
 
+struct keep_ready {
+	struct keep_msg	m;
+	char		modules[ZYG_TEXT];	/* NUL-terminated */
+};
+
+/* runstep.c */
+extern char *const runstep_envp[];
 uint64_t	 launcher_now_ns(void);
 void		 launcher_log(const char *level, const char *msg);
+void		 runstep_fail(int st, const char *step) __attribute__((noreturn));
+int		 runstep_become(const struct runstep *, int *fds, int st);
+void		 runstep_stamp(int st);
+void		 runstep_status(int st, int status);
+
+/* launcher.c */
 void		 launcher_die(int status, bool with_errno, const char *fmt, ...)
 		    __attribute__((noreturn, format(printf, 3, 4)));
 

@@ -9,13 +9,15 @@
  * slot again.
  *
  *   worker -> launcher   PROTO_RUN   + SCM_RIGHTS: the run's five fds
+ *                                     (flags: PROTO_RUN_*)
  *                        PROTO_KILL  (output cap reached: stop the run)
  *                        PROTO_PING
  *   launcher -> worker   PROTO_DONE  (the runner's status is known and
  *                                     every process of the run killed)
  *                        PROTO_CLEAN (the run's namespaces are gone: the
  *                                     slot takes the next run)
- *                        PROTO_PONG
+ *                        PROTO_PONG  (struct proto_pong: the state
+ *                                     of the slot's zygotes)
  */
 #ifndef PYEXEC_PROTO_H
 #define PYEXEC_PROTO_H
@@ -52,8 +54,12 @@ struct proto_hdr {
 struct proto_run {
 	struct proto_hdr hdr;
 	uint32_t	timeout_ms;	/* wall-clock limit of the run */
-	uint32_t	reserved;
+	uint32_t	flags;		/* PROTO_RUN_* */
 };
+
+#define PROTO_RUN_COLD	0x1u	/* start python afresh, not from a zygote */
+#define PROTO_RUN_DATA	0x2u	/* the code names a preloaded module: the
+				 * data zygote if it is ready */
 
 /* What the launcher receives: a header, or a whole run request. */
 union proto_msg {
@@ -75,6 +81,19 @@ struct proto_done {
 #define PROTO_DONE_TIMEOUT	0x1u	/* the wall clock fired */
 #define PROTO_DONE_KILLED	0x2u	/* killed on PROTO_KILL */
 #define PROTO_DONE_NOEXEC	0x8u	/* the run could not be started */
+#define PROTO_DONE_WARM		0x10u	/* forked from a zygote */
+#define PROTO_DONE_DATA		0x20u	/* ... the data zygote */
+
+/* The answer to PROTO_PING: the zygotes' states (launcher.h's enum
+ * zyg_state: 0 off, 1 starting, 2 ready, 3 failed) and what the data
+ * zygote imported ("numpy,pandas,...", NUL-terminated). */
+struct proto_pong {
+	struct proto_hdr hdr;
+	uint8_t		bare_state;
+	uint8_t		data_state;
+	uint8_t		reserved[6];
+	char		modules[200];
+};
 
 /*
  * proto.c: receives one packet of at most len bytes on fd, and with it at

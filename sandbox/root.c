@@ -214,6 +214,9 @@ root_populate(const struct root_opts *o, char *err, size_t errlen)
 	if (root_write(ROOT_RUNNER_PATH, o->runner, o->runner_len, err,
 	    errlen) != 0)
 		return -1;
+	if (o->zygote != NULL && root_write(ROOT_ZYGOTE_PATH, o->zygote,
+	    o->zygote_len, err, errlen) != 0)
+		return -1;
 	for (i = 0; i < sizeof(root_links) / sizeof(root_links[0]); i++) {
 		/* /lib64 only where the host has /usr/lib64. */
 		if (strncmp(root_links[i].target, "usr/", 4) == 0) {

@@ -14,9 +14,12 @@ struct root_opts {
 	unsigned long	tmp_size;	/* bytes of each tmpfs */
 	const void	*runner;	/* borrowed: compiled runner, put at */
 	size_t		 runner_len;	/*   ROOT_RUNNER_PATH, read-only */
+	const void	*zygote;	/* borrowed: pyexec-zygote.so, put at */
+	size_t		 zygote_len;	/*   ROOT_ZYGOTE_PATH; NULL: none */
 };
 
 #define ROOT_RUNNER_PATH	"/.pyexec/runner.pyc"
+#define ROOT_ZYGOTE_PATH	"/.pyexec/zygote.so"
 
 int	root_build(const struct root_opts *, char *err, size_t errlen);
 int	root_run_mounts(const struct root_opts *, char *err, size_t errlen);

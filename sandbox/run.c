@@ -458,6 +458,8 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	p.code = (struct feed){ payload, payload_len, -1 };
 	p.in = (struct feed){ pa->stdin_data, pa->stdin_data ? pa->stdin_len : 0, -1 };
 	m.timeout_ms = ms < 1 ? 1 : (uint32_t)ms;
+	m.flags = (pa->cold ? PROTO_RUN_COLD : 0) |
+	    (pa->data ? PROTO_RUN_DATA : 0);
 
 	if (run_settle(rs, BACKSTOP_MS) != 0) {
 		snprintf(err, errlen, "the slot did not come back clean after "
@@ -503,6 +505,8 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	r->setup_ms = (double)p.done_msg.setup_ns / 1e6;
 	r->cpu_ms = (double)after.cpu_ns / 1e6;
 	r->memory_peak = after.mem_peak;
+	r->warm = (p.done_msg.flags & PROTO_DONE_WARM) != 0;
+	r->warm_data = (p.done_msg.flags & PROTO_DONE_DATA) != 0;
 	rc = 0;
 out:
 	pump_free(&p);
@@ -516,9 +520,10 @@ out:
  * start and by the worker for /health.
  */
 int
-run_ping_fd(int ctl_fd, int timeout_ms)
+run_ping_fd(int ctl_fd, int timeout_ms, struct run_warm *w)
 {
-	struct proto_hdr	h = { PROTO_MAGIC, PROTO_PING }, a;
+	struct proto_hdr	h = { PROTO_MAGIC, PROTO_PING };
+	struct proto_pong	a;
 	struct pollfd		pfd = { ctl_fd, POLLIN, 0 };
 
 	if (send(ctl_fd, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t)sizeof(h))
@@ -526,17 +531,33 @@ run_ping_fd(int ctl_fd, int timeout_ms)
 	if (poll(&pfd, 1, timeout_ms) != 1)
 		return -1;
 	if (recv(ctl_fd, &a, sizeof(a), 0) != (ssize_t)sizeof(a) ||
-	    a.magic != PROTO_MAGIC || a.op != PROTO_PONG)
+	    a.hdr.magic != PROTO_MAGIC || a.hdr.op != PROTO_PONG ||
+	    a.bare_state > RUN_WARM_FAILED || a.data_state > RUN_WARM_FAILED)
 		return -1;
+	if (w != NULL) {
+		w->bare = (enum run_warm_state)a.bare_state;
+		w->data = (enum run_warm_state)a.data_state;
+		memcpy(w->modules, a.modules, sizeof(w->modules));
+		w->modules[sizeof(w->modules) - 1] = '\0';
+	}
 	return 0;
 }
 
 int
-run_ping(struct run_slot *rs, int timeout_ms)
+run_ping(struct run_slot *rs, int timeout_ms, struct run_warm *w)
 {
 	if (run_settle(rs, timeout_ms) != 0)
 		return -1;
-	return run_ping_fd(rs->ctl_fd, timeout_ms);
+	return run_ping_fd(rs->ctl_fd, timeout_ms, w);
+}
+
+const char *
+run_warm_name(enum run_warm_state s)
+{
+	static const char *const names[] = { "off", "starting", "ready",
+	    "failed" };
+
+	return (unsigned)s < 4 ? names[s] : "unknown";
 }
 
 void

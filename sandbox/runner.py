@@ -31,6 +31,16 @@
 #
 # The hot path uses only builtin modules (posix, sys): importing `os` alone
 # costs ~0.7 ms, which a program that needs it pays itself.
+#
+# Warm mode: `runner.pyc --zygote MODULES` is a zygote (sandbox/zygote.c):
+# it imports MODULES (and what the runner uses), never any user's code,
+# and calls pyexec_zygote_serve() of /.pyexec/zygote.so, which returns
+# only in a run: a fork of this process that has become a run exactly as
+# a cold one (ids, rlimits, no_new_privs, seccomp, fds 0-4, cwd /tmp).
+# The run then reseeds what a fork would share (_reseed) and goes on as
+# cold (_main), and ends with _warm_exit: what a cold exit does that a
+# program can see (threads joined, atexit, flushes), without tearing down
+# the zygote's modules, which would write to every page they own.
 import posix
 import sys
 
@@ -247,14 +257,15 @@ def _run(source, mode):
 _NO_RESULT = object()
 
 
-def _main():
+def _main(warm=False):
     import _signal
     # CPython ignores SIGXFSZ; a run past RLIMIT_FSIZE ends by the signal,
     # as the outcome "signal" with limit "file_size", like any program.
     _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
     sys.argv[:] = ["-c"]        # as `python3 -c`: no script path to show
     _hide_report_fd()
-    _site()
+    if not warm:
+        _site()
     header, source = _read_code()
     if header.get("unwrap") == "1":
         source = _unwrap(source)
@@ -278,7 +289,163 @@ def _main():
     else:
         _report(None)
     posix.close(_REPORT_FD)
+    if warm:
+        _warm_exit(status)
     sys.exit(status)
 
 
-_main()
+def _warm_exit(status):
+    th = sys.modules.get("threading")
+    if th is not None:
+        try:
+            th._shutdown()              # non-daemon threads, as at exit
+        except BaseException:
+            pass
+    try:
+        import atexit
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except BaseException:
+            if status == 0:
+                status = 120            # as python when stdout fails
+    posix._exit(status)
+
+
+def _reseed():
+    """What the zygote seeded and a fork would share, made fresh."""
+    import random
+    random.seed()                       # os.urandom
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed()                # the legacy global generator
+    tf = sys.modules.get("tempfile")
+    if tf is not None:
+        tf._name_sequence = None        # names of tempfile.mk*()
+
+
+def _log(level, msg):
+    import json
+    line = json.dumps({"level": level, "event": "zygote", "message": msg})
+    posix.write(2, (line + "\n").encode("utf-8", "replace"))
+
+
+class _LogLines:
+    """The zygote's sys.stdout and sys.stderr while it imports: what a
+    module prints (a warning, a progress note) becomes JSON log lines."""
+
+    def __init__(self, level):
+        self.level, self.buf = level, ""
+
+    def write(self, s):
+        self.buf += s
+        while "\n" in self.buf:
+            line, self.buf = self.buf.split("\n", 1)
+            if line.strip():
+                _log(self.level, line[:1000])
+        return len(s)
+
+    def flush(self):
+        pass
+
+
+def _zygote(modules):
+    try:
+        _zygote_start(modules)
+    except BaseException as e:          # e.g. not our library: say why
+        import traceback
+        _log("error", "zygote: " + "".join(
+            traceback.format_exception_only(type(e), e)).strip())
+        posix._exit(1)
+
+
+def _zygote_start(modules):
+    import gc
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _LogLines("info"), _LogLines("warning")
+    _site()
+    loaded = []
+    for name in filter(None, modules.split(",")):
+        try:
+            __import__(name)
+            if name == "matplotlib":
+                import matplotlib
+                matplotlib.use("Agg")
+                import matplotlib.pyplot
+            loaded.append(name)
+        except BaseException as e:       # a module that fails is left out
+            _log("warning", "preload of %s failed: %s: %s"
+                 % (name, type(e).__name__, e))
+    # What the runner and common scripts use, so that no run imports it.
+    import ast, json, traceback, random, tempfile, os, ctypes  # noqa: F401
+    gc.collect()
+    gc.freeze()         # no run's collection writes to the zygote's objects
+    sys.stdout, sys.stderr = saved      # fds 1 and 2: the run's, in a run
+    lib = ctypes.PyDLL("/.pyexec/zygote.so")
+    lib.pyexec_zygote_serve.restype = ctypes.c_int
+    lib.pyexec_zygote_serve.argtypes = [ctypes.c_char_p]
+    rc = lib.pyexec_zygote_serve(",".join(loaded).encode("ascii"))
+    if rc != 0:
+        posix._exit(rc)
+    # A spare run: still the slot's root, no user's code yet.  The data
+    # zygote's spares warm up (a first describe() in a fresh fork touches
+    # thousands of pages); the bare one's do not: what a trivial run would
+    # save is less than the warm-up costs (docs/performance.md).  Then wait
+    # for the run and become it.
+    if loaded:
+        _warm_up()
+    lib.pyexec_zygote_run.restype = ctypes.c_int
+    lib.pyexec_zygote_run()
+    del lib
+    _reseed()
+    _main(warm=True)
+
+
+_WARM_UP = """
+x = [i * i for i in range(200)]
+d = {str(k): v for k, v in enumerate(x)}
+print(sum(x), len(d), 'ok', 1.5, repr('s'), f'{3:>4}')
+"""
+
+
+def _warm_up():
+    """In a data zygote's spare run, before its run: the paths a data run
+    takes (compile, exec, print, json, a traceback, small numpy and pandas
+    work).  A fork's first touch of a page
+    is a page fault (and a copy, if it writes); taken here, they are paid
+    before the request and charged to the zygote's cgroup, not the run's.
+    Our own code only; its output is discarded and it leaves no name."""
+    import io
+    import json
+    import traceback
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = io.StringIO()
+    try:
+        exec(compile(_WARM_UP, "<warm-up>", "exec"),
+             {"__builtins__": __builtins__, "__name__": "__warm__"})
+        json.dumps({"result": [1, 2.5, "x", None, {"a": True}]})
+        try:
+            raise ValueError("warm-up")
+        except ValueError as e:
+            traceback.print_exception(type(e), e, e.__traceback__)
+        np = sys.modules.get("numpy")
+        if np is not None:
+            a = np.arange(1000, dtype=float)
+            print(a.sum(), a.mean(), a.std(), np.random.rand(4))
+        pd = sys.modules.get("pandas")
+        if pd is not None:
+            df = pd.DataFrame({"a": range(100), "b": [i * 0.5 for i in range(100)]})
+            print(df.describe())
+    except BaseException:
+        pass
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+if sys.argv[1:2] == ["--zygote"] and len(sys.argv) == 3:
+    _zygote(sys.argv[2])
+else:
+    _main()

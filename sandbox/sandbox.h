@@ -25,8 +25,17 @@
  *                      clock, kills the run's init, answers PROTO_DONE once
  *                      the run's pid namespace is empty.
  *   keeper             sandbox/keeper.c, the launcher's child, moved once
- *                      into slot-N/run: clones each run's init there, into
- *                      fresh pid, mount and IPC namespaces, and reaps it.
+ *                      into slot-N/run: clones each cold run's init there,
+ *                      into fresh pid, mount and IPC namespaces, and reaps
+ *                      it.
+ *   zygotes            sandbox/zygote.c (pyexec-zygote.so) in python on
+ *                      the runner, the launcher's children in
+ *                      slot-N/launcher: a bare one and one with
+ *                      PYEXEC_PRELOAD imported.  Each keeps a spare (an
+ *                      init in fresh namespaces and a forked, warmed-up
+ *                      run under it); a warm run is the spare run joining
+ *                      slot-N/run and taking the cold run's steps
+ *                      (runstep.c) without an exec.
  *   run's init         pid 1 of the run's namespaces: mounts the run's own
  *                      /tmp, /dev/shm (tmpfs) and /proc, forks the run,
  *                      reports its status.  Its end ends the run.
@@ -34,9 +43,10 @@
  *                      empty environment, no fd but its pipes, seccomp,
  *                      execs python on sandbox/runner.py.
  *
- * A run costs two forks and one exec, and namespaces that are cheap to
- * make; no cgroup is made or joined per request (see ARCHITECTURE.md for
- * the figures).
+ * A cold run costs two forks and one exec, and namespaces that are cheap
+ * to make; no cgroup is made per request.  A warm run's forks are made
+ * before it is asked for: it costs one join of run/ (~1 ms on cgroup v1)
+ * and whatever pages it touches (see docs/performance.md).
  */
 #ifndef PYEXEC_SANDBOX_H
 #define PYEXEC_SANDBOX_H
@@ -191,6 +201,8 @@ struct run_params {
 	bool		 unwrap;	/* the runner unwraps dict/fenced input */
 	const char	*policy;	/* borrowed: header words of the AST
 					 * policy ("deny_modules=..."), or NULL */
+	bool		 cold;		/* start python afresh, not warm */
+	bool		 data;		/* the code names a preloaded module */
 };
 
 struct run_result {
@@ -213,7 +225,25 @@ struct run_result {
 	char		*report;	/* owned; the runner's JSON report or NULL */
 	size_t		 report_len;
 	bool		 report_dropped; /* it passed its cap: pipe closed */
+	bool		 warm;		/* forked from a zygote */
+	bool		 warm_data;	/* ... from the data zygote */
 };
+
+/* The slot's zygotes, as the launcher reports them (PROTO_PONG). */
+enum run_warm_state {
+	RUN_WARM_OFF = 0,
+	RUN_WARM_STARTING,
+	RUN_WARM_READY,
+	RUN_WARM_FAILED,
+};
+
+struct run_warm {
+	enum run_warm_state bare;
+	enum run_warm_state data;
+	char		 modules[200];	/* what the data zygote imported */
+};
+
+const char	*run_warm_name(enum run_warm_state);
 
 struct run_slot {
 	int		 ctl_fd;	/* borrowed: socketpair end to the launcher */
@@ -225,9 +255,9 @@ struct run_slot {
 
 int		 run_execute(struct run_slot *, const struct run_params *,
 		    struct run_result *, char *, size_t);
-int		 run_ping(struct run_slot *, int timeout_ms);
+int		 run_ping(struct run_slot *, int timeout_ms, struct run_warm *);
 int		 run_settle(struct run_slot *, int timeout_ms);
-int		 run_ping_fd(int ctl_fd, int timeout_ms);
+int		 run_ping_fd(int ctl_fd, int timeout_ms, struct run_warm *);
 void		 run_result_free(struct run_result *);
 
 #endif /* PYEXEC_SANDBOX_H */

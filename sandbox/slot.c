@@ -12,9 +12,10 @@
  * clears it) and checks that the master is still there, and execs
  * pyexec-launcher.  Nothing of the master crosses the exec but fd 0
  * (/dev/null), fds 1-2 (the log), fd 3 (the control socket), fd 4 (the
- * runner's source, read-only) and fds 5.. (run/cgroup.procs of each
- * hierarchy, for the keeper to move itself once): the environment is
- * empty and every other fd closed.
+ * runner's source, read-only), fd 5 (pyexec-zygote.so, read-only, or
+ * /dev/null with PYEXEC_WARM=0) and fds 6.. (run/cgroup.procs of each
+ * hierarchy, for the keeper to move itself once and the warm runs to join
+ * by): the environment is empty and every other fd closed.
  */
 #include "config.h"
 
@@ -62,19 +63,21 @@ slot_create(struct slot *s, unsigned id, const struct pyexec_config *c,
 	    worker_gid, err, errlen);
 }
 
-#define SLOT_FD_FIRST_CG	5	/* the launcher's first cgroup.procs fd */
+#define SLOT_FD_ZYGLIB		5	/* pyexec-zygote.so */
+#define SLOT_FD_FIRST_CG	6	/* the launcher's first cgroup.procs fd */
 #define SLOT_MAX_CG		4
 
 /* In the cloned child: wait for the go byte, then exec the launcher. */
 static void __attribute__((noreturn))
-slot_child(const struct pyexec_config *c, int ctl, int runner, int gate,
-    const int *cgfds, int ncg)
+slot_child(const struct pyexec_config *c, int ctl, int runner, int zyglib,
+    int gate, const int *cgfds, int ncg)
 {
 	char	 uid[16], tmp[32], fsize[32], nofile[16], nproc[16], cgn[16];
 	char	*argv[] = { "pyexec-launcher", "--uid", uid, "--python",
 		    (char *)c->python_path, "--tmp-size", tmp, "--fsize", fsize,
 		    "--nofile", nofile, "--nproc", nproc, "--cgroup-fds", cgn,
-		    NULL };
+		    "--warm", c->warm ? "1" : "0", "--preload",
+		    (char *)c->preload, NULL };
 	char	*envp[] = { NULL };
 	struct pollfd pfd = { gate, POLLIN, 0 };
 	int	 i, fd;
@@ -101,14 +104,16 @@ slot_child(const struct pyexec_config *c, int ctl, int runner, int gate,
 	snprintf(cgn, sizeof(cgn), "%d", ncg);
 	/* Above every target first, so no dup2 below overwrites a source. */
 	if ((ctl = fcntl(ctl, F_DUPFD, 32)) < 0 ||
-	    (runner = fcntl(runner, F_DUPFD, 32)) < 0)
+	    (runner = fcntl(runner, F_DUPFD, 32)) < 0 ||
+	    (zyglib = fcntl(zyglib, F_DUPFD, 32)) < 0)
 		_exit(126);
 	for (i = 0; i < ncg; i++) {
 		if ((fd = fcntl(cgfds[i], F_DUPFD, 32)) < 0)
 			_exit(126);
 		((int *)cgfds)[i] = fd;
 	}
-	if (dup2(ctl, 3) != 3 || dup2(runner, 4) != 4)
+	if (dup2(ctl, 3) != 3 || dup2(runner, 4) != 4 ||
+	    dup2(zyglib, SLOT_FD_ZYGLIB) != SLOT_FD_ZYGLIB)
 		_exit(126);
 	for (i = 0; i < ncg; i++)
 		if (dup2(cgfds[i], SLOT_FD_FIRST_CG + i) != SLOT_FD_FIRST_CG + i)
@@ -187,6 +192,7 @@ slot_start_launcher(struct slot *s, const struct pyexec_config *c,
     char *err, size_t errlen)
 {
 	int	sv[2] = { -1, -1 }, gate[2] = { -1, -1 }, runner = -1, i;
+	int	zyglib = -1;
 	int	cgfds[SLOT_MAX_CG], ncg = 0;
 	pid_t	pid;
 
@@ -197,6 +203,12 @@ slot_start_launcher(struct slot *s, const struct pyexec_config *c,
 	}
 	if ((runner = open(c->runner_path, O_RDONLY | O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "runner %s: %s", c->runner_path,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((zyglib = open(c->warm ? c->zygote_path : "/dev/null",
+	    O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "zygote library %s: %s", c->zygote_path,
 		    strerror(errno));
 		goto fail;
 	}
@@ -215,13 +227,14 @@ slot_start_launcher(struct slot *s, const struct pyexec_config *c,
 	if (pid == 0) {
 		close(gate[1]);
 		close(sv[0]);
-		slot_child(c, sv[1], runner, gate[0], cgfds, ncg);
+		slot_child(c, sv[1], runner, zyglib, gate[0], cgfds, ncg);
 	}
 	s->launcher_pid = pid;
 	close(gate[0]);
 	close(sv[1]);
 	close(runner);
-	gate[0] = sv[1] = runner = -1;
+	close(zyglib);
+	gate[0] = sv[1] = runner = zyglib = -1;
 	for (i = 0; i < ncg; i++)
 		close(cgfds[i]);
 	ncg = 0;
@@ -236,7 +249,7 @@ slot_start_launcher(struct slot *s, const struct pyexec_config *c,
 	s->ctl_fd = sv[0];
 	sv[0] = -1;
 	/* The gate stays open until the launcher answers (see slot_child). */
-	if (run_ping_fd(s->ctl_fd, 10000) != 0) {
+	if (run_ping_fd(s->ctl_fd, 10000, NULL) != 0) {
 		snprintf(err, errlen, "slot %u: the launcher did not start "
 		    "(see its message above)", s->id);
 		goto fail;
@@ -249,6 +262,7 @@ fail:
 	if (sv[0] >= 0) close(sv[0]);
 	if (sv[1] >= 0) close(sv[1]);
 	if (runner >= 0) close(runner);
+	if (zyglib >= 0) close(zyglib);
 	for (i = 0; i < ncg; i++)
 		close(cgfds[i]);
 	slot_stop_launcher(s);

@@ -1,0 +1,190 @@
+/*
+ * runstep.c: the steps that make a process a run, shared by the cold path
+ * (keeper.c: the run execs python afterwards) and the warm one (zygote.c:
+ * the run is a fork of a waiting interpreter and returns into it).  Both
+ * end in the same state: a new session, fds 0-4 the run's and no other,
+ * the rlimits, uid 1000 with no groups and no capability, no_new_privs,
+ * a parent-death signal, cwd /tmp, every signal unblocked, and the run's
+ * seccomp policy loaded last.
+ *
+ * Also the launcher's log line and clock, which the zygote uses too.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "filter.h"
+#include "launcher.h"
+#include "proto.h"
+
+/* The fixed environment of every run (and of the zygotes, whose
+ * os.environ the warm runs inherit). */
+char *const runstep_envp[] = {
+	"PATH=/usr/local/bin:/usr/bin:/bin",
+	"HOME=/tmp",
+	"TMPDIR=/tmp",
+	"LANG=C.UTF-8",
+	"LC_ALL=C.UTF-8",
+	"PYTHONIOENCODING=utf-8",
+	"OPENBLAS_NUM_THREADS=1",
+	"OMP_NUM_THREADS=1",
+	"MKL_NUM_THREADS=1",
+	"NUMEXPR_NUM_THREADS=1",
+	"MPLBACKEND=Agg",
+	NULL
+};
+
+/*
+ * Logging: like the service, one JSON object per line on stderr.  The
+ * launcher's messages are its own (paths, strerror), escaped anyway.
+ */
+void
+launcher_log(const char *level, const char *msg)
+{
+	char		 out[1024];
+	size_t		 o = 0;
+	const char	*p;
+
+	o = (size_t)snprintf(out, sizeof(out), "{\"level\":\"%s\",\"event\":"
+	    "\"launcher\",\"pid_in_slot\":%d,\"message\":\"", level, (int)getpid());
+	for (p = msg; *p != '\0' && o < sizeof(out) - 8; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f)
+			o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
+		else
+			out[o++] = (char)c;
+	}
+	memcpy(out + o, "\"}\n", 3);
+	(void)!write(STDERR_FILENO, out, o + 3);
+}
+
+uint64_t
+launcher_now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* In the run's processes: report the failed step ("!msg") and end. */
+void
+runstep_fail(int st, const char *step)
+{
+	int	e = errno;
+	char	msg[128];
+	int	n = snprintf(msg, sizeof(msg), "!%s: %s", step, strerror(e));
+
+	(void)!send(st, msg, (size_t)n, MSG_NOSIGNAL);
+	_exit(127);
+}
+
+static void
+runstep_rlimit(int st, int res, rlim_t soft, rlim_t hard)
+{
+	struct rlimit	rl = { soft, hard };
+
+	if (setrlimit(res, &rl) != 0)
+		runstep_fail(st, "setrlimit");
+}
+
+/*
+ * From a process of the slot's root to a run, one checked step a line.
+ * fds are the run's five fds (proto.h order), st the status socket.
+ * Returns st's new number (above the run's fds, close-on-exec); every
+ * other fd is closed.
+ */
+int
+runstep_become(const struct runstep *r, int *fds, int st)
+{
+	sigset_t	 none;
+	int		 i, fd;
+
+	if (setsid() < 0)
+		runstep_fail(st, "setsid");
+	/* SCHED_RESET_ON_FORK made us SCHED_OTHER; drop a fallback nice too. */
+	if (setpriority(PRIO_PROCESS, 0, 0) != 0)
+		runstep_fail(st, "setpriority");
+	/* Move st above the run's fds, then place the run's fds. */
+	if ((fd = fcntl(st, F_DUPFD_CLOEXEC, PROTO_NFDS + 8)) < 0)
+		runstep_fail(st, "dup");
+	st = fd;
+	for (i = 0; i < PROTO_NFDS; i++)
+		if ((fds[i] = fcntl(fds[i], F_DUPFD, PROTO_NFDS + 16)) < 0)
+			runstep_fail(st, "dup");
+	for (i = 0; i < PROTO_NFDS; i++)
+		if (dup2(fds[i], i) != i)
+			runstep_fail(st, "dup2");
+	if (close_range(PROTO_NFDS, (unsigned)st - 1, 0) != 0 ||
+	    close_range((unsigned)st + 1, ~0U, 0) != 0)
+		runstep_fail(st, "close_range");
+	/* RLIMIT_CORE 1, not 0: the kernel ignores the limit when
+	 * core_pattern is a pipe, except that 1 aborts the dump; the filter
+	 * keeps a run from changing it (docs/security.md). */
+	runstep_rlimit(st, RLIMIT_CORE, 1, 1);
+	runstep_rlimit(st, RLIMIT_FSIZE, r->fsize, r->fsize);
+	runstep_rlimit(st, RLIMIT_NOFILE, r->nofile, r->nofile);
+	runstep_rlimit(st, RLIMIT_NPROC, r->nproc, r->nproc);
+	runstep_rlimit(st, RLIMIT_RTPRIO, 0, 0);
+	runstep_rlimit(st, RLIMIT_NICE, 0, 0);
+	if (setgroups(0, NULL) != 0)
+		runstep_fail(st, "setgroups");
+	if (setresgid(r->run_gid, r->run_gid, r->run_gid) != 0)
+		runstep_fail(st, "setresgid");
+	if (setresuid(r->run_uid, r->run_uid, r->run_uid) != 0)
+		runstep_fail(st, "setresuid");
+	if (getuid() != r->run_uid || geteuid() != r->run_uid ||
+	    getgid() != r->run_gid || getegid() != r->run_gid ||
+	    setuid(0) == 0)
+		runstep_fail(st, "credentials did not drop");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		runstep_fail(st, "no_new_privs");
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		runstep_fail(st, "pdeathsig");
+	if (chdir("/tmp") != 0)
+		runstep_fail(st, "chdir /tmp");
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Last: from here on only what the policy allows. */
+	if (filter_load(&r->filter) != 0)
+		runstep_fail(st, "seccomp");
+	return st;
+}
+
+/* 'T' + now: the run is set up (about to exec, or to return into python). */
+void
+runstep_stamp(int st)
+{
+	char		stamp[1 + sizeof(uint64_t)];
+	uint64_t	t = launcher_now_ns();
+
+	stamp[0] = 'T';
+	memcpy(stamp + 1, &t, sizeof(t));
+	(void)!send(st, stamp, sizeof(stamp), MSG_NOSIGNAL);
+}
+
+/* 'S' + the runner's wait status, from its init. */
+void
+runstep_status(int st, int status)
+{
+	char	msg[1 + sizeof(int32_t)];
+	int32_t	ws = status;
+
+	msg[0] = 'S';
+	memcpy(msg + 1, &ws, sizeof(ws));
+	(void)!send(st, msg, sizeof(msg), MSG_NOSIGNAL);
+}
