@@ -36,3 +36,17 @@ def up(settings, prefix):
 def down(env, run_dir):
     dev("down", env=env)
     shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def rm_cgroups(instance):
+    """Removes what is left of pyexec/<instance> in every hierarchy (the
+    master removes it on a clean stop; a killed one leaves it)."""
+    for ctl in os.listdir("/sys/fs/cgroup"):
+        top = os.path.join("/sys/fs/cgroup", ctl, "pyexec", instance)
+        if not os.path.isdir(top) or os.path.islink(os.path.join("/sys/fs/cgroup", ctl)):
+            continue
+        for d, _, _ in sorted(os.walk(top), key=lambda t: -len(t[0])):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass

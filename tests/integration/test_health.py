@@ -11,7 +11,8 @@ def test_health_without_key_shows_no_pids_and_no_checks():
     assert j["status"] == "healthy", ph.show(j)
     assert j["workers"]["alive"] == j["workers"]["configured"], ph.show(j)
     for s in j["slots"]:
-        assert set(s) == {"id", "state"}, ph.show(s)
+        assert set(s) == {"id", "state", "warm"}, ph.show(s)
+        assert set(s["warm"]) == {"bare", "data", "preloaded"}, ph.show(s)
     assert set(j["selftest"]) == {"ok", "age_ms"}, ph.show(j)
     assert "python" not in j and "cgroup" not in j, ph.show(j)
     # No number that could be a host pid anywhere in the answer.
@@ -65,7 +66,9 @@ def test_health_does_not_reveal_key():
 SELFTEST_CHECKS = {"uid_not_root", "no_capabilities", "no_new_privs",
                    "seccomp_active", "no_network", "no_route", "root_read_only",
                    "tmp_writable", "host_hidden", "memory_limit_enforced",
-                   "launcher_outside_run_cgroup"}
+                   "launcher_outside_run_cgroup",
+                   # the probes pass cold and on each zygote (warm mode)
+                   "cold_walls", "warm_bare_walls", "warm_data_walls"}
 
 
 def test_health_reports_the_sandbox_self_test():

@@ -32,6 +32,7 @@ BUILD = os.path.join(TOP, "build")
 APP = os.path.join(BUILD, "fcgi-app", "pyexec-fcgi")
 LAUNCHER = os.path.join(BUILD, "sandbox", "pyexec-launcher")
 RUNNER = os.path.join(TOP, "sandbox", "runner.py")
+ZYGOTE = os.path.join(BUILD, "sandbox", "pyexec-zygote.so")
 MEMCG = "/sys/fs/cgroup/memory/pyexec"
 
 
@@ -42,7 +43,7 @@ def _start_bare(env_extra, instance, use_spawn_fcgi=True):
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
            "PYEXEC_INSTANCE": instance, "PYEXEC_WORKERS": "1",
            "PYEXEC_UID_BASE": "62500", "PYEXEC_LAUNCHER": LAUNCHER,
-           "PYEXEC_RUNNER": RUNNER}
+           "PYEXEC_RUNNER": RUNNER, "PYEXEC_ZYGOTE": ZYGOTE}
     env.update(env_extra)
     if use_spawn_fcgi:
         cmd = ["spawn-fcgi", "-n", "-s", os.path.join(tmp, "s.sock"), "--", APP]

@@ -23,7 +23,8 @@ def test_completed():
     assert ex["stderr_bytes"] == 0, ph.show(ex)
     assert ex["duration_ms"] > 0, ph.show(ex)
     assert ex["cpu_ms"] >= 0, ph.show(ex)
-    assert ex["memory_peak_bytes"] > MB, ph.show(ex)
+    # what the run added: a cold python is ~8 MB, a warm fork ~0.5 MB
+    assert 64 * 1024 < ex["memory_peak_bytes"] < 64 * MB, ph.show(ex)
 
 
 def test_text_summary_present():

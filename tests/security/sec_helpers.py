@@ -233,6 +233,48 @@ def _has_children(pid):
         return False
 
 
+def _zygote_tree(pid, st, uids, launchers):
+    """Whether pid is a zygote, or a zygote's spare init or spare run,
+    of a slot whose launcher /health lists."""
+    try:
+        cmd = _read("/proc/%d/cmdline" % pid, 300).split("\0")
+    except OSError:
+        return False
+    if "--zygote" not in cmd or not any(c.endswith("runner.pyc") for c in cmd):
+        return False
+    p = pid
+    for _ in range(3):                  # run -> init -> zygote -> launcher
+        try:
+            p = int(_status_fields(p).get("PPid", "0"))
+        except (OSError, ValueError):
+            return False
+        slot = launchers.get(p)
+        if slot is not None:
+            return all(u == UID_BASE + 2 * slot for u in uids)
+    return False
+
+
+def zygote_pids():
+    """{slot id: {"bare": pid, "data": pid}} of the zygotes, seen from the
+    host: the launchers' python children, told apart by their preload
+    argument (empty for the bare one)."""
+    out = {}
+    for lpid, slot in launcher_pids().items():
+        try:
+            kids = _read("/proc/%d/task/%d/children" % (lpid, lpid)).split()
+        except OSError:
+            continue
+        for k in kids:
+            try:
+                cmd = _read("/proc/%s/cmdline" % k, 500).split("\0")
+            except OSError:
+                continue
+            if "--zygote" in cmd:
+                arg = cmd[cmd.index("--zygote") + 1]
+                out.setdefault(slot, {})["data" if arg else "bare"] = int(k)
+    return out
+
+
 def sandbox_processes(workers=None):
     """Host processes whose real, effective, saved or fs uid is in the
     sandbox range, except the launchers that /health lists (running as
@@ -265,6 +307,11 @@ def sandbox_processes(workers=None):
         if (slot is not None and all(u == UID_BASE + 2 * slot for u in uids)
                 and st.get("Name") == "pyexec-launcher"
                 and not _has_children(pid)):
+            continue
+        # A zygote (the launcher's child), its spare init and spare run
+        # (a run not yet begun): python on the runner with --zygote, all
+        # under the slot's launcher uid.  A run (the run uid) never is.
+        if _zygote_tree(pid, st, uids, launchers):
             continue
         try:
             cmd = _read("/proc/%d/cmdline" % pid, 300).replace("\0", " ")

@@ -1,0 +1,142 @@
+"""Warm runs (issue 9): a run forked from a zygote tries to reach the zygote
+(signal it, ptrace it, read or write its memory, find it at all), and the
+fork and memory bombs end as cold ones do with the zygotes alive and the
+slot clean.  Each test checks from the host that every zygote survived."""
+
+import os
+import textwrap
+
+import pytest
+
+import pyexec_http as ph
+import sec_helpers as sh
+
+show = sh.show
+
+
+@pytest.fixture(autouse=True)
+def _warm_only():
+    j, _ = sh.health_json()
+    if j and all(s.get("warm", {}).get("bare") == "off" for s in j["slots"]):
+        pytest.skip("warm mode is off (PYEXEC_WARM=0): the cold corpus pass")
+
+
+def _code(s):
+    return textwrap.dedent(s).lstrip("\n")
+
+
+def _zygotes_alive(before):
+    """Every zygote of before is still the same process (pid and start time)."""
+    now = sh.zygote_pids()
+    assert now == before, "zygotes changed: %r -> %r" % (before, now)
+    for kinds in before.values():
+        for pid in kinds.values():
+            assert os.path.exists("/proc/%d" % pid), pid
+
+
+def _all_zygotes():
+    z = sh.zygote_pids()
+    assert z and all(set(k) == {"bare", "data"} for k in z.values()), z
+    return z
+
+
+def test_a_run_finds_no_zygote_to_signal_or_trace(token):
+    before = _all_zygotes()
+    host_pids = sorted(p for k in before.values() for p in k.values())
+    code = _code("""
+        import ctypes, errno, json, os, signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        res = {"visible": sorted(int(p) for p in os.listdir('/proc') if p.isdigit())}
+        hits = []
+        # every pid of this namespace, and the zygotes' host pids too
+        for pid in list(range(1, 4096)) + %r:
+            if pid == os.getpid():
+                continue
+            try:
+                os.kill(pid, signal.SIGKILL)
+                hits.append(pid)
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                hits.append(-pid)
+        res["killed"] = hits
+        # PTRACE_ATTACH (16) and PTRACE_SEIZE (0x4206) of pid 1 and the host pids
+        pt = []
+        for pid in [1] + %r:
+            for req in (16, 0x4206):
+                r = libc.ptrace(req, pid, 0, 0)
+                pt.append((pid, req, r, ctypes.get_errno()))
+        res["ptrace"] = pt
+        # process_vm_readv of pid 1
+        iov = (ctypes.c_char * 8)()
+        class Iov(ctypes.Structure):
+            _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+        local = Iov(ctypes.addressof(iov), 8)
+        remote = Iov(0x400000, 8)
+        r = libc.process_vm_readv(1, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+        res["vm_readv"] = [r, ctypes.get_errno()]
+        print("RESULT " + json.dumps(res))
+    """ % (host_pids, host_pids))
+    ex = sh.run(code, timeout=20)
+    assert ex["outcome"] == "completed" and ex["warm"] is True, show(ex)
+    r = sh.result(ex)
+    # only itself (pid 2) and its init (pid 1, hidden: hidepid=2 shows it
+    # not) are in its namespace; nothing else exists for it
+    assert r["visible"] == [2], r
+    # pid 1 (its own init) ignores signals from inside; nothing else exists
+    assert r["killed"] in ([], [1], [-1]), r
+    for pid, req, rc, err in r["ptrace"]:
+        assert rc == -1 and err in (1, 3), r          # EPERM (policy) / ESRCH
+    assert r["vm_readv"][0] == -1 and r["vm_readv"][1] in (1, 3), r
+    _zygotes_alive(before)
+
+
+def test_a_run_cannot_write_the_zygotes_memory(token):
+    before = _all_zygotes()
+    # Overwrite, through ctypes, the bytes of an object the zygote made
+    # (sys.version) and rebind numpy's pi; then look again in later runs
+    # (8 each: every slot's data zygote is hit).
+    poison = _code("""
+        import ctypes, sys, numpy as np, json
+        ctypes.memmove(id(sys.version) + 48, b'XXXX', 4)
+        np.pi = -1.0
+        print('RESULT {"done": true}')
+    """)
+    for _ in range(8):
+        ex = sh.run(poison)
+        assert ex["warm"] is True, show(ex)
+    check = _code("""
+        import sys, json, numpy as np
+        print("RESULT " + json.dumps({"v": sys.version[:2], "j": json.dumps([1]),
+                                      "pi": np.pi}))
+    """)
+    for _ in range(8):
+        ex = sh.run(check)
+        assert ex["outcome"] == "completed" and ex["warm"] is True, show(ex)
+        assert sh.result(ex) == {"v": "3.", "j": "[1]", "pi": 3.141592653589793}, show(ex)
+    _zygotes_alive(before)
+
+
+def test_fork_bomb_and_memory_bomb_warm_leave_zygotes_and_slot_clean(token):
+    before = _all_zygotes()
+    ex = sh.run(_code("""
+        import os, pandas
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+    """), timeout=2)
+    assert ex["warm"] is True, show(ex)
+    sh.assert_killed_at_timeout(ex, 2)
+    ex = sh.run(_code("""
+        import numpy as np
+        keep = []
+        while True:
+            keep.append(np.ones(1 << 20))
+    """), memory_limit="64m")
+    assert ex["warm"] is True and ex["outcome"] == "memory_limit", show(ex)
+    _zygotes_alive(before)
+    # (the autouse host check then waits for the sandbox uid range to empty)
+    ex = ph.run("import pandas as pd\nprint(pd.Series([1, 2, 3]).sum())")
+    assert ex["stdout"] == "6\n" and ex["warm"] is True, show(ex)
