@@ -8,8 +8,14 @@ Direct use (Debian's interpreter, stdlib only):
 Phases:
   1. latency: one interleaved loop over every variant (warm-up rounds first),
      each answer checked; a wrong answer aborts the bench (exit status 3).
-  2. throughput: T threads x --duration seconds for T = 1 .. 2 x nproc.
-  3. one machine-readable line "BENCH_JSON {...}" on stdout.
+  2. data script: a pandas describe() of a 1 000-row DataFrame through
+     pyexec (the warm data zygote) vs the same script run by a bare
+     /usr/bin/python3 spawn, interleaved.
+  3. throughput: T threads x --duration seconds for T = 1 .. 2 x nproc,
+     each level against a bare-spawn loop (T threads each spawning
+     python3 -I -S -c 'print(1)') measured right before it.
+  4. the zygotes' memory per slot (when the stack runs on this host).
+  5. one machine-readable line "BENCH_JSON {...}" on stdout.
 """
 
 import argparse
@@ -30,7 +36,13 @@ EXPECTED = "1\n"
 BODY = json.dumps({"code": CODE}).encode()
 HTTP_TIMEOUT = 30.0
 
+PANDAS_CODE = ("import pandas as pd\n"
+               "df = pd.DataFrame({'a': range(1000), 'b': [i * 0.5 for i in range(1000)]})\n"
+               "print(df.describe())\n")
+PANDAS_BODY = json.dumps({"code": PANDAS_CODE}).encode()
+
 SPAWN_IS = [PYTHON, "-I", "-S", "-c", CODE]
+SPAWN_PANDAS = [PYTHON, "-I", "-c", PANDAS_CODE]  # -I keeps site: dist-packages
 SPAWN_I = [PYTHON, "-I", "-c", CODE]
 BWRAP_CMD = [BWRAP, "--ro-bind", "/usr", "/usr",
              "--symlink", "usr/lib", "/lib",
@@ -67,13 +79,14 @@ def r2(x):
 
 
 # ------------------------------------------------------------------ spawns ---
-def run_spawn(argv):
-    """Run argv, return wall ms; raise WrongAnswer unless it printed 1."""
+def run_spawn(argv, expected=EXPECTED):
+    """Run argv, return wall ms; raise WrongAnswer unless it printed
+    expected."""
     t0 = time.perf_counter_ns()
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
                        timeout=30)
     ms = (time.perf_counter_ns() - t0) / 1e6
-    if p.returncode != 0 or p.stdout != EXPECTED.encode():
+    if p.returncode != 0 or p.stdout != expected.encode():
         raise WrongAnswer("%s: exit %s, stdout %r, stderr %r"
                           % (" ".join(argv[:3]), p.returncode, p.stdout[:200],
                              p.stderr[-300:]))
@@ -112,7 +125,7 @@ class Client:
                                                    timeout=HTTP_TIMEOUT)
         return self.conn
 
-    def post(self):
+    def post(self, body=BODY):
         """Return (status, body bytes, wall ms). Raises OSError/HTTPException."""
         headers = {"Integrations-API-Key": self.key,
                    "Content-Type": "application/json"}
@@ -121,7 +134,7 @@ class Client:
         t0 = time.perf_counter_ns()
         conn = self._connection()
         try:
-            conn.request("POST", "/v1/execute", body=BODY, headers=headers)
+            conn.request("POST", "/v1/execute", body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
         except BaseException:
@@ -138,8 +151,9 @@ class Client:
             self.conn = None
 
 
-def check_envelope(status, data):
-    """Return the execution item; raise WrongAnswer if it is not print(1)'s."""
+def check_envelope(status, data, expected=EXPECTED):
+    """Return the execution item; raise WrongAnswer unless it completed and
+    printed expected."""
     try:
         doc = json.loads(data)
     except ValueError as exc:
@@ -152,7 +166,7 @@ def check_envelope(status, data):
     if len(items) != 1:
         raise WrongAnswer("no execution item in %r" % data[:500])
     ex = items[0]
-    if ex.get("outcome") != "completed" or ex.get("stdout") != EXPECTED:
+    if ex.get("outcome") != "completed" or ex.get("stdout") != expected:
         raise WrongAnswer("outcome %r, stdout %r, stderr %r"
                           % (ex.get("outcome"), ex.get("stdout"),
                              (ex.get("stderr") or "")[-300:]))
@@ -278,7 +292,139 @@ def print_latency(lat):
                   % (r["label"], r["sandbox_duration_median_ms"], r["sandbox_duration_p90_ms"]))
 
 
+# ------------------------------------------------------------- data script ---
+def data_phase(args, host, port):
+    """pandas describe() through pyexec vs a bare python3 spawn."""
+    p = subprocess.run(SPAWN_PANDAS, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise WrongAnswer("bare pandas script: exit %s: %s"
+                          % (p.returncode, p.stderr[-300:]))
+    expected = p.stdout
+    keep = Client(host, port, args.key, keepalive=True)
+    new = Client(host, port, args.key, keepalive=False)
+    n = max(5, args.iterations // 4)
+    wall = {"spawn": [], "keep": [], "new": []}
+    sandbox, warm = [], 0
+    log("data script: %d warm-up + %d measured rounds" % (args.warmup, n))
+    for i in range(args.warmup + n):
+        for name in ("spawn", "keep", "new"):
+            if name == "spawn":
+                ms = run_spawn(SPAWN_PANDAS, expected)
+            else:
+                status, data, ms = (keep if name == "keep" else new).post(PANDAS_BODY)
+                ex = check_envelope(status, data, expected)
+                if i >= args.warmup:
+                    sandbox.append(float(ex["duration_ms"]))
+                    warm += bool(ex.get("warm"))
+            if i >= args.warmup:
+                wall[name].append(ms)
+    keep.close()
+    base = percentile(wall["spawn"], 50)
+    rows = []
+    for name, label in (("spawn", "bare python3 -I (pandas script)"),
+                        ("keep", "pyexec POST, keep-alive"),
+                        ("new", "pyexec POST, new connection")):
+        med = percentile(wall[name], 50)
+        rows.append({"name": name, "label": label, "median_ms": r2(med),
+                     "p90_ms": r2(percentile(wall[name], 90)),
+                     "ratio": round(med / base, 3) if base else None})
+    return {"iterations": n, "variants": rows, "warm_runs": warm,
+            "runs": 2 * n,
+            "sandbox_duration_median_ms": r2(percentile(sandbox, 50))}
+
+
+def print_data(d):
+    print()
+    print("Data script: import pandas; a 1 000-row DataFrame; print(df.describe()); "
+          "%d interleaved rounds" % d["iterations"])
+    print("%-32s %10s %10s %8s" % ("variant", "median ms", "p90 ms", "ratio"))
+    print("-" * 63)
+    for r in d["variants"]:
+        print("%-32s %10.2f %10.2f %8.3f" % (r["label"], r["median_ms"], r["p90_ms"], r["ratio"]))
+    print("pyexec: %d of %d runs warm; median envelope duration_ms %.2f ms"
+          % (d["warm_runs"], d["runs"], d["sandbox_duration_median_ms"]))
+
+
+# ------------------------------------------------------------------ memory ---
+def _kb(pid, field):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def memory_phase(health):
+    """The zygotes' RSS and PSS per slot, from /proc (only when the stack
+    runs on this host and we may read its processes)."""
+    out = []
+    for s in (health or {}).get("slots", []):
+        lp = s.get("launcher_pid")
+        if not isinstance(lp, int):
+            continue
+        try:
+            with open("/proc/%d/task/%d/children" % (lp, lp)) as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            continue
+        row = {"slot": s.get("id")}
+        for k in kids:
+            try:
+                with open("/proc/%d/cmdline" % k, "rb") as f:
+                    cmd = f.read().split(b"\0")
+            except OSError:
+                continue
+            if b"--zygote" not in cmd:
+                continue
+            kind = "data" if cmd[cmd.index(b"--zygote") + 1] else "bare"
+            row[kind] = {"rss_kb": _kb(k, "Rss"), "pss_kb": _kb(k, "Pss"),
+                         "anon_kb": _kb(k, "Anonymous")}
+        if len(row) > 1:
+            out.append(row)
+    return out
+
+
+def print_memory(mem):
+    print()
+    if not mem:
+        print("Zygote memory: not visible from here (the stack is elsewhere, "
+              "or warm mode is off)")
+        return
+    print("Zygote memory per slot (RSS / PSS / private anonymous, MB)")
+    for r in mem:
+        parts = []
+        for kind in ("bare", "data"):
+            z = r.get(kind)
+            if z and None not in z.values():
+                parts.append("%s %.1f / %.1f / %.1f" % (
+                    kind, z["rss_kb"] / 1024, z["pss_kb"] / 1024, z["anon_kb"] / 1024))
+        print("  slot %s: %s" % (r["slot"], ", ".join(parts)))
+
+
 # -------------------------------------------------------------- throughput ---
+def spawn_level(args, threads):
+    """req/s of T threads each spawning python3 -I -S -c 'print(1)'."""
+    stop_at = time.monotonic() + args.duration
+    counts = [0] * threads
+
+    def worker(idx):
+        while time.monotonic() < stop_at:
+            run_spawn(SPAWN_IS)
+            counts[idx] += 1
+
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(args.duration + 35)
+    return round(sum(counts) / (time.monotonic() - t0), 1)
+
+
 def throughput_level(args, host, port, threads):
     start = threading.Barrier(threads + 1)
     results = [None] * threads
@@ -338,8 +484,12 @@ def throughput_phase(args, host, port):
     levels = args.concurrency or list(range(1, 2 * (os.cpu_count() or 1) + 1))
     out = []
     for t in levels:
+        log("throughput: bare-spawn loop, %d thread(s) for %gs" % (t, args.duration))
+        base = spawn_level(args, t)
         log("throughput: %d client thread(s) for %gs" % (t, args.duration))
         r = throughput_level(args, host, port, t)
+        r["spawn_rps"] = base
+        r["ratio"] = round(r["rps"] / base, 2) if base and r["rps"] else None
         out.append(r)
         if r["wrong"]:
             raise WrongAnswer("throughput at concurrency %d: %d wrong answer(s), first: %s"
@@ -351,11 +501,15 @@ def print_throughput(tp):
     print()
     print("Throughput: T threads, each with one keep-alive connection, posting print(1) for %gs"
           % tp["duration_s"])
-    print("%8s %10s %10s %10s %10s %8s" % ("threads", "req/s", "median ms", "p99 ms", "ok", "errors"))
-    print("-" * 61)
+    print("(spawn req/s: the same number of threads each spawning python3 -I -S -c 'print(1)',"
+          " measured just before; ratio = req/s / spawn req/s)")
+    print("%8s %10s %10s %8s %10s %10s %10s %8s" % ("threads", "req/s", "spawn/s", "ratio",
+                                                   "median ms", "p99 ms", "ok", "errors"))
+    print("-" * 80)
     for r in tp["levels"]:
-        print("%8d %10s %10s %10s %10d %8d" % (
-            r["concurrency"], r["rps"], r["median_ms"], r["p99_ms"], r["ok"], r["errors"]))
+        print("%8d %10s %10s %8s %10s %10s %10d %8d" % (
+            r["concurrency"], r["rps"], r["spawn_rps"], r["ratio"], r["median_ms"],
+            r["p99_ms"], r["ok"], r["errors"]))
     for r in tp["levels"]:
         if r["errors"]:
             print("concurrency %d: %d error(s), first: %s; req/s and latencies count "
@@ -439,9 +593,16 @@ def main(argv=None):
         result["latency"] = lat
         print_latency(lat)
         sys.stdout.flush()
+        data = data_phase(args, host, port)
+        result["data_script"] = data
+        print_data(data)
+        sys.stdout.flush()
         tp = throughput_phase(args, host, port)
         result["throughput"] = tp
         print_throughput(tp)
+        mem = memory_phase(health)
+        result["zygote_memory"] = mem
+        print_memory(mem)
     except WrongAnswer as exc:
         log("bench: WRONG ANSWER, aborting: %s" % exc)
         result["error"] = "wrong answer: %s" % exc
