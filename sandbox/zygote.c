@@ -15,15 +15,15 @@
  *     |                   namespace with a private /tmp; never runs user
  *     |                   code, never leaves this loop
  *     spare init          cloned ahead of the run into fresh pid, mount
- *      |                  and IPC namespaces: mounts the run's /tmp,
- *      |                  /dev/shm and /proc (root_run_mounts), forks
- *      |                  the spare run, waits.  Stays in slot-N/launcher
- *      |                  (thin: it only waits), so a run's OOM killer
- *      |                  never sees it
- *      spare run          pid 2 there; waits for KEEP_RUN's fds.  Then:
- *                         joins run/ (through the master's cgroup.procs
- *                         fds), its own cgroup namespace, the runstep
- *                         steps, 'T', and returns into python
+ *      |                  and IPC namespaces; forks the spare run, waits.
+ *      |                  Stays in slot-N/launcher (it only waits), so a
+ *      |                  run's OOM killer never sees it
+ *      spare run          pid 2 there; warms up, waits for KEEP_RUN's
+ *                         fds.  Then: mounts the run's /tmp, /dev/shm
+ *                         and /proc (root_run_mounts: fresh, with the
+ *                         run's times), joins run/ (through the master's
+ *                         cgroup.procs fds), its own cgroup namespace,
+ *                         the runstep steps, 'T', and returns into python
  *
  * A run is so a fork made before it was asked for: the fork of a big
  * interpreter (page tables, hundreds of mappings) is off the request's
@@ -213,7 +213,15 @@ static void
 spare_become_run(struct zyg *z, int fds[KEEP_NFDS])
 {
 	int	st = fds[PROTO_NFDS], i;
+	char	err[256], line[300];
 
+	/* The run's file systems now, not when the spare was made: their
+	 * times must not tell when that was (when the last run ended). */
+	if (root_run_mounts(&z->root, err, sizeof(err)) != 0) {
+		snprintf(line, sizeof(line), "!%s", err);
+		(void)!send(st, line, strlen(line), MSG_NOSIGNAL);
+		_exit(127);
+	}
 	for (i = 0; i < z->ncg; i++)
 		if (write(z->cg_fds[i], "0", 1) != 1)
 			runstep_fail(st, "joining the run's cgroup");
@@ -258,7 +266,7 @@ spare_init(struct zyg *z, int init_sock, int run_sock)
 {
 	struct pollfd	 pfd[2];
 	sigset_t	 set;
-	char		 err[256], b;
+	char		 b;
 	int		 st = -1, fds[1], nfds, status, sigfd;
 	pid_t		 run, p;
 
@@ -266,10 +274,6 @@ spare_init(struct zyg *z, int init_sock, int run_sock)
 		_exit(1);
 	close(ZYG_FD_SOCK);
 	close(z->sigfd);
-	if (root_run_mounts(&z->root, err, sizeof(err)) != 0) {
-		launcher_log("error", err);
-		_exit(1);
-	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	if ((sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)

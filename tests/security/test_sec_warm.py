@@ -119,16 +119,26 @@ def test_a_run_cannot_write_the_zygotes_memory(token):
 
 def test_fork_bomb_and_memory_bomb_warm_leave_zygotes_and_slot_clean(token):
     before = _all_zygotes()
-    ex = sh.run(_code("""
-        import os, pandas
+    bomb = _code("""
+        import os%s
         while True:
             try:
                 os.fork()
             except OSError:
                 pass
-    """), timeout=2)
+    """)
+    # From the bare zygote: pids.max holds it until the wall clock ends it.
+    ex = sh.run(bomb % "", timeout=2)
     assert ex["warm"] is True, show(ex)
     sh.assert_killed_at_timeout(ex, 2)
+    # From the data zygote: every fork of a 90 MB python copies page
+    # tables and pages charged to the run, so the memory limit may end it
+    # first; either way the kernel kills all of it at once.
+    ex = sh.run(bomb % ", pandas", timeout=2)
+    assert ex["warm"] is True and ex["signal"] == "SIGKILL", show(ex)
+    assert (ex["outcome"], ex["limit"]) in (("timeout", "timeout"),
+                                            ("memory_limit", "memory")), show(ex)
+    assert ex["duration_ms"] < 2000 + 250, show(ex)
     ex = sh.run(_code("""
         import numpy as np
         keep = []
