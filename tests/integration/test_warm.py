@@ -109,6 +109,29 @@ def test_the_ibm_policy_applies_to_modules_the_zygote_has_loaded():
             "Invalid input: Potentially unsafe code detected", (code, resp.json)
 
 
+def test_back_to_back_runs_from_many_clients_all_complete():
+    # Spares are taken while still warming up when requests come faster
+    # than they are made (a spare's socket then reports ECONNRESET once
+    # before the queued run: it must be read, not taken for a dead
+    # zygote).  Every answer must be a completed warm run.
+    import threading
+    bad, done = [], []
+
+    def client():
+        for _ in range(60):
+            ex = ph.run("print(6 * 7)")
+            done.append(1)
+            if ex["outcome"] != "completed" or ex["stdout"] != "42\n":
+                bad.append(ex)
+
+    ts = [threading.Thread(target=client) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(300)
+    assert len(done) == 180 and not bad, (len(done), bad[:3])
+
+
 # ---------------------------------------------------------------- one slot
 
 LISTEN = "127.0.0.1:18093"
