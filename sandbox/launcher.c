@@ -787,7 +787,11 @@ run_status(struct run_state *rs)
 	if (rs->have_status && !rs->have_stamp &&
 	    !(rs->flags & PROTO_DONE_NOEXEC)) {
 		/* No 'T': the runner never started (a spare that broke). */
-		launcher_log("error", "a run ended before it started");
+		char	line[96];
+
+		snprintf(line, sizeof(line), "a run ended before it started "
+		    "(wait status %d)", rs->status);
+		launcher_log("error", line);
 		rs->flags |= PROTO_DONE_NOEXEC;
 	}
 	if (rs->have_status)

@@ -242,12 +242,17 @@ spare_run(struct zyg *z, int sock)
 	ssize_t		n;
 
 	/* The zygote may have sent our run and closed its end while we
-	 * warmed up: the word then fails, and the run is still there. */
+	 * warmed up: the word then fails, or lands unread in its closing
+	 * end, which makes our next receive fail once with ECONNRESET; the
+	 * run is still queued behind that. */
 	(void)!send(sock, "w", 1, MSG_NOSIGNAL);
 	do
 		n = proto_recv(sock, &m, sizeof(m), fds, KEEP_NFDS, &nfds);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || errno == ECONNRESET));
 	if (n != (ssize_t)sizeof(m) || m.op != KEEP_RUN || nfds != KEEP_NFDS) {
+		if (n != 0)
+			zyg_log("error", "spare run: no run (%zd bytes, %d fds: "
+			    "%s)", n, nfds, n < 0 ? strerror(errno) : "bad");
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
 		_exit(126);	/* the zygote is gone, or spoke nonsense */
