@@ -18,16 +18,16 @@
  *      |                  and IPC namespaces; forks the spare run, waits.
  *      |                  Stays in slot-N/launcher (it only waits), so a
  *      |                  run's OOM killer never sees it
- *      spare run          pid 2 there; warms up, waits for KEEP_RUN's
- *                         fds.  Then: mounts the run's /tmp, /dev/shm
- *                         and /proc (root_run_mounts: fresh, with the
- *                         run's times), joins run/ (through the master's
+ *      spare run          pid 2 there; warms up (data zygote), waits for
+ *                         KEEP_RUN's fds.  Then: mounts the run's /tmp,
+ *                         /dev/shm and /proc (root_run_mounts: fresh, with
+ *                         the run's times), joins run/ (through the master's
  *                         cgroup.procs fds), its own cgroup namespace,
  *                         the runstep steps, 'T', and returns into python
  *
  * A run is so a fork made before it was asked for: the fork of a big
  * interpreter (page tables, hundreds of mappings) is off the request's
- * path, and the request pays only one cgroup move.  The zygote's memory is
+ * path, and the request pays three mounts and one cgroup move.  The zygote's memory is
  * never written by a run (copy-on-write); the pages a run copies and
  * allocates are charged to run/, the zygote's own to slot-N/launcher, so
  * memory_peak_bytes and the memory limit count what the run adds.
