@@ -27,10 +27,11 @@
  *
  * A run is so a fork made before it was asked for: the fork of a big
  * interpreter (page tables, hundreds of mappings) is off the request's
- * path, and the request pays three mounts and one cgroup move.  The zygote's memory is
- * never written by a run (copy-on-write); the pages a run copies and
- * allocates are charged to run/, the zygote's own to slot-N/launcher, so
- * memory_peak_bytes and the memory limit count what the run adds.
+ * path, and the request pays three mounts and one cgroup move.  The
+ * zygote's memory is never written by a run (copy-on-write); the pages a
+ * run copies and allocates are charged to run/, the zygote's own to
+ * slot-N/launcher, so memory_peak_bytes and the memory limit count what
+ * the run adds.
  *
  * The zygote keeps ZYG_SPARES spares, so that one is ready while the one
  * taken last is made again; a spare warms up in its own process, and the
