@@ -7,6 +7,7 @@ the headers, the raw body and the parsed JSON (or None).
 The assert_* helpers check the envelopes of SPEC.md ("HTTP (through nginx)").
 """
 
+import http
 import http.client
 import json
 import os
@@ -122,6 +123,10 @@ def raw_request(method, path, body=None, headers=None, timeout=DEFAULT_TIMEOUT):
             pass
         resp = conn.getresponse()
         data = resp.read()
+        # Every answer's status line has its status's own reason phrase
+        # (the names nginx and Python's http.HTTPStatus use).
+        assert resp.reason == http.HTTPStatus(resp.status).phrase, (
+            "status line %d %r" % (resp.status, resp.reason))
         return Response(resp.status, resp.reason, resp.getheaders(), data)
     finally:
         conn.close()
