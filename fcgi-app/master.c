@@ -40,7 +40,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <libcgroup.h>
 
 #include "pyexec.h"
@@ -201,7 +200,7 @@ master_fork_worker(struct master *m, unsigned i)
 	memset(&rs, 0, sizeof(rs));
 	rs.ctl_fd = s->slot.ctl_fd;
 	rs.cg = &s->slot.cg;
-	w = (struct worker){ .cfg = &m->cfg, .slot = &s->slot, .rs = &rs,
+	w = (struct worker){ .cfg = &m->cfg, .rs = &rs,
 	    .sh = m->sh, .id = i };
 	worker_main(&w);
 }
@@ -451,8 +450,6 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	master_preflight(&m);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		master_die("libcurl could not be initialised");
 	master_shared(&m);
 	master_start(&m);
 	log_msg("info", "startup", "serving with %u workers, cgroup v%d, "

@@ -230,7 +230,6 @@ struct selftest {
 /* worker.c: one per slot, unprivileged. */
 struct worker {
 	const struct pyexec_config *cfg;	/* borrowed (master's copy) */
-	struct slot	*slot;			/* borrowed */
 	struct run_slot	*rs;			/* owned */
 	struct shared	*sh;			/* borrowed, shared mapping */
 	unsigned	 id;
@@ -260,7 +259,6 @@ void		 reply_error(struct reply *, int status, const char *id,
 struct run_result;
 struct run_params;
 struct json_object *json_bytes(const char *, size_t);
-struct json_object *report_exception(const struct run_result *);
 void		 report_parse(const struct run_result *, struct json_object **,
 		    struct json_object **);
 struct json_object *execution_item(const struct run_result *,

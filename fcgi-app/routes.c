@@ -189,17 +189,6 @@ report_parse(const struct run_result *rr, struct json_object **exc,
 	json_object_put(rep);
 }
 
-/* Only the exception of the report (for callers without results). */
-struct json_object *
-report_exception(const struct run_result *rr)
-{
-	struct json_object	*exc, *result;
-
-	report_parse(rr, &exc, &result);
-	json_object_put(result);
-	return exc;
-}
-
 void
 summary(const struct run_result *rr, struct json_object *exc,
     const struct run_params *p, char *buf, size_t len)

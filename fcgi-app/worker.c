@@ -25,6 +25,8 @@
 
 #include <fcgiapp.h>
 
+#include <curl/curl.h>
+
 #include "pyexec.h"
 #include "sandbox.h"
 
@@ -261,6 +263,11 @@ worker_main(struct worker *w)
 	FCGX_Request	req;
 
 	worker_drop(w->cfg);
+	/* libcurl (the LLM client) starts here, unprivileged: nothing of it
+	 * ever runs as root. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		log_die(1, "worker", "slot %u: libcurl could not be initialised",
+		    w->id);
 	worker_signals();
 	if (sb_cgroup_open(w->rs->cg) != 0)
 		log_die(1, "worker", "slot %u: opening the cgroup knobs of %s: %s", w->id,

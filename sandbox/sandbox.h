@@ -248,8 +248,6 @@ const char	*run_warm_name(enum run_warm_state);
 struct run_slot {
 	int		 ctl_fd;	/* borrowed: socketpair end to the launcher */
 	struct sb_cgroup *cg;		/* borrowed */
-	uint64_t	 mem_set;	/* limits last written, to skip rewrites */
-	double		 cpu_set;
 	bool		 clean_pending;	/* PROTO_CLEAN of the last run not read */
 };
 
