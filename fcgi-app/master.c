@@ -60,6 +60,8 @@ struct master_slot {
 
 struct master {
 	struct pyexec_config	 cfg;
+	struct slot_opts	 opts;		/* the slots' share of cfg */
+	bool			 warned_fifo;
 	uid_t			 worker_uid;
 	gid_t			 worker_gid;
 	enum sb_cgversion	 cgv;
@@ -68,6 +70,23 @@ struct master {
 	struct master_slot	*ms;		/* owned: cfg.workers of them */
 	bool			 draining;
 };
+
+/* What the slots are made with, from the configuration. */
+static void
+master_slot_opts(struct master *m)
+{
+	const struct pyexec_config *c = &m->cfg;
+
+	m->opts = (struct slot_opts){
+		.instance = c->instance, .uid_base = c->uid_base,
+		.max_pids = c->max_pids, .tmp_size = c->tmp_size,
+		.max_file_size = c->max_file_size,
+		.max_open_files = c->max_open_files,
+		.launcher_path = c->launcher_path, .runner_path = c->runner_path,
+		.python_path = c->python_path, .warm = c->warm,
+		.zygote_path = c->zygote_path, .preload = c->preload,
+	};
+}
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 master_die(const char *fmt, ...)
@@ -151,6 +170,7 @@ master_preflight(struct master *m)
 	if (sb_cgroup_init(&m->cgv, err, sizeof(err)) != 0)
 		master_die("cgroups: %s", err);
 	master_core_pattern();
+	master_slot_opts(m);
 	if (m->cfg.llm_key != NULL && config_llm_cleartext(m->cfg.llm_url))
 		log_msg("warning", "startup", "PYEXEC_LLM_URL is http:// to a "
 		    "host that is not this machine: the LLM key would travel "
@@ -213,10 +233,15 @@ master_start_slot(struct master *m, unsigned i)
 	char			 err[512];
 
 	slot_stop_launcher(&s->slot);
-	if (slot_start_launcher(&s->slot, &m->cfg, err, sizeof(err)) != 0) {
+	if (slot_start_launcher(&s->slot, &m->opts, err, sizeof(err)) != 0) {
 		log_msg("error", "slot", "%s", err);
 		m->sh->slot[i].state = SLOT_DOWN;
 		return -1;
+	}
+	if (!s->slot.fifo && !m->warned_fifo) {
+		log_msg("warning", "slot", "the launcher cannot run SCHED_FIFO: "
+		    "using nice -10; a run at its CPU quota may delay its kill");
+		m->warned_fifo = true;
 	}
 	m->sh->slot[i].launcher_pid = s->slot.launcher_pid;
 	if (master_fork_worker(m, i) != 0) {
@@ -227,24 +252,6 @@ master_start_slot(struct master *m, unsigned i)
 	close(s->slot.ctl_fd);
 	s->slot.ctl_fd = -1;
 	return 0;
-}
-
-/* Removes the (empty) cgroup name from every controller a slot uses. */
-static void
-master_rmdir_cgroup(struct master *m, const char *name)
-{
-	static const char *const v1[] = { "memory", "cpu", "cpuacct", "pids" };
-	static const char *const v2[] = { "memory", "cpu", "pids" };
-	const char *const *ctl = m->cgv == SB_CGROUP_V2 ? v2 : v1;
-	size_t		 i, n = m->cgv == SB_CGROUP_V2 ? 3 : 4;
-	struct cgroup	*cg;
-
-	if ((cg = cgroup_new_cgroup(name)) == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		cgroup_add_controller(cg, ctl[i]);
-	(void)cgroup_delete_cgroup(cg, 1);
-	cgroup_free(&cg);
 }
 
 /* Stops the workers, removes the slots and the instance's cgroups. */
@@ -260,12 +267,14 @@ master_teardown(struct master *m)
 			waitpid(m->ms[i].worker_pid, NULL, 0);
 			m->ms[i].worker_pid = 0;
 		}
-		if (m->ms[i].slot.cg.lcg != NULL)
-			slot_destroy(&m->ms[i].slot);
+		if (m->ms[i].slot.cg.lcg != NULL &&
+		    slot_destroy(&m->ms[i].slot) != 0)
+			log_msg("warning", "slot", "slot %u: its cgroup could not "
+			    "be removed", i);
 	}
 	snprintf(name, sizeof(name), "pyexec/%s", m->cfg.instance);
-	master_rmdir_cgroup(m, name);
-	master_rmdir_cgroup(m, "pyexec");	/* fails while others use it */
+	sb_cgroup_remove(m->cgv, name);
+	sb_cgroup_remove(m->cgv, "pyexec");	/* fails while others use it */
 }
 
 /* Makes every slot and worker and waits for all to pass the self-test. */
@@ -279,7 +288,7 @@ master_start(struct master *m)
 	for (i = 0; i < m->cfg.workers; i++) {
 		m->ms[i].slot.cg.version = m->cgv;
 		m->ms[i].slot.ctl_fd = -1;
-		if (slot_create(&m->ms[i].slot, i, &m->cfg, m->worker_uid,
+		if (slot_create(&m->ms[i].slot, i, &m->opts, m->worker_uid,
 		    m->worker_gid, err, sizeof(err)) != 0) {
 			master_teardown(m);
 			master_die("%s", err);

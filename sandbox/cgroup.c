@@ -450,6 +450,28 @@ sb_cgroup_free(struct sb_cgroup *cg)
 	cg->lcg = cg->lcg_launcher = cg->lcg_run = NULL;
 }
 
+/*
+ * Removes the (empty) cgroup name from every controller a slot uses: the
+ * master's pyexec/<instance> and pyexec once their slots are gone.  Best
+ * effort (fails while something else uses them).
+ */
+void
+sb_cgroup_remove(enum sb_cgversion v, const char *name)
+{
+	static const char *const v1[] = { "memory", "cpu", "cpuacct", "pids" };
+	static const char *const v2[] = { "memory", "cpu", "pids" };
+	const char *const *ctl = v == SB_CGROUP_V2 ? v2 : v1;
+	size_t		 i, n = v == SB_CGROUP_V2 ? 3 : 4;
+	struct cgroup	*cg;
+
+	if ((cg = cgroup_new_cgroup(name)) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		cgroup_add_controller(cg, ctl[i]);
+	(void)cgroup_delete_cgroup(cg, 1);
+	cgroup_free(&cg);
+}
+
 /* ---- worker side ---------------------------------------------------- */
 
 /* Opens every knob; an optional one may be missing.  0 or -1 (errno). */

@@ -56,8 +56,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct pyexec_config;
-
 /* cgroup.c ------------------------------------------------------------ */
 
 enum sb_cgversion {
@@ -122,6 +120,7 @@ int		 sb_cgroup_procs_fds(struct sb_cgroup *, int *, int, char *,
 		    size_t);
 int		 sb_cgroup_destroy(struct sb_cgroup *);
 void		 sb_cgroup_free(struct sb_cgroup *);
+void		 sb_cgroup_remove(enum sb_cgversion, const char *name);
 
 /* Worker side. */
 int		 sb_cgroup_open(struct sb_cgroup *);
@@ -154,6 +153,23 @@ int		 sb_cgroup_parse_cpu_usage(enum sb_cgversion, const char *,
 
 /* slot.c: master side --------------------------------------------------- */
 
+/* What a slot is made with: filled by the master from its configuration
+ * (sandbox/ knows nothing of the service's configuration). */
+struct slot_opts {
+	const char	*instance;	/* cgroup pyexec/<instance>/slot-N */
+	uid_t		 uid_base;	/* slot i: launcher base+2i, runs +1 */
+	unsigned	 max_pids;	/* pids.max and RLIMIT_NPROC */
+	size_t		 tmp_size;	/* bytes of a run's /tmp, /dev/shm */
+	size_t		 max_file_size;	/* RLIMIT_FSIZE */
+	unsigned	 max_open_files; /* RLIMIT_NOFILE */
+	const char	*launcher_path;	/* pyexec-launcher */
+	const char	*runner_path;	/* runner.py */
+	const char	*python_path;	/* the runs' python */
+	bool		 warm;		/* start the zygotes */
+	const char	*zygote_path;	/* pyexec-zygote.so */
+	const char	*preload;	/* the data zygote's modules */
+};
+
 struct slot {
 	unsigned	 id;
 	uid_t		 launcher_uid;	/* host uid of the launcher (0 inside) */
@@ -161,14 +177,16 @@ struct slot {
 	struct sb_cgroup cg;
 	pid_t		 launcher_pid;	/* host pid, or 0 */
 	int		 ctl_fd;	/* worker's end of the socketpair, or -1 */
+	bool		 fifo;		/* the launcher runs SCHED_FIFO (else
+					 * nice -10: the master says so once) */
 };
 
-int		 slot_create(struct slot *, unsigned id,
-		    const struct pyexec_config *, uid_t, gid_t, char *, size_t);
-int		 slot_start_launcher(struct slot *, const struct pyexec_config *,
+int		 slot_create(struct slot *, unsigned id, const struct slot_opts *,
+		    uid_t, gid_t, char *, size_t);
+int		 slot_start_launcher(struct slot *, const struct slot_opts *,
 		    char *, size_t);
 void		 slot_stop_launcher(struct slot *);
-void		 slot_destroy(struct slot *);
+int		 slot_destroy(struct slot *);
 
 /* run.c: worker side ---------------------------------------------------- */
 

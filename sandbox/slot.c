@@ -35,7 +35,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pyexec.h"
 #include "sandbox.h"
 #include "proto.h"
 
@@ -46,7 +45,7 @@
 
 /* Makes the slot's cgroup; the launcher comes with slot_start_launcher(). */
 int
-slot_create(struct slot *s, unsigned id, const struct pyexec_config *c,
+slot_create(struct slot *s, unsigned id, const struct slot_opts *c,
     uid_t worker_uid, gid_t worker_gid, char *err, size_t errlen)
 {
 	char			name[96];
@@ -69,7 +68,7 @@ slot_create(struct slot *s, unsigned id, const struct pyexec_config *c,
 
 /* In the cloned child: wait for the go byte, then exec the launcher. */
 static void __attribute__((noreturn))
-slot_child(const struct pyexec_config *c, int ctl, int runner, int zyglib,
+slot_child(const struct slot_opts *c, int ctl, int runner, int zyglib,
     int gate, const int *cgfds, int ncg)
 {
 	char	 uid[16], tmp[32], fsize[32], nofile[16], nproc[16], cgn[16];
@@ -161,19 +160,14 @@ slot_map(const struct slot *s, pid_t pid, char *err, size_t errlen)
  * is the fallback (docs/security.md gives the figures of both).
  */
 static int
-slot_prioritise(const struct slot *s, pid_t pid, char *err, size_t errlen)
+slot_prioritise(struct slot *s, pid_t pid, char *err, size_t errlen)
 {
 	struct sched_param	sp = { .sched_priority = 1 };
-	static bool		warned;
 
-	if (sched_setscheduler(pid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0)
+	s->fifo = sched_setscheduler(pid, SCHED_FIFO | SCHED_RESET_ON_FORK,
+	    &sp) == 0;
+	if (s->fifo)
 		return 0;
-	if (!warned) {
-		log_msg("warning", "slot", "the launcher cannot run SCHED_FIFO "
-		    "(%s): using nice %d; a run at its CPU quota may delay its "
-		    "kill", strerror(errno), SLOT_LAUNCHER_NICE);
-		warned = true;
-	}
 	if (setpriority(PRIO_PROCESS, (id_t)pid, SLOT_LAUNCHER_NICE) != 0) {
 		snprintf(err, errlen, "slot %u: setpriority: %s", s->id,
 		    strerror(errno));
@@ -188,7 +182,7 @@ slot_prioritise(const struct slot *s, pid_t pid, char *err, size_t errlen)
  * s->launcher_pid and s->ctl_fd (the worker's end) are set.
  */
 int
-slot_start_launcher(struct slot *s, const struct pyexec_config *c,
+slot_start_launcher(struct slot *s, const struct slot_opts *c,
     char *err, size_t errlen)
 {
 	int	sv[2] = { -1, -1 }, gate[2] = { -1, -1 }, runner = -1, i;
@@ -284,13 +278,15 @@ slot_stop_launcher(struct slot *s)
 	s->ctl_fd = -1;
 }
 
-/* Stops the launcher, removes the cgroup, frees what s owns. */
-void
+/* Stops the launcher, removes the cgroup, frees what s owns.  0, or -1
+ * when the cgroup could not be removed (the caller says so). */
+int
 slot_destroy(struct slot *s)
 {
+	int	rc;
+
 	slot_stop_launcher(s);
-	if (sb_cgroup_destroy(&s->cg) != 0)
-		log_msg("warning", "slot", "slot %u: cgroup %s could not be "
-		    "removed", s->id, s->cg.name);
+	rc = sb_cgroup_destroy(&s->cg) == 0 ? 0 : -1;
 	sb_cgroup_free(&s->cg);
+	return rc;
 }
