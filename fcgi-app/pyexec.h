@@ -22,10 +22,7 @@
 enum pyexec_err {
 	PYEXEC_OK = 0,
 	PYEXEC_ERR_INVALID,	/* the client's request is invalid (400) */
-	PYEXEC_ERR_TOO_LARGE,	/* the request body is over the cap (413) */
 	PYEXEC_ERR_NOMEM,	/* an allocation failed (500) */
-	PYEXEC_ERR_IO,		/* a read or write failed (500) */
-	PYEXEC_ERR_SANDBOX,	/* the slot misbehaved or died (500) */
 	PYEXEC_ERR_CONFIG,	/* bad configuration (start-up only) */
 };
 

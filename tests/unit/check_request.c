@@ -345,6 +345,54 @@ START_TEST(test_cleartext_llm_url)
 }
 END_TEST
 
+/* PYEXEC_WARM and PYEXEC_PRELOAD: their checks, and which code names a
+ * preloaded package (the data zygote's). */
+START_TEST(test_config_warm)
+{
+	struct pyexec_config	c;
+	char			err[256];
+
+	unsetenv("PYEXEC_WARM");
+	unsetenv("PYEXEC_PRELOAD");
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_OK);
+	ck_assert(c.warm);
+	ck_assert_str_eq(c.preload, "numpy,pandas,matplotlib");
+	setenv("PYEXEC_WARM", "yes", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	ck_assert_str_eq(err, "PYEXEC_WARM: must be 0 or 1");
+	setenv("PYEXEC_WARM", "0", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_OK);
+	ck_assert(!c.warm);
+	unsetenv("PYEXEC_WARM");
+	setenv("PYEXEC_PRELOAD", "numpy,,pandas", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	setenv("PYEXEC_PRELOAD", "os; import x", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	setenv("PYEXEC_PRELOAD", "1numpy", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	setenv("PYEXEC_PRELOAD", "numpy.", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	setenv("PYEXEC_PRELOAD", "numpy,matplotlib.pyplot,_x2", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_OK);
+#define NAMES(code) config_names_preloaded(&c, (code), strlen(code))
+	ck_assert(NAMES("import numpy as np"));
+	ck_assert(NAMES("import matplotlib\n"));		/* the first part */
+	ck_assert(NAMES("x = numpy.random.rand()"));
+	ck_assert(NAMES("numpy"));
+	ck_assert(NAMES("from _x2 import y"));
+	ck_assert(!NAMES("import numpyx"));
+	ck_assert(!NAMES("import mynumpy"));
+	ck_assert(!NAMES("import pyplot"));
+	ck_assert(!NAMES("print(1)"));
+	ck_assert(!NAMES(""));
+	setenv("PYEXEC_PRELOAD", "", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_OK);
+	ck_assert(!NAMES("import numpy"));
+#undef NAMES
+	unsetenv("PYEXEC_PRELOAD");
+}
+END_TEST
+
 static Suite *
 request_suite(void)
 {
@@ -367,6 +415,7 @@ request_suite(void)
 	tcase_add_test(tc, test_strict_json);
 	tcase_add_test(tc, test_strict_json_bounds);
 	tcase_add_test(tc, test_cleartext_llm_url);
+	tcase_add_test(tc, test_config_warm);
 	suite_add_tcase(s, tc);
 	return s;
 }
