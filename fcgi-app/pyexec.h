@@ -191,7 +191,7 @@ struct shared_slot {
 	volatile int32_t	state;		/* enum slot_state */
 	volatile uint32_t	restarts;
 	volatile uint64_t	runs;
-	volatile int32_t	warm_bare;	/* enum run_warm_state */
+	volatile int32_t	warm_bare;	/* enum proto_warm */
 	volatile int32_t	warm_data;
 	volatile char		modules[200];	/* the data zygote's imports */
 };

@@ -424,9 +424,9 @@ health_warm(const struct shared_slot *ss)
 	char			 buf[sizeof(ss->modules)], *tok, *save;
 
 	json_object_object_add(o, "bare", json_object_new_string(
-	    run_warm_name((enum run_warm_state)ss->warm_bare)));
+	    run_warm_name((enum proto_warm)ss->warm_bare)));
 	json_object_object_add(o, "data", json_object_new_string(
-	    run_warm_name((enum run_warm_state)ss->warm_data)));
+	    run_warm_name((enum proto_warm)ss->warm_data)));
 	memcpy(buf, (const char *)ss->modules, sizeof(buf));
 	buf[sizeof(buf) - 1] = '\0';
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;

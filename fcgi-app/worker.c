@@ -250,8 +250,8 @@ worker_warm_wait(struct worker *w)
 
 	while (run_ping(w->rs, 2000, &wm) == 0) {
 		worker_warm_store(w, &wm);
-		if ((wm.bare != RUN_WARM_STARTING &&
-		    wm.data != RUN_WARM_STARTING) || log_mono_ms() > until)
+		if ((wm.bare != PROTO_WARM_STARTING &&
+		    wm.data != PROTO_WARM_STARTING) || log_mono_ms() > until)
 			return;
 		usleep(50000);
 	}

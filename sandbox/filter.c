@@ -261,9 +261,3 @@ filter_free(struct sock_fprog *prog)
 	prog->filter = NULL;
 	prog->len = 0;
 }
-
-int
-filter_load(const struct sock_fprog *prog)
-{
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog);
-}

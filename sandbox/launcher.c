@@ -116,41 +116,28 @@ write_text(const char *path, const char *s)
 	return rc;
 }
 
-/* Reads the runner's source from RUNNER_FD (opened by the master). */
+/*
+ * Reads all of fd (a file the master opened for us) into a buffer of at
+ * most max - 1 bytes, NUL-terminated, and closes it.  Ends us if it is
+ * unreadable, empty or too large.  The caller owns the buffer.
+ */
 static char *
-read_runner(void)
+read_all(int fd, size_t max, const char *what, size_t *lenp)
 {
 	char	*buf;
 	ssize_t	 n;
 	size_t	 len = 0;
 
-	if ((buf = malloc(RUNNER_MAX)) == NULL)
+	if ((buf = malloc(max)) == NULL)
 		err(1, "malloc");
-	while ((n = read(RUNNER_FD, buf + len, RUNNER_MAX - 1 - len)) > 0)
+	while ((n = read(fd, buf + len, max - 1 - len)) > 0)
 		len += (size_t)n;
-	if (n < 0 || len == RUNNER_MAX - 1 || len == 0)
-		errx(1, "runner: unreadable, empty or too large");
+	if (n < 0 || len == max - 1 || len == 0)
+		errx(1, "%s: unreadable, empty or too large", what);
 	buf[len] = '\0';
-	close(RUNNER_FD);
+	close(fd);
+	*lenp = len;
 	return buf;
-}
-
-/* Reads pyexec-zygote.so from ZYGLIB_FD (opened by the master). */
-static void
-read_zygote_lib(struct launcher *l)
-{
-	char	*buf;
-	ssize_t	 n;
-	size_t	 len = 0;
-
-	if ((buf = malloc(ZYGLIB_MAX)) == NULL)
-		err(1, "malloc");
-	while ((n = read(ZYGLIB_FD, buf + len, ZYGLIB_MAX - len)) > 0)
-		len += (size_t)n;
-	if (n < 0 || len == ZYGLIB_MAX || len < 64 || memcmp(buf, "\177ELF", 4) != 0)
-		errx(1, "pyexec-zygote.so: unreadable, empty, too large or not ELF");
-	l->root.zygote = buf;
-	l->root.zygote_len = len;
 }
 
 /*
@@ -279,17 +266,15 @@ zygote_child(struct launcher *l, enum zyg_kind k, int sock, int conf)
 	char	*argv[] = { "python3", "-I", "-S", "-B", "-u",
 		    ROOT_RUNNER_PATH, "--zygote",
 		    (char *)(k == ZYG_DATA ? l->preload : ""), NULL };
-	char	 opts[96];
 	sigset_t none;
 	int	 i, fds[2 + LAUNCHER_MAX_CG];
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
 	    setpriority(PRIO_PROCESS, 0, 0) != 0)
 		_exit(126);
-	snprintf(opts, sizeof(opts), "size=16m,nr_inodes=1024,mode=0700");
 	if (unshare(CLONE_NEWNS) != 0 ||
 	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-	    opts) != 0) {
+	    "size=16m,nr_inodes=1024,mode=0700") != 0) {
 		launcher_log("error", "zygote: its own /tmp could not be made");
 		_exit(126);
 	}
@@ -360,7 +345,7 @@ zygote_start(struct launcher *l, enum zyg_kind k)
 	close(cf[1]);
 	z->pid = pid;
 	z->fd = sv[0];
-	z->state = ZYG_STARTING;
+	z->state = PROTO_WARM_STARTING;
 	z->modules[0] = '\0';
 }
 
@@ -372,7 +357,7 @@ zygote_ended(struct launcher *l, enum zyg_kind k, int status)
 {
 	struct zygote	*z = &l->zyg[k];
 	char		 msg[160];
-	bool		 was_ready = z->state == ZYG_READY;
+	bool		 was_ready = z->state == PROTO_WARM_READY;
 
 	if (z->fd >= 0)
 		close(z->fd);
@@ -380,7 +365,7 @@ zygote_ended(struct launcher *l, enum zyg_kind k, int status)
 	z->pid = 0;
 	z->failures = was_ready ? 0 : z->failures + 1;
 	if (z->failures >= ZYG_MAX_FAILURES) {
-		z->state = ZYG_FAILED;
+		z->state = PROTO_WARM_FAILED;
 		snprintf(msg, sizeof(msg), "the %s zygote failed %u times "
 		    "before it was ready (status %d): its runs start cold",
 		    zyg_name[k], z->failures, status);
@@ -402,8 +387,8 @@ zygote_kill(struct launcher *l, enum zyg_kind k)
 	if (l->zyg[k].fd >= 0)
 		close(l->zyg[k].fd);
 	l->zyg[k].fd = -1;
-	if (l->zyg[k].state == ZYG_READY)
-		l->zyg[k].state = ZYG_STARTING;
+	if (l->zyg[k].state == PROTO_WARM_READY)
+		l->zyg[k].state = PROTO_WARM_STARTING;
 }
 
 static void
@@ -411,16 +396,22 @@ launcher_setup(struct launcher *l)
 {
 	sigset_t	set;
 	char		msg[512];
+	size_t		len;
 
 	if (getpid() != 1)
 		errx(1, "must be pid 1 of a new pid namespace");
-	l->runner_src = read_runner();
+	l->runner_src = read_all(RUNNER_FD, RUNNER_MAX, "runner", &len);
 	compile_runner(l);
 	l->root.runner = l->runner_pyc;
 	l->root.runner_len = l->runner_pyc_len;
-	if (l->warm)
-		read_zygote_lib(l);
-	close(ZYGLIB_FD);
+	if (l->warm) {
+		l->root.zygote = read_all(ZYGLIB_FD, ZYGLIB_MAX,
+		    "pyexec-zygote.so", &l->root.zygote_len);
+		if (l->root.zygote_len < 64 ||
+		    memcmp(l->root.zygote, "\177ELF", 4) != 0)
+			errx(1, "pyexec-zygote.so: not an ELF file");
+	} else
+		close(ZYGLIB_FD);
 	if (root_build(&l->root, msg, sizeof(msg)) != 0)
 		errx(1, "building the root: %s", msg);
 	/* Attached to the slot's cgroup before exec: make it our root. */
@@ -569,10 +560,10 @@ zygote_read(struct launcher *l, enum zyg_kind k, struct run_state *rs)
 		return;
 	}
 	if (n == (ssize_t)sizeof(r) && r.m.op == KEEP_READY &&
-	    z->state == ZYG_STARTING) {
+	    z->state == PROTO_WARM_STARTING) {
 		memcpy(z->modules, r.modules, sizeof(z->modules));
 		z->modules[sizeof(z->modules) - 1] = '\0';
-		z->state = ZYG_READY;
+		z->state = PROTO_WARM_READY;
 		z->failures = 0;
 		snprintf(msg, sizeof(msg), "the %s zygote is ready (%s)",
 		    zyg_name[k], z->modules[0] != '\0' ? z->modules :
@@ -600,12 +591,12 @@ run_target(const struct launcher *l, uint32_t flags)
 
 	if (flags & PROTO_RUN_COLD)
 		return -1;
-	if ((flags & PROTO_RUN_DATA) && z[ZYG_DATA].state == ZYG_READY &&
+	if ((flags & PROTO_RUN_DATA) && z[ZYG_DATA].state == PROTO_WARM_READY &&
 	    z[ZYG_DATA].fd >= 0)
 		return ZYG_DATA;
-	if (z[ZYG_BARE].state == ZYG_READY && z[ZYG_BARE].fd >= 0)
+	if (z[ZYG_BARE].state == PROTO_WARM_READY && z[ZYG_BARE].fd >= 0)
 		return ZYG_BARE;
-	if (z[ZYG_DATA].state == ZYG_READY && z[ZYG_DATA].fd >= 0)
+	if (z[ZYG_DATA].state == PROTO_WARM_READY && z[ZYG_DATA].fd >= 0)
 		return ZYG_DATA;
 	return -1;
 }

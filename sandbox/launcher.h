@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <linux/filter.h>
 
+#include "proto.h"
 #include "root.h"
 
 #define LAUNCHER_MAX_CG	4	/* cgroup.procs fds: one per v1 hierarchy */
@@ -41,20 +42,13 @@ enum zyg_kind {
 	ZYG_NKINDS,
 };
 
-enum zyg_state {
-	ZYG_OFF = 0,		/* PYEXEC_WARM=0 */
-	ZYG_STARTING,		/* started, not yet ready */
-	ZYG_READY,
-	ZYG_FAILED,		/* gave up after ZYG_MAX_FAILURES: cold runs */
-};
-
 #define ZYG_MAX_FAILURES 3	/* deaths before ready, in a row */
 #define ZYG_TEXT	 200	/* the modules a zygote reports, "a,b,c" */
 
 struct zygote {
 	pid_t		 pid;		/* 0: none */
 	int		 fd;		/* our end of its socket, or -1 */
-	enum zyg_state	 state;
+	enum proto_warm	 state;
 	unsigned	 failures;
 	char		 modules[ZYG_TEXT];	/* what it imported */
 };

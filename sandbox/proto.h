@@ -84,9 +84,16 @@ struct proto_done {
 #define PROTO_DONE_WARM		0x10u	/* forked from a zygote */
 #define PROTO_DONE_DATA		0x20u	/* ... the data zygote */
 
-/* The answer to PROTO_PING: the zygotes' states (launcher.h's enum
- * zyg_state: 0 off, 1 starting, 2 ready, 3 failed) and what the data
- * zygote imported ("numpy,pandas,...", NUL-terminated). */
+/* A zygote's state, as the launcher keeps it and PROTO_PONG says it. */
+enum proto_warm {
+	PROTO_WARM_OFF = 0,	/* PYEXEC_WARM=0 (or no PYEXEC_PRELOAD) */
+	PROTO_WARM_STARTING,	/* started, not yet ready */
+	PROTO_WARM_READY,
+	PROTO_WARM_FAILED,	/* given up: its runs start cold */
+};
+
+/* The answer to PROTO_PING: the zygotes' states (enum proto_warm) and
+ * what the data zygote imported ("numpy,pandas,...", NUL-terminated). */
 struct proto_pong {
 	struct proto_hdr hdr;
 	uint8_t		bare_state;

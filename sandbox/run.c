@@ -532,11 +532,11 @@ run_ping_fd(int ctl_fd, int timeout_ms, struct run_warm *w)
 		return -1;
 	if (recv(ctl_fd, &a, sizeof(a), 0) != (ssize_t)sizeof(a) ||
 	    a.hdr.magic != PROTO_MAGIC || a.hdr.op != PROTO_PONG ||
-	    a.bare_state > RUN_WARM_FAILED || a.data_state > RUN_WARM_FAILED)
+	    a.bare_state > PROTO_WARM_FAILED || a.data_state > PROTO_WARM_FAILED)
 		return -1;
 	if (w != NULL) {
-		w->bare = (enum run_warm_state)a.bare_state;
-		w->data = (enum run_warm_state)a.data_state;
+		w->bare = (enum proto_warm)a.bare_state;
+		w->data = (enum proto_warm)a.data_state;
 		memcpy(w->modules, a.modules, sizeof(w->modules));
 		w->modules[sizeof(w->modules) - 1] = '\0';
 	}
@@ -552,7 +552,7 @@ run_ping(struct run_slot *rs, int timeout_ms, struct run_warm *w)
 }
 
 const char *
-run_warm_name(enum run_warm_state s)
+run_warm_name(enum proto_warm s)
 {
 	static const char *const names[] = { "off", "starting", "ready",
 	    "failed" };

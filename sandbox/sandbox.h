@@ -56,6 +56,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proto.h"
+
 /* cgroup.c ------------------------------------------------------------ */
 
 enum sb_cgversion {
@@ -248,20 +250,13 @@ struct run_result {
 };
 
 /* The slot's zygotes, as the launcher reports them (PROTO_PONG). */
-enum run_warm_state {
-	RUN_WARM_OFF = 0,
-	RUN_WARM_STARTING,
-	RUN_WARM_READY,
-	RUN_WARM_FAILED,
-};
-
 struct run_warm {
-	enum run_warm_state bare;
-	enum run_warm_state data;
+	enum proto_warm	 bare;
+	enum proto_warm	 data;
 	char		 modules[200];	/* what the data zygote imported */
 };
 
-const char	*run_warm_name(enum run_warm_state);
+const char	*run_warm_name(enum proto_warm);
 
 struct run_slot {
 	int		 ctl_fd;	/* borrowed: socketpair end to the launcher */
