@@ -66,10 +66,68 @@ slot_create(struct slot *s, unsigned id, const struct slot_opts *c,
 #define SLOT_FD_FIRST_CG	6	/* the launcher's first cgroup.procs fd */
 #define SLOT_MAX_CG		4
 
-/* In the cloned child: wait for the go byte, then exec the launcher. */
-static void __attribute__((noreturn))
-slot_child(const struct slot_opts *c, int ctl, int runner, int zyglib,
-    int gate, const int *cgfds, int ncg)
+/* The go byte: the master wrote our maps (or died: 126). */
+static int
+child_wait_go(int gate)
+{
+	char	go;
+
+	return read(gate, &go, 1) == 1 ? 0 : -1;
+}
+
+/* Become the namespace's root, which is the slot's launcher uid on the
+ * host, with no supplementary group. */
+static int
+child_become_root(void)
+{
+	return setgroups(0, NULL) == 0 && setresgid(0, 0, 0) == 0 &&
+	    setresuid(0, 0, 0) == 0 ? 0 : -1;
+}
+
+/* After the switch (a change of credentials clears it).  The master keeps
+ * the gate open until we answered: a hang-up now means it died before the
+ * signal could be armed. */
+static int
+child_arm_deathsig(int gate)
+{
+	struct pollfd	pfd = { gate, POLLIN, 0 };
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
+	    poll(&pfd, 1, 0) < 0 || (pfd.revents & (POLLHUP | POLLERR)))
+		return -1;
+	return 0;
+}
+
+/* The launcher's fds: 0 /dev/null, 1 and 2 the log, 3 ctl, 4 runner,
+ * 5 zygote library, 6.. the cgroup.procs fds; nothing else. */
+static int
+child_fds(int ctl, int runner, int zyglib, int *cgfds, int ncg)
+{
+	int	i;
+
+	/* Above every target first, so no dup2 below overwrites a source. */
+	if ((ctl = fcntl(ctl, F_DUPFD, 32)) < 0 ||
+	    (runner = fcntl(runner, F_DUPFD, 32)) < 0 ||
+	    (zyglib = fcntl(zyglib, F_DUPFD, 32)) < 0)
+		return -1;
+	for (i = 0; i < ncg; i++)
+		if ((cgfds[i] = fcntl(cgfds[i], F_DUPFD, 32)) < 0)
+			return -1;
+	if (dup2(ctl, 3) != 3 || dup2(runner, 4) != 4 ||
+	    dup2(zyglib, SLOT_FD_ZYGLIB) != SLOT_FD_ZYGLIB)
+		return -1;
+	for (i = 0; i < ncg; i++)
+		if (dup2(cgfds[i], SLOT_FD_FIRST_CG + i) != SLOT_FD_FIRST_CG + i)
+			return -1;
+	if (close_range(SLOT_FD_FIRST_CG + ncg, ~0U, 0) != 0 || close(0) != 0 ||
+	    open("/dev/null", O_RDONLY) != 0 || dup2(2, 1) != 1)
+		return -1;
+	return 0;
+}
+
+/* exec the launcher with the slot's options, in an empty environment. */
+static void
+child_exec(const struct slot_opts *c, int ncg)
 {
 	char	 uid[16], tmp[32], fsize[32], nofile[16], nproc[16], cgn[16];
 	char	*argv[] = { "pyexec-launcher", "--uid", uid, "--python",
@@ -78,50 +136,30 @@ slot_child(const struct slot_opts *c, int ctl, int runner, int zyglib,
 		    "--warm", c->warm ? "1" : "0", "--preload",
 		    (char *)c->preload, NULL };
 	char	*envp[] = { NULL };
-	struct pollfd pfd = { gate, POLLIN, 0 };
-	int	 i, fd;
-	char	 go;
 
-	if (read(gate, &go, 1) != 1)
-		_exit(126);	/* the master died or gave up */
-	/* Our maps are written: become the namespace's root, which is the
-	 * slot's launcher uid on the host, with no supplementary group. */
-	if (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 ||
-	    setresuid(0, 0, 0) != 0)
-		_exit(125);
-	/* After the switch: a change of credentials clears it.  The master
-	 * keeps the gate open until we answered: a hang-up now means it
-	 * died before the signal could be armed. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
-	    poll(&pfd, 1, 0) < 0 || (pfd.revents & (POLLHUP | POLLERR)))
-		_exit(126);
 	snprintf(uid, sizeof(uid), "%u", SLOT_RUN_ID);
 	snprintf(tmp, sizeof(tmp), "%zu", c->tmp_size);
 	snprintf(fsize, sizeof(fsize), "%zu", c->max_file_size);
 	snprintf(nofile, sizeof(nofile), "%u", c->max_open_files);
 	snprintf(nproc, sizeof(nproc), "%u", c->max_pids);
 	snprintf(cgn, sizeof(cgn), "%d", ncg);
-	/* Above every target first, so no dup2 below overwrites a source. */
-	if ((ctl = fcntl(ctl, F_DUPFD, 32)) < 0 ||
-	    (runner = fcntl(runner, F_DUPFD, 32)) < 0 ||
-	    (zyglib = fcntl(zyglib, F_DUPFD, 32)) < 0)
-		_exit(126);
-	for (i = 0; i < ncg; i++) {
-		if ((fd = fcntl(cgfds[i], F_DUPFD, 32)) < 0)
-			_exit(126);
-		((int *)cgfds)[i] = fd;
-	}
-	if (dup2(ctl, 3) != 3 || dup2(runner, 4) != 4 ||
-	    dup2(zyglib, SLOT_FD_ZYGLIB) != SLOT_FD_ZYGLIB)
-		_exit(126);
-	for (i = 0; i < ncg; i++)
-		if (dup2(cgfds[i], SLOT_FD_FIRST_CG + i) != SLOT_FD_FIRST_CG + i)
-			_exit(126);
-	if (close_range(SLOT_FD_FIRST_CG + ncg, ~0U, 0) != 0 || close(0) != 0)
-		_exit(126);
-	if (open("/dev/null", O_RDONLY) != 0 || dup2(2, 1) != 1)
-		_exit(126);
 	execve(c->launcher_path, argv, envp);
+}
+
+/* In the cloned child: the steps to the launcher.  Exit 126 (or 125 for
+ * the credentials, 127 for the exec) if one fails. */
+static void __attribute__((noreturn))
+slot_child(const struct slot_opts *c, int ctl, int runner, int zyglib,
+    int gate, int *cgfds, int ncg)
+{
+	if (child_wait_go(gate) != 0)
+		_exit(126);
+	if (child_become_root() != 0)
+		_exit(125);
+	if (child_arm_deathsig(gate) != 0 ||
+	    child_fds(ctl, runner, zyglib, cgfds, ncg) != 0)
+		_exit(126);
+	child_exec(c, ncg);
 	_exit(127);
 }
 
