@@ -446,3 +446,19 @@ config_llm_cleartext(const char *url)
 		return false;
 	return true;
 }
+
+/*
+ * The most one legal request can take, in ms: max_attempts (3) times a
+ * model call and a run at their limits, each with its slack.  The request
+ * side never starts a step that could end past it (task.c); nginx's
+ * fastcgi_read_timeout and the master's drain on SIGTERM are this plus
+ * CONFIG_BUDGET_MARGIN_MS, so neither cuts off a request pyexec accepted.
+ */
+int64_t
+config_budget(const struct pyexec_config *c)
+{
+	int64_t	llm = (int64_t)(c->llm_timeout * 1000) + CONFIG_LLM_SLACK_MS;
+	int64_t	run = (int64_t)(c->max_timeout * 1000) + CONFIG_RUN_SLACK_MS;
+
+	return 3 * (llm + run);
+}

@@ -18,7 +18,7 @@
 
 #include "pyexec.h"
 
-#define JS_MAX_DEPTH	256
+#define JS_MAX_DEPTH	1100	/* a result json.dumps made may be ~1000 deep */
 
 struct js {
 	const unsigned char	*b;	/* borrowed */

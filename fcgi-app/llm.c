@@ -242,7 +242,7 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
 {
 	struct llm_buf	 b = { 0 };
 	struct timespec	 ts0, ts1;
-	int64_t		 deadline = log_mono_ms() + (int64_t)(c->llm_timeout * 1000);
+	int64_t		 deadline = clock_mono_ms() + (int64_t)(c->llm_timeout * 1000);
 	enum llm_err	 rc = LLM_UNAVAILABLE;
 	char		*body;
 	unsigned	 try;
@@ -266,7 +266,7 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
 		return LLM_UNAVAILABLE;
 	}
 	for (try = 0; try <= c->llm_retries; try++) {
-		if ((left = llm_remaining_ms(deadline, log_mono_ms())) <= 0) {
+		if ((left = llm_remaining_ms(deadline, clock_mono_ms())) <= 0) {
 			if (try == 0 || rc == LLM_TIMEOUT)
 				rc = LLM_TIMEOUT;
 			if (try == 0)
@@ -304,7 +304,7 @@ llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n,
 			break;		/* 4xx: retrying will not help */
 		wait = llm_retry_wait_ms(b.retry_after, try);
 		if (try == c->llm_retries ||
-		    wait >= llm_remaining_ms(deadline, log_mono_ms()))
+		    wait >= llm_remaining_ms(deadline, clock_mono_ms()))
 			break;
 		struct timespec ts = { (time_t)(wait / 1000),
 		    (long)(wait % 1000) * 1000000 };

@@ -79,13 +79,3 @@ log_die(int status, const char *event, const char *fmt, ...)
 	log_msg("fatal", event, "%s", msg);
 	exit(status);
 }
-
-/* Milliseconds of the monotonic clock, for deadlines and ages. */
-int64_t
-log_mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}

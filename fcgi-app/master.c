@@ -209,7 +209,7 @@ master_fork_worker(struct master *m, unsigned i)
 	}
 	if (pid > 0) {
 		s->worker_pid = pid;
-		s->started_ms = log_mono_ms();
+		s->started_ms = clock_mono_ms();
 		m->sh->slot[i].worker_pid = pid;
 		return 0;
 	}
@@ -299,7 +299,7 @@ master_start(struct master *m)
 			master_teardown(m);
 			master_die("slot %u could not be started (see above)", i);
 		}
-	until = log_mono_ms() + READY_WAIT_MS;
+	until = clock_mono_ms() + READY_WAIT_MS;
 	do {
 		for (ready = 0, i = 0; i < m->cfg.workers; i++) {
 			int st = m->sh->slot[i].state;
@@ -316,7 +316,7 @@ master_start(struct master *m)
 		}
 		if (ready < m->cfg.workers)
 			usleep(5000);
-	} while (ready < m->cfg.workers && log_mono_ms() < until);
+	} while (ready < m->cfg.workers && clock_mono_ms() < until);
 	if (ready < m->cfg.workers) {
 		master_teardown(m);
 		master_die("the slots did not become ready in %d s",
@@ -346,7 +346,7 @@ static void
 master_schedule(struct master *m, unsigned i)
 {
 	struct master_slot	*s = &m->ms[i];
-	int64_t			 now = log_mono_ms();
+	int64_t			 now = clock_mono_ms();
 
 	if (now - s->started_ms < YOUNG_MS)
 		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
@@ -398,7 +398,7 @@ static void
 master_restart_due(struct master *m)
 {
 	unsigned	i;
-	int64_t		now = log_mono_ms();
+	int64_t		now = clock_mono_ms();
 
 	for (i = 0; i < m->cfg.workers; i++) {
 		struct master_slot *s = &m->ms[i];
@@ -412,12 +412,38 @@ master_restart_due(struct master *m)
 	}
 }
 
-/* SIGTERM: let the workers finish the request in hand, then tear down. */
+/*
+ * --budget: the time budget of one request from this environment's
+ * configuration, and what derives from it, as NAME=seconds lines: the
+ * nginx template's fastcgi_read_timeout is filled from it (scripts/dev),
+ * and the master's drain waits as long.
+ */
+static int
+master_print_budget(void)
+{
+	struct pyexec_config	c;
+	char			err[512];
+	int64_t			b;
+
+	if (config_load(&c, err, sizeof(err)) != PYEXEC_OK) {
+		fprintf(stderr, "pyexec-fcgi: configuration: %s\n", err);
+		return 1;
+	}
+	b = config_budget(&c);
+	printf("request_budget=%lld\nfastcgi_read_timeout=%lld\ndrain=%lld\n",
+	    (long long)((b + 999) / 1000),
+	    (long long)((b + CONFIG_BUDGET_MARGIN_MS + 999) / 1000),
+	    (long long)((b + CONFIG_BUDGET_MARGIN_MS + 999) / 1000));
+	return 0;
+}
+
+/* SIGTERM: let the workers finish the request in hand (at most the
+ * request budget), then tear down. */
 static void
 master_drain(struct master *m)
 {
-	int64_t		until = log_mono_ms() + (int64_t)(m->cfg.max_timeout * 1000) +
-			    15000;
+	int64_t		until = clock_mono_ms() + config_budget(&m->cfg) +
+			    CONFIG_BUDGET_MARGIN_MS;
 	unsigned	i, left;
 
 	m->draining = true;
@@ -431,7 +457,7 @@ master_drain(struct master *m)
 			left += m->ms[i].worker_pid > 0;
 		if (left > 0)
 			usleep(20000);
-	} while (left > 0 && log_mono_ms() < until);
+	} while (left > 0 && clock_mono_ms() < until);
 	master_teardown(m);
 	log_msg("info", "shutdown", "stopped");
 }
@@ -449,6 +475,8 @@ main(int argc, char *argv[])
 		printf("pyexec-fcgi %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "--budget") == 0)
+		return master_print_budget();
 	memset(&m, 0, sizeof(m));
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

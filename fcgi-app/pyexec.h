@@ -67,7 +67,18 @@ struct pyexec_config {
 
 #define PYEXEC_MIN_MEMORY_MB	16
 
-/* config.c */
+/* clock.c: monotonic and wall clocks, in ms. */
+int64_t		 clock_mono_ms(void);
+int64_t		 clock_real_ms(void);
+
+/* config.c.  config_budget: the time one request may take (ms) at most,
+ * from the limits; nginx's fastcgi_read_timeout and the master's drain
+ * are this plus CONFIG_BUDGET_MARGIN_MS. */
+#define CONFIG_LLM_SLACK_MS	1000	/* a model call past its timeout */
+#define CONFIG_RUN_SLACK_MS	2000	/* a run past its limit: set-up, the
+					 * kill, collecting its output */
+#define CONFIG_BUDGET_MARGIN_MS	10000
+int64_t		 config_budget(const struct pyexec_config *);
 enum pyexec_err	 config_load(struct pyexec_config *, char *, size_t);
 int		 config_parse_size(const char *, uint64_t *);
 double		 config_default_cpu(const struct pyexec_config *);
@@ -80,7 +91,6 @@ bool		 config_llm_cleartext(const char *url);
 void		 log_json(const char *level, const char *event, struct json_object *);
 void		 log_msg(const char *level, const char *event, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
-int64_t		 log_mono_ms(void);
 void		 log_die(int, const char *event, const char *fmt, ...)
 		    __attribute__((noreturn, format(printf, 3, 4)));
 
@@ -97,22 +107,117 @@ bool		 envelope_utf8_valid(const char *, size_t);
 int		 json_strict_check(const char *, size_t, int max_depth,
 		    bool finite, char *msg, size_t msglen);
 
-/* request.c: a validated request body.  Owns its strings. */
+/*
+ * request.c: validation of request bodies by table, as kcgi validates its
+ * form fields.  Every route has a table (struct field_table): its fields,
+ * whether unknown ones are refused, and the run it asks for.  The parser
+ * fills a struct exec_request, or says what failed in a struct
+ * field_error that each dialect (native, FastAPI, Flask, NVIDIA, IBM)
+ * words its own way.
+ */
+enum field_type {
+	FT_STRING,		/* a JSON string, valid UTF-8 */
+	FT_NUMBER,		/* a JSON number (not a boolean) in [lo, hi] */
+	FT_INT,			/* a JSON integer in [lo, hi] */
+	FT_BOOL,
+	FT_MEMORY,		/* MB as an integer, or "100m", "1g" */
+	FT_WORD,		/* a string, one of the words in `words` */
+};
+
+enum field_slot {		/* which member of struct exec_request */
+	FS_CODE, FS_STDIN, FS_QUERY, FS_TIMEOUT, FS_MEMORY, FS_CPU,
+	FS_VALIDATE, FS_MODE, FS_ATTEMPTS, FS_NONE,
+};
+
+enum field_bound {		/* the configured bound hi is capped at */
+	FB_NONE, FB_MAX_TIMEOUT, FB_MAX_CPU, FB_MAX_MEMORY, FB_MAX_QUERY,
+	FB_MAX_INPUT,
+};
+
+#define FF_REQUIRED	0x01
+#define FF_NONEMPTY	0x02
+#define FF_NONUL	0x04	/* no NUL character */
+#define FF_NOCTRL	0x08	/* no control character but \t \n \r */
+#define FF_NULL_ABSENT	0x10	/* null counts as not given */
+#define FF_WORD_CI	0x20	/* FT_WORD: compared ignoring case */
+
+struct field {
+	const char	*name;
+	enum field_type	 type;
+	unsigned	 flags;		/* FF_* */
+	enum field_slot	 slot;
+	double		 lo, hi;	/* numbers; strings: hi characters */
+	enum field_bound bound;		/* hi is also capped by this */
+	const char	*words;		/* FT_WORD: "a|b" */
+};
+
+struct field_table {
+	const char		*route;		/* for the log */
+	const struct field	*fields;	/* ends with a NULL name */
+	bool			 strict;	/* unknown, duplicate fields refused */
+	double			 timeout;	/* the run's default, s, capped by
+						 * the table's own bound; 0: the
+						 * configured default */
+	enum run_mode		 mode;
+	bool			 unwrap;	/* runner unwraps dict/fenced code */
+	bool			 policy;	/* the IBM AST policy */
+	bool			 show;		/* runner reports str(result) */
+};
+
+enum field_kind {
+	FK_NONE = 0,
+	FK_BODY,	/* not one JSON document (NUL, UTF-8, syntax, depth) */
+	FK_NOT_OBJECT,	/* JSON, but not an object */
+	FK_DUPLICATE,
+	FK_UNKNOWN,
+	FK_MISSING,
+	FK_TYPE,
+	FK_EMPTY,
+	FK_NUL,
+	FK_UTF8,
+	FK_CONTROL,
+	FK_TOO_LONG,
+	FK_RANGE,
+	FK_WORD,	/* not one of the words */
+	FK_NOMEM,
+};
+
+/* What failed: the field (NULL: the body), the bounds that applied, the
+ * value given (FK_WORD, as JSON text, cut) and pyexec's own words. */
+struct field_error {
+	enum field_kind		 kind;
+	const struct field	*f;
+	char			 name[72];	/* the field, also unknown ones */
+	double			 lo, hi;
+	char			 value[72];
+	char			 text[400];	/* "must be ..." (no field name) */
+};
+
+/* A validated request.  Owns its strings. */
 struct exec_request {
-	char		*code;		/* owned, NUL-terminated, valid UTF-8 */
+	char		*code;		/* owned, NUL-terminated */
 	size_t		 code_len;
 	char		*stdin_data;	/* owned, may be NULL */
 	size_t		 stdin_len;
+	char		*query;		/* owned: a task in plain words */
+	size_t		 query_len;
 	double		 timeout;	/* seconds */
 	uint64_t	 memory_bytes;
 	double		 cpu_limit;	/* cores */
-	bool		 validate_code;	/* /v1/execute: review by the LLM first */
-	bool		 main_mode;	/* /v1/execute: mode "main" */
-	char		*query;		/* owned: /v1/generate-and-execute */
-	size_t		 query_len;
-	unsigned	 max_attempts;	/* /v1/generate-and-execute, 1..3 */
+	bool		 validate_code;	/* review by the LLM first */
+	unsigned	 max_attempts;	/* generate: 1..3 */
+	enum run_mode	 mode;		/* the table's, or the "mode" field */
+	bool		 unwrap, policy, show;	/* the table's */
 };
 
+extern const struct field_table request_execute, request_generate,
+		    request_seed004, request_seed002, request_seed003,
+		    request_seed001_execute, request_seed001_generate;
+
+enum pyexec_err	 request_parse(const struct field_table *, const char *,
+		    size_t, const struct pyexec_config *, struct exec_request *,
+		    struct field_error *);
+void		 request_native_text(const struct field_error *, char *, size_t);
 enum pyexec_err	 request_parse_execute(const char *, size_t,
 		    const struct pyexec_config *, struct exec_request *,
 		    char *, size_t);
@@ -202,16 +307,10 @@ struct shared {
 	struct shared_slot	slot[];
 };
 
-const char	*slot_state_name(int);
-
-/* What a route answers.  body is owned (malloc). */
-struct reply {
-	int		 status;
-	char		*body;
-	const char	*allow;		/* Allow header for 405, static */
-	const char	*route;		/* static, for the log */
-	const char	*outcome;	/* static, for the log, or NULL */
-};
+/* status.c */
+struct worker;
+const char	*status_state_name(int);
+void		 status_warm_store(struct worker *, const struct run_warm *);
 
 struct slot;
 struct run_slot;
@@ -238,55 +337,128 @@ struct worker {
 };
 
 void		 worker_main(struct worker *) __attribute__((noreturn));
-void		 worker_warm_store(struct worker *, const struct run_warm *);
 
 /* selftest.c */
 int		 selftest_check(struct worker *);
 int		 selftest_cached(struct worker *, bool keyed);
 struct json_object *selftest_json(const struct worker *);
 
-/* routes.c: the table of routes and their handlers. */
-void		 route_dispatch(struct worker *, const char *method,
-		    const char *path, const char *body, size_t len,
-		    const char *id, struct reply *);
-void		 reply_error(struct reply *, int status, const char *id,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * task.c: the core.  One call runs a request's task and fills a struct
+ * task; every route (native or seed) only shapes it.
+ *   task_execute: the optional review by the LLM, then the run.
+ *   task_generate: the model writes (and judges) the code, it runs, and
+ *   on an error the failure goes back for a fix, up to max_attempts.
+ * The time budget (config_budget()) is checked before each LLM call and
+ * each run: a step that could pass it is not taken (TASK_FAIL_BUDGET,
+ * 504), so nginx, whose timeout is longer, never cuts a request off.
+ */
+#define TASK_MAX_ATTEMPTS	3
 
-/* routes.c: shaping a run into the envelope (callers own the results). */
-struct run_result;
-struct run_params;
-struct json_object *json_bytes(const char *, size_t);
-void		 report_parse(const struct run_result *, struct json_object **,
-		    struct json_object **);
-struct json_object *execution_item(const struct run_result *,
-		    const struct run_params *, struct json_object *exc);
-void		 summary(const struct run_result *, struct json_object *exc,
-		    const struct run_params *, char *, size_t);
-char		*success_envelope(const char *id, struct json_object *items);
+enum task_fail {
+	TASK_OK = 0,
+	TASK_FAIL_LLM,		/* the first model call failed: t->llm */
+	TASK_FAIL_SANDBOX,	/* the slot failed (logged): 500 */
+	TASK_FAIL_BUDGET,	/* the next step could pass the budget: 504 */
+};
 
-int		 worker_run(struct worker *, const struct run_params *,
-		    struct run_result *);
+enum task_review {
+	TASK_REVIEW_NONE = 0,	/* not asked for */
+	TASK_REVIEW_PASSED,
+	TASK_REVIEW_REJECTED,
+	TASK_REVIEW_SKIPPED,	/* the model could not answer: ran anyway */
+};
+
+/* One attempt: its code, and the run (or why it did not run). */
+struct task_attempt {
+	struct llm_code		 gen;		/* owned: what the model wrote */
+	struct run_params	 p;		/* p.code borrowed (gen or request) */
+	bool			 ran;
+	struct run_result	 rr;		/* owned when ran */
+	struct json_object	*exc;		/* owned: the program's exception */
+	char			*result_json;	/* owned: json.dumps(result) */
+	char			*result_str;	/* owned: str(result), if shown */
+};
+
+struct task {
+	const struct exec_request *req;		/* borrowed */
+	int64_t			 deadline_ms;	/* monotonic: the budget's end */
+	enum task_fail		 fail;
+	enum llm_err		 llm;		/* TASK_FAIL_LLM: which */
+	char			 why[512];	/* a failure, a skipped review, a
+						 * fix that failed: the reason */
+	enum task_review	 review;
+	const char		*rejected_by;	/* static: "the review judged the
+						 * code unsafe", ...; NULL: ran */
+	struct json_object	*concerns;	/* owned array: the review's or
+						 * the model's, or NULL */
+	unsigned		 fix_failed;	/* the attempt whose fix failed */
+	unsigned		 n;		/* attempts made */
+	struct task_attempt	 at[TASK_MAX_ATTEMPTS];
+	struct llm_reply	 usage;		/* owned: the model's, summed */
+};
+
+void		 task_execute(struct worker *, struct task *);
+void		 task_generate(struct worker *, struct task *);
+const struct task_attempt *task_last(const struct task *);
+void		 task_free(struct task *);
+void		 task_report(const struct run_result *, struct task_attempt *);
+void		 task_concerns_line(struct json_object *, char *, size_t);
+char		*task_tail(const char *, size_t, size_t max);
+
+/*
+ * exchange.c: one object per exchange (a FastCGI request and its answer),
+ * made by worker_handle() and freed in one place, exchange_free(), as
+ * slowcgi's cleanup_request().  Routes borrow it and put what they
+ * allocate in it.
+ */
+struct exchange {
+	struct worker		*w;		/* borrowed */
+	const char		*method, *path;	/* borrowed (FastCGI params) */
+	char			*body;		/* owned */
+	size_t			 len;
+	char			 id[UUID_STR_LEN];	/* the invocationId */
+	struct exec_request	 req;		/* owned members */
+	struct task		 task;		/* owned members */
+	/* The answer.  body is owned (malloc). */
+	int			 status;
+	char			*answer;
+	const char		*allow;		/* Allow header for 405, static */
+	const char		*route;		/* static, for the log */
+	const char		*outcome;	/* static, for the log, or NULL */
+};
+
+void		 exchange_free(struct exchange *);
+void		 exchange_json(struct exchange *, int status, struct json_object *);
+void		 exchange_error(struct exchange *, int status, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+void		 exchange_task_error(struct exchange *);
+
+/* routes.c: the table of routes and the native handlers. */
+typedef void	(*route_fn)(struct exchange *);
+void		 route_dispatch(struct exchange *);
+
+/* item.c: the native envelope's items, shaped from a task (callers own
+ * what is returned). */
+struct json_object *item_bytes(const char *, size_t);
+struct json_object *item_text(const char *);
+struct json_object *item_raw_json(const char *);
+struct json_object *item_execution(const struct task_attempt *, unsigned attempt);
+struct json_object *item_rejected(const struct task *, const struct task_attempt *,
+		    unsigned attempt);
+struct json_object *item_validation(const struct worker *, const struct task *);
+struct json_object *item_code(const struct worker *, const struct task_attempt *,
+		    unsigned attempt);
+struct json_object *item_usage(const struct worker *, const struct task *);
+void		 item_summary(const struct task *, char *, size_t);
+char		*item_envelope(const char *id, struct json_object *items);
+const char	*item_signal_name(int, char *, size_t);
 
 /* seeds.c: the seed services' routes, one small adapter each. */
-void		 seed004_execute(struct worker *, const char *, size_t,
-		    const char *, struct reply *);
-void		 seed_execute(struct worker *, const char *, size_t,
-		    const char *, struct reply *);
-void		 seed000_generate(struct worker *, const char *, size_t,
-		    const char *, struct reply *);
-void		 seed001_execute(struct worker *, const char *, size_t,
-		    const char *, struct reply *);
-void		 seed001_generate(struct worker *, const char *, size_t,
-		    const char *, struct reply *);
-
-/* generate.c: the LLM routes. */
-void		 route_generate(struct worker *, const char *, size_t,
-		    const char *, struct reply *);
-struct json_object *generate_review(struct worker *, const char *code,
-		    bool *rejected, struct json_object **concerns);
-void		 concerns_line(struct json_object *, char *, size_t);
-char		*generate_tail(const char *, size_t, size_t max);
-struct json_object *rejected_item(const struct run_params *,
-		    const char *reason, struct json_object *concerns);
+void		 seed004_execute(struct exchange *);
+void		 seed_execute(struct exchange *);
+void		 seed000_generate(struct exchange *);
+void		 seed001_execute(struct exchange *);
+void		 seed001_generate(struct exchange *);
 
 #endif /* PYEXEC_H */

@@ -1,115 +1,227 @@
 /*
  * request.c: strict validation of request bodies.
  *
- * The fields are a table of (name, required, validator) per route, as kcgi
- * validates its form fields: adding a field is adding a row.  Anything not in the
- * table is refused, and every message starts with the field at fault.
+ * The fields are a table per route (struct field_table, pyexec.h), as
+ * kcgi validates its form fields: adding a field is adding a row.  The
+ * native routes refuse anything not in their table; the seeds' routes
+ * ignore it, as their frameworks did.  What failed comes back as a struct
+ * field_error that each dialect words its own way.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pyexec.h"
 
 #define REQUEST_MAX_DEPTH	32
 
-typedef enum pyexec_err (*field_fn)(struct json_object *,
-    const struct pyexec_config *, struct exec_request *, char *, size_t);
+/*
+ * The routes' fields.  Timeouts of the seeds' own defaults and caps are
+ * here, as data, and nowhere else: seed 004 (FastAPI) 5 s, at most 30;
+ * seed 002 (Flask) always 30; seed 003 (NVIDIA) 10 s.  Every one is also
+ * capped by PYTHON_EXECUTOR_MAX_TIMEOUT.
+ */
+#define F_END	{ NULL, 0, 0, FS_NONE, 0, 0, FB_NONE, NULL }
 
-struct field {
-	const char	*name;
-	bool		 required;
-	field_fn	 check;
+static const struct field execute_fields[] = {
+	{ "code", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL, FS_CODE,
+	    0, 0, FB_NONE, NULL },
+	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL },
+	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL },
+	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },
+	{ "stdin", FT_STRING, 0, FS_STDIN, 0, 0, FB_NONE, NULL },
+	{ "validate_code", FT_BOOL, 0, FS_VALIDATE, 0, 0, FB_NONE, NULL },
+	{ "mode", FT_WORD, 0, FS_MODE, 0, 0, FB_NONE, "script|main" },
+	F_END,
 };
 
-static enum pyexec_err
-field_string(struct json_object *v, const char *name, bool nonempty,
-    bool nonul, char **out, size_t *outlen, char *msg, size_t msglen)
-{
-	const char	*s;
-	size_t		 len;
+static const struct field generate_fields[] = {
+	{ "query", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL | FF_NOCTRL,
+	    FS_QUERY, 0, 1e9, FB_MAX_QUERY, NULL },
+	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL },
+	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL },
+	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },
+	{ "max_attempts", FT_INT, 0, FS_ATTEMPTS, 1, TASK_MAX_ATTEMPTS, FB_NONE,
+	    NULL },
+	F_END,
+};
 
-	if (!json_object_is_type(v, json_type_string)) {
-		snprintf(msg, msglen, "%s: must be a string", name);
-		return PYEXEC_ERR_INVALID;
+static const struct field seed004_fields[] = {
+	{ "code", FT_STRING, FF_REQUIRED, FS_CODE, 0, 0, FB_NONE, NULL },
+	{ "timeout", FT_NUMBER, FF_NULL_ABSENT, FS_TIMEOUT, 1, 30,
+	    FB_MAX_TIMEOUT, NULL },
+	F_END,
+};
+
+static const struct field seed002_fields[] = {
+	{ "script", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL, FS_CODE,
+	    0, 0, FB_NONE, NULL },
+	F_END,
+};
+
+static const struct field seed003_fields[] = {
+	{ "generated_code", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL,
+	    FS_CODE, 0, 0, FB_NONE, NULL },
+	{ "timeout", FT_NUMBER, FF_NULL_ABSENT, FS_TIMEOUT, 0.1, 1e9,
+	    FB_MAX_TIMEOUT, NULL },
+	{ "language", FT_WORD, FF_NULL_ABSENT | FF_WORD_CI, FS_NONE, 0, 0,
+	    FB_NONE, "python" },
+	F_END,
+};
+
+static const struct field seed001_execute_fields[] = {
+	{ "code", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL, FS_CODE,
+	    0, 1e9, FB_MAX_INPUT, NULL },
+	F_END,
+};
+
+static const struct field seed001_generate_fields[] = {
+	{ "query", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL | FF_NOCTRL,
+	    FS_QUERY, 0, 1e9, FB_MAX_INPUT, NULL },
+	F_END,
+};
+
+const struct field_table request_execute = { "/v1/execute", execute_fields,
+	true, 0, RUN_MODE_SCRIPT, false, false, false };
+const struct field_table request_generate = { "/v1/generate-and-execute",
+	generate_fields, true, 0, RUN_MODE_SCRIPT, false, false, false };
+const struct field_table request_seed004 = { "/api/v1/execute",
+	seed004_fields, false, 5, RUN_MODE_SCRIPT, false, false, false };
+const struct field_table request_seed002 = { "/execute", seed002_fields,
+	false, 30, RUN_MODE_MAIN, false, false, false };
+const struct field_table request_seed003 = { "/execute", seed003_fields,
+	false, 10, RUN_MODE_SCRIPT, true, false, false };
+const struct field_table request_seed001_execute = {
+	"/system/python_executor/execute_code/invoke", seed001_execute_fields,
+	false, 0, RUN_MODE_SCRIPT, false, true, true };
+const struct field_table request_seed001_generate = {
+	"/experience/python_executor/generate_and_execute/invoke",
+	seed001_generate_fields, false, 0, RUN_MODE_SCRIPT, false, false, true };
+
+/* Sets e to kind with pyexec's own words for it; returns INVALID. */
+static enum pyexec_err __attribute__((format(printf, 4, 5)))
+field_fail(struct field_error *e, const struct field *f, enum field_kind kind,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	e->kind = kind;
+	e->f = f;
+	if (f != NULL)
+		snprintf(e->name, sizeof(e->name), "%s", f->name);
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof(e->text), fmt, ap);
+	va_end(ap);
+	return kind == FK_NOMEM ? PYEXEC_ERR_NOMEM : PYEXEC_ERR_INVALID;
+}
+
+/* The field's upper bound: its own, capped by the configuration's. */
+static double
+field_hi(const struct field *f, const struct pyexec_config *c)
+{
+	double	cap;
+
+	switch (f->bound) {
+	case FB_MAX_TIMEOUT:	cap = c->max_timeout; break;
+	case FB_MAX_CPU:	cap = c->max_cpu; break;
+	case FB_MAX_MEMORY:	cap = c->max_memory_mb; break;
+	case FB_MAX_QUERY:	cap = c->max_query_chars; break;
+	case FB_MAX_INPUT:	cap = c->max_input_length; break;
+	default:		return f->hi;
 	}
-	s = json_object_get_string(v);
+	return f->hi > 0 && f->hi < cap ? f->hi : cap;
+}
+
+static char **
+field_string_slot(struct exec_request *r, enum field_slot s, size_t **len)
+{
+	switch (s) {
+	case FS_CODE:	*len = &r->code_len; return &r->code;
+	case FS_STDIN:	*len = &r->stdin_len; return &r->stdin_data;
+	case FS_QUERY:	*len = &r->query_len; return &r->query;
+	default:	return NULL;
+	}
+}
+
+/* A string: its checks by flag, then a copy into its slot. */
+static enum pyexec_err
+field_string(const struct field *f, struct json_object *v,
+    const struct pyexec_config *c, struct exec_request *r,
+    struct field_error *e)
+{
+	const char	*s = json_object_get_string(v);
+	size_t		 len, i, chars = 0, *lenp;
+	char		**out;
+	unsigned char	 ch;
+
+	if (!json_object_is_type(v, json_type_string))
+		return field_fail(e, f, FK_TYPE, "must be a string");
 	len = (size_t)json_object_get_string_len(v);
-	if (nonempty && len == 0) {
-		snprintf(msg, msglen, "%s: must not be empty", name);
-		return PYEXEC_ERR_INVALID;
+	if ((f->flags & FF_NONEMPTY) && len == 0)
+		return field_fail(e, f, FK_EMPTY, "must not be empty");
+	if ((f->flags & FF_NONUL) && memchr(s, '\0', len) != NULL)
+		return field_fail(e, f, FK_NUL, "must not contain NUL bytes");
+	if (!envelope_utf8_valid(s, len))
+		return field_fail(e, f, FK_UTF8, "must be valid UTF-8");
+	for (i = 0; i < len; i++) {
+		ch = (unsigned char)s[i];
+		if ((f->flags & FF_NOCTRL) && ((ch < 0x20 && ch != '\t' &&
+		    ch != '\n' && ch != '\r') || ch == 0x7f))
+			return field_fail(e, f, FK_CONTROL, "must not contain "
+			    "control characters (found 0x%02x)", ch);
+		chars += (ch & 0xc0) != 0x80;
 	}
-	if (nonul && memchr(s, '\0', len) != NULL) {
-		snprintf(msg, msglen, "%s: must not contain NUL bytes", name);
-		return PYEXEC_ERR_INVALID;
-	}
-	if (!envelope_utf8_valid(s, len)) {
-		snprintf(msg, msglen, "%s: must be valid UTF-8", name);
-		return PYEXEC_ERR_INVALID;
-	}
+	e->hi = field_hi(f, c);
+	if (e->hi > 0 && (double)chars > e->hi)
+		return field_fail(e, f, FK_TOO_LONG, "must be at most %g "
+		    "characters (got %zu)", e->hi, chars);
+	if ((out = field_string_slot(r, f->slot, &lenp)) == NULL)
+		return PYEXEC_OK;
 	if ((*out = malloc(len + 1)) == NULL)
-		return PYEXEC_ERR_NOMEM;
+		return field_fail(e, f, FK_NOMEM, "out of memory");
 	memcpy(*out, s, len);
 	(*out)[len] = '\0';
-	*outlen = len;
+	*lenp = len;
 	return PYEXEC_OK;
 }
 
-/* A JSON number (not a boolean, not a string) within [lo, hi]. */
+/* A number (FT_NUMBER, FT_INT) within [lo, field_hi]. */
 static enum pyexec_err
-field_number(struct json_object *v, const char *name, double lo, double hi,
-    double *out, char *msg, size_t msglen)
+field_number(const struct field *f, struct json_object *v,
+    const struct pyexec_config *c, struct exec_request *r,
+    struct field_error *e)
 {
-	double	d;
+	double	d = json_object_get_double(v);
 
-	if (!json_object_is_type(v, json_type_double) &&
+	e->lo = f->lo;
+	e->hi = field_hi(f, c);
+	if (f->type == FT_INT ? !json_object_is_type(v, json_type_int) :
+	    !json_object_is_type(v, json_type_double) &&
 	    !json_object_is_type(v, json_type_int))
 		goto bad;
-	d = json_object_get_double(v);
-	if (!isfinite(d) || d < lo || d > hi)
+	if (!isfinite(d) || d < e->lo || d > e->hi)
 		goto bad;
-	*out = d;
+	if (f->slot == FS_TIMEOUT)
+		r->timeout = d;
+	else if (f->slot == FS_CPU)
+		r->cpu_limit = d;
+	else if (f->slot == FS_ATTEMPTS)
+		r->max_attempts = (unsigned)d;
 	return PYEXEC_OK;
 bad:
-	snprintf(msg, msglen, "%s: must be a number between %g and %g",
-	    name, lo, hi);
-	return PYEXEC_ERR_INVALID;
-}
-
-static enum pyexec_err
-check_code(struct json_object *v, const struct pyexec_config *c,
-    struct exec_request *r, char *msg, size_t msglen)
-{
-	return field_string(v, "code", true, true, &r->code, &r->code_len,
-	    msg, msglen);
-}
-
-static enum pyexec_err
-check_stdin(struct json_object *v, const struct pyexec_config *c,
-    struct exec_request *r, char *msg, size_t msglen)
-{
-	return field_string(v, "stdin", false, false, &r->stdin_data,
-	    &r->stdin_len, msg, msglen);
-}
-
-static enum pyexec_err
-check_timeout(struct json_object *v, const struct pyexec_config *c,
-    struct exec_request *r, char *msg, size_t msglen)
-{
-	return field_number(v, "timeout", 0.1, c->max_timeout, &r->timeout,
-	    msg, msglen);
-}
-
-static enum pyexec_err
-check_cpu(struct json_object *v, const struct pyexec_config *c,
-    struct exec_request *r, char *msg, size_t msglen)
-{
-	return field_number(v, "cpu_limit", 0.1, c->max_cpu, &r->cpu_limit,
-	    msg, msglen);
+	if (f->type == FT_INT)
+		return field_fail(e, f, json_object_is_type(v, json_type_int) ?
+		    FK_RANGE : FK_TYPE, "must be an integer from %g to %g",
+		    e->lo, e->hi);
+	return field_fail(e, f, json_object_is_type(v, json_type_double) ||
+	    json_object_is_type(v, json_type_int) ? FK_RANGE : FK_TYPE,
+	    "must be a number between %g and %g", e->lo, e->hi);
 }
 
 /*
@@ -144,117 +256,52 @@ request_parse_memory(struct json_object *v, uint64_t *bytes)
 }
 
 static enum pyexec_err
-check_memory(struct json_object *v, const struct pyexec_config *c,
-    struct exec_request *r, char *msg, size_t msglen)
+field_memory(const struct field *f, struct json_object *v,
+    const struct pyexec_config *c, struct exec_request *r,
+    struct field_error *e)
 {
 	uint64_t	b;
 
+	e->lo = PYEXEC_MIN_MEMORY_MB;
+	e->hi = field_hi(f, c);
 	if (request_parse_memory(v, &b) != PYEXEC_OK ||
 	    b < ((uint64_t)PYEXEC_MIN_MEMORY_MB << 20) ||
-	    b > ((uint64_t)c->max_memory_mb << 20)) {
-		snprintf(msg, msglen, "memory_limit: must be between %u MB and "
-		    "%u MB, as an integer of MB or a string like \"100m\" or "
-		    "\"1g\"", PYEXEC_MIN_MEMORY_MB, c->max_memory_mb);
-		return PYEXEC_ERR_INVALID;
-	}
+	    b > ((uint64_t)e->hi * 1048576))
+		return field_fail(e, f, FK_RANGE, "must be between %u MB and "
+		    "%g MB, as an integer of MB or a string like \"100m\" or "
+		    "\"1g\"", PYEXEC_MIN_MEMORY_MB, e->hi);
 	r->memory_bytes = b;
 	return PYEXEC_OK;
 }
 
+/* FT_WORD: one of f->words ("a|b"); FS_MODE takes "main" as main(). */
 static enum pyexec_err
-check_validate(struct json_object *v, const struct pyexec_config *c,
-    struct exec_request *r, char *msg, size_t msglen)
+field_word(const struct field *f, struct json_object *v,
+    struct exec_request *r, struct field_error *e)
 {
-	if (!json_object_is_type(v, json_type_boolean)) {
-		snprintf(msg, msglen, "validate_code: must be true or false");
-		return PYEXEC_ERR_INVALID;
-	}
-	r->validate_code = json_object_get_boolean(v);
-	return PYEXEC_OK;
-}
+	const char	*s = json_object_get_string(v), *w = f->words, *bar;
+	size_t		 n, len = (size_t)json_object_get_string_len(v);
+	char		 list[128] = "";
 
-static enum pyexec_err
-check_attempts(struct json_object *v, const struct pyexec_config *c,
-    struct exec_request *r, char *msg, size_t msglen)
-{
-	int64_t	n;
-
-	if (!json_object_is_type(v, json_type_int) ||
-	    (n = json_object_get_int64(v)) < 1 || n > 3) {
-		snprintf(msg, msglen, "max_attempts: must be an integer from 1 to 3");
-		return PYEXEC_ERR_INVALID;
-	}
-	r->max_attempts = (unsigned)n;
-	return PYEXEC_OK;
-}
-
-/* A task in plain words: 1..max characters, no control characters but
- * tab and newlines. */
-static enum pyexec_err
-check_query(struct json_object *v, const struct pyexec_config *c,
-    struct exec_request *r, char *msg, size_t msglen)
-{
-	enum pyexec_err	 rc;
-	size_t		 i, chars = 0;
-	unsigned char	 ch;
-
-	if ((rc = field_string(v, "query", true, true, &r->query, &r->query_len,
-	    msg, msglen)) != PYEXEC_OK)
-		return rc;
-	for (i = 0; i < r->query_len; i++) {
-		ch = (unsigned char)r->query[i];
-		if ((ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') ||
-		    ch == 0x7f) {
-			snprintf(msg, msglen, "query: must not contain control "
-			    "characters (found 0x%02x)", ch);
-			return PYEXEC_ERR_INVALID;
+	for (; json_object_is_type(v, json_type_string) && w != NULL;
+	    w = bar != NULL ? bar + 1 : NULL) {
+		bar = strchr(w, '|');
+		n = bar != NULL ? (size_t)(bar - w) : strlen(w);
+		if (len == n && ((f->flags & FF_WORD_CI) ? strncasecmp(s, w, n) :
+		    strncmp(s, w, n)) == 0) {
+			if (f->slot == FS_MODE)
+				r->mode = strcmp(s, "main") == 0 ?
+				    RUN_MODE_MAIN : RUN_MODE_SCRIPT;
+			return PYEXEC_OK;
 		}
-		if ((ch & 0xc0) != 0x80)
-			chars++;
 	}
-	if (chars > c->max_query_chars) {
-		snprintf(msg, msglen, "query: must be at most %u characters "
-		    "(got %zu)", c->max_query_chars, chars);
-		return PYEXEC_ERR_INVALID;
-	}
-	return PYEXEC_OK;
+	snprintf(e->value, sizeof(e->value), "%.64s", s != NULL ? s : "null");
+	/* "a|b" as "\"a\" or \"b\"" */
+	for (n = 0, w = f->words; *w != '\0' && n + 8 < sizeof(list); w++)
+		n += (size_t)(*w == '|' ? snprintf(list + n, sizeof(list) - n,
+		    "\" or \"") : snprintf(list + n, sizeof(list) - n, "%c", *w));
+	return field_fail(e, f, FK_WORD, "must be \"%s\"", list);
 }
-
-static enum pyexec_err
-check_mode(struct json_object *v, const struct pyexec_config *c,
-    struct exec_request *r, char *msg, size_t msglen)
-{
-	const char	*s = json_object_is_type(v, json_type_string) ?
-			    json_object_get_string(v) : "";
-
-	if (strcmp(s, "script") != 0 && strcmp(s, "main") != 0) {
-		snprintf(msg, msglen, "mode: must be \"script\" or \"main\"");
-		return PYEXEC_ERR_INVALID;
-	}
-	r->main_mode = strcmp(s, "main") == 0;
-	return PYEXEC_OK;
-}
-
-static const struct field execute_fields[] = {
-	{ "code",		true,	check_code },
-	{ "timeout",		false,	check_timeout },
-	{ "memory_limit",	false,	check_memory },
-	{ "cpu_limit",		false,	check_cpu },
-	{ "stdin",		false,	check_stdin },
-	{ "validate_code",	false,	check_validate },
-	{ "mode",		false,	check_mode },
-	{ NULL,			false,	NULL },
-};
-
-static const struct field generate_fields[] = {
-	{ "query",		true,	check_query },
-	{ "timeout",		false,	check_timeout },
-	{ "memory_limit",	false,	check_memory },
-	{ "cpu_limit",		false,	check_cpu },
-	{ "max_attempts",	false,	check_attempts },
-	{ NULL,			false,	NULL },
-};
-
 /*
  * Parses len bytes of body as a JSON document with at most
  * REQUEST_MAX_DEPTH levels.  Returns the object (caller puts it) or NULL
@@ -420,57 +467,129 @@ field_find(const struct field *table, const char *name)
 	return NULL;
 }
 
-/*
- * Validates body against table into r (which the caller then owns and
- * frees with request_free(), also on error).  On PYEXEC_ERR_INVALID msg
- * names the field at fault.
- */
 static enum pyexec_err
-request_parse(const char *body, size_t len, const struct pyexec_config *c,
-    const struct field *table, struct exec_request *r, char *msg,
-    size_t msglen)
+field_check(const struct field *f, struct json_object *v,
+    const struct pyexec_config *c, struct exec_request *r,
+    struct field_error *e)
+{
+	switch (f->type) {
+	case FT_STRING:
+		return field_string(f, v, c, r, e);
+	case FT_NUMBER:
+	case FT_INT:
+		return field_number(f, v, c, r, e);
+	case FT_MEMORY:
+		return field_memory(f, v, c, r, e);
+	case FT_WORD:
+		return field_word(f, v, r, e);
+	case FT_BOOL:
+		if (!json_object_is_type(v, json_type_boolean))
+			return field_fail(e, f, FK_TYPE, "must be true or false");
+		r->validate_code = json_object_get_boolean(v);
+		return PYEXEC_OK;
+	}
+	return field_fail(e, f, FK_TYPE, "unknown field type");
+}
+
+/* The run's defaults, all in one place: the configured ones, and the
+ * table's own timeout capped by the table's and the configured maximum. */
+static void
+request_defaults(const struct field_table *t, const struct pyexec_config *c,
+    struct exec_request *r)
+{
+	const struct field	*f = field_find(t->fields, "timeout");
+	double			 cap = c->max_timeout;
+
+	memset(r, 0, sizeof(*r));
+	if (f != NULL)
+		cap = field_hi(f, c);
+	r->timeout = t->timeout > 0 ? (t->timeout < cap ? t->timeout : cap) :
+	    c->default_timeout;
+	r->memory_bytes = (uint64_t)c->default_memory_mb << 20;
+	r->cpu_limit = config_default_cpu(c);
+	r->max_attempts = 1;
+	r->mode = t->mode;
+	r->unwrap = t->unwrap;
+	r->policy = t->policy;
+	r->show = t->show;
+}
+
+/*
+ * Validates body against table t into r (which the caller then owns and
+ * frees with request_free(), also on error).  On PYEXEC_ERR_INVALID e says
+ * what failed; e->text is in pyexec's own words.
+ */
+enum pyexec_err
+request_parse(const struct field_table *t, const char *body, size_t len,
+    const struct pyexec_config *c, struct exec_request *r,
+    struct field_error *e)
 {
 	struct json_object	*obj;
 	enum pyexec_err		 rc = PYEXEC_OK;
 	const struct field	*f;
-	char			 dup[72];
+	char			 msg[256];
 
-	memset(r, 0, sizeof(*r));
-	r->timeout = c->default_timeout;
-	r->memory_bytes = (uint64_t)c->default_memory_mb << 20;
-	r->cpu_limit = config_default_cpu(c);
-	r->max_attempts = 1;
-
-	if ((obj = request_json(body, len, msg, msglen)) == NULL)
-		return PYEXEC_ERR_INVALID;
+	request_defaults(t, c, r);
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "body");
+	if ((obj = request_json(body, len, msg, sizeof(msg))) == NULL)
+		return field_fail(e, NULL, FK_BODY, "%s", strncmp(msg, "body: ",
+		    6) == 0 ? msg + 6 : msg);
 	if (!json_object_is_type(obj, json_type_object)) {
-		snprintf(msg, msglen, "body: must be a JSON object");
-		rc = PYEXEC_ERR_INVALID;
+		rc = field_fail(e, NULL, FK_NOT_OBJECT, "must be a JSON object");
 		goto out;
 	}
-	if (request_dup_key(body, len, dup, sizeof(dup))) {
-		snprintf(msg, msglen, "%s: duplicate field (given more than once)",
-		    dup);
-		rc = PYEXEC_ERR_INVALID;
+	if (t->strict && request_dup_key(body, len, e->name, sizeof(e->name))) {
+		rc = field_fail(e, NULL, FK_DUPLICATE, "duplicate field (given "
+		    "more than once)");
 		goto out;
 	}
 	json_object_object_foreach(obj, key, val) {
-		if ((f = field_find(table, key)) == NULL) {
-			snprintf(msg, msglen, "unknown field: %.64s", key);
-			rc = PYEXEC_ERR_INVALID;
+		if ((f = field_find(t->fields, key)) == NULL) {
+			if (!t->strict)
+				continue;
+			snprintf(e->name, sizeof(e->name), "%.64s", key);
+			rc = field_fail(e, NULL, FK_UNKNOWN, "unknown field: %.64s",
+			    key);
 			goto out;
 		}
-		if ((rc = f->check(val, c, r, msg, msglen)) != PYEXEC_OK)
+		if (val == NULL && (f->flags & FF_NULL_ABSENT))
+			continue;
+		if ((rc = field_check(f, val, c, r, e)) != PYEXEC_OK)
 			goto out;
 	}
-	for (f = table; f->name != NULL; f++)
-		if (f->required && !json_object_object_get_ex(obj, f->name, NULL)) {
-			snprintf(msg, msglen, "%s: is required", f->name);
-			rc = PYEXEC_ERR_INVALID;
+	for (f = t->fields; f->name != NULL; f++)
+		if ((f->flags & FF_REQUIRED) &&
+		    !json_object_object_get_ex(obj, f->name, NULL)) {
+			rc = field_fail(e, f, FK_MISSING, "is required");
 			goto out;
 		}
 out:
 	json_object_put(obj);
+	return rc;
+}
+
+/* e in pyexec's own words: "field: what is wrong" (the native dialect;
+ * an unknown field's text names it already). */
+void
+request_native_text(const struct field_error *e, char *buf, size_t len)
+{
+	if (e->kind == FK_UNKNOWN)
+		snprintf(buf, len, "%s", e->text);
+	else
+		snprintf(buf, len, "%s: %s", e->name, e->text);
+}
+
+static enum pyexec_err
+request_parse_native(const struct field_table *t, const char *body,
+    size_t len, const struct pyexec_config *c, struct exec_request *r,
+    char *msg, size_t msglen)
+{
+	struct field_error	e;
+	enum pyexec_err		rc = request_parse(t, body, len, c, r, &e);
+
+	if (rc != PYEXEC_OK)
+		request_native_text(&e, msg, msglen);
 	return rc;
 }
 
@@ -479,7 +598,8 @@ request_parse_execute(const char *body, size_t len,
     const struct pyexec_config *c, struct exec_request *r, char *msg,
     size_t msglen)
 {
-	return request_parse(body, len, c, execute_fields, r, msg, msglen);
+	return request_parse_native(&request_execute, body, len, c, r, msg,
+	    msglen);
 }
 
 enum pyexec_err
@@ -487,7 +607,8 @@ request_parse_generate(const char *body, size_t len,
     const struct pyexec_config *c, struct exec_request *r, char *msg,
     size_t msglen)
 {
-	return request_parse(body, len, c, generate_fields, r, msg, msglen);
+	return request_parse_native(&request_generate, body, len, c, r, msg,
+	    msglen);
 }
 
 /* Frees what r owns; r itself is the caller's. */

@@ -105,7 +105,7 @@ selftest_run(struct worker *w, const char *code, uint64_t memory,
 		return 0;
 	run_result_free(r);
 	if (run_ping(w->rs, 2000, &wm) == 0) {
-		worker_warm_store(w, &wm);
+		status_warm_store(w, &wm);
 		if (!selftest_path_ready(w, path))
 			return 1;
 	}
@@ -247,7 +247,7 @@ selftest_check(struct worker *w)
 	json_object_put(w->st.checks);
 	w->st.checks = checks;
 	w->st.ok = rc == 0;
-	w->st.at_ms = log_mono_ms();
+	w->st.at_ms = clock_mono_ms();
 	snprintf(w->st.reason, sizeof(w->st.reason), "%s", err);
 	return rc;
 }
@@ -259,7 +259,7 @@ selftest_cached(struct worker *w, bool keyed)
 {
 	int64_t	max = keyed ? SELFTEST_MAX_AGE_MS : SELFTEST_PUBLIC_AGE_MS;
 
-	if (w->st.at_ms == 0 || log_mono_ms() - w->st.at_ms > max)
+	if (w->st.at_ms == 0 || clock_mono_ms() - w->st.at_ms > max)
 		return selftest_check(w);
 	return w->st.ok ? 0 : -1;
 }
@@ -272,7 +272,7 @@ selftest_json(const struct worker *w)
 
 	json_object_object_add(o, "ok", json_object_new_boolean(w->st.ok));
 	json_object_object_add(o, "age_ms",
-	    json_object_new_int64(log_mono_ms() - w->st.at_ms));
+	    json_object_new_int64(clock_mono_ms() - w->st.at_ms));
 	json_object_object_add(o, "checks", w->st.checks != NULL ?
 	    json_object_get(w->st.checks) : NULL);
 	if (!w->st.ok)

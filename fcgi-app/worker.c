@@ -16,6 +16,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,107 +133,114 @@ status_text(int status)
 }
 
 static void
-worker_send(FCGX_Request *req, const struct reply *r)
+worker_send(FCGX_Request *req, const struct exchange *x)
 {
 	FCGX_FPrintF(req->out, "Status: %d %s\r\n"
 	    "Content-Type: application/json\r\n"
-	    "Cache-Control: no-store\r\n", r->status, status_text(r->status));
-	if (r->allow != NULL)
-		FCGX_FPrintF(req->out, "Allow: %s\r\n", r->allow);
-	FCGX_FPrintF(req->out, "Content-Length: %lu\r\n\r\n", (unsigned long)strlen(r->body));
-	FCGX_PutStr(r->body, (int)strlen(r->body), req->out);
-}
-
-static double
-ms_since(const struct timespec *t0)
-{
-	struct timespec	t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
-	    (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+	    "Cache-Control: no-store\r\n", x->status, status_text(x->status));
+	if (x->allow != NULL)
+		FCGX_FPrintF(req->out, "Allow: %s\r\n", x->allow);
+	FCGX_FPrintF(req->out, "Content-Length: %lu\r\n\r\n",
+	    (unsigned long)strlen(x->answer));
+	FCGX_PutStr(x->answer, (int)strlen(x->answer), req->out);
 }
 
 /* The request log line: never the body, never a header. */
 static void
-worker_log(struct worker *w, FCGX_Request *req, const char *id,
-    const char *method, const struct reply *r, double ms)
+worker_log(struct worker *w, const struct exchange *x, double ms)
 {
 	struct json_object	*o = json_object_new_object();
-	const char		*nginx_id = FCGX_GetParam("PYEXEC_REQUEST_ID", req->envp);
+	char			 buf[32];
 
-	json_object_object_add(o, "invocationId", json_object_new_string(id));
-	if (nginx_id != NULL && strlen(nginx_id) < 64)
-		json_object_object_add(o, "requestId",
-		    json_object_new_string(nginx_id));
-	json_object_object_add(o, "method", json_object_new_string(method));
-	json_object_object_add(o, "route", json_object_new_string(r->route));
-	json_object_object_add(o, "status", json_object_new_int(r->status));
-	json_object_object_add(o, "outcome", r->outcome != NULL ?
-	    json_object_new_string(r->outcome) : NULL);
-	{
-		char buf[32];
-
-		snprintf(buf, sizeof(buf), "%.1f", ms);
-		json_object_object_add(o, "ms", json_object_new_double_s(ms, buf));
-	}
+	json_object_object_add(o, "invocationId", json_object_new_string(x->id));
+	json_object_object_add(o, "method", json_object_new_string(x->method));
+	json_object_object_add(o, "route", json_object_new_string(x->route));
+	json_object_object_add(o, "status", json_object_new_int(x->status));
+	json_object_object_add(o, "outcome", x->outcome != NULL ?
+	    json_object_new_string(x->outcome) : NULL);
+	snprintf(buf, sizeof(buf), "%.1f", ms);
+	json_object_object_add(o, "ms", json_object_new_double_s(ms, buf));
 	json_object_object_add(o, "slot", json_object_new_int((int)w->id));
-	log_json(r->status >= 500 ? "error" : "info", "request", o);
+	log_json(x->status >= 500 ? "error" : "info", "request", o);
 	json_object_put(o);
+}
+
+/* nginx's invocationId (PYEXEC_REQUEST_ID, a UUIDv4 made from its
+ * $request_id and in its access log) when it sent one, else our own. */
+static void
+worker_request_id(FCGX_Request *req, char id[UUID_STR_LEN])
+{
+	const char	*v = FCGX_GetParam("PYEXEC_REQUEST_ID", req->envp);
+	size_t		 i;
+
+	for (i = 0; v != NULL && i < UUID_STR_LEN - 1; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? v[i] != '-' :
+		    !((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+			break;
+	if (v != NULL && i == UUID_STR_LEN - 1 && v[i] == '\0' && v[14] == '4')
+		memcpy(id, v, UUID_STR_LEN);
+	else
+		envelope_uuid4(id);
+}
+
+/*
+ * When the request's time budget ends (monotonic ms): config_budget()
+ * from when nginx took it in (PYEXEC_REQUEST_START, its $msec, wall
+ * clock), so the time it waited for a free worker counts, as it does for
+ * nginx's fastcgi_read_timeout.  A stamp from the future (clocks of two
+ * hosts) counts as now.
+ */
+static int64_t
+worker_deadline(const struct worker *w, FCGX_Request *req, int64_t now)
+{
+	const char	*v = FCGX_GetParam("PYEXEC_REQUEST_START", req->envp);
+	int64_t		 waited = 0, b = config_budget(w->cfg);
+	char		*end;
+	double		 start;
+
+	if (v != NULL) {
+		start = strtod(v, &end);
+		if (end != v && *end == '\0' && start > 0)
+			waited = clock_real_ms() - (int64_t)(start * 1000);
+	}
+	if (waited < 0)
+		waited = 0;
+	if (waited > b)
+		waited = b;
+	return now + b - waited;
 }
 
 static void
 worker_handle(struct worker *w, FCGX_Request *req)
 {
-	struct timespec	 t0;
-	struct reply	 r = { 0, NULL, NULL, "-", NULL };
-	char		 id[UUID_STR_LEN];
-	const char	*method = FCGX_GetParam("REQUEST_METHOD", req->envp);
-	const char	*path = FCGX_GetParam("DOCUMENT_URI", req->envp);
+	struct exchange	 x = { .w = w, .route = "-" };
 	const char	*kv = FCGX_GetParam("PYEXEC_KEY_VALID", req->envp);
-	char		*body = NULL;
-	size_t		 len = 0;
+	int64_t		 t0 = clock_mono_ms();
 	int		 rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	envelope_uuid4(id);
+	worker_request_id(req, x.id);
+	x.task.req = &x.req;
+	x.task.deadline_ms = worker_deadline(w, req, t0);
 	w->key_valid = kv != NULL && strcmp(kv, "1") == 0;
-	if (method == NULL)
-		method = "GET";
-	if (path == NULL)
-		path = FCGX_GetParam("SCRIPT_NAME", req->envp);
-	if (path == NULL)
-		path = "/";
-	rc = worker_read_body(req, w->cfg->max_body, &body, &len);
-	if (rc == 1) {
-		r.route = "-";
-		reply_error(&r, 413, id, "body: larger than %zu bytes",
+	if ((x.method = FCGX_GetParam("REQUEST_METHOD", req->envp)) == NULL)
+		x.method = "GET";
+	if ((x.path = FCGX_GetParam("DOCUMENT_URI", req->envp)) == NULL &&
+	    (x.path = FCGX_GetParam("SCRIPT_NAME", req->envp)) == NULL)
+		x.path = "/";
+	rc = worker_read_body(req, w->cfg->max_body, &x.body, &x.len);
+	if (rc == 1)
+		exchange_error(&x, 413, "body: larger than %zu bytes",
 		    w->cfg->max_body);
-	} else if (rc != 0)
-		reply_error(&r, 500, id, "out of memory reading the body");
+	else if (rc != 0)
+		exchange_error(&x, 500, "out of memory reading the body");
 	else
-		route_dispatch(w, method, path, body, len, id, &r);
-	if (r.body == NULL)
-		reply_error(&r, 500, id, "internal error");
-	if (r.body != NULL)
-		worker_send(req, &r);
-	worker_log(w, req, id, method, &r, ms_since(&t0));
-	free(body);
-	free(r.body);
-}
-
-/* The slot's zygotes as the launcher last said, for /health. */
-void
-worker_warm_store(struct worker *w, const struct run_warm *wm)
-{
-	struct shared_slot	*ss = &w->sh->slot[w->id];
-	size_t			 i;
-
-	w->warm = *wm;
-	ss->warm_bare = (int32_t)wm->bare;
-	ss->warm_data = (int32_t)wm->data;
-	for (i = 0; i < sizeof(ss->modules); i++)
-		ss->modules[i] = wm->modules[i];
+		route_dispatch(&x);
+	if (x.answer == NULL)
+		exchange_error(&x, 500, "internal error");
+	if (x.answer != NULL)
+		worker_send(req, &x);
+	worker_log(w, &x, (double)(clock_mono_ms() - t0));
+	exchange_free(&x);
 }
 
 /*
@@ -246,12 +254,12 @@ static void
 worker_warm_wait(struct worker *w)
 {
 	struct run_warm	wm;
-	int64_t		until = log_mono_ms() + WARM_WAIT_MS;
+	int64_t		until = clock_mono_ms() + WARM_WAIT_MS;
 
 	while (run_ping(w->rs, 2000, &wm) == 0) {
-		worker_warm_store(w, &wm);
+		status_warm_store(w, &wm);
 		if ((wm.bare != PROTO_WARM_STARTING &&
-		    wm.data != PROTO_WARM_STARTING) || log_mono_ms() > until)
+		    wm.data != PROTO_WARM_STARTING) || clock_mono_ms() > until)
 			return;
 		usleep(50000);
 	}

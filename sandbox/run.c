@@ -338,9 +338,10 @@ run_payload(const struct run_params *pa, size_t *len)
 	int	 hl;
 	char	*buf;
 
-	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s\n",
+	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s%s\n",
 	    pa->mode == RUN_MODE_MAIN ? "main" : "script",
-	    pa->unwrap ? " unwrap=1" : "", pa->policy ? " " : "",
+	    pa->unwrap ? " unwrap=1" : "", pa->show ? " show=1" : "",
+	    pa->policy ? " " : "",
 	    pa->policy ? pa->policy : "");
 	if (hl < 0 || (size_t)hl >= sizeof(head) || strchr(head, '\n') !=
 	    head + hl - 1 || (buf = malloc((size_t)hl + pa->code_len)) == NULL)

@@ -7,16 +7,19 @@
 #       ("mode=script" or "mode=main", "unwrap=1" to take the code out of a
 #       {'generated_code': ...} literal or a ``` fence first, and
 #       "deny_modules=a,b deny_calls=c,d deny_attrs=e,f" for the AST policy
-#       of the IBM executor's routes), then the code (UTF-8), read to EOF
+#       of the IBM executor's routes, "show=1" for str(result) too), then
+#       the code (UTF-8), read to EOF
 #       then closed.
 # fd 4: the report, one JSON object written once at the end:
 #       {"exception": {"type": ..., "message": ..., "line": ...}},
-#       {"result": <JSON value>} or {}.
+#       {"result_json": <the value as json.dumps writes it, a string>,
+#       "result_str": <str(value), when the header says show=1>} or {}.
 #       mode "script": the code runs as __main__; a global `result` set by
-#       it is reported when it converts exactly to JSON.  mode "main": the
-#       code runs as a module named __pyexec__ (a __main__ guard does not
-#       fire), then main() is called once and its return value reported;
-#       no main(), or a value that is not JSON, is an error (exit 1).
+#       it is reported when json.dumps takes it (see _to_json).  mode
+#       "main": the code runs as a module named __pyexec__ (a __main__
+#       guard does not fire), then main() is called once and its return
+#       value reported; no main(), or a value json.dumps refuses, is an
+#       error (exit 1) with json's own message.
 #       Before the code runs it moves to the highest fd the run may have,
 #       close-on-exec, so children never inherit it and fd sprays miss it.
 #       The report describes the program's own exception: the worker takes
@@ -139,39 +142,76 @@ def _policy(source, header):
     return None
 
 
-class _NotJSON(Exception):
-    pass
+def _json_default(o):
+    """json.dumps's default=: numpy scalars and arrays are their Python
+    values; anything else is refused in json's own words."""
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        if isinstance(o, np.generic):
+            return o.item()
+    raise TypeError("Object of type %s is not JSON serializable"
+                    % o.__class__.__name__)
 
 
-def _jsonable(v, depth=0):
-    """v as plain JSON data, exactly, or _NotJSON.  numpy scalars and
-    arrays become numbers and lists; NaN and infinities are refused."""
-    if depth > 100:
-        raise _NotJSON("nested deeper than 100 levels")
-    if v is None or isinstance(v, (bool, str)):
-        return v
-    if isinstance(v, int):
-        return int(v)
+def _finite(v, depth=0):
+    """v with NaN and the infinities made None (as values) or json's own
+    "NaN", "Infinity", "-Infinity" (as keys).  Only when json said so."""
+    if depth > 1000:
+        raise RecursionError("maximum recursion depth exceeded")
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(v, (np.ndarray, np.generic)):
+        v = v.tolist() if isinstance(v, np.ndarray) else v.item()
     if isinstance(v, float):
-        if v != v or v in (float("inf"), float("-inf")):
-            raise _NotJSON("float %r" % v)
-        return float(v)
+        return v if v - v == 0 else None
     if isinstance(v, (list, tuple)):
-        return [_jsonable(x, depth + 1) for x in v]
+        return [_finite(x, depth + 1) for x in v]
     if isinstance(v, dict):
         out = {}
         for k, x in v.items():
-            if not isinstance(k, str):
-                raise _NotJSON("a dict key of type %s" % type(k).__name__)
-            out[k] = _jsonable(x, depth + 1)
+            if isinstance(k, float) and k - k != 0:
+                k = "NaN" if k != k else ("Infinity" if k > 0 else "-Infinity")
+            out[k] = _finite(x, depth + 1)
         return out
-    np = sys.modules.get("numpy")
-    if np is not None:
-        if isinstance(v, np.ndarray):
-            return _jsonable(v.tolist(), depth + 1)
-        if isinstance(v, np.generic):
-            return _jsonable(v.item(), depth + 1)
-    raise _NotJSON("a value of type %s" % type(v).__name__)
+    return v
+
+
+def _to_json(v):
+    """v as the text json.dumps(v) makes: what the seeds' users wrote
+    against (str, int, float, bool and None keys become strings, tuples
+    arrays, integers keep every digit).  Two additions: numpy values are
+    their Python values, and NaN and the infinities, which no JSON text
+    can hold, become null.  What json.dumps refuses raises its own error
+    and message ("Object of type set is not JSON serializable")."""
+    import json
+    try:
+        return json.dumps(v, default=_json_default, allow_nan=False)
+    except ValueError as e:
+        if not str(e).startswith("Out of range float"):
+            raise
+    return json.dumps(_finite(v), default=_json_default, allow_nan=False)
+
+
+_SHOWN_MAX = 10000      # characters of str(result) for the IBM routes
+
+
+def _result(value, mode, show):
+    """The report's result members, or an exception for mode main."""
+    rep = {}
+    if show:
+        try:
+            rep["result_str"] = str(value)[:_SHOWN_MAX]
+        except BaseException:
+            pass
+    try:
+        rep["result_json"] = _to_json(value)
+    except (TypeError, ValueError, RecursionError) as e:
+        if mode == "main":
+            sys.stderr.write("%s: %s\n" % (type(e).__name__, e))
+            return 1, {"type": type(e).__name__, "message": str(e),
+                       "line": None}, None
+    return 0, None, rep
 
 
 def _user_line(tb):
@@ -187,7 +227,7 @@ def _report(obj):
     data = b"{}"
     if obj:
         import json
-        data = json.dumps(obj, default=str).encode("utf-8", "replace")
+        data = json.dumps(obj).encode("ascii")
     try:
         while data:
             n = posix.write(_REPORT_FD, data)
@@ -209,8 +249,10 @@ def _exit_code(e):
     return 1
 
 
-def _run(source, mode):
-    """Runs source; returns (exit status, exception info, result)."""
+def _run(source, mode, show=False):
+    """Runs source; returns (exit status, exception info, report of the
+    result: {"result_json": text, "result_str": str(value)}, either may
+    be missing)."""
     try:
         code = compile(source, "<string>", "exec")
     except (SyntaxError, ValueError) as e:
@@ -244,14 +286,7 @@ def _run(source, mode):
         traceback.print_exception(type(e), e, tb)
         return 1, {"type": type(e).__name__, "message": str(e),
                    "line": _user_line(e.__traceback__)}, None
-    try:
-        return 0, None, _jsonable(value)
-    except _NotJSON as e:
-        if mode == "script":
-            return 0, None, _NO_RESULT      # a `result` that is not data
-        msg = "main() returned something that is not JSON-serializable: %s" % e
-        sys.stderr.write(msg + "\n")
-        return 1, {"type": "TypeError", "message": msg, "line": None}, None
+    return _result(value, mode, show)
 
 
 _NO_RESULT = object()
@@ -276,7 +311,8 @@ def _main(warm=False):
                                        "refused by policy: " + refused[1],
                                        "line": refused[0]}, None
     else:
-        status, exc_info, result = _run(source, header.get("mode", "script"))
+        status, exc_info, result = _run(source, header.get("mode", "script"),
+                                        header.get("show") == "1")
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -284,8 +320,8 @@ def _main(warm=False):
         pass
     if exc_info:
         _report({"exception": exc_info})
-    elif result is not _NO_RESULT and status == 0:
-        _report({"result": result})
+    elif result and result is not _NO_RESULT and status == 0:
+        _report(result)
     else:
         _report(None)
     posix.close(_REPORT_FD)

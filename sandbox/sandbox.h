@@ -221,6 +221,7 @@ struct run_params {
 	bool		 unwrap;	/* the runner unwraps dict/fenced input */
 	const char	*policy;	/* borrowed: header words of the AST
 					 * policy ("deny_modules=..."), or NULL */
+	bool		 show;		/* the runner reports str(result) too */
 	bool		 cold;		/* start python afresh, not warm */
 	bool		 data;		/* the code names a preloaded module */
 };

@@ -353,10 +353,27 @@ def test_proc_shows_processes_only(token):
 
 # -------------------------------------------------- 15: the report itself
 
+# The report is {"result_json": "<json.dumps text>"}: the text goes into the
+# answer as it is, so it must be one strict JSON text.  The last payload is
+# a well-formed one, the control that the path is live.
+BAD_REPORTS = ('{"result": NaN}', '{"result": Infinity}', '{"result": 1e999}',
+               "{'result': 1}", '{"result": "a\tb"}',
+               '{"result_json": NaN}', '{"result_json": "NaN"}',
+               '{"result_json": "Infinity"}', '{"result_json": "1e999"}',
+               "{'result_json': '1'}", r'{"result_json": "\"a\tb\""}',
+               '{"result_json": "1, \\"forged\\": 2"}',
+               '{"result_json": "1}, {\\"forged\\": 2"}',
+               '{"result_json": "[1, 2] [3]"}', '{"result_json": "\\"\\\\ud800"}')
+
+
 def test_non_json_numbers_on_the_report_fd(token):
-    for payload in ('{"result": NaN}', '{"result": Infinity}',
-                    '{"result": 1e999}', "{'result': 1}",
-                    '{"result": "a\tb"}'):
+    resp = ph.execute({"code": _code("""
+        import os
+        os.write(%s, b'{"result_json": "[1, 2]"}')
+        os._exit(0)
+        """ % REPORT_FD)})
+    assert ph.assert_success(resp)["result"] == [1, 2], ph.show(resp)
+    for payload in BAD_REPORTS:
         code = _code("""
             import os
             fd = %s
@@ -369,6 +386,7 @@ def test_non_json_numbers_on_the_report_fd(token):
         ex = ph.assert_success(resp)            # valid JSON, parsed
         assert ex["outcome"] == "completed", show(ex)
         assert ex["result"] is None, (payload, show(ex))
+        assert b"forged" not in resp.body, (payload, resp.body[:2000])
         for route, body in (("/execute", {"script": code.replace(
                 "os._exit(0)", "def main():\n    return 1\nos._exit(0)")}),):
             r = ph.request("POST", route, body=body)

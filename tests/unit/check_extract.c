@@ -177,19 +177,19 @@ START_TEST(test_repair_tail)
 	char	in[64], *t;
 
 	/* "é" is c3 a9: cutting 3 bytes from "aéé" must not start on a9. */
-	t = generate_tail("a\xc3\xa9\xc3\xa9", 5, 3);
+	t = task_tail("a\xc3\xa9\xc3\xa9", 5, 3);
 	ck_assert_str_eq(t, "\xc3\xa9");
 	free(t);
-	t = generate_tail("ok \xff\xfe end", 9, 100);
+	t = task_tail("ok \xff\xfe end", 9, 100);
 	ck_assert(envelope_utf8_valid(t, strlen(t)));
 	ck_assert_str_eq(t, "ok \xef\xbf\xbd\xef\xbf\xbd end");
 	free(t);
 	memset(in, 'x', sizeof(in));
 	in[10] = '\0';
-	t = generate_tail(in, sizeof(in), 100);
+	t = task_tail(in, sizeof(in), 100);
 	ck_assert_uint_eq(strlen(t), sizeof(in));	/* NUL kept out */
 	free(t);
-	t = generate_tail("\xe2\x82\xac\xe2\x82\xac", 6, 4);
+	t = task_tail("\xe2\x82\xac\xe2\x82\xac", 6, 4);
 	ck_assert_str_eq(t, "\xe2\x82\xac");
 	free(t);
 }

@@ -393,6 +393,102 @@ START_TEST(test_config_warm)
 }
 END_TEST
 
+/* Every seed's table: its defaults, and what failed, as a struct the
+ * dialects word (field, kind, bounds, value). */
+static enum pyexec_err
+tparse(const struct field_table *t, const char *body, struct exec_request *r,
+    struct field_error *e)
+{
+	return request_parse(t, body, strlen(body), &cfg, r, e);
+}
+
+START_TEST(test_seed_tables_defaults)
+{
+	struct exec_request	r;
+	struct field_error	e;
+
+	cfg.max_input_length = 100;
+	ck_assert_int_eq(tparse(&request_seed004, "{\"code\": \"1\"}", &r, &e), PYEXEC_OK);
+	ck_assert(r.timeout == 5 && r.mode == RUN_MODE_SCRIPT && !r.show);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed002, "{\"script\": \"x\"}", &r, &e), PYEXEC_OK);
+	ck_assert(r.timeout == 30 && r.mode == RUN_MODE_MAIN);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed003, "{\"generated_code\": \"x\", "
+	    "\"timeout\": null, \"language\": \"PYTHON\", \"other\": 1}", &r, &e),
+	    PYEXEC_OK);
+	ck_assert(r.timeout == 10 && r.unwrap);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed001_execute, "{\"code\": \"x\"}", &r, &e),
+	    PYEXEC_OK);
+	ck_assert(r.timeout == 5 && r.policy && r.show);
+	request_free(&r);
+	/* Every default is capped by the configured maximum. */
+	cfg.max_timeout = 3;
+	ck_assert_int_eq(tparse(&request_seed004, "{\"code\": \"1\"}", &r, &e), PYEXEC_OK);
+	ck_assert(r.timeout == 3);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed002, "{\"script\": \"x\"}", &r, &e), PYEXEC_OK);
+	ck_assert(r.timeout == 3);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed003, "{\"generated_code\": \"x\"}", &r, &e),
+	    PYEXEC_OK);
+	ck_assert(r.timeout == 3);
+	request_free(&r);
+}
+END_TEST
+
+START_TEST(test_seed_tables_errors)
+{
+	struct exec_request	r;
+	struct field_error	e;
+
+	cfg.max_input_length = 4;
+	ck_assert_int_eq(tparse(&request_seed004, "{\"timeout\": 2}", &r, &e),
+	    PYEXEC_ERR_INVALID);
+	ck_assert(e.kind == FK_MISSING && strcmp(e.name, "code") == 0);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed004, "{\"code\": \"1\", \"timeout\": 31}",
+	    &r, &e), PYEXEC_ERR_INVALID);
+	ck_assert(e.kind == FK_RANGE && e.lo == 1 && e.hi == 30);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed004, "{\"code\": 5}", &r, &e),
+	    PYEXEC_ERR_INVALID);
+	ck_assert(e.kind == FK_TYPE && e.f->type == FT_STRING);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed004, "[1]", &r, &e), PYEXEC_ERR_INVALID);
+	ck_assert(e.kind == FK_NOT_OBJECT && e.f == NULL);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed003, "{\"generated_code\": \"x\", "
+	    "\"language\": \"ruby\"}", &r, &e), PYEXEC_ERR_INVALID);
+	ck_assert(e.kind == FK_WORD && strcmp(e.value, "ruby") == 0);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed003, "{\"generated_code\": \"a\\u0000b\"}",
+	    &r, &e), PYEXEC_ERR_INVALID);
+	ck_assert(e.kind == FK_NUL);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed001_execute, "{\"code\": \"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}",
+	    &r, &e), PYEXEC_ERR_INVALID);
+	ck_assert(e.kind == FK_TOO_LONG && e.hi == 4);	/* characters, not bytes */
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed001_execute, "{\"code\": \"\\u00e9\\u00e9\"}",
+	    &r, &e), PYEXEC_OK);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed001_generate, "{\"query\": \"a\\u0001\"}",
+	    &r, &e), PYEXEC_ERR_INVALID);
+	ck_assert(e.kind == FK_CONTROL);
+	request_free(&r);
+	/* The native tables are strict, the seeds' are not. */
+	ck_assert_int_eq(tparse(&request_execute, "{\"code\": \"x\", \"x\": 1}", &r, &e),
+	    PYEXEC_ERR_INVALID);
+	ck_assert(e.kind == FK_UNKNOWN && strcmp(e.name, "x") == 0);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed004, "{\"code\": \"x\", \"x\": 1}", &r, &e),
+	    PYEXEC_OK);
+	request_free(&r);
+}
+END_TEST
+
 static Suite *
 request_suite(void)
 {
@@ -416,6 +512,8 @@ request_suite(void)
 	tcase_add_test(tc, test_strict_json_bounds);
 	tcase_add_test(tc, test_cleartext_llm_url);
 	tcase_add_test(tc, test_config_warm);
+	tcase_add_test(tc, test_seed_tables_defaults);
+	tcase_add_test(tc, test_seed_tables_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }
