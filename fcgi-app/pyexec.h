@@ -1,9 +1,13 @@
 /*
  * pyexec.h: the private interface of the FastCGI application (fcgi-app/).
  *
- * Names carry their layer: config_*, log_*, envelope_*, request_*,
- * worker_*, route_*.  The sandbox layer (sb_*, slot_*, run_*) is declared
- * in sandbox/sandbox.h.
+ * The layers, from the bottom; names carry theirs: clock_*, config_*,
+ * log_*, envelope_*, json_strict_*, request_* (field tables), llm_* and
+ * extract_* (the model), task_* (the core), item_* (the native envelope),
+ * exchange_* (one request and its answer), route_* and seed*_ (the
+ * handlers), status_*, selftest_*, worker_*.  A file calls only into the
+ * layers below it.  The sandbox layer (sb_*, slot_*, run_*) is declared in
+ * sandbox/sandbox.h and knows nothing of this one.
  */
 #ifndef PYEXEC_H
 #define PYEXEC_H

@@ -135,6 +135,10 @@ field_hi(const struct field *f, const struct pyexec_config *c)
 	case FB_MAX_INPUT:	cap = c->max_input_length; break;
 	default:		return f->hi;
 	}
+	/* A query goes into the prompt: PYEXEC_MAX_QUERY_CHARS caps it on
+	 * every route. */
+	if (f->slot == FS_QUERY && c->max_query_chars < cap)
+		cap = c->max_query_chars;
 	return f->hi > 0 && f->hi < cap ? f->hi : cap;
 }
 

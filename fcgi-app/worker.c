@@ -6,7 +6,10 @@
  * request: no capability survives, and no_new_privs is set.  It then opens
  * its slot's cgroup knobs (chowned to it by the master), proves its slot's
  * walls stand (selftest.c), marks itself ready in the shared table and
- * loops on FCGX_Accept_r.  SIGTERM lets the request in hand finish, then
+ * loops on FCGX_Accept_r.  Each request is one struct exchange
+ * (exchange.c): its id is nginx's invocationId, its deadline the request's
+ * time budget from when nginx took it in; the routes fill it, the loop
+ * sends, logs and frees it.  SIGTERM lets the request in hand finish, then
  * the loop ends.  If its slot fails, the worker answers 500 and exits; the
  * master then makes the slot and the worker again.
  */
