@@ -354,6 +354,14 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 	if (c->runner_path == NULL)
 		c->runner_path = PYEXEC_DATADIR "/runner.py";
 	c->python_path = PYEXEC_PYTHON;
+	/* Set and empty: nobody reads /metrics without a key. */
+	if ((c->metrics_allow = getenv("PYEXEC_METRICS_ALLOW")) == NULL)
+		c->metrics_allow = "127.0.0.1,::1";
+	if (!metrics_allowed(c->metrics_allow, NULL)) {
+		snprintf(err, errlen, "PYEXEC_METRICS_ALLOW: addresses or networks "
+		    "separated by commas, like 127.0.0.1,::1,10.0.0.0/8");
+		return PYEXEC_ERR_CONFIG;
+	}
 	if (config_warm(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 

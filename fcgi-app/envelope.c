@@ -126,6 +126,7 @@ envelope_error_code(int status)
 	switch (status) {
 	case 400: return "invalid_request";
 	case 401: return "unauthorized";
+	case 403: return "forbidden";
 	case 404: return "not_found";
 	case 405: return "method_not_allowed";
 	case 413: return "payload_too_large";

@@ -190,7 +190,8 @@ item_measures(struct json_object *it, const struct run_result *rr)
 
 /* The execution item of attempt a (attempt 0: no "attempt" member). */
 struct json_object *
-item_execution(const struct task_attempt *a, unsigned attempt)
+item_execution(const struct task *t, const struct task_attempt *a,
+    unsigned attempt)
 {
 	const struct run_result	*rr = &a->rr;
 	struct json_object	*it = json_object_new_object();
@@ -208,6 +209,8 @@ item_execution(const struct task_attempt *a, unsigned attempt)
 	json_object_object_add(it, "truncated",
 	    json_object_new_boolean(rr->truncated));
 	item_measures(it, rr);
+	json_object_object_add(it, "queue_ms", t->queue_ms >= 0 ?
+	    json_object_new_int64(t->queue_ms) : NULL);
 	json_object_object_add(it, "limit", rr->limit ?
 	    json_object_new_string(rr->limit) : NULL);
 	json_object_object_add(it, "overshoot_ms", rr->limit ?
@@ -231,7 +234,7 @@ item_rejected(const struct task *t, const struct task_attempt *a,
 	struct json_object	*it, *rej;
 
 	none.rr.exit_code = -1;
-	it = item_execution(&none, attempt);
+	it = item_execution(t, &none, attempt);
 	json_object_object_add(it, "outcome", json_object_new_string("rejected"));
 	rej = json_object_new_object();
 	json_object_object_add(rej, "reason",

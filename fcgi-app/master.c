@@ -370,6 +370,8 @@ master_reap(struct master *m)
 		if ((i = slot_of_pid(m, pid, &is_worker)) < 0)
 			continue;
 		if (is_worker) {
+			if (!m->draining)
+				metrics_add(&m->sh->met.worker_restarts, 1);
 			m->ms[i].worker_pid = 0;
 			m->sh->slot[i].worker_pid = 0;
 			if (!m->draining)
@@ -382,6 +384,7 @@ master_reap(struct master *m)
 			m->ms[i].slot.launcher_pid = 0;
 			m->sh->slot[i].launcher_pid = 0;
 			if (!m->draining) {
+				metrics_add(&m->sh->met.launcher_restarts, 1);
 				log_msg("error", "slot", "slot %d: launcher %d died",
 				    i, (int)pid);
 				if (m->ms[i].worker_pid > 0)
@@ -407,6 +410,7 @@ master_restart_due(struct master *m)
 			continue;
 		s->restart_at_ms = 0;
 		m->sh->slot[i].restarts++;
+		metrics_add(&m->sh->met.slot_restarts, 1);
 		if (master_start_slot(m, i) != 0)
 			master_schedule(m, i);
 	}

@@ -66,6 +66,8 @@ struct pyexec_config {
 	unsigned	 max_query_chars;	/* PYEXEC_MAX_QUERY_CHARS */
 	/* The IBM executor's routes (seeds.c). */
 	unsigned	 max_input_length;	/* PYTHON_EXECUTOR_MAX_INPUT_LENGTH */
+	const char	*metrics_allow;		/* PYEXEC_METRICS_ALLOW: who may
+						 * read /metrics without a key */
 	char		 seed001_policy[1024];	/* runner header words */
 };
 
@@ -305,11 +307,50 @@ struct shared_slot {
 	volatile char		modules[200];	/* the data zygote's imports */
 };
 
+/*
+ * metrics.c: the service's counters, kept in the shared mapping so they
+ * survive a worker's restart, and added to with atomic adds so they are
+ * exact under concurrency.  Only labels from fixed sets: never a key, a
+ * code or a user's text.  GET /metrics renders them (Prometheus text
+ * format 0.0.4).
+ */
+#define MET_BUCKETS	19		/* latency buckets, metrics.c */
+#define MET_ROUTES	12		/* at least routes.c's table + "-" */
+#define MET_STATUSES	17		/* metrics.c's status list + "other" */
+#define MET_OUTCOMES	7		/* enum run_outcome + "rejected" */
+#define MET_LLM		5		/* "ok" + the llm_err failures */
+
+struct met_hist {
+	uint64_t	bucket[MET_BUCKETS];	/* not cumulative: one per le */
+	uint64_t	count;
+	uint64_t	sum_us;
+};
+
+struct metrics {
+	uint64_t	requests[MET_ROUTES][MET_STATUSES];
+	uint64_t	runs[MET_OUTCOMES];
+	uint64_t	llm_calls[MET_LLM];
+	struct met_hist	run, setup, queue, llm;
+	uint64_t	worker_restarts, launcher_restarts, slot_restarts;
+	uint64_t	selftest_failures;
+};
+
 struct shared {
 	unsigned		nslots;
 	int			cgversion;	/* 1 or 2 */
+	struct metrics		met;
 	struct shared_slot	slot[];
 };
+
+void		 metrics_add(uint64_t *, uint64_t);
+void		 metrics_observe(struct met_hist *, double seconds);
+void		 metrics_request(struct metrics *, unsigned route, int status);
+void		 metrics_run(struct metrics *, const char *outcome,
+		    const struct run_result *);
+void		 metrics_llm(struct metrics *, int llm_err, double ms);
+char		*metrics_render(const struct shared *, const struct pyexec_config *,
+		    const char *const *routes, unsigned nroutes);
+bool		 metrics_allowed(const char *allow, const char *addr);
 
 /* status.c */
 struct worker;
@@ -334,8 +375,6 @@ struct worker {
 	struct shared	*sh;			/* borrowed, shared mapping */
 	unsigned	 id;
 	bool		 broken;		/* the slot failed: exit after reply */
-	bool		 key_valid;		/* this request came with a valid
-						 * API key (nginx's PYEXEC_KEY_VALID) */
 	struct selftest	 st;
 	struct run_warm	 warm;			/* the zygotes, as last heard */
 };
@@ -387,6 +426,7 @@ struct task_attempt {
 struct task {
 	const struct exec_request *req;		/* borrowed */
 	int64_t			 deadline_ms;	/* monotonic: the budget's end */
+	int64_t			 queue_ms;	/* waited for a worker; -1: unknown */
 	enum task_fail		 fail;
 	enum llm_err		 llm;		/* TASK_FAIL_LLM: which */
 	char			 why[512];	/* a failure, a skipped review, a
@@ -430,6 +470,9 @@ struct exchange {
 	const char		*allow;		/* Allow header for 405, static */
 	const char		*route;		/* static, for the log */
 	const char		*outcome;	/* static, for the log, or NULL */
+	const char		*content_type;	/* static; NULL: JSON */
+	const char		*remote_addr;	/* borrowed: nginx's REMOTE_ADDR */
+	bool			 key_valid;	/* nginx says: a valid API key */
 };
 
 void		 exchange_free(struct exchange *);
@@ -441,13 +484,15 @@ void		 exchange_task_error(struct exchange *);
 /* routes.c: the table of routes and the native handlers. */
 typedef void	(*route_fn)(struct exchange *);
 void		 route_dispatch(struct exchange *);
+unsigned	 route_index(const char *path);
 
 /* item.c: the native envelope's items, shaped from a task (callers own
  * what is returned). */
 struct json_object *item_bytes(const char *, size_t);
 struct json_object *item_text(const char *);
 struct json_object *item_raw_json(const char *);
-struct json_object *item_execution(const struct task_attempt *, unsigned attempt);
+struct json_object *item_execution(const struct task *,
+		    const struct task_attempt *, unsigned attempt);
 struct json_object *item_rejected(const struct task *, const struct task_attempt *,
 		    unsigned attempt);
 struct json_object *item_validation(const struct worker *, const struct task *);

@@ -28,6 +28,7 @@ struct route {
 static void	route_execute(struct exchange *);
 static void	route_generate(struct exchange *);
 static void	route_health(struct exchange *);
+static void	route_metrics(struct exchange *);
 
 static const struct route routes[] = {
 	{ "/v1/execute",		"POST",	route_execute },
@@ -40,14 +41,57 @@ static const struct route routes[] = {
 	{ "/experience/python_executor/generate_and_execute/invoke", "POST",
 	    seed001_generate },						/* seed 001 */
 	{ "/health",			"GET",	route_health },
+	{ "/metrics",			"GET",	route_metrics },
 };
+
+#define NROUTES	(sizeof(routes) / sizeof(routes[0]))
+
+_Static_assert(NROUTES + 1 <= MET_ROUTES, "MET_ROUTES holds every route and \"-\"");
+
+/* The route's index for the metrics: its row, or NROUTES for "-". */
+unsigned
+route_index(const char *path)
+{
+	unsigned	i;
+
+	for (i = 0; i < NROUTES; i++)
+		if (strcmp(routes[i].path, path) == 0)
+			return i;
+	return NROUTES;
+}
+
+/* GET /metrics: the Prometheus text, to an address in
+ * PYEXEC_METRICS_ALLOW or a request with a valid key; else 403. */
+static void
+route_metrics(struct exchange *x)
+{
+	const char	*names[NROUTES + 1];
+	unsigned	 i;
+
+	if (!x->key_valid && (x->remote_addr == NULL ||
+	    !metrics_allowed(x->w->cfg->metrics_allow, x->remote_addr))) {
+		exchange_error(x, 403, "/metrics: only for the addresses in "
+		    "PYEXEC_METRICS_ALLOW, or with an API key");
+		return;
+	}
+	for (i = 0; i < NROUTES; i++)
+		names[i] = routes[i].path;
+	names[NROUTES] = "-";
+	if ((x->answer = metrics_render(x->w->sh, x->w->cfg, names,
+	    NROUTES + 1)) == NULL) {
+		exchange_error(x, 500, "out of memory");
+		return;
+	}
+	x->status = 200;
+	x->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
 
 void
 route_dispatch(struct exchange *x)
 {
 	size_t	i;
 
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+	for (i = 0; i < NROUTES; i++) {
 		if (strcmp(routes[i].path, x->path) != 0)
 			continue;
 		x->route = routes[i].path;
@@ -128,7 +172,7 @@ route_execute(struct exchange *x)
 	if (t->review != TASK_REVIEW_NONE)
 		json_object_array_add(items, item_validation(x->w, t));
 	json_object_array_add(items, t->rejected_by != NULL ?
-	    item_rejected(t, &t->at[0], 0) : item_execution(&t->at[0], 0));
+	    item_rejected(t, &t->at[0], 0) : item_execution(t, &t->at[0], 0));
 	route_answer(x, items);
 }
 
@@ -146,7 +190,7 @@ route_generate(struct exchange *x)
 	for (i = 0; i < t->n; i++) {
 		json_object_array_add(items, item_code(x->w, &t->at[i], i + 1));
 		json_object_array_add(items, t->at[i].ran ?
-		    item_execution(&t->at[i], i + 1) :
+		    item_execution(t, &t->at[i], i + 1) :
 		    item_rejected(t, &t->at[i], i + 1));
 	}
 	json_object_array_add(items, item_usage(x->w, t));
@@ -211,7 +255,7 @@ route_health(struct exchange *x)
 	unsigned		 i, alive = 0;
 	struct run_warm		 wm;
 	bool			 ok = run_ping(w->rs, 2000, &wm) == 0;
-	bool			 detail = w->key_valid;
+	bool			 detail = x->key_valid;
 	const char		*str;
 
 	if (ok)

@@ -247,6 +247,8 @@ selftest_check(struct worker *w)
 	json_object_put(w->st.checks);
 	w->st.checks = checks;
 	w->st.ok = rc == 0;
+	if (!w->st.ok)
+		metrics_add(&w->sh->met.selftest_failures, 1);
 	w->st.at_ms = clock_mono_ms();
 	snprintf(w->st.reason, sizeof(w->st.reason), "%s", err);
 	return rc;

@@ -219,6 +219,7 @@ task_run(struct worker *w, struct task *t, struct task_attempt *a)
 		return false;
 	}
 	w->sh->slot[w->id].runs++;
+	metrics_run(&w->sh->met, run_outcome_name(a->rr.outcome), &a->rr);
 	a->ran = true;
 	task_report(&a->rr, a);
 	return true;
@@ -238,6 +239,18 @@ task_params(const struct worker *w, const struct exec_request *req,
 	    .show = req->show };
 }
 
+/* A call to the model, counted in the metrics by its result and time. */
+static enum llm_err
+task_llm(struct worker *w, struct task *t, const struct llm_msg *msgs,
+    size_t n, char *err, size_t errlen)
+{
+	double		before = t->usage.ms;
+	enum llm_err	e = llm_chat(w->cfg, msgs, n, &t->usage, err, errlen);
+
+	metrics_llm(&w->sh->met, (int)e, t->usage.ms - before);
+	return e;
+}
+
 /* validate_code: one review call.  A model that cannot answer does not
  * block the run (TASK_REVIEW_SKIPPED, the reason in t->why). */
 static void
@@ -249,7 +262,7 @@ task_review(struct worker *w, struct task *t, const char *code)
 	enum llm_err	 e;
 	bool		 safe = true;
 
-	e = llm_chat(w->cfg, msgs, 2, &t->usage, err, sizeof(err));
+	e = task_llm(w, t, msgs, 2, err, sizeof(err));
 	if (e == LLM_OK && ((text = extract_redact(t->usage.content,
 	    w->cfg->llm_key)) == NULL ||
 	    extract_review(text, &safe, &t->concerns) != PYEXEC_OK)) {
@@ -263,8 +276,10 @@ task_review(struct worker *w, struct task *t, const char *code)
 		return;
 	}
 	t->review = safe ? TASK_REVIEW_PASSED : TASK_REVIEW_REJECTED;
-	if (!safe)
+	if (!safe) {
 		t->rejected_by = "the review judged the code unsafe";
+		metrics_run(&w->sh->met, "rejected", NULL);
+	}
 }
 
 void
@@ -336,8 +351,7 @@ task_ask(struct worker *w, struct task *t, const struct convo *cv,
 	enum llm_err	e;
 
 	*text = NULL;
-	if ((e = llm_chat(w->cfg, cv->msg, cv->n, &t->usage, err,
-	    errlen)) != LLM_OK)
+	if ((e = task_llm(w, t, cv->msg, cv->n, err, errlen)) != LLM_OK)
 		return e;
 	if ((*text = extract_redact(t->usage.content, w->cfg->llm_key)) == NULL ||
 	    extract_code(*text, &a->gen) != PYEXEC_OK) {
@@ -395,6 +409,7 @@ task_attempt(struct worker *w, struct task *t, struct convo *cv,
 	task_params(w, t->req, a->gen.code, strlen(a->gen.code), &a->p);
 	if (!a->gen.safe) {
 		t->rejected_by = "the model judged the task unsafe";
+		metrics_run(&w->sh->met, "rejected", NULL);
 		json_object_put(t->concerns);
 		t->concerns = json_object_get(a->gen.concerns);
 		return false;

@@ -139,8 +139,9 @@ static void
 worker_send(FCGX_Request *req, const struct exchange *x)
 {
 	FCGX_FPrintF(req->out, "Status: %d %s\r\n"
-	    "Content-Type: application/json\r\n"
-	    "Cache-Control: no-store\r\n", x->status, status_text(x->status));
+	    "Content-Type: %s\r\n"
+	    "Cache-Control: no-store\r\n", x->status, status_text(x->status),
+	    x->content_type != NULL ? x->content_type : "application/json");
 	if (x->allow != NULL)
 		FCGX_FPrintF(req->out, "Allow: %s\r\n", x->allow);
 	FCGX_FPrintF(req->out, "Content-Length: %lu\r\n\r\n",
@@ -194,23 +195,23 @@ worker_request_id(FCGX_Request *req, char id[UUID_STR_LEN])
  * hosts) counts as now.
  */
 static int64_t
-worker_deadline(const struct worker *w, FCGX_Request *req, int64_t now)
+worker_deadline(const struct worker *w, FCGX_Request *req, int64_t now,
+    int64_t *waited)
 {
 	const char	*v = FCGX_GetParam("PYEXEC_REQUEST_START", req->envp);
-	int64_t		 waited = 0, b = config_budget(w->cfg);
+	int64_t		 b = config_budget(w->cfg);
 	char		*end;
 	double		 start;
 
-	if (v != NULL) {
-		start = strtod(v, &end);
-		if (end != v && *end == '\0' && start > 0)
-			waited = clock_real_ms() - (int64_t)(start * 1000);
-	}
-	if (waited < 0)
-		waited = 0;
-	if (waited > b)
-		waited = b;
-	return now + b - waited;
+	*waited = -1;
+	if (v == NULL || (start = strtod(v, &end)) <= 0 || end == v ||
+	    *end != '\0')
+		return now + b;
+	*waited = clock_real_ms() - (int64_t)(start * 1000);
+	if (*waited < 0)
+		*waited = 0;
+	metrics_observe(&w->sh->met.queue, (double)*waited / 1000);
+	return now + b - (*waited < b ? *waited : b);
 }
 
 static void
@@ -223,8 +224,9 @@ worker_handle(struct worker *w, FCGX_Request *req)
 
 	worker_request_id(req, x.id);
 	x.task.req = &x.req;
-	x.task.deadline_ms = worker_deadline(w, req, t0);
-	w->key_valid = kv != NULL && strcmp(kv, "1") == 0;
+	x.task.deadline_ms = worker_deadline(w, req, t0, &x.task.queue_ms);
+	x.key_valid = kv != NULL && strcmp(kv, "1") == 0;
+	x.remote_addr = FCGX_GetParam("REMOTE_ADDR", req->envp);
 	if ((x.method = FCGX_GetParam("REQUEST_METHOD", req->envp)) == NULL)
 		x.method = "GET";
 	if ((x.path = FCGX_GetParam("DOCUMENT_URI", req->envp)) == NULL &&
@@ -242,6 +244,7 @@ worker_handle(struct worker *w, FCGX_Request *req)
 		exchange_error(&x, 500, "internal error");
 	if (x.answer != NULL)
 		worker_send(req, &x);
+	metrics_request(&w->sh->met, route_index(x.route), x.status);
 	worker_log(w, &x, (double)(clock_mono_ms() - t0));
 	exchange_free(&x);
 }

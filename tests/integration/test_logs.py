@@ -62,3 +62,32 @@ def test_every_log_line_is_json(run_dir):
         except ValueError:
             bad.append(ln)
     assert not bad, "non-JSON lines in pyexec.log: %r" % bad[:5]
+
+
+def test_one_request_in_both_logs_with_the_key_named_not_shown(run_dir):
+    """nginx's access line and pyexec's request event carry the same
+    invocationId; nginx's names the key by its fingerprint, never the key."""
+    import hashlib
+    import os
+    resp = ph.execute({"code": "print('both logs')"})
+    assert resp.status == 200, ph.show(resp)
+    inv = resp.json["invocationId"]
+    app = _find_line(inv)
+    assert app is not None and app["status"] == 200, app
+    want = "k:" + hashlib.sha256(ph.key().encode()).hexdigest()[:12]
+    line = None
+    deadline = time.monotonic() + 5
+    while line is None and time.monotonic() < deadline:
+        with open(os.path.join(run_dir, "nginx", "access.log"), "rb") as f:
+            data = f.read()
+        assert ph.key().encode() not in data and ph.key2().encode() not in data
+        for raw in data.decode().splitlines():
+            obj = json.loads(raw)
+            if obj.get("invocation_id") == inv:
+                line = obj
+        time.sleep(0.1)
+    assert line is not None, "no access log line for " + inv
+    assert line["api_key"] == want, line
+    assert line["status"] == 200 and line["upstream_status"] == "200", line
+    assert float(line["upstream_response_time"]) >= 0, line
+    assert line["path"] == "/v1/execute", line
