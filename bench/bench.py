@@ -271,6 +271,42 @@ def latency_phase(args, host, port):
             "bwrap": {"available": bwrap_reason is None, "reason": bwrap_reason}}
 
 
+def metrics_phase(args, host, port, url_off):
+    """The cost of the metrics: print(1) over keep-alive on this stack and
+    on a twin started with PYEXEC_METRICS=0, in interleaved rounds."""
+    u = urllib.parse.urlsplit(url_off)
+    on = Client(host, port, args.key, keepalive=True)
+    off = Client(u.hostname, u.port or 80, args.key, keepalive=True)
+    ms = {"on": [], "off": []}
+    total = args.warmup + args.iterations
+    log("metrics: %d warm-up + %d measured rounds, with and without" %
+        (args.warmup, args.iterations))
+    for i in range(total):
+        pair = [("on", on), ("off", off)] if i % 2 == 0 else [("off", off), ("on", on)]
+        for name, client in pair:
+            status, data, t = client.post()
+            check_envelope(status, data)
+            if i >= args.warmup:
+                ms[name].append(t)
+    on.close()
+    off.close()
+    med_on, med_off = percentile(ms["on"], 50), percentile(ms["off"], 50)
+    return {"iterations": args.iterations, "url_off": url_off,
+            "median_ms_on": r2(med_on), "median_ms_off": r2(med_off),
+            "p90_ms_on": r2(percentile(ms["on"], 90)),
+            "p90_ms_off": r2(percentile(ms["off"], 90)),
+            "ratio": round(med_on / med_off, 3) if med_off else None}
+
+
+def print_metrics_cost(m):
+    print()
+    print("Metrics cost: print(1) over keep-alive, PYEXEC_METRICS=1 vs a twin stack with 0,"
+          " %d interleaved rounds" % m["iterations"])
+    print("  with metrics    median %.2f ms  p90 %.2f ms" % (m["median_ms_on"], m["p90_ms_on"]))
+    print("  without         median %.2f ms  p90 %.2f ms" % (m["median_ms_off"], m["p90_ms_off"]))
+    print("  ratio (with / without)  %.3f" % m["ratio"])
+
+
 def print_latency(lat):
     print()
     print("Latency: %d interleaved rounds after %d warm-up rounds, one print(1) each"
@@ -560,6 +596,8 @@ def main(argv=None):
     ap.add_argument("--concurrency", type=concurrency_list, default=None,
                     help="comma-separated thread counts (default 1..2*nproc)")
     ap.add_argument("--no-bwrap", action="store_true")
+    ap.add_argument("--url-nometrics", default=None,
+                    help="a twin stack with PYEXEC_METRICS=0: measure the metrics' cost")
     args = ap.parse_args(argv)
     if not args.url or not args.key:
         ap.error("--url and --key (or PYEXEC_URL and PYEXEC_BENCH_KEY) are required")
@@ -603,6 +641,10 @@ def main(argv=None):
         mem = memory_phase(health)
         result["zygote_memory"] = mem
         print_memory(mem)
+        if args.url_nometrics:
+            mc = metrics_phase(args, host, port, args.url_nometrics)
+            result["metrics_cost"] = mc
+            print_metrics_cost(mc)
     except WrongAnswer as exc:
         log("bench: WRONG ANSWER, aborting: %s" % exc)
         result["error"] = "wrong answer: %s" % exc

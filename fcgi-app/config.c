@@ -250,6 +250,41 @@ config_policy(struct pyexec_config *c, char *err, size_t errlen)
 	return PYEXEC_OK;
 }
 
+/*
+ * The front's queue (front.c): PYEXEC_QUEUE_TIMEOUT, how long a request
+ * may wait for a free worker (default 10 s: a burst of ordinary runs
+ * drains within it, and a client still has time to retry another host
+ * before its own timeout), and PYEXEC_QUEUE_MAX, how many may wait (and
+ * be looked at) at once (default 512: below the front's descriptor
+ * limit).  The 503's Retry-After is half the timeout, 1 to 30 s.
+ */
+static enum pyexec_err
+config_queue(struct pyexec_config *c, char *err, size_t errlen)
+{
+	const char	*q = getenv("PYEXEC_QUEUE_MAX");
+	char		*end;
+	unsigned long	 n = 512;
+
+	if (env_double("PYEXEC_QUEUE_TIMEOUT", 10, 0.1, 3600, &c->queue_timeout,
+	    err, errlen) != PYEXEC_OK)
+		return PYEXEC_ERR_CONFIG;
+	if (q != NULL && *q != '\0') {
+		n = strtoul(q, &end, 10);
+		if (*end != '\0' || n < 1 || n > 900) {
+			snprintf(err, errlen, "PYEXEC_QUEUE_MAX: an integer from "
+			    "1 to 900");
+			return PYEXEC_ERR_CONFIG;
+		}
+	}
+	c->queue_max = (unsigned)n;
+	c->queue_retry_after = (unsigned)(c->queue_timeout / 2 + 0.5);
+	if (c->queue_retry_after < 1)
+		c->queue_retry_after = 1;
+	if (c->queue_retry_after > 30)
+		c->queue_retry_after = 30;
+	return PYEXEC_OK;
+}
+
 #define PRELOAD_MAX	190	/* fits the launcher's report of it */
 #define PRELOAD_DEFAULT	"numpy,pandas,matplotlib"
 
@@ -354,6 +389,8 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 	if (c->runner_path == NULL)
 		c->runner_path = PYEXEC_DATADIR "/runner.py";
 	c->python_path = PYEXEC_PYTHON;
+	c->metrics = getenv("PYEXEC_METRICS") == NULL ||
+	    strcmp(getenv("PYEXEC_METRICS"), "0") != 0;
 	/* Set and empty: nobody reads /metrics without a key. */
 	if ((c->metrics_allow = getenv("PYEXEC_METRICS_ALLOW")) == NULL)
 		c->metrics_allow = "127.0.0.1,::1";
@@ -362,6 +399,8 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 		    "separated by commas, like 127.0.0.1,::1,10.0.0.0/8");
 		return PYEXEC_ERR_CONFIG;
 	}
+	if (config_queue(c, err, errlen) != PYEXEC_OK)
+		return PYEXEC_ERR_CONFIG;
 	if (config_warm(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 

@@ -17,12 +17,19 @@
  *                     they die young.  SIGTERM drains: workers finish the
  *                     request in hand, then the slots are removed.  The
  *                     master never reads a request.
- *   worker (user)     fcgi-app/worker.c: drops to PYEXEC_USER, accepts on
- *                     fd 0, one request at a time, runs code in its slot.
+ *   front (user)      fcgi-app/front.c: drops to PYEXEC_USER, owns fd 0
+ *                     (the listening socket), hands each connection to an
+ *                     idle worker over its channel, 503 past the queue's
+ *                     bounds, answers the public /health and /metrics.
+ *   worker (user)     fcgi-app/worker.c: drops to PYEXEC_USER, takes
+ *                     connections from its channel, one request at a
+ *                     time, runs code in its slot.
  *   launcher (pid 1)  sandbox/launcher.c: forks and reaps the runs.
  *
- * The master and the workers share one read-mostly table (struct shared)
- * for /health; pids and restarts are the master's, states the workers'.
+ * The master, the front and the workers share one table (struct shared)
+ * for /health and the metrics; pids and restarts are the master's, states
+ * the workers'.  The channels (one socketpair per slot) are made once and
+ * kept here, so that they outlive the restarts of either end.
  */
 #include "config.h"
 
@@ -34,7 +41,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -68,6 +77,11 @@ struct master {
 	struct shared		*sh;		/* owned: shared mapping */
 	size_t			 sh_len;
 	struct master_slot	*ms;		/* owned: cfg.workers of them */
+	int			*chan;		/* owned: the front's ends of the
+						 * channels, one per slot */
+	int			*wchan;		/* owned: the workers' ends */
+	pid_t			 front_pid;
+	int64_t			 front_started_ms, front_restart_at_ms;
 	bool			 draining;
 };
 
@@ -177,6 +191,51 @@ master_preflight(struct master *m)
 		    "in clear text; use https://");
 }
 
+/*
+ * One channel per slot between the front and the slot's worker, made once
+ * and kept open here, so that it outlives the restarts of either side (a
+ * connection handed to a worker that died waits for the next one).
+ */
+static void
+master_channels(struct master *m)
+{
+	unsigned	i;
+	int		sv[2];
+
+	for (i = 0; i < m->cfg.workers; i++) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+			master_die("socketpair: %s", strerror(errno));
+		m->chan[i] = sv[0];
+		m->wchan[i] = sv[1];
+	}
+}
+
+/* Forks the front (front.c): it owns fd 0, the listening socket. */
+static int
+master_fork_front(struct master *m)
+{
+	unsigned	i;
+	pid_t		pid;
+
+	if ((pid = fork()) < 0) {
+		log_msg("error", "front", "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		m->front_pid = pid;
+		m->front_started_ms = clock_mono_ms();
+		return 0;
+	}
+	for (i = 0; i < m->cfg.workers; i++) {
+		close(m->wchan[i]);
+		if (m->ms[i].slot.ctl_fd >= 0)
+			close(m->ms[i].slot.ctl_fd);
+	}
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
+		_exit(1);
+	front_main(&m->cfg, m->sh, m->chan);
+}
+
 static void
 master_shared(struct master *m)
 {
@@ -188,8 +247,11 @@ master_shared(struct master *m)
 		master_die("mmap: %s", strerror(errno));
 	m->sh->nslots = m->cfg.workers;
 	m->sh->cgversion = m->cgv;
-	if ((m->ms = calloc(m->cfg.workers, sizeof(*m->ms))) == NULL)
+	if ((m->ms = calloc(m->cfg.workers, sizeof(*m->ms))) == NULL ||
+	    (m->chan = calloc(m->cfg.workers, sizeof(int))) == NULL ||
+	    (m->wchan = calloc(m->cfg.workers, sizeof(int))) == NULL)
 		master_die("out of memory");
+	master_channels(m);
 }
 
 /* Forks slot i's worker.  The child never returns. */
@@ -201,6 +263,7 @@ master_fork_worker(struct master *m, unsigned i)
 	struct worker		 w;
 	unsigned		 j;
 	pid_t			 pid;
+	int			 nul;
 
 	m->sh->slot[i].state = SLOT_STARTING;
 	if ((pid = fork()) < 0) {
@@ -213,15 +276,24 @@ master_fork_worker(struct master *m, unsigned i)
 		m->sh->slot[i].worker_pid = pid;
 		return 0;
 	}
-	/* Worker: keep only this slot's control socket. */
-	for (j = 0; j < m->cfg.workers; j++)
+	/* Worker: keep only this slot's control socket and channel; the
+	 * listening socket is the front's alone. */
+	for (j = 0; j < m->cfg.workers; j++) {
 		if (j != i && m->ms[j].slot.ctl_fd >= 0)
 			close(m->ms[j].slot.ctl_fd);
+		if (j != i)
+			close(m->wchan[j]);
+		close(m->chan[j]);
+	}
+	if ((nul = open("/dev/null", O_RDONLY)) < 0 || dup2(nul, 0) != 0)
+		_exit(1);
+	if (nul != 0)
+		close(nul);
 	memset(&rs, 0, sizeof(rs));
 	rs.ctl_fd = s->slot.ctl_fd;
 	rs.cg = &s->slot.cg;
 	w = (struct worker){ .cfg = &m->cfg, .rs = &rs,
-	    .sh = m->sh, .id = i };
+	    .sh = m->sh, .id = i, .chan = m->wchan[i] };
 	worker_main(&w);
 }
 
@@ -261,6 +333,11 @@ master_teardown(struct master *m)
 	char		 name[96];
 	unsigned	 i;
 
+	if (m->front_pid > 0) {
+		kill(m->front_pid, SIGKILL);
+		waitpid(m->front_pid, NULL, 0);
+		m->front_pid = 0;
+	}
 	for (i = 0; m->ms != NULL && i < m->cfg.workers; i++) {
 		if (m->ms[i].worker_pid > 0) {
 			kill(m->ms[i].worker_pid, SIGKILL);
@@ -322,6 +399,10 @@ master_start(struct master *m)
 		master_die("the slots did not become ready in %d s",
 		    READY_WAIT_MS / 1000);
 	}
+	if (master_fork_front(m) != 0) {
+		master_teardown(m);
+		master_die("the front could not be started");
+	}
 }
 
 static int
@@ -367,6 +448,19 @@ master_reap(struct master *m)
 	bool	is_worker;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == m->front_pid) {
+			m->front_pid = 0;
+			if (!m->draining) {
+				log_msg("error", "front", "the front %d ended (%s "
+				    "%d); making it again", (int)pid,
+				    WIFEXITED(st) ? "exit" : "signal",
+				    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+				m->front_restart_at_ms = clock_mono_ms() +
+				    (clock_mono_ms() - m->front_started_ms <
+				    YOUNG_MS ? BACKOFF_MAX_MS / 10 : 0);
+			}
+			continue;
+		}
 		if ((i = slot_of_pid(m, pid, &is_worker)) < 0)
 			continue;
 		if (is_worker) {
@@ -402,6 +496,13 @@ master_restart_due(struct master *m)
 {
 	unsigned	i;
 	int64_t		now = clock_mono_ms();
+
+	if (m->front_pid == 0 && m->front_restart_at_ms != 0 &&
+	    now >= m->front_restart_at_ms) {
+		m->front_restart_at_ms = 0;
+		if (master_fork_front(m) != 0)
+			m->front_restart_at_ms = now + BACKOFF_MAX_MS / 10;
+	}
 
 	for (i = 0; i < m->cfg.workers; i++) {
 		struct master_slot *s = &m->ms[i];
@@ -452,12 +553,14 @@ master_drain(struct master *m)
 
 	m->draining = true;
 	log_msg("info", "shutdown", "draining %u workers", m->cfg.workers);
+	if (m->front_pid > 0)		/* no new request; 503 to the queued */
+		kill(m->front_pid, SIGTERM);
 	for (i = 0; i < m->cfg.workers; i++)
 		if (m->ms[i].worker_pid > 0)
 			kill(m->ms[i].worker_pid, SIGTERM);
 	do {
 		master_reap(m);
-		for (left = 0, i = 0; i < m->cfg.workers; i++)
+		for (left = m->front_pid > 0, i = 0; i < m->cfg.workers; i++)
 			left += m->ms[i].worker_pid > 0;
 		if (left > 0)
 			usleep(20000);
@@ -491,6 +594,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	master_preflight(&m);
+	metrics_enable(m.cfg.metrics);
 	master_shared(&m);
 	master_start(&m);
 	log_msg("info", "startup", "serving with %u workers, cgroup v%d, "

@@ -48,10 +48,21 @@ static const char *const met_llm[MET_LLM] = {
 	[LLM_BAD_RESPONSE] = "llm_bad_response",
 };
 
+static bool met_on = true;
+
+/* PYEXEC_METRICS=0: nothing is counted (the bench's baseline), and
+ * /metrics answers 404.  Set before the first fork. */
+void
+metrics_enable(bool on)
+{
+	met_on = on;
+}
+
 void
 metrics_add(uint64_t *c, uint64_t n)
 {
-	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+	if (met_on)
+		__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
 static uint64_t
@@ -65,6 +76,8 @@ metrics_observe(struct met_hist *h, double seconds)
 {
 	unsigned	i;
 
+	if (!met_on)
+		return;
 	if (!(seconds >= 0))
 		seconds = 0;
 	for (i = 0; i < MET_BUCKETS && seconds > met_le[i]; i++)
@@ -225,6 +238,8 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	size_t			 len = 0;
 	FILE			*f;
 
+	if (!met_on)
+		return NULL;
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return NULL;
 	met_head(f, "pyexec_build_info", "gauge", "The build and sandbox of "
@@ -258,6 +273,9 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	    "worker) made again.", &m->slot_restarts);
 	met_counter(f, "pyexec_selftest_failures_total", "Sandbox self-tests "
 	    "that failed.", &m->selftest_failures);
+	met_counter(f, "pyexec_queue_rejections_total", "Requests answered 503 "
+	    "because no worker was free within the queue's bounds.",
+	    &m->queue_rejections);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

@@ -68,6 +68,10 @@ struct pyexec_config {
 	unsigned	 max_input_length;	/* PYTHON_EXECUTOR_MAX_INPUT_LENGTH */
 	const char	*metrics_allow;		/* PYEXEC_METRICS_ALLOW: who may
 						 * read /metrics without a key */
+	bool		 metrics;		/* PYEXEC_METRICS (default 1) */
+	double		 queue_timeout;		/* PYEXEC_QUEUE_TIMEOUT, s */
+	unsigned	 queue_max;		/* PYEXEC_QUEUE_MAX, connections */
+	unsigned	 queue_retry_after;	/* the 503's Retry-After, s */
 	char		 seed001_policy[1024];	/* runner header words */
 };
 
@@ -305,6 +309,8 @@ struct shared_slot {
 	volatile int32_t	warm_bare;	/* enum proto_warm */
 	volatile int32_t	warm_data;
 	volatile char		modules[200];	/* the data zygote's imports */
+	volatile int32_t	selftest_ok;	/* the worker's last self-test */
+	volatile int64_t	selftest_at_ms;	/* monotonic; 0: never */
 };
 
 /*
@@ -333,6 +339,7 @@ struct metrics {
 	struct met_hist	run, setup, queue, llm;
 	uint64_t	worker_restarts, launcher_restarts, slot_restarts;
 	uint64_t	selftest_failures;
+	uint64_t	queue_rejections;
 };
 
 struct shared {
@@ -342,6 +349,7 @@ struct shared {
 	struct shared_slot	slot[];
 };
 
+void		 metrics_enable(bool);
 void		 metrics_add(uint64_t *, uint64_t);
 void		 metrics_observe(struct met_hist *, double seconds);
 void		 metrics_request(struct metrics *, unsigned route, int status);
@@ -355,6 +363,8 @@ bool		 metrics_allowed(const char *allow, const char *addr);
 /* status.c */
 struct worker;
 const char	*status_state_name(int);
+struct json_object *status_slot(const struct shared_slot *, unsigned, bool detail);
+char		*status_health(const struct shared *, int *http_status);
 void		 status_warm_store(struct worker *, const struct run_warm *);
 
 struct slot;
@@ -377,9 +387,17 @@ struct worker {
 	bool		 broken;		/* the slot failed: exit after reply */
 	struct selftest	 st;
 	struct run_warm	 warm;			/* the zygotes, as last heard */
+	int		 chan;			/* the channel to the front */
 };
 
 void		 worker_main(struct worker *) __attribute__((noreturn));
+void		 worker_drop(const struct pyexec_config *);
+
+/* front.c: owns the listening socket; hands connections to idle workers
+ * over their channels (chan[i], slot i), answers /health and /metrics,
+ * and 503 past the queue's bounds. */
+void		 front_main(const struct pyexec_config *, struct shared *,
+		    const int *chan) __attribute__((noreturn));
 
 /* selftest.c */
 int		 selftest_check(struct worker *);
@@ -485,6 +503,8 @@ void		 exchange_task_error(struct exchange *);
 typedef void	(*route_fn)(struct exchange *);
 void		 route_dispatch(struct exchange *);
 unsigned	 route_index(const char *path);
+const char *const *route_names(void);
+unsigned	 route_count(void);
 
 /* item.c: the native envelope's items, shaped from a task (callers own
  * what is returned). */

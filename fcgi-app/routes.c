@@ -48,6 +48,26 @@ static const struct route routes[] = {
 
 _Static_assert(NROUTES + 1 <= MET_ROUTES, "MET_ROUTES holds every route and \"-\"");
 
+static const char *route_label[NROUTES + 1];
+
+/* The routes' labels for the metrics, by route_index(): the paths, "-". */
+const char *const *
+route_names(void)
+{
+	unsigned	i;
+
+	for (i = 0; i < NROUTES; i++)
+		route_label[i] = routes[i].path;
+	route_label[NROUTES] = "-";
+	return route_label;
+}
+
+unsigned
+route_count(void)
+{
+	return NROUTES + 1;
+}
+
 /* The route's index for the metrics: its row, or NROUTES for "-". */
 unsigned
 route_index(const char *path)
@@ -65,20 +85,18 @@ route_index(const char *path)
 static void
 route_metrics(struct exchange *x)
 {
-	const char	*names[NROUTES + 1];
-	unsigned	 i;
-
 	if (!x->key_valid && (x->remote_addr == NULL ||
 	    !metrics_allowed(x->w->cfg->metrics_allow, x->remote_addr))) {
 		exchange_error(x, 403, "/metrics: only for the addresses in "
 		    "PYEXEC_METRICS_ALLOW, or with an API key");
 		return;
 	}
-	for (i = 0; i < NROUTES; i++)
-		names[i] = routes[i].path;
-	names[NROUTES] = "-";
-	if ((x->answer = metrics_render(x->w->sh, x->w->cfg, names,
-	    NROUTES + 1)) == NULL) {
+	if (!x->w->cfg->metrics) {
+		exchange_error(x, 404, "/metrics: off (PYEXEC_METRICS=0)");
+		return;
+	}
+	if ((x->answer = metrics_render(x->w->sh, x->w->cfg, route_names(),
+	    route_count())) == NULL) {
 		exchange_error(x, 500, "out of memory");
 		return;
 	}
@@ -197,48 +215,6 @@ route_generate(struct exchange *x)
 	route_answer(x, items);
 }
 
-/* A slot's zygotes for /health: {"bare": state, "data": state,
- * "preloaded": [modules]}, as its worker last heard from the launcher. */
-static struct json_object *
-health_warm(const struct shared_slot *ss)
-{
-	struct json_object	*o = json_object_new_object();
-	struct json_object	*mods = json_object_new_array();
-	char			 buf[sizeof(ss->modules)], *tok, *save;
-
-	json_object_object_add(o, "bare", json_object_new_string(
-	    run_warm_name((enum proto_warm)ss->warm_bare)));
-	json_object_object_add(o, "data", json_object_new_string(
-	    run_warm_name((enum proto_warm)ss->warm_data)));
-	memcpy(buf, (const char *)ss->modules, sizeof(buf));
-	buf[sizeof(buf) - 1] = '\0';
-	for (tok = strtok_r(buf, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save))
-		json_object_array_add(mods, json_object_new_string(tok));
-	json_object_object_add(o, "preloaded", mods);
-	return o;
-}
-
-/* One slot for /health: its state; with detail also its pids and counts. */
-static struct json_object *
-health_slot(const struct shared_slot *ss, unsigned i, bool detail)
-{
-	struct json_object	*s = json_object_new_object();
-
-	json_object_object_add(s, "id", json_object_new_int((int)i));
-	json_object_object_add(s, "state",
-	    json_object_new_string(status_state_name(ss->state)));
-	json_object_object_add(s, "warm", health_warm(ss));
-	if (!detail)
-		return s;
-	json_object_object_add(s, "worker_pid", json_object_new_int(ss->worker_pid));
-	json_object_object_add(s, "launcher_pid",
-	    json_object_new_int(ss->launcher_pid));
-	json_object_object_add(s, "runs", json_object_new_int64((int64_t)ss->runs));
-	json_object_object_add(s, "restarts", json_object_new_int64(ss->restarts));
-	return s;
-}
-
 /*
  * GET /health.  Without a valid key (nginx says, PYEXEC_KEY_VALID) it
  * shows the status, the workers and the slots' states only, and reruns
@@ -270,7 +246,7 @@ route_health(struct exchange *x)
 		if (ss->worker_pid > 0 && (ss->state == SLOT_READY ||
 		    ss->state == SLOT_BUSY))
 			alive++;
-		json_object_array_add(slots, health_slot(ss, i, detail));
+		json_object_array_add(slots, status_slot(ss, i, detail));
 	}
 	json_object_object_add(o, "status",
 	    json_object_new_string(ok ? "healthy" : "unhealthy"));

@@ -250,6 +250,8 @@ selftest_check(struct worker *w)
 	if (!w->st.ok)
 		metrics_add(&w->sh->met.selftest_failures, 1);
 	w->st.at_ms = clock_mono_ms();
+	w->sh->slot[w->id].selftest_ok = w->st.ok;
+	w->sh->slot[w->id].selftest_at_ms = w->st.at_ms;
 	snprintf(w->st.reason, sizeof(w->st.reason), "%s", err);
 	return rc;
 }

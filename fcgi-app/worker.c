@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,8 +63,9 @@ worker_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* setgroups, setresgid, setresuid, then check that it held. */
-static void
+/* setgroups, setresgid, setresuid, then check that it held.  The front
+ * (front.c) drops the same way. */
+void
 worker_drop(const struct pyexec_config *c)
 {
 	struct passwd	*pw;
@@ -271,6 +273,53 @@ worker_warm_wait(struct worker *w)
 	}
 }
 
+/*
+ * The next request: say "idle" to the front, wait for the connection it
+ * hands over (SCM_RIGHTS on the channel) and let libfcgi read it as if it
+ * had accepted it: ipcFd set, keepConnection so that FCGX_Accept_r's
+ * opening FCGX_Finish_r does not close it (the request's own flags then
+ * decide, and FCGX_Finish_r closes it after the answer).  0, or -1 when
+ * the worker should end (SIGTERM, or the channel is gone).
+ */
+static int
+worker_next(struct worker *w, FCGX_Request *req)
+{
+	char		 b;
+	union {
+		char		buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	align;
+	} u;
+	struct iovec	 iov = { &b, 1 };
+	struct msghdr	 mh;
+	struct cmsghdr	*cm;
+	ssize_t		 n;
+	int		 fd;
+
+	for (;;) {
+		if (send(w->chan, "I", 1, MSG_NOSIGNAL) != 1 && errno != EINTR)
+			return -1;
+		do {
+			memset(&mh, 0, sizeof(mh));
+			mh.msg_iov = &iov;
+			mh.msg_iovlen = 1;
+			mh.msg_control = u.buf;
+			mh.msg_controllen = sizeof(u.buf);
+			n = recvmsg(w->chan, &mh, MSG_CMSG_CLOEXEC);
+		} while (n < 0 && errno == EINTR && !worker_stop);
+		if (n <= 0)
+			return -1;
+		cm = CMSG_FIRSTHDR(&mh);
+		if (cm == NULL || cm->cmsg_type != SCM_RIGHTS)
+			continue;		/* the front said hello */
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+		req->ipcFd = fd;
+		req->keepConnection = 1;
+		if (FCGX_Accept_r(req) == 0)
+			return 0;
+		req->ipcFd = -1;		/* not a request: the next */
+	}
+}
+
 void
 worker_main(struct worker *w)
 {
@@ -293,10 +342,10 @@ worker_main(struct worker *w)
 		exit(2);
 	}
 	w->sh->slot[w->id].state = SLOT_READY;
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0,
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, -1,
 	    FCGI_FAIL_ACCEPT_ON_INTR) != 0)
 		log_die(1, "worker", "slot %u: FCGX_Init failed", w->id);
-	while (!worker_stop && !w->broken && FCGX_Accept_r(&req) >= 0) {
+	while (!worker_stop && !w->broken && worker_next(w, &req) == 0) {
 		worker_handle(w, &req);
 		FCGX_Finish_r(&req);
 		/* Answered: now wait until the run's namespaces are gone. */

@@ -36,6 +36,8 @@ SETTINGS = {
     "PYEXEC_ADDR_RATE": "1000", "PYEXEC_ADDR_BURST": "1000",
     "PYTHON_EXECUTOR_MAX_TIMEOUT": "1", "PYTHON_EXECUTOR_DEFAULT_TIMEOUT": "1",
     "PYEXEC_LLM_TIMEOUT": "1",
+    # the front's queue would refuse them first (503 at 10 s)
+    "PYEXEC_QUEUE_TIMEOUT": "60",
 }
 BUDGET_S, READ_TIMEOUT_S = 15, 25
 
