@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "pyexec.h"
@@ -221,10 +222,16 @@ front_answer(struct front *f, struct front_conn *c, int status,
 	char		*head = NULL;
 	struct pollfd	 pfd = { c->fd, POLLIN, 0 };
 	int64_t		 until = clock_mono_ms() + 2000;
+	struct timeval	 tv = { 0, 500000 };
 	size_t		 len, off, n, chunk;
 	bool		 done = false;
 	ssize_t		 r;
 
+	/* Blocking reads, each at most 0.5 s: a body still on its way (nginx
+	 * sends it whole, at once) is read to its end. */
+	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
+	    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
+		goto out;
 	while (!done && clock_mono_ms() < until &&
 	    poll(&pfd, 1, 200) == 1 && recv(c->fd, h, 8, MSG_WAITALL) == 8) {
 		len = (((size_t)h[4] << 8) | h[5]) + h[6];
@@ -280,6 +287,23 @@ front_error(struct front *f, struct front_conn *c, int status,
 	free(body);
 }
 
+/* One log line a second at most, with how many were refused since. */
+static void
+front_log_refusal(struct front *f, const char *why)
+{
+	static int64_t	last_ms;
+	static unsigned	since;
+	int64_t		now = clock_mono_ms();
+
+	(void)f;
+	since++;
+	if (last_ms != 0 && now - last_ms < 1000)
+		return;
+	log_msg("warning", "overload", "503 to %u request(s): %s", since, why);
+	last_ms = now;
+	since = 0;
+}
+
 /* 503: no worker within the queue's bounds. */
 static void
 front_refuse(struct front *f, struct front_conn *c, const char *why)
@@ -294,8 +318,7 @@ front_refuse(struct front *f, struct front_conn *c, const char *why)
 	body = envelope_error(id, "overloaded", why);
 	snprintf(hdr, sizeof(hdr), "Content-Type: application/json\r\n"
 	    "Retry-After: %u\r\n", f->cfg->queue_retry_after);
-	log_msg("warning", "overload", "%s %s: %s", c->req.method,
-	    c->req.path, "503: no worker free in time");
+	front_log_refusal(f, why);
 	front_answer(f, c, 503, hdr, body != NULL ? body : "{}");
 	free(body);
 }
@@ -398,13 +421,15 @@ front_compact(struct front *f)
 	f->nconn = j;
 }
 
-/* Accepts what is waiting; past the queue's bound, refuses at once. */
+/* Accepts what is waiting; past the queue's bound, refuses at once.  The
+ * connections stay blocking (the front itself only peeks and writes with
+ * MSG_DONTWAIT): the worker's libfcgi reads and writes them as its own. */
 static void
 front_accept(struct front *f, int lfd)
 {
 	int	fd;
 
-	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 		if (f->nconn == f->cap) {
 			struct front_conn over = { .fd = fd };
 
