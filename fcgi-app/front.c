@@ -488,6 +488,11 @@ front_listen_workers(struct front *f, const struct pollfd *p)
 	ssize_t	n;
 
 	for (k = 0; k < f->sh->nslots; k++) {
+		/* The master keeps the other end of every channel: a hang-up
+		 * means it is gone, and so is the service. */
+		if (p[k].revents & (POLLHUP | POLLERR))
+			log_die(1, "front", "slot %zu: the channel hung up (the "
+			    "master is gone)", k);
 		if (!(p[k].revents & POLLIN))
 			continue;
 		while ((n = recv(f->chan[k], b, sizeof(b), MSG_DONTWAIT)) > 0)

@@ -1,8 +1,8 @@
 """A stack with tight operator limits (PYTHON_EXECUTOR_MAX_TIMEOUT=3,
 PYEXEC_MAX_CPU=0.5): every route obeys them, the seed routes included; the
 start-up warns about an LLM key sent over cleartext http; and a master
-killed with SIGKILL takes its launchers with it (their parent-death signal
-holds across their change of credentials).
+killed with SIGKILL takes its launchers and its front with it (their
+parent-death signals hold across their change of credentials).
 
 The stack is private (scripts/dev up in its own run dir, instance "limits",
 its own uids) and is ended by killing its master, so it runs last in this
@@ -152,6 +152,11 @@ def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
     launchers = [s["launcher_pid"] for s in j["slots"]]
     workers = [s["worker_pid"] for s in j["slots"]]
     assert launchers and all(os.path.exists("/proc/%d" % p) for p in launchers)
+    m = stack["master"]
+    with open("/proc/%d/task/%d/children" % (m, m)) as f:
+        fronts = [int(k) for k in f.read().split()
+                  if int(k) not in workers + launchers]
+    assert len(fronts) == 1, fronts        # the front, the master's other child
     # Stopped workers keep the launchers' control sockets open: only the
     # launchers' own parent-death signal can end them now.
     for p in workers:
@@ -159,6 +164,11 @@ def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
     try:
         os.kill(stack["master"], signal.SIGKILL)
         _assert_launchers_end(launchers)
+        # the front too: its parent-death signal, after its own drop
+        deadline = time.monotonic() + 5
+        while _running(fronts[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(fronts[0]), "the front outlived its master"
     finally:
         for p in workers:
             try:
