@@ -504,8 +504,19 @@ config_llm_cleartext(const char *url)
 int64_t
 config_budget(const struct pyexec_config *c)
 {
-	int64_t	llm = (int64_t)(c->llm_timeout * 1000) + CONFIG_LLM_SLACK_MS;
-	int64_t	run = (int64_t)(c->max_timeout * 1000) + CONFIG_RUN_SLACK_MS;
+	return 3 * (config_llm_ms(c) + config_run_ms(c->max_timeout));
+}
 
-	return 3 * (llm + run);
+/* The longest a model call may take, its slack included (ms). */
+int64_t
+config_llm_ms(const struct pyexec_config *c)
+{
+	return (int64_t)(c->llm_timeout * 1000) + CONFIG_LLM_SLACK_MS;
+}
+
+/* The longest a run with this timeout (s) may take, its slack included. */
+int64_t
+config_run_ms(double timeout)
+{
+	return (int64_t)(timeout * 1000) + CONFIG_RUN_SLACK_MS;
 }

@@ -119,6 +119,31 @@ envelope_utf8_sanitize(const char *s, size_t len, size_t *outlen)
 	return out;
 }
 
+/* The reason phrase of every status pyexec sends: nginx passes it on as
+ * it is, and the names are nginx's own (and Python's http.HTTPStatus). */
+const char *
+envelope_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Request Entity Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default:  return "Internal Server Error";
+	}
+}
+
 /* The error code that goes with an HTTP status. */
 const char *
 envelope_error_code(int status)

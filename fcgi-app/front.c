@@ -244,10 +244,8 @@ front_answer(struct front *f, struct front_conn *c, int status,
 				goto out;
 	}
 	if (asprintf(&head, "Status: %d %s\r\n%sCache-Control: no-store\r\n"
-	    "Content-Length: %zu\r\n\r\n", status, status == 200 ? "OK" :
-	    status == 403 ? "Forbidden" : status == 404 ? "Not Found" :
-	    status == 503 ? "Service Unavailable" :
-	    "Internal Server Error", headers, strlen(body)) < 0)
+	    "Content-Length: %zu\r\n\r\n", status, envelope_reason(status),
+	    headers, strlen(body)) < 0)
 		goto out;
 	len = strlen(head);
 	if (front_record(c->fd, FCGI_STDOUT, c->req.id, head, len) != 0)
@@ -270,20 +268,22 @@ out:
 	c->fd = -1;
 }
 
-/* An error envelope with nginx's invocationId (or ours). */
+/* An error envelope with nginx's invocationId (or ours); extra: more
+ * header lines, or "". */
 static void
 front_error(struct front *f, struct front_conn *c, int status,
-    const char *code, const char *msg)
+    const char *code, const char *msg, const char *extra)
 {
-	char	id[UUID_STR_LEN], *body;
+	char	id[UUID_STR_LEN], *body, hdr[128];
 
 	if (c->req.inv[0] != '\0')
 		snprintf(id, sizeof(id), "%s", c->req.inv);
 	else
 		envelope_uuid4(id);
 	body = envelope_error(id, code, msg);
-	front_answer(f, c, status, "Content-Type: application/json\r\n",
-	    body != NULL ? body : "{}");
+	snprintf(hdr, sizeof(hdr), "Content-Type: application/json\r\n%s",
+	    extra);
+	front_answer(f, c, status, hdr, body != NULL ? body : "{}");
 	free(body);
 }
 
@@ -308,19 +308,13 @@ front_log_refusal(struct front *f, const char *why)
 static void
 front_refuse(struct front *f, struct front_conn *c, const char *why)
 {
-	char	id[UUID_STR_LEN], *body, hdr[64];
+	char	retry[48];
 
-	if (c->req.inv[0] != '\0')
-		snprintf(id, sizeof(id), "%s", c->req.inv);
-	else
-		envelope_uuid4(id);
 	metrics_add(&f->sh->met.queue_rejections, 1);
-	body = envelope_error(id, "overloaded", why);
-	snprintf(hdr, sizeof(hdr), "Content-Type: application/json\r\n"
-	    "Retry-After: %u\r\n", f->cfg->queue_retry_after);
 	front_log_refusal(f, why);
-	front_answer(f, c, 503, hdr, body != NULL ? body : "{}");
-	free(body);
+	snprintf(retry, sizeof(retry), "Retry-After: %u\r\n",
+	    f->cfg->queue_retry_after);
+	front_error(f, c, 503, "overloaded", why, retry);
 }
 
 /* /health and /metrics without a worker. */
@@ -335,12 +329,12 @@ front_status(struct front *f, struct front_conn *c)
 		    c->req.addr)) {
 			front_error(f, c, 403, "forbidden", "/metrics: only for "
 			    "the addresses in PYEXEC_METRICS_ALLOW, or with an "
-			    "API key");
+			    "API key", "");
 			return;
 		}
 		if (!f->cfg->metrics) {
 			front_error(f, c, 404, "not_found", "/metrics: off "
-			    "(PYEXEC_METRICS=0)");
+			    "(PYEXEC_METRICS=0)", "");
 			return;
 		}
 		body = metrics_render(f->sh, f->cfg, route_names(), route_count());

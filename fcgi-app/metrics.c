@@ -35,12 +35,6 @@ static const int met_status[MET_STATUSES - 1] = {
 	503, 504,
 };
 
-static const char *const met_outcome[MET_OUTCOMES] = {
-	[RUN_COMPLETED] = "completed", [RUN_ERROR] = "error",
-	[RUN_TIMEOUT] = "timeout", [RUN_MEMORY_LIMIT] = "memory_limit",
-	[RUN_OUTPUT_LIMIT] = "output_limit", [RUN_SIGNAL] = "signal",
-	[RUN_SIGNAL + 1] = "rejected",
-};
 
 static const char *const met_llm[MET_LLM] = {
 	[LLM_OK] = "ok", [LLM_NOT_CONFIGURED] = "llm_not_configured",
@@ -57,6 +51,9 @@ metrics_enable(bool on)
 {
 	met_on = on;
 }
+
+_Static_assert(RUN_SIGNAL + 1 == MET_REJECTED && MET_REJECTED + 1 == MET_OUTCOMES,
+    "runs[]: one per run outcome, then rejected");
 
 void
 metrics_add(uint64_t *c, uint64_t n)
@@ -99,16 +96,11 @@ metrics_request(struct metrics *m, unsigned route, int status)
 		metrics_add(&m->requests[route][i], 1);
 }
 
-/* A run (rr) or code that did not run (rr NULL, outcome "rejected"). */
+/* A run, or code that did not run (rr NULL: outcome "rejected"). */
 void
-metrics_run(struct metrics *m, const char *outcome, const struct run_result *rr)
+metrics_run(struct metrics *m, const struct run_result *rr)
 {
-	unsigned	i;
-
-	for (i = 0; i < MET_OUTCOMES && strcmp(met_outcome[i], outcome) != 0; i++)
-		;
-	if (i < MET_OUTCOMES)
-		metrics_add(&m->runs[i], 1);
+	metrics_add(&m->runs[rr != NULL ? (unsigned)rr->outcome : MET_REJECTED], 1);
 	if (rr == NULL)
 		return;
 	metrics_observe(&m->run, rr->duration_ms / 1000);
@@ -204,6 +196,21 @@ met_labelled(FILE *f, const char *name, const char *type, const char *help,
 		    (unsigned long long)met_get(&c[i]));
 }
 
+/* Runs by outcome: the sandbox's names (run_outcome_name), "rejected". */
+static void
+met_runs(FILE *f, const struct metrics *m)
+{
+	unsigned	i;
+
+	met_head(f, "pyexec_runs_total", "counter", "Runs of code by outcome "
+	    "(rejected: judged unsafe, not run).");
+	for (i = 0; i < MET_OUTCOMES; i++)
+		fprintf(f, "pyexec_runs_total{outcome=\"%s\"} %llu\n",
+		    i == MET_REJECTED ? "rejected" :
+		    run_outcome_name((enum run_outcome)i),
+		    (unsigned long long)met_get(&m->runs[i]));
+}
+
 /* Slots by state, from the status table: a gauge. */
 static void
 met_slots(FILE *f, const struct shared *sh)
@@ -249,9 +256,7 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	met_label(f, c->python_path);
 	fputs("\"} 1\n", f);
 	met_requests(f, m, routes, nroutes);
-	met_labelled(f, "pyexec_runs_total", "counter", "Runs of code by "
-	    "outcome (rejected: judged unsafe, not run).", "outcome",
-	    met_outcome, m->runs, MET_OUTCOMES);
+	met_runs(f, m);
 	met_hist(f, "pyexec_run_duration_seconds", "Wall time of a run in "
 	    "the sandbox.", &m->run);
 	met_hist(f, "pyexec_sandbox_setup_seconds", "Time to make a run's "

@@ -89,6 +89,8 @@ int64_t		 clock_real_ms(void);
 					 * kill, collecting its output */
 #define CONFIG_BUDGET_MARGIN_MS	10000
 int64_t		 config_budget(const struct pyexec_config *);
+int64_t		 config_llm_ms(const struct pyexec_config *);
+int64_t		 config_run_ms(double timeout);
 enum pyexec_err	 config_load(struct pyexec_config *, char *, size_t);
 int		 config_parse_size(const char *, uint64_t *);
 double		 config_default_cpu(const struct pyexec_config *);
@@ -109,6 +111,7 @@ void		 log_die(int, const char *event, const char *fmt, ...)
 void		 envelope_uuid4(char out[UUID_STR_LEN]);
 char		*envelope_utf8_sanitize(const char *, size_t, size_t *);
 const char	*envelope_error_code(int http_status);
+const char	*envelope_reason(int http_status);
 char		*envelope_error(const char *id, const char *code, const char *msg);
 bool		 envelope_utf8_valid(const char *, size_t);
 
@@ -324,6 +327,7 @@ struct shared_slot {
 #define MET_ROUTES	12		/* at least routes.c's table + "-" */
 #define MET_STATUSES	17		/* metrics.c's status list + "other" */
 #define MET_OUTCOMES	7		/* enum run_outcome + "rejected" */
+#define MET_REJECTED	6		/* the runs[] index of "rejected" */
 #define MET_LLM		5		/* "ok" + the llm_err failures */
 
 struct met_hist {
@@ -353,8 +357,7 @@ void		 metrics_enable(bool);
 void		 metrics_add(uint64_t *, uint64_t);
 void		 metrics_observe(struct met_hist *, double seconds);
 void		 metrics_request(struct metrics *, unsigned route, int status);
-void		 metrics_run(struct metrics *, const char *outcome,
-		    const struct run_result *);
+void		 metrics_run(struct metrics *, const struct run_result *);
 void		 metrics_llm(struct metrics *, int llm_err, double ms);
 char		*metrics_render(const struct shared *, const struct pyexec_config *,
 		    const char *const *routes, unsigned nroutes);

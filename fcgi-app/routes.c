@@ -216,8 +216,10 @@ route_generate(struct exchange *x)
 }
 
 /*
- * GET /health.  Without a valid key (nginx says, PYEXEC_KEY_VALID) it
- * shows the status, the workers and the slots' states only, and reruns
+ * GET /health as a worker answers it: with a key, or with deep=1 (the
+ * public view is the front's, status.c).  Without a valid key (nginx
+ * says, PYEXEC_KEY_VALID) it shows the status, the workers and the
+ * slots' states only, and reruns
  * the self-test at most every SELFTEST_PUBLIC_AGE_MS: it cannot be used to
  * make the service work.  With a key it adds pids, run counts, the
  * self-test's checks and the python, and reruns the self-test when its

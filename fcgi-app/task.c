@@ -185,8 +185,7 @@ task_fits(struct task *t, const struct pyexec_config *c, int64_t need_ms,
 static bool
 task_fits_llm(struct task *t, const struct pyexec_config *c)
 {
-	return task_fits(t, c, (int64_t)(c->llm_timeout * 1000) +
-	    CONFIG_LLM_SLACK_MS, "a model call");
+	return task_fits(t, c, config_llm_ms(c), "a model call");
 }
 
 /*
@@ -201,8 +200,7 @@ task_run(struct worker *w, struct task *t, struct task_attempt *a)
 	char	err[512];
 	int	rc;
 
-	if (!task_fits(t, w->cfg, (int64_t)(a->p.timeout * 1000) +
-	    CONFIG_RUN_SLACK_MS, "the run"))
+	if (!task_fits(t, w->cfg, config_run_ms(a->p.timeout), "the run"))
 		return false;
 	/* Which zygote: the data one when the code names a preloaded
 	 * package (a wrong guess costs speed, never correctness). */
@@ -219,7 +217,7 @@ task_run(struct worker *w, struct task *t, struct task_attempt *a)
 		return false;
 	}
 	w->sh->slot[w->id].runs++;
-	metrics_run(&w->sh->met, run_outcome_name(a->rr.outcome), &a->rr);
+	metrics_run(&w->sh->met, &a->rr);
 	a->ran = true;
 	task_report(&a->rr, a);
 	return true;
@@ -278,7 +276,7 @@ task_review(struct worker *w, struct task *t, const char *code)
 	t->review = safe ? TASK_REVIEW_PASSED : TASK_REVIEW_REJECTED;
 	if (!safe) {
 		t->rejected_by = "the review judged the code unsafe";
-		metrics_run(&w->sh->met, "rejected", NULL);
+		metrics_run(&w->sh->met, NULL);
 	}
 }
 
@@ -367,9 +365,7 @@ task_ask(struct worker *w, struct task *t, const struct convo *cv,
 static bool
 task_wants_fix(struct worker *w, struct task *t, const struct task_attempt *a)
 {
-	int64_t	need = (int64_t)(w->cfg->llm_timeout * 1000) +
-		    CONFIG_LLM_SLACK_MS + (int64_t)(t->req->timeout * 1000) +
-		    CONFIG_RUN_SLACK_MS;
+	int64_t	need = config_llm_ms(w->cfg) + config_run_ms(t->req->timeout);
 
 	if (a->rr.outcome != RUN_ERROR || t->n >= t->req->max_attempts)
 		return false;
@@ -409,7 +405,7 @@ task_attempt(struct worker *w, struct task *t, struct convo *cv,
 	task_params(w, t->req, a->gen.code, strlen(a->gen.code), &a->p);
 	if (!a->gen.safe) {
 		t->rejected_by = "the model judged the task unsafe";
-		metrics_run(&w->sh->met, "rejected", NULL);
+		metrics_run(&w->sh->met, NULL);
 		json_object_put(t->concerns);
 		t->concerns = json_object_get(a->gen.concerns);
 		return false;

@@ -112,37 +112,12 @@ worker_read_body(FCGX_Request *req, size_t max, char **body, size_t *len)
 	return 0;
 }
 
-/* The reason phrase of every status pyexec sends: nginx passes it on as
- * it is, and the names are nginx's own (and Python's http.HTTPStatus). */
-static const char *
-status_text(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Request Entity Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Entity";
-	case 429: return "Too Many Requests";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default:  return "Internal Server Error";
-	}
-}
-
 static void
 worker_send(FCGX_Request *req, const struct exchange *x)
 {
 	FCGX_FPrintF(req->out, "Status: %d %s\r\n"
 	    "Content-Type: %s\r\n"
-	    "Cache-Control: no-store\r\n", x->status, status_text(x->status),
+	    "Cache-Control: no-store\r\n", x->status, envelope_reason(x->status),
 	    x->content_type != NULL ? x->content_type : "application/json");
 	if (x->allow != NULL)
 		FCGX_FPrintF(req->out, "Allow: %s\r\n", x->allow);

@@ -8,8 +8,7 @@
 #       {'generated_code': ...} literal or a ``` fence first, and
 #       "deny_modules=a,b deny_calls=c,d deny_attrs=e,f" for the AST policy
 #       of the IBM executor's routes, "show=1" for str(result) too), then
-#       the code (UTF-8), read to EOF
-#       then closed.
+#       the code (UTF-8), read to EOF then closed.
 # fd 4: the report, one JSON object written once at the end:
 #       {"exception": {"type": ..., "message": ..., "line": ...}},
 #       {"result_json": <the value as json.dumps writes it, a string>,
