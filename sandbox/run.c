@@ -36,21 +36,6 @@
 #define REPORT_MAX	(64 * 1024)
 #define BACKSTOP_MS	10000	/* past the run's own timeout */
 
-static const char *const outcome_names[] = {
-	[RUN_COMPLETED] = "completed",
-	[RUN_ERROR] = "error",
-	[RUN_TIMEOUT] = "timeout",
-	[RUN_MEMORY_LIMIT] = "memory_limit",
-	[RUN_OUTPUT_LIMIT] = "output_limit",
-	[RUN_SIGNAL] = "signal",
-};
-
-const char *
-run_outcome_name(enum run_outcome o)
-{
-	return outcome_names[o];
-}
-
 static int64_t
 mono_ms(void)
 {

@@ -201,7 +201,22 @@ enum run_outcome {
 	RUN_SIGNAL,
 };
 
-const char	*run_outcome_name(enum run_outcome);
+/* The outcome's name in answers, logs and metrics (a header function, so
+ * that code without the run side, such as the metrics, has it too). */
+static inline const char *
+run_outcome_name(enum run_outcome o)
+{
+	static const char *const names[] = {
+		[RUN_COMPLETED] = "completed",
+		[RUN_ERROR] = "error",
+		[RUN_TIMEOUT] = "timeout",
+		[RUN_MEMORY_LIMIT] = "memory_limit",
+		[RUN_OUTPUT_LIMIT] = "output_limit",
+		[RUN_SIGNAL] = "signal",
+	};
+
+	return names[o];
+}
 
 enum run_mode {
 	RUN_MODE_SCRIPT = 0,	/* the code is the program */
