@@ -24,7 +24,11 @@
  *
  * The front never runs code and never reads a body; the bodies of the
  * requests it answers itself (a GET's, or a refused one's) it reads and
- * drops.  On SIGTERM it answers what is queued with 503 and ends.
+ * drops.  On SIGTERM (the master's drain, which has already kept new
+ * connections away: fcgi-app/master.c) it accepts what the kernel still
+ * holds until the socket has been quiet for FRONT_QUIET_MS, closes it,
+ * hands every queued connection to a worker as usual and ends when none
+ * is left: a drain loses no request.
  */
 #include "config.h"
 
@@ -51,6 +55,7 @@
 #define FRONT_PEEK	65536	/* bytes of header we look at, at most */
 #define FRONT_PARSE_MS	5000	/* a connection that sends no header */
 #define FRONT_RETRY_MS	2	/* a header that came in part: look again */
+#define FRONT_QUIET_MS	100	/* draining: no connection for this long */
 
 struct front_req {
 	unsigned	 id;		/* the FastCGI request id */
@@ -417,13 +422,15 @@ front_compact(struct front *f)
 
 /* Accepts what is waiting; past the queue's bound, refuses at once.  The
  * connections stay blocking (the front itself only peeks and writes with
- * MSG_DONTWAIT): the worker's libfcgi reads and writes them as its own. */
-static void
+ * MSG_DONTWAIT): the worker's libfcgi reads and writes them as its own.
+ * Returns how many it accepted. */
+static int
 front_accept(struct front *f, int lfd)
 {
-	int	fd;
+	int	fd, n = 0;
 
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		n++;
 		if (f->nconn == f->cap) {
 			struct front_conn over = { .fd = fd };
 
@@ -434,6 +441,7 @@ front_accept(struct front *f, int lfd)
 		f->conn[f->nconn++] = (struct front_conn){ .fd = fd,
 		    .since_ms = clock_mono_ms() };
 	}
+	return n;
 }
 
 /* Looks at the headers that came; times the queue out. */
@@ -516,17 +524,43 @@ front_wait_ms(const struct front *f)
 	return t < 0 ? 0 : (int)t;
 }
 
+/*
+ * Draining: closes the listening socket once nothing came for
+ * FRONT_QUIET_MS (the master stopped new connections first).  Returns
+ * the socket, or -1 once closed.
+ */
+static int
+front_drain_intake(int lfd, int64_t *last_ms)
+{
+	int64_t	now = clock_mono_ms();
+
+	if (lfd < 0)
+		return -1;
+	if (*last_ms == 0) {
+		*last_ms = now;
+		log_msg("info", "front", "draining: taking what is queued");
+	}
+	if (now - *last_ms < FRONT_QUIET_MS)
+		return lfd;
+	close(lfd);
+	return -1;
+}
+
 static void
 front_loop(struct front *f, int lfd)
 {
 	struct pollfd	*p;
 	size_t		 k, i, m, n = f->sh->nslots;
+	int64_t		 last_ms = 0;	/* draining: the last accept */
+	int		 t;
 
 	if ((p = calloc(n + 1 + f->cap, sizeof(*p))) == NULL)
 		log_die(1, "front", "out of memory");
 	for (k = 0; k < n; k++)
 		send(f->chan[k], "H", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (!front_stop) {
+	while (lfd >= 0 || f->nconn > 0) {
+		if (front_stop)
+			lfd = front_drain_intake(lfd, &last_ms);
 		for (k = 0; k < n; k++)
 			p[k] = (struct pollfd){ f->chan[k], POLLIN, 0 };
 		p[n] = (struct pollfd){ lfd, f->nconn < f->cap ? POLLIN : 0, 0 };
@@ -534,21 +568,20 @@ front_loop(struct front *f, int lfd)
 		for (m = n + 1, i = 0; i < f->nconn; i++)
 			if (!f->conn[i].parsed && f->conn[i].retry_ms == 0)
 				p[m++] = (struct pollfd){ f->conn[i].fd, POLLIN, 0 };
-		if (poll(p, m, front_wait_ms(f)) < 0 && errno != EINTR)
+		t = front_wait_ms(f);
+		if (front_stop && lfd >= 0 && t > FRONT_QUIET_MS / 4)
+			t = FRONT_QUIET_MS / 4;
+		if (poll(p, m, t) < 0 && errno != EINTR)
 			log_die(1, "front", "poll: %s", strerror(errno));
 		front_listen_workers(f, p);
-		if (p[n].revents & POLLIN)
-			front_accept(f, lfd);
+		if (lfd >= 0 && (p[n].revents & POLLIN) && front_accept(f, lfd) &&
+		    front_stop)
+			last_ms = clock_mono_ms();
 		front_tick(f);
 		front_compact(f);
 		front_dispatch(f);
 		front_compact(f);
 	}
-	for (k = 0; k < f->nconn; k++)
-		if (f->conn[k].parsed)
-			front_refuse(f, &f->conn[k], "the service is stopping");
-		else
-			close(f->conn[k].fd);
 	free(p);
 }
 

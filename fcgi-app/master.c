@@ -14,9 +14,9 @@
  *                     with the reason: no sandbox, no service.  Then it only
  *                     supervises: a dead worker or launcher gets its slot's
  *                     launcher and worker made again, with a backoff when
- *                     they die young.  SIGTERM drains: workers finish the
- *                     request in hand, then the slots are removed.  The
- *                     master never reads a request.
+ *                     they die young.  SIGTERM drains without losing a
+ *                     request (master_drain()).  The master never reads a
+ *                     request.
  *   front (user)      fcgi-app/front.c: drops to PYEXEC_USER, owns fd 0
  *                     (the listening socket), hands each connection to an
  *                     idle worker over its channel, 503 past the queue's
@@ -25,6 +25,9 @@
  *                     connections from its channel, one request at a
  *                     time, runs code in its slot.
  *   launcher (pid 1)  sandbox/launcher.c: forks and reaps the runs.
+ *   guard (root)      fcgi-app/guard.c: sleeps until the master ends; if
+ *                     it died without removing its slots, kills what is
+ *                     left in their cgroups and removes them.
  *
  * The master, the front and the workers share one table (struct shared)
  * for /health and the metrics; pids and restarts are the master's, states
@@ -44,7 +47,11 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <linux/filter.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +90,14 @@ struct master {
 	pid_t			 front_pid;
 	int64_t			 front_started_ms, front_restart_at_ms;
 	bool			 draining;
+	char			 cg_base[400];	/* "" or the v2 "path/" */
+	int			 guard_fd;	/* the guard's pipe, or -1 */
+	struct master_listen {			/* fd 0, as found at start */
+		bool	 inet;		/* TCP: drained with a filter */
+		char	 path[108];	/* unix: its path ("": abstract) */
+		dev_t	 dev;		/* and the file's identity */
+		ino_t	 ino;
+	} lsn;
 };
 
 /* What the slots are made with, from the configuration. */
@@ -92,6 +107,7 @@ master_slot_opts(struct master *m)
 	const struct pyexec_config *c = &m->cfg;
 
 	m->opts = (struct slot_opts){
+		.cgroup_base = m->cg_base,
 		.instance = c->instance, .uid_base = c->uid_base,
 		.max_pids = c->max_pids, .tmp_size = c->tmp_size,
 		.max_file_size = c->max_file_size,
@@ -144,6 +160,58 @@ master_core_pattern(void)
 		    "its helper for them");
 }
 
+/* What fd 0 is, for the drain: TCP, or a unix socket's path and file. */
+static void
+master_listener(struct master_listen *l)
+{
+	struct sockaddr_un	 su;
+	socklen_t		 len = sizeof(su);
+	struct stat		 st;
+
+	memset(l, 0, sizeof(*l));
+	memset(&su, 0, sizeof(su));
+	if (getsockname(0, (struct sockaddr *)&su, &len) != 0)
+		return;
+	l->inet = su.sun_family == AF_INET || su.sun_family == AF_INET6;
+	if (su.sun_family != AF_UNIX || su.sun_path[0] == '\0' ||
+	    len <= offsetof(struct sockaddr_un, sun_path))
+		return;
+	memcpy(l->path, su.sun_path, len - offsetof(struct sockaddr_un,
+	    sun_path));
+	l->path[sizeof(l->path) - 1] = '\0';
+	if (stat(l->path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		l->dev = st.st_dev;
+		l->ino = st.st_ino;
+	} else
+		l->path[0] = '\0';
+}
+
+/*
+ * The first step of a drain: no new connection reaches this backend, while
+ * those the kernel already queued stay (closing the socket would reset
+ * them after nginx sent their request, which it must not retry).  A unix
+ * socket's path goes (if it is still ours): connect() fails, and nginx
+ * passes the request to another backend.  A TCP listener gets a socket
+ * filter that drops every packet: new SYNs go unanswered (the client's
+ * retransmission, a second later, finds the port closed and is refused),
+ * the established connections in the accept queue are unaffected.
+ */
+static void
+master_stop_intake(const struct master_listen *l)
+{
+	static struct sock_filter drop[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	struct sock_fprog	prog = { 1, drop };
+	struct stat		st;
+
+	if (l->path[0] != '\0' && stat(l->path, &st) == 0 &&
+	    st.st_dev == l->dev && st.st_ino == l->ino && unlink(l->path) != 0)
+		log_msg("warning", "shutdown", "%s: %s", l->path, strerror(errno));
+	if (l->inet && setsockopt(0, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+	    sizeof(prog)) != 0)
+		log_msg("warning", "shutdown", "the listening socket's filter: "
+		    "%s", strerror(errno));
+}
+
 /* Checks that may refuse the start, before anything is made. */
 static void
 master_preflight(struct master *m)
@@ -181,8 +249,10 @@ master_preflight(struct master *m)
 		    strerror(errno));
 	if (access(m->cfg.python_path, X_OK) != 0)
 		master_die("python %s: %s", m->cfg.python_path, strerror(errno));
-	if (sb_cgroup_init(&m->cgv, err, sizeof(err)) != 0)
+	if (sb_cgroup_init(&m->cgv, m->cg_base, sizeof(m->cg_base), err,
+	    sizeof(err)) != 0)
 		master_die("cgroups: %s", err);
+	master_listener(&m->lsn);
 	master_core_pattern();
 	master_slot_opts(m);
 	if (m->cfg.llm_key != NULL && config_llm_cleartext(m->cfg.llm_url))
@@ -231,6 +301,8 @@ master_fork_front(struct master *m)
 		if (m->ms[i].slot.ctl_fd >= 0)
 			close(m->ms[i].slot.ctl_fd);
 	}
+	if (m->guard_fd >= 0)
+		close(m->guard_fd);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
 		_exit(1);
 	front_main(&m->cfg, m->sh, m->chan);
@@ -285,6 +357,8 @@ master_fork_worker(struct master *m, unsigned i)
 			close(m->wchan[j]);
 		close(m->chan[j]);
 	}
+	if (m->guard_fd >= 0)
+		close(m->guard_fd);
 	if ((nul = open("/dev/null", O_RDONLY)) < 0 || dup2(nul, 0) != 0)
 		_exit(1);
 	if (nul != 0)
@@ -330,7 +404,7 @@ master_start_slot(struct master *m, unsigned i)
 static void
 master_teardown(struct master *m)
 {
-	char		 name[96];
+	char		 name[512];
 	unsigned	 i;
 
 	if (m->front_pid > 0) {
@@ -349,9 +423,25 @@ master_teardown(struct master *m)
 			log_msg("warning", "slot", "slot %u: its cgroup could not "
 			    "be removed", i);
 	}
-	snprintf(name, sizeof(name), "pyexec/%s", m->cfg.instance);
+	snprintf(name, sizeof(name), "%spyexec/%s", m->cg_base,
+	    m->cfg.instance);
 	sb_cgroup_remove(m->cgv, name);
-	sb_cgroup_remove(m->cgv, "pyexec");	/* fails while others use it */
+	snprintf(name, sizeof(name), "%spyexec", m->cg_base);
+	sb_cgroup_remove(m->cgv, name);	/* fails while others use it */
+	guard_done(m->guard_fd);	/* nothing left for it to remove */
+	m->guard_fd = -1;
+}
+
+/* The guard (guard.c), before any slot is made. */
+static void
+master_guard(struct master *m)
+{
+	char	name[512];
+
+	snprintf(name, sizeof(name), "%spyexec/%s", m->cg_base,
+	    m->cfg.instance);
+	if ((m->guard_fd = guard_start(m->cgv, name)) < 0)
+		master_die("the guard: %s", strerror(errno));
 }
 
 /* Makes every slot and worker and waits for all to pass the self-test. */
@@ -542,31 +632,90 @@ master_print_budget(void)
 	return 0;
 }
 
-/* SIGTERM: let the workers finish the request in hand (at most the
- * request budget), then tear down. */
+/* Waits (reaping) until pred(m) is false or the deadline passes. */
+static void
+master_wait(struct master *m, bool (*pred)(const struct master *),
+    int64_t until)
+{
+	while (pred(m) && clock_mono_ms() < until) {
+		usleep(20000);
+		master_reap(m);
+	}
+}
+
+static bool
+master_front_alive(const struct master *m)
+{
+	return m->front_pid > 0;
+}
+
+static bool
+master_workers_alive(const struct master *m)
+{
+	unsigned	i;
+
+	for (i = 0; i < m->cfg.workers; i++)
+		if (m->ms[i].worker_pid > 0)
+			return true;
+	return false;
+}
+
+/*
+ * SIGTERM: stop without losing a request.  (1) No new connection reaches
+ * this backend (master_stop_intake()); (2) the front takes what the kernel
+ * had queued, hands it all to the workers and ends; (3) then each worker
+ * reads "S" on its channel after what the front handed it, answers the
+ * request in hand and ends; (4) the slots go.  All of it within the request
+ * budget plus its margin (pyexec-fcgi --budget: "drain").
+ */
 static void
 master_drain(struct master *m)
 {
 	int64_t		until = clock_mono_ms() + config_budget(&m->cfg) +
 			    CONFIG_BUDGET_MARGIN_MS;
-	unsigned	i, left;
+	unsigned	i;
 
 	m->draining = true;
 	log_msg("info", "shutdown", "draining %u workers", m->cfg.workers);
-	if (m->front_pid > 0)		/* no new request; 503 to the queued */
+	master_stop_intake(&m->lsn);
+	if (m->front_pid > 0)
 		kill(m->front_pid, SIGTERM);
+	close(0);		/* the front's copy keeps the queue alive */
+	master_wait(m, master_front_alive, until);
 	for (i = 0; i < m->cfg.workers; i++)
-		if (m->ms[i].worker_pid > 0)
-			kill(m->ms[i].worker_pid, SIGTERM);
-	do {
-		master_reap(m);
-		for (left = m->front_pid > 0, i = 0; i < m->cfg.workers; i++)
-			left += m->ms[i].worker_pid > 0;
-		if (left > 0)
-			usleep(20000);
-	} while (left > 0 && clock_mono_ms() < until);
+		(void)send(m->chan[i], "S", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	master_wait(m, master_workers_alive, until);
 	master_teardown(m);
 	log_msg("info", "shutdown", "stopped");
+}
+
+/*
+ * --cleanup (systemd's ExecStopPost): removes what a master of this
+ * configuration left in the cgroups (cgroup v1; on v2 the slots live in
+ * the unit's own delegated cgroup, which systemd removes).
+ */
+static int
+master_cleanup(void)
+{
+	struct pyexec_config	c;
+	enum sb_cgversion	v;
+	char			err[512], name[200];
+
+	if (config_load(&c, err, sizeof(err)) != PYEXEC_OK ||
+	    sb_cgroup_init(&v, NULL, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pyexec-fcgi: %s\n", err);
+		return 1;
+	}
+	if (v == SB_CGROUP_V2)
+		return 0;
+	snprintf(name, sizeof(name), "pyexec/%s", c.instance);
+	if (sb_cgroup_sweep(v, name, 5000) != 0) {
+		fprintf(stderr, "pyexec-fcgi: cgroup %s could not be removed\n",
+		    name);
+		return 1;
+	}
+	sb_cgroup_remove(v, "pyexec");
+	return 0;
 }
 
 int
@@ -584,7 +733,10 @@ main(int argc, char *argv[])
 	}
 	if (argc > 1 && strcmp(argv[1], "--budget") == 0)
 		return master_print_budget();
+	if (argc > 1 && strcmp(argv[1], "--cleanup") == 0)
+		return master_cleanup();
 	memset(&m, 0, sizeof(m));
+	m.guard_fd = -1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -594,6 +746,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	master_preflight(&m);
+	master_guard(&m);
 	metrics_enable(m.cfg.metrics);
 	master_shared(&m);
 	master_start(&m);

@@ -5,7 +5,7 @@
  * log_*, envelope_*, json_strict_*, request_* (field tables), llm_* and
  * extract_* (the model), task_* (the core), item_* (the native envelope),
  * exchange_* (one request and its answer), route_* and seed*_ (the
- * handlers), status_*, selftest_*, worker_*.  A file calls only into the
+ * handlers), status_*, selftest_*, worker_*, front_*, guard_*.  A file calls only into the
  * layers below it.  The sandbox layer (sb_*, slot_*, run_*) is declared in
  * sandbox/sandbox.h and knows nothing of this one.
  */
@@ -401,6 +401,11 @@ void		 worker_drop(const struct pyexec_config *);
  * and 503 past the queue's bounds. */
 void		 front_main(const struct pyexec_config *, struct shared *,
 		    const int *chan) __attribute__((noreturn));
+
+/* guard.c: removes the slots' cgroups (and what is in them) when the
+ * master dies without doing it; returns the pipe's write end. */
+int		 guard_start(enum sb_cgversion, const char *name);
+void		 guard_done(int);
 
 /* selftest.c */
 int		 selftest_check(struct worker *);

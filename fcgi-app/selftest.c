@@ -182,7 +182,7 @@ selftest_memory(struct worker *w, enum selftest_path path, char *err,
 static int
 selftest_launcher_cgroup(struct worker *w, char *err, size_t errlen)
 {
-	char		 path[64], line[512], want[200];
+	char		 path[64], line[512], want[600];
 	const char	*p;
 	FILE		*f;
 	bool		 found = false;

@@ -254,7 +254,8 @@ worker_warm_wait(struct worker *w)
  * had accepted it: ipcFd set, keepConnection so that FCGX_Accept_r's
  * opening FCGX_Finish_r does not close it (the request's own flags then
  * decide, and FCGX_Finish_r closes it after the answer).  0, or -1 when
- * the worker should end (SIGTERM, or the channel is gone).
+ * the worker should end: SIGTERM, the channel is gone, or the master's
+ * "S" (its drain: it comes after every connection the front handed over).
  */
 static int
 worker_next(struct worker *w, FCGX_Request *req)
@@ -284,6 +285,8 @@ worker_next(struct worker *w, FCGX_Request *req)
 		if (n <= 0)
 			return -1;
 		cm = CMSG_FIRSTHDR(&mh);
+		if ((cm == NULL || cm->cmsg_type != SCM_RIGHTS) && b == 'S')
+			return -1;		/* the master: drained, stop */
 		if (cm == NULL || cm->cmsg_type != SCM_RIGHTS)
 			continue;		/* the front said hello */
 		memcpy(&fd, CMSG_DATA(cm), sizeof(int));

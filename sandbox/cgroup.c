@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -86,15 +88,121 @@ static const char *const controllers[] = { "memory", "cpu", "cpuacct", "pids" };
 static const char *const controllers_v2[] = { "memory", "cpu", "pids" };
 
 /*
- * Initialises libcgroup and tells which version this host runs.  Must run
- * before any mount namespace is changed.  Returns 0 or -1 with err set.
+ * The cgroup v2 path of this process from the text of /proc/self/cgroup
+ * (its "0::/path" line), without the leading '/': "" at the root.  Into
+ * out (len bytes).  0, or -1 when there is no such line or it is too long.
  */
 int
-sb_cgroup_init(enum sb_cgversion *v, char *err, size_t errlen)
+sb_cgroup_v2_self(const char *text, char *out, size_t len)
+{
+	const char	*p = text, *e;
+	size_t		 n;
+
+	while (p != NULL && *p != '\0') {
+		e = strchr(p, '\n');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (n >= 4 && strncmp(p, "0::/", 4) == 0) {
+			if (n - 4 >= len)
+				return -1;
+			memcpy(out, p + 4, n - 4);
+			out[n - 4] = '\0';
+			return 0;
+		}
+		p = e != NULL ? e + 1 : NULL;
+	}
+	return -1;
+}
+
+/* Appends s to dir/file (one write: one pid or one "+controller"). */
+static int
+dir_append(const char *dir, const char *file, const char *s)
+{
+	char	path[600];
+	int	fd, rc = 0, e;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0644)) < 0)
+		return -1;
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		rc = -1;
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+/*
+ * cgroup v2 under a service manager: the slots go under this process's
+ * own cgroup self (relative to the unified mount mnt; systemd's
+ * Delegate=yes hands it to us), not at the root of the tree.  v2 lets a
+ * cgroup with controllers for its children hold no process, so every
+ * process of self moves to self/supervisor first (systemd's own advice),
+ * then memory, cpu and pids are enabled for self's children.  At the root
+ * (self ""), nothing to do.  The prefix of every slot's name goes to base
+ * ("" or "self/").  0, or -1 with err set: without delegation, no service.
+ */
+int
+sb_cgroup_delegate(const char *mnt, const char *self, char *base,
+    size_t blen, char *err, size_t errlen)
+{
+	char	 dir[512], sup[560], line[32];
+	FILE	*f;
+	size_t	 i;
+
+	base[0] = '\0';
+	if (self[0] == '\0')
+		return 0;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", mnt, self) >= sizeof(dir) ||
+	    (size_t)snprintf(base, blen, "%s/", self) >= blen) {
+		snprintf(err, errlen, "cgroup %s: path too long", self);
+		return -1;
+	}
+	snprintf(sup, sizeof(sup), "%s/supervisor", dir);
+	if (mkdir(sup, 0755) != 0 && errno != EEXIST)
+		goto fail;
+	snprintf(sup, sizeof(sup), "%s/cgroup.procs", dir);
+	if ((f = fopen(sup, "re")) == NULL)
+		goto fail;
+	snprintf(sup, sizeof(sup), "%s/supervisor", dir);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (dir_append(sup, "cgroup.procs", line) != 0 && errno != ESRCH) {
+			fclose(f);
+			goto fail;
+		}
+	fclose(f);
+	for (i = 0; i < sizeof(controllers_v2) / sizeof(controllers_v2[0]); i++) {
+		snprintf(line, sizeof(line), "+%s", controllers_v2[i]);
+		if (dir_append(dir, "cgroup.subtree_control", line) != 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "cgroup v2 delegation of /%s (Delegate=yes?): %s",
+	    self, strerror(errno));
+	base[0] = '\0';
+	return -1;
+}
+
+/*
+ * Initialises libcgroup and tells which version this host runs, and where
+ * the slots' cgroups go: base is their names' prefix, "" (v1, or v2 at the
+ * root of the tree) or the delegated cgroup of this service (v2, see
+ * sb_cgroup_delegate(); base NULL: only tell the version).  Must run
+ * before any mount namespace is changed and before any child is forked.
+ * Returns 0 or -1 with err set.
+ */
+int
+sb_cgroup_init(enum sb_cgversion *v, char *base, size_t blen, char *err,
+    size_t errlen)
 {
 	struct statfs	 sf;
-	int		 rc;
+	char		 text[4096], self[400];
+	int		 rc, fd;
+	ssize_t		 n;
 
+	if (base != NULL)
+		base[0] = '\0';
 	if (statfs("/sys/fs/cgroup", &sf) != 0) {
 		snprintf(err, errlen, "/sys/fs/cgroup: %s", strerror(errno));
 		return -1;
@@ -104,7 +212,23 @@ sb_cgroup_init(enum sb_cgversion *v, char *err, size_t errlen)
 		snprintf(err, errlen, "libcgroup: %s", cgroup_strerror(rc));
 		return -1;
 	}
-	return 0;
+	if (*v == SB_CGROUP_V1 || base == NULL)
+		return 0;
+	if ((fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (n = read(fd, text, sizeof(text) - 1)) < 0) {
+		snprintf(err, errlen, "/proc/self/cgroup: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	text[n] = '\0';
+	if (sb_cgroup_v2_self(text, self, sizeof(self)) != 0) {
+		snprintf(err, errlen, "/proc/self/cgroup: no cgroup v2 path");
+		return -1;
+	}
+	return sb_cgroup_delegate("/sys/fs/cgroup", self, base, blen, err,
+	    errlen);
 }
 
 static int
@@ -314,7 +438,7 @@ int
 sb_cgroup_create(struct sb_cgroup *cg, const char *name, unsigned max_pids,
     uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	char		 child[160];
+	char		 child[600];
 	int		 rc, i;
 	enum sb_cgversion v = cg->version;
 
@@ -470,6 +594,82 @@ sb_cgroup_remove(enum sb_cgversion v, const char *name)
 		cgroup_add_controller(cg, ctl[i]);
 	(void)cgroup_delete_cgroup(cg, 1);
 	cgroup_free(&cg);
+}
+
+/* SIGKILLs what dir/cgroup.procs lists; rmdir()s dir.  0 once it is gone. */
+static int
+sweep_one(const char *dir)
+{
+	char	 path[600], line[32];
+	FILE	*f;
+	long	 pid;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	if ((f = fopen(path, "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if ((pid = strtol(line, NULL, 10)) > 1)
+				(void)kill((pid_t)pid, SIGKILL);
+		fclose(f);
+	}
+	return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* The directories below dir, deepest first, then dir.  0 when all went. */
+static int
+sweep_tree(const char *dir, int depth)
+{
+	char		 sub[600];
+	DIR		*d;
+	struct dirent	*e;
+	int		 rc = 0;
+
+	if (depth > 8 || (d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+		rc |= sweep_tree(sub, depth + 1);
+	}
+	closedir(d);
+	return rc | sweep_one(dir);
+}
+
+/*
+ * Removes the cgroup name (e.g. "pyexec/default") and everything below it
+ * in every hierarchy a slot uses, killing what is still in it: only the
+ * slots' launchers, keepers, zygotes and runs are ever there.  For a
+ * master that died without removing its slots (fcgi-app/guard.c, and
+ * pyexec-fcgi --cleanup).  Retries for up to wait_ms while dying tasks
+ * hold a cgroup busy.  0 when nothing is left, else -1.
+ */
+int
+sb_cgroup_sweep(enum sb_cgversion v, const char *name, int wait_ms)
+{
+	static const char *const v1[] = { "memory", "cpu", "cpuacct", "pids" };
+	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
+	const char	*ctl;
+	char		*mnt, dir[600];
+	size_t		 i, n = v == SB_CGROUP_V2 ? 1 : 4;
+	int		 left, t;
+
+	for (t = 0; t <= wait_ms; t += 20) {
+		for (left = 0, i = 0; i < n; i++) {
+			ctl = v == SB_CGROUP_V2 ? "memory" : v1[i];
+			mnt = NULL;
+			if (cgroup_get_subsys_mount_point(ctl, &mnt) != 0 ||
+			    mnt == NULL)
+				continue;
+			snprintf(dir, sizeof(dir), "%s/%s", mnt, name);
+			free(mnt);
+			left |= sweep_tree(dir, 0) != 0;
+		}
+		if (!left)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
 }
 
 /* ---- worker side ---------------------------------------------------- */

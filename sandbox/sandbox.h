@@ -108,13 +108,20 @@ struct sb_cgroup {
 	uint64_t	 mem_set;		/* worker side: limits last written */
 	double		 cpu_set;
 	uint64_t	 cpu_base;		/* v2: usage at the last reset */
-	char		 name[128];		/* e.g. "pyexec/default/slot-0" */
+	char		 name[512];		/* e.g. "pyexec/default/slot-0",
+						 * under the v2 base */
 	char		*dir[SB_KNOB_MAX];	/* owned: the knob's directory */
 	int		 fd[SB_KNOB_MAX];	/* worker side: open knobs, or -1 */
 };
 
 /* Master side. */
-int		 sb_cgroup_init(enum sb_cgversion *, char *, size_t);
+int		 sb_cgroup_init(enum sb_cgversion *, char *base, size_t,
+		    char *, size_t);
+int		 sb_cgroup_v2_self(const char *text, char *out, size_t);
+int		 sb_cgroup_delegate(const char *mnt, const char *self,
+		    char *base, size_t, char *, size_t);
+int		 sb_cgroup_sweep(enum sb_cgversion, const char *name,
+		    int wait_ms);
 int		 sb_cgroup_create(struct sb_cgroup *, const char *name,
 		    unsigned max_pids, uid_t owner, gid_t group, char *, size_t);
 int		 sb_cgroup_attach(struct sb_cgroup *, pid_t, char *, size_t);
@@ -158,6 +165,7 @@ int		 sb_cgroup_parse_cpu_usage(enum sb_cgversion, const char *,
 /* What a slot is made with: filled by the master from its configuration
  * (sandbox/ knows nothing of the service's configuration). */
 struct slot_opts {
+	const char	*cgroup_base;	/* "" or the v2 delegated "path/" */
 	const char	*instance;	/* cgroup pyexec/<instance>/slot-N */
 	uid_t		 uid_base;	/* slot i: launcher base+2i, runs +1 */
 	unsigned	 max_pids;	/* pids.max and RLIMIT_NPROC */

@@ -48,7 +48,7 @@ int
 slot_create(struct slot *s, unsigned id, const struct slot_opts *c,
     uid_t worker_uid, gid_t worker_gid, char *err, size_t errlen)
 {
-	char			name[96];
+	char			name[512];
 	enum sb_cgversion	v = s->cg.version;
 
 	memset(s, 0, sizeof(*s));
@@ -57,7 +57,8 @@ slot_create(struct slot *s, unsigned id, const struct slot_opts *c,
 	s->launcher_uid = c->uid_base + 2 * id;
 	s->run_uid = c->uid_base + 2 * id + 1;
 	s->ctl_fd = -1;
-	snprintf(name, sizeof(name), "pyexec/%s/slot-%u", c->instance, id);
+	snprintf(name, sizeof(name), "%spyexec/%s/slot-%u",
+	    c->cgroup_base != NULL ? c->cgroup_base : "", c->instance, id);
 	return sb_cgroup_create(&s->cg, name, c->max_pids, worker_uid,
 	    worker_gid, err, errlen);
 }

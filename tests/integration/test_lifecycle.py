@@ -210,7 +210,14 @@ def test_sigterm_drains_then_nginx_answers_502(private_stack):
     t = threading.Thread(target=long_run)
     t.start()
     time.sleep(0.5)                       # the run is in flight
+    sock = os.path.join(private_stack["run_dir"], "pyexec.sock")
+    assert os.path.exists(sock)
     os.kill(private_stack["master"], signal.SIGTERM)
+    # New connections are kept away at once (the socket's path goes: nginx
+    # could pass them to another backend), while the run still goes on.
+    time.sleep(0.3)
+    assert not os.path.exists(sock), "the drain left the socket's path"
+    assert t.is_alive() and os.path.exists("/proc/%d" % private_stack["master"])
     t.join(30)
     r = result.get("r")
     assert r is not None and r.status == 200, ph.show(r)

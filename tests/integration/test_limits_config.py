@@ -154,9 +154,14 @@ def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
     assert launchers and all(os.path.exists("/proc/%d" % p) for p in launchers)
     m = stack["master"]
     with open("/proc/%d/task/%d/children" % (m, m)) as f:
-        fronts = [int(k) for k in f.read().split()
+        others = [int(k) for k in f.read().split()
                   if int(k) not in workers + launchers]
-    assert len(fronts) == 1, fronts        # the front, the master's other child
+    guards = [p for p in others if _comm(p) == "pyexec-guard"]
+    fronts = [p for p in others if p not in guards]
+    assert len(fronts) == 1, others        # the front, the master's other child
+    assert len(guards) == 1, others        # and the guard (fcgi-app/guard.c)
+    cgroups = _instance_cgroups()
+    assert cgroups, "no cgroup pyexec/%s before the kill" % INSTANCE
     # Stopped workers keep the launchers' control sockets open: only the
     # launchers' own parent-death signal can end them now.
     for p in workers:
@@ -169,12 +174,33 @@ def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
         while _running(fronts[0]) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not _running(fronts[0]), "the front outlived its master"
+        # the guard removes the slots' cgroups, then ends
+        deadline = time.monotonic() + 10
+        while (_instance_cgroups() or _running(guards[0])) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _instance_cgroups(), "cgroups left: %s" % _instance_cgroups()
+        assert not _running(guards[0]), "the guard outlived its work"
     finally:
         for p in workers:
             try:
                 os.kill(p, signal.SIGKILL)
             except OSError:
                 pass
+
+
+def _comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _instance_cgroups():
+    """The hierarchies in which pyexec/<INSTANCE> still exists."""
+    return [c for c in ("memory", "cpu", "cpuacct", "pids")
+            if os.path.isdir("/sys/fs/cgroup/%s/pyexec/%s" % (c, INSTANCE))]
 
 
 def _assert_launchers_end(launchers):
