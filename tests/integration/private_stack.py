@@ -33,6 +33,23 @@ def up(settings, prefix):
         return env, run_dir, int(f.read())
 
 
+def up_backends(settings, prefix):
+    """Like up(), for a stack of several backends (PYEXEC_BACKENDS > 1):
+    their pids are in run_dir/pyexec-fcgi.b<i>.pid.  Returns (env, run_dir)."""
+    run_dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(run_dir, 0o755)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_", "TOGETHER_"))}
+    env.update(settings)
+    env["PYEXEC_RUN_DIR"] = run_dir
+    r = dev("up", "--detach", "--no-setup", env=env)
+    if r.returncode != 0:
+        dev("down", env=env)
+        shutil.rmtree(run_dir, ignore_errors=True)
+    assert r.returncode == 0, r.stdout.decode()[-3000:]
+    return env, run_dir
+
+
 def down(env, run_dir):
     dev("down", env=env)
     shutil.rmtree(run_dir, ignore_errors=True)

@@ -1,0 +1,344 @@
+"""Scale-out: two independent backends behind the one nginx upstream
+(`PYEXEC_BACKENDS=2 scripts/dev up`), as two hosts would be, under steady
+load from several client threads:
+
+  * reloading nginx loses no request;
+  * a SIGTERM drain of one backend loses no request (its socket stops
+    taking connections first, nginx passes new requests to the other
+    backend, the queued and running ones finish);
+  * a rolling restart (one backend, then the other) loses no request;
+  * a SIGKILLed master takes its front, workers, launchers, runs and
+    cgroups with it; only requests in flight on it fail, each with a JSON
+    5xx, every request sent a second later succeeds, and the backend,
+    started again, takes traffic again.
+
+Each client thread opens a new connection per request (so a reload never
+races a keep-alive connection on the client's side) and records when it
+sent each request, the answer's status, type and body.
+"""
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+import private_stack as private
+
+KEY = "scaleout-key-3f9d"
+LISTEN = "127.0.0.1:18189"
+PORT0 = 18190                  # backend i: 127.0.0.1:PORT0+i
+INSTANCE = "scale"             # backend i: instance scale-b<i>
+UID_BASE = 63500               # backend i: uids UID_BASE + 1000*i
+THREADS = 4
+CODE = "import time\ntime.sleep(0.15)\nprint(6 * 7)\n"
+FAST = "print(6 * 7)\n"          # many connections a second: drains race them
+
+
+@pytest.fixture(scope="module")
+def stack():
+    env, run_dir = private.up_backends(
+        {"PYEXEC_BACKENDS": "2", "PYEXEC_BACKEND_PORT": str(PORT0),
+         "PYEXEC_LISTEN": LISTEN, "PYEXEC_API_KEYS": KEY,
+         "PYEXEC_INSTANCE": INSTANCE, "PYEXEC_UID_BASE": str(UID_BASE),
+         "PYEXEC_WORKERS": "2", "PYEXEC_KEY_RATE": "1000",
+         "PYEXEC_KEY_BURST": "1000", "PYEXEC_ADDR_RATE": "1000",
+         "PYEXEC_ADDR_BURST": "1000"}, "pyexec-scale-")
+    yield {"env": env, "run_dir": run_dir}
+    private.down(env, run_dir)
+    for i in range(2):
+        private.rm_cgroups("%s-b%d" % (INSTANCE, i))
+
+
+def master(stack, i):
+    with open(os.path.join(stack["run_dir"], "pyexec-fcgi.b%d.pid" % i)) as f:
+        return int(f.read())
+
+
+def dev(stack, *args):
+    r = private.dev(*args, env=stack["env"])
+    assert r.returncode == 0, r.stdout.decode()[-3000:]
+    return r.stdout.decode()
+
+
+class Load:
+    """THREADS clients sending CODE in a loop until stopped."""
+
+    def __init__(self, threads=THREADS, code=CODE):
+        self.code = code
+        self.results = []          # (sent, done, status, ctype, body)
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.client, daemon=True)
+                        for _ in range(threads)]
+
+    def one(self):
+        host, port = LISTEN.rsplit(":", 1)
+        body = json.dumps({"code": self.code}).encode()
+        sent = time.monotonic()
+        status, ctype, data = 0, "", b""
+        conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        try:
+            conn.request("POST", "/v1/execute", body=body, headers={
+                "Integrations-API-Key": KEY,
+                "Content-Type": "application/json", "Connection": "close"})
+            r = conn.getresponse()
+            status, ctype, data = r.status, r.getheader("Content-Type", ""), r.read()
+        except (OSError, http.client.HTTPException) as e:
+            data = repr(e).encode()
+        finally:
+            conn.close()
+        with self.lock:
+            self.results.append((sent, time.monotonic(), status, ctype, data))
+
+    def client(self):
+        while not self.stop.is_set():
+            self.one()
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(90)
+
+    def wait_for(self, n, within=30):
+        deadline = time.monotonic() + within
+        while len(self.results) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def ok(res):
+    """The answer is the successful run of CODE."""
+    _, _, status, ctype, data = res
+    if status != 200 or not ctype.startswith("application/json"):
+        return False
+    j = json.loads(data)
+    return j["status"] == "success" and any(
+        i.get("stdout") == "42\n" for i in j["response"])
+
+
+def json_5xx(res):
+    """A failure as the service promises it: a JSON error envelope."""
+    _, _, status, ctype, data = res
+    if not 500 <= status < 600 or not ctype.startswith("application/json"):
+        return False
+    j = json.loads(data)
+    return j["status"] == "error" and j["response"][0]["type"] == "error"
+
+
+def show(results):
+    return "\n".join("%.3f %.3f %d %s %r" % (s, d, st, ct, b[:200])
+                     for s, d, st, ct, b in results)
+
+
+def assert_all_ok(load, at_least):
+    bad = [r for r in load.results if not ok(r)]
+    assert not bad, "%d of %d requests failed:\n%s" % (
+        len(bad), len(load.results), show(bad[:10]))
+    assert len(load.results) >= at_least, len(load.results)
+
+
+def served_by(stack, i):
+    """How many requests backend i's log has."""
+    with open(os.path.join(stack["run_dir"], "pyexec.b%d.log" % i)) as f:
+        return sum('"event":"request"' in l and '"/v1/execute"' in l for l in f)
+
+
+def tree(pid):
+    """pid and every process below it (by parent links)."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def running(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def cgroups_of(instance):
+    return [c for c in ("memory", "cpu", "cpuacct", "pids")
+            if os.path.isdir("/sys/fs/cgroup/%s/pyexec/%s" % (c, instance))]
+
+
+def test_status_shows_each_backend(stack):
+    out = dev(stack, "status")
+    for i in range(2):
+        assert "backend %d (127.0.0.1:%d, instance %s-b%d): running (master " \
+            "pid %d), health: HTTP 200" % (i, PORT0 + i, INSTANCE, i,
+                                           master(stack, i)) in out, out
+    assert "health: HTTP 200" in out.splitlines()[-1], out
+
+
+def test_both_backends_take_traffic(stack):
+    before = [served_by(stack, i) for i in range(2)]
+    with Load() as load:
+        load.wait_for(40)
+    assert_all_ok(load, 40)
+    after = [served_by(stack, i) for i in range(2)]
+    assert all(a - b >= 5 for a, b in zip(after, before)), (before, after)
+
+
+def test_nginx_reload_under_load_loses_nothing(stack):
+    ngx = os.path.join(stack["run_dir"], "nginx")
+    with Load() as load:
+        load.wait_for(10)
+        for _ in range(3):
+            r = subprocess.run(["nginx", "-p", ngx + "/", "-c",
+                                os.path.join(ngx, "nginx.conf"), "-e",
+                                os.path.join(ngx, "error.log"), "-s", "reload"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            assert r.returncode == 0, r.stdout
+            time.sleep(1)
+        n = len(load.results)
+        load.wait_for(n + 10)
+    assert_all_ok(load, 30)
+
+
+def test_sigterm_drain_of_one_backend_loses_nothing(stack):
+    m0 = master(stack, 0)
+    procs = tree(m0)
+    with Load(threads=8, code=FAST) as load:
+        load.wait_for(10)
+        t0 = time.monotonic()
+        dev(stack, "backend", "0", "stop")
+        drained = time.monotonic() - t0
+        n = len(load.results)
+        load.wait_for(n + 20)
+    assert_all_ok(load, 30)
+    assert drained < 10, drained
+    assert not [p for p in procs if running(p)]
+    assert not cgroups_of(INSTANCE + "-b0")
+    with open(os.path.join(stack["run_dir"], "pyexec.b0.log")) as f:
+        log = f.read()
+    assert "draining: taking what is queued" in log and '"stopped"' in log
+    dev(stack, "backend", "0", "start")
+
+
+def test_drain_turns_new_connections_away_at_once(stack):
+    # Four long runs, two on each backend (round robin); then backend 0
+    # drains: its port takes no new connection from the first moment (the
+    # SYN is dropped, then the port is closed), its runs finish.
+    import socket
+    long_code = "import time\ntime.sleep(2)\nprint(6 * 7)\n"
+    load = Load(threads=0, code=long_code)
+    ts = [threading.Thread(target=load.one) for _ in range(4)]
+    for t in ts:
+        t.start()
+    # Connections keep coming to backend 0's port directly, as they do from
+    # nginx under load: the drain must not wait for a quiet moment.
+    stop = threading.Event()
+
+    def knock():
+        while not stop.is_set():
+            try:
+                socket.create_connection(("127.0.0.1", PORT0), timeout=0.2).close()
+            except OSError:
+                pass
+            time.sleep(0.02)
+
+    knocker = threading.Thread(target=knock)
+    knocker.start()
+    try:
+        time.sleep(0.7)
+        m0 = master(stack, 0)
+        os.kill(m0, signal.SIGTERM)
+        time.sleep(0.3)
+        assert running(m0), "backend 0 had no run in flight to drain"
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", PORT0), timeout=0.7).close()
+    finally:
+        stop.set()
+        knocker.join()
+    for t in ts:
+        t.join(30)
+    assert len(load.results) == 4 and all(ok(r) for r in load.results), \
+        show(load.results)
+    deadline = time.monotonic() + 10
+    while running(m0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(m0)
+    dev(stack, "backend", "0", "start")
+
+
+def test_rolling_restart_loses_nothing(stack):
+    old = [master(stack, i) for i in range(2)]
+    with Load() as load:
+        load.wait_for(10)
+        for i in range(2):
+            dev(stack, "backend", str(i), "restart")
+            n = len(load.results)
+            load.wait_for(n + 10)
+    assert_all_ok(load, 30)
+    new = [master(stack, i) for i in range(2)]
+    assert all(a != b for a, b in zip(old, new)) and not any(
+        running(p) for p in old), (old, new)
+    # both serve again, after nginx's fail_timeout (2 s) at the latest
+    time.sleep(2.5)
+    before = [served_by(stack, i) for i in range(2)]
+    with Load() as load:
+        load.wait_for(40)
+    assert_all_ok(load, 40)
+    after = [served_by(stack, i) for i in range(2)]
+    assert all(a - b >= 5 for a, b in zip(after, before)), (before, after)
+
+
+def test_zz_sigkill_of_one_master_fails_only_its_requests(stack):
+    m0 = master(stack, 0)
+    procs = tree(m0)
+    assert len(procs) >= 6, procs      # master, guard, front, 2 workers, launchers
+    assert cgroups_of(INSTANCE + "-b0")
+    with Load() as load:
+        load.wait_for(20)
+        t_kill = time.monotonic()
+        os.kill(m0, signal.SIGKILL)
+        # everything of it goes, within a second or two
+        deadline = time.monotonic() + 10
+        while (any(running(p) for p in procs) or cgroups_of(INSTANCE + "-b0")) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gone_after = time.monotonic() - t_kill
+        n = len(load.results)
+        load.wait_for(n + 30)
+    left = [p for p in procs if running(p)]
+    assert not left, "processes of the killed backend left: %s" % left
+    assert not cgroups_of(INSTANCE + "-b0"), cgroups_of(INSTANCE + "-b0")
+    assert gone_after < 6, gone_after
+    failed = [r for r in load.results if not ok(r)]
+    # only requests in flight on the victim fail, each with a JSON 5xx
+    assert all(json_5xx(r) for r in failed), show(failed)
+    assert all(r[0] < t_kill + 1.0 for r in failed), show(failed)
+    assert len(failed) <= THREADS, show(failed)
+    late = [r for r in load.results if r[0] >= t_kill + 1.0]
+    assert len(late) >= 20 and all(ok(r) for r in late)
+    # started again, it takes traffic again
+    dev(stack, "backend", "0", "start")
+    time.sleep(2.5)                    # nginx's fail_timeout
+    before = served_by(stack, 0)
+    with Load() as load:
+        load.wait_for(40)
+    assert_all_ok(load, 40)
+    assert served_by(stack, 0) - before >= 5
