@@ -1,0 +1,953 @@
+"""The Debian package of pyexec: lintian, contents, install, the service
+started as its unit says, purge.
+
+Run by `scripts/package test JUNIT_XML` (Debian's /usr/bin/python3, as root)
+after `scripts/package build`; the package is taken from PYEXEC_PACKAGE_DIR
+(default <checkout>/run/package).
+
+The tests install the package on this machine and leave it as they found it,
+also when they fail: every process is stopped by the pid the test started,
+the package is purged, what the test created (log files, directories, the
+user if the package made it, dependencies apt had to install) is removed.
+
+The service runs as instance `pkgtest` with run uids from 64000 (added to the
+environment file's variables), so that it collides neither with a
+development stack (instance `default`, uids 61000+) nor with the integration
+test stack (instance `test`, uids 62000+).  nginx listens on 127.0.0.1:18310.
+"""
+
+import contextlib
+import functools
+import glob
+import grp
+import hashlib
+import http.client
+import json
+import os
+import pathlib
+import pwd
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PKG_DIR = os.environ.get("PYEXEC_PACKAGE_DIR") or os.path.join(TOP, "run", "package")
+ARCH = subprocess.run(["dpkg", "--print-architecture"], check=True,
+                      capture_output=True, text=True).stdout.strip()
+
+PACKAGE = "pyexec"
+USER = "pyexec"
+UNIT = "/lib/systemd/system/pyexec.service"
+SITE = "/etc/nginx/sites-available/pyexec"
+ENV_FILE = "/etc/pyexec/pyexec.env"
+KEYS_MAP = "/etc/pyexec/api-keys.map"
+STATE_DIR = "/var/lib/pyexec"
+RUN_DIR = "/run/pyexec"
+SOCK = "/run/pyexec/pyexec.sock"
+SBIN = "/usr/sbin/pyexec-fcgi"
+LAUNCHER = "/usr/libexec/pyexec/pyexec-launcher"
+ZYGOTE = "/usr/libexec/pyexec/pyexec-zygote.so"
+RUNNER = "/usr/share/pyexec/runner.py"
+ACCESS_LOG = "/var/log/nginx/pyexec.access.log"
+
+NGINX_LISTEN = "127.0.0.1:18310"
+INSTANCE = "pkgtest"
+TEST_ENV = {"PYEXEC_UID_BASE": "64000", "PYEXEC_INSTANCE": INSTANCE}
+
+EXPECTED_FILES = [
+    SBIN, LAUNCHER, ZYGOTE, RUNNER,
+    "/usr/share/pyexec/openapi.json",
+    "/usr/share/pyexec/reference.html",
+    "/usr/share/man/man8/pyexec-fcgi.8.gz",
+    "/usr/share/man/man8/pyexec-launcher.8.gz",
+    UNIT,
+    "/usr/lib/tmpfiles.d/pyexec.conf",
+    ENV_FILE,
+    SITE,
+    "/usr/share/doc/pyexec/copyright",
+    "/usr/share/doc/pyexec/changelog.Debian.gz",
+]
+EXPECTED_DEPENDS = ["nginx", "spawn-fcgi", "python3", "python3-numpy",
+                    "python3-pandas", "python3-matplotlib", "adduser"]
+PACKAGE_BINARIES = (SBIN, LAUNCHER)
+
+APT = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "-y"]
+APT_ENV = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+
+
+# ------------------------------------------------------------- helpers ---
+def run(cmd, check=True, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    p = subprocess.run(cmd, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError("%s: status %d\nstdout:\n%s\nstderr:\n%s" % (
+            " ".join(map(str, cmd)), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def the_one(pattern):
+    found = sorted(glob.glob(os.path.join(PKG_DIR, pattern)))
+    assert len(found) == 1, (
+        "expected exactly one %s in %s (run scripts/package build), found %r"
+        % (pattern, PKG_DIR, found))
+    return found[0]
+
+
+def deb_path():
+    return the_one("pyexec_*_%s.deb" % ARCH)
+
+
+def changes_path():
+    return the_one("pyexec_*_%s.changes" % ARCH)
+
+
+def dpkg_status(pkg):
+    p = run(["dpkg-query", "-W", "-f=${Status}", pkg], check=False)
+    return p.stdout.strip() if p.returncode == 0 else ""
+
+
+def installed_packages():
+    out = run(["dpkg-query", "-W", "-f=${Package}:${Architecture}\t${Status}\n"]).stdout
+    return {line.split("\t")[0] for line in out.splitlines()
+            if line.endswith("\tinstall ok installed")}
+
+
+def getpw(name):
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+def getgr(name):
+    try:
+        return grp.getgrnam(name)
+    except KeyError:
+        return None
+
+
+def parse_unit(path):
+    """{section: {key: [values]}} of a systemd unit file (continuations,
+    comments)."""
+    sections, cur, pending = {}, None, ""
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            if pending:
+                line = pending + line
+                pending = ""
+            if line.endswith("\\"):
+                pending = line[:-1] + " "
+                continue
+            s = line.strip()
+            if not s or s[0] in "#;":
+                continue
+            if s.startswith("[") and s.endswith("]"):
+                cur = sections.setdefault(s[1:-1], {})
+                continue
+            k, _, v = s.partition("=")
+            cur.setdefault(k.strip(), []).append(v.strip())
+    return sections
+
+
+def parse_env_file(path):
+    """KEY=VALUE lines as systemd's EnvironmentFile= reads them."""
+    env = {}
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            s = raw.strip()
+            if not s or s[0] in "#;":
+                continue
+            k, sep, v = s.partition("=")
+            if not sep:
+                continue
+            v = v.strip()
+            if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+                v = v[1:-1]
+            env[k.strip()] = v
+    return env
+
+
+def exec_start_argv(unit):
+    lines = unit["Service"]["ExecStart"]
+    assert len(lines) == 1, "one ExecStart= expected, got %r" % lines
+    cmd = lines[0]
+    while cmd and cmd[0] in "-@:+!":
+        assert cmd[0] != "@", "ExecStart with @ (argv[0] override) is not handled"
+        cmd = cmd[1:]
+    return shlex.split(cmd)
+
+
+def proc_exe(pid):
+    try:
+        exe = os.readlink("/proc/%d/exe" % pid)
+    except OSError:
+        return None
+    return exe[:-len(" (deleted)")] if exe.endswith(" (deleted)") else exe
+
+
+def proc_sid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat_line = f.read()
+    except OSError:
+        return None
+    fields = stat_line.rsplit(")", 1)[1].split()
+    # state ppid pgrp session ...
+    return int(fields[3]) if fields[0] != "Z" else None
+
+
+def all_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def binary_inodes():
+    """(st_dev, st_ino) of the installed package's binaries."""
+    ids = set()
+    for path in PACKAGE_BINARIES:
+        st = os.stat(path)
+        ids.add((st.st_dev, st.st_ino))
+    return ids
+
+
+def package_processes(inodes=None):
+    """pid -> binary, for every live process running one of the package's
+    binaries: with `inodes` (binary_inodes() of the install), the very files
+    the package installed (also once purged); without, the paths, in this
+    mount namespace.  A container on this machine (tests/systemd) may run
+    its own /usr/sbin/pyexec-fcgi: that is not ours."""
+    found = {}
+    mine = os.readlink("/proc/self/ns/mnt")
+    for pid in all_pids():
+        exe = proc_exe(pid)
+        if exe not in PACKAGE_BINARIES:
+            continue
+        try:
+            if inodes is not None:
+                st = os.stat("/proc/%d/exe" % pid)
+                if (st.st_dev, st.st_ino) not in inodes:
+                    continue
+            elif os.readlink("/proc/%d/ns/mnt" % pid) != mine:
+                continue
+        except OSError:
+            continue
+        found[pid] = exe
+    return found
+
+
+def cgroup_dirs(instance):
+    return sorted(glob.glob("/sys/fs/cgroup/*/pyexec/%s" % instance))
+
+
+def cgroup_tree_pids(instance):
+    pids = set()
+    for top in cgroup_dirs(instance):
+        for dirpath, _dirs, files in os.walk(top):
+            if "cgroup.procs" in files:
+                with contextlib.suppress(OSError):
+                    with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                        pids.update(int(x) for x in f.read().split())
+    return pids
+
+
+def kill9(pid):
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def remove_cgroup_tree(instance):
+    for top in cgroup_dirs(instance):
+        for dirpath, _dirs, _files in sorted(os.walk(top), key=lambda t: -len(t[0])):
+            with contextlib.suppress(OSError):
+                os.rmdir(dirpath)
+
+
+def http_request(method, path, body=None, headers=None, timeout=30):
+    host, port = NGINX_LISTEN.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            doc = None
+        return r.status, dict(r.getheaders()), data, doc
+    finally:
+        conn.close()
+
+
+def port_busy(hostport):
+    host, port = hostport.rsplit(":", 1)
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((host, int(port))) == 0
+
+
+@contextlib.contextmanager
+def no_service_starts():
+    """A policy-rc.d that forbids starting services, for apt runs that may
+    install dependencies (nginx's postinst would start a system nginx);
+    only when none is there already, removed afterwards."""
+    path = "/usr/sbin/policy-rc.d"
+    mine = "#!/bin/sh\n# temporary, tests/package\nexit 101\n"
+    made = False
+    if not os.path.lexists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
+        with os.fdopen(fd, "w") as f:
+            f.write(mine)
+        made = True
+    try:
+        yield
+    finally:
+        if made:
+            with contextlib.suppress(OSError):
+                with open(path) as f:
+                    if f.read() == mine:
+                        os.unlink(path)
+
+
+def purge_package():
+    with no_service_starts():
+        return run(APT + ["purge", PACKAGE], check=False, env=APT_ENV)
+
+
+# ---------------------------------------------------------- build output ---
+@functools.lru_cache(maxsize=None)
+def lintian_tags():
+    p = run(["lintian", "-I", "--show-overrides", changes_path()], check=False)
+    tags = []
+    for line in p.stdout.splitlines():
+        m = re.match(r"^([EWIPXCO]): (\S+?)(?: \S+)?: (\S+)(.*)$", line)
+        if m:
+            tags.append((m.group(1), m.group(3), line))
+    assert p.returncode in (0, 1) and (p.returncode == 0 or tags), (
+        "lintian failed (status %d): %s" % (p.returncode, p.stderr))
+    return tags
+
+
+def test_lintian_no_errors():
+    tags = lintian_tags()
+    errors = [line for kind, _tag, line in tags if kind == "E"]
+    assert not errors, "lintian errors:\n" + "\n".join(errors)
+
+
+def test_lintian_every_warning_fixed_or_overridden_with_a_reason():
+    tags = lintian_tags()
+    left = [line for kind, _tag, line in tags if kind in ("W", "I")]
+    assert not left, "lintian tags neither fixed nor overridden:\n" + "\n".join(left)
+    # Every override in debian/pyexec.lintian-overrides has a comment above it.
+    path = os.path.join(TOP, "debian", "pyexec.lintian-overrides")
+    with open(path) as f:
+        lines = [ln.rstrip("\n") for ln in f]
+    for i, ln in enumerate(lines):
+        if ln.strip() and not ln.startswith("#"):
+            block = []
+            j = i - 1
+            while j >= 0 and lines[j].strip():
+                block.append(lines[j])
+                j -= 1
+            assert any(b.startswith("#") for b in block), (
+                "override without a reason (comment) above it: " + ln)
+    overridden = {tag for kind, tag, _line in tags if kind == "O"}
+    assert overridden, "lintian shows no overridden tag (--show-overrides)"
+
+
+def test_deb_contents_and_modes():
+    out = run(["dpkg-deb", "-c", deb_path()]).stdout
+    entries = {}
+    for line in out.splitlines():
+        f = line.split(None, 5)
+        name = f[5].split(" -> ")[0]
+        entries[name[1:].rstrip("/") or "/"] = (f[0], f[1])
+    for path in EXPECTED_FILES:
+        assert path in entries, path + " is not in the package"
+        assert entries[path][0].startswith("-"), path + " is not a regular file"
+    for path in (SBIN, LAUNCHER, ZYGOTE):
+        assert entries[path][0] == "-rwxr-xr-x", (path, entries[path])
+    assert entries[ENV_FILE] == ("-rw-------", "root/root")
+    assert entries["/etc/pyexec"] == ("drwxr-x---", "root/root")
+    assert entries[SITE] == ("-rw-r--r--", "root/root")
+    # the site is only available, never enabled by the package
+    assert not any(p.startswith("/etc/nginx/sites-enabled") for p in entries)
+    assert not any("/etc/systemd/system" in p for p in entries)
+    # the keys map is made by postinst (kept on upgrade), not shipped
+    assert KEYS_MAP not in entries
+
+
+def test_control_fields_and_conffiles():
+    deb = deb_path()
+    fields = {}
+    for name in ("Package", "Version", "Depends", "Recommends", "Suggests"):
+        fields[name] = run(["dpkg-deb", "-f", deb, name]).stdout.strip()
+    assert fields["Package"] == PACKAGE
+    with open(os.path.join(TOP, "configure.ac")) as f:
+        upstream = re.search(r"AC_INIT\(\[pyexec\],\s*\[([^]]+)\]", f.read()).group(1)
+    assert fields["Version"].startswith(upstream + "-"), fields["Version"]
+    depends = {re.split(r"[ (]", alt.strip())[0]
+               for dep in fields["Depends"].split(",") for alt in dep.split("|")}
+    for dep in EXPECTED_DEPENDS:
+        assert dep in depends, "Depends lacks " + dep + ": " + fields["Depends"]
+    # ${shlibs:Depends} was filled in
+    for lib in ("libc6", "libfcgi0ldbl", "libjson-c5", "libseccomp2", "libcgroup2", "libcurl4"):
+        assert lib in depends, "Depends lacks " + lib + ": " + fields["Depends"]
+    assert "python3-scipy" in fields["Recommends"]
+    assert "python3-plotly" in fields["Suggests"]
+    conffiles = run(["dpkg-deb", "-I", deb, "conffiles"]).stdout.split()
+    assert ENV_FILE in conffiles and SITE in conffiles, conffiles
+    assert KEYS_MAP not in conffiles
+
+
+@pytest.fixture(scope="module")
+def extracted():
+    d = tempfile.mkdtemp(prefix="pyexec-pkgdeb.")
+    try:
+        run(["dpkg-deb", "-x", deb_path(), d])
+        run(["dpkg-deb", "-e", deb_path(), d + "/DEBIAN"])
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_unit_execstart_is_the_packaged_binary(extracted):
+    unit = parse_unit(extracted + UNIT)
+    argv = exec_start_argv(unit)
+    assert argv[0] == "/usr/bin/spawn-fcgi" and "-n" in argv, argv
+    assert argv[-1] == SBIN, argv
+    assert os.path.isfile(extracted + SBIN)
+    assert "/etc/pyexec/pyexec.env" in unit["Service"]["EnvironmentFile"][0]
+    assert unit["Service"]["RuntimeDirectory"] == ["pyexec"]
+    # not enabled: no wants/ symlink shipped (checked after install too)
+    assert not glob.glob(extracted + "/etc/systemd/system/*.wants/pyexec.service")
+
+
+def test_compiled_in_paths_are_the_packaged_files(extracted):
+    strings = run(["strings", "-a", extracted + SBIN]).stdout.splitlines()
+    for path in (LAUNCHER, ZYGOTE, RUNNER):
+        assert path in strings, path + " is not pyexec-fcgi's default"
+        assert os.path.isfile(extracted + path), path + " is not in the package"
+    assert "/usr/bin/python3" in strings
+    assert not [s for s in strings if "/usr/local/" in s], "a /usr/local default is left"
+
+
+def test_env_file_shows_the_package_paths(extracted):
+    env_example = os.path.join(TOP, "systemd", "pyexec.env.example")
+    with open(env_example) as f:
+        example = f.read()
+    with open(extracted + ENV_FILE) as f:
+        env = f.read()
+    assert "/usr/local" not in env
+    shown = dict(re.findall(r"^#(PYEXEC_(?:LAUNCHER|RUNNER|ZYGOTE))=(\S+)$", env, re.M))
+    assert shown == {"PYEXEC_LAUNCHER": LAUNCHER, "PYEXEC_RUNNER": RUNNER,
+                     "PYEXEC_ZYGOTE": ZYGOTE}, shown
+    # otherwise the example as it is: every variable commented out
+    assert len(env.splitlines()) == len(example.splitlines())
+    assert not [ln for ln in env.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def test_nginx_site_rendered_with_the_package_defaults(extracted):
+    with open(extracted + SITE, encoding="utf-8") as f:
+        site = f.read()
+    assert not re.search(r"@[A-Z][A-Z0-9_]*@", site), "placeholder left in the site"
+    budget = run(["env", "-i", "PATH=/usr/bin:/bin", extracted + SBIN, "--budget"]).stdout
+    rt = re.search(r"^fastcgi_read_timeout=(\d+)$", budget, re.M).group(1)
+    # The production values of nginx/README.md, the limits of scripts/dev's
+    # load_config, the read timeout of the packaged binary's --budget.
+    values = {
+        "LISTEN": "127.0.0.1:8080",
+        "UPSTREAM_SERVERS": "server unix:/run/pyexec/pyexec.sock;",
+        "KEYS_MAP": KEYS_MAP,
+        "MAX_BODY": "1m",
+        "KEY_RATE": "20", "KEY_BURST": "40",
+        "ADDR_RATE": "50", "ADDR_BURST": "100",
+        "ACCESS_LOG": ACCESS_LOG,
+        "DOCS_DIR": "/usr/share/pyexec",
+        "READ_TIMEOUT": rt,
+    }
+    with open(os.path.join(TOP, "nginx", "pyexec.conf.in"), encoding="utf-8") as f:
+        template = f.read()
+    names = set(re.findall(r"@([A-Z][A-Z0-9_]*)@", template))
+    assert names, "the template has no placeholders?"
+    assert not names - set(values), "placeholders the test does not know: %r" % (names - set(values))
+    expected = re.sub(r"@([A-Z][A-Z0-9_]*)@", lambda m: values[m.group(1)], template)
+    # the site is the template filled in, after a header of comments
+    assert site.endswith(expected), "the site is not the template with the package's values"
+    header = site[:len(site) - len(expected)]
+    assert all(ln.startswith("#") for ln in header.splitlines()), header
+    assert re.search(r"^\s*fastcgi_read_timeout\s+%ss;$" % rt, site, re.M)
+    assert re.search(r"^\s*listen 127\.0\.0\.1:8080;$", site, re.M)
+
+
+# ------------------------------------------------- maintainer scripts ---
+NS_SCRIPT = r'''
+set -eu
+T=$1 CTRL=$2 PRE=$3
+mount -t tmpfs tmpfs "$T"
+for d in /etc /var/lib /run; do
+    n=$(echo "$d" | tr / _)
+    mkdir -p "$T/u$n" "$T/w$n"
+    mount -t overlay overlay -o "lowerdir=$d,upperdir=$T/u$n,workdir=$T/w$n" "$d"
+done
+# The world before the install, inside the namespace only.
+sed -i '/^pyexec:/d' /etc/passwd /etc/group /etc/shadow /etc/gshadow
+rm -rf /etc/pyexec /var/lib/pyexec /run/pyexec
+if [ "$PRE" = 1 ]; then
+    useradd --system --no-create-home --shell /usr/sbin/nologin pyexec
+fi
+report() { printf '%s=%s\n' "$1" "$2"; }
+group_of() { getent group pyexec >/dev/null && echo pyexec || echo none; }
+report pre_uid "$(id -u pyexec 2>/dev/null || echo none)"
+"$CTRL/postinst" configure "" >/dev/null
+report uid "$(id -u pyexec 2>/dev/null || echo none)"
+report passwd "$(getent passwd pyexec || echo none)"
+report group "$(group_of)"
+report marker "$(cat /var/lib/pyexec/created-user 2>/dev/null || echo none)"
+report map "$(stat -c '%a %U %G' /etc/pyexec/api-keys.map)"
+report etc "$(stat -c '%a %U %G' /etc/pyexec)"
+report map_keys "$(grep -vc '^#' /etc/pyexec/api-keys.map || true)"
+echo '"~^k1234567$" "k:0123456789ab";' >>/etc/pyexec/api-keys.map
+# an upgrade: configure again
+"$CTRL/postinst" configure 0.1.0-1 >/dev/null
+report uid2 "$(id -u pyexec 2>/dev/null || echo none)"
+report map_kept "$(grep -c 'k1234567' /etc/pyexec/api-keys.map)"
+"$CTRL/postrm" remove >/dev/null
+report uid_after_remove "$(id -u pyexec 2>/dev/null || echo none)"
+"$CTRL/postrm" purge >/dev/null
+report uid_after_purge "$(id -u pyexec 2>/dev/null || echo none)"
+report group_after_purge "$(group_of)"
+report etc_after_purge "$(test -e /etc/pyexec && echo present || echo gone)"
+report state_after_purge "$(test -e /var/lib/pyexec && echo present || echo gone)"
+'''
+
+
+def run_maintscripts_in_namespace(extracted, preexisting):
+    """postinst configure (twice), postrm remove and purge of the built
+    package in a private mount namespace whose /etc, /var/lib and /run are
+    overlays on a tmpfs: the host's files are never touched."""
+    tmp = tempfile.mkdtemp(prefix="pyexec-pkgns.")
+    try:
+        p = run(["unshare", "--mount", "--propagation", "private", "sh", "-c", NS_SCRIPT,
+                 "ns", tmp, extracted + "/DEBIAN", "1" if preexisting else "0"],
+                check=False)
+        assert p.returncode == 0, "maintainer scripts failed:\n" + p.stdout + p.stderr
+        return dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
+    finally:
+        with contextlib.suppress(OSError):
+            os.rmdir(tmp)
+
+
+def test_maintscripts_make_and_purge_the_user_they_made(extracted):
+    r = run_maintscripts_in_namespace(extracted, preexisting=False)
+    assert r["pre_uid"] == "none"
+    assert r["uid"] != "none" and int(r["uid"]) < 1000, r
+    name, _x, _uid, _gid, _gecos, home, shell = r["passwd"].split(":")
+    assert (name, home, shell) == ("pyexec", "/nonexistent", "/usr/sbin/nologin"), r
+    assert r["group"] == "pyexec"
+    assert r["marker"] == "pyexec"
+    assert r["map"] == "600 root root" and r["map_keys"] == "0", r
+    assert r["uid2"] == r["uid"] and r["map_kept"] == "1", r
+    assert r["uid_after_remove"] == r["uid"], "remove (not purge) must keep the user"
+    assert r["uid_after_purge"] == "none" and r["group_after_purge"] == "none", r
+    assert r["etc_after_purge"] == "gone" and r["state_after_purge"] == "gone", r
+
+
+def test_maintscripts_keep_a_user_that_was_there_before(extracted):
+    r = run_maintscripts_in_namespace(extracted, preexisting=True)
+    assert r["pre_uid"] != "none"
+    assert r["uid"] == r["pre_uid"], "postinst changed an existing user"
+    assert r["marker"] == "none", "postinst claimed a user it did not make"
+    assert r["uid_after_purge"] == r["pre_uid"], "purge removed a user the package did not make"
+    assert r["group_after_purge"] == "pyexec", r
+    assert r["etc_after_purge"] == "gone" and r["state_after_purge"] == "gone", r
+
+
+# --------------------------------------------- install, run, purge here ---
+@pytest.fixture(scope="module")
+def installed():
+    """The package installed on this machine with apt (dependencies from the
+    archive); the machine restored afterwards whatever happened."""
+    deb = deb_path()
+    assert dpkg_status(PACKAGE) in ("", "unknown ok not-installed"), (
+        "pyexec is installed already (%s): purge it first (apt-get purge pyexec)"
+        % dpkg_status(PACKAGE))
+    before = {
+        "user": getpw(USER),
+        "group": getgr(USER),
+        "packages": installed_packages(),
+        "paths": {p: os.path.lexists(p) for p in (
+            "/etc/pyexec", STATE_DIR, RUN_DIR, "/var/log/nginx", ACCESS_LOG)},
+        "cgroup_parent": {d: os.path.isdir(d + "/pyexec")
+                          for d in glob.glob("/sys/fs/cgroup/*")},
+    }
+    assert not cgroup_dirs(INSTANCE), "leftover pyexec/%s cgroups before the test" % INSTANCE
+    assert not package_processes(), "a process of the package runs before the install"
+
+    info = {"before": before, "procs": []}
+    try:
+        sim = run(APT + ["install", "-s", deb], env=APT_ENV)
+        new = [ln.split()[1] for ln in sim.stdout.splitlines()
+               if ln.startswith("Inst ") and ln.split()[1] != PACKAGE]
+        guard = no_service_starts() if new else contextlib.nullcontext()
+        with guard:
+            p = run(APT + ["install", deb], check=False, env=APT_ENV)
+        info["install"] = p
+        assert p.returncode == 0, "apt-get install failed:\n" + p.stdout + p.stderr
+        info["inodes"] = binary_inodes()
+        yield info
+    finally:
+        restore(info)
+
+
+def restore(info):
+    before = info["before"]
+    # processes the tests started (normally stopped already)
+    for proc in info["procs"]:
+        if proc.poll() is None:
+            kill9(proc.pid)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+    for pid in cgroup_tree_pids(INSTANCE):
+        kill9(pid)
+    time.sleep(0.2)
+    remove_cgroup_tree(INSTANCE)
+    for ctl, had in before["cgroup_parent"].items():
+        if not had:
+            with contextlib.suppress(OSError):
+                os.rmdir(ctl + "/pyexec")
+    if dpkg_status(PACKAGE) not in ("", "unknown ok not-installed"):
+        purge_package()
+    new = sorted(installed_packages() - before["packages"])
+    if new:
+        with no_service_starts():
+            run(APT + ["purge"] + [n.split(":")[0] for n in new], check=False, env=APT_ENV)
+    if before["user"] is None and getpw(USER) is not None:
+        run(["userdel", USER], check=False)
+    if before["group"] is None and getgr(USER) is not None:
+        run(["groupdel", USER], check=False)
+    for path, existed in before["paths"].items():
+        if not existed and os.path.lexists(path):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+
+def test_install_creates_the_user_and_starts_nothing(installed):
+    assert dpkg_status(PACKAGE) == "install ok installed"
+    pw = getpw(USER)
+    assert pw is not None, "no user pyexec after the install"
+    if installed["before"]["user"] is not None:
+        assert pw.pw_uid == installed["before"]["user"].pw_uid, "the existing user was changed"
+        assert not os.path.exists(STATE_DIR + "/created-user")
+    else:
+        assert pw.pw_dir == "/nonexistent" and pw.pw_uid < 1000
+        with open(STATE_DIR + "/created-user") as f:
+            assert f.read().strip() == USER
+    # nothing started, nothing enabled
+    assert not package_processes(installed["inodes"])
+    assert not os.path.lexists("/etc/nginx/sites-enabled/pyexec")
+    assert not [f for f in os.listdir("/etc/nginx/sites-enabled")
+                if os.path.realpath(os.path.join("/etc/nginx/sites-enabled", f)) == SITE]
+    assert not glob.glob("/etc/systemd/system/*.wants/pyexec.service")
+    # the keys map: made by postinst, root only, no key in it
+    st = os.stat(KEYS_MAP)
+    assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == 0 and st.st_gid == 0
+    with open(KEYS_MAP) as f:
+        assert not [ln for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    st = os.stat(ENV_FILE)
+    assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == 0
+    assert stat.S_IMODE(os.stat("/etc/pyexec").st_mode) == 0o750
+    # dpkg knows both conffiles
+    conf = run(["dpkg-query", "-W", "-f=${Conffiles}", PACKAGE]).stdout
+    assert ENV_FILE in conf and SITE in conf, conf
+
+
+@pytest.fixture
+def scratch():
+    """A temporary directory, removed afterwards (pytest's own tmp_path
+    would keep the last runs' in /tmp)."""
+    d = tempfile.mkdtemp(prefix="pyexec-pkgtest.")
+    try:
+        yield pathlib.Path(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def master(installed, scratch):
+    """pyexec-fcgi started exactly as the installed unit's ExecStart says,
+    by hand (no systemd here): RuntimeDirectory, EnvironmentFile, own
+    session.  Yields (Popen, log path); stopped by its pid afterwards."""
+    unit = parse_unit(UNIT)
+    svc = unit["Service"]
+    argv = exec_start_argv(unit)
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    for ef in svc.get("EnvironmentFile", []):
+        optional = ef.startswith("-")
+        path = ef.lstrip("-")
+        if os.path.exists(path) or not optional:
+            env.update(parse_env_file(path))
+    env.update(TEST_ENV)
+    for name in svc.get("RuntimeDirectory", []):
+        for d in name.split():
+            rd = os.path.join("/run", d)
+            os.makedirs(rd, exist_ok=True)
+            os.chmod(rd, int(svc.get("RuntimeDirectoryMode", ["0755"])[0], 8))
+            env["RUNTIME_DIRECTORY"] = rd
+    assert not os.path.exists(SOCK), SOCK + " exists before the start"
+    log = scratch / "pyexec.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, env=env, cwd="/", stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    installed["procs"].append(proc)
+    yield proc, log, argv
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            kill9(proc.pid)
+            proc.wait(timeout=10)
+    for pid in all_pids():
+        if proc_sid(pid) == proc.pid:
+            kill9(pid)
+    for pid in cgroup_tree_pids(INSTANCE):
+        kill9(pid)
+    # systemd removes the RuntimeDirectory when the service stops
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+
+
+# docs/operations.md, "Configure": how an operator adds a key (hex keys
+# need no escaping in the map's regex).
+ADD_KEY = ('printf \'"~^%s$" "k:%s";\\n\' "$key" '
+           '"$(printf %s "$key" | sha256sum | cut -c1-12)" >>/etc/pyexec/api-keys.map')
+
+
+@pytest.fixture
+def api_key(installed):
+    key = secrets.token_hex(24)
+    run(["bash", "-c", ADD_KEY], env={"key": key, "PATH": os.environ["PATH"]})
+    fp = hashlib.sha256(key.encode()).hexdigest()[:12]
+    with open(KEYS_MAP) as f:
+        assert '"~^%s$" "k:%s";\n' % (key, fp) in f.read()
+    return key
+
+
+@pytest.fixture
+def private_nginx(installed, api_key, scratch):
+    """nginx with a private top-level configuration (like nginx/nginx-dev.conf.in)
+    including the installed site, its listen line moved to 127.0.0.1:18310."""
+    assert not port_busy(NGINX_LISTEN), "something listens on " + NGINX_LISTEN + " already"
+    d = scratch / "nginx"
+    (d / "tmp").mkdir(parents=True)
+    for p in (scratch, d, d / "tmp"):
+        os.chmod(p, 0o755)      # www-data reaches the temp paths
+    with open(SITE, "rb") as f:
+        original = f.read().split(b"\n")
+    listen = [i for i, ln in enumerate(original)
+              if re.match(rb"^\s*listen\s+\S+;\s*$", ln)]
+    assert len(listen) == 1, "the site must have one listen line"
+    i = listen[0]
+    assert original[i].strip() == b"listen 127.0.0.1:8080;", original[i]
+    site = list(original)
+    site[i] = re.sub(rb"listen\s+\S+;", b"listen " + NGINX_LISTEN.encode() + b";", site[i])
+    assert site[:i] == original[:i] and site[i + 1:] == original[i + 1:]
+    assert site[i] != original[i]
+    (d / "pyexec-site.conf").write_bytes(b"\n".join(site))
+    conf = """user www-data;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{
+    worker_connections 1024;
+}}
+http {{
+    client_body_temp_path {d}/tmp/client_body;
+    fastcgi_temp_path     {d}/tmp/fastcgi;
+    proxy_temp_path       {d}/tmp/proxy;
+    uwsgi_temp_path       {d}/tmp/uwsgi;
+    scgi_temp_path        {d}/tmp/scgi;
+    access_log {d}/access.log;
+    server_tokens off;
+    include {d}/pyexec-site.conf;
+}}
+""".format(d=d)
+    (d / "nginx.conf").write_text(conf)
+    os.makedirs(os.path.dirname(ACCESS_LOG), exist_ok=True)   # restore() removes it if new
+    base = ["nginx", "-p", str(d) + "/", "-c", str(d / "nginx.conf"), "-e", str(d / "error.log")]
+    t = run(base + ["-t", "-q"], check=False)
+    assert t.returncode == 0, "nginx -t: " + t.stdout + t.stderr
+    with open(d / "nginx.out", "wb") as out:
+        proc = subprocess.Popen(base + ["-g", "daemon off;"], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    installed["procs"].append(proc)
+    yield proc, d
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGQUIT)     # graceful stop of nginx's master
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            kill9(proc.pid)
+            proc.wait(timeout=10)
+    for pid in all_pids():
+        if proc_sid(pid) == proc.pid:
+            kill9(pid)
+
+
+def tail(path, n=40):
+    with contextlib.suppress(OSError):
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    return ""
+
+
+def test_service_started_as_the_unit_says_answers_through_nginx(
+        installed, master, api_key, private_nginx):
+    proc, log, argv = master
+    ngx, ngx_dir = private_nginx
+    # the socket spawn-fcgi makes for www-data
+    deadline = time.monotonic() + 30
+    while not os.path.exists(SOCK) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.poll() is None, "pyexec-fcgi exited (%s):\n%s" % (proc.returncode, tail(log))
+    assert stat.S_ISSOCK(os.stat(SOCK).st_mode), SOCK
+    st = os.stat(SOCK)
+    assert pwd.getpwuid(st.st_uid).pw_name == "www-data"
+    assert stat.S_IMODE(os.stat(RUN_DIR).st_mode) == 0o755
+    # spawn-fcgi -n exec'd the packaged master in place: the pid we started
+    assert proc_exe(proc.pid) == SBIN == argv[-1]
+
+    # /health answers 200 once every slot is ready, and each slot's warm
+    # interpreters (the zygote library, the preloaded numpy/pandas) get ready
+    def warm_ready(d):
+        return all(sl["warm"]["bare"] == "ready" and sl["warm"]["data"] == "ready"
+                   for sl in d.get("slots", []))
+    deadline = time.monotonic() + 90
+    status = doc = None
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "pyexec-fcgi exited (%s):\n%s" % (proc.returncode, tail(log))
+        assert ngx.poll() is None, "nginx exited:\n" + tail(ngx_dir / "error.log")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            status, _h, _b, doc = http_request("GET", "/health", timeout=5)
+            if status == 200 and doc and warm_ready(doc):
+                break
+        time.sleep(0.5)
+    assert status == 200, "no healthy /health (last %s %r):\n%s" % (status, doc, tail(log))
+    assert doc["status"] == "healthy" and doc["slots"], doc
+    assert warm_ready(doc), "warm interpreters not ready: %r\n%s" % (doc, tail(log))
+
+    # the slots' processes are the packaged launcher and zygote library, in
+    # the cgroups of this instance
+    # (the launcher copies the zygote library, read from PYEXEC_ZYGOTE's
+    # default, into the slot's root as /.pyexec/zygote.so)
+    assert cgroup_dirs(INSTANCE), "no pyexec/%s cgroups" % INSTANCE
+    ours = cgroup_tree_pids(INSTANCE)
+    launchers = [p for p in ours if proc_exe(p) == LAUNCHER]
+    assert launchers, "no %s in the pyexec/%s cgroups" % (LAUNCHER, INSTANCE)
+    zygotes = []
+    for p in ours:
+        with contextlib.suppress(OSError):
+            with open("/proc/%d/maps" % p) as f:
+                if "/.pyexec/zygote.so" in f.read():
+                    zygotes.append(p)
+    assert zygotes, "no warm interpreter with the zygote library in pyexec/" + INSTANCE
+
+    # a run, through the key check
+    body = json.dumps({"code": "import pandas; print(1+1)"})
+    status, headers, raw, doc = http_request(
+        "POST", "/v1/execute", body=body,
+        headers={"Integrations-API-Key": api_key, "Content-Type": "application/json"})
+    assert status == 200, (status, raw, tail(log))
+    assert doc["status"] == "success", doc
+    runs = [it for it in doc["response"] if it.get("type") == "execution"]
+    assert len(runs) == 1, doc
+    assert runs[0]["outcome"] == "completed" and runs[0]["stdout"] == "2\n", runs[0]
+    assert runs[0]["warm"] is True, runs[0]
+
+    # a wrong key: nginx's 401 JSON envelope
+    status, headers, raw, doc = http_request(
+        "POST", "/v1/execute", body=body,
+        headers={"Integrations-API-Key": api_key[::-1], "Content-Type": "application/json"})
+    assert status == 401, (status, raw)
+    assert doc["status"] == "error" and doc["response"][0]["code"] == "unauthorized", doc
+    assert headers.get("Content-Type", "").startswith("application/json")
+
+    # the API reference from the package's DOCS_DIR, no key
+    status, _h, raw, doc = http_request("GET", "/openapi.json")
+    assert status == 200 and doc and "openapi" in doc, (status, raw[:200])
+    status, _h, raw, _d = http_request("GET", "/docs")
+    assert status == 200 and b"<html" in raw.lower(), (status, raw[:200])
+
+    # the site's access log, where the installed site says
+    with open(ACCESS_LOG) as f:
+        lines = f.read().splitlines()
+    assert any('"path":"/v1/execute"' in ln and '"status":401' in ln for ln in lines)
+    assert not any(api_key in ln for ln in lines), "the key is in the access log"
+
+    # SIGTERM to the master (as systemctl stop does): it drains and exits,
+    # and takes its slots, processes and cgroups with it
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("pyexec-fcgi did not exit within 30 s of SIGTERM:\n" + tail(log))
+    assert rc == 0, "pyexec-fcgi exited with %d:\n%s" % (rc, tail(log))
+    deadline = time.monotonic() + 5
+    inodes = installed["inodes"]
+    while (package_processes(inodes) or cgroup_dirs(INSTANCE)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not package_processes(inodes), "left running: %r" % package_processes(inodes)
+    assert not cgroup_dirs(INSTANCE), "cgroups left: %r" % cgroup_dirs(INSTANCE)
+    assert not [p for p in all_pids() if proc_sid(p) == proc.pid]
+    # systemd removes the RuntimeDirectory on stop; so do we
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+    assert not os.path.exists(RUN_DIR)
+
+
+def test_purge_leaves_nothing(installed):
+    paths = run(["dpkg-query", "-L", PACKAGE]).stdout.split("\n")
+    paths = [p for p in paths if p.startswith("/") and p != "/."]
+    assert SBIN in paths and ENV_FILE in paths and SITE in paths
+    user_before = installed["before"]["user"]
+    p = purge_package()
+    assert p.returncode == 0, "apt-get purge failed:\n" + p.stdout + p.stderr
+    assert dpkg_status(PACKAGE) in ("", "unknown ok not-installed"), dpkg_status(PACKAGE)
+
+    left = []
+    for path in paths:
+        if not os.path.lexists(path):
+            continue
+        if os.path.isdir(path):
+            # a directory (or usrmerge's /lib -> usr/lib) dpkg keeps: another package's, or one with files
+            # that are not ours (all of ours are checked one by one)
+            if run(["dpkg-query", "-S", path], check=False).returncode == 0 or os.listdir(path):
+                continue
+        left.append(path)
+    assert not left, "left after purge: %r" % left
+    for path in ("/etc/pyexec", STATE_DIR, RUN_DIR, "/usr/libexec/pyexec", "/usr/share/pyexec",
+                 "/usr/share/doc/pyexec"):
+        assert not os.path.lexists(path), path + " left after purge"
+
+    pw = getpw(USER)
+    if user_before is None:
+        assert pw is None, "purge left the user pyexec the package made"
+        assert getgr(USER) is None, "purge left the group pyexec the package made"
+    else:
+        assert pw is not None and pw.pw_uid == user_before.pw_uid, (
+            "purge removed (or changed) the user pyexec that existed before the install")
+
+    assert not cgroup_dirs(INSTANCE), cgroup_dirs(INSTANCE)
+    assert not package_processes(installed["inodes"]), package_processes(installed["inodes"])
