@@ -342,3 +342,44 @@ def test_zz_sigkill_of_one_master_fails_only_its_requests(stack):
         load.wait_for(40)
     assert_all_ok(load, 40)
     assert served_by(stack, 0) - before >= 5
+
+
+def test_docs_firewall_keeps_all_but_nginx_off_the_fastcgi_port():
+    """The nft commands of docs/operations.md ("Firewall the FastCGI port"),
+    run as written in a network namespace of this test's own, with loopback
+    addresses standing in for the hosts (10.0.0.5, the nginx host, becomes
+    127.0.0.5; a FastCGI listener on 127.0.0.1:9000)."""
+    doc = os.path.join(private.TOP, "docs", "operations.md")
+    with open(doc) as f:
+        text = f.read()
+    block = text.split("e.g. with nftables on each backend:\n\n```sh\n", 1)[1]
+    cmds = block.split("```", 1)[0].strip().splitlines()
+    assert len(cmds) == 3 and all(c.startswith("nft ") for c in cmds), cmds
+    script = "set -e\nip link set lo up\n" + "\n".join(
+        c.replace("10.0.0.5", "127.0.0.5") for c in cmds) + "\n" + r'''
+exec /usr/bin/python3 - <<'PY'
+import socket
+srv = socket.socket()
+srv.bind(("127.0.0.1", 9000))
+srv.listen(8)
+def reach(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.settimeout(1)
+    try:
+        s.connect(("127.0.0.1", 9000))
+        return "open"
+    except OSError as e:
+        return type(e).__name__
+    finally:
+        s.close()
+print("nginx-host", reach("127.0.0.5"))
+print("other-host", reach("127.0.0.6"))
+PY
+'''
+    r = subprocess.run(["unshare", "--net", "bash", "-c", script],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=60)
+    out = r.stdout.decode()
+    assert r.returncode == 0, out
+    assert "nginx-host open" in out and "other-host TimeoutError" in out, out
