@@ -18,24 +18,11 @@ def dev(*args, env):
                           timeout=120)
 
 
-def up(settings, prefix):
-    """Starts a stack with these PYEXEC_* / PYTHON_EXECUTOR_* settings and
-    nothing else of the caller's; returns (env, run_dir, master pid)."""
-    run_dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
-    os.chmod(run_dir, 0o755)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_", "TOGETHER_"))}
-    env.update(settings)
-    env["PYEXEC_RUN_DIR"] = run_dir
-    r = dev("up", "--detach", "--no-setup", env=env)
-    assert r.returncode == 0, r.stdout.decode()[-3000:]
-    with open(os.path.join(run_dir, "pyexec-fcgi.pid")) as f:
-        return env, run_dir, int(f.read())
-
-
 def up_backends(settings, prefix):
-    """Like up(), for a stack of several backends (PYEXEC_BACKENDS > 1):
-    their pids are in run_dir/pyexec-fcgi.b<i>.pid.  Returns (env, run_dir)."""
+    """Starts a stack with these PYEXEC_* / PYTHON_EXECUTOR_* settings and
+    nothing else of the caller's; returns (env, run_dir).  With
+    PYEXEC_BACKENDS > 1 the masters' pids are in
+    run_dir/pyexec-fcgi.b<i>.pid."""
     run_dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
     os.chmod(run_dir, 0o755)
     env = {k: v for k, v in os.environ.items()
@@ -48,6 +35,13 @@ def up_backends(settings, prefix):
         shutil.rmtree(run_dir, ignore_errors=True)
     assert r.returncode == 0, r.stdout.decode()[-3000:]
     return env, run_dir
+
+
+def up(settings, prefix):
+    """up_backends() of one backend; returns (env, run_dir, master pid)."""
+    env, run_dir = up_backends(settings, prefix)
+    with open(os.path.join(run_dir, "pyexec-fcgi.pid")) as f:
+        return env, run_dir, int(f.read())
 
 
 def down(env, run_dir):

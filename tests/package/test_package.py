@@ -432,6 +432,21 @@ def test_unit_execstart_is_the_packaged_binary(extracted):
     assert not glob.glob(extracted + "/etc/systemd/system/*.wants/pyexec.service")
 
 
+def test_unit_waits_for_the_drain_and_cleans_up(extracted):
+    """TimeoutStopSec covers the master's drain with the default limits
+    (`pyexec-fcgi --budget`), or systemd would SIGKILL requests in flight;
+    ExecStopPost removes what a killed master's guard could not."""
+    unit = parse_unit(extracted + UNIT)
+    budget = run([extracted + SBIN, "--budget"], env={"PATH": "/usr/bin:/bin"}).stdout
+    drain = int(re.search(r"^drain=(\d+)$", budget, re.M).group(1))
+    stop = unit["Service"]["TimeoutStopSec"][0]
+    assert stop.isdigit() and int(stop) > drain, (stop, drain)
+    assert unit["Service"]["KillMode"] == ["mixed"]
+    assert unit["Service"]["ExecStopPost"] == [SBIN + " --cleanup"]
+    assert unit["Service"]["Delegate"] == ["yes"]
+    assert "RestrictRealtime" not in unit["Service"]
+
+
 def test_compiled_in_paths_are_the_packaged_files(extracted):
     strings = run(["strings", "-a", extracted + SBIN]).stdout.splitlines()
     for path in (LAUNCHER, ZYGOTE, RUNNER):
@@ -714,20 +729,26 @@ def master(installed, scratch):
                                 start_new_session=True)
     installed["procs"].append(proc)
     yield proc, log, argv
+    stop_session(proc, signal.SIGTERM, 30)
+    for pid in cgroup_tree_pids(INSTANCE):
+        kill9(pid)
+    # systemd removes the RuntimeDirectory when the service stops
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+
+
+def stop_session(proc, sig, wait):
+    """Stops proc (a session leader this test started) with sig, SIGKILL
+    after wait seconds, then whatever is left of its session."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             kill9(proc.pid)
             proc.wait(timeout=10)
     for pid in all_pids():
         if proc_sid(pid) == proc.pid:
             kill9(pid)
-    for pid in cgroup_tree_pids(INSTANCE):
-        kill9(pid)
-    # systemd removes the RuntimeDirectory when the service stops
-    shutil.rmtree(RUN_DIR, ignore_errors=True)
 
 
 # docs/operations.md, "Configure": how an operator adds a key (hex keys
@@ -795,16 +816,7 @@ http {{
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     installed["procs"].append(proc)
     yield proc, d
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGQUIT)     # graceful stop of nginx's master
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            kill9(proc.pid)
-            proc.wait(timeout=10)
-    for pid in all_pids():
-        if proc_sid(pid) == proc.pid:
-            kill9(pid)
+    stop_session(proc, signal.SIGQUIT, 10)   # graceful stop of nginx's master
 
 
 def tail(path, n=40):
