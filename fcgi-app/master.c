@@ -735,6 +735,10 @@ main(int argc, char *argv[])
 		return master_print_budget();
 	if (argc > 1 && strcmp(argv[1], "--cleanup") == 0)
 		return master_cleanup();
+	/* What the master makes (cgroups, the knob files the workers open)
+	 * must not depend on the umask it was started with (systemd's UMask=,
+	 * a shell's). */
+	umask(022);
 	memset(&m, 0, sizeof(m));
 	m.guard_fd = -1;
 	sigemptyset(&set);

@@ -291,7 +291,8 @@ dir_write(const char *dir, const char *file, const char *s)
  * children must fit in its own.  slot-N and slot-N/launcher each get
  * SB_RT_SLOT_US every SB_RT_PERIOD_US (5%), far more than a launcher uses;
  * slot-N/run gets none, so no run can be real-time.  The instance gets the
- * sum of its slots' shares, "pyexec" a fixed share for all instances.
+ * sum of its slots' shares, "pyexec" a fixed share for all instances, or
+ * where its parent cannot give that, as much as its instances need.
  * Best effort: without a budget the launcher falls back to a nice value.
  * It no longer shares the run's CPU quota either way.
  */
@@ -334,11 +335,28 @@ dir_up(const char *dir, int n, char *out, size_t len)
 	return 0;
 }
 
+/* How many slot-N cgroups the instance directory inst holds. */
+static long
+rt_slots(const char *inst)
+{
+	DIR		*d;
+	struct dirent	*e;
+	long		 n = 0;
+
+	if ((d = opendir(inst)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_type == DT_DIR && strncmp(e->d_name, "slot-", 5) == 0;
+	closedir(d);
+	return n;
+}
+
 static void
 cgroup_rt_budget(struct sb_cgroup *cg)
 {
-	char	 launcher[560], slot[512], inst[512], top[512], num[32];
-	long	 cur;
+	char	 launcher[560], slot[512], inst[512], top[512], num[32],
+		 tnum[32];
+	long	 cur, t, want, share = 1000000L / SB_RT_PERIOD_US * SB_RT_SLOT_US;
 
 	/* dir[] is .../pyexec/<instance>/slot-N/run */
 	if (cg->version != SB_CGROUP_V1 ||
@@ -352,13 +370,24 @@ cgroup_rt_budget(struct sb_cgroup *cg)
 		snprintf(num, sizeof(num), "%d", SB_RT_PYEXEC_US);
 		(void)dir_write(top, SB_RT_FILE, num);
 	}
-	/* The instance keeps the 1 s period: its share grows by one slot's. */
+	/* The instance keeps the 1 s period: its budget is one share per slot
+	 * it has now (a slot made again takes the share of the one it
+	 * replaces).  Where "pyexec" could not get SB_RT_PYEXEC_US (its parent
+	 * has less to give: a container's root cgroup, another tenant's
+	 * share), "pyexec" grows by what is missing, as far as its parent
+	 * allows. */
 	if ((cur = dir_read_long(inst, SB_RT_FILE)) < 0)
 		return;
-	snprintf(num, sizeof(num), "%ld",
-	    cur + 1000000L / SB_RT_PERIOD_US * SB_RT_SLOT_US);
-	if (dir_write(inst, SB_RT_FILE, num) != 0)
-		return;
+	want = rt_slots(inst) * share;
+	snprintf(num, sizeof(num), "%ld", want);
+	if (want > cur && dir_write(inst, SB_RT_FILE, num) != 0) {
+		if ((t = dir_read_long(top, SB_RT_FILE)) < 0)
+			return;
+		snprintf(tnum, sizeof(tnum), "%ld", t + want - cur);
+		if (dir_write(top, SB_RT_FILE, tnum) != 0 ||
+		    dir_write(inst, SB_RT_FILE, num) != 0)
+			return;
+	}
 	snprintf(num, sizeof(num), "%d", SB_RT_PERIOD_US);
 	(void)dir_write(slot, "cpu.rt_period_us", num);
 	(void)dir_write(launcher, "cpu.rt_period_us", num);

@@ -215,6 +215,30 @@ slot_prioritise(struct slot *s, pid_t pid, char *err, size_t errlen)
 	return 0;
 }
 
+/* The launcher did not answer its first ping: how it ended, if it did
+ * (a seccomp filter of the service manager kills it without a word).
+ * Reaps it if it ended. */
+static void
+slot_why(struct slot *s, pid_t pid, char *err, size_t errlen)
+{
+	int	st;
+	bool	ended = waitpid(pid, &st, WNOHANG) == pid;
+
+	if (ended)
+		s->launcher_pid = 0;	/* reaped: nothing left to kill */
+	if (ended && WIFSIGNALED(st))
+		snprintf(err, errlen, "slot %u: the launcher did not start: "
+		    "killed by signal %d (%s)", s->id, WTERMSIG(st),
+		    strsignal(WTERMSIG(st)));
+	else if (ended && WIFEXITED(st))
+		snprintf(err, errlen, "slot %u: the launcher did not start: "
+		    "exit status %d (see its message above)", s->id,
+		    WEXITSTATUS(st));
+	else
+		snprintf(err, errlen, "slot %u: the launcher did not start "
+		    "(see its message above)", s->id);
+}
+
 /*
  * Clones the launcher into new namespaces, attaches it to the slot's
  * cgroup, lets it exec and waits for its first pong.  On success
@@ -283,8 +307,7 @@ slot_start_launcher(struct slot *s, const struct slot_opts *c,
 	sv[0] = -1;
 	/* The gate stays open until the launcher answers (see slot_child). */
 	if (run_ping_fd(s->ctl_fd, 10000, NULL) != 0) {
-		snprintf(err, errlen, "slot %u: the launcher did not start "
-		    "(see its message above)", s->id);
+		slot_why(s, pid, err, errlen);
 		goto fail;
 	}
 	close(gate[1]);

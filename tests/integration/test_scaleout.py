@@ -171,6 +171,14 @@ def tree(pid):
     return out
 
 
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def running(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -201,6 +209,19 @@ def assert_both_serve(stack):
     assert_all_ok(load, 40)
     after = [served_by(stack, i) for i in range(2)]
     assert all(a - b >= 5 for a, b in zip(after, before)), (before, after)
+
+
+def test_every_backends_launchers_are_realtime(stack):
+    """Each backend's launchers get SCHED_FIFO (the timer that ends a run
+    wins against a busy host), the second instance's too: the real-time
+    budget of "pyexec" is shared by the instances (sandbox/cgroup.c)."""
+    for i in range(2):
+        launchers = [p for p in tree(master(stack, i))
+                     if comm(p) == "pyexec-launcher"]
+        assert len(launchers) == 2, launchers
+        for p in launchers:
+            policy = os.sched_getscheduler(p) & ~os.SCHED_RESET_ON_FORK
+            assert policy == os.SCHED_FIFO, (i, p, policy)
 
 
 def test_both_backends_take_traffic(stack):

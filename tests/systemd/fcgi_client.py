@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""Tiny FastCGI client for tests/systemd/run (runs inside the container).
+
+usage: fcgi_client.py SOCKET execute|health|health-deep
+Sends what nginx would (nginx/pyexec.conf.in's params, PYEXEC_KEY_VALID=1:
+nginx checked the key) and checks the answer.  Prints one line,
+"ok <detail>" (exit 0) or "bad <detail>" (exit 1).  health-deep prints the
+JSON body of GET /health?deep=1.
+"""
+import json
+import socket
+import struct
+import sys
+
+BEGIN, END, PARAMS, STDIN, STDOUT, STDERR = 1, 3, 4, 5, 6, 7
+
+
+def record(rtype, content, rid=1):
+    out = b""
+    while True:
+        chunk, content = content[:65535], content[65535:]
+        pad = (8 - len(chunk) % 8) % 8
+        out += struct.pack("!BBHHBx", 1, rtype, rid, len(chunk), pad) + chunk + b"\0" * pad
+        if not content:
+            return out
+
+
+def nvlen(n):
+    return bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
+
+
+def request(path, method="GET", body=b"", query=""):
+    params = {
+        "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_SOFTWARE": "nginx",
+        "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_SCHEME": "http",
+        "REQUEST_METHOD": method, "DOCUMENT_URI": path,
+        "REQUEST_URI": path + ("?" + query if query else ""),
+        "SCRIPT_NAME": path, "QUERY_STRING": query,
+        "CONTENT_TYPE": "application/json" if body else "",
+        "CONTENT_LENGTH": str(len(body)) if body else "",
+        "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "40000",
+        "SERVER_ADDR": "127.0.0.1", "SERVER_PORT": "80", "SERVER_NAME": "localhost",
+        "PYEXEC_KEY_VALID": "1",
+    }
+    p = b"".join(nvlen(len(k)) + nvlen(len(v.encode())) + k.encode() + v.encode()
+                 for k, v in params.items())
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect(SOCK)
+    s.sendall(record(BEGIN, struct.pack("!HB5x", 1, 0)) + record(PARAMS, p) +
+              record(PARAMS, b"") + (record(STDIN, body) if body else b"") +
+              record(STDIN, b""))
+    buf, out = b"", b""
+    while True:
+        while len(buf) >= 8:
+            _, rtype, _, clen, pad = struct.unpack("!BBHHBx", buf[:8])
+            if len(buf) < 8 + clen + pad:
+                break
+            content, buf = buf[8:8 + clen], buf[8 + clen + pad:]
+            if rtype == STDOUT:
+                out += content
+            elif rtype == END:
+                s.close()
+                head, _, resp = out.partition(b"\r\n\r\n")
+                status = 200
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"status:"):
+                        status = int(line.split()[1])
+                return status, resp
+        data = s.recv(65536)
+        if not data:
+            raise RuntimeError("connection closed before END_REQUEST (%d bytes)" % len(out))
+        buf += data
+
+
+def main():
+    what = sys.argv[2]
+    try:
+        if what == "execute":
+            st, body = request("/v1/execute", "POST",
+                               json.dumps({"code": "import numpy; print(6*7)"}).encode())
+            j = json.loads(body)
+            ex = [r for r in j.get("response", []) if r.get("type") == "execution"]
+            if st == 200 and j.get("status") == "success" and ex and ex[0].get("stdout") == "42\n":
+                print("ok 200 stdout=%r outcome=%s duration_ms=%s" %
+                      (ex[0]["stdout"], ex[0].get("outcome"), ex[0].get("duration_ms")))
+                return 0
+            print("bad status=%d body=%s" % (st, body[:300].decode(errors="replace")))
+            return 1
+        if what == "ctypes":   # a libffi closure: what MemoryDenyWriteExecute= would break
+            code = ("import ctypes\nCB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)\n"
+                    "f = CB(lambda x: x * 2)\nprint(f(21))\n")
+            st, body = request("/v1/execute", "POST", json.dumps({"code": code}).encode())
+            j = json.loads(body)
+            ex = [r for r in j.get("response", []) if r.get("type") == "execution"]
+            if st == 200 and ex and ex[0].get("stdout") == "42\n":
+                print("ok ctypes callback")
+                return 0
+            print("bad ctypes callback: %s" % (json.dumps(ex[0])[:300] if ex else body[:300]))
+            return 1
+        if what in ("health", "health-deep"):
+            st, body = request("/health", query="deep=1" if what == "health-deep" else "")
+            if what == "health-deep":
+                print(body.decode(errors="replace"))
+                return 0
+            j = json.loads(body)
+            if st == 200 and j.get("status") == "healthy":
+                print("ok 200 healthy workers=%s" % json.dumps(j.get("workers")))
+                return 0
+            print("bad status=%d body=%s" % (st, body[:300].decode(errors="replace")))
+            return 1
+    except Exception as e:  # noqa: BLE001 - one line for the test's report
+        print("bad %s: %s" % (type(e).__name__, e))
+        return 1
+    print("bad unknown request %s" % what)
+    return 2
+
+
+SOCK = sys.argv[1]
+sys.exit(main())
