@@ -37,9 +37,9 @@
 #define GUARD_FD	3		/* the pipe's read end in the guard */
 
 static void __attribute__((noreturn))
-guard_main(int rfd, enum sb_cgversion v, const char *name, pid_t master)
+guard_main(int rfd, enum sb_cgversion v, char *name, pid_t master)
 {
-	char	b = 0;
+	char	b = 0, *slash;
 	ssize_t	n;
 	int	nul;
 
@@ -57,10 +57,15 @@ guard_main(int rfd, enum sb_cgversion v, const char *name, pid_t master)
 	while (n < 0 && errno == EINTR);
 	if (n == 1 && b == 'D')
 		_exit(0);
-	if (sb_cgroup_sweep(v, name, GUARD_WAIT_MS) == 0)
+	if (sb_cgroup_sweep(v, name, GUARD_WAIT_MS) == 0) {
 		log_msg("error", "guard", "the master %d died: its slots' "
 		    "processes are killed and cgroup %s removed", (int)master,
 		    name);
+		if ((slash = strrchr(name, '/')) != NULL) {
+			*slash = '\0';		/* "pyexec", if no other uses it */
+			sb_cgroup_remove(v, name);
+		}
+	}
 	else
 		log_msg("error", "guard", "the master %d died: cgroup %s could "
 		    "not be removed in %d s", (int)master, name,
@@ -87,8 +92,11 @@ guard_start(enum sb_cgversion v, const char *name)
 		return -1;
 	}
 	if (pid == 0) {
+		char	own[512];
+
 		close(p[1]);
-		guard_main(p[0], v, name, master);
+		snprintf(own, sizeof(own), "%s", name);
+		guard_main(p[0], v, own, master);
 	}
 	close(p[0]);
 	return p[1];

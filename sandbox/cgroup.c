@@ -291,14 +291,12 @@ dir_write(const char *dir, const char *file, const char *s)
  * children must fit in its own.  slot-N and slot-N/launcher each get
  * SB_RT_SLOT_US every SB_RT_PERIOD_US (5%), far more than a launcher uses;
  * slot-N/run gets none, so no run can be real-time.  The instance gets the
- * sum of its slots' shares, "pyexec" a fixed share for all instances, or
- * where its parent cannot give that, as much as its instances need.
+ * sum of its slots' shares, "pyexec" as much as its instances need.
  * Best effort: without a budget the launcher falls back to a nice value.
  * It no longer shares the run's CPU quota either way.
  */
 #define SB_RT_PERIOD_US		10000
 #define SB_RT_SLOT_US		500
-#define SB_RT_PYEXEC_US		900000	/* of the root's 1 s period */
 #define SB_RT_FILE		"cpu.rt_runtime_us"
 
 static long
@@ -366,16 +364,11 @@ cgroup_rt_budget(struct sb_cgroup *cg)
 	    dir_read_long(slot, SB_RT_FILE) < 0)
 		return;
 	snprintf(launcher, sizeof(launcher), "%s/" SB_CG_LAUNCHER, slot);
-	if (dir_read_long(top, SB_RT_FILE) < SB_RT_PYEXEC_US) {
-		snprintf(num, sizeof(num), "%d", SB_RT_PYEXEC_US);
-		(void)dir_write(top, SB_RT_FILE, num);
-	}
 	/* The instance keeps the 1 s period: its budget is one share per slot
 	 * it has now (a slot made again takes the share of the one it
-	 * replaces).  Where "pyexec" could not get SB_RT_PYEXEC_US (its parent
-	 * has less to give: a container's root cgroup, another tenant's
-	 * share), "pyexec" grows by what is missing, as far as its parent
-	 * allows. */
+	 * replaces).  "pyexec" grows by what its instance is missing, as far
+	 * as its parent allows: it holds no more of the host's real-time time
+	 * than its instances have needed. */
 	if ((cur = dir_read_long(inst, SB_RT_FILE)) < 0)
 		return;
 	want = rt_slots(inst) * share;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Tiny FastCGI client for tests/systemd/run (runs inside the container).
 
-usage: fcgi_client.py SOCKET execute|health|health-deep
+usage: fcgi_client.py SOCKET|HOST:PORT execute|health|health-deep
 Sends what nginx would (nginx/pyexec.conf.in's params, PYEXEC_KEY_VALID=1:
 nginx checked the key) and checks the answer.  Prints one line,
 "ok <detail>" (exit 0) or "bad <detail>" (exit 1).  health-deep prints the
@@ -44,9 +44,13 @@ def request(path, method="GET", body=b"", query=""):
     }
     p = b"".join(nvlen(len(k)) + nvlen(len(v.encode())) + k.encode() + v.encode()
                  for k, v in params.items())
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(60)
-    s.connect(SOCK)
+    if SOCK.startswith("/"):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(SOCK)
+    else:                       # HOST:PORT (a backend on TCP)
+        host, port = SOCK.rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=60)
     s.sendall(record(BEGIN, struct.pack("!HB5x", 1, 0)) + record(PARAMS, p) +
               record(PARAMS, b"") + (record(STDIN, body) if body else b"") +
               record(STDIN, b""))
