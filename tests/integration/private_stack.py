@@ -61,3 +61,27 @@ def rm_cgroups(instance):
                 os.rmdir(d)
             except OSError:
                 pass
+
+
+def running(pid):
+    """pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def comm(pid):
+    """pid's command name, or "" once it is gone."""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def instance_cgroups(instance):
+    """The v1 hierarchies in which pyexec/<instance> still exists."""
+    return [c for c in ("memory", "cpu", "cpuacct", "pids")
+            if os.path.isdir("/sys/fs/cgroup/%s/pyexec/%s" % (c, instance))]

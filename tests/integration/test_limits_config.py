@@ -156,11 +156,11 @@ def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
     with open("/proc/%d/task/%d/children" % (m, m)) as f:
         others = [int(k) for k in f.read().split()
                   if int(k) not in workers + launchers]
-    guards = [p for p in others if _comm(p) == "pyexec-guard"]
+    guards = [p for p in others if private.comm(p) == "pyexec-guard"]
     fronts = [p for p in others if p not in guards]
     assert len(fronts) == 1, others        # the front, the master's other child
     assert len(guards) == 1, others        # and the guard (fcgi-app/guard.c)
-    cgroups = _instance_cgroups()
+    cgroups = private.instance_cgroups(INSTANCE)
     assert cgroups, "no cgroup pyexec/%s before the kill" % INSTANCE
     # Stopped workers keep the launchers' control sockets open: only the
     # launchers' own parent-death signal can end them now.
@@ -171,16 +171,16 @@ def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
         _assert_launchers_end(launchers)
         # the front too: its parent-death signal, after its own drop
         deadline = time.monotonic() + 5
-        while _running(fronts[0]) and time.monotonic() < deadline:
+        while private.running(fronts[0]) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _running(fronts[0]), "the front outlived its master"
+        assert not private.running(fronts[0]), "the front outlived its master"
         # the guard removes the slots' cgroups, then ends
         deadline = time.monotonic() + 10
-        while (_instance_cgroups() or _running(guards[0])) and \
+        while (private.instance_cgroups(INSTANCE) or private.running(guards[0])) and \
                 time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _instance_cgroups(), "cgroups left: %s" % _instance_cgroups()
-        assert not _running(guards[0]), "the guard outlived its work"
+        assert not private.instance_cgroups(INSTANCE), "cgroups left: %s" % private.instance_cgroups(INSTANCE)
+        assert not private.running(guards[0]), "the guard outlived its work"
     finally:
         for p in workers:
             try:
@@ -189,26 +189,12 @@ def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
                 pass
 
 
-def _comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return ""
-
-
-def _instance_cgroups():
-    """The hierarchies in which pyexec/<INSTANCE> still exists."""
-    return [c for c in ("memory", "cpu", "cpuacct", "pids")
-            if os.path.isdir("/sys/fs/cgroup/%s/pyexec/%s" % (c, INSTANCE))]
-
-
 def _assert_launchers_end(launchers):
     deadline = time.monotonic() + 5
     alive = launchers
     while alive and time.monotonic() < deadline:
         time.sleep(0.05)
-        alive = [p for p in launchers if _running(p)]
+        alive = [p for p in launchers if private.running(p)]
     assert not alive, "launchers outlived their master: %s" % alive
     # And with them their keepers and anything in the slots' uid range.
     left = []
@@ -219,14 +205,8 @@ def _assert_launchers_end(launchers):
                     uid = int([l for l in f if l.startswith("Uid:")][0].split()[1])
             except (OSError, IndexError, ValueError):
                 continue
-            if UID_BASE <= uid < UID_BASE + 2 and _running(int(d)):
+            if UID_BASE <= uid < UID_BASE + 2 and private.running(int(d)):
                 left.append(int(d))
     assert not left, left
 
 
-def _running(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False

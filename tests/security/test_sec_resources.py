@@ -605,3 +605,37 @@ def test_rlimits_cannot_be_raised(token):
             assert after == [soft, hard], r
     finally:
         sh.assert_host_clean(token)
+
+
+def test_a_run_cannot_make_itself_realtime(token):
+    # The launcher that times a run is SCHED_FIFO (reset on fork); the run
+    # must not get real-time priority back, whatever it asks: a real-time
+    # run could starve the launcher's timer and the host.  Neither policy
+    # is allowed, and the scheduling it has is the plain one at nice 0.
+    code = _code("""
+        import json, os
+        out = {"start": [os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)]}
+        for name in ("SCHED_FIFO", "SCHED_RR"):
+            try:
+                os.sched_setscheduler(0, getattr(os, name), os.sched_param(1))
+                out[name] = "granted"
+            except OSError as e:
+                out[name] = e.errno
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, -5)
+            out["nice"] = "granted"
+        except OSError as e:
+            out["nice"] = e.errno
+        out["end"] = os.sched_getscheduler(0)
+        print(json.dumps(out))
+        """)
+    ex = sh.run(code, timeout=10)
+    assert ex["outcome"] == "completed", show(ex)
+    import json
+    r = json.loads(ex["stdout"])
+    assert r["start"] == [0, 0], show(ex)                 # SCHED_OTHER, nice 0
+    assert r["SCHED_FIFO"] in (errno.EPERM, errno.EACCES), show(ex)
+    assert r["SCHED_RR"] in (errno.EPERM, errno.EACCES), show(ex)
+    assert r["nice"] in (errno.EPERM, errno.EACCES), show(ex)
+    assert r["end"] == 0, show(ex)
+    sh.assert_host_clean(token)
