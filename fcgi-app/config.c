@@ -133,6 +133,9 @@ struct config_size {
 static const struct config_size config_sizes[] = {
 	{ "PYEXEC_MAX_BODY", 1 << 20, 1024, 64 << 20, CFG(max_body) },
 	{ "PYEXEC_MAX_OUTPUT_BYTES", 1 << 20, 1024, 64 << 20, CFG(max_output) },
+	{ "PYEXEC_MAX_ARTIFACT_BYTES", 8 << 20, 0, 64 << 20, CFG(max_artifact_bytes) },
+	{ "PYEXEC_MAX_ARTIFACT_ITEM_BYTES", 5 << 20, 0, 64 << 20, CFG(max_artifact_item) },
+	{ "PYEXEC_MAX_ARTIFACTS", 20, 0, 100, CFG(max_artifacts) },
 	{ "PYTHON_EXECUTOR_DEFAULT_MAX_MEMORY", 100, PYEXEC_MIN_MEMORY_MB, 1 << 20, CFG(default_memory_mb) },
 	{ "PYTHON_EXECUTOR_MAX_MEMORY", 500, PYEXEC_MIN_MEMORY_MB, 1 << 20, CFG(max_memory_mb) },
 	{ "PYEXEC_MAX_PIDS", 64, 8, 4096, CFG(max_pids) },

@@ -7,6 +7,8 @@
  *   code        what the model wrote, one per attempt
  *   execution   one run, or code that did not run (outcome "rejected")
  *   usage       the model's tokens and time
+ *   image, plotly, file, omitted
+ *               a run's artifacts (artifact.c checked them)
  *
  * Every string that came from a run or the model goes through
  * item_bytes(): valid UTF-8 whatever the bytes were.
@@ -223,6 +225,27 @@ item_execution(const struct task *t, const struct task_attempt *a,
 		json_object_object_add(it, "attempt",
 		    json_object_new_int((int)attempt));
 	return it;
+}
+
+/* The artifacts of attempt a after its execution item, in the order the
+ * run made them; each carries "attempt" as the execution item does. */
+void
+item_artifacts(struct json_object *items, const struct task_attempt *a,
+    unsigned attempt)
+{
+	size_t			 i, n;
+	struct json_object	*it;
+
+	if (!a->ran || a->artifacts == NULL)
+		return;
+	n = json_object_array_length(a->artifacts);
+	for (i = 0; i < n; i++) {
+		it = json_object_get(json_object_array_get_idx(a->artifacts, i));
+		if (attempt > 0)
+			json_object_object_add(it, "attempt",
+			    json_object_new_int((int)attempt));
+		json_object_array_add(items, it);
+	}
 }
 
 /* The execution item of code that did not run. */

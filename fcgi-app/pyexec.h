@@ -47,6 +47,9 @@ struct pyexec_config {
 						 * modules, "a,b.c,d" (may be "") */
 	size_t		 max_body;		/* PYEXEC_MAX_BODY, bytes */
 	size_t		 max_output;		/* PYEXEC_MAX_OUTPUT_BYTES */
+	size_t		 max_artifact_bytes;	/* PYEXEC_MAX_ARTIFACT_BYTES: all */
+	size_t		 max_artifact_item;	/* PYEXEC_MAX_ARTIFACT_ITEM_BYTES */
+	unsigned	 max_artifacts;		/* PYEXEC_MAX_ARTIFACTS */
 	double		 default_timeout;	/* PYTHON_EXECUTOR_DEFAULT_TIMEOUT, s */
 	double		 max_timeout;		/* PYTHON_EXECUTOR_MAX_TIMEOUT, s */
 	unsigned	 default_memory_mb;	/* PYTHON_EXECUTOR_DEFAULT_MAX_MEMORY */
@@ -175,6 +178,7 @@ struct field_table {
 	bool			 unwrap;	/* runner unwraps dict/fenced code */
 	bool			 policy;	/* the IBM AST policy */
 	bool			 show;		/* runner reports str(result) */
+	bool			 artifacts;	/* figures and files come back */
 };
 
 enum field_kind {
@@ -221,6 +225,7 @@ struct exec_request {
 	unsigned	 max_attempts;	/* generate: 1..3 */
 	enum run_mode	 mode;		/* the table's, or the "mode" field */
 	bool		 unwrap, policy, show;	/* the table's */
+	bool		 artifacts;		/* the table's: native routes */
 };
 
 extern const struct field_table request_execute, request_generate,
@@ -447,6 +452,8 @@ struct task_attempt {
 	struct json_object	*exc;		/* owned: the program's exception */
 	char			*result_json;	/* owned: json.dumps(result) */
 	char			*result_str;	/* owned: str(result), if shown */
+	struct json_object	*artifacts;	/* owned: envelope items of the
+						 * run's figures and files, or NULL */
 };
 
 struct task {
@@ -473,6 +480,13 @@ void		 task_generate(struct worker *, struct task *);
 const struct task_attempt *task_last(const struct task *);
 void		 task_free(struct task *);
 void		 task_report(const struct run_result *, struct task_attempt *);
+
+/* artifact.c: a run's figures and files, checked again, as items. */
+struct json_object *artifact_items(const char *, size_t,
+		    const struct run_params *);
+const char	*artifact_mime(const char *);
+bool		 artifact_name_ok(const char *, size_t);
+unsigned char	*artifact_b64_decode(const char *, size_t, size_t *);
 void		 task_concerns_line(struct json_object *, char *, size_t);
 char		*task_tail(const char *, size_t, size_t max);
 
@@ -521,6 +535,8 @@ struct json_object *item_text(const char *);
 struct json_object *item_raw_json(const char *);
 struct json_object *item_execution(const struct task *,
 		    const struct task_attempt *, unsigned attempt);
+void		 item_artifacts(struct json_object *, const struct task_attempt *,
+		    unsigned attempt);
 struct json_object *item_rejected(const struct task *, const struct task_attempt *,
 		    unsigned attempt);
 struct json_object *item_validation(const struct worker *, const struct task *);

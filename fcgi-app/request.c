@@ -88,21 +88,21 @@ static const struct field seed001_generate_fields[] = {
 };
 
 const struct field_table request_execute = { "/v1/execute", execute_fields,
-	true, 0, RUN_MODE_SCRIPT, false, false, false };
+	true, 0, RUN_MODE_SCRIPT, false, false, false, true };
 const struct field_table request_generate = { "/v1/generate-and-execute",
-	generate_fields, true, 0, RUN_MODE_SCRIPT, false, false, false };
+	generate_fields, true, 0, RUN_MODE_SCRIPT, false, false, false, true };
 const struct field_table request_seed004 = { "/api/v1/execute",
-	seed004_fields, false, 5, RUN_MODE_SCRIPT, false, false, false };
+	seed004_fields, false, 5, RUN_MODE_SCRIPT, false, false, false, false };
 const struct field_table request_seed002 = { "/execute", seed002_fields,
-	false, 30, RUN_MODE_MAIN, false, false, false };
+	false, 30, RUN_MODE_MAIN, false, false, false, false };
 const struct field_table request_seed003 = { "/execute", seed003_fields,
-	false, 10, RUN_MODE_SCRIPT, true, false, false };
+	false, 10, RUN_MODE_SCRIPT, true, false, false, false };
 const struct field_table request_seed001_execute = {
 	"/system/python_executor/execute_code/invoke", seed001_execute_fields,
-	false, 0, RUN_MODE_SCRIPT, false, true, true };
+	false, 0, RUN_MODE_SCRIPT, false, true, true, false };
 const struct field_table request_seed001_generate = {
 	"/experience/python_executor/generate_and_execute/invoke",
-	seed001_generate_fields, false, 0, RUN_MODE_SCRIPT, false, false, true };
+	seed001_generate_fields, false, 0, RUN_MODE_SCRIPT, false, false, true, false };
 
 /* Sets e to kind with pyexec's own words for it; returns INVALID. */
 static enum pyexec_err __attribute__((format(printf, 4, 5)))
@@ -516,6 +516,7 @@ request_defaults(const struct field_table *t, const struct pyexec_config *c,
 	r->unwrap = t->unwrap;
 	r->policy = t->policy;
 	r->show = t->show;
+	r->artifacts = t->artifacts;
 }
 
 /*

@@ -178,7 +178,7 @@ route_task(struct exchange *x, const struct field_table *t,
 	return items;
 }
 
-/* POST /v1/execute: text, [validation], execution. */
+/* POST /v1/execute: text, [validation], execution, [artifacts]. */
 static void
 route_execute(struct exchange *x)
 {
@@ -191,11 +191,12 @@ route_execute(struct exchange *x)
 		json_object_array_add(items, item_validation(x->w, t));
 	json_object_array_add(items, t->rejected_by != NULL ?
 	    item_rejected(t, &t->at[0], 0) : item_execution(t, &t->at[0], 0));
+	item_artifacts(items, &t->at[0], 0);
 	route_answer(x, items);
 }
 
-/* POST /v1/generate-and-execute: text, then code and execution per
- * attempt, then usage. */
+/* POST /v1/generate-and-execute: text, then code, execution and its
+ * artifacts per attempt, then usage. */
 static void
 route_generate(struct exchange *x)
 {
@@ -210,6 +211,7 @@ route_generate(struct exchange *x)
 		json_object_array_add(items, t->at[i].ran ?
 		    item_execution(t, &t->at[i], i + 1) :
 		    item_rejected(t, &t->at[i], i + 1));
+		item_artifacts(items, &t->at[i], i + 1);
 	}
 	json_object_array_add(items, item_usage(x->w, t));
 	route_answer(x, items);

@@ -101,23 +101,23 @@ report_string(struct json_object *rep, const char *key)
 	    (size_t)json_object_get_string_len(v));
 }
 
-/* The report as one strict JSON object, or NULL. */
+/* The report (len bytes of text) as one strict JSON object, or NULL. */
 static struct json_object *
-report_object(const struct run_result *rr)
+report_object(const char *text, size_t len)
 {
 	struct json_tokener	*tok;
 	struct json_object	*rep;
 	char			 why[128];
 
-	if (rr->report == NULL || rr->report_len == 0 ||
-	    !envelope_utf8_valid(rr->report, rr->report_len) ||
-	    memchr(rr->report, '\0', rr->report_len) != NULL ||
-	    json_strict_check(rr->report, rr->report_len, 128, true, why,
+	if (text == NULL || len == 0 || len > INT32_MAX ||
+	    !envelope_utf8_valid(text, len) ||
+	    memchr(text, '\0', len) != NULL ||
+	    json_strict_check(text, len, 128, true, why,
 	    sizeof(why)) != 0 || (tok = json_tokener_new_ex(128)) == NULL)
 		return NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	rep = json_tokener_parse_ex(tok, rr->report, (int)rr->report_len);
-	if (rep != NULL && (json_tokener_get_parse_end(tok) != rr->report_len ||
+	rep = json_tokener_parse_ex(tok, text, (int)len);
+	if (rep != NULL && (json_tokener_get_parse_end(tok) != len ||
 	    !json_object_is_type(rep, json_type_object))) {
 		json_object_put(rep);
 		rep = NULL;
@@ -134,14 +134,26 @@ report_object(const struct run_result *rr)
  * completed.  result_json must itself be one strict JSON text (it goes
  * into the answer as it is).  Anything else is ignored: the outcome never
  * depends on it.  Fills a->exc, a->result_json, a->result_str (owned).
+ * When the run was asked for artifacts, what follows the report's first
+ * "\n" is their list: checked and shaped by artifact_items() into
+ * a->artifacts (owned), whatever the outcome (a figure made before an
+ * error is still shown).  The report's own JSON never holds a "\n".
  */
 void
 task_report(const struct run_result *rr, struct task_attempt *a)
 {
 	struct json_object	*rep, *v, *t;
 	char			 why[128];
+	const char		*nl = NULL;
+	size_t			 len = rr->report_len;
 
-	if ((rep = report_object(rr)) == NULL)
+	if (a->p.artifacts && rr->report != NULL &&
+	    (nl = memchr(rr->report, '\n', rr->report_len)) != NULL) {
+		len = (size_t)(nl - rr->report);
+		a->artifacts = artifact_items(nl + 1, rr->report_len - len - 1,
+		    &a->p);
+	}
+	if ((rep = report_object(rr->report, len)) == NULL)
 		return;
 	if (rr->outcome == RUN_ERROR && rr->exit_code == 1 && rr->signal == 0 &&
 	    json_object_object_length(rep) == 1 &&
@@ -234,7 +246,10 @@ task_params(const struct worker *w, const struct exec_request *req,
 	    .cpu_limit = req->cpu_limit, .max_output = w->cfg->max_output,
 	    .mode = req->mode, .unwrap = req->unwrap,
 	    .policy = req->policy ? w->cfg->seed001_policy : NULL,
-	    .show = req->show };
+	    .show = req->show, .artifacts = req->artifacts,
+	    .art_total = w->cfg->max_artifact_bytes,
+	    .art_item = w->cfg->max_artifact_item,
+	    .art_count = w->cfg->max_artifacts };
 }
 
 /* A call to the model, counted in the metrics by its result and time. */
@@ -452,6 +467,7 @@ task_free(struct task *t)
 		json_object_put(t->at[i].exc);
 		free(t->at[i].result_json);
 		free(t->at[i].result_str);
+		json_object_put(t->at[i].artifacts);
 	}
 	json_object_put(t->concerns);
 	llm_reply_free(&t->usage);

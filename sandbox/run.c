@@ -4,8 +4,9 @@
  * The worker makes the run's five pipes, keeps its ends and sends the
  * others to the launcher with PROTO_RUN.  Then a single poll loop feeds the
  * code and stdin in, reads stdout, stderr and the runner's report out (the
- * output capped in total: past it the run is stopped; the report capped on
- * its own: past it the report pipe is closed and the report dropped) and
+ * output capped in total: past it the run is stopped; the report, and the
+ * artifacts that may follow it, capped on their own: past it the report
+ * pipe is closed and the report dropped) and
  * waits for PROTO_DONE, which the launcher sends once the runner's status
  * is known and every process of the run killed.  Then what is in the pipes
  * is read without waiting: a run can keep a write end alive after its
@@ -34,6 +35,7 @@
 #include "proto.h"
 
 #define REPORT_MAX	(64 * 1024)
+#define ART_FRAMING	(128 * 1024)	/* names, sizes, keys of <= 101 items */
 #define BACKSTOP_MS	10000	/* past the run's own timeout */
 
 static int64_t
@@ -86,6 +88,7 @@ struct pump {
 	struct sink	 out, err, rep;
 	struct feed	 code, in;
 	size_t		 max_output;
+	size_t		 rep_max;	/* the report, and artifacts if any */
 	bool		 truncated, kill_sent, done;
 	struct proto_done done_msg;
 	int		 ctl;
@@ -198,7 +201,7 @@ pump_read(struct pump *p, struct sink *k, bool is_output)
 	}
 	k->total += (size_t)n;
 	if (!is_output) {
-		if (k->len + (size_t)n > REPORT_MAX) {
+		if (k->len + (size_t)n > p->rep_max) {
 			report_overflow(k);
 			return 1;
 		}
@@ -323,9 +326,15 @@ run_payload(const struct run_params *pa, size_t *len)
 	int	 hl;
 	char	*buf;
 
-	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s%s\n",
+	char	 art[128] = "";
+
+	if (pa->artifacts)
+		snprintf(art, sizeof(art), " artifacts=1 art_total=%zu "
+		    "art_item=%zu art_count=%u", pa->art_total, pa->art_item,
+		    pa->art_count);
+	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s%s%s\n",
 	    pa->mode == RUN_MODE_MAIN ? "main" : "script",
-	    pa->unwrap ? " unwrap=1" : "", pa->show ? " show=1" : "",
+	    pa->unwrap ? " unwrap=1" : "", pa->show ? " show=1" : "", art,
 	    pa->policy ? " " : "",
 	    pa->policy ? pa->policy : "");
 	if (hl < 0 || (size_t)hl >= sizeof(head) || strchr(head, '\n') !=
@@ -437,6 +446,9 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	p.out.fd = p.err.fd = p.rep.fd = p.code.fd = p.in.fd = -1;
 	p.ctl = rs->ctl_fd;
 	p.max_output = pa->max_output;
+	/* Artifacts travel base64 (4 bytes for 3) after the report. */
+	p.rep_max = REPORT_MAX + (pa->artifacts ? 1 + (pa->art_total + 2) /
+	    3 * 4 + ART_FRAMING : 0);
 	if ((payload = run_payload(pa, &payload_len)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -19,6 +19,10 @@
 #       guard does not fire), then main() is called once and its return
 #       value reported; no main(), or a value json.dumps refuses, is an
 #       error (exit 1) with json's own message.
+#       With "artifacts=1 art_total=N art_item=N art_count=N" in the
+#       header (the native routes only) the report is followed by one
+#       "\n" and a JSON array of artifacts (see _Artifacts); without
+#       any artifact nothing follows, and the report is as before.
 #       Before the code runs it moves to the highest fd the run may have,
 #       close-on-exec, so children never inherit it and fd sprays miss it.
 #       The report describes the program's own exception: the worker takes
@@ -222,17 +226,300 @@ def _user_line(tb):
     return line
 
 
-def _report(obj):
+def _report(obj, artifacts=None):
     data = b"{}"
     if obj:
         import json
         data = json.dumps(obj).encode("ascii")
+    if artifacts:
+        data += b"\n" + artifacts
     try:
         while data:
             n = posix.write(_REPORT_FD, data)
             data = data[n:]
     except OSError:
         pass
+
+
+# Artifacts: figures and files that come back from a run (native routes).
+# Collected here, with the run's own privileges, after the code ends and
+# sent after the report on the report pipe.  The worker checks every item
+# again (names, sizes, base64, PNG header) and trusts none of it: the
+# user's code shares this process and could forge any of it, which only
+# changes its own answer.  On the wire each item is
+#   {"type": "image"|"plotly"|"file", "name", "size", "data": base64,
+#    "width", "height" (images)} or, past a cap, the same with
+#   "truncated": true, "reason": "count"|"size"|"total"|"pixels"|"name"|
+#   "error" and no data; past _ART_LIST items, one {"type": "omitted",
+#   "count", "size"}.
+# Cost when the code imports neither matplotlib nor plotly: a finder in
+# sys.meta_path that compares a name, and one mkdir of the outputs.
+_ART_DIR = "/tmp/outputs"
+_ART_LIST = 100                 # items listed, with data or not
+_ART_PIXELS = 16 << 20          # a figure larger is not drawn
+_art = None
+
+
+class _Artifacts:
+    def __init__(self, header):
+        self.total_max = int(header.get("art_total", "0"))
+        self.item_max = int(header.get("art_item", "0"))
+        self.count_max = int(header.get("art_count", "0"))
+        self.items = []
+        self.kept = self.total = self.figures = 0
+        self.omitted = self.omitted_size = 0
+
+    def room(self):
+        return self.kept < self.count_max and len(self.items) < _ART_LIST
+
+    def add(self, typ, name, size, data=None, reason=None, **extra):
+        if len(self.items) >= _ART_LIST:
+            self.omitted += 1
+            self.omitted_size += size or 0
+            return
+        it = {"type": typ, "name": name, "size": size}
+        it.update(extra)
+        if reason is None:
+            if self.kept >= self.count_max:
+                reason = "count"
+            elif size > self.item_max:
+                reason = "size"
+            elif self.total + size > self.total_max:
+                reason = "total"
+        if reason is None and data is not None:
+            import binascii
+            it["data"] = binascii.b2a_base64(data, newline=False).decode()
+            self.kept += 1
+            self.total += size
+        else:
+            it["truncated"] = True
+            it["reason"] = reason or "error"
+        self.items.append(it)
+
+    def figure_name(self, ext):
+        self.figures += 1
+        return "figure-%d.%s" % (self.figures, ext)
+
+    def wire(self):
+        items = list(self.items)
+        if self.omitted:
+            items.append({"type": "omitted", "count": self.omitted,
+                          "size": self.omitted_size})
+        return items
+
+
+def _png_size(png):
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        return None, None
+    return (int.from_bytes(png[16:20], "big"),
+            int.from_bytes(png[20:24], "big"))
+
+
+def _mpl_capture(plt):
+    """Every open figure, in the order made, as a PNG; then closed (as a
+    notebook's inline backend does after show)."""
+    import io
+    from matplotlib import _pylab_helpers
+    for num in plt.get_fignums():
+        mgr = _pylab_helpers.Gcf.get_fig_manager(num)
+        if mgr is None:
+            continue
+        fig = mgr.canvas.figure
+        name = _art.figure_name("png")
+        try:
+            w, h = fig.get_size_inches() * fig.dpi
+            if not _art.room():
+                _art.add("image", name, None, reason="count")
+            elif not (0 < w * h <= _ART_PIXELS):
+                _art.add("image", name, None, reason="pixels",
+                         width=int(w), height=int(h))
+            else:
+                buf = io.BytesIO()
+                fig.savefig(buf, format="png", dpi=fig.dpi)
+                png = buf.getvalue()
+                w, h = _png_size(png)
+                _art.add("image", name, len(png), png, width=w, height=h)
+        except Exception:
+            _art.add("image", name, None, reason="error")
+        plt.close(fig)
+
+
+def _patch_pyplot(plt):
+    orig = plt.show
+
+    def show(*args, **kwargs):
+        """pyexec: the open figures become image items of the answer."""
+        if _art is not None:
+            _mpl_capture(plt)
+        else:
+            return orig(*args, **kwargs)
+    show.__wrapped__ = orig
+    plt.show = show
+
+
+def _patch_plotly(pio):
+    orig = pio.show
+
+    def show(fig, *args, **kwargs):
+        """pyexec: the figure's JSON spec becomes a plotly item."""
+        if _art is None:
+            return orig(fig, *args, **kwargs)
+        name = _art.figure_name("json")
+        try:
+            if not _art.room():
+                _art.add("plotly", name, None, reason="count")
+                return
+            import json
+            spec = fig if isinstance(fig, dict) else fig.to_plotly_json()
+            text = json.dumps(spec, default=_plotly_default,
+                              allow_nan=False).encode()
+            _art.add("plotly", name, len(text), text)
+        except Exception:
+            _art.add("plotly", name, None, reason="error")
+    show.__wrapped__ = orig
+    pio.show = show
+
+
+def _plotly_default(o):
+    try:
+        return _json_default(o)
+    except TypeError:
+        import plotly.utils
+        return plotly.utils.PlotlyJSONEncoder().default(o)
+
+
+_ART_PATCH = {"matplotlib.pyplot": _patch_pyplot, "plotly.io": _patch_plotly}
+
+
+class _ArtFinder:
+    """In sys.meta_path: patches matplotlib.pyplot and plotly.io right
+    after the code imports them; any other import is one dict look-up."""
+
+    def find_spec(self, name, path=None, target=None):
+        patch = _ART_PATCH.get(name)
+        if patch is None:
+            return None
+        for f in sys.meta_path:
+            find = getattr(f, "find_spec", None)
+            if f is self or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        run = getattr(loader, "exec_module", None)
+        if run is None:
+            return spec
+
+        def exec_module(module):
+            run(module)
+            try:
+                patch(module)
+            except Exception:
+                pass
+        loader.exec_module = exec_module
+        return spec
+
+
+def _art_start(header):
+    """Before the code: the outputs directory, and the show hooks."""
+    global _art
+    _art = _Artifacts(header)
+    try:
+        posix.mkdir(_ART_DIR, 0o700)
+    except OSError:
+        pass
+    for name, patch in _ART_PATCH.items():
+        if name in sys.modules:
+            patch(sys.modules[name])
+    sys.meta_path.insert(0, _ArtFinder())
+
+
+def _name_ok(name):
+    try:
+        name.encode("utf-8", "strict")
+    except UnicodeError:
+        return False
+    return (0 < len(name.encode()) <= 255 and name not in (".", "..")
+            and "/" not in name and ".." not in name
+            and all(c >= " " and c != "\x7f" for c in name))
+
+
+def _art_files():
+    """The regular files at the top of _ART_DIR, sorted by name, read
+    without following a link and without blocking on a FIFO."""
+    import stat
+    try:
+        d = posix.open(_ART_DIR, posix.O_RDONLY | posix.O_DIRECTORY |
+                       posix.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        names = sorted(posix.listdir(d))
+        for name in names:
+            _art_file(d, name, stat)
+    finally:
+        posix.close(d)
+
+
+def _art_file(d, name, stat):
+    try:
+        st = posix.stat(name, dir_fd=d, follow_symlinks=False)
+    except OSError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        return                          # links, FIFOs, directories
+    if not _name_ok(name):
+        _art.add("file", None, st.st_size, reason="name")
+        return
+    if not _art.room() or st.st_size > _art.item_max or \
+            _art.total + st.st_size > _art.total_max:
+        _art.add("file", name, st.st_size)       # add() says which cap
+        return
+    try:
+        fd = posix.open(name, posix.O_RDONLY | posix.O_NOFOLLOW |
+                        posix.O_NONBLOCK, dir_fd=d)
+    except OSError:
+        return
+    try:
+        if not stat.S_ISREG(posix.fstat(fd).st_mode):
+            return
+        chunks, left = [], _art.item_max + 1
+        while left > 0:
+            b = posix.read(fd, min(left, 1 << 20))
+            if not b:
+                break
+            chunks.append(b)
+            left -= len(b)
+        data = b"".join(chunks)
+        _art.add("file", name, len(data), data)
+    except OSError:
+        _art.add("file", name, st.st_size, reason="error")
+    finally:
+        posix.close(fd)
+
+
+def _art_finish():
+    """After the code: the figures still open, then the files.  The
+    wire text, or None when there is no artifact."""
+    global _art
+    try:
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            _mpl_capture(plt)
+    except BaseException:
+        pass
+    try:
+        _art_files()
+    except BaseException:
+        pass
+    items, _art = _art.wire(), None
+    if not items:
+        return None
+    import json
+    return json.dumps(items).encode("ascii")
 
 
 def _exit_code(e):
@@ -304,6 +591,8 @@ def _main(warm=False):
     if header.get("unwrap") == "1":
         source = _unwrap(source)
     refused = _policy(source, header)
+    if header.get("artifacts") == "1" and not refused:
+        _art_start(header)
     if refused:
         sys.stderr.write("refused by policy: %s (line %d)\n" % (refused[1], refused[0]))
         status, exc_info, result = 1, {"type": "PolicyViolation", "message":
@@ -317,12 +606,13 @@ def _main(warm=False):
         sys.stderr.flush()
     except Exception:
         pass
+    arts = _art_finish() if _art is not None else None
     if exc_info:
-        _report({"exception": exc_info})
+        _report({"exception": exc_info}, arts)
     elif result and result is not _NO_RESULT and status == 0:
-        _report(result)
+        _report(result, arts)
     else:
-        _report(None)
+        _report(None, arts)
     posix.close(_REPORT_FD)
     if warm:
         _warm_exit(status)

@@ -246,6 +246,10 @@ struct run_params {
 					 * policy ("deny_modules=..."), or NULL */
 	bool		 show;		/* the runner reports str(result) too */
 	bool		 cold;		/* start python afresh, not warm */
+	bool		 artifacts;	/* the runner sends figures and files */
+	size_t		 art_total;	/* their caps: bytes in all, */
+	size_t		 art_item;	/* ... bytes each, */
+	unsigned	 art_count;	/* ... how many with data */
 	bool		 data;		/* the code names a preloaded module */
 };
 
@@ -269,6 +273,8 @@ struct run_result {
 	char		*report;	/* owned; the runner's JSON report or NULL */
 	size_t		 report_len;
 	bool		 report_dropped; /* it passed its cap: pipe closed */
+	/* report holds "<report JSON>\n<artifacts JSON>" when the run sent
+	 * artifacts (run_params.artifacts); task_report() splits it. */
 	bool		 warm;		/* forked from a zygote */
 	bool		 warm_data;	/* ... from the data zygote */
 };

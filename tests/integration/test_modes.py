@@ -100,6 +100,7 @@ def test_the_seed_packages_are_importable():
     code = ("import numpy, pandas, scipy, scipy.stats, plotly, matplotlib\n"
             "import matplotlib.pyplot as plt\n"
             "fig = plt.figure(); plt.plot([1, 2]); fig.savefig('p.png')\n"
+            "plt.close(fig)\n"     # an open figure would come back as an item
             "import os\nprint(matplotlib.get_backend(), os.path.getsize('p.png') > 1000,"
             " round(scipy.stats.norm.cdf(0), 2))\n")
     ex = _run({"code": code, "timeout": 30, "memory_limit": "300m"})

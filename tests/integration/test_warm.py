@@ -79,8 +79,9 @@ def test_a_warm_run_is_a_run_like_a_cold_one():
         "NUMEXPR_NUM_THREADS", "MPLBACKEND"]), env
     assert cg == "/", cg
     assert argv == "['-c'] 1 1 1", argv
-    # a fresh /tmp; /proc shows this run's processes only
-    assert tmp.startswith("[] "), tmp
+    # a fresh /tmp (but the runner's empty outputs directory); /proc
+    # shows this run's processes only
+    assert tmp.startswith("['outputs'] "), tmp
 
 
 def test_memory_counts_what_the_run_adds_not_the_preloaded_libraries():

@@ -514,7 +514,7 @@ SLOT_PROBE = r'''
 import json as _json, os as _os
 report = {}
 _me = _os.getpid()
-for _d in ("/tmp", "/dev/shm"):
+for _d in ("/tmp", "/dev/shm", "/tmp/outputs"):
     try:
         report[_d] = sorted(_os.listdir(_d))
     except OSError as _e:
@@ -586,7 +586,11 @@ def assert_slots_pristine(exs, names=()):
     """Every probe saw an empty /tmp and /dev/shm, no other process, and none
     of `names` (files it was told to look for)."""
     for r in probe_results(exs):
-        assert r["/tmp"] == [], "a later run found files in /tmp: %s" % show(r)
+        # the runner makes an empty /tmp/outputs before the code runs
+        assert r["/tmp"] == ["outputs"], (
+            "a later run found files in /tmp: %s" % show(r))
+        assert r["/tmp/outputs"] == [], (
+            "a later run found files in /tmp/outputs: %s" % show(r))
         assert r["/dev/shm"] == [], (
             "a later run found files in /dev/shm: %s" % show(r))
         assert r["procs"] == [], (
