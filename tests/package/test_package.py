@@ -488,6 +488,7 @@ def test_nginx_site_rendered_with_the_package_defaults(extracted):
         "ADDR_RATE": "50", "ADDR_BURST": "100",
         "ACCESS_LOG": ACCESS_LOG,
         "DOCS_DIR": "/usr/share/pyexec",
+        "PLAYGROUND_DIR": "/usr/share/pyexec/playground",
         "READ_TIMEOUT": rt,
     }
     with open(os.path.join(TOP, "nginx", "pyexec.conf.in"), encoding="utf-8") as f:
