@@ -1,0 +1,251 @@
+"""Hostile programs against the artifacts (issue 13): links and FIFOs in
+/tmp/outputs, a huge file, thousands of files, names that are not names,
+a figure bomb, and artifacts forged on the report pipe.  The collector
+runs with the run's own privileges and the worker checks every item
+again: none of these may read outside the run, block it, pass a cap
+unlisted, or put an unchecked name or byte in the answer."""
+
+import base64
+import json
+import textwrap
+import time
+
+import pyexec_http as ph
+import sec_helpers as sh
+
+show = sh.show
+TYPES = {"image", "plotly", "file", "omitted"}
+
+
+def _code(s):
+    return textwrap.dedent(s).lstrip("\n")
+
+
+def _run(code, **fields):
+    """The execution item and the artifact items of one native run."""
+    payload = {"code": code, "timeout": 20, "memory_limit": "300m"}
+    payload.update(fields)
+    resp = ph.execute(payload, timeout=60)
+    assert resp.status == 200, show(resp)
+    items = resp.json["response"]
+    assert [i["type"] for i in items[:2]] == ["text", "execution"], show(resp)
+    arts = items[2:]
+    for a in arts:
+        assert a["type"] in TYPES, show(a)
+        name = a.get("name")
+        assert name is None or ("/" not in name and ".." not in name and
+                                all(c >= " " for c in name)
+                                and 0 < len(name.encode()) <= 255), show(a)
+    return items[1], arts, resp.text
+
+
+def test_a_link_in_outputs_is_not_followed(token):
+    ex, arts, text = _run(_code("""
+        import os
+        os.symlink('/etc/passwd', '/tmp/outputs/passwd.txt')
+        os.symlink('/etc', '/tmp/outputs/etc')
+        os.link('/tmp/outputs/passwd.txt', '/tmp/outputs/hard.txt',
+                follow_symlinks=False) if hasattr(os, 'link') else None
+        """))
+    try:
+        assert ex["outcome"] in ("completed", "error"), show(ex)
+        assert arts == [], show(arts)
+        assert "root:x:0" not in text and "cm9vdDp4OjA6" not in text
+    finally:
+        sh.assert_host_clean(token)
+
+
+def test_outputs_itself_a_link_is_not_followed(token):
+    ex, arts, text = _run(_code("""
+        import os
+        os.rmdir('/tmp/outputs')
+        os.symlink('/etc', '/tmp/outputs')
+        """))
+    try:
+        assert ex["outcome"] == "completed", show(ex)
+        assert arts == [], show(arts)
+    finally:
+        sh.assert_host_clean(token)
+
+
+def test_a_fifo_in_outputs_does_not_block(token):
+    t0 = time.monotonic()
+    ex, arts, _ = _run(_code("""
+        import os
+        os.mkfifo('/tmp/outputs/pipe.txt')
+        os.mkdir('/tmp/outputs/dir')
+        open('/tmp/outputs/dir/inner.txt', 'w').write('not top level')
+        open('/tmp/outputs/real.txt', 'w').write('real')
+        """), timeout=5)
+    try:
+        assert ex["outcome"] == "completed", show(ex)
+        assert time.monotonic() - t0 < 5, "the FIFO blocked the run"
+        assert [a["name"] for a in arts] == ["real.txt"], show(arts)
+    finally:
+        sh.assert_host_clean(token)
+
+
+def test_a_huge_file_meets_the_sandbox_caps(token):
+    # 2 GB asked: RLIMIT_FSIZE (SIGXFSZ) or the tmpfs (ENOSPC) stops it
+    ex, arts, _ = _run(_code("""
+        f = open('/tmp/outputs/huge.bin', 'wb')
+        block = b'z' * (1 << 20)
+        for _ in range(2048):
+            f.write(block)
+        """))
+    try:
+        assert ex["outcome"] in ("signal", "error", "memory_limit"), show(ex)
+        for a in arts:
+            assert a["truncated"] is True and "data" not in a, show(a)
+    finally:
+        sh.assert_host_clean(token)
+
+
+def test_thousands_of_files_are_capped_and_counted(token):
+    # the run's tmpfs has a few thousand inodes (10000 files end in
+    # ENOSPC near 4094): 3000 is what a run can make
+    ex, arts, _ = _run(_code("""
+        for i in range(3000):
+            open('/tmp/outputs/f%05d.txt' % i, 'w').write('x')
+        """), timeout=30)
+    try:
+        assert ex["outcome"] == "completed", show(ex)
+        assert len(arts) == 101, show(arts[-3:])
+        kept = [a for a in arts[:100] if not a["truncated"]]
+        assert len(kept) == 20, show(arts[:25])
+        assert all(a["reason"] == "count" for a in arts[20:100]), show(arts)
+        last = arts[-1]
+        assert last == {"type": "omitted", "reason": "count", "count": 2900,
+                        "size": 2900}, show(last)
+    finally:
+        sh.assert_host_clean(token)
+
+
+def test_names_that_are_not_names(token):
+    ex, arts, text = _run(_code("""
+        import os
+        for n in ['new\\nline.txt', 'a..b.txt', 'tab\\t.txt',
+                  '\\udcff-not-utf8.txt', 'x' * 255, 'ok.txt']:
+            try:
+                fd = os.open(os.path.join('/tmp/outputs', n),
+                             os.O_CREAT | os.O_WRONLY, 0o600)
+                os.write(fd, b'data')
+                os.close(fd)
+            except OSError as e:
+                print(n[:10], e)
+        """))
+    try:
+        assert ex["outcome"] == "completed", show(ex)
+        names = [a["name"] for a in arts]
+        assert names.count(None) == 4, show(arts)
+        assert "ok.txt" in names and "x" * 255 in names, show(arts)
+        for a in arts:
+            if a["name"] is None:
+                assert a["truncated"] is True and a["reason"] == "name", a
+                assert a["size"] == 4 and "data" not in a, show(a)
+    finally:
+        sh.assert_host_clean(token)
+
+
+def test_a_figure_bomb_is_not_drawn(token):
+    t0 = time.monotonic()
+    ex, arts, _ = _run(_code("""
+        import matplotlib.pyplot as plt
+        plt.figure(figsize=(200, 200), dpi=1000)
+        plt.plot([1, 2])
+        plt.figure(figsize=(2, 2), dpi=50)
+        """))
+    try:
+        assert ex["outcome"] == "completed", show(ex)
+        assert time.monotonic() - t0 < 20
+        bomb, small = arts
+        assert bomb["truncated"] is True and bomb["reason"] == "pixels", bomb
+        assert bomb["width"] == 200000 and "data" not in bomb, bomb
+        assert small["truncated"] is False and small["width"] == 100, small
+    finally:
+        sh.assert_host_clean(token)
+
+
+# The report pipe is reachable by the code (test_sec_spoof.py): what it
+# writes there is checked like anything else and can only change the
+# answer of its own run.
+_FORGE = _code("""
+    import base64, os, sys
+    fd = os.sysconf("SC_OPEN_MAX") - 1
+    wire = %r.replace('"BIG"', '"%%s"' %% base64.b64encode(
+        b'q' * (6 << 20)).decode()).encode()
+    while wire:
+        wire = wire[os.write(fd, wire):]
+    sys.stdout.flush()
+    os._exit(0)
+    """)
+
+
+def _forge(items):
+    return _FORGE % ("{}\n" + json.dumps(items))
+
+
+def test_forged_artifacts_are_checked_like_any_other(token):
+    png_lie = base64.b64encode(b"not a png at all").decode()
+    items = [
+        {"type": "file", "name": "../../etc/passwd", "size": 3,
+         "data": "YWJj"},
+        {"type": "file", "name": "/etc/shadow", "size": 3, "data": "YWJj"},
+        {"type": "file", "name": "ok.txt", "size": 99, "data": "YWJj"},
+        {"type": "file", "name": "b64.txt", "size": 3, "data": "YW Jj"},
+        {"type": "image", "name": "figure-1.png", "size": 16,
+         "data": png_lie, "width": 1, "height": 1},
+        {"type": "plotly", "name": "figure-2.json", "size": 3,
+         "data": base64.b64encode(b"[1]").decode()},
+        {"type": "script", "name": "x.js", "size": 1, "data": "eA=="},
+        {"type": "file", "name": "big.bin", "size": 6 << 20, "data": "BIG"},
+        {"type": "file", "name": "fine.txt", "size": 3, "data": "YWJj"},
+    ]
+    ex, arts, text = _run(_forge(items))
+    try:
+        assert ex["outcome"] == "completed", show(ex)
+        by = {a.get("name"): a for a in arts}
+        assert "../../etc/passwd" not in text and "/etc/shadow" not in text
+        assert by["fine.txt"]["truncated"] is False, show(arts)
+        assert by["fine.txt"]["mime"] == "text/plain", show(arts)
+        for n in ("ok.txt", "b64.txt", "figure-1.png", "figure-2.json"):
+            assert by[n]["truncated"] is True, show(by[n])
+            assert by[n]["reason"] == "invalid" and "data" not in by[n], by[n]
+        assert by["big.bin"]["reason"] == "size", show(by["big.bin"])
+        assert arts[-1] == {"type": "omitted", "reason": "invalid",
+                            "count": 3, "size": None}, show(arts[-1])
+    finally:
+        sh.assert_host_clean(token)
+
+
+def test_a_flood_on_the_report_pipe_is_dropped(token):
+    # far past the artifact cap: the worker stops reading, no item
+    code = _code("""
+        import os
+        fd = os.sysconf("SC_OPEN_MAX") - 1
+        os.write(fd, b'{}\\n[')
+        chunk = b'{"type":"file","name":"a.txt","size":1,"data":"eA=="},' * 1000
+        try:
+            for _ in range(1000):
+                os.write(fd, chunk)
+        except OSError as e:
+            print("stopped", e.errno)
+        """)
+    ex, arts, _ = _run(code)
+    try:
+        assert ex["outcome"] == "completed", show(ex)
+        assert arts == [], show(arts)
+        assert ex["stdout"].startswith("stopped"), show(ex)
+    finally:
+        sh.assert_host_clean(token)
+
+
+def test_forged_artifacts_never_reach_a_seed_route(token):
+    code = _forge([{"type": "file", "name": "x.txt", "size": 3,
+                    "data": "YWJj"}])
+    r = ph.request("POST", "/api/v1/execute", {"code": code, "timeout": 10})
+    try:
+        assert r.status == 200, show(r)
+        assert "x.txt" not in r.text and "YWJj" not in r.text, show(r)
+    finally:
+        sh.assert_host_clean(token)
