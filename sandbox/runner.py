@@ -450,7 +450,6 @@ def _name_ok(name):
 def _art_files():
     """The regular files at the top of _ART_DIR, sorted by name, read
     without following a link and without blocking on a FIFO."""
-    import stat
     try:
         d = posix.open(_ART_DIR, posix.O_RDONLY | posix.O_DIRECTORY |
                        posix.O_NOFOLLOW)
@@ -459,17 +458,20 @@ def _art_files():
     try:
         names = sorted(posix.listdir(d))
         for name in names:
-            _art_file(d, name, stat)
+            _art_file(d, name)
     finally:
         posix.close(d)
 
 
-def _art_file(d, name, stat):
+_S_IFMT, _S_IFREG = 0o170000, 0o100000     # stat.S_ISREG, without the import
+
+
+def _art_file(d, name):
     try:
         st = posix.stat(name, dir_fd=d, follow_symlinks=False)
     except OSError:
         return
-    if not stat.S_ISREG(st.st_mode):
+    if st.st_mode & _S_IFMT != _S_IFREG:
         return                          # links, FIFOs, directories
     if not _name_ok(name):
         _art.add("file", None, st.st_size, reason="name")
@@ -484,7 +486,7 @@ def _art_file(d, name, stat):
     except OSError:
         return
     try:
-        if not stat.S_ISREG(posix.fstat(fd).st_mode):
+        if posix.fstat(fd).st_mode & _S_IFMT != _S_IFREG:
             return
         chunks, left = [], _art.item_max + 1
         while left > 0:
