@@ -58,6 +58,14 @@ LAUNCHER = "/usr/libexec/pyexec/pyexec-launcher"
 ZYGOTE = "/usr/libexec/pyexec/pyexec-zygote.so"
 RUNNER = "/usr/share/pyexec/runner.py"
 ACCESS_LOG = "/var/log/nginx/pyexec.access.log"
+PLAYGROUND = "/usr/share/pyexec/playground"
+PLAYGROUND_FILES = [PLAYGROUND + "/" + f for f in ("index.html", "playground.css", "playground.js")]
+# What the page loads from Debian's packages through the site's
+# /playground/vendor/ aliases (nginx/pyexec.conf.in).
+VENDOR_FILES = {
+    "/playground/vendor/codemirror/": "/usr/share/javascript/codemirror/",
+    "/playground/vendor/plotly.js": "/usr/share/python3-plotly/plotly.js",
+}
 
 NGINX_LISTEN = "127.0.0.1:18310"
 INSTANCE = "pkgtest"
@@ -75,9 +83,11 @@ EXPECTED_FILES = [
     SITE,
     "/usr/share/doc/pyexec/copyright",
     "/usr/share/doc/pyexec/changelog.Debian.gz",
-]
+] + PLAYGROUND_FILES
 EXPECTED_DEPENDS = ["nginx", "spawn-fcgi", "python3", "python3-numpy",
-                    "python3-pandas", "python3-matplotlib", "adduser"]
+                    "python3-pandas", "python3-matplotlib", "adduser",
+                    # the playground's plotly.js and editor (VENDOR_FILES)
+                    "python3-plotly", "libjs-codemirror"]
 PACKAGE_BINARIES = (SBIN, LAUNCHER)
 
 APT = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "-y"]
@@ -376,6 +386,8 @@ def test_deb_contents_and_modes():
         assert entries[path][0].startswith("-"), path + " is not a regular file"
     for path in (SBIN, LAUNCHER, ZYGOTE):
         assert entries[path][0] == "-rwxr-xr-x", (path, entries[path])
+    for path in PLAYGROUND_FILES:
+        assert entries[path] == ("-rw-r--r--", "root/root"), (path, entries[path])
     assert entries[ENV_FILE] == ("-rw-------", "root/root")
     assert entries["/etc/pyexec"] == ("drwxr-x---", "root/root")
     assert entries[SITE] == ("-rw-r--r--", "root/root")
@@ -403,7 +415,6 @@ def test_control_fields_and_conffiles():
     for lib in ("libc6", "libfcgi0ldbl", "libjson-c5", "libseccomp2", "libcgroup2", "libcurl4"):
         assert lib in depends, "Depends lacks " + lib + ": " + fields["Depends"]
     assert "python3-scipy" in fields["Recommends"]
-    assert "python3-plotly" in fields["Suggests"]
     conffiles = run(["dpkg-deb", "-I", deb, "conffiles"]).stdout.split()
     assert ENV_FILE in conffiles and SITE in conffiles, conffiles
     assert KEYS_MAP not in conffiles
@@ -904,6 +915,8 @@ def test_service_started_as_the_unit_says_answers_through_nginx(
     status, _h, raw, _d = http_request("GET", "/docs")
     assert status == 200 and b"<html" in raw.lower(), (status, raw[:200])
 
+    check_playground_served()
+
     # the site's access log, where the installed site says
     with open(ACCESS_LOG) as f:
         lines = f.read().splitlines()
@@ -928,6 +941,44 @@ def test_service_started_as_the_unit_says_answers_through_nginx(
     # systemd removes the RuntimeDirectory on stop; so do we
     shutil.rmtree(RUN_DIR, ignore_errors=True)
     assert not os.path.exists(RUN_DIR)
+
+
+def check_playground_served():
+    """GET /playground through the installed site: the installed page, as
+    HTML, with its CSP; then every script and style the page names, from
+    the package's playground directory or, under /playground/vendor/, from
+    the files of libjs-codemirror and python3-plotly (Depends), byte for
+    byte, with a JavaScript or CSS type."""
+    status, h, raw, _d = http_request("GET", "/playground")
+    assert status == 200, (status, raw[:200])
+    assert h.get("Content-Type", "").startswith("text/html"), h
+    csp = h.get("Content-Security-Policy", "")
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, h
+    assert "script-src" not in csp or "'unsafe-inline'" not in csp.split("script-src")[1], csp
+    assert h.get("X-Content-Type-Options") == "nosniff", h
+    with open(PLAYGROUND + "/index.html", "rb") as f:
+        assert raw == f.read(), "/playground is not the installed index.html"
+    refs = re.findall(rb'<(?:script[^>]*\ssrc|link[^>]*\shref)="(/playground/[^"]+)"', raw)
+    assert refs, "the page names no script or style"
+    vendor = [r.decode() for r in refs if r.startswith(b"/playground/vendor/")]
+    assert any("codemirror" in v for v in vendor) and "/playground/vendor/plotly.js" in vendor, refs
+    for ref in (r.decode() for r in refs):
+        status, h, body, _d = http_request("GET", ref)
+        assert status == 200, (ref, status, body[:200])
+        ctype = h.get("Content-Type", "")
+        want = "text/css" if ref.endswith(".css") else "application/javascript"
+        assert ctype.startswith(want), (ref, ctype)
+        assert "default-src 'self'" in h.get("Content-Security-Policy", ""), (ref, h)
+        path = None
+        for prefix, target in VENDOR_FILES.items():
+            if ref == prefix or (prefix.endswith("/") and ref.startswith(prefix)):
+                path = target + ref[len(prefix):]
+        if path is None:
+            path = PLAYGROUND + ref[len("/playground"):]
+        with open(path, "rb") as f:
+            assert body == f.read(), (ref, path)
+    status, _h, _b, _d = http_request("GET", "/playground/nothing-here.js")
+    assert status == 404, status
 
 
 def test_purge_leaves_nothing(installed):
