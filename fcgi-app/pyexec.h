@@ -50,6 +50,9 @@ struct pyexec_config {
 	size_t		 max_artifact_bytes;	/* PYEXEC_MAX_ARTIFACT_BYTES: all */
 	size_t		 max_artifact_item;	/* PYEXEC_MAX_ARTIFACT_ITEM_BYTES */
 	unsigned	 max_artifacts;		/* PYEXEC_MAX_ARTIFACTS */
+	unsigned	 max_input_files;	/* PYEXEC_MAX_INPUT_FILES */
+	size_t		 max_input_file;	/* PYEXEC_MAX_INPUT_FILE_BYTES */
+	size_t		 max_input_bytes;	/* PYEXEC_MAX_INPUT_BYTES: all */
 	double		 default_timeout;	/* PYTHON_EXECUTOR_DEFAULT_TIMEOUT, s */
 	double		 max_timeout;		/* PYTHON_EXECUTOR_MAX_TIMEOUT, s */
 	unsigned	 default_memory_mb;	/* PYTHON_EXECUTOR_DEFAULT_MAX_MEMORY */
@@ -138,11 +141,12 @@ enum field_type {
 	FT_BOOL,
 	FT_MEMORY,		/* MB as an integer, or "100m", "1g" */
 	FT_WORD,		/* a string, one of the words in `words` */
+	FT_FILES,		/* [{"name", "content" (base64)}], capped */
 };
 
 enum field_slot {		/* which member of struct exec_request */
 	FS_CODE, FS_STDIN, FS_QUERY, FS_TIMEOUT, FS_MEMORY, FS_CPU,
-	FS_VALIDATE, FS_MODE, FS_ATTEMPTS, FS_NONE,
+	FS_VALIDATE, FS_MODE, FS_ATTEMPTS, FS_FILES, FS_NONE,
 };
 
 enum field_bound {		/* the configured bound hi is capped at */
@@ -196,6 +200,9 @@ enum field_kind {
 	FK_TOO_LONG,
 	FK_RANGE,
 	FK_WORD,	/* not one of the words */
+	FK_NAME,	/* files[i].name: not a file name */
+	FK_BASE64,	/* files[i].content: not strict base64 */
+	FK_CAP,		/* files: past a cap (count, bytes each, in all) */
 	FK_NOMEM,
 };
 
@@ -226,11 +233,15 @@ struct exec_request {
 	enum run_mode	 mode;		/* the table's, or the "mode" field */
 	bool		 unwrap, policy, show;	/* the table's */
 	bool		 artifacts;		/* the table's: native routes */
+	struct run_file	*files;		/* owned: the input files, or NULL */
+	unsigned	 nfiles;
+	size_t		 files_bytes;	/* their decoded bytes in all */
 };
 
 extern const struct field_table request_execute, request_generate,
 		    request_seed004, request_seed002, request_seed003,
-		    request_seed001_execute, request_seed001_generate;
+		    request_seed001_execute, request_seed001_generate,
+		    request_seed000_execute, request_seed000_generate;
 
 enum pyexec_err	 request_parse(const struct field_table *, const char *,
 		    size_t, const struct pyexec_config *, struct exec_request *,
@@ -245,6 +256,7 @@ enum pyexec_err	 request_parse_generate(const char *, size_t,
 void		 request_free(struct exec_request *);
 enum pyexec_err	 request_parse_memory(struct json_object *, uint64_t *);
 struct json_object *request_json(const char *, size_t, char *, size_t);
+const char	*request_file_name_bad(const char *, size_t);
 
 
 /* llm.c: the OpenAI-compatible chat client. */

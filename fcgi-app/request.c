@@ -38,10 +38,38 @@ static const struct field execute_fields[] = {
 	{ "stdin", FT_STRING, 0, FS_STDIN, 0, 0, FB_NONE, NULL },
 	{ "validate_code", FT_BOOL, 0, FS_VALIDATE, 0, 0, FB_NONE, NULL },
 	{ "mode", FT_WORD, 0, FS_MODE, 0, 0, FB_NONE, "script|main" },
+	{ "files", FT_FILES, 0, FS_FILES, 0, 0, FB_NONE, NULL },
 	F_END,
 };
 
 static const struct field generate_fields[] = {
+	{ "query", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL | FF_NOCTRL,
+	    FS_QUERY, 0, 1e9, FB_MAX_QUERY, NULL },
+	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL },
+	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL },
+	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },
+	{ "max_attempts", FT_INT, 0, FS_ATTEMPTS, 1, TASK_MAX_ATTEMPTS, FB_NONE,
+	    NULL },
+	{ "files", FT_FILES, 0, FS_FILES, 0, 0, FB_NONE, NULL },
+	F_END,
+};
+
+/* Seed 000 (Together) takes the native fields but never input files: its
+ * clients never sent them, and an unknown field is refused there as it
+ * was.  Its answers carry no artifacts either. */
+static const struct field seed000_execute_fields[] = {
+	{ "code", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL, FS_CODE,
+	    0, 0, FB_NONE, NULL },
+	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL },
+	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL },
+	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },
+	{ "stdin", FT_STRING, 0, FS_STDIN, 0, 0, FB_NONE, NULL },
+	{ "validate_code", FT_BOOL, 0, FS_VALIDATE, 0, 0, FB_NONE, NULL },
+	{ "mode", FT_WORD, 0, FS_MODE, 0, 0, FB_NONE, "script|main" },
+	F_END,
+};
+
+static const struct field seed000_generate_fields[] = {
 	{ "query", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL | FF_NOCTRL,
 	    FS_QUERY, 0, 1e9, FB_MAX_QUERY, NULL },
 	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL },
@@ -91,6 +119,12 @@ const struct field_table request_execute = { "/v1/execute", execute_fields,
 	true, 0, RUN_MODE_SCRIPT, false, false, false, true };
 const struct field_table request_generate = { "/v1/generate-and-execute",
 	generate_fields, true, 0, RUN_MODE_SCRIPT, false, false, false, true };
+const struct field_table request_seed000_execute = { "/execute",
+	seed000_execute_fields, true, 0, RUN_MODE_SCRIPT, false, false, false,
+	false };
+const struct field_table request_seed000_generate = { "/generate-and-execute",
+	seed000_generate_fields, true, 0, RUN_MODE_SCRIPT, false, false, false,
+	false };
 const struct field_table request_seed004 = { "/api/v1/execute",
 	seed004_fields, false, 5, RUN_MODE_SCRIPT, false, false, false, false };
 const struct field_table request_seed002 = { "/execute", seed002_fields,
@@ -462,6 +496,169 @@ request_dup_key(const char *b, size_t len, char *dup, size_t duplen)
 	return found;
 }
 
+/*
+ * An input file's name: 1-255 bytes of UTF-8, no '/', no NUL, no control
+ * character (C0, DEL, C1), not "." or "..".  NULL, or what is wrong.
+ */
+const char *
+request_file_name_bad(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0)
+		return "must not be empty";
+	if (len > 255)
+		return "must be at most 255 bytes";
+	if (memchr(s, '\0', len) != NULL)
+		return "must not contain NUL bytes";
+	if (!envelope_utf8_valid(s, len))
+		return "must be valid UTF-8";
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return "must not be \".\" or \"..\"";
+	for (i = 0; i < len; i++) {
+		if (s[i] == '/')
+			return "must not contain '/' (a name in the working "
+			    "directory, not a path)";
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+		    ((unsigned char)s[i] == 0xc2 && i + 1 < len &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f))
+			return "must not contain control characters";
+	}
+	return NULL;
+}
+
+/* Strict base64 also wants the bits past the last byte zero ("QR==" is
+ * not "QQ=="): one spelling per content. */
+static bool
+b64_canonical(const char *s, size_t len)
+{
+	static const char	t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+				    "opqrstuvwxyz0123456789+/";
+	const char		*p;
+
+	if (len < 4 || s[len - 1] != '=')
+		return true;
+	if (s[len - 2] == '=')
+		return (p = strchr(t, s[len - 3])) != NULL && ((p - t) & 15) == 0;
+	return (p = strchr(t, s[len - 2])) != NULL && ((p - t) & 3) == 0;
+}
+
+static enum pyexec_err
+file_fail(struct field_error *e, const struct field *f, enum field_kind kind,
+    size_t i, const char *member, const char *text)
+{
+	field_fail(e, f, kind, "%s", text);
+	snprintf(e->name, sizeof(e->name), "%s[%zu]%s%s", f->name, i,
+	    *member ? "." : "", member);
+	return kind == FK_NOMEM ? PYEXEC_ERR_NOMEM : PYEXEC_ERR_INVALID;
+}
+
+/*
+ * FT_FILES: an array of at most max_input_files objects with exactly
+ * "name" and "content" (strict base64), decoded into r->files; each at
+ * most max_input_file bytes, all at most max_input_bytes, names distinct.
+ */
+static enum pyexec_err
+field_files(const struct field *f, struct json_object *v,
+    const struct pyexec_config *c, struct exec_request *r,
+    struct field_error *e)
+{
+	struct json_object	*o, *name, *content;
+	struct run_file		*rf;
+	const char		*why, *s;
+	char			 text[160];
+	size_t			 i, j, n, len, dlen;
+
+	if (!json_object_is_type(v, json_type_array))
+		return field_fail(e, f, FK_TYPE, "must be an array of "
+		    "{\"name\", \"content\"} objects");
+	n = json_object_array_length(v);
+	e->hi = c->max_input_files;
+	if (n > c->max_input_files)
+		return field_fail(e, f, FK_CAP, "at most %u files "
+		    "(PYEXEC_MAX_INPUT_FILES), got %zu", c->max_input_files, n);
+	if (n == 0)
+		return PYEXEC_OK;
+	if ((r->files = calloc(n, sizeof(*r->files))) == NULL)
+		return field_fail(e, f, FK_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		o = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(o, json_type_object))
+			return file_fail(e, f, FK_TYPE, i, "", "must be an object "
+			    "with \"name\" and \"content\"");
+		json_object_object_foreach(o, key, val) {
+			(void)val;
+			if (strcmp(key, "name") != 0 && strcmp(key, "content") != 0) {
+				snprintf(text, sizeof(text), "unknown field %.64s "
+				    "(only \"name\" and \"content\")", key);
+				return file_fail(e, f, FK_TYPE, i, "", text);
+			}
+		}
+		if (!json_object_object_get_ex(o, "name", &name))
+			return file_fail(e, f, FK_MISSING, i, "name", "is required");
+		if (!json_object_object_get_ex(o, "content", &content))
+			return file_fail(e, f, FK_MISSING, i, "content",
+			    "is required");
+		if (!json_object_is_type(name, json_type_string))
+			return file_fail(e, f, FK_TYPE, i, "name",
+			    "must be a string");
+		s = json_object_get_string(name);
+		len = (size_t)json_object_get_string_len(name);
+		if ((why = request_file_name_bad(s, len)) != NULL)
+			return file_fail(e, f, FK_NAME, i, "name", why);
+		for (j = 0; j < i; j++)
+			if (r->files[j].name_len == len &&
+			    memcmp(r->files[j].name, s, len) == 0) {
+				snprintf(text, sizeof(text), "the same name as "
+				    "files[%zu] (names must be distinct)", j);
+				return file_fail(e, f, FK_NAME, i, "name", text);
+			}
+		if (!json_object_is_type(content, json_type_string))
+			return file_fail(e, f, FK_TYPE, i, "content",
+			    "must be a string (base64)");
+		rf = &r->files[r->nfiles];
+		if ((rf->name = malloc(len + 1)) == NULL)
+			return field_fail(e, f, FK_NOMEM, "out of memory");
+		memcpy(rf->name, s, len);
+		rf->name[len] = '\0';
+		rf->name_len = len;
+		r->nfiles++;
+		s = json_object_get_string(content);
+		len = (size_t)json_object_get_string_len(content);
+		/* The cap before the decoding: what the text would make. */
+		dlen = len / 4 * 3;
+		if (dlen > c->max_input_file + 2) {
+			snprintf(text, sizeof(text), "at most %zu bytes once "
+			    "decoded (PYEXEC_MAX_INPUT_FILE_BYTES), got about %zu",
+			    c->max_input_file, dlen);
+			e->hi = (double)c->max_input_file;
+			return file_fail(e, f, FK_CAP, i, "content", text);
+		}
+		if ((rf->data = artifact_b64_decode(s, len, &rf->len)) == NULL ||
+		    !b64_canonical(s, len))
+			return file_fail(e, f, FK_BASE64, i, "content", "must be "
+			    "base64 (RFC 4648: A-Z a-z 0-9 + /, padded with =, no "
+			    "whitespace or line breaks)");
+		if (rf->len > c->max_input_file) {
+			snprintf(text, sizeof(text), "at most %zu bytes once "
+			    "decoded (PYEXEC_MAX_INPUT_FILE_BYTES), got %zu",
+			    c->max_input_file, rf->len);
+			e->hi = (double)c->max_input_file;
+			return file_fail(e, f, FK_CAP, i, "content", text);
+		}
+		r->files_bytes += rf->len;
+		if (r->files_bytes > c->max_input_bytes) {
+			e->hi = (double)c->max_input_bytes;
+			return field_fail(e, f, FK_CAP, "at most %zu bytes in all "
+			    "once decoded (PYEXEC_MAX_INPUT_BYTES), got %zu with "
+			    "files[0] to files[%zu]", c->max_input_bytes,
+			    r->files_bytes, i);
+		}
+	}
+	return PYEXEC_OK;
+}
+
 static const struct field *
 field_find(const struct field *table, const char *name)
 {
@@ -486,6 +683,8 @@ field_check(const struct field *f, struct json_object *v,
 		return field_memory(f, v, c, r, e);
 	case FT_WORD:
 		return field_word(f, v, r, e);
+	case FT_FILES:
+		return field_files(f, v, c, r, e);
 	case FT_BOOL:
 		if (!json_object_is_type(v, json_type_boolean))
 			return field_fail(e, f, FK_TYPE, "must be true or false");
@@ -624,4 +823,12 @@ request_free(struct exec_request *r)
 	free(r->stdin_data);
 	free(r->query);
 	r->code = r->stdin_data = r->query = NULL;
+	while (r->files != NULL && r->nfiles > 0) {
+		r->nfiles--;
+		free(r->files[r->nfiles].name);
+		free(r->files[r->nfiles].data);
+	}
+	free(r->files);
+	r->files = NULL;
+	r->files_bytes = 0;
 }

@@ -351,7 +351,7 @@ seed000_execute(struct exchange *x)
 	struct task		*t = &x->task;
 	struct json_object	*ans;
 
-	if (!seed_parse(x, &request_execute, &e)) {
+	if (!seed_parse(x, &request_seed000_execute, &e)) {
 		if (e.kind != FK_NOMEM)
 			seed000_invalid(x, &e);
 		return;
@@ -381,7 +381,7 @@ seed000_generate(struct exchange *x)
 	struct json_object	*ans;
 	char			 buf[1024], line[800];
 
-	if (!seed_parse(x, &request_generate, &e)) {
+	if (!seed_parse(x, &request_seed000_generate, &e)) {
 		if (e.kind != FK_NOMEM)
 			seed000_invalid(x, &e);
 		return;

@@ -249,7 +249,8 @@ task_params(const struct worker *w, const struct exec_request *req,
 	    .show = req->show, .artifacts = req->artifacts,
 	    .art_total = w->cfg->max_artifact_bytes,
 	    .art_item = w->cfg->max_artifact_item,
-	    .art_count = w->cfg->max_artifacts };
+	    .art_count = w->cfg->max_artifacts,
+	    .files = req->files, .nfiles = req->nfiles };
 }
 
 /* A call to the model, counted in the metrics by its result and time. */

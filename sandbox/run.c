@@ -317,32 +317,52 @@ pump_free(struct pump *p)
 	free(p->rep.buf);
 }
 
-/* What the runner reads on fd 3: a header line of key=value words, then
- * the code.  Returned malloc'd; the caller frees it. */
+/* What the runner reads on fd 3: a header line of key=value words, then,
+ * with "files=K", K input files, each "<name bytes> <data bytes>\n" then
+ * the name and the data, then the code.  Returned malloc'd; the caller
+ * frees it. */
 static char *
 run_payload(const struct run_params *pa, size_t *len)
 {
-	char	 head[2048];
-	int	 hl;
+	char	 head[2048], art[128] = "", files[32] = "", fh[48];
+	int	 hl, n;
+	size_t	 total, i, off;
 	char	*buf;
-
-	char	 art[128] = "";
 
 	if (pa->artifacts)
 		snprintf(art, sizeof(art), " artifacts=1 art_total=%zu "
 		    "art_item=%zu art_count=%u", pa->art_total, pa->art_item,
 		    pa->art_count);
-	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s%s%s\n",
+	if (pa->nfiles > 0)
+		snprintf(files, sizeof(files), " files=%u", pa->nfiles);
+	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s%s%s%s\n",
 	    pa->mode == RUN_MODE_MAIN ? "main" : "script",
 	    pa->unwrap ? " unwrap=1" : "", pa->show ? " show=1" : "", art,
-	    pa->policy ? " " : "",
+	    files, pa->policy ? " " : "",
 	    pa->policy ? pa->policy : "");
 	if (hl < 0 || (size_t)hl >= sizeof(head) || strchr(head, '\n') !=
-	    head + hl - 1 || (buf = malloc((size_t)hl + pa->code_len)) == NULL)
+	    head + hl - 1)
+		return NULL;
+	total = (size_t)hl + pa->code_len;
+	for (i = 0; i < pa->nfiles; i++)
+		total += sizeof(fh) + pa->files[i].name_len + pa->files[i].len;
+	if ((buf = malloc(total)) == NULL)
 		return NULL;
 	memcpy(buf, head, (size_t)hl);
-	memcpy(buf + hl, pa->code, pa->code_len);
-	*len = (size_t)hl + pa->code_len;
+	off = (size_t)hl;
+	for (i = 0; i < pa->nfiles; i++) {
+		n = snprintf(fh, sizeof(fh), "%zu %zu\n", pa->files[i].name_len,
+		    pa->files[i].len);
+		memcpy(buf + off, fh, (size_t)n);
+		off += (size_t)n;
+		memcpy(buf + off, pa->files[i].name, pa->files[i].name_len);
+		off += pa->files[i].name_len;
+		if (pa->files[i].len > 0)
+			memcpy(buf + off, pa->files[i].data, pa->files[i].len);
+		off += pa->files[i].len;
+	}
+	memcpy(buf + off, pa->code, pa->code_len);
+	*len = off + pa->code_len;
 	return buf;
 }
 

@@ -8,7 +8,12 @@
 #       {'generated_code': ...} literal or a ``` fence first, and
 #       "deny_modules=a,b deny_calls=c,d deny_attrs=e,f" for the AST policy
 #       of the IBM executor's routes, "show=1" for str(result) too), then
-#       the code (UTF-8), read to EOF then closed.
+#       with "files=K" K input files, each "<name bytes> <data bytes>\n"
+#       then the name (UTF-8) and the data, then the code (UTF-8), read to
+#       EOF then closed.  The input files are written into the working
+#       directory (the run's own /tmp) before the code runs, O_EXCL and
+#       O_NOFOLLOW; one that cannot be written ends the run as an error
+#       (exception InputFileError) before the code starts.
 # fd 4: the report, one JSON object written once at the end:
 #       {"exception": {"type": ..., "message": ..., "line": ...}},
 #       {"result_json": <the value as json.dumps writes it, a string>,
@@ -90,7 +95,50 @@ def _read_code():
     head, _, src = b"".join(chunks).partition(b"\n")
     header = dict(w.split("=", 1) for w in head.decode("ascii").split()
                   if "=" in w)
-    return header, src.decode("utf-8")
+    files = []
+    if "files" in header:
+        pos = 0
+        for _ in range(int(header["files"])):
+            nl = src.index(b"\n", pos)
+            nlen, dlen = map(int, src[pos:nl].split(b" "))
+            pos = nl + 1
+            files.append((src[pos:pos + nlen].decode("utf-8"),
+                          src[pos + nlen:pos + nlen + dlen]))
+            pos += nlen + dlen
+        src = src[pos:]
+    return header, src.decode("utf-8"), files
+
+
+def _write_files(files):
+    """The input files, into the working directory (the run's own /tmp),
+    before the code: created, never replaced, never through a link.  None,
+    or the exception report of the first that could not be written."""
+    import _signal
+    flags = (posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL |
+             posix.O_NOFOLLOW | posix.O_CLOEXEC)
+    # Past RLIMIT_FSIZE: EFBIG, an error in words, not the signal.
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
+    try:
+        for i, (name, data) in enumerate(files):
+            try:
+                if "/" in name or name in ("", ".", ".."):
+                    raise OSError(22, "not a file name")
+                fd = posix.open(name, flags, 0o600)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[posix.write(fd, view):]
+                finally:
+                    posix.close(fd)
+            except OSError as e:
+                msg = "input file files[%d] (%r) could not be written: %s" % (
+                    i, name, e.strerror or e)
+                sys.stderr.write(msg + "\n")
+                return {"type": "InputFileError", "message": msg,
+                        "line": None}
+    finally:
+        _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
+    return None
 
 
 def _unwrap(src, depth=0):
@@ -589,13 +637,16 @@ def _main(warm=False):
     _hide_report_fd()
     if not warm:
         _site()
-    header, source = _read_code()
+    header, source, files = _read_code()
     if header.get("unwrap") == "1":
         source = _unwrap(source)
     refused = _policy(source, header)
     if header.get("artifacts") == "1" and not refused:
         _art_start(header)
-    if refused:
+    bad_file = _write_files(files) if files and not refused else None
+    if bad_file:
+        status, exc_info, result = 1, bad_file, None
+    elif refused:
         sys.stderr.write("refused by policy: %s (line %d)\n" % (refused[1], refused[0]))
         status, exc_info, result = 1, {"type": "PolicyViolation", "message":
                                        "refused by policy: " + refused[1],

@@ -231,6 +231,15 @@ enum run_mode {
 	RUN_MODE_MAIN,		/* the code defines main(); its value is the result */
 };
 
+/* An input file: written by the runner into the run's working directory
+ * (/tmp) before the code starts. */
+struct run_file {
+	char		*name;		/* 1-255 bytes, checked (request.c) */
+	size_t		 name_len;
+	unsigned char	*data;
+	size_t		 len;
+};
+
 struct run_params {
 	const char	*code;		/* borrowed */
 	size_t		 code_len;
@@ -251,6 +260,8 @@ struct run_params {
 	size_t		 art_item;	/* ... bytes each, */
 	unsigned	 art_count;	/* ... how many with data */
 	bool		 data;		/* the code names a preloaded module */
+	const struct run_file *files;	/* borrowed: input files, or NULL */
+	unsigned	 nfiles;
 };
 
 struct run_result {

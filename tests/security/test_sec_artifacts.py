@@ -249,3 +249,90 @@ def test_forged_artifacts_never_reach_a_seed_route(token):
         assert "x.txt" not in r.text and "YWJj" not in r.text, show(r)
     finally:
         sh.assert_host_clean(token)
+
+
+# Input files (`files` on the native routes): names that try to leave
+# the working directory, duplicates, the caps, a name the runner already
+# uses, and what a later run sees.
+
+def _b64(b):
+    return base64.b64encode(b).decode("ascii")
+
+
+def _files_refused(files, *prefixes):
+    resp = ph.execute({"code": "import os\nprint(os.listdir('/tmp'))",
+                       "files": files})
+    return ph.assert_invalid(resp, *prefixes)
+
+
+def test_input_file_names_cannot_leave_the_working_directory(token):
+    try:
+        for name, want in (("../x", "must not contain '/'"),
+                           ("/etc/x", "must not contain '/'"),
+                           ("a/b", "must not contain '/'"),
+                           ("./x", "must not contain '/'"),
+                           (".", "must not be \".\" or \"..\""),
+                           ("..", "must not be \".\" or \"..\""),
+                           ("a\x00b", "must not contain NUL bytes"),
+                           ("", "must not be empty"),
+                           ("x\n", "must not contain control characters"),
+                           ("\x1b[31m", "must not contain control characters"),
+                           ("n" * 256, "must be at most 255 bytes")):
+            _files_refused([{"name": "fine", "content": ""},
+                            {"name": name, "content": _b64(b"evil")}],
+                           "files[1].name: " + want)
+    finally:
+        sh.assert_host_clean(token)
+
+
+def test_two_input_files_with_one_name_are_refused():
+    _files_refused([{"name": "same", "content": _b64(b"1")},
+                    {"name": "same", "content": _b64(b"2")}],
+                   "files[1].name: the same name as files[0]")
+
+
+def test_input_files_past_the_caps_are_refused():
+    big = _b64(b"q" * ((1 << 20) + 1))
+    for files, prefix in (
+            ([{"name": "big", "content": big}], "files[0].content: at most"),
+            ([{"name": "f%d" % i, "content": _b64(b"w" * (900 << 10))}
+              for i in range(6)], "files: at most")):
+        resp = ph.execute({"code": "pass", "files": files})
+        if resp.status == 413:          # the body cap came first
+            ph.assert_error(resp, 413, "payload_too_large")
+        else:
+            ph.assert_invalid(resp, prefix, "files[")
+
+
+def test_an_input_file_on_a_name_the_runner_made_is_a_clean_error(token):
+    # /tmp/outputs exists before the files are written: O_EXCL refuses
+    # to reuse it, and the run ends as an error before the code starts.
+    ex, arts, text = _run("print('the code ran')",
+                          files=[{"name": "outputs",
+                                  "content": _b64(b"x")}])
+    try:
+        assert ex["outcome"] == "error", show(ex)
+        assert ex["exception"]["type"] == "InputFileError", show(ex)
+        assert "files[0]" in ex["exception"]["message"], show(ex)
+        assert "the code ran" not in ex["stdout"], show(ex)
+    finally:
+        sh.assert_host_clean(token)
+
+
+def test_input_files_land_in_the_run_only_and_not_in_the_next(token):
+    name = "input-%s.txt" % token
+    code = _code("""
+        import os
+        here = [n for n in os.listdir('/tmp') if n.startswith('input-')]
+        st = os.lstat('/tmp/%s') if os.path.lexists('/tmp/%s') else None
+        result = [here, st is not None and oct(st.st_mode)]
+        """ % (name, name))
+    ex, _, _ = _run(code, files=[{"name": name, "content": _b64(b"1")}])
+    assert ex["outcome"] == "completed", show(ex)
+    assert ex["result"] == [[name], "0o100600"], show(ex)
+    try:
+        for _ in range(2 * (sh._workers_configured() or 4) + 2):
+            ex, _, _ = _run(code)
+            assert ex["result"] == [[], False], show(ex)
+    finally:
+        sh.assert_host_clean(token)

@@ -3,6 +3,7 @@
 
 #include <check.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pyexec.h"
@@ -489,6 +490,158 @@ START_TEST(test_seed_tables_errors)
 }
 END_TEST
 
+/* The native routes' input files: names, base64, the caps, the path of
+ * what failed ("files[2].name"); the seeds' tables never take them. */
+static const char *
+files_msg(const char *files, struct exec_request *r)
+{
+	static char	body[4 << 20];
+
+	snprintf(body, sizeof(body), "{\"code\": \"x\", \"files\": %s}", files);
+	return parse(body, strlen(body), r);
+}
+
+START_TEST(test_files_field)
+{
+	struct exec_request	 r;
+	struct field_error	 e;
+	char			*big, *m;
+	size_t			 i, n;
+
+	cfg.max_input_files = 3;
+	cfg.max_input_file = 4;
+	cfg.max_input_bytes = 6;
+	ck_assert_str_eq(files_msg("[{\"name\": \"a.bin\", \"content\": "
+	    "\"AAEC/w==\"}, {\"name\": \"\\u00e9 b\", \"content\": \"\"}]", &r), "");
+	ck_assert_uint_eq(r.nfiles, 2);
+	ck_assert_str_eq(r.files[0].name, "a.bin");
+	ck_assert(r.files[0].len == 4 && memcmp(r.files[0].data,
+	    "\x00\x01\x02\xff", 4) == 0);
+	ck_assert(r.files[1].len == 0 && r.files_bytes == 4);
+	ck_assert_str_eq(r.files[1].name, "\xc3\xa9 b");
+	request_free(&r);
+	ck_assert(r.files == NULL && r.nfiles == 0);
+	ck_assert_str_eq(files_msg("[]", &r), "");
+	ck_assert(r.nfiles == 0);
+	request_free(&r);
+#define BAD(files, want) do {						\
+	ck_assert_str_eq(files_msg(files, &r), want);			\
+	request_free(&r);						\
+} while (0)
+	BAD("{}", "files: must be an array of {\"name\", \"content\"} objects");
+	BAD("[1]", "files[0]: must be an object with \"name\" and \"content\"");
+	BAD("[{\"name\": \"a\"}]", "files[0].content: is required");
+	BAD("[{\"content\": \"\"}]", "files[0].name: is required");
+	BAD("[{\"name\": \"a\", \"content\": \"\", \"mode\": 1}]",
+	    "files[0]: unknown field mode (only \"name\" and \"content\")");
+	BAD("[{\"name\": 1, \"content\": \"\"}]", "files[0].name: must be a string");
+	BAD("[{\"name\": \"a\", \"content\": 1}]",
+	    "files[0].content: must be a string (base64)");
+	BAD("[{\"name\": \"a\", \"content\": \"\"}, {\"name\": \"b\", \"content\": "
+	    "\"\"}, {\"name\": \"../x\", \"content\": \"\"}]",
+	    "files[2].name: must not contain '/' (a name in the working "
+	    "directory, not a path)");
+	BAD("[{\"name\": \"/etc/x\", \"content\": \"\"}]",
+	    "files[0].name: must not contain '/' (a name in the working "
+	    "directory, not a path)");
+	BAD("[{\"name\": \".\", \"content\": \"\"}]",
+	    "files[0].name: must not be \".\" or \"..\"");
+	BAD("[{\"name\": \"..\", \"content\": \"\"}]",
+	    "files[0].name: must not be \".\" or \"..\"");
+	BAD("[{\"name\": \"\", \"content\": \"\"}]", "files[0].name: must not be empty");
+	BAD("[{\"name\": \"a\\u0000b\", \"content\": \"\"}]",
+	    "files[0].name: must not contain NUL bytes");
+	BAD("[{\"name\": \"a\\nb\", \"content\": \"\"}]",
+	    "files[0].name: must not contain control characters");
+	BAD("[{\"name\": \"a\\u0085\", \"content\": \"\"}]",
+	    "files[0].name: must not contain control characters");
+	BAD("[{\"name\": \"a\", \"content\": \"\"}, {\"name\": \"a\", \"content\": "
+	    "\"\"}]", "files[1].name: the same name as files[0] (names must be "
+	    "distinct)");
+#define B64ERR(i) "files[" #i "].content: must be base64 (RFC 4648: A-Z a-z " \
+	"0-9 + /, padded with =, no whitespace or line breaks)"
+	BAD("[{\"name\": \"a\", \"content\": \"AAE\"}]", B64ERR(0));
+	BAD("[{\"name\": \"a\", \"content\": \"AA E\"}]", B64ERR(0));
+	BAD("[{\"name\": \"a\", \"content\": \"AA\\nE=\"}]", B64ERR(0));
+	BAD("[{\"name\": \"a\", \"content\": \"A===\"}]", B64ERR(0));
+	BAD("[{\"name\": \"a\", \"content\": \"QR==\"}]", B64ERR(0));
+	BAD("[{\"name\": \"a\", \"content\": \"AA-_\"}]", B64ERR(0));
+	BAD("[{\"name\": \"a\", \"content\": \"=AAA\"}]", B64ERR(0));
+	/* the caps */
+	BAD("[{\"name\": \"a\", \"content\": \"AAAAAAA=\"}]",
+	    "files[0].content: at most 4 bytes once decoded "
+	    "(PYEXEC_MAX_INPUT_FILE_BYTES), got 5");
+	BAD("[{\"name\": \"a\", \"content\": \"AAAAAAAAAAAA\"}]",
+	    "files[0].content: at most 4 bytes once decoded "
+	    "(PYEXEC_MAX_INPUT_FILE_BYTES), got about 9");
+	BAD("[{\"name\": \"a\", \"content\": \"AAAAAA==\"}, {\"name\": \"b\", "
+	    "\"content\": \"AAAAAA==\"}]", "files: at most 6 bytes in all once "
+	    "decoded (PYEXEC_MAX_INPUT_BYTES), got 8 with files[0] to files[1]");
+	BAD("[{\"name\": \"a\", \"content\": \"\"}, {\"name\": \"b\", \"content\": "
+	    "\"\"}, {\"name\": \"c\", \"content\": \"\"}, {\"name\": \"d\", "
+	    "\"content\": \"\"}]", "files: at most 3 files (PYEXEC_MAX_INPUT_FILES), "
+	    "got 4");
+	/* 1 MiB + 1 with the default caps */
+	cfg.max_input_files = 20;
+	cfg.max_input_file = 1 << 20;
+	cfg.max_input_bytes = 5 << 20;
+	n = ((1 << 20) + 1 + 2) / 3 * 4;
+	big = malloc(n + 64);
+	ck_assert_ptr_nonnull(big);
+	m = big + sprintf(big, "[{\"name\": \"a\", \"content\": \"");
+	for (i = 0; i < n; i++)
+		m[i] = 'A';
+	m[n - 1] = '=';			/* 1048577 = 3k + 2 */
+	strcpy(m + n, "\"}]");
+	BAD(big, "files[0].content: at most 1048576 bytes once decoded "
+	    "(PYEXEC_MAX_INPUT_FILE_BYTES), got 1048577");
+	m[n - 5] = '=';			/* not the size that matters: base64 */
+	BAD(big, B64ERR(0));
+	free(big);
+#undef BAD
+#undef B64ERR
+	/* a long name: 255 bytes fit, 256 do not */
+	big = malloc(600);
+	ck_assert_ptr_nonnull(big);
+	m = big + sprintf(big, "[{\"name\": \"");
+	memset(m, 'n', 256);
+	strcpy(m + 256, "\", \"content\": \"\"}]");
+	ck_assert_str_eq(files_msg(big, &r), "files[0].name: must be at most "
+	    "255 bytes");
+	request_free(&r);
+	memmove(m + 255, m + 256, strlen(m + 256) + 1);
+	ck_assert_str_eq(files_msg(big, &r), "");
+	request_free(&r);
+	free(big);
+	/* generate-and-execute takes them; the seeds' tables ignore them */
+	ck_assert_int_eq(tparse(&request_generate, "{\"query\": \"q\", \"files\": "
+	    "[{\"name\": \"a\", \"content\": \"YQ==\"}]}", &r, &e), PYEXEC_OK);
+	ck_assert(r.nfiles == 1 && r.files[0].len == 1);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed004, "{\"code\": \"x\", \"files\": "
+	    "[{\"name\": \"a\", \"content\": \"YQ==\"}]}", &r, &e), PYEXEC_OK);
+	ck_assert(r.nfiles == 0 && r.files == NULL);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed003, "{\"generated_code\": \"x\", "
+	    "\"files\": 7}", &r, &e), PYEXEC_OK);
+	ck_assert(r.nfiles == 0);
+	request_free(&r);
+	/* seed 000 (Together): strict, as before: an unknown field */
+	ck_assert_int_eq(tparse(&request_seed000_execute, "{\"code\": \"x\", "
+	    "\"files\": []}", &r, &e), PYEXEC_ERR_INVALID);
+	ck_assert(e.kind == FK_UNKNOWN && strcmp(e.name, "files") == 0);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed000_generate, "{\"query\": \"q\", "
+	    "\"files\": []}", &r, &e), PYEXEC_ERR_INVALID);
+	ck_assert(e.kind == FK_UNKNOWN && !r.artifacts);
+	request_free(&r);
+	ck_assert_int_eq(tparse(&request_seed000_execute, "{\"code\": \"x\", "
+	    "\"validate_code\": false, \"mode\": \"main\"}", &r, &e), PYEXEC_OK);
+	ck_assert(!r.artifacts && r.mode == RUN_MODE_MAIN);
+	request_free(&r);
+}
+END_TEST
+
 static Suite *
 request_suite(void)
 {
@@ -514,6 +667,7 @@ request_suite(void)
 	tcase_add_test(tc, test_config_warm);
 	tcase_add_test(tc, test_seed_tables_defaults);
 	tcase_add_test(tc, test_seed_tables_errors);
+	tcase_add_test(tc, test_files_field);
 	suite_add_tcase(s, tc);
 	return s;
 }
