@@ -3,7 +3,8 @@
 # adduser) plus what the test uses inside (curl, procps, iproute2, util-linux).
 PKGS=(systemd systemd-sysv dbus python3 python3-numpy python3-pandas
       python3-matplotlib spawn-fcgi libfcgi0ldbl libjson-c5 libcurl4 libcgroup2
-      libseccomp2 curl procps iproute2 util-linux adduser passwd nginx)
+      libseccomp2 curl procps iproute2 util-linux adduser passwd nginx
+      libjs-codemirror python3-plotly)
 SUITE=bookworm
 
 mirrors() { # the Debian mirrors this host uses (Debian's archive only)
