@@ -188,15 +188,19 @@ art_int(struct json_object *o, const char *key)
 	return n < 0 ? -1 : n;
 }
 
+/* A string member with no NUL inside ("a\u0000b" would be "a" in C), or
+ * NULL. */
 static const char *
 art_string(struct json_object *o, const char *key)
 {
 	struct json_object	*v;
+	const char		*s;
 
 	if (!json_object_object_get_ex(o, key, &v) ||
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
-	return json_object_get_string(v);
+	s = json_object_get_string(v);
+	return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
 }
 
 static bool

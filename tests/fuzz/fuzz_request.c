@@ -1,12 +1,14 @@
 /*
- * libFuzzer target: the request parsers and the UTF-8 sanitizer, the code
- * that reads untrusted bytes.  Built and run by tests/fuzz/run under
+ * libFuzzer target: the request parsers, the artifacts' second look and
+ * the UTF-8 sanitizer, the code that reads untrusted bytes.  Built and run by tests/fuzz/run under
  * AddressSanitizer and UndefinedBehaviorSanitizer.  The body is given as
  * the worker gives it (worker_read_body: a heap buffer of the body's
  * length plus a NUL) to every parser a route calls: every route's field
  * table (the native and the seeds') and request_json().  The
  * strict check and json-c must agree: a text the check accepts, json-c
- * parses.
+ * parses.  The same bytes are also a run's artifacts text
+ * (artifact_items): every item it lets through is one of ours, within the
+ * caps.
  */
 #include "config.h"
 
@@ -26,7 +28,8 @@ fuzz_tables(const char *body, size_t size, const struct pyexec_config *cfg)
 	static const struct field_table *const tables[] = {
 		&request_execute, &request_generate, &request_seed004,
 		&request_seed002, &request_seed003, &request_seed001_execute,
-		&request_seed001_generate,
+		&request_seed001_generate, &request_seed000_execute,
+		&request_seed000_generate,
 	};
 	struct exec_request	r;
 	struct field_error	e;
@@ -44,6 +47,44 @@ fuzz_tables(const char *body, size_t size, const struct pyexec_config *cfg)
 	}
 }
 
+/* The bytes as what follows a run's report: each item an image, plotly,
+ * file or omitted one; the data kept within the caps. */
+static void
+fuzz_artifacts(const char *wire, size_t size)
+{
+	static const struct run_params p = { .artifacts = true,
+	    .art_total = 4096, .art_item = 2048, .art_count = 4 };
+	struct json_object	*a = artifact_items(wire, size, &p), *it, *v;
+	const char		*type;
+	size_t			 i, n, kept = 0;
+
+	if (a == NULL)
+		return;
+	n = json_object_array_length(a);
+	if (n == 0 || n > 102)
+		abort();
+	for (i = 0; i < n; i++) {
+		it = json_object_array_get_idx(a, i);
+		if (!json_object_object_get_ex(it, "type", &v))
+			abort();
+		type = json_object_get_string(v);
+		if (strcmp(type, "omitted") == 0)
+			continue;
+		if (strcmp(type, "image") != 0 && strcmp(type, "plotly") != 0 &&
+		    strcmp(type, "file") != 0)
+			abort();
+		if (json_object_object_get_ex(it, "name", &v) && v != NULL &&
+		    !artifact_name_ok(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v)))
+			abort();
+		if (json_object_object_get_ex(it, "data", &v))
+			kept++;
+	}
+	if (kept > p.art_count)
+		abort();
+	json_object_put(a);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -51,6 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.default_timeout = 5, .max_timeout = 30,
 		.default_memory_mb = 100, .max_memory_mb = 500, .max_cpu = 2,
 		.max_query_chars = 4000, .max_input_length = 8000,
+		.max_input_files = 4, .max_input_file = 64, .max_input_bytes = 128,
 	};
 	struct exec_request	 r;
 	struct json_object	*o = NULL;
@@ -85,6 +127,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	request_free(&r);
 	fuzz_tables(body, size, &cfg);
+	fuzz_artifacts(body, size);
 	free(body);
 	if ((clean = envelope_utf8_sanitize((const char *)data, size, &n)) != NULL) {
 		if (!envelope_utf8_valid(clean, n))
