@@ -146,7 +146,7 @@ enum field_type {
 
 enum field_slot {		/* which member of struct exec_request */
 	FS_CODE, FS_STDIN, FS_QUERY, FS_TIMEOUT, FS_MEMORY, FS_CPU,
-	FS_VALIDATE, FS_MODE, FS_ATTEMPTS, FS_FILES, FS_NONE,
+	FS_VALIDATE, FS_MODE, FS_ATTEMPTS, FS_FILES, FS_ARTIFACTS, FS_NONE,
 };
 
 enum field_bound {		/* the configured bound hi is capped at */

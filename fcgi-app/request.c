@@ -39,6 +39,7 @@ static const struct field execute_fields[] = {
 	{ "validate_code", FT_BOOL, 0, FS_VALIDATE, 0, 0, FB_NONE, NULL },
 	{ "mode", FT_WORD, 0, FS_MODE, 0, 0, FB_NONE, "script|main" },
 	{ "files", FT_FILES, 0, FS_FILES, 0, 0, FB_NONE, NULL },
+	{ "artifacts", FT_BOOL, 0, FS_ARTIFACTS, 0, 0, FB_NONE, NULL },
 	F_END,
 };
 
@@ -51,6 +52,7 @@ static const struct field generate_fields[] = {
 	{ "max_attempts", FT_INT, 0, FS_ATTEMPTS, 1, TASK_MAX_ATTEMPTS, FB_NONE,
 	    NULL },
 	{ "files", FT_FILES, 0, FS_FILES, 0, 0, FB_NONE, NULL },
+	{ "artifacts", FT_BOOL, 0, FS_ARTIFACTS, 0, 0, FB_NONE, NULL },
 	F_END,
 };
 
@@ -459,17 +461,18 @@ skip_value(const char *b, size_t len, size_t i)
 }
 
 /*
- * json-c keeps the last of duplicate keys silently.  Walks the top-level
- * keys of the (already valid) object body and names the first key given
- * twice in dup, compared after decoding ("\u0063ode" is "code").
+ * json-c keeps the last of duplicate keys silently.  Walks the keys of
+ * the (already valid) object that starts at b[at] and names the first key
+ * given twice in dup, compared after decoding ("\u0063ode" is "code").
  * true if there is one.
  */
 static bool
-request_dup_key(const char *b, size_t len, char *dup, size_t duplen)
+request_dup_key(const char *b, size_t len, size_t at, char *dup,
+    size_t duplen)
 {
 	struct json_object	*seen = json_object_new_object(), *k;
 	char			*raw;
-	size_t			 i = skip_ws(b, len, 0) + 1, end;
+	size_t			 i = skip_ws(b, len, at) + 1, end;
 	bool			 found = false;
 
 	while (!found && (i = skip_ws(b, len, i)) < len && b[i] == '"') {
@@ -494,6 +497,49 @@ request_dup_key(const char *b, size_t len, char *dup, size_t duplen)
 	}
 	json_object_put(seen);
 	return found;
+}
+
+/*
+ * The same inside each object of the top-level array "files" (whose keys
+ * request_dup_key found unique): the index of the first object with a
+ * key given twice, its key in dup; -1 if none.
+ */
+static long
+request_files_dup(const char *b, size_t len, char *dup, size_t duplen)
+{
+	struct json_object	*k;
+	char			*raw;
+	size_t			 i = skip_ws(b, len, 0) + 1, end;
+	long			 n = 0;
+	bool			 files;
+
+	while ((i = skip_ws(b, len, i)) < len && b[i] == '"') {
+		end = skip_string(b, len, i);
+		if ((raw = strndup(b + i, end - i)) == NULL)
+			return -1;
+		k = json_tokener_parse(raw);
+		free(raw);
+		files = k != NULL && json_object_is_type(k, json_type_string) &&
+		    strcmp(json_object_get_string(k), "files") == 0;
+		json_object_put(k);
+		i = skip_ws(b, len, skip_ws(b, len, end) + 1);	/* the value */
+		if (files && i < len && b[i] == '[') {
+			for (i = skip_ws(b, len, i + 1); i < len && b[i] != ']';
+			    n++) {
+				if (b[i] == '{' &&
+				    request_dup_key(b, len, i, dup, duplen))
+					return n;
+				i = skip_value(b, len, i);
+				i = skip_ws(b, len, i);
+				if (i < len && b[i] == ',')
+					i = skip_ws(b, len, i + 1);
+			}
+			return -1;
+		}
+		i = skip_value(b, len, i);
+		i = skip_ws(b, len, i) + 1;			/* ',' or '}' */
+	}
+	return -1;
 }
 
 /*
@@ -688,7 +734,11 @@ field_check(const struct field *f, struct json_object *v,
 	case FT_BOOL:
 		if (!json_object_is_type(v, json_type_boolean))
 			return field_fail(e, f, FK_TYPE, "must be true or false");
-		r->validate_code = json_object_get_boolean(v);
+		if (f->slot == FS_ARTIFACTS)
+			r->artifacts = r->artifacts &&
+			    json_object_get_boolean(v);
+		else
+			r->validate_code = json_object_get_boolean(v);
 		return PYEXEC_OK;
 	}
 	return field_fail(e, f, FK_TYPE, "unknown field type");
@@ -731,7 +781,8 @@ request_parse(const struct field_table *t, const char *body, size_t len,
 	struct json_object	*obj;
 	enum pyexec_err		 rc = PYEXEC_OK;
 	const struct field	*f;
-	char			 msg[256];
+	char			 msg[256], dup[65];
+	long			 i;
 
 	request_defaults(t, c, r);
 	memset(e, 0, sizeof(*e));
@@ -743,9 +794,17 @@ request_parse(const struct field_table *t, const char *body, size_t len,
 		rc = field_fail(e, NULL, FK_NOT_OBJECT, "must be a JSON object");
 		goto out;
 	}
-	if (t->strict && request_dup_key(body, len, e->name, sizeof(e->name))) {
+	if (t->strict && request_dup_key(body, len, 0, e->name,
+	    sizeof(e->name))) {
 		rc = field_fail(e, NULL, FK_DUPLICATE, "duplicate field (given "
 		    "more than once)");
+		goto out;
+	}
+	if (t->strict && field_find(t->fields, "files") != NULL &&
+	    (i = request_files_dup(body, len, dup, sizeof(dup))) >= 0) {
+		rc = field_fail(e, NULL, FK_DUPLICATE, "duplicate field %s "
+		    "(given more than once)", dup);
+		snprintf(e->name, sizeof(e->name), "files[%ld]", i);
 		goto out;
 	}
 	json_object_object_foreach(obj, key, val) {

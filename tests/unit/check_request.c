@@ -501,6 +501,41 @@ files_msg(const char *files, struct exec_request *r)
 	return parse(body, strlen(body), r);
 }
 
+/* "artifacts": false turns the collection off on the native routes; it
+ * cannot turn it on where the table has it off (the seeds). */
+START_TEST(test_artifacts_field)
+{
+	struct exec_request	r;
+	struct field_error	e;
+	const char		*on = "{\"code\": \"x\", \"artifacts\": true}";
+	const char		*off = "{\"code\": \"x\", \"artifacts\": false}";
+
+	ck_assert_str_eq(parse("{\"code\": \"x\"}", 13, &r), "");
+	ck_assert(r.artifacts);
+	request_free(&r);
+	ck_assert_str_eq(parse(on, strlen(on), &r), "");
+	ck_assert(r.artifacts);
+	request_free(&r);
+	ck_assert_str_eq(parse(off, strlen(off), &r), "");
+	ck_assert(!r.artifacts && !r.validate_code);
+	request_free(&r);
+	ck_assert_str_eq(parse_s("{\"code\": \"x\", \"artifacts\": 0}"),
+	    "artifacts: must be true or false");
+	ck_assert_int_eq(request_parse(&request_generate, "{\"query\": \"q\", "
+	    "\"artifacts\": false}", 34, &cfg, &r, &e), PYEXEC_OK);
+	ck_assert(!r.artifacts);
+	request_free(&r);
+	ck_assert_int_eq(request_parse(&request_seed004, on, strlen(on), &cfg,
+	    &r, &e), PYEXEC_OK);
+	ck_assert(!r.artifacts);
+	request_free(&r);
+	ck_assert_int_eq(request_parse(&request_seed000_execute, on, strlen(on),
+	    &cfg, &r, &e), PYEXEC_ERR_INVALID);
+	ck_assert_int_eq(e.kind, FK_UNKNOWN);
+	request_free(&r);
+}
+END_TEST
+
 START_TEST(test_files_field)
 {
 	struct exec_request	 r;
@@ -558,6 +593,14 @@ START_TEST(test_files_field)
 	BAD("[{\"name\": \"a\", \"content\": \"\"}, {\"name\": \"a\", \"content\": "
 	    "\"\"}]", "files[1].name: the same name as files[0] (names must be "
 	    "distinct)");
+	/* a key given twice inside a file object: json-c would keep the last */
+	BAD("[{\"name\": \"a\", \"content\": \"\"}, {\"name\": \"b\", "
+	    "\"name\": \"c\", \"content\": \"\"}]",
+	    "files[1]: duplicate field name (given more than once)");
+	BAD("[{\"name\": \"a\", \"content\": \"QQ==\", \"cont\\u0065nt\": "
+	    "\"\"}]", "files[0]: duplicate field content (given more than once)");
+	ck_assert_str_eq(parse_s("{\"files\": [], \"code\": \"x\", \"other\": "
+	    "[{\"name\": 1, \"name\": 2}]}"), "unknown field: other");
 #define B64ERR(i) "files[" #i "].content: must be base64 (RFC 4648: A-Z a-z " \
 	"0-9 + /, padded with =, no whitespace or line breaks)"
 	BAD("[{\"name\": \"a\", \"content\": \"AAE\"}]", B64ERR(0));
@@ -668,6 +711,7 @@ request_suite(void)
 	tcase_add_test(tc, test_seed_tables_defaults);
 	tcase_add_test(tc, test_seed_tables_errors);
 	tcase_add_test(tc, test_files_field);
+	tcase_add_test(tc, test_artifacts_field);
 	suite_add_tcase(s, tc);
 	return s;
 }
