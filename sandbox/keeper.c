@@ -70,13 +70,13 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st)
  * wait status and exits (which ends every process left in the namespace).
  */
 static void __attribute__((noreturn))
-run_init(const struct launcher *l, int fds[KEEP_NFDS])
+run_init(const struct launcher *l, int fds[KEEP_NFDS], bool outputs)
 {
 	int	 st = fds[PROTO_NFDS], status, i;
 	char	 err[256];
 	pid_t	 child, p;
 
-	if (root_run_mounts(&l->root, err, sizeof(err)) != 0) {
+	if (root_run_mounts(&l->root, outputs, err, sizeof(err)) != 0) {
 		char line[300];
 
 		snprintf(line, sizeof(line), "!%s", err);
@@ -111,9 +111,10 @@ keeper_send(int fd, uint32_t op, pid_t pid, int value)
 		_exit(0);	/* the launcher is gone */
 }
 
-/* Clones the run's init for the fds of one KEEP_RUN. */
+/* Clones the run's init for the fds of one KEEP_RUN (flags: its value). */
 static void
-keeper_spawn(const struct launcher *l, int sock, int fds[KEEP_NFDS])
+keeper_spawn(const struct launcher *l, int sock, int fds[KEEP_NFDS],
+    int32_t flags)
 {
 	pid_t	pid;
 	int	i;
@@ -128,7 +129,7 @@ keeper_spawn(const struct launcher *l, int sock, int fds[KEEP_NFDS])
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 			_exit(127);
 		close(sock);
-		run_init(l, fds);
+		run_init(l, fds, (flags & PROTO_RUN_OUTPUTS) != 0);
 	}
 	for (i = 0; i < KEEP_NFDS; i++)
 		close(fds[i]);
@@ -172,7 +173,7 @@ keeper_loop(const struct launcher *l, int sock, int sigfd)
 				close(fds[i]);
 			_exit(2);	/* only our launcher talks to us */
 		}
-		keeper_spawn(l, sock, fds);
+		keeper_spawn(l, sock, fds, m.value);
 	}
 }
 

@@ -632,12 +632,13 @@ status_read(struct run_state *rs)
 	return n;
 }
 
-/* Sends KEEP_RUN with all to fd and waits for KEEP_STARTED: the init's
- * pid, or -1. */
+/* Sends KEEP_RUN with all and the run's PROTO_RUN_OUTPUTS to fd and waits
+ * for KEEP_STARTED: the init's pid, or -1. */
 static pid_t
-run_hand(int fd, int all[KEEP_NFDS])
+run_hand(int fd, int all[KEEP_NFDS], uint32_t flags)
 {
-	struct keep_msg	 m = { KEEP_RUN, 0, 0 };
+	struct keep_msg	 m = { KEEP_RUN, 0,
+	    (int32_t)(flags & PROTO_RUN_OUTPUTS) };
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
 	int		 none[1], nfds;
 
@@ -670,14 +671,14 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS],
 	rs->t0 = launcher_now_ns();
 	rs->via = run_target(l, flags);
 	if (rs->via >= 0 &&
-	    (init = run_hand(l->zyg[rs->via].fd, all)) < 0) {
+	    (init = run_hand(l->zyg[rs->via].fd, all, flags)) < 0) {
 		launcher_log("error", "a zygote did not start a run: "
 		    "starting it cold");
 		zygote_kill(l, (enum zyg_kind)rs->via);
 		rs->via = -1;
 	}
 	if (rs->via < 0)
-		init = run_hand(l->keeper_fd, all);
+		init = run_hand(l->keeper_fd, all, flags);
 	for (i = 0; i < KEEP_NFDS; i++)
 		close(all[i]);
 	if (init < 0) {

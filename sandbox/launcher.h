@@ -115,7 +115,8 @@ enum keep_op {
 struct keep_msg {
 	uint32_t	op;
 	int32_t		pid;
-	int32_t		value;		/* errno or wait status */
+	int32_t		value;		/* errno or wait status; in KEEP_RUN
+					 * the run's PROTO_RUN_OUTPUTS */
 };
 
 #define KEEP_NFDS	6		/* PROTO_NFDS + the status socket */

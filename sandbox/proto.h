@@ -60,6 +60,9 @@ struct proto_run {
 #define PROTO_RUN_COLD	0x1u	/* start python afresh, not from a zygote */
 #define PROTO_RUN_DATA	0x2u	/* the code names a preloaded module: the
 				 * data zygote if it is ready */
+#define PROTO_RUN_OUTPUTS 0x4u	/* the run's /tmp starts with outputs/
+				 * (artifacts: made with the mounts, in C,
+				 * so a run that collects pays no mkdir) */
 
 /* What the launcher receives: a header, or a whole run request. */
 union proto_msg {

@@ -13,6 +13,8 @@
  * Per run, in the run's own mount namespace (root_run_mounts): capped,
  * noexec tmpfs on /tmp and /dev/shm, and /proc of the run's own pid
  * namespace with subset=pid and hidepid=2.  They vanish with the run.
+ * A run that collects artifacts finds /tmp/outputs (0700, the run's)
+ * there from its start.
  *
  * No /home, /root, /run, /var, /sys, and not /etc as a whole.  Runs inside
  * the slot's user namespace: the binds keep the flags the kernel locks
@@ -274,10 +276,14 @@ root_build(const struct root_opts *o, char *err, size_t errlen)
  * the processes (subset=pid: no /proc/sys, /proc/cmdline, kallsyms...).
  */
 int
-root_run_mounts(const struct root_opts *o, char *err, size_t errlen)
+root_run_mounts(const struct root_opts *o, bool outputs, char *err,
+    size_t errlen)
 {
 	if (tmpfs_mount(o, "/tmp") != 0)
 		FAIL("mount tmpfs on /tmp: %s", strerror(errno));
+	if (outputs && (mkdir(ROOT_OUTPUTS_PATH, 0700) != 0 ||
+	    chown(ROOT_OUTPUTS_PATH, o->run_uid, o->run_gid) != 0))
+		FAIL("make %s: %s", ROOT_OUTPUTS_PATH, strerror(errno));
 	if (tmpfs_mount(o, "/dev/shm") != 0)
 		FAIL("mount tmpfs on /dev/shm: %s", strerror(errno));
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,

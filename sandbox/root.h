@@ -5,6 +5,7 @@
 #ifndef PYEXEC_ROOT_H
 #define PYEXEC_ROOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -22,6 +23,9 @@ struct root_opts {
 #define ROOT_ZYGOTE_PATH	"/.pyexec/zygote.so"
 
 int	root_build(const struct root_opts *, char *err, size_t errlen);
-int	root_run_mounts(const struct root_opts *, char *err, size_t errlen);
+#define ROOT_OUTPUTS_PATH	"/tmp/outputs"	/* runner.py's _ART_DIR */
+
+int	root_run_mounts(const struct root_opts *, bool outputs, char *err,
+	    size_t errlen);
 
 #endif /* PYEXEC_ROOT_H */

@@ -477,7 +477,8 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	p.in = (struct feed){ pa->stdin_data, pa->stdin_data ? pa->stdin_len : 0, -1 };
 	m.timeout_ms = ms < 1 ? 1 : (uint32_t)ms;
 	m.flags = (pa->cold ? PROTO_RUN_COLD : 0) |
-	    (pa->data ? PROTO_RUN_DATA : 0);
+	    (pa->data ? PROTO_RUN_DATA : 0) |
+	    (pa->artifacts ? PROTO_RUN_OUTPUTS : 0);
 
 	if (run_settle(rs, BACKSTOP_MS) != 0) {
 		snprintf(err, errlen, "the slot did not come back clean after "

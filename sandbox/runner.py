@@ -300,12 +300,25 @@ def _report(obj, artifacts=None):
 #   "truncated": true, "reason": "count"|"size"|"total"|"pixels"|"name"|
 #   "error" and no data; past _ART_LIST items, one {"type": "omitted",
 #   "count", "size"}.
-# Cost when the code imports neither matplotlib nor plotly: a finder in
-# sys.meta_path that compares a name, and one mkdir of the outputs.
+# Cost when the code makes no artifact: a test per import, one rmdir of
+# the empty outputs directory at the end.  That is all, on purpose: in a
+# fork of the zygote every page a run writes first is a copy-on-write
+# fault (tens of microseconds on a virtual machine), so nothing is
+# allocated until there is an artifact (_art_state), the warm finder is
+# made and placed in sys.meta_path by the zygote, and the directory is
+# made by the launcher with the run's /tmp (root.c, PROTO_RUN_OUTPUTS).
 _ART_DIR = "/tmp/outputs"
 _ART_LIST = 100                 # items listed, with data or not
 _ART_PIXELS = 16 << 20          # a figure larger is not drawn
-_art = None
+_art_header = None              # the run's header, while it collects
+_art = None                     # its _Artifacts, made at the first one
+
+
+def _art_state():
+    global _art
+    if _art is None:
+        _art = _Artifacts(_art_header)
+    return _art
 
 
 class _Artifacts:
@@ -366,13 +379,17 @@ def _png_size(png):
 def _mpl_capture(plt):
     """Every open figure, in the order made, as a PNG; then closed (as a
     notebook's inline backend does after show)."""
+    nums = plt.get_fignums()
+    if not nums:
+        return
     import io
     from matplotlib import _pylab_helpers
-    for num in plt.get_fignums():
+    for num in nums:
         mgr = _pylab_helpers.Gcf.get_fig_manager(num)
         if mgr is None:
             continue
         fig = mgr.canvas.figure
+        _art = _art_state()
         name = _art.figure_name("png")
         try:
             w, h = fig.get_size_inches() * fig.dpi
@@ -392,26 +409,28 @@ def _mpl_capture(plt):
         plt.close(fig)
 
 
-def _patch_pyplot(plt):
+def _wrap_pyplot(plt):
+    import functools
     orig = plt.show
 
     def show(*args, **kwargs):
         """pyexec: the open figures become image items of the answer."""
-        if _art is not None:
+        if _art_header is not None:
             _mpl_capture(plt)
         else:
             return orig(*args, **kwargs)
-    show.__wrapped__ = orig
-    plt.show = show
+    return functools.update_wrapper(show, orig)
 
 
-def _patch_plotly(pio):
+def _wrap_plotly(pio):
+    import functools
     orig = pio.show
 
     def show(fig, *args, **kwargs):
         """pyexec: the figure's JSON spec becomes a plotly item."""
-        if _art is None:
+        if _art_header is None:
             return orig(fig, *args, **kwargs)
+        _art = _art_state()
         name = _art.figure_name("json")
         try:
             if not _art.room():
@@ -424,8 +443,7 @@ def _patch_plotly(pio):
             _art.add("plotly", name, len(text), text)
         except Exception:
             _art.add("plotly", name, None, reason="error")
-    show.__wrapped__ = orig
-    pio.show = show
+    return functools.update_wrapper(show, orig)
 
 
 def _plotly_default(o):
@@ -436,7 +454,7 @@ def _plotly_default(o):
         return plotly.utils.PlotlyJSONEncoder().default(o)
 
 
-_ART_PATCH = {"matplotlib.pyplot": _patch_pyplot, "plotly.io": _patch_plotly}
+_ART_WRAP = {"matplotlib.pyplot": _wrap_pyplot, "plotly.io": _wrap_plotly}
 
 
 class _ArtFinder:
@@ -444,8 +462,10 @@ class _ArtFinder:
     after the code imports them; any other import is one dict look-up."""
 
     def find_spec(self, name, path=None, target=None):
-        patch = _ART_PATCH.get(name)
-        if patch is None:
+        if _art_header is None:
+            return None
+        wrap = _ART_WRAP.get(name)
+        if wrap is None:
             return None
         for f in sys.meta_path:
             find = getattr(f, "find_spec", None)
@@ -464,25 +484,54 @@ class _ArtFinder:
         def exec_module(module):
             run(module)
             try:
-                patch(module)
+                show = wrap(module)
+                _art_wrapped[name] = (module, show)
+                module.show = show
             except Exception:
                 pass
         loader.exec_module = exec_module
         return spec
 
 
-def _art_start(header):
-    """Before the code: the outputs directory, and the show hooks."""
-    global _art
-    _art = _Artifacts(header)
+_ART_FINDER = _ArtFinder()
+
+
+_art_wrapped = {}               # module name: (module, our show())
+
+
+def _art_prepare():
+    """Our show() for what is imported already, not yet in place (the
+    zygote makes them for what it preloads: a run that does not collect
+    keeps the module's own show(), warnings and all)."""
+    for name in _ART_WRAP:
+        if name not in _art_wrapped and name in sys.modules:
+            m = sys.modules[name]
+            _art_wrapped[name] = (m, _ART_WRAP[name](m))
+
+
+def _art_start(warm):
+    """A run that collects, before its code: our show() in place, and the
+    finder for what the code imports (both made by the zygote when warm;
+    the launcher made _ART_DIR with the run's /tmp)."""
+    if not warm:
+        _art_prepare()
+        sys.meta_path.insert(0, _ART_FINDER)
+    for m, show in _art_wrapped.values():
+        m.show = show
+
+
+def _art_pending():
+    """After the code: whether anything may have to be sent.  rmdir of
+    an empty _ART_DIR is the whole cost when nothing was made (the run is
+    over; a directory that is not empty, or a link, stays for the list)."""
     try:
-        posix.mkdir(_ART_DIR, 0o700)
+        posix.rmdir(_ART_DIR)
+        files = False
     except OSError:
-        pass
-    for name, patch in _ART_PATCH.items():
-        if name in sys.modules:
-            patch(sys.modules[name])
-    sys.meta_path.insert(0, _ArtFinder())
+        files = True
+    helpers = sys.modules.get("matplotlib._pylab_helpers")
+    return files or _art is not None or (helpers is not None and
+                                         bool(helpers.Gcf.figs))
 
 
 def _name_ok(name):
@@ -499,14 +548,21 @@ def _art_files():
     """The regular files at the top of _ART_DIR, sorted by name, read
     without following a link and without blocking on a FIFO."""
     try:
+        posix.rmdir(_ART_DIR)   # empty: nothing to list (the run is over)
+        return
+    except OSError:
+        pass
+    try:
         d = posix.open(_ART_DIR, posix.O_RDONLY | posix.O_DIRECTORY |
                        posix.O_NOFOLLOW)
     except OSError:
         return
     try:
-        names = sorted(posix.listdir(d))
-        for name in names:
-            _art_file(d, name)
+        names = posix.listdir(d)
+        if names:
+            names.sort()
+            for name in names:
+                _art_file(d, name)
     finally:
         posix.close(d)
 
@@ -515,6 +571,7 @@ _S_IFMT, _S_IFREG = 0o170000, 0o100000     # stat.S_ISREG, without the import
 
 
 def _art_file(d, name):
+    _art = _art_state()
     try:
         st = posix.stat(name, dir_fd=d, follow_symlinks=False)
     except OSError:
@@ -554,7 +611,7 @@ def _art_file(d, name):
 def _art_finish():
     """After the code: the figures still open, then the files.  The
     wire text, or None when there is no artifact."""
-    global _art
+    global _art, _art_header
     try:
         plt = sys.modules.get("matplotlib.pyplot")
         if plt is not None:
@@ -565,7 +622,8 @@ def _art_finish():
         _art_files()
     except BaseException:
         pass
-    items, _art = _art.wire(), None
+    items = _art.wire() if _art is not None else None
+    _art = _art_header = None
     if not items:
         return None
     import json
@@ -629,6 +687,7 @@ _NO_RESULT = object()
 
 
 def _main(warm=False):
+    global _art_header
     import _signal
     # CPython ignores SIGXFSZ; a run past RLIMIT_FSIZE ends by the signal,
     # as the outcome "signal" with limit "file_size", like any program.
@@ -642,7 +701,9 @@ def _main(warm=False):
         source = _unwrap(source)
     refused = _policy(source, header)
     if header.get("artifacts") == "1" and not refused:
-        _art_start(header)
+        _art_header = header
+        if _art_wrapped or not warm:
+            _art_start(warm)
     bad_file = _write_files(files) if files and not refused else None
     if bad_file:
         status, exc_info, result = 1, bad_file, None
@@ -659,7 +720,10 @@ def _main(warm=False):
         sys.stderr.flush()
     except Exception:
         pass
-    arts = _art_finish() if _art is not None else None
+    arts = None
+    if _art_header is not None:
+        arts = _art_finish() if _art_pending() else None
+        _art_header = None
     if exc_info:
         _report({"exception": exc_info}, arts)
     elif result and result is not _NO_RESULT and status == 0:
@@ -759,6 +823,8 @@ def _zygote_start(modules):
                  % (name, type(e).__name__, e))
     # What the runner and common scripts use, so that no run imports it.
     import ast, json, traceback, random, tempfile, os, ctypes  # noqa: F401
+    sys.meta_path.insert(0, _ART_FINDER)    # idle until a run collects
+    _art_prepare()
     gc.collect()
     gc.freeze()         # no run's collection writes to the zygote's objects
     sys.stdout, sys.stderr = saved      # fds 1 and 2: the run's, in a run

@@ -211,14 +211,14 @@ zyg_single_threaded(void)
 
 /* In the spare run, once its KEEP_RUN came: join run/ and become the run. */
 static void
-spare_become_run(struct zyg *z, int fds[KEEP_NFDS])
+spare_become_run(struct zyg *z, int fds[KEEP_NFDS], bool outputs)
 {
 	int	st = fds[PROTO_NFDS], i;
 	char	err[256], line[300];
 
 	/* The run's file systems now, not when the spare was made: their
 	 * times must not tell when that was (when the last run ended). */
-	if (root_run_mounts(&z->root, err, sizeof(err)) != 0) {
+	if (root_run_mounts(&z->root, outputs, err, sizeof(err)) != 0) {
 		snprintf(line, sizeof(line), "!%s", err);
 		(void)!send(st, line, strlen(line), MSG_NOSIGNAL);
 		_exit(127);
@@ -259,7 +259,7 @@ spare_run(struct zyg *z, int sock)
 		_exit(126);	/* the zygote is gone, or spoke nonsense */
 	}
 	close(sock);
-	spare_become_run(z, fds);
+	spare_become_run(z, fds, (m.value & PROTO_RUN_OUTPUTS) != 0);
 }
 
 /*
@@ -440,9 +440,9 @@ zyg_send(uint32_t op, pid_t pid, int value)
 /* Hands the run's fds to spare s: the status socket to its init, all six
  * to its run.  0, or -1 (the spare is then killed; its reaping drops it). */
 static int
-zyg_start(struct zyg *z, struct spare *s, int fds[KEEP_NFDS])
+zyg_start(struct zyg *z, struct spare *s, int fds[KEEP_NFDS], int32_t flags)
 {
-	struct keep_msg	m = { KEEP_RUN, 0, 0 };
+	struct keep_msg	m = { KEEP_RUN, 0, flags };
 	char		b = 'r';
 
 	if (proto_send(s->init_fd, &b, 1, &fds[PROTO_NFDS], 1) != 0 ||
@@ -477,7 +477,8 @@ zyg_on_run(struct zyg *z)
 	}
 	if (spare_pick(z) == NULL && (rc = spare_fill(z)) == ZYG_IN_RUN)
 		return ZYG_IN_RUN;
-	if ((s = spare_pick(z)) != NULL && zyg_start(z, s, fds) == 0)
+	if ((s = spare_pick(z)) != NULL &&
+	    zyg_start(z, s, fds, m.value & PROTO_RUN_OUTPUTS) == 0)
 		rc = zyg_send(KEEP_STARTED, z->running, 0) == ZYG_OK ? 0 : -1;
 	else
 		rc = zyg_send(KEEP_FAILED, 0, EAGAIN) == ZYG_OK ? 0 : -1;
