@@ -160,6 +160,38 @@ def test_no_figure_no_items_and_the_report_unchanged():
     assert ex["result"] == {"a": 1}, ph.show(ex)
 
 
+def test_artifacts_false_turns_the_collection_off():
+    code = ("import matplotlib.pyplot as plt, os\n"
+            "print(os.path.exists('/tmp/outputs'), plt.show.__module__,\n"
+            "      hasattr(plt.show, '__wrapped__'))\n"
+            "plt.figure(); plt.plot([1, 2]); plt.show()\n"
+            "plt.figure(); plt.plot([2])\n"
+            "os.makedirs('/tmp/outputs', exist_ok=True)\n"
+            "open('/tmp/outputs/x.txt', 'w').write('x')\n")
+    # off: no /tmp/outputs, matplotlib's own show(), nothing comes back
+    ex, arts = _run(code, artifacts=False)
+    assert ex["outcome"] == "completed", ph.show(ex)
+    assert ex["stdout"] == "False matplotlib.pyplot False\n", ph.show(ex)
+    assert arts == [], ph.show(arts)
+    # on (the default, or true): the directory is there, show() is ours
+    for fields in ({}, {"artifacts": True}):
+        ex, arts = _run(code, **fields)
+        assert ex["stdout"] == "True matplotlib.pyplot True\n", ph.show(ex)
+        assert [(a["type"], a["name"]) for a in arts] == [
+            ("image", "figure-1.png"), ("image", "figure-2.png"),
+            ("file", "x.txt")], ph.show(arts)
+    r = ph.execute({"code": "print(1)", "artifacts": "no"})
+    assert r.status == 400, ph.show(r)
+    assert "artifacts: must be true or false" in r.text, ph.show(r)
+    r = ph.request("POST", "/v1/generate-and-execute",
+                   {"query": "print the numbers 1 to 3", "artifacts": False},
+                   timeout=60)
+    assert r.status != 400, ph.show(r)
+    # seed 000 (Together) never had the field: refused as unknown (422)
+    r = ph.request("POST", "/execute", {"code": "print(1)", "artifacts": False})
+    assert r.status == 422 and "artifacts" in r.text, ph.show(r)
+
+
 def test_the_seed_routes_answer_as_before_for_code_that_plots():
     # (the seed routes make no /tmp/outputs: the code makes it)
     code = ("import matplotlib.pyplot as plt, os\nplt.plot([1, 2])\n"
