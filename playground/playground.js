@@ -277,6 +277,8 @@
     rejected: "rejected (not run)",
   };
 
+  var PASSIVE_TYPES = /^(text\/(csv|plain|tab-separated-values|markdown)|application\/(json|pdf|zip|gzip|octet-stream|vnd\.apache\.parquet|vnd\.openxmlformats-officedocument\.spreadsheetml\.sheet)|image\/(png|jpeg|gif|webp))$/;
+
   function safeMime(m, prefix) {
     m = String(m || "");
     if (!/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i.test(m)) return "application/octet-stream";
@@ -374,7 +376,11 @@
     if (item.truncated || typeof item.data !== "string") {
       row.appendChild(el("span", { text: name + " (" + size + ") \u2014 too large, not returned" }));
     } else {
-      var a = el("a", { href: "data:" + safeMime(item.mime) + ";base64," + item.data, download: name.replace(/^.*\//, ""), text: name });
+      // The link's own type: a passive one, else octet-stream (an HTML or
+      // SVG file is the run's: it is saved, never opened as a document).
+      var mime = safeMime(item.mime);
+      if (!PASSIVE_TYPES.test(mime)) mime = "application/octet-stream";
+      var a = el("a", { href: "data:" + mime + ";base64," + item.data, download: name.replace(/^.*\//, ""), text: name });
       row.appendChild(a);
       row.appendChild(el("span", { className: "meta", text: " " + size + ", " + String(item.mime || "") }));
     }
