@@ -269,25 +269,8 @@ art_png_size(const unsigned char *b, size_t len, int64_t *w, int64_t *h)
 static struct json_object *
 art_spec(const unsigned char *b, size_t len)
 {
-	struct json_tokener	*tok;
-	struct json_object	*o;
-	char			 why[128];
-
-	if (len == 0 || len > INT32_MAX || memchr(b, '\0', len) != NULL ||
-	    !envelope_utf8_valid((const char *)b, len) ||
-	    json_strict_check((const char *)b, len, ART_SPEC_DEPTH, true, why,
-	    sizeof(why)) != 0 || (tok = json_tokener_new_ex(ART_SPEC_DEPTH)) ==
-	    NULL)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, (const char *)b, (int)len);
-	if (o != NULL && (json_tokener_get_parse_end(tok) != len ||
-	    !json_object_is_type(o, json_type_object))) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
+	return json_strict_parse((const char *)b, len, ART_SPEC_DEPTH,
+	    json_type_object);
 }
 
 /* The data of an item that is not truncated, into it; a reason if it
@@ -389,24 +372,7 @@ art_omitted(const char *reason, int64_t count, int64_t size)
 static struct json_object *
 art_parse(const char *wire, size_t len)
 {
-	struct json_tokener	*tok;
-	struct json_object	*a;
-	char			 why[128];
-
-	if (len == 0 || len > INT32_MAX || memchr(wire, '\0', len) != NULL ||
-	    !envelope_utf8_valid(wire, len) ||
-	    json_strict_check(wire, len, 4, true, why, sizeof(why)) != 0 ||
-	    (tok = json_tokener_new_ex(4)) == NULL)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	a = json_tokener_parse_ex(tok, wire, (int)len);
-	if (a != NULL && (json_tokener_get_parse_end(tok) != len ||
-	    !json_object_is_type(a, json_type_array))) {
-		json_object_put(a);
-		a = NULL;
-	}
-	json_tokener_free(tok);
-	return a;
+	return json_strict_parse(wire, len, 4, json_type_array);
 }
 
 /*

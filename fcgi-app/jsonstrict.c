@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,4 +265,28 @@ json_strict_check(const char *b, size_t len, int max_depth, bool finite,
 			return -1;
 		want_value = false;
 	}
+}
+
+struct json_object *
+json_strict_parse(const char *text, size_t len, int max_depth,
+    enum json_type want)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o;
+	char			 why[128];
+
+	if (text == NULL || len == 0 || len > INT32_MAX ||
+	    memchr(text, '\0', len) != NULL || !envelope_utf8_valid(text, len) ||
+	    json_strict_check(text, len, max_depth, true, why,
+	    sizeof(why)) != 0 || (tok = json_tokener_new_ex(max_depth)) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	if (o != NULL && (json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(o, want))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
 }

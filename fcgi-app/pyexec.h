@@ -125,6 +125,11 @@ bool		 envelope_utf8_valid(const char *, size_t);
  * numbers finite), else -1 with the problem and its offset in msg. */
 int		 json_strict_check(const char *, size_t, int max_depth,
 		    bool finite, char *msg, size_t msglen);
+/* Untrusted text (a run's report, its artifacts): one strict JSON value
+ * of type want, UTF-8 without NUL, numbers finite, at most max_depth
+ * deep; parsed (the caller owns it), or NULL. */
+struct json_object *json_strict_parse(const char *, size_t, int max_depth,
+		    enum json_type want);
 
 /*
  * request.c: validation of request bodies by table, as kcgi validates its

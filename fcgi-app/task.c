@@ -105,25 +105,7 @@ report_string(struct json_object *rep, const char *key)
 static struct json_object *
 report_object(const char *text, size_t len)
 {
-	struct json_tokener	*tok;
-	struct json_object	*rep;
-	char			 why[128];
-
-	if (text == NULL || len == 0 || len > INT32_MAX ||
-	    !envelope_utf8_valid(text, len) ||
-	    memchr(text, '\0', len) != NULL ||
-	    json_strict_check(text, len, 128, true, why,
-	    sizeof(why)) != 0 || (tok = json_tokener_new_ex(128)) == NULL)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	rep = json_tokener_parse_ex(tok, text, (int)len);
-	if (rep != NULL && (json_tokener_get_parse_end(tok) != len ||
-	    !json_object_is_type(rep, json_type_object))) {
-		json_object_put(rep);
-		rep = NULL;
-	}
-	json_tokener_free(tok);
-	return rep;
+	return json_strict_parse(text, len, 128, json_type_object);
 }
 
 /*
