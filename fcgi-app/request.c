@@ -29,57 +29,44 @@
  */
 #define F_END	{ NULL, 0, 0, FS_NONE, 0, 0, FB_NONE, NULL }
 
+/* The native routes' fields; seed 000 (Together) takes the same but never
+ * input files (its clients never sent them, and an unknown field is
+ * refused there as it was) and its answers carry no artifacts. */
+#define F_EXECUTE_ROWS							\
+	{ "code", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL, FS_CODE,	\
+	    0, 0, FB_NONE, NULL },						\
+	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL }, \
+	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL }, \
+	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },	\
+	{ "stdin", FT_STRING, 0, FS_STDIN, 0, 0, FB_NONE, NULL },		\
+	{ "validate_code", FT_BOOL, 0, FS_VALIDATE, 0, 0, FB_NONE, NULL },	\
+	{ "mode", FT_WORD, 0, FS_MODE, 0, 0, FB_NONE, "script|main" }
+#define F_GENERATE_ROWS							\
+	{ "query", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL | FF_NOCTRL, \
+	    FS_QUERY, 0, 1e9, FB_MAX_QUERY, NULL },				\
+	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL }, \
+	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL }, \
+	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },	\
+	{ "max_attempts", FT_INT, 0, FS_ATTEMPTS, 1, TASK_MAX_ATTEMPTS, FB_NONE, \
+	    NULL }
+#define F_NATIVE_ROWS							\
+	{ "files", FT_FILES, 0, FS_FILES, 0, 0, FB_NONE, NULL },		\
+	{ "artifacts", FT_BOOL, 0, FS_ARTIFACTS, 0, 0, FB_NONE, NULL }
+
 static const struct field execute_fields[] = {
-	{ "code", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL, FS_CODE,
-	    0, 0, FB_NONE, NULL },
-	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL },
-	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL },
-	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },
-	{ "stdin", FT_STRING, 0, FS_STDIN, 0, 0, FB_NONE, NULL },
-	{ "validate_code", FT_BOOL, 0, FS_VALIDATE, 0, 0, FB_NONE, NULL },
-	{ "mode", FT_WORD, 0, FS_MODE, 0, 0, FB_NONE, "script|main" },
-	{ "files", FT_FILES, 0, FS_FILES, 0, 0, FB_NONE, NULL },
-	{ "artifacts", FT_BOOL, 0, FS_ARTIFACTS, 0, 0, FB_NONE, NULL },
-	F_END,
+	F_EXECUTE_ROWS, F_NATIVE_ROWS, F_END,
 };
 
 static const struct field generate_fields[] = {
-	{ "query", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL | FF_NOCTRL,
-	    FS_QUERY, 0, 1e9, FB_MAX_QUERY, NULL },
-	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL },
-	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL },
-	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },
-	{ "max_attempts", FT_INT, 0, FS_ATTEMPTS, 1, TASK_MAX_ATTEMPTS, FB_NONE,
-	    NULL },
-	{ "files", FT_FILES, 0, FS_FILES, 0, 0, FB_NONE, NULL },
-	{ "artifacts", FT_BOOL, 0, FS_ARTIFACTS, 0, 0, FB_NONE, NULL },
-	F_END,
+	F_GENERATE_ROWS, F_NATIVE_ROWS, F_END,
 };
 
-/* Seed 000 (Together) takes the native fields but never input files: its
- * clients never sent them, and an unknown field is refused there as it
- * was.  Its answers carry no artifacts either. */
 static const struct field seed000_execute_fields[] = {
-	{ "code", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL, FS_CODE,
-	    0, 0, FB_NONE, NULL },
-	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL },
-	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL },
-	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },
-	{ "stdin", FT_STRING, 0, FS_STDIN, 0, 0, FB_NONE, NULL },
-	{ "validate_code", FT_BOOL, 0, FS_VALIDATE, 0, 0, FB_NONE, NULL },
-	{ "mode", FT_WORD, 0, FS_MODE, 0, 0, FB_NONE, "script|main" },
-	F_END,
+	F_EXECUTE_ROWS, F_END,
 };
 
 static const struct field seed000_generate_fields[] = {
-	{ "query", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL | FF_NOCTRL,
-	    FS_QUERY, 0, 1e9, FB_MAX_QUERY, NULL },
-	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL },
-	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL },
-	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },
-	{ "max_attempts", FT_INT, 0, FS_ATTEMPTS, 1, TASK_MAX_ATTEMPTS, FB_NONE,
-	    NULL },
-	F_END,
+	F_GENERATE_ROWS, F_END,
 };
 
 static const struct field seed004_fields[] = {

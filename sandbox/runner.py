@@ -548,11 +548,6 @@ def _art_files():
     """The regular files at the top of _ART_DIR, sorted by name, read
     without following a link and without blocking on a FIFO."""
     try:
-        posix.rmdir(_ART_DIR)   # empty: nothing to list (the run is over)
-        return
-    except OSError:
-        pass
-    try:
         d = posix.open(_ART_DIR, posix.O_RDONLY | posix.O_DIRECTORY |
                        posix.O_NOFOLLOW)
     except OSError:
