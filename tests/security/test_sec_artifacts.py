@@ -251,6 +251,46 @@ def test_forged_artifacts_never_reach_a_seed_route(token):
         sh.assert_host_clean(token)
 
 
+# The runner shares its process with the code: a run can reach its
+# globals (the frame that exec'd it) and turn the collection on where it
+# is off, or raise its own caps.  That may only spoil its own report.
+_FORCE = _code("""
+    import sys, os
+    g = sys._getframe().f_back.f_globals       # the runner's own globals
+    g['_art_header'] = {'art_total': str(1 << 30), 'art_item': str(1 << 30),
+                        'art_count': '1000'}
+    os.makedirs('/tmp/outputs', exist_ok=True)
+    for i in range(30):
+        open('/tmp/outputs/stolen-%02d.txt' % i, 'w').write('forced')
+    import matplotlib.pyplot as plt
+    plt.figure(figsize=(2, 2), dpi=50); plt.plot([1, 2])
+    print('reached', len(os.listdir('/tmp/outputs')))
+    """)
+
+
+def test_a_run_that_turns_the_collection_on_gets_nothing_from_it(token):
+    try:
+        # off on the native route: the forced list spoils only the report
+        ex, arts, text = _run(_FORCE, artifacts=False)
+        assert ex["outcome"] == "completed", show(ex)
+        assert ex["stdout"] == "reached 30\n", show(ex)
+        assert arts == [] and "stolen" not in text, show(text)
+        # a seed route never takes what follows the report either
+        r = ph.request("POST", "/api/v1/execute", {"code": _FORCE, "timeout": 20})
+        assert r.status == 200 and "reached 30" in r.text, show(r)
+        assert "stolen" not in r.text and "image/png" not in r.text, show(r)
+        # on: the caps it wrote for itself are not the worker's
+        ex, arts, text = _run(_FORCE)
+        assert ex["stdout"] == "reached 30\n", show(ex)
+        kept = [a for a in arts if a.get("truncated") is False]
+        assert len(kept) == 20, show(arts)
+        assert [a["reason"] for a in arts if a.get("truncated")] == \
+            ["count"] * (len(arts) - 20), show(arts)
+        assert len(arts) == 31, show(arts)       # the figure and 30 files
+    finally:
+        sh.assert_host_clean(token)
+
+
 # Input files (`files` on the native routes): names that try to leave
 # the working directory, duplicates, the caps, a name the runner already
 # uses, and what a later run sees.
