@@ -150,6 +150,16 @@ static const struct config_size config_sizes[] = {
 	{ "PYEXEC_LLM_MAX_RESPONSE_BYTES", 1 << 20, 4096, 64 << 20, CFG(llm_max_response) },
 	{ "PYEXEC_MAX_QUERY_CHARS", 4000, 1, 100000, CFG(max_query_chars) },
 	{ "PYTHON_EXECUTOR_MAX_INPUT_LENGTH", 1000, 1, 1 << 20, CFG(max_input_length) },
+	{ "PYEXEC_WORKSPACE_MAX_BYTES", 64 << 20, 1 << 20, 1ULL << 40, CFG(ws_max_bytes) },
+	{ "PYEXEC_WORKSPACE_MAX_FILES", 4096, 16, 1 << 20, CFG(ws_max_files) },
+	{ "PYEXEC_WORKSPACES_PER_CLIENT", 16, 1, 100000, CFG(ws_per_client) },
+	{ "PYEXEC_WORKSPACES_MAX", 1024, 1, 1000000, CFG(ws_max_total) },
+	{ "PYEXEC_WORKSPACE_IDLE", 3600, 1, 365 * 86400, CFG(ws_idle) },
+	{ "PYEXEC_WORKSPACE_MAX_AGE", 86400, 1, 10 * 365 * 86400, CFG(ws_max_age) },
+	{ "PYEXEC_WORKSPACE_SWEEP", 60, 1, 86400, CFG(ws_sweep) },
+	{ "PYEXEC_WORKSPACE_WAIT", 10, 0, 600, CFG(ws_wait) },
+	{ "PYEXEC_WORKSPACE_MOUNTS", 0, 0, 4096, CFG(ws_mounts) },
+	{ "PYEXEC_WORKSPACE_MIN_FREE", 1ULL << 30, 0, 1ULL << 50, CFG(ws_min_free) },
 };
 
 static void
@@ -291,6 +301,58 @@ config_queue(struct pyexec_config *c, char *err, size_t errlen)
 	return PYEXEC_OK;
 }
 
+/* Whether a list of networks has a /0 (everyone) in it. */
+static bool
+config_everyone(const char *list)
+{
+	const char	*p;
+
+	for (p = strstr(list, "/0"); p != NULL; p = strstr(p + 1, "/0"))
+		if (p[2] == '\0' || p[2] == ',' || p[2] == ' ')
+			return true;
+	return false;
+}
+
+/*
+ * PYEXEC_WORKSPACES (0 or 1, default 1), PYEXEC_WORKSPACE_DIR (absolute;
+ * OUTPUT_DATA_PATH, seed 003's name, is the same), PYEXEC_ANONYMOUS_FROM
+ * (addresses or networks whose requests need no key; nginx decides, the
+ * worker checks it agrees).  The numbers are rows of config_sizes[].
+ */
+static enum pyexec_err
+config_workspaces(struct pyexec_config *c, char *err, size_t errlen)
+{
+	const char	*w = getenv("PYEXEC_WORKSPACES");
+
+	c->workspaces = true;
+	if (w != NULL && *w != '\0') {
+		if (strcmp(w, "0") != 0 && strcmp(w, "1") != 0) {
+			snprintf(err, errlen, "PYEXEC_WORKSPACES: must be 0 or 1");
+			return PYEXEC_ERR_CONFIG;
+		}
+		c->workspaces = w[0] == '1';
+	}
+	c->workspace_dir = env_first("PYEXEC_WORKSPACE_DIR", "OUTPUT_DATA_PATH");
+	if (c->workspace_dir == NULL)
+		c->workspace_dir = "/var/lib/pyexec/workspaces";
+	if (c->workspace_dir[0] != '/' || strlen(c->workspace_dir) > 200 ||
+	    strstr(c->workspace_dir, "/../") != NULL) {
+		snprintf(err, errlen, "PYEXEC_WORKSPACE_DIR: an absolute path "
+		    "of at most 200 characters");
+		return PYEXEC_ERR_CONFIG;
+	}
+	if ((c->anonymous_from = getenv("PYEXEC_ANONYMOUS_FROM")) == NULL)
+		c->anonymous_from = "";
+	if (!metrics_allowed(c->anonymous_from, NULL) ||
+	    config_everyone(c->anonymous_from)) {
+		snprintf(err, errlen, "PYEXEC_ANONYMOUS_FROM: addresses or "
+		    "networks separated by commas, like 127.0.0.1,10.1.2.0/24 "
+		    "(never everyone)");
+		return PYEXEC_ERR_CONFIG;
+	}
+	return PYEXEC_OK;
+}
+
 #define PRELOAD_MAX	190	/* fits the launcher's report of it */
 #define PRELOAD_DEFAULT	"numpy,pandas,matplotlib"
 
@@ -407,7 +469,8 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 	}
 	if (config_queue(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
-	if (config_warm(c, err, errlen) != PYEXEC_OK)
+	if (config_warm(c, err, errlen) != PYEXEC_OK ||
+	    config_workspaces(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 
 	if (config_load_sizes(c, err, errlen) != PYEXEC_OK)
@@ -416,6 +479,8 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 	    errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 	c->workers = (unsigned)d;
+	if (c->ws_mounts == 0)
+		c->ws_mounts = 2 * c->workers;
 	if (env_double("PYTHON_EXECUTOR_MAX_TIMEOUT", 30, 0.1, 3600,
 	    &c->max_timeout, err, errlen) != PYEXEC_OK ||
 	    env_double("PYTHON_EXECUTOR_DEFAULT_TIMEOUT", 5, 0.1, c->max_timeout,

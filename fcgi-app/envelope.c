@@ -132,6 +132,7 @@ envelope_reason(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 409: return "Conflict";
 	case 413: return "Request Entity Too Large";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
@@ -140,6 +141,7 @@ envelope_reason(int status)
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
+	case 507: return "Insufficient Storage";
 	default:  return "Internal Server Error";
 	}
 }
@@ -154,11 +156,13 @@ envelope_error_code(int status)
 	case 403: return "forbidden";
 	case 404: return "not_found";
 	case 405: return "method_not_allowed";
+	case 409: return "workspace_busy";
 	case 413: return "payload_too_large";
 	case 429: return "rate_limited";
 	case 502: return "bad_gateway";
 	case 503: return "service_unavailable";
 	case 504: return "gateway_timeout";
+	case 507: return "insufficient_storage";
 	default:  return "internal_error";
 	}
 }

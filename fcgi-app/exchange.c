@@ -68,6 +68,13 @@ exchange_task_error(struct exchange *x)
 		x->status = 504;
 		x->answer = envelope_error(x->id, "time_budget", t->why);
 		return;
+	case TASK_FAIL_WORKSPACE:
+		x->status = t->ws_status;
+		x->answer = envelope_error(x->id,
+		    envelope_error_code(t->ws_status), t->why);
+		if (t->ws_status == 409)
+			x->retry_after = 1;
+		return;
 	default:
 		x->status = 500;
 		x->answer = envelope_error(x->id, envelope_error_code(500),

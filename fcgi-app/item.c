@@ -221,6 +221,7 @@ item_execution(const struct task *t, const struct task_attempt *a,
 	json_object_object_add(it, "result", a->result_json != NULL ?
 	    item_raw_json(a->result_json) : NULL);
 	json_object_object_add(it, "limits", item_limits(&a->p));
+	json_object_object_add(it, "workspace", item_workspace(t, a));
 	if (attempt > 0)
 		json_object_object_add(it, "attempt",
 		    json_object_new_int((int)attempt));

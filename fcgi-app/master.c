@@ -28,6 +28,11 @@
  *   guard (root)      fcgi-app/guard.c: sleeps until the master ends; if
  *                     it died without removing its slots, kills what is
  *                     left in their cgroups and removes them.
+ *   store (root)      sandbox/store.c: the workspaces (PYEXEC_WORKSPACES):
+ *                     makes, mounts, leases and expires them; answers the
+ *                     workers over a channel per slot (made and kept here
+ *                     like the front's); made again if it dies.  It proves
+ *                     it can make a workspace before the slots start.
  *
  * The master, the front and the workers share one table (struct shared)
  * for /health and the metrics; pids and restarts are the master's, states
@@ -45,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <stddef.h>
@@ -92,6 +98,12 @@ struct master {
 	bool			 draining;
 	char			 cg_base[400];	/* "" or the v2 "path/" */
 	int			 guard_fd;	/* the guard's pipe, or -1 */
+	int			*ws_store;	/* owned: the store's ends of the
+						 * workspace channels, or NULL */
+	int			*ws_worker;	/* owned: the workers' ends */
+	struct store_opts	 store;		/* the store's share of cfg */
+	pid_t			 store_pid;
+	int64_t			 store_started_ms, store_restart_at_ms;
 	struct master_listen {			/* fd 0, as found at start */
 		bool	 inet;		/* TCP: drained with a filter */
 		char	 path[108];	/* unix: its path ("": abstract) */
@@ -280,6 +292,121 @@ master_channels(struct master *m)
 	}
 }
 
+/* Closes the workspace channels in a child, but for slot keep's worker end. */
+static void
+master_close_ws(struct master *m, int keep)
+{
+	unsigned	i;
+
+	for (i = 0; m->ws_store != NULL && i < m->cfg.workers; i++) {
+		close(m->ws_store[i]);
+		if ((int)i != keep)
+			close(m->ws_worker[i]);
+	}
+}
+
+/* The store's log lines: {"event": "workspace", "message": ...}. */
+static void
+master_store_log(const char *level, const char *msg)
+{
+	log_msg(level, "workspace", "%s", msg);
+}
+
+/*
+ * Forks the store (sandbox/store.c) and waits for its word: "ok" once it
+ * has made, mounted and idmapped a probe workspace, else why not.  0, or
+ * -1 with the reason in err.
+ */
+static int
+master_fork_store(struct master *m, char *err, size_t errlen)
+{
+	int		 p[2], nul;
+	unsigned	 i;
+	pid_t		 pid;
+	char		 word[512];
+	ssize_t		 n;
+	struct pollfd	 pfd;
+
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		for (i = 0; i < m->cfg.workers; i++) {
+			close(m->wchan[i]);
+			close(m->chan[i]);
+			close(m->ws_worker[i]);
+			if (m->ms[i].slot.ctl_fd >= 0)
+				close(m->ms[i].slot.ctl_fd);
+		}
+		if (m->guard_fd >= 0)
+			close(m->guard_fd);
+		if ((nul = open("/dev/null", O_RDONLY)) >= 0 && nul != 0) {
+			dup2(nul, 0);	/* never the listening socket */
+			close(nul);
+		}
+		store_main(&m->store, m->ws_store, p[1]);
+	}
+	close(p[1]);
+	m->store_pid = pid;
+	m->store_started_ms = clock_mono_ms();
+	pfd = (struct pollfd){ p[0], POLLIN, 0 };
+	while ((n = poll(&pfd, 1, READY_WAIT_MS)) < 0 && errno == EINTR)
+		;
+	n = n > 0 ? read(p[0], word, sizeof(word) - 1) : -1;
+	close(p[0]);
+	if (n == 2 && memcmp(word, "ok", 2) == 0)
+		return 0;
+	if (n > 0) {
+		word[n] = '\0';
+		snprintf(err, errlen, "%s", word);
+	} else
+		snprintf(err, errlen, "the store did not start");
+	kill(pid, SIGKILL);
+	return -1;
+}
+
+/* The store at start: its channels, its options, its proof (fail closed:
+ * PYEXEC_WORKSPACES=0 is the way to serve without workspaces). */
+static void
+master_store(struct master *m)
+{
+	const struct pyexec_config *c = &m->cfg;
+	char		err[512];
+	unsigned	i;
+	int		sv[2];
+
+	if (!c->workspaces)
+		return;
+	if ((m->ws_store = calloc(c->workers, sizeof(int))) == NULL ||
+	    (m->ws_worker = calloc(c->workers, sizeof(int))) == NULL)
+		master_die("out of memory");
+	for (i = 0; i < c->workers; i++) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+			master_die("socketpair: %s", strerror(errno));
+		m->ws_store[i] = sv[0];
+		m->ws_worker[i] = sv[1];
+	}
+	m->store = (struct store_opts){ .dir = c->workspace_dir,
+	    .instance = c->instance, .nslots = c->workers,
+	    .uid_base = c->uid_base, .max_bytes = c->ws_max_bytes,
+	    .max_files = c->ws_max_files, .per_client = c->ws_per_client,
+	    .max_total = c->ws_max_total, .idle_s = c->ws_idle,
+	    .max_age_s = c->ws_max_age, .sweep_s = c->ws_sweep,
+	    .mounts = c->ws_mounts, .min_free = c->ws_min_free,
+	    .stats = &m->sh->ws, .log = master_store_log };
+	if (master_fork_store(m, err, sizeof(err)) != 0)
+		master_die("workspaces (PYEXEC_WORKSPACES=0 turns them off): %s",
+		    err);
+}
+
 /* Forks the front (front.c): it owns fd 0, the listening socket. */
 static int
 master_fork_front(struct master *m)
@@ -301,6 +428,7 @@ master_fork_front(struct master *m)
 		if (m->ms[i].slot.ctl_fd >= 0)
 			close(m->ms[i].slot.ctl_fd);
 	}
+	master_close_ws(m, -1);
 	if (m->guard_fd >= 0)
 		close(m->guard_fd);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
@@ -357,6 +485,7 @@ master_fork_worker(struct master *m, unsigned i)
 			close(m->wchan[j]);
 		close(m->chan[j]);
 	}
+	master_close_ws(m, (int)i);
 	if (m->guard_fd >= 0)
 		close(m->guard_fd);
 	if ((nul = open("/dev/null", O_RDONLY)) < 0 || dup2(nul, 0) != 0)
@@ -367,7 +496,8 @@ master_fork_worker(struct master *m, unsigned i)
 	rs.ctl_fd = s->slot.ctl_fd;
 	rs.cg = &s->slot.cg;
 	w = (struct worker){ .cfg = &m->cfg, .rs = &rs,
-	    .sh = m->sh, .id = i, .chan = m->wchan[i] };
+	    .sh = m->sh, .id = i, .chan = m->wchan[i],
+	    .store = m->ws_worker != NULL ? m->ws_worker[i] : -1 };
 	worker_main(&w);
 }
 
@@ -411,6 +541,11 @@ master_teardown(struct master *m)
 		kill(m->front_pid, SIGKILL);
 		waitpid(m->front_pid, NULL, 0);
 		m->front_pid = 0;
+	}
+	if (m->store_pid > 0) {
+		kill(m->store_pid, SIGKILL);
+		waitpid(m->store_pid, NULL, 0);
+		m->store_pid = 0;
 	}
 	for (i = 0; m->ms != NULL && i < m->cfg.workers; i++) {
 		if (m->ms[i].worker_pid > 0) {
@@ -551,6 +686,19 @@ master_reap(struct master *m)
 			}
 			continue;
 		}
+		if (pid == m->store_pid) {
+			m->store_pid = 0;
+			if (!m->draining) {
+				log_msg("error", "workspace", "the store %d ended "
+				    "(%s %d); making it again", (int)pid,
+				    WIFEXITED(st) ? "exit" : "signal",
+				    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+				m->store_restart_at_ms = clock_mono_ms() +
+				    (clock_mono_ms() - m->store_started_ms <
+				    YOUNG_MS ? BACKOFF_MAX_MS / 10 : 0);
+			}
+			continue;
+		}
 		if ((i = slot_of_pid(m, pid, &is_worker)) < 0)
 			continue;
 		if (is_worker) {
@@ -592,6 +740,16 @@ master_restart_due(struct master *m)
 		m->front_restart_at_ms = 0;
 		if (master_fork_front(m) != 0)
 			m->front_restart_at_ms = now + BACKOFF_MAX_MS / 10;
+	}
+	if (m->store_pid == 0 && m->store_restart_at_ms != 0 &&
+	    now >= m->store_restart_at_ms) {
+		char err[512];
+
+		m->store_restart_at_ms = 0;
+		if (master_fork_store(m, err, sizeof(err)) != 0) {
+			log_msg("error", "workspace", "the store: %s", err);
+			m->store_restart_at_ms = now + BACKOFF_MAX_MS / 10;
+		}
 	}
 
 	for (i = 0; i < m->cfg.workers; i++) {
@@ -753,6 +911,7 @@ main(int argc, char *argv[])
 	master_guard(&m);
 	metrics_enable(m.cfg.metrics);
 	master_shared(&m);
+	master_store(&m);
 	master_start(&m);
 	log_msg("info", "startup", "serving with %u workers, cgroup v%d, "
 	    "python %s", m.cfg.workers, (int)m.cgv, m.cfg.python_path);

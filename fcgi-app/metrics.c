@@ -31,8 +31,8 @@ static const double met_le[MET_BUCKETS] = {
 
 /* Every status pyexec or its nginx location can send through a worker. */
 static const int met_status[MET_STATUSES - 1] = {
-	200, 400, 401, 403, 404, 405, 408, 413, 415, 422, 429, 500, 501, 502,
-	503, 504,
+	200, 400, 401, 403, 404, 405, 408, 409, 413, 415, 422, 429, 500, 501,
+	502, 503, 504, 507,
 };
 
 

@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "sandbox.h"
+#include "store.h"
 
 /* The one error enum of the application.  Request-path functions return
  * it; start-up code may die with a message instead. */
@@ -79,6 +80,22 @@ struct pyexec_config {
 	unsigned	 queue_max;		/* PYEXEC_QUEUE_MAX, connections */
 	unsigned	 queue_retry_after;	/* the 503's Retry-After, s */
 	char		 seed001_policy[1024];	/* runner header words */
+	/* Workspaces (sandbox/store.c, fcgi-app/workspace.c). */
+	bool		 workspaces;		/* PYEXEC_WORKSPACES (default 1) */
+	const char	*workspace_dir;		/* PYEXEC_WORKSPACE_DIR
+						 * (OUTPUT_DATA_PATH) */
+	uint64_t	 ws_max_bytes;		/* PYEXEC_WORKSPACE_MAX_BYTES */
+	unsigned	 ws_max_files;		/* PYEXEC_WORKSPACE_MAX_FILES */
+	unsigned	 ws_per_client;		/* PYEXEC_WORKSPACES_PER_CLIENT */
+	unsigned	 ws_max_total;		/* PYEXEC_WORKSPACES_MAX */
+	unsigned	 ws_idle;		/* PYEXEC_WORKSPACE_IDLE, s */
+	unsigned	 ws_max_age;		/* PYEXEC_WORKSPACE_MAX_AGE, s */
+	unsigned	 ws_sweep;		/* PYEXEC_WORKSPACE_SWEEP, s */
+	unsigned	 ws_wait;		/* PYEXEC_WORKSPACE_WAIT, s */
+	unsigned	 ws_mounts;		/* PYEXEC_WORKSPACE_MOUNTS */
+	uint64_t	 ws_min_free;		/* PYEXEC_WORKSPACE_MIN_FREE */
+	const char	*anonymous_from;	/* PYEXEC_ANONYMOUS_FROM: whose
+						 * requests need no key ("") */
 };
 
 #define PYEXEC_MIN_MEMORY_MB	16
@@ -151,7 +168,15 @@ enum field_type {
 
 enum field_slot {		/* which member of struct exec_request */
 	FS_CODE, FS_STDIN, FS_QUERY, FS_TIMEOUT, FS_MEMORY, FS_CPU,
-	FS_VALIDATE, FS_MODE, FS_ATTEMPTS, FS_FILES, FS_ARTIFACTS, FS_NONE,
+	FS_VALIDATE, FS_MODE, FS_ATTEMPTS, FS_FILES, FS_ARTIFACTS, FS_SESSION,
+	FS_NONE,
+};
+
+/* Which requests of a route run in a workspace (workspace.c). */
+enum ws_policy {
+	WS_NEVER = 0,		/* seeds 000, 001, 002, 004: never */
+	WS_OPT_IN,		/* native: when the request names a session */
+	WS_ALWAYS,		/* seed 003: its session, or "default" */
 };
 
 enum field_bound {		/* the configured bound hi is capped at */
@@ -188,6 +213,7 @@ struct field_table {
 	bool			 policy;	/* the IBM AST policy */
 	bool			 show;		/* runner reports str(result) */
 	bool			 artifacts;	/* figures and files come back */
+	enum ws_policy		 ws;		/* whether it runs in a workspace */
 };
 
 enum field_kind {
@@ -241,12 +267,15 @@ struct exec_request {
 	struct run_file	*files;		/* owned: the input files, or NULL */
 	unsigned	 nfiles;
 	size_t		 files_bytes;	/* their decoded bytes in all */
+	enum ws_policy	 ws;		/* the table's */
+	char		 session[WS_NAME_MAX + 1];	/* "session_id", or "" */
 };
 
 extern const struct field_table request_execute, request_generate,
 		    request_seed004, request_seed002, request_seed003,
 		    request_seed001_execute, request_seed001_generate,
-		    request_seed000_execute, request_seed000_generate;
+		    request_seed000_execute, request_seed000_generate,
+		    request_workspace;
 
 enum pyexec_err	 request_parse(const struct field_table *, const char *,
 		    size_t, const struct pyexec_config *, struct exec_request *,
@@ -347,7 +376,7 @@ struct shared_slot {
  */
 #define MET_BUCKETS	19		/* latency buckets, metrics.c */
 #define MET_ROUTES	12		/* at least routes.c's table + "-" */
-#define MET_STATUSES	17		/* metrics.c's status list + "other" */
+#define MET_STATUSES	19		/* metrics.c's status list + "other" */
 #define MET_OUTCOMES	7		/* enum run_outcome + "rejected" */
 #define MET_REJECTED	6		/* the runs[] index of "rejected" */
 #define MET_LLM		5		/* "ok" + the llm_err failures */
@@ -372,6 +401,7 @@ struct shared {
 	unsigned		nslots;
 	int			cgversion;	/* 1 or 2 */
 	struct metrics		met;
+	struct ws_stats		ws;		/* the workspace store's */
 	struct shared_slot	slot[];
 };
 
@@ -413,6 +443,9 @@ struct worker {
 	struct selftest	 st;
 	struct run_warm	 warm;			/* the zygotes, as last heard */
 	int		 chan;			/* the channel to the front */
+	int		 store;			/* the channel to the workspace
+						 * store, or -1 (none) */
+	bool		 ws_leased;		/* this request holds a lease */
 };
 
 void		 worker_main(struct worker *) __attribute__((noreturn));
@@ -451,6 +484,8 @@ enum task_fail {
 	TASK_FAIL_LLM,		/* the first model call failed: t->llm */
 	TASK_FAIL_SANDBOX,	/* the slot failed (logged): 500 */
 	TASK_FAIL_BUDGET,	/* the next step could pass the budget: 504 */
+	TASK_FAIL_WORKSPACE,	/* no workspace: t->ws_status (400, 409,
+				 * 500, 507), the reason in t->why */
 };
 
 enum task_review {
@@ -471,6 +506,9 @@ struct task_attempt {
 	char			*result_str;	/* owned: str(result), if shown */
 	struct json_object	*artifacts;	/* owned: envelope items of the
 						 * run's figures and files, or NULL */
+	bool			 ws;		/* ran in the task's workspace: */
+	bool			 ws_created;	/* made for this run */
+	struct ws_usage		 ws_usage;	/* measured after the run */
 };
 
 struct task {
@@ -490,7 +528,25 @@ struct task {
 	unsigned		 n;		/* attempts made */
 	struct task_attempt	 at[TASK_MAX_ATTEMPTS];
 	struct llm_reply	 usage;		/* owned: the model's, summed */
+	/* The workspace (workspace.c): who, which, and what became of it. */
+	const char		*client;	/* borrowed: the scope ("k:<name>",
+						 * "a:<address>"), or NULL */
+	const char		*session_hdr;	/* borrowed: Pyexec-Session-Id */
+	char			 session[WS_NAME_MAX + 1]; /* "": none */
+	int			 ws_status;	/* TASK_FAIL_WORKSPACE: HTTP */
 };
+
+/* workspace.c: the request side of workspaces (sandbox/store.c). */
+#define WS_DEFAULT_SESSION	"default"
+int		 workspace_client(const struct pyexec_config *, const char *param,
+		    bool key_valid, const char *addr, char *scope, size_t);
+bool		 workspace_wanted(struct worker *, struct task *);
+int		 workspace_attach(struct worker *, struct task *,
+		    struct task_attempt *);
+void		 workspace_after_run(struct worker *, struct task_attempt *);
+void		 workspace_release(struct worker *);
+struct json_object *item_workspace(const struct task *,
+		    const struct task_attempt *);
 
 void		 task_execute(struct worker *, struct task *);
 void		 task_generate(struct worker *, struct task *);
@@ -525,11 +581,15 @@ struct exchange {
 	int			 status;
 	char			*answer;
 	const char		*allow;		/* Allow header for 405, static */
+	unsigned		 retry_after;	/* s: a Retry-After header, or 0 */
 	const char		*route;		/* static, for the log */
 	const char		*outcome;	/* static, for the log, or NULL */
 	const char		*content_type;	/* static; NULL: JSON */
 	const char		*remote_addr;	/* borrowed: nginx's REMOTE_ADDR */
 	bool			 key_valid;	/* nginx says: a valid API key */
+	char			 client[WS_NAME_MAX + 1]; /* the workspace scope,
+						 * "" (workspace_client) */
+	bool			 anonymous;	/* keyless (PYEXEC_ANONYMOUS_FROM) */
 };
 
 void		 exchange_free(struct exchange *);
@@ -541,6 +601,8 @@ void		 exchange_task_error(struct exchange *);
 /* routes.c: the table of routes and the native handlers. */
 typedef void	(*route_fn)(struct exchange *);
 void		 route_dispatch(struct exchange *);
+void		 route_answer(struct exchange *, struct json_object *items);
+void		 route_workspace(struct exchange *);
 unsigned	 route_index(const char *path);
 const char *const *route_names(void);
 unsigned	 route_count(void);

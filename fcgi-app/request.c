@@ -49,9 +49,13 @@
 	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },	\
 	{ "max_attempts", FT_INT, 0, FS_ATTEMPTS, 1, TASK_MAX_ATTEMPTS, FB_NONE, \
 	    NULL }
+#define F_SESSION_ROW							\
+	{ "session_id", FT_STRING, FF_NONEMPTY | FF_NONUL, FS_SESSION, 0, 0,	\
+	    FB_NONE, NULL }
 #define F_NATIVE_ROWS							\
 	{ "files", FT_FILES, 0, FS_FILES, 0, 0, FB_NONE, NULL },		\
-	{ "artifacts", FT_BOOL, 0, FS_ARTIFACTS, 0, 0, FB_NONE, NULL }
+	{ "artifacts", FT_BOOL, 0, FS_ARTIFACTS, 0, 0, FB_NONE, NULL },	\
+	F_SESSION_ROW
 
 static const struct field execute_fields[] = {
 	F_EXECUTE_ROWS, F_NATIVE_ROWS, F_END,
@@ -89,6 +93,13 @@ static const struct field seed003_fields[] = {
 	    FB_MAX_TIMEOUT, NULL },
 	{ "language", FT_WORD, FF_NULL_ABSENT | FF_WORD_CI, FS_NONE, 0, 0,
 	    FB_NONE, "python" },
+	F_SESSION_ROW,
+	F_END,
+};
+
+/* DELETE /v1/workspace: which one (else the header's, else "default"). */
+static const struct field workspace_fields[] = {
+	F_SESSION_ROW,
 	F_END,
 };
 
@@ -105,27 +116,33 @@ static const struct field seed001_generate_fields[] = {
 };
 
 const struct field_table request_execute = { "/v1/execute", execute_fields,
-	true, 0, RUN_MODE_SCRIPT, false, false, false, true };
+	true, 0, RUN_MODE_SCRIPT, false, false, false, true, WS_OPT_IN };
 const struct field_table request_generate = { "/v1/generate-and-execute",
-	generate_fields, true, 0, RUN_MODE_SCRIPT, false, false, false, true };
+	generate_fields, true, 0, RUN_MODE_SCRIPT, false, false, false, true,
+	WS_OPT_IN };
+const struct field_table request_workspace = { "/v1/workspace",
+	workspace_fields, true, 0, RUN_MODE_SCRIPT, false, false, false, false,
+	WS_NEVER };
 const struct field_table request_seed000_execute = { "/execute",
 	seed000_execute_fields, true, 0, RUN_MODE_SCRIPT, false, false, false,
-	false };
+	false, WS_NEVER };
 const struct field_table request_seed000_generate = { "/generate-and-execute",
 	seed000_generate_fields, true, 0, RUN_MODE_SCRIPT, false, false, false,
-	false };
+	false, WS_NEVER };
 const struct field_table request_seed004 = { "/api/v1/execute",
-	seed004_fields, false, 5, RUN_MODE_SCRIPT, false, false, false, false };
+	seed004_fields, false, 5, RUN_MODE_SCRIPT, false, false, false, false,
+	WS_NEVER };
 const struct field_table request_seed002 = { "/execute", seed002_fields,
-	false, 30, RUN_MODE_MAIN, false, false, false, false };
+	false, 30, RUN_MODE_MAIN, false, false, false, false, WS_NEVER };
 const struct field_table request_seed003 = { "/execute", seed003_fields,
-	false, 10, RUN_MODE_SCRIPT, true, false, false, false };
+	false, 10, RUN_MODE_SCRIPT, true, false, false, false, WS_ALWAYS };
 const struct field_table request_seed001_execute = {
 	"/system/python_executor/execute_code/invoke", seed001_execute_fields,
-	false, 0, RUN_MODE_SCRIPT, false, true, true, false };
+	false, 0, RUN_MODE_SCRIPT, false, true, true, false, WS_NEVER };
 const struct field_table request_seed001_generate = {
 	"/experience/python_executor/generate_and_execute/invoke",
-	seed001_generate_fields, false, 0, RUN_MODE_SCRIPT, false, false, true, false };
+	seed001_generate_fields, false, 0, RUN_MODE_SCRIPT, false, false, true, false,
+	WS_NEVER };
 
 /* Sets e to kind with pyexec's own words for it; returns INVALID. */
 static enum pyexec_err __attribute__((format(printf, 4, 5)))
@@ -208,6 +225,13 @@ field_string(const struct field *f, struct json_object *v,
 	if (e->hi > 0 && (double)chars > e->hi)
 		return field_fail(e, f, FK_TOO_LONG, "must be at most %g "
 		    "characters (got %zu)", e->hi, chars);
+	if (f->slot == FS_SESSION) {
+		if (len > WS_NAME_MAX || !ws_session_ok(s))
+			return field_fail(e, f, FK_TYPE, "1 to %d of A-Z a-z "
+			    "0-9 . _ - (not . or ..)", WS_NAME_MAX);
+		memcpy(r->session, s, len + 1);
+		return PYEXEC_OK;
+	}
 	if ((out = field_string_slot(r, f->slot, &lenp)) == NULL)
 		return PYEXEC_OK;
 	if ((*out = malloc(len + 1)) == NULL)
@@ -753,6 +777,7 @@ request_defaults(const struct field_table *t, const struct pyexec_config *c,
 	r->policy = t->policy;
 	r->show = t->show;
 	r->artifacts = t->artifacts;
+	r->ws = t->ws;
 }
 
 /*

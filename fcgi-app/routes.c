@@ -33,6 +33,7 @@ static void	route_metrics(struct exchange *);
 static const struct route routes[] = {
 	{ "/v1/execute",		"POST",	route_execute },
 	{ "/v1/generate-and-execute",	"POST",	route_generate },
+	{ "/v1/workspace",		"DELETE", route_workspace },
 	{ "/api/v1/execute",		"POST",	seed004_execute },	/* seed 004 */
 	{ "/execute",			"POST",	seed_execute },		/* seeds 000, 002, 003 */
 	{ "/generate-and-execute",	"POST",	seed000_generate },	/* seed 000 */
@@ -145,7 +146,7 @@ route_parse(struct exchange *x, const struct field_table *t)
 }
 
 /* The envelope of a task that did not fail: items (taken). */
-static void
+void
 route_answer(struct exchange *x, struct json_object *items)
 {
 	const struct task_attempt *a = task_last(&x->task);

@@ -255,6 +255,9 @@ seed003_invalid(struct exchange *x, const struct field_error *e)
 	} else if (e->f != NULL && e->f->type == FT_NUMBER)
 		snprintf(why, sizeof(why), "timeout must be a number between "
 		    "%g and %g", e->lo, e->hi);
+	else if (e->f != NULL && e->f->slot == FS_SESSION)
+		snprintf(why, sizeof(why), "session_id must be 1 to %d of A-Z "
+		    "a-z 0-9 . _ - (not . or ..)", WS_NAME_MAX);
 	else if (e->kind == FK_NUL)
 		snprintf(why, sizeof(why), "generated_code must not contain NUL "
 		    "bytes");
@@ -278,6 +281,14 @@ seed003_execute(struct exchange *x)
 		return;
 	}
 	task_execute(x->w, &x->task);
+	/* A workspace refused (busy, limits, a bad session): in its words. */
+	if (x->task.fail == TASK_FAIL_WORKSPACE && x->task.ws_status < 500) {
+		seed003_answer(x, x->task.ws_status, "error", "", 0,
+		    x->task.why, strlen(x->task.why));
+		if (x->task.ws_status == 409)
+			x->retry_after = 1;
+		return;
+	}
 	if (seed_failed(x))
 		return;
 	seed_outcome(x);

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pyexec.h"
 #include "sandbox.h"
@@ -199,9 +200,13 @@ task_run(struct worker *w, struct task *t, struct task_attempt *a)
 	/* Which zygote: the data one when the code names a preloaded
 	 * package (a wrong guess costs speed, never correctness). */
 	a->p.data = config_names_preloaded(w->cfg, a->p.code, a->p.code_len);
+	/* Its workspace, if the request has one (leased until the answer). */
+	if (workspace_attach(w, t, a) != 0)
+		return false;
 	w->sh->slot[w->id].state = SLOT_BUSY;
 	rc = run_execute(w->rs, &a->p, &a->rr, err, sizeof(err));
 	w->sh->slot[w->id].state = SLOT_READY;
+	workspace_after_run(w, a);
 	if (rc != 0) {
 		log_msg("error", "sandbox", "slot %u: %s", w->id, err);
 		w->broken = true;
@@ -232,7 +237,7 @@ task_params(const struct worker *w, const struct exec_request *req,
 	    .art_total = w->cfg->max_artifact_bytes,
 	    .art_item = w->cfg->max_artifact_item,
 	    .art_count = w->cfg->max_artifacts,
-	    .files = req->files, .nfiles = req->nfiles };
+	    .files = req->files, .nfiles = req->nfiles, .workspace_fd = -1 };
 }
 
 /* A call to the model, counted in the metrics by its result and time. */
@@ -451,6 +456,8 @@ task_free(struct task *t)
 		free(t->at[i].result_json);
 		free(t->at[i].result_str);
 		json_object_put(t->at[i].artifacts);
+		if (t->at[i].ws && t->at[i].p.workspace_fd >= 0)
+			close(t->at[i].p.workspace_fd);
 	}
 	json_object_put(t->concerns);
 	llm_reply_free(&t->usage);

@@ -121,6 +121,8 @@ worker_send(FCGX_Request *req, const struct exchange *x)
 	    x->content_type != NULL ? x->content_type : "application/json");
 	if (x->allow != NULL)
 		FCGX_FPrintF(req->out, "Allow: %s\r\n", x->allow);
+	if (x->retry_after > 0)
+		FCGX_FPrintF(req->out, "Retry-After: %u\r\n", x->retry_after);
 	FCGX_FPrintF(req->out, "Content-Length: %lu\r\n\r\n",
 	    (unsigned long)strlen(x->answer));
 	FCGX_PutStr(x->answer, (int)strlen(x->answer), req->out);
@@ -142,6 +144,11 @@ worker_log(struct worker *w, const struct exchange *x, double ms)
 	snprintf(buf, sizeof(buf), "%.1f", ms);
 	json_object_object_add(o, "ms", json_object_new_double_s(ms, buf));
 	json_object_object_add(o, "slot", json_object_new_int((int)w->id));
+	json_object_object_add(o, "client", x->anonymous ?
+	    json_object_new_string("anonymous") : x->key_valid ?
+	    json_object_new_string("key") : NULL);
+	json_object_object_add(o, "workspace",
+	    json_object_new_boolean(x->task.session[0] != '\0'));
 	log_json(x->status >= 500 ? "error" : "info", "request", o);
 	json_object_put(o);
 }
@@ -196,21 +203,36 @@ worker_handle(struct worker *w, FCGX_Request *req)
 {
 	struct exchange	 x = { .w = w, .route = "-" };
 	const char	*kv = FCGX_GetParam("PYEXEC_KEY_VALID", req->envp);
+	const char	*cl;
 	int64_t		 t0 = clock_mono_ms();
 	int		 rc;
+	bool		 anon_ok;
 
 	worker_request_id(req, x.id);
 	x.task.req = &x.req;
 	x.task.deadline_ms = worker_deadline(w, req, t0, &x.task.queue_ms);
 	x.key_valid = kv != NULL && strcmp(kv, "1") == 0;
 	x.remote_addr = FCGX_GetParam("REMOTE_ADDR", req->envp);
+	cl = FCGX_GetParam("PYEXEC_CLIENT", req->envp);
+	x.anonymous = cl != NULL && strcmp(cl, "anonymous") == 0;
+	anon_ok = workspace_client(w->cfg, cl, x.key_valid, x.remote_addr,
+	    x.client, sizeof(x.client)) == 0;
+	x.task.client = x.client;
+	x.task.session_hdr = FCGX_GetParam("HTTP_PYEXEC_SESSION_ID", req->envp);
 	if ((x.method = FCGX_GetParam("REQUEST_METHOD", req->envp)) == NULL)
 		x.method = "GET";
 	if ((x.path = FCGX_GetParam("DOCUMENT_URI", req->envp)) == NULL &&
 	    (x.path = FCGX_GetParam("SCRIPT_NAME", req->envp)) == NULL)
 		x.path = "/";
 	rc = worker_read_body(req, w->cfg->max_body, &x.body, &x.len);
-	if (rc == 1)
+	if (!anon_ok) {
+		log_msg("error", "request", "nginx treats %s as keyless "
+		    "(its PYEXEC_ANONYMOUS_FROM) but pyexec's "
+		    "PYEXEC_ANONYMOUS_FROM does not list it: refused",
+		    x.remote_addr != NULL ? x.remote_addr : "-");
+		exchange_error(&x, 403, "this address may not send requests "
+		    "without a key");
+	} else if (rc == 1)
 		exchange_error(&x, 413, "body: larger than %zu bytes",
 		    w->cfg->max_body);
 	else if (rc != 0)
@@ -314,6 +336,9 @@ worker_main(struct worker *w)
 		log_die(1, "worker", "slot %u: opening the cgroup knobs of %s: %s", w->id,
 		    w->rs->cg->name, strerror(errno));
 	worker_warm_wait(w);
+	/* A lease an earlier worker of this slot held goes: its launcher and
+	 * runs are gone (the master stops them before it starts this one). */
+	workspace_release(w);
 	if (selftest_check(w) != 0) {
 		w->sh->slot[w->id].state = SLOT_FAILED;
 		log_msg("error", "selftest", "slot %u: %s", w->id, w->st.reason);
@@ -326,12 +351,15 @@ worker_main(struct worker *w)
 	while (!worker_stop && !w->broken && worker_next(w, &req) == 0) {
 		worker_handle(w, &req);
 		FCGX_Finish_r(&req);
-		/* Answered: now wait until the run's namespaces are gone. */
+		/* Answered: now wait until the run's namespaces are gone;
+		 * then the workspace may go to the next request. */
 		if (!w->broken && run_settle(w->rs, 10000) != 0) {
 			log_msg("error", "sandbox", "slot %u: the last run did "
 			    "not end cleanly", w->id);
 			w->broken = true;
 		}
+		if (w->ws_leased && !w->broken)
+			workspace_release(w);
 	}
 	if (w->broken) {
 		w->sh->slot[w->id].state = SLOT_FAILED;

@@ -16,7 +16,8 @@
  * The launcher loads a policy of its own after its set-up (FILTER_LAUNCHER),
  * which its keeper, its zygotes and every run inherit under theirs: the
  * same table but for the rows the launcher's side still needs (mount and
- * umount2 for a run's file systems, unshare for a new keeper's, zygote's
+ * umount2 for a run's file systems, move_mount for a run's workspace,
+ * unshare for a new keeper's, zygote's
  * or warm run's namespaces, clone with namespace flags for a run's init,
  * setrlimit for a run's limits).
  */
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -73,7 +75,9 @@ static const struct filter_rule filter_rules[] = {
 	{ "unshare", REFUSE, RUN },
 	{ "setns", REFUSE, BOTH },
 	{ "mount_setattr", REFUSE, BOTH },
-	{ "move_mount", REFUSE, BOTH },
+	/* The launcher's side moves a workspace's mount (made and idmapped
+	 * by the store) onto /workspace; runs may not. */
+	{ "move_mount", REFUSE, RUN },
 	{ "open_tree", REFUSE, BOTH },
 	{ "fsopen", REFUSE, BOTH },
 	{ "fsconfig", REFUSE, BOTH },
@@ -163,7 +167,32 @@ filter_add_core_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 	return filter_add(ctx, REFUSE, "prlimit64", 2, a, err, errlen);
 }
 
-/* clone with a namespace flag, clone3, non-AF_UNIX sockets, TIOCSTI. */
+/*
+ * mknod of anything but a regular file: devices (the kernel refuses them
+ * to a user namespace anyway), FIFOs and socket inodes, which a run could
+ * leave in its workspace for whatever opens it next.
+ */
+static int
+filter_add_mknod_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	static const unsigned long types[] = { S_IFIFO, S_IFCHR, S_IFBLK,
+	    S_IFSOCK };
+	struct scmp_arg_cmp	a;
+	size_t			i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		a = SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, types[i]);
+		if (filter_add(ctx, REFUSE, "mknod", 1, &a, err, errlen) != 0)
+			return -1;
+		a = SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, types[i]);
+		if (filter_add(ctx, REFUSE, "mknodat", 1, &a, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* clone with a namespace flag, clone3, mknod of a non-file, non-AF_UNIX
+ * sockets, TIOCSTI. */
 static int
 filter_add_arg_rules(scmp_filter_ctx ctx, unsigned which, char *err,
     size_t errlen)
@@ -173,7 +202,8 @@ filter_add_arg_rules(scmp_filter_ctx ctx, unsigned which, char *err,
 
 	if (which == FILTER_LAUNCHER)
 		goto sockets;
-	if (filter_add_core_rules(ctx, err, errlen) != 0)
+	if (filter_add_core_rules(ctx, err, errlen) != 0 ||
+	    filter_add_mknod_rules(ctx, err, errlen) != 0)
 		return -1;
 	for (i = 0; i < sizeof(clone_ns_flags) / sizeof(clone_ns_flags[0]); i++) {
 		a = SCMP_A0(SCMP_CMP_MASKED_EQ, clone_ns_flags[i], clone_ns_flags[i]);

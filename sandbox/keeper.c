@@ -53,12 +53,13 @@
 
 /* The cold run: the runstep steps, then exec python on the runner. */
 static void __attribute__((noreturn))
-launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st)
+launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st,
+    bool workspace)
 {
 	char	*argv[] = { "python3", "-I", "-S", "-B", "-u",
 		    ROOT_RUNNER_PATH, NULL };
 
-	st = runstep_become(&l->step, fds, st);
+	st = runstep_become(&l->step, fds, st, workspace);
 	runstep_stamp(st);
 	execve(l->python, argv, runstep_envp);
 	runstep_fail(st, "exec python");
@@ -70,13 +71,15 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st)
  * wait status and exits (which ends every process left in the namespace).
  */
 static void __attribute__((noreturn))
-run_init(const struct launcher *l, int fds[KEEP_NFDS], bool outputs)
+run_init(const struct launcher *l, int fds[KEEP_MAX_FDS], int32_t flags)
 {
 	int	 st = fds[PROTO_NFDS], status, i;
+	int	 wsfd = (flags & PROTO_RUN_WORKSPACE) ? fds[KEEP_FD_WORKSPACE] : -1;
 	char	 err[256];
 	pid_t	 child, p;
 
-	if (root_run_mounts(&l->root, outputs, err, sizeof(err)) != 0) {
+	if (root_run_mounts(&l->root, (flags & PROTO_RUN_OUTPUTS) != 0, wsfd,
+	    err, sizeof(err)) != 0) {
 		char line[300];
 
 		snprintf(line, sizeof(line), "!%s", err);
@@ -86,7 +89,7 @@ run_init(const struct launcher *l, int fds[KEEP_NFDS], bool outputs)
 	if ((child = fork()) < 0)
 		runstep_fail(st, "fork");
 	if (child == 0)
-		launcher_child(l, fds, st);
+		launcher_child(l, fds, st, wsfd >= 0);
 	for (i = 0; i < PROTO_NFDS; i++)
 		close(fds[i]);
 	for (;;) {
@@ -113,7 +116,7 @@ keeper_send(int fd, uint32_t op, pid_t pid, int value)
 
 /* Clones the run's init for the fds of one KEEP_RUN (flags: its value). */
 static void
-keeper_spawn(const struct launcher *l, int sock, int fds[KEEP_NFDS],
+keeper_spawn(const struct launcher *l, int sock, int fds[KEEP_MAX_FDS],
     int32_t flags)
 {
 	pid_t	pid;
@@ -129,9 +132,9 @@ keeper_spawn(const struct launcher *l, int sock, int fds[KEEP_NFDS],
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 			_exit(127);
 		close(sock);
-		run_init(l, fds, (flags & PROTO_RUN_OUTPUTS) != 0);
+		run_init(l, fds, flags);
 	}
-	for (i = 0; i < KEEP_NFDS; i++)
+	for (i = 0; i < keep_nfds(flags); i++)
 		close(fds[i]);
 	if (pid < 0)
 		keeper_send(sock, KEEP_FAILED, 0, errno);
@@ -146,7 +149,7 @@ keeper_loop(const struct launcher *l, int sock, int sigfd)
 	struct pollfd		 pfd[2] = { { sock, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
 	struct signalfd_siginfo	 si;
 	struct keep_msg		 m;
-	int			 fds[KEEP_NFDS], nfds, status, i;
+	int			 fds[KEEP_MAX_FDS], nfds, status, i;
 	ssize_t			 n;
 	pid_t			 p;
 
@@ -164,11 +167,11 @@ keeper_loop(const struct launcher *l, int sock, int sigfd)
 		}
 		if (!pfd[0].revents)
 			continue;
-		n = proto_recv(sock, &m, sizeof(m), fds, KEEP_NFDS, &nfds);
+		n = proto_recv(sock, &m, sizeof(m), fds, KEEP_MAX_FDS, &nfds);
 		if (n == 0 || (n < 0 && errno != EPROTO))
 			_exit(0);
 		if (n != (ssize_t)sizeof(m) || m.op != KEEP_RUN ||
-		    nfds != KEEP_NFDS) {
+		    nfds != keep_nfds(m.value)) {
 			for (i = 0; i < nfds; i++)
 				close(fds[i]);
 			_exit(2);	/* only our launcher talks to us */

@@ -632,17 +632,16 @@ status_read(struct run_state *rs)
 	return n;
 }
 
-/* Sends KEEP_RUN with all and the run's PROTO_RUN_OUTPUTS to fd and waits
- * for KEEP_STARTED: the init's pid, or -1. */
+/* Sends KEEP_RUN with all and the run's PROTO_RUN_KEEP flags to fd and
+ * waits for KEEP_STARTED: the init's pid, or -1. */
 static pid_t
-run_hand(int fd, int all[KEEP_NFDS], uint32_t flags)
+run_hand(int fd, int all[KEEP_MAX_FDS], uint32_t flags)
 {
-	struct keep_msg	 m = { KEEP_RUN, 0,
-	    (int32_t)(flags & PROTO_RUN_OUTPUTS) };
+	struct keep_msg	 m = { KEEP_RUN, 0, (int32_t)(flags & PROTO_RUN_KEEP) };
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
 	int		 none[1], nfds;
 
-	if (fd < 0 || proto_send(fd, &m, sizeof(m), all, KEEP_NFDS) != 0)
+	if (fd < 0 || proto_send(fd, &m, sizeof(m), all, keep_nfds(m.value)) != 0)
 		return -1;
 	while (poll(&pfd, 1, 5000) < 0 && errno == EINTR)
 		;
@@ -657,10 +656,10 @@ run_hand(int fd, int all[KEEP_NFDS], uint32_t flags)
  * cannot start it leaves it to the keeper.  0 once its init runs, -1 if
  * not. */
 static int
-run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS],
+run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS + 1],
     uint32_t flags)
 {
-	int		 sv[2], all[KEEP_NFDS], i;
+	int		 sv[2], all[KEEP_MAX_FDS], i;
 	pid_t		 init = -1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -668,6 +667,8 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS],
 	rs->st = sv[0];
 	memcpy(all, fds, sizeof(int) * PROTO_NFDS);
 	all[PROTO_NFDS] = sv[1];
+	all[KEEP_FD_WORKSPACE] = (flags & PROTO_RUN_WORKSPACE) ?
+	    fds[PROTO_NFDS] : -1;
 	rs->t0 = launcher_now_ns();
 	rs->via = run_target(l, flags);
 	if (rs->via >= 0 &&
@@ -679,7 +680,7 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS],
 	}
 	if (rs->via < 0)
 		init = run_hand(l->keeper_fd, all, flags);
-	for (i = 0; i < KEEP_NFDS; i++)
+	for (i = 0; i < keep_nfds((int32_t)(flags & PROTO_RUN_KEEP)); i++)
 		close(all[i]);
 	if (init < 0) {
 		launcher_log("error", "the keeper did not start the run");
@@ -801,7 +802,7 @@ run_status(struct run_state *rs)
  */
 static void
 launcher_run(struct launcher *l, const struct proto_run *req,
-    int fds[PROTO_NFDS])
+    int fds[PROTO_NFDS + 1])
 {
 	static const struct proto_hdr clean = { PROTO_MAGIC, PROTO_CLEAN };
 	struct run_state	rs = { .st = -1, .via = -1 };
@@ -844,7 +845,7 @@ launcher_loop(struct launcher *l)
 {
 	struct pollfd	 pfd[4];
 	union proto_msg	 m;
-	int		 fds[PROTO_NFDS], nfds, i;
+	int		 fds[PROTO_NFDS + 1], nfds, i;
 	ssize_t		 n;
 
 	for (;;) {
@@ -868,11 +869,12 @@ launcher_loop(struct launcher *l)
 		}
 		if (!pfd[0].revents)
 			continue;
-		n = proto_recv(CTL_FD, &m, sizeof(m), fds, PROTO_NFDS, &nfds);
+		n = proto_recv(CTL_FD, &m, sizeof(m), fds, PROTO_NFDS + 1, &nfds);
 		if (n == 0 || (n < 0 && errno != EPROTO))
 			exit(0);
 		if (n > 0 && m.hdr.magic == PROTO_MAGIC && m.hdr.op == PROTO_RUN &&
-		    n == (ssize_t)sizeof(m.run) && nfds == PROTO_NFDS &&
+		    n == (ssize_t)sizeof(m.run) &&
+		    nfds == proto_run_nfds(m.run.flags) &&
 		    m.run.timeout_ms > 0) {
 			launcher_run(l, &m.run, fds);
 			continue;

@@ -116,10 +116,20 @@ struct keep_msg {
 	uint32_t	op;
 	int32_t		pid;
 	int32_t		value;		/* errno or wait status; in KEEP_RUN
-					 * the run's PROTO_RUN_OUTPUTS */
+					 * the run's PROTO_RUN_KEEP flags */
 };
 
 #define KEEP_NFDS	6		/* PROTO_NFDS + the status socket */
+#define KEEP_FD_WORKSPACE KEEP_NFDS	/* then, with PROTO_RUN_WORKSPACE,
+					 * the workspace's mount */
+#define KEEP_MAX_FDS	(KEEP_NFDS + 1)
+
+/* How many fds come with a KEEP_RUN of these flags. */
+static inline int
+keep_nfds(int32_t flags)
+{
+	return KEEP_NFDS + ((flags & (int32_t)PROTO_RUN_WORKSPACE) ? 1 : 0);
+}
 
 struct keep_ready {
 	struct keep_msg	m;
@@ -131,7 +141,8 @@ extern char *const runstep_envp[];
 uint64_t	 launcher_now_ns(void);
 void		 launcher_log(const char *level, const char *msg);
 void		 runstep_fail(int st, const char *step) __attribute__((noreturn));
-int		 runstep_become(const struct runstep *, int *fds, int st);
+int		 runstep_become(const struct runstep *, int *fds, int st,
+		    bool workspace);
 void		 runstep_stamp(int st);
 void		 runstep_status(int st, int status);
 

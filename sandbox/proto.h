@@ -9,7 +9,8 @@
  * slot again.
  *
  *   worker -> launcher   PROTO_RUN   + SCM_RIGHTS: the run's five fds
- *                                     (flags: PROTO_RUN_*)
+ *                                     and, with PROTO_RUN_WORKSPACE, the
+ *                                     workspace's mount (flags: PROTO_RUN_*)
  *                        PROTO_KILL  (output cap reached: stop the run)
  *                        PROTO_PING
  *   launcher -> worker   PROTO_DONE  (the runner's status is known and
@@ -63,6 +64,18 @@ struct proto_run {
 #define PROTO_RUN_OUTPUTS 0x4u	/* the run's /tmp starts with outputs/
 				 * (artifacts: made with the mounts, in C,
 				 * so a run that collects pays no mkdir) */
+#define PROTO_RUN_WORKSPACE 0x8u /* a sixth fd follows the five: a detached
+				 * mount (store.c) the run's init moves
+				 * onto /workspace, its working directory */
+#define PROTO_RUN_KEEP	(PROTO_RUN_OUTPUTS | PROTO_RUN_WORKSPACE)
+				/* what the launcher passes on (KEEP_RUN) */
+
+/* How many fds come with a PROTO_RUN of these flags. */
+static inline int
+proto_run_nfds(uint32_t flags)
+{
+	return PROTO_NFDS + ((flags & PROTO_RUN_WORKSPACE) ? 1 : 0);
+}
 
 /* What the launcher receives: a header, or a whole run request. */
 union proto_msg {

@@ -14,7 +14,9 @@
  * noexec tmpfs on /tmp and /dev/shm, and /proc of the run's own pid
  * namespace with subset=pid and hidepid=2.  They vanish with the run.
  * A run that collects artifacts finds /tmp/outputs (0700, the run's)
- * there from its start.
+ * there from its start.  A run with a workspace (sandbox/store.c) has it
+ * on /workspace (empty, read-only, in every other run): an ext4 of its
+ * own, nosuid, nodev, noexec, idmapped so its files are the run's.
  *
  * No /home, /root, /run, /var, /sys, and not /etc as a whole.  Runs inside
  * the slot's user namespace: the binds keep the flags the kernel locks
@@ -89,7 +91,7 @@ static const char *const root_devices[] = {
 
 static const char *const root_dirs[] = {
 	"/usr", "/etc", "/tmp", "/dev", "/dev/shm", "/proc", "/oldroot",
-	"/.pyexec",
+	"/.pyexec", ROOT_WORKSPACE_PATH,
 };
 
 /* NEWROOT + path, into buf. */
@@ -276,12 +278,24 @@ root_build(const struct root_opts *o, char *err, size_t errlen)
  * the processes (subset=pid: no /proc/sys, /proc/cmdline, kallsyms...).
  */
 int
-root_run_mounts(const struct root_opts *o, bool outputs, char *err,
+root_run_mounts(const struct root_opts *o, bool outputs, int wsfd, char *err,
     size_t errlen)
 {
 	if (tmpfs_mount(o, "/tmp") != 0)
 		FAIL("mount tmpfs on /tmp: %s", strerror(errno));
-	if (outputs && (mkdir(ROOT_OUTPUTS_PATH, 0700) != 0 ||
+	/* The workspace: a detached mount the store made (idmapped to this
+	 * slot's run uid), moved onto its mount point and nothing else done
+	 * with it: this side never touches what earlier runs left there. */
+	if (wsfd >= 0) {
+		int rc = move_mount(wsfd, "", AT_FDCWD, ROOT_WORKSPACE_PATH,
+		    MOVE_MOUNT_F_EMPTY_PATH);
+
+		close(wsfd);
+		if (rc != 0)
+			FAIL("mount the workspace on %s: %s",
+			    ROOT_WORKSPACE_PATH, strerror(errno));
+	}
+	if (outputs && wsfd < 0 && (mkdir(ROOT_OUTPUTS_PATH, 0700) != 0 ||
 	    chown(ROOT_OUTPUTS_PATH, o->run_uid, o->run_gid) != 0))
 		FAIL("make %s: %s", ROOT_OUTPUTS_PATH, strerror(errno));
 	if (tmpfs_mount(o, "/dev/shm") != 0)

@@ -24,8 +24,9 @@ struct root_opts {
 
 int	root_build(const struct root_opts *, char *err, size_t errlen);
 #define ROOT_OUTPUTS_PATH	"/tmp/outputs"	/* runner.py's _ART_DIR */
+#define ROOT_WORKSPACE_PATH	"/workspace"	/* a workspace's mount point */
 
-int	root_run_mounts(const struct root_opts *, bool outputs, char *err,
-	    size_t errlen);
+int	root_run_mounts(const struct root_opts *, bool outputs, int wsfd,
+	    char *err, size_t errlen);
 
 #endif /* PYEXEC_ROOT_H */

@@ -335,10 +335,10 @@ run_payload(const struct run_params *pa, size_t *len)
 		    pa->art_count);
 	if (pa->nfiles > 0)
 		snprintf(files, sizeof(files), " files=%u", pa->nfiles);
-	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s%s%s%s\n",
+	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s%s%s%s%s\n",
 	    pa->mode == RUN_MODE_MAIN ? "main" : "script",
 	    pa->unwrap ? " unwrap=1" : "", pa->show ? " show=1" : "", art,
-	    files, pa->policy ? " " : "",
+	    files, pa->workspace ? " ws=1" : "", pa->policy ? " " : "",
 	    pa->policy ? pa->policy : "");
 	if (hl < 0 || (size_t)hl >= sizeof(head) || strchr(head, '\n') !=
 	    head + hl - 1)
@@ -454,7 +454,7 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	struct pump		 p;
 	struct sb_counters	 before, after;
 	struct proto_run	 m = { { PROTO_MAGIC, PROTO_RUN }, 0, 0 };
-	int			 theirs[PROTO_NFDS], i, rc = -1;
+	int			 theirs[PROTO_NFDS + 1], i, rc = -1;
 	double			 ms = pa->timeout * 1000.0;
 	bool			 sent;
 	char			*payload;
@@ -478,7 +478,8 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	m.timeout_ms = ms < 1 ? 1 : (uint32_t)ms;
 	m.flags = (pa->cold ? PROTO_RUN_COLD : 0) |
 	    (pa->data ? PROTO_RUN_DATA : 0) |
-	    (pa->artifacts ? PROTO_RUN_OUTPUTS : 0);
+	    (pa->artifacts ? PROTO_RUN_OUTPUTS : 0) |
+	    (pa->workspace ? PROTO_RUN_WORKSPACE : 0);
 
 	if (run_settle(rs, BACKSTOP_MS) != 0) {
 		snprintf(err, errlen, "the slot did not come back clean after "
@@ -491,7 +492,10 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	sent = proto_send(rs->ctl_fd, &m, sizeof(m), theirs, PROTO_NFDS) == 0;
+	/* The workspace's mount is the caller's: it goes along, not closed. */
+	theirs[PROTO_NFDS] = pa->workspace ? pa->workspace_fd : -1;
+	sent = proto_send(rs->ctl_fd, &m, sizeof(m), theirs,
+	    proto_run_nfds(m.flags)) == 0;
 	if (!sent)
 		snprintf(err, errlen, "sending the run to the launcher: %s",
 		    strerror(errno));

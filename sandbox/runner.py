@@ -14,6 +14,11 @@
 #       directory (the run's own /tmp) before the code runs, O_EXCL and
 #       O_NOFOLLOW; one that cannot be written ends the run as an error
 #       (exception InputFileError) before the code starts.
+#       "ws=1": the run's working directory is its workspace (/workspace,
+#       store.c), whose files outlive the run: an input file replaces a
+#       regular file of its name there (never a link or a directory), and
+#       the artifacts' files are those of /workspace/outputs this run
+#       changed (see _ART_DIR).
 # fd 4: the report, one JSON object written once at the end:
 #       {"exception": {"type": ..., "message": ..., "line": ...}},
 #       {"result_json": <the value as json.dumps writes it, a string>,
@@ -109,10 +114,12 @@ def _read_code():
     return header, src.decode("utf-8"), files
 
 
-def _write_files(files):
+def _write_files(files, ws=False):
     """The input files, into the working directory (the run's own /tmp),
-    before the code: created, never replaced, never through a link.  None,
-    or the exception report of the first that could not be written."""
+    before the code: created, never replaced, never through a link (in a
+    workspace a regular file of the name is replaced: unlinked first, by
+    the run itself).  None, or the exception report of the first that
+    could not be written."""
     import _signal
     flags = (posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL |
              posix.O_NOFOLLOW | posix.O_CLOEXEC)
@@ -123,6 +130,16 @@ def _write_files(files):
             try:
                 if "/" in name or name in ("", ".", ".."):
                     raise OSError(22, "not a file name")
+                if ws:
+                    try:
+                        st = posix.stat(name, follow_symlinks=False)
+                    except FileNotFoundError:
+                        st = None
+                    if st is not None and st.st_mode & _S_IFMT != _S_IFREG:
+                        raise OSError(17, "exists in the workspace and is "
+                                      "not a regular file")
+                    if st is not None:
+                        posix.unlink(name)
                 fd = posix.open(name, flags, 0o600)
                 try:
                     view = memoryview(data)
@@ -307,7 +324,9 @@ def _report(obj, artifacts=None):
 # allocated until there is an artifact (_art_state), the warm finder is
 # made and placed in sys.meta_path by the zygote, and the directory is
 # made by the launcher with the run's /tmp (root.c, PROTO_RUN_OUTPUTS).
-_ART_DIR = "/tmp/outputs"
+_ART_DIR = "/tmp/outputs"       # with a workspace: _ART_WS_DIR
+_ART_WS_DIR = "/workspace/outputs"
+_art_since = None               # with a workspace: only files changed since
 _ART_LIST = 100                 # items listed, with data or not
 _ART_PIXELS = 16 << 20          # a figure larger is not drawn
 _art_header = None              # the run's header, while it collects
@@ -509,10 +528,23 @@ def _art_prepare():
             _art_wrapped[name] = (m, _ART_WRAP[name](m))
 
 
-def _art_start(warm):
+def _art_start(warm, ws=False):
     """A run that collects, before its code: our show() in place, and the
     finder for what the code imports (both made by the zygote when warm;
-    the launcher made _ART_DIR with the run's /tmp)."""
+    the launcher made _ART_DIR with the run's /tmp).  In a workspace the
+    directory is /workspace/outputs, made here if missing (by the run: the
+    launcher's side never writes into a workspace), and only the files
+    changed from now on are the run's."""
+    global _ART_DIR, _art_since
+    if ws:
+        import time
+        _ART_DIR = _ART_WS_DIR
+        # Coarse: the clock the kernel stamps files with, never ahead.
+        _art_since = time.clock_gettime_ns(5)   # CLOCK_REALTIME_COARSE
+        try:
+            posix.mkdir(_ART_DIR, 0o700)
+        except OSError:
+            pass
     if not warm:
         _art_prepare()
         sys.meta_path.insert(0, _ART_FINDER)
@@ -524,11 +556,14 @@ def _art_pending():
     """After the code: whether anything may have to be sent.  rmdir of
     an empty _ART_DIR is the whole cost when nothing was made (the run is
     over; a directory that is not empty, or a link, stays for the list)."""
-    try:
-        posix.rmdir(_ART_DIR)
-        files = False
-    except OSError:
-        files = True
+    if _art_since is not None:
+        files = True                    # a workspace's outputs stay
+    else:
+        try:
+            posix.rmdir(_ART_DIR)
+            files = False
+        except OSError:
+            files = True
     helpers = sys.modules.get("matplotlib._pylab_helpers")
     return files or _art is not None or (helpers is not None and
                                          bool(helpers.Gcf.figs))
@@ -573,6 +608,9 @@ def _art_file(d, name):
         return
     if st.st_mode & _S_IFMT != _S_IFREG:
         return                          # links, FIFOs, directories
+    if _art_since is not None and max(st.st_mtime_ns, st.st_ctime_ns) < \
+            _art_since:
+        return                          # an earlier run's, in a workspace
     if not _name_ok(name):
         _art.add("file", None, st.st_size, reason="name")
         return
@@ -695,11 +733,12 @@ def _main(warm=False):
     if header.get("unwrap") == "1":
         source = _unwrap(source)
     refused = _policy(source, header)
+    ws = header.get("ws") == "1"
     if header.get("artifacts") == "1" and not refused:
         _art_header = header
-        if _art_wrapped or not warm:
-            _art_start(warm)
-    bad_file = _write_files(files) if files and not refused else None
+        if _art_wrapped or not warm or ws:
+            _art_start(warm, ws)
+    bad_file = _write_files(files, ws) if files and not refused else None
     if bad_file:
         status, exc_info, result = 1, bad_file, None
     elif refused:

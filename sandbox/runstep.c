@@ -104,12 +104,13 @@ runstep_rlimit(int st, int res, rlim_t soft, rlim_t hard)
 
 /*
  * From a process of the slot's root to a run, one checked step a line.
- * fds are the run's five fds (proto.h order), st the status socket.
+ * fds are the run's five fds (proto.h order), st the status socket;
+ * workspace: /workspace is mounted (root_run_mounts) and is the cwd.
  * Returns st's new number (above the run's fds, close-on-exec); every
  * other fd is closed.
  */
 int
-runstep_become(const struct runstep *r, int *fds, int st)
+runstep_become(const struct runstep *r, int *fds, int st, bool workspace)
 {
 	sigset_t	 none;
 	int		 i, fd;
@@ -155,8 +156,11 @@ runstep_become(const struct runstep *r, int *fds, int st)
 		runstep_fail(st, "no_new_privs");
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		runstep_fail(st, "pdeathsig");
-	if (chdir("/tmp") != 0)
-		runstep_fail(st, "chdir /tmp");
+	/* The working directory: the workspace when the run has one (its
+	 * files outlive the run), else the run's own /tmp. */
+	if (chdir(workspace ? ROOT_WORKSPACE_PATH : "/tmp") != 0)
+		runstep_fail(st, workspace ? "chdir " ROOT_WORKSPACE_PATH :
+		    "chdir /tmp");
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Last: from here on only what the policy allows. */

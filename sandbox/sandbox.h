@@ -262,6 +262,8 @@ struct run_params {
 	bool		 data;		/* the code names a preloaded module */
 	const struct run_file *files;	/* borrowed: input files, or NULL */
 	unsigned	 nfiles;
+	bool		 workspace;	/* the run's cwd is its workspace: */
+	int		 workspace_fd;	/* borrowed: its mount (store.c) */
 };
 
 struct run_result {

@@ -211,14 +211,16 @@ zyg_single_threaded(void)
 
 /* In the spare run, once its KEEP_RUN came: join run/ and become the run. */
 static void
-spare_become_run(struct zyg *z, int fds[KEEP_NFDS], bool outputs)
+spare_become_run(struct zyg *z, int fds[KEEP_MAX_FDS], int32_t flags)
 {
 	int	st = fds[PROTO_NFDS], i;
+	int	wsfd = (flags & PROTO_RUN_WORKSPACE) ? fds[KEEP_FD_WORKSPACE] : -1;
 	char	err[256], line[300];
 
 	/* The run's file systems now, not when the spare was made: their
 	 * times must not tell when that was (when the last run ended). */
-	if (root_run_mounts(&z->root, outputs, err, sizeof(err)) != 0) {
+	if (root_run_mounts(&z->root, (flags & PROTO_RUN_OUTPUTS) != 0, wsfd,
+	    err, sizeof(err)) != 0) {
 		snprintf(line, sizeof(line), "!%s", err);
 		(void)!send(st, line, strlen(line), MSG_NOSIGNAL);
 		_exit(127);
@@ -228,7 +230,7 @@ spare_become_run(struct zyg *z, int fds[KEEP_NFDS], bool outputs)
 			runstep_fail(st, "joining the run's cgroup");
 	if (unshare(CLONE_NEWCGROUP) != 0)
 		runstep_fail(st, "cgroup namespace");
-	st = runstep_become(&z->step, fds, st);
+	st = runstep_become(&z->step, fds, st, wsfd >= 0);
 	runstep_stamp(st);
 	close(st);
 }
@@ -239,7 +241,7 @@ static void
 spare_run(struct zyg *z, int sock)
 {
 	struct keep_msg	m;
-	int		fds[KEEP_NFDS], nfds, i;
+	int		fds[KEEP_MAX_FDS], nfds, i;
 	ssize_t		n;
 
 	/* The zygote may have sent our run and closed its end while we
@@ -248,9 +250,10 @@ spare_run(struct zyg *z, int sock)
 	 * run is still queued behind that. */
 	(void)!send(sock, "w", 1, MSG_NOSIGNAL);
 	do
-		n = proto_recv(sock, &m, sizeof(m), fds, KEEP_NFDS, &nfds);
+		n = proto_recv(sock, &m, sizeof(m), fds, KEEP_MAX_FDS, &nfds);
 	while (n < 0 && (errno == EINTR || errno == ECONNRESET));
-	if (n != (ssize_t)sizeof(m) || m.op != KEEP_RUN || nfds != KEEP_NFDS) {
+	if (n != (ssize_t)sizeof(m) || m.op != KEEP_RUN ||
+	    nfds != keep_nfds(m.value)) {
 		if (n != 0)
 			zyg_log("error", "spare run: no run (%zd bytes, %d fds: "
 			    "%s)", n, nfds, n < 0 ? strerror(errno) : "bad");
@@ -259,7 +262,7 @@ spare_run(struct zyg *z, int sock)
 		_exit(126);	/* the zygote is gone, or spoke nonsense */
 	}
 	close(sock);
-	spare_become_run(z, fds, (m.value & PROTO_RUN_OUTPUTS) != 0);
+	spare_become_run(z, fds, m.value);
 }
 
 /*
@@ -440,13 +443,13 @@ zyg_send(uint32_t op, pid_t pid, int value)
 /* Hands the run's fds to spare s: the status socket to its init, all six
  * to its run.  0, or -1 (the spare is then killed; its reaping drops it). */
 static int
-zyg_start(struct zyg *z, struct spare *s, int fds[KEEP_NFDS], int32_t flags)
+zyg_start(struct zyg *z, struct spare *s, int fds[KEEP_MAX_FDS], int32_t flags)
 {
 	struct keep_msg	m = { KEEP_RUN, 0, flags };
 	char		b = 'r';
 
 	if (proto_send(s->init_fd, &b, 1, &fds[PROTO_NFDS], 1) != 0 ||
-	    proto_send(s->run_fd, &m, sizeof(m), fds, KEEP_NFDS) != 0) {
+	    proto_send(s->run_fd, &m, sizeof(m), fds, keep_nfds(flags)) != 0) {
 		(void)kill(s->init, SIGKILL);
 		return -1;
 	}
@@ -461,16 +464,16 @@ zyg_on_run(struct zyg *z)
 {
 	struct keep_msg	 m;
 	struct spare	*s;
-	int		 fds[KEEP_NFDS], nfds, i, rc = 0;
+	int		 fds[KEEP_MAX_FDS], nfds, i, rc = 0;
 	ssize_t		 n;
 
-	n = proto_recv(ZYG_FD_SOCK, &m, sizeof(m), fds, KEEP_NFDS, &nfds);
+	n = proto_recv(ZYG_FD_SOCK, &m, sizeof(m), fds, KEEP_MAX_FDS, &nfds);
 	if (n == 0 || (n < 0 && errno != EPROTO && errno != EINTR))
 		return -1;	/* the launcher is gone */
 	if (n < 0 && errno == EINTR)
 		return 0;
-	if (n != (ssize_t)sizeof(m) || m.op != KEEP_RUN || nfds != KEEP_NFDS ||
-	    z->running != 0) {
+	if (n != (ssize_t)sizeof(m) || m.op != KEEP_RUN ||
+	    nfds != keep_nfds(m.value) || z->running != 0) {
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
 		return -1;	/* only our launcher talks to us */
@@ -478,11 +481,11 @@ zyg_on_run(struct zyg *z)
 	if (spare_pick(z) == NULL && (rc = spare_fill(z)) == ZYG_IN_RUN)
 		return ZYG_IN_RUN;
 	if ((s = spare_pick(z)) != NULL &&
-	    zyg_start(z, s, fds, m.value & PROTO_RUN_OUTPUTS) == 0)
+	    zyg_start(z, s, fds, m.value & (int32_t)PROTO_RUN_KEEP) == 0)
 		rc = zyg_send(KEEP_STARTED, z->running, 0) == ZYG_OK ? 0 : -1;
 	else
 		rc = zyg_send(KEEP_FAILED, 0, EAGAIN) == ZYG_OK ? 0 : -1;
-	for (i = 0; i < KEEP_NFDS; i++)
+	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	return rc;
 }

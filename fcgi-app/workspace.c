@@ -1,0 +1,374 @@
+/*
+ * workspace.c: the request side of workspaces (the mechanism is the
+ * store's, sandbox/store.c).
+ *
+ *   Who:    the client, from nginx: the API key's name (PYEXEC_CLIENT,
+ *           "k:<fingerprint>"), or "anonymous" for a keyless request from
+ *           an address in PYEXEC_ANONYMOUS_FROM, whose scope is then
+ *           "a:<the address>".  A client's workspaces are never another's.
+ *   Which:  the session, from the body's "session_id" or the header
+ *           Pyexec-Session-Id (both: they must agree).
+ *   When:   the route's table says (enum ws_policy): seed 003 always (its
+ *           session, or "default"), the native routes when a session is
+ *           named, the other seeds never.
+ *
+ * Per run: WS_ATTACH (waiting while another request holds the workspace,
+ * within PYEXEC_WORKSPACE_WAIT and the request's budget), the clone goes
+ * with the run, then WS_USAGE for the execution item.  The lease goes
+ * back (WS_RELEASE) after the answer, once the run's namespaces are gone
+ * (worker.c).  Nothing here ever opens a path in a workspace.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pyexec.h"
+#include "sandbox.h"
+#include "store.h"
+
+#define WS_CALL_MS	10000	/* the store's answer (an mkfs and a mount) */
+#define WS_POLL_MIN_MS	5	/* a busy workspace: asked again after */
+#define WS_POLL_MAX_MS	50
+
+/*
+ * The workspace scope of a request, into scope ("" when it has none):
+ * nginx's PYEXEC_CLIENT (param) when it is a valid key's name, or
+ * "a:<addr>" for "anonymous".  -1 when nginx says anonymous but
+ * PYEXEC_ANONYMOUS_FROM does not list the address (the site and the
+ * environment disagree: refuse).
+ */
+int
+workspace_client(const struct pyexec_config *c, const char *param,
+    bool key_valid, const char *addr, char *scope, size_t len)
+{
+	unsigned char	 a[16];
+	char		 text[INET6_ADDRSTRLEN];
+
+	scope[0] = '\0';
+	if (param == NULL || *param == '\0')
+		return 0;
+	if (strcmp(param, "anonymous") != 0) {
+		if (key_valid && ws_client_ok(param))
+			snprintf(scope, len, "%s", param);
+		return 0;
+	}
+	if (key_valid || addr == NULL || *c->anonymous_from == '\0' ||
+	    !metrics_allowed(c->anonymous_from, addr))
+		return -1;
+	if (inet_pton(AF_INET, addr, a) == 1)
+		inet_ntop(AF_INET, a, text, sizeof(text));
+	else if (inet_pton(AF_INET6, addr, a) == 1) {
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0,
+		    0, 0, 0, 0xff, 0xff };
+
+		if (memcmp(a, mapped, 12) == 0)
+			inet_ntop(AF_INET, a + 12, text, sizeof(text));
+		else
+			inet_ntop(AF_INET6, a, text, sizeof(text));
+	} else
+		return -1;
+	snprintf(scope, len, "a:%s", text);
+	return ws_client_ok(scope) ? 0 : -1;
+}
+
+static void
+ws_fail(struct task *t, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+ws_fail(struct task *t, int status, const char *fmt, ...)
+{
+	va_list	ap;
+
+	t->fail = TASK_FAIL_WORKSPACE;
+	t->ws_status = status;
+	va_start(ap, fmt);
+	vsnprintf(t->why, sizeof(t->why), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Whether the task runs in a workspace: t->session set (true), or not
+ * (false; t->fail set when the request cannot run as asked).
+ */
+bool
+workspace_wanted(struct worker *w, struct task *t)
+{
+	const struct exec_request *r = t->req;
+	const char	*h = t->session_hdr;
+
+	if (t->session[0] != '\0')
+		return true;
+	if (r->ws == WS_NEVER)
+		return false;
+	if (h != NULL && *h != '\0' && !ws_session_ok(h)) {
+		ws_fail(t, 400, "Pyexec-Session-Id header: 1 to %d of A-Z a-z "
+		    "0-9 . _ - (not . or ..)", WS_NAME_MAX);
+		return false;
+	}
+	if (h != NULL && *h != '\0' && r->session[0] != '\0' &&
+	    strcmp(h, r->session) != 0) {
+		ws_fail(t, 400, "session_id: differs from the Pyexec-Session-Id "
+		    "header");
+		return false;
+	}
+	snprintf(t->session, sizeof(t->session), "%s", r->session[0] ?
+	    r->session : h != NULL ? h : "");
+	if (t->session[0] == '\0' && r->ws == WS_ALWAYS)
+		snprintf(t->session, sizeof(t->session), WS_DEFAULT_SESSION);
+	if (t->session[0] == '\0')
+		return false;
+	if (!w->cfg->workspaces || w->store < 0) {
+		if (r->ws == WS_ALWAYS) {
+			t->session[0] = '\0';	/* seed 003 as before */
+			return false;
+		}
+		ws_fail(t, 400, "session_id: workspaces are off on this service "
+		    "(PYEXEC_WORKSPACES=0)");
+		t->session[0] = '\0';
+		return false;
+	}
+	if (t->client == NULL || *t->client == '\0') {
+		log_msg("error", "workspace", "nginx sent no PYEXEC_CLIENT for a "
+		    "request with a workspace; see nginx/README.md");
+		ws_fail(t, 500, "the service cannot tell whose workspace this "
+		    "is (its nginx site sends no PYEXEC_CLIENT)");
+		t->session[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+/* The store's answer st in words, as the task's failure. */
+static void
+ws_refused(struct worker *w, struct task *t, enum ws_status st)
+{
+	const struct pyexec_config *c = w->cfg;
+
+	switch (st) {
+	case WS_BUSY:
+		ws_fail(t, 409, "workspace '%s' is in use by another request "
+		    "(the requests of one workspace run one at a time); retry, "
+		    "or use another session_id", t->session);
+		break;
+	case WS_CLIENT_LIMIT:
+		ws_fail(t, 507, "this client has %u workspaces "
+		    "(PYEXEC_WORKSPACES_PER_CLIENT): delete one with DELETE "
+		    "/v1/workspace or let one expire", c->ws_per_client);
+		break;
+	case WS_TOTAL_LIMIT:
+		ws_fail(t, 507, "the service holds its %u workspaces "
+		    "(PYEXEC_WORKSPACES_MAX); retry once some expire",
+		    c->ws_max_total);
+		break;
+	case WS_NO_SPACE:
+		ws_fail(t, 507, "the workspace store's disk is below its floor "
+		    "(PYEXEC_WORKSPACE_MIN_FREE)");
+		break;
+	default:
+		log_msg("error", "workspace", "slot %u: the store answered %s",
+		    w->id, ws_status_name(st));
+		ws_fail(t, 500, "the workspace store failed; the request was not "
+		    "run");
+		break;
+	}
+}
+
+static void
+ws_req_fill(struct ws_req *q, enum ws_op op, const char *client,
+    const char *session, bool create)
+{
+	memset(q, 0, sizeof(*q));
+	q->op = op;
+	q->create = create;
+	snprintf(q->client, sizeof(q->client), "%s", client);
+	snprintf(q->session, sizeof(q->session), "%s", session);
+}
+
+/*
+ * Before attempt a runs: the workspace leased to this slot and a clone of
+ * it in a->p (a->p.workspace_fd is ours until workspace_after_run()).
+ * 0 (with or without a workspace), -1 (t->fail set).
+ */
+int
+workspace_attach(struct worker *w, struct task *t, struct task_attempt *a)
+{
+	struct ws_req	 q;
+	struct ws_reply	 r;
+	int		 fd, wait = WS_POLL_MIN_MS;
+	int64_t		 until;
+
+	if (!workspace_wanted(w, t))
+		return t->fail == TASK_OK ? 0 : -1;
+	until = clock_mono_ms() + (int64_t)w->cfg->ws_wait * 1000;
+	if (until > t->deadline_ms - config_run_ms(a->p.timeout))
+		until = t->deadline_ms - config_run_ms(a->p.timeout);
+	ws_req_fill(&q, WS_ATTACH, t->client, t->session, true);
+	for (;;) {
+		if (ws_call(w->store, &q, &r, &fd, WS_CALL_MS) != 0) {
+			log_msg("error", "workspace", "slot %u: the store did not "
+			    "answer: %s", w->id, strerror(errno));
+			ws_fail(t, 500, "the workspace store did not answer; the "
+			    "request was not run");
+			return -1;
+		}
+		if ((r.status == WS_OK || r.status == WS_CREATED) && fd >= 0)
+			break;
+		if (fd >= 0)
+			close(fd);
+		if (r.status != WS_BUSY || clock_mono_ms() + wait > until) {
+			ws_refused(w, t, (enum ws_status)r.status);
+			return -1;
+		}
+		usleep((useconds_t)wait * 1000);
+		wait = wait * 2 > WS_POLL_MAX_MS ? WS_POLL_MAX_MS : wait * 2;
+	}
+	w->ws_leased = true;
+	a->ws = true;
+	a->ws_created = r.status == WS_CREATED;
+	a->ws_usage = r.u;
+	a->p.workspace = true;
+	a->p.workspace_fd = fd;
+	return 0;
+}
+
+/* After attempt a ran: our copy of the clone goes, the usage comes. */
+void
+workspace_after_run(struct worker *w, struct task_attempt *a)
+{
+	struct ws_req	 q;
+	struct ws_reply	 r;
+	int		 fd;
+
+	if (!a->ws)
+		return;
+	if (a->p.workspace_fd >= 0)
+		close(a->p.workspace_fd);
+	a->p.workspace_fd = -1;
+	ws_req_fill(&q, WS_USAGE, "", "", false);
+	if (ws_call(w->store, &q, &r, &fd, WS_CALL_MS) == 0 &&
+	    r.status == WS_OK)
+		a->ws_usage = r.u;
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Once the run's namespaces are gone: the next request may have it. */
+void
+workspace_release(struct worker *w)
+{
+	struct ws_req	 q;
+	struct ws_reply	 r;
+	int		 fd;
+
+	if (w->store < 0)
+		return;
+	ws_req_fill(&q, WS_RELEASE, "", "", false);
+	if (ws_call(w->store, &q, &r, &fd, WS_CALL_MS) == 0 && fd >= 0)
+		close(fd);
+	w->ws_leased = false;
+}
+
+static struct json_object *
+ws_time(int64_t t)
+{
+	struct tm	tm;
+	time_t		s = (time_t)t;
+	char		buf[32];
+
+	gmtime_r(&s, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_object_new_string(buf);
+}
+
+/* The execution item's "workspace": null, or its session and usage. */
+struct json_object *
+item_workspace(const struct task *t, const struct task_attempt *a)
+{
+	struct json_object	*o;
+	const struct ws_usage	*u = &a->ws_usage;
+
+	if (!a->ws)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "session_id", json_object_new_string(t->session));
+	json_object_object_add(o, "path", json_object_new_string("/workspace"));
+	json_object_object_add(o, "created", json_object_new_boolean(a->ws_created));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)u->bytes));
+	json_object_object_add(o, "files", json_object_new_int64((int64_t)u->files));
+	json_object_object_add(o, "max_bytes",
+	    json_object_new_int64((int64_t)u->max_bytes));
+	json_object_object_add(o, "max_files",
+	    json_object_new_int64((int64_t)u->max_files));
+	json_object_object_add(o, "full", json_object_new_boolean(u->full != 0));
+	json_object_object_add(o, "expires_at", ws_time(u->expires));
+	return o;
+}
+
+/*
+ * DELETE /v1/workspace: the client's workspace of the session named by
+ * the body's "session_id" or the Pyexec-Session-Id header (else
+ * "default").  200, 404 (none), 409 (in use), 400 (workspaces off).
+ */
+void
+route_workspace(struct exchange *x)
+{
+	struct worker	*w = x->w;
+	struct task	*t = &x->task;
+	struct field_error e;
+	struct ws_req	 q;
+	struct ws_reply	 r;
+	struct json_object *items, *it;
+	char		 msg[400];
+	int		 fd;
+
+	if (x->len > 0 && request_parse(&request_workspace, x->body, x->len,
+	    w->cfg, &x->req, &e) != PYEXEC_OK) {
+		request_native_text(&e, msg, sizeof(msg));
+		exchange_error(x, e.kind == FK_NOMEM ? 500 : 400, "%s", msg);
+		return;
+	}
+	x->req.ws = WS_ALWAYS;
+	if (!w->cfg->workspaces || w->store < 0) {
+		exchange_error(x, 400, "workspaces are off on this service "
+		    "(PYEXEC_WORKSPACES=0)");
+		return;
+	}
+	if (!workspace_wanted(w, t)) {
+		exchange_task_error(x);
+		return;
+	}
+	ws_req_fill(&q, WS_DELETE, t->client, t->session, false);
+	if (ws_call(w->store, &q, &r, &fd, WS_CALL_MS) != 0) {
+		log_msg("error", "workspace", "slot %u: the store did not answer: "
+		    "%s", w->id, strerror(errno));
+		exchange_error(x, 500, "the workspace store did not answer");
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (r.status == WS_NOT_FOUND) {
+		exchange_error(x, 404, "no workspace '%s' for this client",
+		    t->session);
+		return;
+	}
+	if (r.status != WS_OK) {
+		ws_refused(w, t, (enum ws_status)r.status);
+		exchange_task_error(x);
+		return;
+	}
+	items = json_object_new_array();
+	it = json_object_new_object();
+	json_object_object_add(it, "type", json_object_new_string("workspace"));
+	json_object_object_add(it, "session_id", json_object_new_string(t->session));
+	json_object_object_add(it, "deleted", json_object_new_boolean(1));
+	json_object_array_add(items, it);
+	route_answer(x, items);
+}

@@ -1,0 +1,1149 @@
+/*
+ * store.c: the workspace store (see store.h for the protocol).
+ *
+ * Theory of operation.  A workspace is the ext4 file system in one image
+ * file, <dir>/<instance>/c-<hex of the client>/w-<hex of the session>.img,
+ * made by mkfs.ext4 with the byte quota as its free space and the file
+ * quota as its inode count: a run that writes past either gets ENOSPC from
+ * the kernel while it writes, and its files never touch the host's disk
+ * outside the image.  The names are the hex of the client and the session
+ * (injective: two scopes never share a file, and no text of a request ever
+ * becomes a path); the tree is root's, 0700, and no run ever sees it.
+ *
+ * The store attaches an image to a loop device and mounts it with the new
+ * mount API as a detached mount: it is in no mount namespace of the host,
+ * so nothing on the host can walk it, and the host side never resolves a
+ * path inside a workspace (measuring is fstatfs(), deleting is unlink() of
+ * the image).  For a run it clones that mount (open_tree) and idmaps the
+ * clone to the slot's user namespace: on disk every file is uid 1000, in
+ * the run it is the run's uid 1000 whatever the slot, so a workspace
+ * written in one slot is the same in any other.  The clone goes to the
+ * worker, which passes it with PROTO_RUN; the run's init moves it onto
+ * /workspace (root.c).  A clone attaches once, in one run's mount namespace,
+ * and goes with it.
+ *
+ * Leases: a workspace is leased to one slot at a time, from WS_ATTACH to
+ * WS_RELEASE (sent once the run's namespaces are gone), so the runs of one
+ * workspace never overlap; a slot holds one lease, and its next WS_ATTACH
+ * drops it (a new worker of a slot starts after its old launcher and runs
+ * are gone).  The mounts of unleased workspaces are kept, least recently
+ * used first out, up to opts.mounts.
+ *
+ * Expiry: every sweep_s the store lists the images and removes those idle
+ * past idle_s or older than max_age_s (their times are a trusted.* extended
+ * attribute of the image, written by the store only), unless leased.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "store.h"
+
+#define STORE_XATTR	"trusted.pyexec.workspace"
+#define STORE_REL_MAX	(2 + 2 * WS_NAME_MAX + 1 + 2 + 2 * WS_NAME_MAX + 5)
+#define STORE_LOOP_TRIES 8
+
+struct ws_entry {
+	char		 rel[STORE_REL_MAX + 1];	/* "c-…/w-….img", "" free */
+	int		 mnt;		/* owned: the detached mount */
+	int		 img;		/* owned: the image file */
+	int		 lease;		/* slot, or -1 */
+	int64_t		 last;		/* monotonic ms of its last use */
+	int64_t		 created, used;	/* unix seconds (the attribute) */
+};
+
+struct store {
+	const struct store_opts	*o;
+	const int		*chans;
+	int			 dirfd;		/* owned: <dir>/<instance> */
+	int			*idmap;		/* owned: a user ns per slot */
+	struct ws_entry		*e;		/* owned: cache, ncap of them */
+	unsigned		 ncap;
+	uint64_t		 image_size;	/* bytes of an image */
+	uint64_t		 base_blocks, base_inodes; /* an empty one's use */
+	uint64_t		 max_files;	/* inodes a run can make */
+	uint64_t		 count;		/* images on disk */
+};
+
+/* ----------------------------------------------------------- helpers --- */
+
+static void __attribute__((format(printf, 3, 4)))
+store_log(const struct store *s, const char *level, const char *fmt, ...)
+{
+	char	msg[600];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->o->log != NULL)
+		s->o->log(level, msg);
+}
+
+static int64_t
+store_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int64_t
+store_mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void
+stat_add(uint64_t *c, uint64_t n)
+{
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+static void
+stat_set(uint64_t *c, uint64_t v)
+{
+	__atomic_store_n(c, v, __ATOMIC_RELAXED);
+}
+
+static bool
+name_ok(const char *s, const char *extra)
+{
+	size_t	n = strnlen(s, WS_NAME_MAX + 1), i;
+
+	if (n == 0 || n > WS_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr(extra, c) != NULL) || c == 0)
+			return false;
+	}
+	return true;
+}
+
+bool
+ws_client_ok(const char *s)
+{
+	return name_ok(s, ":._@-");
+}
+
+bool
+ws_session_ok(const char *s)
+{
+	return name_ok(s, "._-") && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+const char *
+ws_status_name(enum ws_status st)
+{
+	static const char *const names[WS_NSTATUS] = {
+		[WS_OK] = "ok", [WS_CREATED] = "created", [WS_BUSY] = "busy",
+		[WS_NOT_FOUND] = "not_found", [WS_CLIENT_LIMIT] = "client_limit",
+		[WS_TOTAL_LIMIT] = "total_limit", [WS_NO_SPACE] = "no_space",
+		[WS_FAILED] = "error", [WS_BAD] = "bad",
+	};
+
+	return (unsigned)st < WS_NSTATUS ? names[st] : "bad";
+}
+
+static void
+hex(char *out, const char *s)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (; *s != '\0'; s++) {
+		*out++ = digits[(unsigned char)*s >> 4];
+		*out++ = digits[(unsigned char)*s & 15];
+	}
+	*out = '\0';
+}
+
+/* "c-<hex client>" and "c-<hex client>/w-<hex session>.img". */
+static void
+store_rel(const struct ws_req *q, char dir[STORE_REL_MAX + 1],
+    char rel[STORE_REL_MAX + 1])
+{
+	char	hc[2 * WS_NAME_MAX + 1], hs[2 * WS_NAME_MAX + 1];
+
+	hex(hc, q->client);
+	hex(hs, q->session);
+	snprintf(dir, STORE_REL_MAX + 1, "c-%s", hc);
+	snprintf(rel, STORE_REL_MAX + 1, "c-%s/w-%s.img", hc, hs);
+}
+
+/* A short id of a workspace for log lines (FNV-1a of its path): never the
+ * client's or the session's text. */
+static void
+store_logid(const char *rel, char out[13])
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	for (; *rel != '\0'; rel++)
+		h = (h ^ (unsigned char)*rel) * 0x100000001b3ULL;
+	snprintf(out, 13, "%012llx", (unsigned long long)(h & 0xffffffffffffULL));
+}
+
+static int
+store_write_file(const char *path, const char *text)
+{
+	int	fd = open(path, O_WRONLY | O_CLOEXEC), rc = -1;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, strlen(text)) == (ssize_t)strlen(text))
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+/* openat2 beneath the store's directory, never through a link. */
+static int
+store_open(const struct store *s, const char *rel, int flags, mode_t mode)
+{
+	struct open_how	how = { .flags = (uint64_t)flags | O_NOFOLLOW | O_CLOEXEC,
+			    .mode = (flags & O_CREAT) ? mode : 0,
+			    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+
+	return (int)syscall(SYS_openat2, s->dirfd, rel, &how, sizeof(how));
+}
+
+static int
+store_meta_write(int img, int64_t created, int64_t used)
+{
+	char	buf[64];
+	int	n = snprintf(buf, sizeof(buf), "v1 %lld %lld",
+		    (long long)created, (long long)used);
+
+	return fsetxattr(img, STORE_XATTR, buf, (size_t)n, 0);
+}
+
+/* 0 and the times, or -1 (missing or not ours: the image's mtime then). */
+static int
+store_meta_read(int img, int64_t *created, int64_t *used)
+{
+	char		 buf[64];
+	ssize_t		 n = fgetxattr(img, STORE_XATTR, buf, sizeof(buf) - 1);
+	long long	 c, u;
+	int		 end = 0;
+	struct stat	 st;
+
+	if (n > 0) {
+		buf[n] = '\0';
+		if (sscanf(buf, "v1 %lld %lld%n", &c, &u, &end) == 2 &&
+		    end == n && c > 0 && u >= c) {
+			*created = c;
+			*used = u;
+			return 0;
+		}
+	}
+	if (fstat(img, &st) == 0)
+		*created = *used = (int64_t)st.st_mtime;
+	return -1;
+}
+
+/* --------------------------------------------------- images and mounts --- */
+
+/* mkfs.ext4 on the file fd (of size bytes), fixed argv, no environment. */
+static int
+store_mkfs(const struct store *s, int fd, uint64_t size)
+{
+	static const char *const mkfs[] = { "/sbin/mkfs.ext4",
+	    "/usr/sbin/mkfs.ext4" };
+	char	inodes[32], kib[32], owner[80], path[32];
+	char	*argv[] = { "mkfs.ext4", "-q", "-F", "-b", "4096", "-m", "0",
+		    "-N", inodes, "-O", "^resize_inode", "-E", owner,
+		    "-L", "pyexec-ws", path, kib, NULL };
+	char	*envp[] = { NULL };
+	pid_t	 pid;
+	int	 st, nul;
+	size_t	 i;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	snprintf(inodes, sizeof(inodes), "%u", s->o->max_files + 16);
+	snprintf(kib, sizeof(kib), "%lluk", (unsigned long long)(size / 1024));
+	snprintf(owner, sizeof(owner), "lazy_itable_init=1,lazy_journal_init=1,"
+	    "root_owner=1000:1000");
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		if ((nul = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		if (fcntl(fd, F_SETFD, 0) != 0)	/* the image, for mkfs */
+			_exit(126);
+		for (i = 0; i < sizeof(mkfs) / sizeof(mkfs[0]); i++)
+			execve(mkfs[i], argv, envp);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* The image attached to a free loop device (released when the last mount
+ * of it goes: LO_FLAGS_AUTOCLEAR).  The loop device's fd, or -1. */
+static int
+store_loop(int img)
+{
+	struct loop_config	cfg;
+	char			dev[32];
+	int			ctl, n, fd, tries;
+
+	if ((ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC)) < 0)
+		return -1;
+	for (tries = 0; tries < STORE_LOOP_TRIES; tries++) {
+		if ((n = ioctl(ctl, LOOP_CTL_GET_FREE)) < 0)
+			break;
+		snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+		if ((fd = open(dev, O_RDWR | O_CLOEXEC)) < 0)
+			break;
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.fd = (uint32_t)img;
+		cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR | LO_FLAGS_DIRECT_IO;
+		if (ioctl(fd, LOOP_CONFIGURE, &cfg) == 0) {
+			close(ctl);
+			return fd;
+		}
+		close(fd);
+		if (errno != EBUSY)	/* another process took it: again */
+			break;
+	}
+	close(ctl);
+	return -1;
+}
+
+/* A detached mount of the image's ext4 (nosuid, nodev, noexec, noatime).
+ * Its fd, or -1. */
+static int
+store_mount(int img)
+{
+	char	 dev[64];
+	int	 loop, fs = -1, mnt = -1, e;
+
+	if ((loop = store_loop(img)) < 0)
+		return -1;
+	snprintf(dev, sizeof(dev), "/proc/self/fd/%d", loop);
+	if ((fs = fsopen("ext4", FSOPEN_CLOEXEC)) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "source", dev, 0) != 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "errors", "remount-ro", 0) != 0 ||
+	    fsconfig(fs, FSCONFIG_SET_FLAG, "noinit_itable", NULL, 0) != 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0)
+		goto out;
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+	    MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOATIME);
+out:
+	e = errno;
+	if (fs >= 0)
+		close(fs);
+	close(loop);
+	errno = e;
+	return mnt;
+}
+
+/* Slot i's run uid 1000 as a user namespace (for idmapped clones): a child
+ * made in one, its maps written, its namespace kept open.  fd or -1. */
+static int
+store_userns(uid_t host)
+{
+	char	 path[64], map[64], b = 0;
+	int	 p[2], q[2], fd = -1;
+	pid_t	 pid;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	if (pipe2(q, O_CLOEXEC) != 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if ((pid = fork()) == 0) {
+		close(p[1]);
+		if (unshare(CLONE_NEWUSER) != 0)
+			_exit(1);
+		(void)!write(q[1], "u", 1);
+		(void)!read(p[0], &b, 1);
+		_exit(0);
+	}
+	close(q[1]);
+	close(p[0]);
+	if (pid > 0 && read(q[0], &b, 1) == 1) {
+		snprintf(map, sizeof(map), "1000 %u 1\n", (unsigned)host);
+		snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+		if (store_write_file(path, map) == 0) {
+			snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+			(void)store_write_file(path, "deny");
+			snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+			if (store_write_file(path, map) == 0) {
+				snprintf(path, sizeof(path), "/proc/%d/ns/user",
+				    (int)pid);
+				fd = open(path, O_RDONLY | O_CLOEXEC);
+			}
+		}
+	}
+	close(p[1]);
+	close(q[0]);
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	return fd;
+}
+
+/* An idmapped clone of mount mnt for slot i: fd, or -1. */
+static int
+store_clone(const struct store *s, int mnt, unsigned slot)
+{
+	struct mount_attr	a;
+	int			fd, e;
+
+	if ((fd = open_tree(mnt, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+	    AT_EMPTY_PATH)) < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	/* (noatime stays from the mount: changing it needs attr_clr) */
+	a.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+	    MOUNT_ATTR_NOEXEC;
+	a.userns_fd = (uint64_t)s->idmap[slot];
+	a.propagation = MS_PRIVATE;
+	if (mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof(a)) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Makes image rel (its directory exists): mkfs on "<rel>.new", the times,
+ * rename.  Then the first mount removes lost+found (a fresh file system no
+ * run has seen).  The image's fd, or -1.
+ */
+static int
+store_make(struct store *s, const char *rel, int64_t now)
+{
+	char	tmp[STORE_REL_MAX + 8];
+	int	fd, e;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", rel);
+	(void)unlinkat(s->dirfd, tmp, 0);
+	if ((fd = store_open(s, tmp, O_RDWR | O_CREAT | O_EXCL, 0600)) < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)s->image_size) != 0 ||
+	    store_mkfs(s, fd, s->image_size) != 0 ||
+	    store_meta_write(fd, now, now) != 0 ||
+	    renameat(s->dirfd, tmp, s->dirfd, rel) != 0) {
+		e = errno;
+		close(fd);
+		(void)unlinkat(s->dirfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Usage of a mounted workspace. */
+static void
+store_usage(const struct store *s, const struct ws_entry *w, struct ws_usage *u)
+{
+	struct statfs	f;
+	uint64_t	blocks, inodes;
+
+	memset(u, 0, sizeof(*u));
+	u->max_bytes = s->o->max_bytes;
+	u->max_files = s->max_files;
+	u->created = w->created;
+	u->used = w->used;
+	u->expires = w->used + s->o->idle_s;
+	if (w->created + (int64_t)s->o->max_age_s < u->expires)
+		u->expires = w->created + (int64_t)s->o->max_age_s;
+	if (w->mnt < 0 || fstatfs(w->mnt, &f) != 0)
+		return;
+	blocks = (uint64_t)(f.f_blocks - f.f_bfree);
+	inodes = (uint64_t)(f.f_files - f.f_ffree);
+	u->bytes = blocks > s->base_blocks ?
+	    (blocks - s->base_blocks) * (uint64_t)f.f_bsize : 0;
+	u->files = inodes > s->base_inodes ? inodes - s->base_inodes : 0;
+	u->full = f.f_bavail == 0 || f.f_ffree == 0;
+}
+
+/*
+ * The image size whose empty file system has max_bytes free (ext4 puts its
+ * journal and tables on top), and what an empty one uses: found with a
+ * probe image, which is also the proof, before the store serves, that this
+ * host can make, loop-mount and idmap a workspace.  0, or -1 (err).
+ */
+static int
+store_size(struct store *s, char *err, size_t errlen)
+{
+	static const char probe[] = "probe.img";
+	uint64_t	size = s->o->max_bytes + (s->o->max_bytes / 16) +
+			    (8ULL << 20) + (uint64_t)s->o->max_files * 256;
+	struct statfs	f;
+	int		tries, img = -1, mnt = -1, clone = -1;
+	const char	*step = "create";
+
+	for (tries = 0; tries < 6; tries++) {
+		(void)unlinkat(s->dirfd, probe, 0);
+		size = (size + 65535) & ~65535ULL;
+		step = "create";
+		if ((img = store_open(s, probe, O_RDWR | O_CREAT | O_EXCL,
+		    0600)) < 0)
+			goto fail;
+		step = "mkfs.ext4";
+		if (ftruncate(img, (off_t)size) != 0 ||
+		    store_mkfs(s, img, size) != 0)
+			goto fail;
+		step = "loop device and mount";
+		if ((mnt = store_mount(img)) < 0)
+			goto fail;
+		step = "lost+found";
+		if (unlinkat(mnt, "lost+found", AT_REMOVEDIR) != 0 &&
+		    errno != ENOENT)
+			goto fail;
+		step = "statfs";
+		if (fstatfs(mnt, &f) != 0)
+			goto fail;
+		step = "idmapped clone";
+		if ((clone = store_clone(s, mnt, 0)) < 0)
+			goto fail;
+		close(clone);
+		clone = -1;
+		close(mnt);
+		close(img);
+		mnt = img = -1;
+		if ((uint64_t)f.f_bavail * (uint64_t)f.f_bsize >= s->o->max_bytes) {
+			s->image_size = size;
+			s->base_blocks = (uint64_t)(f.f_blocks - f.f_bfree);
+			s->base_inodes = (uint64_t)(f.f_files - f.f_ffree);
+			s->max_files = (uint64_t)f.f_ffree;
+			(void)unlinkat(s->dirfd, probe, 0);
+			return 0;
+		}
+		size += s->o->max_bytes - (uint64_t)f.f_bavail *
+		    (uint64_t)f.f_bsize;
+	}
+	step = "sizing";
+	errno = ERANGE;
+fail:
+	snprintf(err, errlen, "a workspace image (ext4 on a loop device, "
+	    "idmapped mount) cannot be made here: %s: %s", step,
+	    strerror(errno));
+	if (clone >= 0)
+		close(clone);
+	if (mnt >= 0)
+		close(mnt);
+	if (img >= 0)
+		close(img);
+	(void)unlinkat(s->dirfd, probe, 0);
+	return -1;
+}
+
+/* ------------------------------------------------------------- cache --- */
+
+static struct ws_entry *
+cache_find(struct store *s, const char *rel)
+{
+	unsigned	i;
+
+	for (i = 0; i < s->ncap; i++)
+		if (s->e[i].rel[0] != '\0' && strcmp(s->e[i].rel, rel) == 0)
+			return &s->e[i];
+	return NULL;
+}
+
+static void
+cache_drop(struct store *s, struct ws_entry *w)
+{
+	if (w->mnt >= 0)
+		close(w->mnt);
+	if (w->img >= 0)
+		close(w->img);
+	memset(w, 0, sizeof(*w));
+	w->mnt = w->img = w->lease = -1;
+}
+
+static unsigned
+cache_mounted(const struct store *s)
+{
+	unsigned	i, n = 0;
+
+	for (i = 0; i < s->ncap; i++)
+		n += s->e[i].rel[0] != '\0';
+	return n;
+}
+
+/* A free entry: past opts.mounts unleased ones, the least recently used
+ * goes.  There is always one: the cache holds mounts + nslots. */
+static struct ws_entry *
+cache_slot(struct store *s)
+{
+	struct ws_entry	*lru = NULL, *free = NULL;
+	unsigned	 i, unleased = 0;
+
+	for (i = 0; i < s->ncap; i++) {
+		struct ws_entry *w = &s->e[i];
+
+		if (w->rel[0] == '\0') {
+			if (free == NULL)
+				free = w;
+			continue;
+		}
+		if (w->lease >= 0)
+			continue;
+		unleased++;
+		if (lru == NULL || w->last < lru->last)
+			lru = w;
+	}
+	if (lru != NULL && (free == NULL || unleased >= s->o->mounts)) {
+		cache_drop(s, lru);
+		return lru;
+	}
+	return free;
+}
+
+/* The number of images of a client (its directory). */
+static unsigned
+store_client_count(const struct store *s, const char *dir)
+{
+	int		 fd;
+	DIR		*d;
+	struct dirent	*de;
+	unsigned	 n = 0;
+
+	if ((fd = store_open(s, dir, O_RDONLY | O_DIRECTORY, 0)) < 0)
+		return 0;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+
+		n += strncmp(de->d_name, "w-", 2) == 0 && l > 6 &&
+		    strcmp(de->d_name + l - 4, ".img") == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Room on the store's disk for this workspace to grow to its size while
+ * every other slot's does too, above the floor. */
+static bool
+store_room(const struct store *s)
+{
+	struct statvfs	v;
+
+	if (fstatvfs(s->dirfd, &v) != 0)
+		return false;
+	return (uint64_t)v.f_bavail * v.f_frsize >= s->o->min_free +
+	    (uint64_t)s->o->nslots * s->image_size;
+}
+
+/* ----------------------------------------------------------- the ops --- */
+
+static void
+store_release(struct store *s, unsigned slot, const struct ws_entry *keep)
+{
+	unsigned	i;
+
+	for (i = 0; i < s->ncap; i++) {
+		struct ws_entry *w = &s->e[i];
+
+		if (w->rel[0] == '\0' || w->lease != (int)slot || w == keep)
+			continue;
+		w->lease = -1;
+		w->used = store_now();
+		w->last = store_mono_ms();
+		(void)store_meta_write(w->img, w->created, w->used);
+	}
+}
+
+/* Opens (or makes) and mounts rel into a cache entry. */
+static enum ws_status
+store_load(struct store *s, const struct ws_req *q, const char *dir,
+    const char *rel, struct ws_entry **out)
+{
+	struct ws_entry	*w;
+	int		 img, mnt;
+	bool		 made = false;
+	char		 id[13];
+	int64_t		 now = store_now();
+
+	store_logid(rel, id);
+	if ((img = store_open(s, rel, O_RDWR, 0)) < 0) {
+		if (errno != ENOENT) {
+			store_log(s, "error", "workspace %s: open: %s", id,
+			    strerror(errno));
+			return WS_FAILED;
+		}
+		if (!q->create)
+			return WS_NOT_FOUND;
+		if (s->count >= s->o->max_total)
+			return WS_TOTAL_LIMIT;
+		if (store_client_count(s, dir) >= s->o->per_client)
+			return WS_CLIENT_LIMIT;
+		if (!store_room(s))
+			return WS_NO_SPACE;
+		if (mkdirat(s->dirfd, dir, 0700) != 0 && errno != EEXIST)
+			return WS_FAILED;
+		if ((img = store_make(s, rel, now)) < 0) {
+			store_log(s, "error", "workspace %s: making it: %s", id,
+			    strerror(errno));
+			return WS_FAILED;
+		}
+		made = true;
+		s->count++;
+		stat_set(&s->o->stats->workspaces, s->count);
+	}
+	if ((mnt = store_mount(img)) < 0 || (made &&
+	    unlinkat(mnt, "lost+found", AT_REMOVEDIR) != 0)) {
+		store_log(s, "error", "workspace %s: mount: %s", id,
+		    strerror(errno));
+		if (mnt >= 0)
+			close(mnt);
+		close(img);
+		return WS_FAILED;
+	}
+	w = cache_slot(s);
+	snprintf(w->rel, sizeof(w->rel), "%s", rel);
+	w->img = img;
+	w->mnt = mnt;
+	w->lease = -1;
+	(void)store_meta_read(img, &w->created, &w->used);
+	*out = w;
+	if (made)
+		store_log(s, "info", "workspace %s: created", id);
+	return made ? WS_CREATED : WS_OK;
+}
+
+static enum ws_status
+store_attach(struct store *s, unsigned slot, const struct ws_req *q,
+    struct ws_reply *r, int *clone)
+{
+	char		 dir[STORE_REL_MAX + 1], rel[STORE_REL_MAX + 1];
+	struct ws_entry	*w;
+	enum ws_status	 st = WS_OK;
+
+	store_rel(q, dir, rel);
+	w = cache_find(s, rel);
+	store_release(s, slot, w);
+	if (w != NULL && w->lease >= 0 && w->lease != (int)slot)
+		return WS_BUSY;
+	if (w == NULL && (st = store_load(s, q, dir, rel, &w)) != WS_OK &&
+	    st != WS_CREATED)
+		return st;
+	if ((*clone = store_clone(s, w->mnt, slot)) < 0) {
+		store_log(s, "error", "workspace clone for slot %u: %s", slot,
+		    strerror(errno));
+		return WS_FAILED;
+	}
+	w->lease = (int)slot;
+	w->last = store_mono_ms();
+	w->used = store_now();
+	store_usage(s, w, &r->u);
+	return st;
+}
+
+static struct ws_entry *
+store_leased(struct store *s, unsigned slot)
+{
+	unsigned	i;
+
+	for (i = 0; i < s->ncap; i++)
+		if (s->e[i].rel[0] != '\0' && s->e[i].lease == (int)slot)
+			return &s->e[i];
+	return NULL;
+}
+
+/* Removes image rel (not leased): its mount, its file, an empty client
+ * directory.  0 or -1 (ENOENT: none). */
+static int
+store_remove(struct store *s, const char *dir, const char *rel)
+{
+	struct ws_entry	*w = cache_find(s, rel);
+
+	if (w != NULL)
+		cache_drop(s, w);
+	if (unlinkat(s->dirfd, rel, 0) != 0)
+		return -1;
+	(void)unlinkat(s->dirfd, dir, AT_REMOVEDIR);	/* if empty */
+	if (s->count > 0)
+		s->count--;
+	stat_set(&s->o->stats->workspaces, s->count);
+	return 0;
+}
+
+static enum ws_status
+store_delete(struct store *s, unsigned slot, const struct ws_req *q)
+{
+	char		 dir[STORE_REL_MAX + 1], rel[STORE_REL_MAX + 1], id[13];
+	struct ws_entry	*w;
+
+	store_rel(q, dir, rel);
+	w = cache_find(s, rel);
+	if (w != NULL && w->lease >= 0 && w->lease != (int)slot)
+		return WS_BUSY;
+	if (store_remove(s, dir, rel) != 0)
+		return errno == ENOENT ? WS_NOT_FOUND : WS_FAILED;
+	store_logid(rel, id);
+	store_log(s, "info", "workspace %s: deleted on request", id);
+	stat_add(&s->o->stats->deleted[WS_DEL_REQUEST], 1);
+	return WS_OK;
+}
+
+/* ----------------------------------------------------------- expiry --- */
+
+/* Whether image rel (unleased) is past its idle time or its age: removes
+ * it, logs and counts it. */
+static void
+store_expire_one(struct store *s, const char *dir, const char *rel,
+    int64_t now)
+{
+	struct ws_entry	*w = cache_find(s, rel);
+	int64_t		 created, used;
+	int		 img;
+	char		 id[13];
+	enum ws_delete_reason why;
+	struct stat	 st;
+
+	if (w != NULL && w->lease >= 0)
+		return;
+	if ((img = store_open(s, rel, O_RDONLY, 0)) < 0)
+		return;
+	if (fstat(img, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0) {
+		close(img);
+		return;
+	}
+	if (w != NULL) {
+		created = w->created;
+		used = w->used;
+	} else
+		(void)store_meta_read(img, &created, &used);
+	close(img);
+	if (now - created > (int64_t)s->o->max_age_s)
+		why = WS_DEL_AGE;
+	else if (now - used > (int64_t)s->o->idle_s)
+		why = WS_DEL_IDLE;
+	else
+		return;
+	if (store_remove(s, dir, rel) != 0)
+		return;
+	store_logid(rel, id);
+	store_log(s, "info", "workspace %s: expired (%s: created %lld s ago, "
+	    "last used %lld s ago)", id, why == WS_DEL_AGE ? "max_age" : "idle",
+	    (long long)(now - created), (long long)(now - used));
+	stat_add(&s->o->stats->deleted[why], 1);
+}
+
+/* Counts the w-*.img of each c-* directory, and with expire removes those
+ * past their time (never through a link: each entry is checked to be what
+ * it must be).  The count left. */
+static uint64_t
+store_walk(struct store *s, int64_t now, bool expire)
+{
+	DIR		*top, *cd;
+	struct dirent	*de, *we;
+	struct stat	 st;
+	int		 fd, cfd;
+	uint64_t	 n = 0;
+	char		 rel[STORE_REL_MAX + 1];
+
+	if ((fd = dup(s->dirfd)) < 0 || (top = fdopendir(fd)) == NULL)
+		return s->count;
+	rewinddir(top);
+	while ((de = readdir(top)) != NULL) {
+		if (strncmp(de->d_name, "c-", 2) != 0 ||
+		    strlen(de->d_name) > STORE_REL_MAX / 2 ||
+		    fstatat(s->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISDIR(st.st_mode) || st.st_uid != 0)
+			continue;
+		if ((cfd = store_open(s, de->d_name, O_RDONLY | O_DIRECTORY, 0)) < 0)
+			continue;
+		if ((cd = fdopendir(cfd)) == NULL) {
+			close(cfd);
+			continue;
+		}
+		while ((we = readdir(cd)) != NULL) {
+			size_t l = strlen(we->d_name);
+
+			if (strncmp(we->d_name, "w-", 2) == 0 && l > 8 &&
+			    strcmp(we->d_name + l - 4, ".new") == 0) {
+				/* Half made when a store died: never served. */
+				snprintf(rel, sizeof(rel), "%s/%s", de->d_name,
+				    we->d_name);
+				(void)unlinkat(s->dirfd, rel, 0);
+				continue;
+			}
+			if (strncmp(we->d_name, "w-", 2) != 0 || l < 7 ||
+			    strcmp(we->d_name + l - 4, ".img") != 0 ||
+			    (size_t)snprintf(rel, sizeof(rel), "%s/%s", de->d_name,
+			    we->d_name) >= sizeof(rel))
+				continue;
+			n++;
+			if (expire) {
+				uint64_t before = s->count;
+
+				store_expire_one(s, de->d_name, rel, now);
+				if (s->count < before)
+					n--;
+			}
+		}
+		closedir(cd);
+		if (expire)
+			(void)unlinkat(s->dirfd, de->d_name, AT_REMOVEDIR);
+	}
+	closedir(top);
+	return n;
+}
+
+static void
+store_sweep(struct store *s)
+{
+	s->count = store_walk(s, store_now(), true);
+	stat_set(&s->o->stats->workspaces, s->count);
+	stat_set(&s->o->stats->mounts, cache_mounted(s));
+}
+
+/* ---------------------------------------------------------- the loop --- */
+
+static void
+store_serve(struct store *s, unsigned slot)
+{
+	struct ws_req	 q;
+	struct ws_reply	 r;
+	int		 fds[1], nfds, clone = -1;
+	ssize_t		 n;
+	enum ws_status	 st = WS_BAD;
+	struct ws_entry	*w;
+
+	n = proto_recv(s->chans[slot], &q, sizeof(q), fds, 0, &nfds);
+	if (n <= 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.magic = WS_MAGIC;
+	r.seq = q.seq;
+	if (n != (ssize_t)sizeof(q) || q.magic != WS_MAGIC)
+		goto reply;
+	q.client[sizeof(q.client) - 1] = q.session[sizeof(q.session) - 1] = '\0';
+	switch (q.op) {
+	case WS_ATTACH:
+		if (ws_client_ok(q.client) && ws_session_ok(q.session))
+			st = store_attach(s, slot, &q, &r, &clone);
+		stat_add(&s->o->stats->attach[st], 1);
+		break;
+	case WS_USAGE:
+		st = WS_NOT_FOUND;
+		if ((w = store_leased(s, slot)) != NULL) {
+			store_usage(s, w, &r.u);
+			if (r.u.full)
+				stat_add(&s->o->stats->full_runs, 1);
+			st = WS_OK;
+		}
+		break;
+	case WS_RELEASE:
+		store_release(s, slot, NULL);
+		st = WS_OK;
+		break;
+	case WS_DELETE:
+		if (ws_client_ok(q.client) && ws_session_ok(q.session))
+			st = store_delete(s, slot, &q);
+		break;
+	default:
+		break;
+	}
+reply:
+	r.status = st;
+	(void)proto_send(s->chans[slot], &r, sizeof(r), &clone,
+	    clone >= 0 ? 1 : 0);
+	if (clone >= 0)
+		close(clone);
+	stat_set(&s->o->stats->mounts, cache_mounted(s));
+}
+
+/* <dir> (made 0700 if missing) and <dir>/<instance>, root's, 0700. */
+static int
+store_dirs(struct store *s, char *err, size_t errlen)
+{
+	char		 path[600], *p;
+	struct stat	 st;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/%s", s->o->dir, s->o->instance);
+	if (path[0] != '/') {
+		snprintf(err, errlen, "PYEXEC_WORKSPACE_DIR must be an absolute "
+		    "path");
+		return -1;
+	}
+	for (p = path + 1; *p != '\0'; p++)
+		if (*p == '/') {
+			*p = '\0';
+			(void)mkdir(path, 0700);
+			*p = '/';
+		}
+	(void)mkdir(path, 0700);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) != 0 || st.st_uid != 0 || fchmod(fd, 0700) != 0) {
+		snprintf(err, errlen, "%.300s: %s", path, fd < 0 ? strerror(errno) :
+		    "not a directory of root's");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	s->dirfd = fd;
+	return 0;
+}
+
+static int
+store_setup(struct store *s, char *err, size_t errlen)
+{
+	unsigned	i;
+
+	if (store_dirs(s, err, errlen) != 0)
+		return -1;
+	s->ncap = s->o->mounts + s->o->nslots;
+	if ((s->idmap = calloc(s->o->nslots, sizeof(int))) == NULL ||
+	    (s->e = calloc(s->ncap, sizeof(*s->e))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < s->ncap; i++)
+		s->e[i].mnt = s->e[i].img = s->e[i].lease = -1;
+	for (i = 0; i < s->o->nslots; i++)
+		if ((s->idmap[i] = store_userns(s->o->uid_base + 2 * i + 1)) < 0) {
+			snprintf(err, errlen, "a user namespace for slot %u's "
+			    "idmapped workspaces: %s", i, strerror(errno));
+			return -1;
+		}
+	if (store_size(s, err, errlen) != 0)
+		return -1;
+	s->count = store_walk(s, store_now(), false);
+	stat_set(&s->o->stats->workspaces, s->count);
+	return 0;
+}
+
+void
+store_main(const struct store_opts *o, const int *chans, int ready_fd)
+{
+	struct store	 s = { .o = o, .chans = chans, .dirfd = -1 };
+	struct pollfd	*pfd;
+	char		 err[512];
+	int64_t		 next;
+	unsigned	 i;
+	int		 n;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		_exit(1);
+	signal(SIGPIPE, SIG_IGN);
+	if (store_setup(&s, err, sizeof(err)) != 0) {
+		(void)!write(ready_fd, err, strlen(err));
+		_exit(1);
+	}
+	(void)!write(ready_fd, "ok", 2);
+	close(ready_fd);
+	store_log(&s, "info", "workspaces: %llu on disk, images of %llu bytes "
+	    "(%llu usable, %llu inodes)", (unsigned long long)s.count,
+	    (unsigned long long)s.image_size,
+	    (unsigned long long)o->max_bytes, (unsigned long long)s.max_files);
+	if ((pfd = calloc(o->nslots, sizeof(*pfd))) == NULL)
+		_exit(1);
+	next = store_mono_ms() + (int64_t)o->sweep_s * 1000;
+	for (;;) {
+		int64_t wait = next - store_mono_ms();
+
+		for (i = 0; i < o->nslots; i++)
+			pfd[i] = (struct pollfd){ chans[i], POLLIN, 0 };
+		n = poll(pfd, o->nslots, wait > 0 ? (int)wait : 0);
+		if (n < 0 && errno != EINTR)
+			_exit(1);
+		for (i = 0; n > 0 && i < o->nslots; i++)
+			if (pfd[i].revents & POLLIN)
+				store_serve(&s, i);
+		if (store_mono_ms() >= next) {
+			store_sweep(&s);
+			next = store_mono_ms() + (int64_t)o->sweep_s * 1000;
+		}
+	}
+}
+
+/* ------------------------------------------------------- worker side --- */
+
+int
+ws_call(int fd, struct ws_req *q, struct ws_reply *r, int *mntfd,
+    int timeout_ms)
+{
+	static uint32_t	 seq;
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	int64_t		 until = store_mono_ms() + timeout_ms;
+	int		 fds[1], nfds, left;
+	ssize_t		 n;
+
+	*mntfd = -1;
+	q->magic = WS_MAGIC;
+	q->seq = ++seq;
+	if (proto_send(fd, q, sizeof(*q), NULL, 0) != 0)
+		return -1;
+	for (;;) {
+		left = (int)(until - store_mono_ms());
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(&pfd, 1, left) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = proto_recv(fd, r, sizeof(*r), fds, 1, &nfds);
+		if (n == 0) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		if (n < 0 && errno != EPROTO)
+			return -1;
+		if (n == (ssize_t)sizeof(*r) && r->magic == WS_MAGIC &&
+		    r->seq == q->seq) {
+			*mntfd = nfds == 1 ? fds[0] : -1;
+			return 0;
+		}
+		/* A late answer to a request that timed out: not ours. */
+		if (n > 0 && nfds == 1)
+			close(fds[0]);
+	}
+}
