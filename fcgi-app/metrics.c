@@ -232,6 +232,34 @@ met_slots(FILE *f, const struct shared *sh)
 	    "pyexec_workers{state=\"alive\"} %u\n", sh->nslots, alive);
 }
 
+/* The workspace store's (sandbox/store.c): by fixed labels, never a
+ * client's or a session's name. */
+static void
+met_workspaces(FILE *f, const struct ws_stats *ws)
+{
+	static const char *const results[WS_NSTATUS] = { "ok", "created",
+	    "busy", "not_found", "client_limit", "total_limit", "no_space",
+	    "error", "bad" };
+	static const char *const reasons[WS_NDEL] = { "request", "idle",
+	    "max_age" };
+
+	met_labelled(f, "pyexec_workspace_attach_total", "counter", "Requests "
+	    "of a workspace for a run, by the store's answer.", "result",
+	    results, ws->attach, WS_NSTATUS);
+	met_labelled(f, "pyexec_workspaces_deleted_total", "counter",
+	    "Workspaces removed, by reason (request: DELETE /v1/workspace; "
+	    "idle, max_age: expired).", "reason", reasons, ws->deleted, WS_NDEL);
+	met_head(f, "pyexec_workspaces", "gauge", "Workspaces on disk.");
+	fprintf(f, "pyexec_workspaces %llu\n",
+	    (unsigned long long)met_get(&ws->workspaces));
+	met_head(f, "pyexec_workspace_mounts", "gauge", "Workspaces mounted "
+	    "(leased or cached).");
+	fprintf(f, "pyexec_workspace_mounts %llu\n",
+	    (unsigned long long)met_get(&ws->mounts));
+	met_counter(f, "pyexec_workspace_full_runs_total", "Runs that ended "
+	    "with their workspace full (bytes or files).", &ws->full_runs);
+}
+
 /*
  * The text exposition of every metric (malloc'd), or NULL.  routes are
  * the route label values, by the index metrics_request() was given.
@@ -281,6 +309,8 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	met_counter(f, "pyexec_queue_rejections_total", "Requests answered 503 "
 	    "because no worker was free within the queue's bounds.",
 	    &m->queue_rejections);
+	if (c->workspaces)
+		met_workspaces(f, &sh->ws);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

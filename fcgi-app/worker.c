@@ -241,6 +241,16 @@ worker_handle(struct worker *w, FCGX_Request *req)
 		route_dispatch(&x);
 	if (x.answer == NULL)
 		exchange_error(&x, 500, "internal error");
+	/* A workspace goes back before the answer: once its run's namespaces
+	 * are gone, so the client's next request finds it free. */
+	if (w->ws_leased && !w->broken) {
+		if (run_settle(w->rs, 10000) != 0) {
+			log_msg("error", "sandbox", "slot %u: the last run did "
+			    "not end cleanly", w->id);
+			w->broken = true;
+		} else
+			workspace_release(w);
+	}
 	if (x.answer != NULL)
 		worker_send(req, &x);
 	metrics_request(&w->sh->met, route_index(x.route), x.status);
@@ -351,15 +361,12 @@ worker_main(struct worker *w)
 	while (!worker_stop && !w->broken && worker_next(w, &req) == 0) {
 		worker_handle(w, &req);
 		FCGX_Finish_r(&req);
-		/* Answered: now wait until the run's namespaces are gone;
-		 * then the workspace may go to the next request. */
+		/* Answered: now wait until the run's namespaces are gone. */
 		if (!w->broken && run_settle(w->rs, 10000) != 0) {
 			log_msg("error", "sandbox", "slot %u: the last run did "
 			    "not end cleanly", w->id);
 			w->broken = true;
 		}
-		if (w->ws_leased && !w->broken)
-			workspace_release(w);
 	}
 	if (w->broken) {
 		w->sh->slot[w->id].state = SLOT_FAILED;

@@ -66,6 +66,8 @@
 #define STORE_XATTR	"trusted.pyexec.workspace"
 #define STORE_REL_MAX	(2 + 2 * WS_NAME_MAX + 1 + 2 + 2 * WS_NAME_MAX + 5)
 #define STORE_LOOP_TRIES 8
+#define STORE_SIZE_SLACK (1ULL << 20)	/* usable bytes: the quota + < this */
+#define STORE_FULL	(1ULL << 20)	/* less free than this: full */
 
 struct ws_entry {
 	char		 rel[STORE_REL_MAX + 1];	/* "c-…/w-….img", "" free */
@@ -84,6 +86,7 @@ struct store {
 	struct ws_entry		*e;		/* owned: cache, ncap of them */
 	unsigned		 ncap;
 	uint64_t		 image_size;	/* bytes of an image */
+	uint64_t		 usable;	/* free bytes of an empty one */
 	uint64_t		 base_blocks, base_inodes; /* an empty one's use */
 	uint64_t		 max_files;	/* inodes a run can make */
 	uint64_t		 count;		/* images on disk */
@@ -484,7 +487,7 @@ store_usage(const struct store *s, const struct ws_entry *w, struct ws_usage *u)
 	uint64_t	blocks, inodes;
 
 	memset(u, 0, sizeof(*u));
-	u->max_bytes = s->o->max_bytes;
+	u->max_bytes = s->usable;
 	u->max_files = s->max_files;
 	u->created = w->created;
 	u->used = w->used;
@@ -498,7 +501,11 @@ store_usage(const struct store *s, const struct ws_entry *w, struct ws_usage *u)
 	u->bytes = blocks > s->base_blocks ?
 	    (blocks - s->base_blocks) * (uint64_t)f.f_bsize : 0;
 	u->files = inodes > s->base_inodes ? inodes - s->base_inodes : 0;
-	u->full = f.f_bavail == 0 || f.f_ffree == 0;
+	/* this image's own quota (one made under other limits keeps them) */
+	u->max_bytes = u->bytes + (uint64_t)f.f_bavail * (uint64_t)f.f_bsize;
+	u->max_files = u->files + (uint64_t)f.f_ffree;
+	u->full = (uint64_t)f.f_bavail * (uint64_t)f.f_bsize < STORE_FULL ||
+	    f.f_ffree == 0;
 }
 
 /*
@@ -516,10 +523,11 @@ store_size(struct store *s, char *err, size_t errlen)
 	struct statfs	f;
 	int		tries, img = -1, mnt = -1, clone = -1;
 	const char	*step = "create";
+	uint64_t	free;
 
-	for (tries = 0; tries < 6; tries++) {
+	for (tries = 0; tries < 8; tries++) {
 		(void)unlinkat(s->dirfd, probe, 0);
-		size = (size + 65535) & ~65535ULL;
+		size = (size + 4095) & ~4095ULL;
 		step = "create";
 		if ((img = store_open(s, probe, O_RDWR | O_CREAT | O_EXCL,
 		    0600)) < 0)
@@ -546,16 +554,19 @@ store_size(struct store *s, char *err, size_t errlen)
 		close(mnt);
 		close(img);
 		mnt = img = -1;
-		if ((uint64_t)f.f_bavail * (uint64_t)f.f_bsize >= s->o->max_bytes) {
+		free = (uint64_t)f.f_bavail * (uint64_t)f.f_bsize;
+		if (free >= s->o->max_bytes && free < s->o->max_bytes +
+		    STORE_SIZE_SLACK) {
 			s->image_size = size;
+			s->usable = free;
 			s->base_blocks = (uint64_t)(f.f_blocks - f.f_bfree);
 			s->base_inodes = (uint64_t)(f.f_files - f.f_ffree);
 			s->max_files = (uint64_t)f.f_ffree;
 			(void)unlinkat(s->dirfd, probe, 0);
 			return 0;
 		}
-		size += s->o->max_bytes - (uint64_t)f.f_bavail *
-		    (uint64_t)f.f_bsize;
+		/* ext4's overhead grows with the size: close in on it */
+		size = size + s->o->max_bytes - free + STORE_SIZE_SLACK / 2;
 	}
 	step = "sizing";
 	errno = ERANGE;
@@ -1078,7 +1089,7 @@ store_main(const struct store_opts *o, const int *chans, int ready_fd)
 	store_log(&s, "info", "workspaces: %llu on disk, images of %llu bytes "
 	    "(%llu usable, %llu inodes)", (unsigned long long)s.count,
 	    (unsigned long long)s.image_size,
-	    (unsigned long long)o->max_bytes, (unsigned long long)s.max_files);
+	    (unsigned long long)s.usable, (unsigned long long)s.max_files);
 	if ((pfd = calloc(o->nslots, sizeof(*pfd))) == NULL)
 		_exit(1);
 	next = store_mono_ms() + (int64_t)o->sweep_s * 1000;

@@ -66,10 +66,12 @@ struct ws_req {
 
 struct ws_usage {
 	uint64_t	bytes, files;		/* used by the run's files */
-	uint64_t	max_bytes, max_files;	/* the quota */
+	uint64_t	max_bytes, max_files;	/* the quota (what an empty
+						 * one has free: the setting
+						 * and less than 1 MiB more) */
 	int64_t		created, used;		/* unix seconds */
 	int64_t		expires;		/* min(used + idle, created + age) */
-	uint32_t	full;			/* no byte or no inode left */
+	uint32_t	full;			/* < 1 MiB or no inode left */
 	uint32_t	pad;
 };
 

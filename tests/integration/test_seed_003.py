@@ -66,13 +66,25 @@ def test_error_and_timeout():
     assert j["process_status"] == "timeout", j
 
 
-def test_files_in_the_working_directory_work_within_one_request():
+def test_the_working_directory_is_the_clients_workspace():
+    # As the NVIDIA sandbox's mounted working directory: files written by
+    # one request are there at the next one of the same client (and
+    # session), the cwd is /workspace.
+    sess = {"session_id": "seed003-wd"}
     code = ("import os\nopen('data.csv', 'w').write('a,b\\n1,2\\n')\n"
             "import pandas as pd\nprint(pd.read_csv('data.csv').sum().tolist(), os.getcwd())")
-    j = _run(code)
+    j = _post(dict({"generated_code": code, "timeout": 10}, **sess)).json
     assert j["process_status"] == "completed", j
-    assert j["stdout"] == "[1, 2] /tmp\n", j
-    assert _run("import os\nprint(os.path.exists('data.csv'))")["stdout"] == "False\n"
+    assert j["stdout"] == "[1, 2] /workspace\n", j
+    j = _post(dict({"generated_code": "import os\nprint(os.path.exists('data.csv'),"
+                    " open('data.csv').read().split())", "timeout": 10}, **sess)).json
+    assert j["stdout"] == "True ['a,b', '1,2']\n", j
+    # another session of the same client does not see it
+    j = _post({"generated_code": "import os\nprint(os.path.exists('data.csv'))",
+               "timeout": 10, "session_id": "seed003-other"}).json
+    assert j["stdout"] == "False\n", j
+    # the answer's shape is the seed's own, workspace or not
+    assert sorted(j) == ["process_status", "stderr", "stdout"], j
 
 
 def test_other_languages_are_an_error():

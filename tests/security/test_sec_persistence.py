@@ -166,8 +166,11 @@ def test_files_left_for_next_request(token):
             os.chmod(os.path.join(locked, "inside"), 0)
             os.chmod(locked, 0)
             mark(locked)
-            os.mkfifo(os.path.join(d, "fifo-" + TOK))
-            mark(os.path.join(d, "fifo-" + TOK))
+            try:        # refused since workspaces (mknod of a FIFO)
+                os.mkfifo(os.path.join(d, "fifo-" + TOK))
+                mark(os.path.join(d, "fifo-" + TOK))
+            except PermissionError:
+                pass
             os.symlink("/proc/self/root", os.path.join(d, "link-" + TOK))
             mark(os.path.join(d, "link-" + TOK))
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
