@@ -208,10 +208,12 @@ def test_its_malformed_requests(stack):
     st, raw = _post(b'{"generated_code": "print(\\"test\\")", "language": "python"}', hdr)
     j = json.loads(raw)
     assert st == 200 and j["stdout"] == "test\n", j
+    # invalid JSON and a text body: 400 with "error" (the route cannot tell
+    # whose request a body it cannot read is)
     st, raw = _post(b'{"generated_code": "print("test")", "timeout": 10}', hdr)
-    assert st == 400 and json.loads(raw)["process_status"] == "error", raw
+    assert st == 400 and "error" in json.loads(raw), raw
     st, raw = _post(b"This is not JSON", dict(hdr, **{"Content-Type": "text/plain"}))
-    assert st == 400, raw
+    assert st == 400 and "error" in json.loads(raw), raw
 
 
 @pytest.mark.skipif(not os.environ.get("PYEXEC_NVIDIA_SCRIPT"),
