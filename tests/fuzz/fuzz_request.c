@@ -29,7 +29,7 @@ fuzz_tables(const char *body, size_t size, const struct pyexec_config *cfg)
 		&request_execute, &request_generate, &request_seed004,
 		&request_seed002, &request_seed003, &request_seed001_execute,
 		&request_seed001_generate, &request_seed000_execute,
-		&request_seed000_generate,
+		&request_seed000_generate, &request_workspace,
 	};
 	struct exec_request	r;
 	struct field_error	e;

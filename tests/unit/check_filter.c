@@ -7,6 +7,8 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,6 +19,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -154,12 +158,58 @@ static long p_prlimit_read(void)
 
 	return syscall(SYS_prlimit64, 0, RLIMIT_CORE, NULL, &rl);
 }
+/* Issue 14: nothing but regular files through mknod; move_mount is the
+ * launcher side's (a workspace's mount onto /workspace), never a run's. */
+static char node_path[64];
+static long p_mkfifo(void) { return mknod(node_path, S_IFIFO | 0600, 0); }
+static long p_mkfifoat(void) { return mknodat(AT_FDCWD, node_path, S_IFIFO | 0600, 0); }
+static long p_mkchr(void) { return mknod(node_path, S_IFCHR | 0600, makedev(1, 3)); }
+static long p_mkblk(void) { return mknod(node_path, S_IFBLK | 0600, makedev(7, 0)); }
+static long p_mksock(void) { return mknod(node_path, S_IFSOCK | 0600, 0); }
+static long p_mkreg(void)
+{
+	long	rc = mknod(node_path, S_IFREG | 0600, 0);
+
+	if (rc == 0)
+		unlink(node_path);
+	return rc;
+}
+static long p_move_mount(void)
+{
+	return syscall(SYS_move_mount, -1, "", AT_FDCWD, "/mnt",
+	    0x4 /* MOVE_MOUNT_F_EMPTY_PATH */);
+}
+
 static long p_nofile(void)
 {
 	struct rlimit rl = { 64, 64 };
 
 	return setrlimit(RLIMIT_NOFILE, &rl);
 }
+
+START_TEST(test_nodes_and_move_mount)
+{
+	char		 err[256];
+	struct sock_fprog run = prog;
+
+	snprintf(node_path, sizeof(node_path), "/tmp/check-filter-node-%d",
+	    (int)getpid());
+	assert_errno(p_mkfifo, EPERM);
+	assert_errno(p_mkfifoat, EPERM);
+	assert_errno(p_mkchr, EPERM);
+	assert_errno(p_mkblk, EPERM);
+	assert_errno(p_mksock, EPERM);
+	assert_errno(p_mkreg, EXIT_ALLOWED);
+	assert_errno(p_move_mount, EPERM);
+	/* the launcher's side reaches the kernel (which says: no such fd) */
+	ck_assert_msg(filter_build(&prog, FILTER_LAUNCHER, err, sizeof(err)) == 0,
+	    "%s", err);
+	assert_errno(p_move_mount, EBADF);
+	assert_errno(p_mkreg, EXIT_ALLOWED);
+	filter_free(&prog);
+	prog = run;
+}
+END_TEST
 
 START_TEST(test_pools_watches_and_core_limit)
 {
@@ -251,6 +301,7 @@ filter_suite(void)
 	tcase_add_test(tc, test_x32_killed);
 	tcase_add_test(tc, test_pools_watches_and_core_limit);
 	tcase_add_test(tc, test_launcher_policy);
+	tcase_add_test(tc, test_nodes_and_move_mount);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -536,6 +536,92 @@ START_TEST(test_artifacts_field)
 }
 END_TEST
 
+/* "session_id": the native and seed 003 tables take it (a workspace's
+ * name), checked; the other seeds' tables never name one (seed 000 is
+ * strict: refused; 002, 004 ignore it); the policy is the table's. */
+START_TEST(test_session_field)
+{
+	struct exec_request	r;
+	struct field_error	e;
+	const char		*ok = "{\"code\": \"x\", \"session_id\": \"a-B_9.z\"}";
+	const char		*s3 = "{\"generated_code\": \"x\", \"session_id\": \"s\"}";
+	char			 b[200];
+	size_t			 i;
+	static const char *const bad[] = { "\"\"", "\".\"", "\"..\"",
+	    "\"a/b\"", "\"a b\"", "\"caf\\u00e9\"", "5", "null",
+	    "\"x\\u0000\"",
+	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"" };
+
+	ck_assert_str_eq(parse(ok, strlen(ok), &r), "");
+	ck_assert_str_eq(r.session, "a-B_9.z");
+	ck_assert_int_eq(r.ws, WS_OPT_IN);
+	request_free(&r);
+	ck_assert_str_eq(parse("{\"code\": \"x\"}", 13, &r), "");
+	ck_assert_str_eq(r.session, "");
+	request_free(&r);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(b, sizeof(b), "{\"code\": \"x\", \"session_id\": %s}",
+		    bad[i]);
+		ck_assert_msg(strncmp(parse_s(b), "session_id: ", 12) == 0,
+		    "%s: %s", b, parse_s(b));
+	}
+	ck_assert_int_eq(request_parse(&request_seed003, s3, strlen(s3), &cfg,
+	    &r, &e), PYEXEC_OK);
+	ck_assert_str_eq(r.session, "s");
+	ck_assert_int_eq(r.ws, WS_ALWAYS);
+	request_free(&r);
+	ck_assert_int_eq(request_parse(&request_seed004, ok, strlen(ok), &cfg,
+	    &r, &e), PYEXEC_OK);
+	ck_assert_str_eq(r.session, "");
+	ck_assert_int_eq(r.ws, WS_NEVER);
+	request_free(&r);
+	ck_assert_int_eq(request_parse(&request_seed000_execute, ok, strlen(ok),
+	    &cfg, &r, &e), PYEXEC_ERR_INVALID);
+	ck_assert_int_eq(e.kind, FK_UNKNOWN);
+	request_free(&r);
+}
+END_TEST
+
+/* The workspace scope from nginx's PYEXEC_CLIENT: a valid key's name, or
+ * "a:<address>" for a keyless request from PYEXEC_ANONYMOUS_FROM. */
+START_TEST(test_workspace_client)
+{
+	struct pyexec_config	c = cfg;
+	char			scope[WS_NAME_MAX + 1];
+
+	c.anonymous_from = "127.0.0.1,10.0.0.0/8,::1";
+	ck_assert_int_eq(workspace_client(&c, "k:0123456789ab", true, "1.2.3.4",
+	    scope, sizeof(scope)), 0);
+	ck_assert_str_eq(scope, "k:0123456789ab");
+	ck_assert_int_eq(workspace_client(&c, "k:0123456789ab", false, "1.2.3.4",
+	    scope, sizeof(scope)), 0);
+	ck_assert_str_eq(scope, "");		/* nginx said: not valid */
+	ck_assert_int_eq(workspace_client(&c, NULL, false, "1.2.3.4", scope,
+	    sizeof(scope)), 0);
+	ck_assert_str_eq(scope, "");
+	ck_assert_int_eq(workspace_client(&c, "anonymous", false, "10.1.2.3",
+	    scope, sizeof(scope)), 0);
+	ck_assert_str_eq(scope, "a:10.1.2.3");
+	ck_assert_int_eq(workspace_client(&c, "anonymous", false,
+	    "::ffff:127.0.0.1", scope, sizeof(scope)), 0);
+	ck_assert_str_eq(scope, "a:127.0.0.1");
+	ck_assert_int_eq(workspace_client(&c, "anonymous", false, "::1", scope,
+	    sizeof(scope)), 0);
+	ck_assert_str_eq(scope, "a:::1");
+	ck_assert_int_eq(workspace_client(&c, "anonymous", false, "11.0.0.1",
+	    scope, sizeof(scope)), -1);		/* not listed here */
+	ck_assert_int_eq(workspace_client(&c, "anonymous", true, "127.0.0.1",
+	    scope, sizeof(scope)), -1);		/* anonymous and a key? no */
+	c.anonymous_from = "";
+	ck_assert_int_eq(workspace_client(&c, "anonymous", false, "127.0.0.1",
+	    scope, sizeof(scope)), -1);
+	ck_assert(ws_client_ok("k:abc") && ws_client_ok("a:2001:db8::1"));
+	ck_assert(!ws_client_ok("") && !ws_client_ok("a/b") && !ws_client_ok("a b"));
+	ck_assert(ws_session_ok("default") && !ws_session_ok("..") &&
+	    !ws_session_ok(".") && !ws_session_ok("a:b"));
+}
+END_TEST
+
 START_TEST(test_files_field)
 {
 	struct exec_request	 r;
@@ -712,6 +798,8 @@ request_suite(void)
 	tcase_add_test(tc, test_seed_tables_errors);
 	tcase_add_test(tc, test_files_field);
 	tcase_add_test(tc, test_artifacts_field);
+	tcase_add_test(tc, test_session_field);
+	tcase_add_test(tc, test_workspace_client);
 	suite_add_tcase(s, tc);
 	return s;
 }
