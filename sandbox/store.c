@@ -55,6 +55,7 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -318,13 +319,49 @@ store_mkfs(const struct store *s, int fd, uint64_t size)
 	return 0;
 }
 
+/*
+ * Loop device n, opened.  Where /dev has no node for it (a container's or
+ * a unit's private /dev shows only the devices that existed when it was
+ * made), the store makes one in its own root-only directory from what
+ * sysfs says the device is, opens it and removes the node.
+ */
+static int
+store_loop_open(const struct store *s, int n)
+{
+	char		 dev[32], sys[64], text[32];
+	unsigned	 maj, min;
+	int		 fd, sfd;
+	ssize_t		 len;
+
+	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+	if ((fd = open(dev, O_RDWR | O_CLOEXEC)) >= 0 || errno != ENOENT)
+		return fd;
+	snprintf(sys, sizeof(sys), "/sys/block/loop%d/dev", n);
+	if ((sfd = open(sys, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	len = read(sfd, text, sizeof(text) - 1);
+	close(sfd);
+	if (len <= 0)
+		return -1;
+	text[len] = '\0';
+	if (sscanf(text, "%u:%u", &maj, &min) != 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	(void)unlinkat(s->dirfd, "loop.node", 0);
+	if (mknodat(s->dirfd, "loop.node", S_IFBLK | 0600, makedev(maj, min)) != 0)
+		return -1;
+	fd = store_open(s, "loop.node", O_RDWR, 0);
+	(void)unlinkat(s->dirfd, "loop.node", 0);
+	return fd;
+}
+
 /* The image attached to a free loop device (released when the last mount
  * of it goes: LO_FLAGS_AUTOCLEAR).  The loop device's fd, or -1. */
 static int
-store_loop(int img)
+store_loop(const struct store *s, int img)
 {
 	struct loop_config	cfg;
-	char			dev[32];
 	int			ctl, n, fd, tries;
 
 	if ((ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC)) < 0)
@@ -332,8 +369,7 @@ store_loop(int img)
 	for (tries = 0; tries < STORE_LOOP_TRIES; tries++) {
 		if ((n = ioctl(ctl, LOOP_CTL_GET_FREE)) < 0)
 			break;
-		snprintf(dev, sizeof(dev), "/dev/loop%d", n);
-		if ((fd = open(dev, O_RDWR | O_CLOEXEC)) < 0)
+		if ((fd = store_loop_open(s, n)) < 0)
 			break;
 		memset(&cfg, 0, sizeof(cfg));
 		cfg.fd = (uint32_t)img;
@@ -353,12 +389,12 @@ store_loop(int img)
 /* A detached mount of the image's ext4 (nosuid, nodev, noexec, noatime).
  * Its fd, or -1. */
 static int
-store_mount(int img)
+store_mount(const struct store *s, int img)
 {
 	char	 dev[64];
 	int	 loop, fs = -1, mnt = -1, e;
 
-	if ((loop = store_loop(img)) < 0)
+	if ((loop = store_loop(s, img)) < 0)
 		return -1;
 	snprintf(dev, sizeof(dev), "/proc/self/fd/%d", loop);
 	if ((fs = fsopen("ext4", FSOPEN_CLOEXEC)) < 0 ||
@@ -537,7 +573,7 @@ store_size(struct store *s, char *err, size_t errlen)
 		    store_mkfs(s, img, size) != 0)
 			goto fail;
 		step = "loop device and mount";
-		if ((mnt = store_mount(img)) < 0)
+		if ((mnt = store_mount(s, img)) < 0)
 			goto fail;
 		step = "lost+found";
 		if (unlinkat(mnt, "lost+found", AT_REMOVEDIR) != 0 &&
@@ -741,7 +777,7 @@ store_load(struct store *s, const struct ws_req *q, const char *dir,
 		s->count++;
 		stat_set(&s->o->stats->workspaces, s->count);
 	}
-	if ((mnt = store_mount(img)) < 0 || (made &&
+	if ((mnt = store_mount(s, img)) < 0 || (made &&
 	    unlinkat(mnt, "lost+found", AT_REMOVEDIR) != 0)) {
 		store_log(s, "error", "workspace %s: mount: %s", id,
 		    strerror(errno));

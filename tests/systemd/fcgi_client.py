@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Tiny FastCGI client for tests/systemd/run (runs inside the container).
 
-usage: fcgi_client.py SOCKET|HOST:PORT execute|health|health-deep
+usage: fcgi_client.py SOCKET|HOST:PORT execute|workspace|ctypes|health|health-deep
 Sends what nginx would (nginx/pyexec.conf.in's params, PYEXEC_KEY_VALID=1:
 nginx checked the key) and checks the answer.  Prints one line,
 "ok <detail>" (exit 0) or "bad <detail>" (exit 1).  health-deep prints the
@@ -40,7 +40,7 @@ def request(path, method="GET", body=b"", query=""):
         "CONTENT_LENGTH": str(len(body)) if body else "",
         "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "40000",
         "SERVER_ADDR": "127.0.0.1", "SERVER_PORT": "80", "SERVER_NAME": "localhost",
-        "PYEXEC_KEY_VALID": "1",
+        "PYEXEC_KEY_VALID": "1", "PYEXEC_CLIENT": "k:systemdtest0",
     }
     p = b"".join(nvlen(len(k)) + nvlen(len(v.encode())) + k.encode() + v.encode()
                  for k, v in params.items())
@@ -90,6 +90,21 @@ def main():
                       (ex[0]["stdout"], ex[0].get("outcome"), ex[0].get("duration_ms")))
                 return 0
             print("bad status=%d body=%s" % (st, body[:300].decode(errors="replace")))
+            return 1
+        if what == "workspace":  # a file of one request, read by the next
+            outs = []
+            for code in ("open('w.txt', 'w').write('kept')\nprint('made')",
+                         "import os\nprint(open('w.txt').read(), os.getcwd())"):
+                st, body = request("/v1/execute", "POST", json.dumps(
+                    {"code": code, "session_id": "unit"}).encode())
+                j = json.loads(body)
+                ex = [r for r in j.get("response", []) if r.get("type") == "execution"]
+                outs.append((st, ex[0]["stdout"] if ex else body[:200]))
+            request("/v1/workspace", "DELETE", json.dumps({"session_id": "unit"}).encode())
+            if outs == [(200, "made\n"), (200, "kept /workspace\n")]:
+                print("ok workspace: a file of one request read by the next in /workspace")
+                return 0
+            print("bad workspace: %r" % (outs,))
             return 1
         if what == "ctypes":   # a libffi closure: what MemoryDenyWriteExecute= would break
             code = ("import ctypes\nCB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)\n"
