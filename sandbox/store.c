@@ -227,16 +227,47 @@ store_write_file(const char *path, const char *text)
 	return rc;
 }
 
-/* openat2 beneath the store's directory, never through a link. */
+/*
+ * Opens rel ("name" or "dir/name", hex names the store made) beneath the
+ * store's directory, never through a link: openat2() with RESOLVE_BENEATH
+ * and RESOLVE_NO_SYMLINKS; where a seccomp policy does not know openat2
+ * (ENOSYS: systemd-nspawn's, older container runtimes), one openat() per
+ * component with O_NOFOLLOW.
+ */
 static int
 store_open(const struct store *s, const char *rel, int flags, mode_t mode)
 {
-	struct open_how	how = { .flags = (uint64_t)flags | O_NOFOLLOW | O_CLOEXEC,
+	static bool	 no_openat2;
+	struct open_how	 how = { .flags = (uint64_t)flags | O_NOFOLLOW | O_CLOEXEC,
 			    .mode = (flags & O_CREAT) ? mode : 0,
 			    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 			    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+	const char	*slash = strchr(rel, '/');
+	char		 dir[STORE_REL_MAX + 1];
+	int		 fd, dfd, e;
 
-	return (int)syscall(SYS_openat2, s->dirfd, rel, &how, sizeof(how));
+	if (!no_openat2) {
+		fd = (int)syscall(SYS_openat2, s->dirfd, rel, &how, sizeof(how));
+		if (fd >= 0 || errno != ENOSYS)
+			return fd;
+		no_openat2 = true;
+	}
+	if (slash == NULL)
+		return openat(s->dirfd, rel, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	if ((size_t)(slash - rel) >= sizeof(dir) || strchr(slash + 1, '/') != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(dir, rel, (size_t)(slash - rel));
+	dir[slash - rel] = '\0';
+	if ((dfd = openat(s->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	fd = openat(dfd, slash + 1, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	e = errno;
+	close(dfd);
+	errno = e;
+	return fd;
 }
 
 static int

@@ -9,6 +9,7 @@ ROUTES = {
     ("/api/v1/execute", "post"), ("/execute", "post"), ("/generate-and-execute", "post"),
     ("/system/python_executor/execute_code/invoke", "post"),
     ("/experience/python_executor/generate_and_execute/invoke", "post"),
+    ("/v1/workspace", "delete"),
 }
 
 
@@ -24,9 +25,19 @@ def test_openapi_document_describes_every_route():
     for path, method in ROUTES:
         op = doc["paths"][path][method]
         assert op.get("responses"), (path, method)
-        if method == "post":
+        if method in ("post", "delete"):
             text = json.dumps(op)
             assert "example" in text, (path, "has no example")
+    # the workspace: the session on the routes that take one, its usage
+    schemas = doc["components"]["schemas"]
+    for name in ("ExecuteRequest", "GenerateRequest", "Seed003Request"):
+        assert "session_id" in schemas[name]["properties"], name
+    assert schemas["ExecutionItem"]["properties"]["workspace"] == {
+        "$ref": "#/components/schemas/WorkspaceUsage"}
+    for path in ("/v1/execute", "/v1/generate-and-execute"):
+        op = doc["paths"][path]["post"]
+        assert {"409", "507"} <= set(op["responses"]), path
+        assert any(p["name"] == "Pyexec-Session-Id" for p in op["parameters"]), path
     schemes = doc["components"]["securitySchemes"]
     assert any(s.get("in") == "header" and s.get("name") == "Integrations-API-Key"
                for s in schemes.values()), schemes

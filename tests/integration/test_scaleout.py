@@ -32,6 +32,10 @@ from private_stack import comm, running
 from private_stack import instance_cgroups as cgroups_of
 
 KEY = "scaleout-key-3f9d"
+# Several clients: nginx sends each client's requests to one backend
+# (`hash $pyexec_affinity consistent`, for its workspaces); these four keys'
+# names hash to both backends (fixed names and addresses: always the same).
+KEYS = [KEY, "scaleout-key-7a21", "scaleout-key-c04e", "scaleout-key-19bb"]
 LISTEN = "127.0.0.1:18189"
 PORT0 = 18190                  # backend i: 127.0.0.1:PORT0+i
 INSTANCE = "scale"             # backend i: instance scale-b<i>
@@ -45,7 +49,7 @@ FAST = "print(6 * 7)\n"          # many connections a second: drains race them
 def stack():
     env, run_dir = private.up_backends(
         {"PYEXEC_BACKENDS": "2", "PYEXEC_BACKEND_PORT": str(PORT0),
-         "PYEXEC_LISTEN": LISTEN, "PYEXEC_API_KEYS": KEY,
+         "PYEXEC_LISTEN": LISTEN, "PYEXEC_API_KEYS": ",".join(KEYS),
          "PYEXEC_INSTANCE": INSTANCE, "PYEXEC_UID_BASE": str(UID_BASE),
          "PYEXEC_WORKERS": "2", "PYEXEC_KEY_RATE": "1000",
          "PYEXEC_KEY_BURST": "1000", "PYEXEC_ADDR_RATE": "1000",
@@ -75,10 +79,10 @@ class Load:
         self.results = []          # (sent, done, status, ctype, body)
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.client, daemon=True)
-                        for _ in range(threads)]
+        self.threads = [threading.Thread(target=self.client, args=(KEYS[i % len(KEYS)],),
+                                         daemon=True) for i in range(threads)]
 
-    def one(self):
+    def one(self, key=KEY):
         host, port = LISTEN.rsplit(":", 1)
         body = json.dumps({"code": self.code}).encode()
         sent = time.monotonic()
@@ -86,7 +90,7 @@ class Load:
         conn = http.client.HTTPConnection(host, int(port), timeout=60)
         try:
             conn.request("POST", "/v1/execute", body=body, headers={
-                "Integrations-API-Key": KEY,
+                "Integrations-API-Key": key,
                 "Content-Type": "application/json", "Connection": "close"})
             r = conn.getresponse()
             status, ctype, data = r.status, r.getheader("Content-Type", ""), r.read()
@@ -97,9 +101,9 @@ class Load:
         with self.lock:
             self.results.append((sent, time.monotonic(), status, ctype, data))
 
-    def client(self):
+    def client(self, key):
         while not self.stop.is_set():
-            self.one()
+            self.one(key)
 
     def __enter__(self):
         for t in self.threads:
@@ -245,13 +249,14 @@ def test_sigterm_drain_of_one_backend_loses_nothing(stack):
 
 
 def test_drain_turns_new_connections_away_at_once(stack):
-    # Four long runs, two on each backend (round robin); then backend 0
+    # Four long runs, one per client key (the keys hash to both backends);
+    # then backend 0
     # drains: its port takes no new connection from the first moment (the
     # SYN is dropped, then the port is closed), its runs finish.
     import socket
     long_code = "import time\ntime.sleep(2)\nprint(6 * 7)\n"
     load = Load(threads=0, code=long_code)
-    ts = [threading.Thread(target=load.one) for _ in range(4)]
+    ts = [threading.Thread(target=load.one, args=(k,)) for k in KEYS]
     for t in ts:
         t.start()
     # Connections keep coming to backend 0's port directly, as they do from
