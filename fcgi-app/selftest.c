@@ -7,7 +7,10 @@
  * cold and once from each zygote that is ready (a warm run must prove the
  * same walls: checks cold_walls, warm_bare_walls, warm_data_walls); and,
  * from outside, that the slot's launcher is not in the run's cgroup (so
- * that a run's OOM killer cannot pick it).  The worker
+ * that a run's OOM killer cannot pick it); with workspaces, a run on each
+ * path in the slot's own workspace (client "-selftest-<slot>", never a key's name)
+ * that must find it on /workspace, its cwd, its own and writable
+ * (check workspace_mounted).  The worker
  * runs them before it serves (a failure means the master refuses to
  * serve) and again for /health when the last result is older than
  * SELFTEST_MAX_AGE_MS (SELFTEST_PUBLIC_AGE_MS without an API key).
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pyexec.h"
 #include "sandbox.h"
@@ -89,13 +93,15 @@ selftest_path_ready(const struct worker *w, enum selftest_path path)
  * longer ready (it died meanwhile: not a failure of the walls). */
 static int
 selftest_run(struct worker *w, const char *code, uint64_t memory,
-    enum selftest_path path, struct run_result *r, char *err, size_t errlen)
+    enum selftest_path path, int wsfd, struct run_result *r, char *err,
+    size_t errlen)
 {
 	struct run_params	p = { .code = code, .code_len = strlen(code),
 	    .stdin_data = NULL, .stdin_len = 0, .timeout = 10.0,
 	    .memory_bytes = memory, .cpu_limit = config_default_cpu(w->cfg),
 	    .max_output = 65536, .mode = RUN_MODE_SCRIPT, .unwrap = false,
-	    .cold = path == ST_COLD, .data = path == ST_DATA };
+	    .cold = path == ST_COLD, .data = path == ST_DATA,
+	    .workspace = wsfd >= 0, .workspace_fd = wsfd };
 	struct run_warm		wm;
 
 	err[0] = '\0';
@@ -127,7 +133,7 @@ selftest_walls(struct worker *w, enum selftest_path path,
 	bool			 ok;
 
 	if ((rc = selftest_run(w, selftest_probe, (uint64_t)
-	    w->cfg->default_memory_mb << 20, path, &r, err, errlen)) != 0)
+	    w->cfg->default_memory_mb << 20, path, -1, &r, err, errlen)) != 0)
 		return rc;
 	if (r.outcome != RUN_COMPLETED)
 		snprintf(err, errlen, "the probe run (%s) ended %s (exit %d, "
@@ -164,7 +170,7 @@ selftest_memory(struct worker *w, enum selftest_path path, char *err,
 	int			rc;
 
 	if ((rc = selftest_run(w, "b = b'x' * (96 << 20)\n", SELFTEST_MEMORY,
-	    path, &r, err, errlen)) != 0)
+	    path, -1, &r, err, errlen)) != 0)
 		return rc;
 	if (r.outcome != RUN_MEMORY_LIMIT)
 		snprintf(err, errlen, "check memory_limit_enforced failed (%s): "
@@ -172,6 +178,59 @@ selftest_memory(struct worker *w, enum selftest_path path, char *err,
 		    SELFTEST_MEMORY >> 20, run_outcome_name(r.outcome));
 	run_result_free(&r);
 	return err[0] == '\0' ? 0 : -1;
+}
+
+static const char selftest_ws_probe[] =
+    "import os\n"
+    "open('selftest', 'w').write('ok')\n"
+    "st = os.stat('selftest')\n"
+    "print(os.getcwd() == '/workspace' and os.path.ismount('/workspace')"
+    " and st.st_uid == os.getuid() == 1000 and"
+    " open('selftest').read() == 'ok')\n";
+
+/* A run in the slot's own workspace finds it mounted, its cwd, its own. */
+static int
+selftest_workspace(struct worker *w, enum selftest_path path, char *err,
+    size_t errlen)
+{
+	struct ws_req		q;
+	struct ws_reply		a;
+	struct run_result	r;
+	int			fd = -1, rc;
+
+	memset(&q, 0, sizeof(q));
+	q.op = WS_ATTACH;
+	q.create = 1;
+	/* a client per slot: one workspace each, whatever the per-client cap */
+	snprintf(q.client, sizeof(q.client), "-selftest-%u", w->id);
+	snprintf(q.session, sizeof(q.session), "selftest");
+	if (ws_call(w->store, &q, &a, &fd, 30000) != 0 || fd < 0 ||
+	    (a.status != WS_OK && a.status != WS_CREATED)) {
+		snprintf(err, errlen, "check workspace_mounted failed (%s): the "
+		    "store gave no workspace (%s)", selftest_path_name[path],
+		    fd < 0 && a.status == WS_OK ? "no mount" :
+		    ws_status_name((enum ws_status)a.status));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	w->ws_leased = true;
+	rc = selftest_run(w, selftest_ws_probe, (uint64_t)
+	    w->cfg->default_memory_mb << 20, path, fd, &r, err, errlen);
+	close(fd);
+	if (rc == 0) {
+		if (r.outcome != RUN_COMPLETED || r.out == NULL ||
+		    strcmp(r.out, "True\n") != 0)
+			snprintf(err, errlen, "check workspace_mounted failed (%s): "
+			    "%s %.150s", selftest_path_name[path],
+			    run_outcome_name(r.outcome), r.err != NULL &&
+			    r.err[0] ? r.err : r.out != NULL ? r.out : "");
+		run_result_free(&r);
+		rc = err[0] == '\0' ? 0 : -1;
+	}
+	if (run_settle(w->rs, 10000) == 0)
+		workspace_release(w);
+	return rc;
 }
 
 /*
@@ -231,6 +290,11 @@ selftest_check(struct worker *w)
 		prc = selftest_walls(w, path, checks, err, sizeof(err));
 		if (prc == 0)
 			prc = selftest_memory(w, path, err, sizeof(err));
+		if (prc == 0 && w->cfg->workspaces && w->store >= 0) {
+			prc = selftest_workspace(w, path, err, sizeof(err));
+			json_object_object_add(checks, "workspace_mounted",
+			    json_object_new_boolean(prc == 0));
+		}
 		if (prc == 1)
 			continue;	/* its zygote died meanwhile */
 		rc = prc;

@@ -1146,6 +1146,7 @@ store_main(const struct store_opts *o, const int *chans, int ready_fd)
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		_exit(1);
+	(void)prctl(PR_SET_NAME, "pyexec-store", 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (store_setup(&s, err, sizeof(err)) != 0) {
 		(void)!write(ready_fd, err, strlen(err));

@@ -157,9 +157,11 @@ def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
         others = [int(k) for k in f.read().split()
                   if int(k) not in workers + launchers]
     guards = [p for p in others if private.comm(p) == "pyexec-guard"]
-    fronts = [p for p in others if p not in guards]
+    stores = [p for p in others if private.comm(p) == "pyexec-store"]
+    fronts = [p for p in others if p not in guards + stores]
     assert len(fronts) == 1, others        # the front, the master's other child
     assert len(guards) == 1, others        # and the guard (fcgi-app/guard.c)
+    assert len(stores) == 1, others        # and the workspace store (sandbox/store.c)
     cgroups = private.instance_cgroups(INSTANCE)
     assert cgroups, "no cgroup pyexec/%s before the kill" % INSTANCE
     # Stopped workers keep the launchers' control sockets open: only the
@@ -174,6 +176,8 @@ def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
         while private.running(fronts[0]) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not private.running(fronts[0]), "the front outlived its master"
+        # the store by its parent-death signal
+        assert not private.running(stores[0]), "the store outlived its master"
         # the guard removes the slots' cgroups, then ends
         deadline = time.monotonic() + 10
         while (private.instance_cgroups(INSTANCE) or private.running(guards[0])) and \

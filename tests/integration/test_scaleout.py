@@ -33,9 +33,10 @@ from private_stack import instance_cgroups as cgroups_of
 
 KEY = "scaleout-key-3f9d"
 # Several clients: nginx sends each client's requests to one backend
-# (`hash $pyexec_affinity consistent`, for its workspaces); these four keys'
-# names hash to both backends (fixed names and addresses: always the same).
-KEYS = [KEY, "scaleout-key-7a21", "scaleout-key-c04e", "scaleout-key-19bb"]
+# (`hash $pyexec_affinity consistent`, for its workspaces); each thread
+# sends as the next of these eight keys in turn, whose names hash to both
+# backends (fixed names and addresses: always the same mapping).
+KEYS = [KEY] + ["scaleout-key-%02d" % i for i in range(7)]
 LISTEN = "127.0.0.1:18189"
 PORT0 = 18190                  # backend i: 127.0.0.1:PORT0+i
 INSTANCE = "scale"             # backend i: instance scale-b<i>
@@ -79,8 +80,8 @@ class Load:
         self.results = []          # (sent, done, status, ctype, body)
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.client, args=(KEYS[i % len(KEYS)],),
-                                         daemon=True) for i in range(threads)]
+        self.threads = [threading.Thread(target=self.client, args=(i,), daemon=True)
+                        for i in range(threads)]
 
     def one(self, key=KEY):
         host, port = LISTEN.rsplit(":", 1)
@@ -101,9 +102,11 @@ class Load:
         with self.lock:
             self.results.append((sent, time.monotonic(), status, ctype, data))
 
-    def client(self, key):
+    def client(self, i):
+        n = 0
         while not self.stop.is_set():
-            self.one(key)
+            self.one(KEYS[(i + n) % len(KEYS)])
+            n += 1
 
     def __enter__(self):
         for t in self.threads:
@@ -249,7 +252,7 @@ def test_sigterm_drain_of_one_backend_loses_nothing(stack):
 
 
 def test_drain_turns_new_connections_away_at_once(stack):
-    # Four long runs, one per client key (the keys hash to both backends);
+    # Long runs, one per client key (the keys hash to both backends);
     # then backend 0
     # drains: its port takes no new connection from the first moment (the
     # SYN is dropped, then the port is closed), its runs finish.
@@ -286,7 +289,7 @@ def test_drain_turns_new_connections_away_at_once(stack):
         knocker.join()
     for t in ts:
         t.join(30)
-    assert len(load.results) == 4 and all(ok(r) for r in load.results), \
+    assert len(load.results) == len(KEYS) and all(ok(r) for r in load.results), \
         show(load.results)
     deadline = time.monotonic() + 10
     while running(m0) and time.monotonic() < deadline:

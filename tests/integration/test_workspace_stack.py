@@ -297,17 +297,8 @@ def subprocess_out(argv):
 
 
 def _is_store(pid):
-    """The store is the master's child that is root and not a worker, the
-    front, the guard or a launcher: the one holding /dev/loop-control or
-    its directory open is enough to tell."""
-    try:
-        for fd in os.listdir("/proc/%d/fd" % pid):
-            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-            if target.endswith("/workspaces/wsstack"):
-                return True
-    except OSError:
-        pass
-    return False
+    """The store is the master's child named pyexec-store."""
+    return private.comm(pid) == "pyexec-store"
 
 
 def test_the_site_and_the_environment_disagreeing_fails_closed(stack):

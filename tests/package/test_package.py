@@ -496,6 +496,7 @@ def test_nginx_site_rendered_with_the_package_defaults(extracted):
         "KEYS_MAP": KEYS_MAP,
         "MAX_BODY": "1m",
         "KEY_RATE": "20", "KEY_BURST": "40",
+        "ANONYMOUS_GEO": "", "ANON_RATE": "20", "ANON_BURST": "40",
         "ADDR_RATE": "50", "ADDR_BURST": "100",
         "ACCESS_LOG": ACCESS_LOG,
         "DOCS_DIR": "/usr/share/pyexec",

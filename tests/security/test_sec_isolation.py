@@ -268,7 +268,8 @@ def test_root_and_home_not_present(token):
 # The documented root (docs/api.md "What a run sees", sandbox/root.c):
 # /.pyexec holds the compiled runner; the optional /etc binds appear only
 # where the host has them (localtime, fonts, matplotlibrc).
-ROOT_DIRS = {"usr", "etc", "tmp", "dev", "proc", ".pyexec"}
+ROOT_DIRS = {"usr", "etc", "tmp", "dev", "proc", ".pyexec",
+             "workspace"}     # a run's workspace's mount point: empty without one
 ROOT_LINKS = {"bin", "sbin", "lib", "lib64", "lib32", "libx32"}
 ETC_ENTRIES = {"alternatives", "ld.so.cache", "passwd", "group", "hosts",
                "nsswitch.conf", "hostname", "localtime", "fonts",
@@ -285,6 +286,7 @@ def test_minimal_root_file_system(token):
                 else ("dir" if os.path.isdir(p) else "other")
         out["passwd"] = open("/etc/passwd").read()
         out["pyexec"] = sorted(os.listdir("/.pyexec"))
+        out["workspace"] = sorted(os.listdir("/workspace"))
         print("RESULT " + json.dumps(out), flush=True)
         """)
     try:
@@ -297,6 +299,8 @@ def test_minimal_root_file_system(token):
                                     % (e, kind))
             elif e not in ROOT_DIRS:
                 problems.append("unexpected /%s (%s)" % (e, kind))
+        if r["workspace"] != []:
+            problems.append("/workspace holds %s without a workspace" % r["workspace"])
         for e in sorted(set(r["etc"]) - ETC_ENTRIES):
             problems.append("unexpected /etc/%s" % e)
         if r["pyexec"] not in (["runner.pyc"], ["runner.pyc", "zygote.so"]):
