@@ -241,16 +241,12 @@ worker_handle(struct worker *w, FCGX_Request *req)
 		route_dispatch(&x);
 	if (x.answer == NULL)
 		exchange_error(&x, 500, "internal error");
-	/* A workspace goes back before the answer: once its run's namespaces
-	 * are gone, so the client's next request finds it free. */
-	if (w->ws_leased && !w->broken) {
-		if (run_settle(w->rs, 10000) != 0) {
-			log_msg("error", "sandbox", "slot %u: the last run did "
-			    "not end cleanly", w->id);
-			w->broken = true;
-		} else
-			workspace_release(w);
-	}
+	/* A workspace goes back before the answer, so the client's next
+	 * request finds it free: every process of its last run is dead by now
+	 * (PROTO_DONE: killed; a killed process writes no further page), and
+	 * what is left of the run's namespaces holds a clone no one uses. */
+	if (w->ws_leased && !w->broken)
+		workspace_release(w);
 	if (x.answer != NULL)
 		worker_send(req, &x);
 	metrics_request(&w->sh->met, route_index(x.route), x.status);

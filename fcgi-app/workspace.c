@@ -15,8 +15,9 @@
  * Per run: WS_ATTACH (waiting while another request holds the workspace,
  * within PYEXEC_WORKSPACE_WAIT and the request's budget), the clone goes
  * with the run, then WS_USAGE for the execution item.  The lease goes
- * back (WS_RELEASE) after the answer, once the run's namespaces are gone
- * (worker.c).  Nothing here ever opens a path in a workspace.
+ * back (WS_RELEASE) once the request's last run is over (every process of
+ * it killed), before the answer (worker.c).  Nothing here ever opens a
+ * path in a workspace.
  */
 #include "config.h"
 
@@ -260,7 +261,7 @@ workspace_after_run(struct worker *w, struct task_attempt *a)
 		close(fd);
 }
 
-/* Once the run's namespaces are gone: the next request may have it. */
+/* Once the request's runs are over: the next request may have it. */
 void
 workspace_release(struct worker *w)
 {

@@ -23,8 +23,8 @@
  * and goes with it.
  *
  * Leases: a workspace is leased to one slot at a time, from WS_ATTACH to
- * WS_RELEASE (sent once the run's namespaces are gone), so the runs of one
- * workspace never overlap; a slot holds one lease, and its next WS_ATTACH
+ * WS_RELEASE (sent once the request's last run is over, every process of
+ * it killed), so the runs of one workspace never overlap; a slot holds one lease, and its next WS_ATTACH
  * drops it (a new worker of a slot starts after its old launcher and runs
  * are gone).  The mounts of unleased workspaces are kept, least recently
  * used first out, up to opts.mounts.

@@ -20,8 +20,9 @@
  *                                of its mount (SCM_RIGHTS); again for the
  *                                next run of the same request
  *                     WS_USAGE   the leased workspace's usage
- *                     WS_RELEASE the run's namespaces are gone: the next
- *                                request of the workspace may have it
+ *                     WS_RELEASE the request's runs are over (every
+ *                                process killed): the next request of the
+ *                                workspace may have it
  *                     WS_DELETE  (client, session)
  *   store -> worker   struct ws_reply (+ the clone for WS_ATTACH)
  */
