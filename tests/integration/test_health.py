@@ -67,6 +67,8 @@ SELFTEST_CHECKS = {"uid_not_root", "no_capabilities", "no_new_privs",
                    "seccomp_active", "no_network", "no_route", "root_read_only",
                    "tmp_writable", "host_hidden", "memory_limit_enforced",
                    "launcher_outside_run_cgroup",
+                   # a run in the slot's own workspace, on each path
+                   "workspace_mounted",
                    # the probes pass cold and on each zygote (warm mode)
                    "cold_walls", "warm_bare_walls", "warm_data_walls"}
 
