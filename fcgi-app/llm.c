@@ -151,18 +151,26 @@ llm_body(const struct pyexec_config *c, const struct llm_msg *msgs, size_t n)
 	return s;
 }
 
-/* Reads choices[0].message.content and the usage from an answer. */
-static enum llm_err
-llm_parse(const struct llm_buf *b, struct llm_reply *r, char *err, size_t errlen)
+/*
+ * Reads choices[0].message.content and the usage from the model's answer
+ * (p: len bytes and a NUL, untrusted).  LLM_OK with r->content set (the
+ * caller's), or LLM_BAD_RESPONSE and why in err.
+ */
+enum llm_err
+llm_parse_answer(const char *p, size_t len, struct llm_reply *r, char *err,
+    size_t errlen)
 {
 	struct json_object	*o, *ch, *msg, *content, *usage, *v;
 
-	if (b->p == NULL || !envelope_utf8_valid(b->p, b->len) ||
-	    (o = json_tokener_parse(b->p)) == NULL) {
+	if (p == NULL || !envelope_utf8_valid(p, len) ||
+	    memchr(p, '\0', len) != NULL || (o = json_tokener_parse(p)) == NULL) {
 		snprintf(err, errlen, "the model's answer is not JSON");
 		return LLM_BAD_RESPONSE;
 	}
+	/* (json-c asserts the type of what it indexes: an answer whose
+	 * choices are not an array must be refused, not crash the worker) */
 	if (!json_object_object_get_ex(o, "choices", &ch) ||
+	    !json_object_is_type(ch, json_type_array) ||
 	    (ch = json_object_array_get_idx(ch, 0)) == NULL ||
 	    !json_object_object_get_ex(ch, "message", &msg) ||
 	    !json_object_object_get_ex(msg, "content", &content) ||
@@ -182,6 +190,12 @@ llm_parse(const struct llm_buf *b, struct llm_reply *r, char *err, size_t errlen
 	}
 	json_object_put(o);
 	return r->content != NULL ? LLM_OK : LLM_BAD_RESPONSE;
+}
+
+static enum llm_err
+llm_parse(const struct llm_buf *b, struct llm_reply *r, char *err, size_t errlen)
+{
+	return llm_parse_answer(b->p, b->len, r, err, errlen);
 }
 
 /* One HTTP exchange.  Sets *status (0 if none) and b. */

@@ -322,6 +322,8 @@ void		 llm_reply_free(struct llm_reply *);
 const char	*llm_err_code(enum llm_err);
 #define LLM_RETRY_AFTER_MAX	3600L	/* seconds */
 long		 llm_parse_retry_after(const char *, size_t);
+enum llm_err	 llm_parse_answer(const char *, size_t, struct llm_reply *,
+		    char *, size_t);
 int64_t		 llm_retry_wait_ms(long retry_after, unsigned try);
 int64_t		 llm_remaining_ms(int64_t deadline, int64_t now);
 int		 llm_err_status(enum llm_err);

@@ -170,8 +170,7 @@ keeper_loop(const struct launcher *l, int sock, int sigfd)
 		n = proto_recv(sock, &m, sizeof(m), fds, KEEP_MAX_FDS, &nfds);
 		if (n == 0 || (n < 0 && errno != EPROTO))
 			_exit(0);
-		if (n != (ssize_t)sizeof(m) || m.op != KEEP_RUN ||
-		    nfds != keep_nfds(m.value)) {
+		if (!keep_run_valid(&m, (long)n, nfds)) {
 			for (i = 0; i < nfds; i++)
 				close(fds[i]);
 			_exit(2);	/* only our launcher talks to us */

@@ -872,10 +872,7 @@ launcher_loop(struct launcher *l)
 		n = proto_recv(CTL_FD, &m, sizeof(m), fds, PROTO_NFDS + 1, &nfds);
 		if (n == 0 || (n < 0 && errno != EPROTO))
 			exit(0);
-		if (n > 0 && m.hdr.magic == PROTO_MAGIC && m.hdr.op == PROTO_RUN &&
-		    n == (ssize_t)sizeof(m.run) &&
-		    nfds == proto_run_nfds(m.run.flags) &&
-		    m.run.timeout_ms > 0) {
+		if (proto_run_valid(&m, (long)n, nfds)) {
 			launcher_run(l, &m.run, fds);
 			continue;
 		}

@@ -131,6 +131,14 @@ keep_nfds(int32_t flags)
 	return KEEP_NFDS + ((flags & (int32_t)PROTO_RUN_WORKSPACE) ? 1 : 0);
 }
 
+/* Whether n bytes and nfds fds received are a whole KEEP_RUN. */
+static inline int
+keep_run_valid(const struct keep_msg *m, long n, int nfds)
+{
+	return n == (long)sizeof(*m) && m->op == KEEP_RUN &&
+	    nfds == keep_nfds(m->value);
+}
+
 struct keep_ready {
 	struct keep_msg	m;
 	char		modules[ZYG_TEXT];	/* NUL-terminated */

@@ -83,6 +83,15 @@ union proto_msg {
 	struct proto_run run;
 };
 
+/* Whether n bytes and nfds fds received are a whole, sane PROTO_RUN. */
+static inline int
+proto_run_valid(const union proto_msg *m, long n, int nfds)
+{
+	return n == (long)sizeof(m->run) && m->hdr.magic == PROTO_MAGIC &&
+	    m->hdr.op == PROTO_RUN && nfds == proto_run_nfds(m->run.flags) &&
+	    m->run.timeout_ms > 0;
+}
+
 /* Sent once the runner's status is known and the run killed; PROTO_CLEAN
  * (a bare header) follows once nothing of the run is left. */
 struct proto_done {

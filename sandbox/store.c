@@ -152,6 +152,20 @@ name_ok(const char *s, const char *extra)
 	return true;
 }
 
+/*
+ * Whether n bytes received are a whole request (the names are then made
+ * NUL-terminated in place; an op's own checks of them follow).
+ */
+bool
+ws_req_valid(struct ws_req *q, long n)
+{
+	if (n != (long)sizeof(*q) || q->magic != WS_MAGIC || q->op < WS_ATTACH ||
+	    q->op > WS_DELETE)
+		return false;
+	q->client[sizeof(q->client) - 1] = q->session[sizeof(q->session) - 1] = '\0';
+	return true;
+}
+
 bool
 ws_client_ok(const char *s)
 {
@@ -1035,9 +1049,8 @@ store_serve(struct store *s, unsigned slot)
 	memset(&r, 0, sizeof(r));
 	r.magic = WS_MAGIC;
 	r.seq = q.seq;
-	if (n != (ssize_t)sizeof(q) || q.magic != WS_MAGIC)
+	if (!ws_req_valid(&q, (long)n))
 		goto reply;
-	q.client[sizeof(q.client) - 1] = q.session[sizeof(q.session) - 1] = '\0';
 	switch (q.op) {
 	case WS_ATTACH:
 		if (ws_client_ok(q.client) && ws_session_ok(q.session))

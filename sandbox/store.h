@@ -117,6 +117,7 @@ void	 store_main(const struct store_opts *, const int *chans, int ready_fd)
 
 /* Names: a client 1-64 of [A-Za-z0-9:._@-]; a session 1-64 of
  * [A-Za-z0-9._-], not "." or "..". */
+bool	 ws_req_valid(struct ws_req *, long n);
 bool	 ws_client_ok(const char *);
 bool	 ws_session_ok(const char *);
 const char *ws_status_name(enum ws_status);

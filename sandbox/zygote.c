@@ -252,8 +252,7 @@ spare_run(struct zyg *z, int sock)
 	do
 		n = proto_recv(sock, &m, sizeof(m), fds, KEEP_MAX_FDS, &nfds);
 	while (n < 0 && (errno == EINTR || errno == ECONNRESET));
-	if (n != (ssize_t)sizeof(m) || m.op != KEEP_RUN ||
-	    nfds != keep_nfds(m.value)) {
+	if (!keep_run_valid(&m, (long)n, nfds)) {
 		if (n != 0)
 			zyg_log("error", "spare run: no run (%zd bytes, %d fds: "
 			    "%s)", n, nfds, n < 0 ? strerror(errno) : "bad");
@@ -472,8 +471,7 @@ zyg_on_run(struct zyg *z)
 		return -1;	/* the launcher is gone */
 	if (n < 0 && errno == EINTR)
 		return 0;
-	if (n != (ssize_t)sizeof(m) || m.op != KEEP_RUN ||
-	    nfds != keep_nfds(m.value) || z->running != 0) {
+	if (!keep_run_valid(&m, (long)n, nfds) || z->running != 0) {
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
 		return -1;	/* only our launcher talks to us */

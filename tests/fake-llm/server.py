@@ -23,6 +23,9 @@ which carries no marker).  Without any marker the mode is "json".  Modes:
   slow          answers "json" after 40 s (gives up early when the client
                 hangs up; other requests are served meanwhile)
   notjson       HTTP 200 whose body is not JSON
+  choicesobj    HTTP 200, JSON whose "choices" is an object, not an array
+                (the shape that crashed json-c's indexing: the fuzzer's find)
+  wrongtypes    HTTP 200, JSON with "choices": [5], "usage": "many"
   huge          HTTP 200, a 5 MiB chat.completion (valid JSON) body
   reset         closes the connection without answering (TCP RST)
   hostile       the JSON object with code that dumps os.environ, reads
@@ -61,6 +64,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODES = ("json", "fenced", "several", "bare", "nocode", "unsafe", "error500",
+         "choicesobj", "wrongtypes",
          "flaky429", "slow", "notjson", "huge", "reset", "hostile", "echokey",
          "fixme", "review_safe", "review_unsafe")
 MODE_RE = re.compile(r"\[mode:([a-z0-9_]+)\]")
@@ -445,6 +449,13 @@ class Handler(BaseHTTPRequestHandler):
             rec["status"] = 200
             state.record(rec)
             self._huge(model)
+            return
+        if mode in ("choicesobj", "wrongtypes"):
+            rec["status"] = 200
+            state.record(rec)
+            self._send(200, {"id": "x", "object": "chat.completion",
+                             "choices": {"role": "assistant"}} if mode == "choicesobj"
+                       else {"id": "x", "choices": [5], "usage": "many"})
             return
 
         content = content_for(mode, messages, bearer, state.port)

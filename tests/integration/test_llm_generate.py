@@ -102,7 +102,8 @@ def test_unsafe_code_is_rejected_and_not_run():
 
 # ------------------------------------------------------------- model failures
 
-@pytest.mark.parametrize("mode", ["nocode", "notjson", "huge"])
+@pytest.mark.parametrize("mode", ["nocode", "notjson", "huge", "choicesobj",
+                                  "wrongtypes"])
 def test_unusable_answer_is_bad_response(mode):
     resp, tok, q = _single(mode)
     msg = ph.assert_error(resp, 502, "llm_bad_response")
