@@ -501,6 +501,23 @@ master_fork_worker(struct master *m, unsigned i)
 	worker_main(&w);
 }
 
+/* A slot whose cgroup something outside removed (an administrator, a
+ * cleanup tool) gets a new one before its launcher is made again. */
+static int
+master_slot_cgroup(struct master *m, unsigned i, char *err, size_t errlen)
+{
+	struct master_slot	*s = &m->ms[i];
+
+	if (sb_cgroup_intact(&s->slot.cg))
+		return 0;
+	log_msg("warning", "slot", "slot %u: its cgroup %s was removed from "
+	    "outside: making it again", i, s->slot.cg.name);
+	(void)slot_destroy(&s->slot);	/* what is left of it, if anything */
+	s->slot.cg.version = m->cgv;
+	return slot_create(&s->slot, i, &m->opts, m->worker_uid,
+	    m->worker_gid, err, errlen);
+}
+
 /* (Re)starts slot i's launcher and worker. */
 static int
 master_start_slot(struct master *m, unsigned i)
@@ -509,6 +526,11 @@ master_start_slot(struct master *m, unsigned i)
 	char			 err[512];
 
 	slot_stop_launcher(&s->slot);
+	if (master_slot_cgroup(m, i, err, sizeof(err)) != 0) {
+		log_msg("error", "slot", "%s", err);
+		m->sh->slot[i].state = SLOT_DOWN;
+		return -1;
+	}
 	if (slot_start_launcher(&s->slot, &m->opts, err, sizeof(err)) != 0) {
 		log_msg("error", "slot", "%s", err);
 		m->sh->slot[i].state = SLOT_DOWN;
@@ -760,8 +782,10 @@ master_restart_due(struct master *m)
 		s->restart_at_ms = 0;
 		m->sh->slot[i].restarts++;
 		metrics_add(&m->sh->met.slot_restarts, 1);
-		if (master_start_slot(m, i) != 0)
+		if (master_start_slot(m, i) != 0) {
+			s->started_ms = now;	/* a failed start backs off */
 			master_schedule(m, i);
+		}
 	}
 }
 

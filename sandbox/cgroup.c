@@ -576,6 +576,28 @@ sb_cgroup_destroy(struct sb_cgroup *cg)
 	return rc;
 }
 
+/*
+ * Whether every directory of the slot is still there (its run/ cgroup and
+ * the launcher/ one beside it, in each hierarchy): something outside
+ * pyexec may have removed them.  Master side.
+ */
+bool
+sb_cgroup_intact(const struct sb_cgroup *cg)
+{
+	char	path[600];
+	size_t	k;
+
+	for (k = 0; k < SB_KNOB_MAX; k++) {
+		if (cg->dir[k] == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/../" SB_CG_LAUNCHER,
+		    cg->dir[k]);
+		if (access(cg->dir[k], F_OK) != 0 || access(path, F_OK) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* Frees what cg owns (not the cgroups themselves: see sb_cgroup_destroy()). */
 void
 sb_cgroup_free(struct sb_cgroup *cg)

@@ -128,6 +128,7 @@ int		 sb_cgroup_attach(struct sb_cgroup *, pid_t, char *, size_t);
 int		 sb_cgroup_procs_fds(struct sb_cgroup *, int *, int, char *,
 		    size_t);
 int		 sb_cgroup_destroy(struct sb_cgroup *);
+bool		 sb_cgroup_intact(const struct sb_cgroup *);
 void		 sb_cgroup_free(struct sb_cgroup *);
 void		 sb_cgroup_remove(enum sb_cgversion, const char *name);
 
