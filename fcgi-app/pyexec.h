@@ -444,6 +444,9 @@ struct worker {
 	bool		 broken;		/* the slot failed: exit after reply */
 	struct selftest	 st;
 	struct run_warm	 warm;			/* the zygotes, as last heard */
+	bool		 warm_proven;		/* a self-test proved every
+						 * zygote that is not off or
+						 * failed: runs may be warm */
 	int		 chan;			/* the channel to the front */
 	int		 store;			/* the channel to the workspace
 						 * store, or -1 (none) */

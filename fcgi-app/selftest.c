@@ -103,10 +103,11 @@ selftest_run(struct worker *w, const char *code, uint64_t memory,
 	    .cold = path == ST_COLD, .data = path == ST_DATA,
 	    .workspace = wsfd >= 0, .workspace_fd = wsfd };
 	struct run_warm		wm;
+	int			rc;
 
 	err[0] = '\0';
-	if (run_execute(w->rs, &p, r, err, errlen) != 0)
-		return -1;
+	if ((rc = run_execute(w->rs, &p, r, err, errlen)) != 0)
+		return rc;	/* 1: its zygote died meanwhile (lost) */
 	if (r->warm == (path != ST_COLD) && r->warm_data == (path == ST_DATA))
 		return 0;
 	run_result_free(r);
@@ -313,6 +314,12 @@ selftest_check(struct worker *w)
 	w->st.ok = rc == 0;
 	if (!w->st.ok)
 		metrics_add(&w->sh->met.selftest_failures, 1);
+	/* The warm paths are proven once no zygote is left to start (a
+	 * zygote still starting was skipped: runs stay cold until a later
+	 * self-test proves it). */
+	if (w->st.ok && w->warm.bare != PROTO_WARM_STARTING &&
+	    w->warm.data != PROTO_WARM_STARTING)
+		w->warm_proven = true;
 	w->st.at_ms = clock_mono_ms();
 	w->sh->slot[w->id].selftest_ok = w->st.ok;
 	w->sh->slot[w->id].selftest_at_ms = w->st.at_ms;

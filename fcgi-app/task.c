@@ -200,6 +200,9 @@ task_run(struct worker *w, struct task *t, struct task_attempt *a)
 	/* Which zygote: the data one when the code names a preloaded
 	 * package (a wrong guess costs speed, never correctness). */
 	a->p.data = config_names_preloaded(w->cfg, a->p.code, a->p.code_len);
+	/* Cold until a self-test of this worker has proved the zygotes
+	 * (worker_prove_warm(): a remade slot serves before they are up). */
+	a->p.cold = !w->warm_proven;
 	/* Its workspace, if the request has one (leased until the answer). */
 	if (workspace_attach(w, t, a) != 0)
 		return false;
@@ -209,7 +212,7 @@ task_run(struct worker *w, struct task *t, struct task_attempt *a)
 	workspace_after_run(w, a);
 	if (rc != 0) {
 		log_msg("error", "sandbox", "slot %u: %s", w->id, err);
-		w->broken = true;
+		w->broken = rc < 0;	/* 1: lost with its zygote only */
 		t->fail = TASK_FAIL_SANDBOX;
 		snprintf(t->why, sizeof(t->why), "the sandbox failed; the "
 		    "request was not run to completion");

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -277,6 +278,58 @@ worker_warm_wait(struct worker *w)
 }
 
 /*
+ * A remade slot (the master's restart after a worker, launcher or
+ * self-test died) serves as soon as its cold path is proved, without
+ * waiting the seconds its zygotes take to import their modules: its runs
+ * start cold (task.c: p.cold while !warm_proven) until its zygotes are
+ * up and a self-test here has proved them.  0, or -1 when that self-test
+ * failed (the worker is then broken: the master makes the slot again).
+ */
+#define WARM_POLL_MS	200
+
+static int
+worker_prove_warm(struct worker *w)
+{
+	struct run_warm	wm;
+
+	if (w->warm_proven || w->broken)
+		return w->broken ? -1 : 0;
+	if (run_ping(w->rs, 2000, &wm) != 0) {
+		log_msg("error", "sandbox", "slot %u: the launcher does not "
+		    "answer", w->id);
+		w->broken = true;
+		return -1;
+	}
+	status_warm_store(w, &wm);
+	if (wm.bare == PROTO_WARM_STARTING || wm.data == PROTO_WARM_STARTING)
+		return 0;
+	if (selftest_check(w) != 0) {
+		log_msg("error", "selftest", "slot %u: %s", w->id, w->st.reason);
+		w->broken = true;
+		return -1;
+	}
+	log_msg("info", "worker", "slot %u: its zygotes are proved: runs may "
+	    "start warm", w->id);
+	return 0;
+}
+
+/* Until a connection is there to take: while the zygotes are not proved,
+ * wakes every WARM_POLL_MS to prove them once they are up.  0, or -1. */
+static int
+worker_wait_chan(struct worker *w)
+{
+	struct pollfd	pfd = { .fd = w->chan, .events = POLLIN };
+
+	while (!w->warm_proven && !worker_stop) {
+		if (poll(&pfd, 1, WARM_POLL_MS) != 0)
+			return 0;	/* readable, or EINTR: recvmsg decides */
+		if (worker_prove_warm(w) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * The next request: say "idle" to the front, wait for the connection it
  * hands over (SCM_RIGHTS on the channel) and let libfcgi read it as if it
  * had accepted it: ipcFd set, keepConnection so that FCGX_Accept_r's
@@ -300,7 +353,11 @@ worker_next(struct worker *w, FCGX_Request *req)
 	int		 fd;
 
 	for (;;) {
+		if (worker_prove_warm(w) != 0)
+			return -1;
 		if (send(w->chan, "I", 1, MSG_NOSIGNAL) != 1 && errno != EINTR)
+			return -1;
+		if (worker_wait_chan(w) != 0)
 			return -1;
 		do {
 			memset(&mh, 0, sizeof(mh));
@@ -341,7 +398,14 @@ worker_main(struct worker *w)
 	if (sb_cgroup_open(w->rs->cg) != 0)
 		log_die(1, "worker", "slot %u: opening the cgroup knobs of %s: %s", w->id,
 		    w->rs->cg->name, strerror(errno));
-	worker_warm_wait(w);
+	/* The first start waits for the zygotes, so that the service starts
+	 * with every path proved; a restart serves cold at once (see
+	 * worker_prove_warm()). */
+	w->warm.bare = w->warm.data = PROTO_WARM_STARTING; /* until heard */
+	if (w->sh->slot[w->id].restarts == 0)
+		worker_warm_wait(w);
+	else if (run_ping(w->rs, 2000, &w->warm) == 0)
+		status_warm_store(w, &w->warm);
 	/* A lease an earlier worker of this slot held goes: its launcher and
 	 * runs are gone (the master stops them before it starts this one). */
 	workspace_release(w);

@@ -503,10 +503,17 @@ launcher_reap(struct launcher *l, struct run_state *rs)
 			/* Its zygote died: the init came to us. */
 			rs->reaped = true;
 			rs->init_status = st;
-		} else if (p == l->zyg[ZYG_BARE].pid) {
-			zygote_ended(l, ZYG_BARE, st);
-		} else if (p == l->zyg[ZYG_DATA].pid) {
-			zygote_ended(l, ZYG_DATA, st);
+		} else if (p == l->zyg[ZYG_BARE].pid ||
+		    p == l->zyg[ZYG_DATA].pid) {
+			enum zyg_kind k = p == l->zyg[ZYG_BARE].pid ?
+			    ZYG_BARE : ZYG_DATA;
+
+			/* The run it forked dies with it (its init's
+			 * parent-death signal): say so, unless the
+			 * runner's own status is already known. */
+			if (rs != NULL && rs->via == (int)k && !rs->have_status)
+				rs->flags |= PROTO_DONE_LOST;
+			zygote_ended(l, k, st);
 		} else if (p == l->keeper) {
 			l->keeper = 0;
 			if (l->keeper_fd >= 0)

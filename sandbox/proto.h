@@ -108,6 +108,9 @@ struct proto_done {
 #define PROTO_DONE_NOEXEC	0x8u	/* the run could not be started */
 #define PROTO_DONE_WARM		0x10u	/* forked from a zygote */
 #define PROTO_DONE_DATA		0x20u	/* ... the data zygote */
+#define PROTO_DONE_LOST		0x40u	/* its zygote died before the runner's
+					 * status was known, and the run with
+					 * it: not the code's doing */
 
 /* A zygote's state, as the launcher keeps it and PROTO_PONG says it. */
 enum proto_warm {

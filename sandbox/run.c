@@ -445,7 +445,9 @@ run_settle(struct run_slot *rs, int timeout_ms)
 /*
  * Runs pa in the slot.  On 0, r holds the result (the caller frees it with
  * run_result_free()); on -1 the slot failed (err says how) and the caller
- * answers 5xx and should not use the slot again.
+ * answers 5xx and should not use the slot again; on 1 the run was lost
+ * with its zygote (killed from outside: err says so), the slot is sound,
+ * and the caller answers 5xx.
  */
 int
 run_execute(struct run_slot *rs, const struct run_params *pa,
@@ -508,6 +510,11 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	rs->clean_pending = true;
 	if (p.done_msg.flags & PROTO_DONE_NOEXEC) {
 		snprintf(err, errlen, "the run could not be started");
+		goto out;
+	}
+	if (p.done_msg.flags & PROTO_DONE_LOST) {
+		snprintf(err, errlen, "the run's zygote died under it");
+		rc = 1;			/* the slot itself is sound */
 		goto out;
 	}
 	if (sb_cgroup_read(rs->cg, &after) != 0) {
