@@ -28,6 +28,12 @@ which carries no marker).  Without any marker the mode is "json".  Modes:
   wrongtypes    HTTP 200, JSON with "choices": [5], "usage": "many"
   huge          HTTP 200, a 5 MiB chat.completion (valid JSON) body
   reset         closes the connection without answering (TCP RST)
+  midreset      sends the status line, the headers and half of a valid
+                "json" answer, then closes with a TCP RST (a model that dies
+                mid-answer)
+  stall         sends the status line and headers of a "json" answer, then
+                nothing, for as long as the client stays (a model that hangs
+                forever mid-answer; no time limit here, unlike "slow")
   hostile       the JSON object with code that dumps os.environ, reads
                 /proc/*/environ and a few secret files, opens sockets, and
                 prints it all on one line "HOSTILE-REPORT <json>"
@@ -65,7 +71,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODES = ("json", "fenced", "several", "bare", "nocode", "unsafe", "error500",
          "choicesobj", "wrongtypes",
-         "flaky429", "slow", "notjson", "huge", "reset", "hostile", "echokey",
+         "flaky429", "slow", "notjson", "huge", "reset", "midreset", "stall",
+         "hostile", "echokey",
          "fixme", "review_safe", "review_unsafe")
 MODE_RE = re.compile(r"\[mode:([a-z0-9_]+)\]")
 
@@ -134,7 +141,7 @@ print("HOSTILE-REPORT " + json.dumps(report, sort_keys=True))
 
 def content_for(mode, messages, bearer, port):
     """The assistant message content for a success answer in mode."""
-    if mode in ("json", "flaky429", "slow"):
+    if mode in ("json", "flaky429", "slow", "midreset", "stall"):
         return _answer_json(CODE_OK, "Prints the marker fake-llm-ok.")
     if mode == "fenced":
         return ("Sure. The following program does what you asked:\n\n"
@@ -460,6 +467,11 @@ class Handler(BaseHTTPRequestHandler):
 
         content = content_for(mode, messages, bearer, state.port)
         usage = usage_for(messages, content)
+        if mode in ("midreset", "stall"):
+            rec["status"] = mode
+            state.record(rec)
+            self._partial(mode, completion(model, content, usage))
+            return
         if mode == "slow":
             rec["status"] = "slow"
             state.record(rec)
@@ -477,6 +489,31 @@ class Handler(BaseHTTPRequestHandler):
         rec["usage"] = usage
         state.record(rec)
         self._send(200, completion(model, content, usage))
+
+    def _partial(self, mode, answer):
+        """Headers of a whole answer, then half of it and a RST (midreset),
+        or nothing more until the client hangs up (stall)."""
+        body = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            if mode == "midreset":
+                self.wfile.write(body[:len(body) // 2])
+                self.wfile.flush()
+                time.sleep(0.05)
+                self._reset()
+                return
+            self.wfile.flush()
+            started = time.monotonic()
+            while not self._client_gone():
+                time.sleep(0.1)
+            self.log_message("stall: the client hung up after %.1f s",
+                             time.monotonic() - started)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
+        self.close_connection = True
 
     def _huge(self, model):
         """A valid chat.completion whose content makes the body 5 MiB."""

@@ -1,0 +1,125 @@
+"""Faults under steady load (tests/integration/faults.py is the harness):
+a SIGKILLed worker, launcher, zygote pair and store, a launcher SIGSTOPped
+for longer than a run's timeout, a slot's run cgroup removed from outside,
+the model resetting mid-answer and stalling forever, the run directory's
+file system full.  For each: only requests in flight on the victim fail,
+each as documented (a JSON 5xx, or the run's own outcome); no request sent
+later than a second after the fault fails; the victim comes back on its
+own; nothing is left or grows (descriptors of the master, front, store and
+guard; cgroups; mounts; processes of runs).  A SIGKILLed master is
+test_scaleout's test_zz_sigkill_of_one_master_fails_only_its_requests
+(another backend takes over; systemd restarts it: tests/systemd).  The
+figures (how long the victim took to come back) are bench/faults'."""
+
+import pytest
+
+import faults
+
+
+@pytest.fixture(scope="module")
+def stack():
+    s = faults.Stack()
+    yield s
+    s.down()
+
+
+def _common(rep):
+    why = "\n".join("%s: %s" % (k, v) for k, v in rep.items())
+    assert rep["undocumented"] == [], why
+    assert rep["failed_not_in_flight"] == [], why
+    assert rep["failed"] <= rep["allowed"], why
+    assert rep["service_s"] <= 1.0, why
+    assert rep["after_fault"] >= 10, why
+    assert rep["leaks"] == [], why
+    return why
+
+
+@pytest.mark.parametrize("name", ["worker", "launcher", "cgroup"])
+def test_a_dead_part_of_a_slot_is_remade(stack, name):
+    rep = faults.run(stack, name)
+    why = _common(rep)
+    assert rep["restarts"][0] >= 1 and rep["restarts"][1] == 0, why
+    assert rep["slot_s"] is not None and 0 < rep["slot_s"] < 20, why
+    if name == "cgroup":
+        assert "was removed from outside: making it again" in stack.log_text(), why
+
+
+def test_killed_zygotes_are_remade_while_runs_go_cold(stack):
+    rep = faults.run(stack, "zygote")
+    why = _common(rep)
+    # the slot is not remade; a run in flight from a killed zygote dies
+    # with it and is answered 500 (not an outcome of the code's own)
+    assert rep["restarts"] == {0: 0, 1: 0}, why
+    assert rep["failed"] <= 1, why
+    assert "the data zygote ended (status 9)" in stack.log_text(), why
+
+
+def test_a_launcher_stopped_past_a_runs_timeout_resumes(stack):
+    rep = faults.run(stack, "stop")
+    why = _common(rep)
+    # shorter than the worker's backstop (timeout + 10 s): the slot
+    # resumes as it was, its answers late by the stop
+    assert rep["restarts"] == {0: 0, 1: 0}, why
+    assert rep["slowest_s"] >= faults.STOP_SECONDS - 1.5, why
+
+
+def test_a_killed_store_is_made_again_and_workspaces_go_on(stack):
+    rep = faults.run(stack, "store")
+    why = _common(rep)
+    assert rep["restarts"] == {0: 0, 1: 0}, why
+    store = [p for p in faults.children(stack.master)
+             if faults.comm(p) == "pyexec-store"]
+    assert len(store) == 1 and store[0] != rep["state"]["store"], why
+    assert "the store %d ended" % rep["state"]["store"] in stack.log_text(), why
+
+
+@pytest.mark.parametrize("mode,status,codes", [
+    ("midreset", 502, {"llm_unavailable", "llm_bad_response"}),
+    ("stall", 504, {"llm_timeout"})])
+def test_a_misbehaving_model_gets_its_documented_error(stack, mode, status, codes):
+    rep = faults.run(stack, "llm_" + mode)
+    why = _common(rep)
+    assert rep["failed"] == 0, why           # the other requests: untouched
+    assert rep["bad_model_json"] and len(rep["bad_model"]) >= 2, why
+    assert all(st == status and code in codes for st, code in rep["bad_model"]), why
+    assert rep["restarts"] == {0: 0, 1: 0}, why
+
+
+def test_a_full_run_directory_stops_no_run(stack):
+    rep = faults.run(stack, "disk")
+    why = _common(rep)
+    assert rep["failed"] == 0 and rep["restarts"] == {0: 0, 1: 0}, why
+    # a body nginx must buffer on disk: a JSON 500 from nginx, or served
+    st, ctype = rep["state"]["big"]
+    assert st in (200, 500) and ctype.startswith("application/json"), why
+    assert rep["state"]["log_grew"], why
+
+
+def test_a_run_whose_zygote_is_killed_is_answered_500_not_as_its_own_outcome(stack):
+    """Deterministic: a pandas run (the data zygote) in flight when every
+    data zygote is killed gets a JSON 500 internal_error, not an outcome
+    ("signal") that would blame the code; the slot is not remade."""
+    import threading
+    import time
+    view = faults.wait_steady()
+    got = {}
+
+    def long_run():
+        got["r"] = faults.request("POST", "/v1/execute", {
+            "code": "import pandas, time\ntime.sleep(3)\nprint(42)", "timeout": 10})
+
+    t = threading.Thread(target=long_run)
+    t.start()
+    time.sleep(1.0)
+    for s in view["slots"]:
+        z = faults.zygotes(s["launcher_pid"])
+        if "data" in z:
+            faults.os.kill(z["data"], faults.signal.SIGKILL)
+    t.join(30)
+    st, ctype, body = got["r"]
+    res = {"status": st, "ctype": ctype, "body": body}
+    assert faults.json_error(res, (500,)), faults.show(dict(res, kind="long", sent=0, done=0))
+    assert faults.error_code(res) == "internal_error", body
+    after = faults.wait_steady()
+    assert [s["restarts"] for s in after["slots"]] == [s["restarts"] for s in view["slots"]]
+    assert "the run's zygote died under it" in stack.log_text()
