@@ -184,7 +184,9 @@ def wait_for_health(predicate, within=10.0, interval=0.2):
 
 
 def healthy_and_ready(resp):
-    """Predicate: 200, healthy, all workers alive, every slot ready."""
+    """Predicate: 200, healthy, all workers alive, every slot ready and
+    none of its zygotes still starting (a remade slot serves cold before
+    they are up)."""
     if resp is None or resp.status != 200 or not isinstance(resp.json, dict):
         return False
     j = resp.json
@@ -193,7 +195,9 @@ def healthy_and_ready(resp):
     return (j.get("status") == "healthy"
             and workers.get("alive") == workers.get("configured")
             and len(slots) == workers.get("configured")
-            and all(s.get("state") == "ready" for s in slots))
+            and all(s.get("state") == "ready" for s in slots)
+            and not any("starting" in (s.get("warm") or {}).get(k, "")
+                        for s in slots for k in ("bare", "data")))
 
 
 # ---------------------------------------------------------------- asserts
