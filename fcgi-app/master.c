@@ -842,6 +842,23 @@ master_workers_alive(const struct master *m)
 	return false;
 }
 
+/* After the teardown: what the master owns (the channels' fds go with the
+ * process). */
+static void
+master_free(struct master *m)
+{
+	free(m->ms);
+	free(m->chan);
+	free(m->wchan);
+	free(m->ws_store);
+	free(m->ws_worker);
+	m->ms = NULL;
+	m->chan = m->wchan = m->ws_store = m->ws_worker = NULL;
+	if (m->sh != NULL)
+		(void)munmap(m->sh, m->sh_len);
+	m->sh = NULL;
+}
+
 /*
  * SIGTERM: stop without losing a request.  (1) No new connection reaches
  * this backend (master_stop_intake()); (2) the front takes what the kernel
@@ -868,6 +885,7 @@ master_drain(struct master *m)
 		(void)send(m->chan[i], "S", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	master_wait(m, master_workers_alive, until);
 	master_teardown(m);
+	master_free(m);
 	log_msg("info", "shutdown", "stopped");
 }
 
