@@ -608,5 +608,5 @@ front_main(const struct pyexec_config *c, struct shared *sh, const int *chan)
 	    (f.conn = calloc(f.cap, sizeof(*f.conn))) == NULL)
 		log_die(1, "front", "out of memory");
 	front_loop(&f, 0);
-	exit(0);
+	worker_exit(0);
 }

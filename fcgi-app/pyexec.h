@@ -444,9 +444,11 @@ struct worker {
 	bool		 broken;		/* the slot failed: exit after reply */
 	struct selftest	 st;
 	struct run_warm	 warm;			/* the zygotes, as last heard */
-	bool		 warm_proven;		/* a self-test proved every
-						 * zygote that is not off or
-						 * failed: runs may be warm */
+	bool		 warm_proven;		/* a self-test proved the
+						 * zygotes of proven_gen, and
+						 * they are the launcher's
+						 * now: runs may be warm */
+	uint8_t		 proven_gen[2];		/* bare, data (run_warm) */
 	int		 chan;			/* the channel to the front */
 	int		 store;			/* the channel to the workspace
 						 * store, or -1 (none) */
@@ -455,6 +457,8 @@ struct worker {
 
 void		 worker_main(struct worker *) __attribute__((noreturn));
 void		 worker_drop(const struct pyexec_config *);
+void		 worker_exit(int) __attribute__((noreturn));
+int		 worker_warm_refresh(struct worker *);
 
 /* front.c: owns the listening socket; hands connections to idle workers
  * over their channels (chan[i], slot i), answers /health and /metrics,
@@ -550,6 +554,8 @@ int		 workspace_attach(struct worker *, struct task *,
 		    struct task_attempt *);
 void		 workspace_after_run(struct worker *, struct task_attempt *);
 void		 workspace_release(struct worker *);
+void		 ws_req_fill(struct ws_req *, enum ws_op, const char *client,
+		    const char *session, bool create);
 struct json_object *item_workspace(const struct task *,
 		    const struct task_attempt *);
 

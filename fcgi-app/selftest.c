@@ -197,14 +197,12 @@ selftest_workspace(struct worker *w, enum selftest_path path, char *err,
 	struct ws_req		q;
 	struct ws_reply		a;
 	struct run_result	r;
+	char			client[32];
 	int			fd = -1, rc;
 
-	memset(&q, 0, sizeof(q));
-	q.op = WS_ATTACH;
-	q.create = 1;
 	/* a client per slot: one workspace each, whatever the per-client cap */
-	snprintf(q.client, sizeof(q.client), "-selftest-%u", w->id);
-	snprintf(q.session, sizeof(q.session), "selftest");
+	snprintf(client, sizeof(client), "-selftest-%u", w->id);
+	ws_req_fill(&q, WS_ATTACH, client, "selftest", true);
 	if (ws_call(w->store, &q, &a, &fd, 30000) != 0 || fd < 0 ||
 	    (a.status != WS_OK && a.status != WS_CREATED)) {
 		snprintf(err, errlen, "check workspace_mounted failed (%s): the "
@@ -318,8 +316,11 @@ selftest_check(struct worker *w)
 	 * zygote still starting was skipped: runs stay cold until a later
 	 * self-test proves it). */
 	if (w->st.ok && w->warm.bare != PROTO_WARM_STARTING &&
-	    w->warm.data != PROTO_WARM_STARTING)
+	    w->warm.data != PROTO_WARM_STARTING) {
 		w->warm_proven = true;
+		w->proven_gen[0] = w->warm.bare_gen;
+		w->proven_gen[1] = w->warm.data_gen;
+	}
 	w->st.at_ms = clock_mono_ms();
 	w->sh->slot[w->id].selftest_ok = w->st.ok;
 	w->sh->slot[w->id].selftest_at_ms = w->st.at_ms;

@@ -90,6 +90,30 @@ worker_drop(const struct pyexec_config *c)
 		log_die(1, "worker", "dumpable: %s", strerror(errno));
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WORKER_LSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(WORKER_LSAN)
+#define WORKER_LSAN 1
+#endif
+
+/*
+ * exit() for a process that went through worker_drop().  In a build with
+ * AddressSanitizer only: dumpable again, so that LeakSanitizer's check at
+ * exit may stop this process's threads (ptrace) and report leaks; the
+ * service as shipped stays not dumpable to its end.
+ */
+void
+worker_exit(int status)
+{
+#ifdef WORKER_LSAN
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
+	exit(status);
+}
+
 /* Reads the body, at most max bytes.  0, 1 if too large, -1 on error. */
 static int
 worker_read_body(FCGX_Request *req, size_t max, char **body, size_t *len)
@@ -287,13 +311,20 @@ worker_warm_wait(struct worker *w)
  */
 #define WARM_POLL_MS	200
 
-static int
-worker_prove_warm(struct worker *w)
+/*
+ * Asks the launcher how its zygotes are (also for /health, which shows
+ * what the workers last heard).  A zygote started since the last proof,
+ * or still starting, makes the slot's runs cold until worker_prove_warm()
+ * proves it: task_run() calls this before every run, so no run starts
+ * from a zygote no self-test of this worker has proved (a zygote takes
+ * far longer to start than a run to be sent).  0, or -1 (the launcher
+ * does not answer: the worker is broken).
+ */
+int
+worker_warm_refresh(struct worker *w)
 {
 	struct run_warm	wm;
 
-	if (w->warm_proven || w->broken)
-		return w->broken ? -1 : 0;
 	if (run_ping(w->rs, 2000, &wm) != 0) {
 		log_msg("error", "sandbox", "slot %u: the launcher does not "
 		    "answer", w->id);
@@ -301,7 +332,19 @@ worker_prove_warm(struct worker *w)
 		return -1;
 	}
 	status_warm_store(w, &wm);
-	if (wm.bare == PROTO_WARM_STARTING || wm.data == PROTO_WARM_STARTING)
+	if (wm.bare == PROTO_WARM_STARTING || wm.data == PROTO_WARM_STARTING ||
+	    wm.bare_gen != w->proven_gen[0] || wm.data_gen != w->proven_gen[1])
+		w->warm_proven = false;
+	return 0;
+}
+
+static int
+worker_prove_warm(struct worker *w)
+{
+	if (w->broken || worker_warm_refresh(w) != 0)
+		return -1;
+	if (w->warm_proven || w->warm.bare == PROTO_WARM_STARTING ||
+	    w->warm.data == PROTO_WARM_STARTING)
 		return 0;
 	if (selftest_check(w) != 0) {
 		log_msg("error", "selftest", "slot %u: %s", w->id, w->st.reason);
@@ -313,15 +356,20 @@ worker_prove_warm(struct worker *w)
 	return 0;
 }
 
-/* Until a connection is there to take: while the zygotes are not proved,
- * wakes every WARM_POLL_MS to prove them once they are up.  0, or -1. */
+/* Until a connection is there to take: wakes every WARM_POLL_MS while
+ * the zygotes are not proved (to prove them once they are up), else every
+ * WARM_IDLE_MS (to notice one that died, and say so in /health).  0, or
+ * -1. */
+#define WARM_IDLE_MS	1000
+
 static int
 worker_wait_chan(struct worker *w)
 {
 	struct pollfd	pfd = { .fd = w->chan, .events = POLLIN };
 
-	while (!w->warm_proven && !worker_stop) {
-		if (poll(&pfd, 1, WARM_POLL_MS) != 0)
+	while (!worker_stop) {
+		if (poll(&pfd, 1, w->warm_proven ? WARM_IDLE_MS :
+		    WARM_POLL_MS) != 0)
 			return 0;	/* readable, or EINTR: recvmsg decides */
 		if (worker_prove_warm(w) != 0)
 			return -1;
@@ -412,7 +460,7 @@ worker_main(struct worker *w)
 	if (selftest_check(w) != 0) {
 		w->sh->slot[w->id].state = SLOT_FAILED;
 		log_msg("error", "selftest", "slot %u: %s", w->id, w->st.reason);
-		exit(2);
+		worker_exit(2);
 	}
 	w->sh->slot[w->id].state = SLOT_READY;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, -1,
@@ -430,7 +478,7 @@ worker_main(struct worker *w)
 	}
 	if (w->broken) {
 		w->sh->slot[w->id].state = SLOT_FAILED;
-		exit(3);
+		worker_exit(3);
 	}
-	exit(0);
+	worker_exit(0);
 }

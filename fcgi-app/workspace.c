@@ -182,7 +182,8 @@ ws_refused(struct worker *w, struct task *t, enum ws_status st)
 	}
 }
 
-static void
+/* A request to the store (also the self-test's). */
+void
 ws_req_fill(struct ws_req *q, enum ws_op op, const char *client,
     const char *session, bool create)
 {

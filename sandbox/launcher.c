@@ -345,6 +345,7 @@ zygote_start(struct launcher *l, enum zyg_kind k)
 	close(cf[1]);
 	z->pid = pid;
 	z->fd = sv[0];
+	z->gen++;		/* a new zygote: the worker proves it anew */
 	z->state = PROTO_WARM_STARTING;
 	z->modules[0] = '\0';
 }
@@ -459,6 +460,8 @@ ctl_pong(const struct launcher *l)
 	pong.hdr = (struct proto_hdr){ PROTO_MAGIC, PROTO_PONG };
 	pong.bare_state = (uint8_t)l->zyg[ZYG_BARE].state;
 	pong.data_state = (uint8_t)l->zyg[ZYG_DATA].state;
+	pong.bare_gen = l->zyg[ZYG_BARE].gen;
+	pong.data_gen = l->zyg[ZYG_DATA].gen;
 	memcpy(pong.modules, l->zyg[ZYG_DATA].modules, sizeof(pong.modules));
 	pong.modules[sizeof(pong.modules) - 1] = '\0';
 	ctl_send(&pong, sizeof(pong));

@@ -50,6 +50,7 @@ struct zygote {
 	int		 fd;		/* our end of its socket, or -1 */
 	enum proto_warm	 state;
 	unsigned	 failures;
+	uint8_t		 gen;		/* its starts, mod 256 (PROTO_PONG) */
 	char		 modules[ZYG_TEXT];	/* what it imported */
 };
 

@@ -126,7 +126,9 @@ struct proto_pong {
 	struct proto_hdr hdr;
 	uint8_t		bare_state;
 	uint8_t		data_state;
-	uint8_t		reserved[6];
+	uint8_t		bare_gen;	/* counts the zygote's (re)starts */
+	uint8_t		data_gen;
+	uint8_t		reserved[4];
 	char		modules[200];
 };
 

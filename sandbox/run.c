@@ -567,6 +567,8 @@ run_ping_fd(int ctl_fd, int timeout_ms, struct run_warm *w)
 	if (w != NULL) {
 		w->bare = (enum proto_warm)a.bare_state;
 		w->data = (enum proto_warm)a.data_state;
+		w->bare_gen = a.bare_gen;
+		w->data_gen = a.data_gen;
 		memcpy(w->modules, a.modules, sizeof(w->modules));
 		w->modules[sizeof(w->modules) - 1] = '\0';
 	}

@@ -297,6 +297,8 @@ struct run_result {
 struct run_warm {
 	enum proto_warm	 bare;
 	enum proto_warm	 data;
+	uint8_t		 bare_gen;	/* each zygote's (re)starts, mod 256 */
+	uint8_t		 data_gen;
 	char		 modules[200];	/* what the data zygote imported */
 };
 
