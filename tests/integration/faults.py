@@ -72,7 +72,8 @@ class Stack:
                         "size=%dm,mode=0755" % RUN_DIR_MB, "pyexec-faults",
                         self.run_dir], check=True)
         self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_", "TOGETHER_"))}
+                    if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_", "TOGETHER_"))
+                    or k == "PYEXEC_FCGI"}  # the binary under test
         for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
             self.env.pop(k, None)
         self.env.update({

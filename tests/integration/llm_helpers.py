@@ -293,7 +293,7 @@ class PrivateStack:
         self.run_dir = tempfile.mkdtemp(prefix="pyexec-%s-" % name, dir="/tmp")
         os.chmod(self.run_dir, 0o755)
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_"))
+               if (not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_")) or k == "PYEXEC_FCGI")
                and k not in ("TOGETHER_API_KEY", "API_TIMEOUT")}
         env.update({"PYEXEC_RUN_DIR": self.run_dir, "PYEXEC_LISTEN": listen,
                     "PYEXEC_API_KEYS": self.api_key, "PYEXEC_INSTANCE": name,

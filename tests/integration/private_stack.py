@@ -26,7 +26,8 @@ def up_backends(settings, prefix):
     run_dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
     os.chmod(run_dir, 0o755)
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_", "TOGETHER_"))}
+           if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_", "TOGETHER_"))
+           or k == "PYEXEC_FCGI"}     # the binary under test (a sanitizer build)
     env.update(settings)
     env["PYEXEC_RUN_DIR"] = run_dir
     r = dev("up", "--detach", "--no-setup", env=env)
