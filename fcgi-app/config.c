@@ -430,6 +430,17 @@ config_names_preloaded(const struct pyexec_config *c, const char *code,
 	return false;
 }
 
+/* What config_load() allocated: the LLM key, wiped first. */
+void
+config_free(struct pyexec_config *c)
+{
+	if (c->llm_key != NULL) {
+		explicit_bzero(c->llm_key, strlen(c->llm_key));
+		free(c->llm_key);
+	}
+	c->llm_key = NULL;
+}
+
 enum pyexec_err
 config_load(struct pyexec_config *c, char *err, size_t errlen)
 {

@@ -804,6 +804,7 @@ master_print_budget(void)
 
 	if (config_load(&c, err, sizeof(err)) != PYEXEC_OK) {
 		fprintf(stderr, "pyexec-fcgi: configuration: %s\n", err);
+		config_free(&c);
 		return 1;
 	}
 	b = config_budget(&c);
@@ -811,6 +812,7 @@ master_print_budget(void)
 	    (long long)((b + 999) / 1000),
 	    (long long)((b + CONFIG_BUDGET_MARGIN_MS + 999) / 1000),
 	    (long long)((b + CONFIG_BUDGET_MARGIN_MS + 999) / 1000));
+	config_free(&c);
 	return 0;
 }
 
@@ -857,6 +859,7 @@ master_free(struct master *m)
 	if (m->sh != NULL)
 		(void)munmap(m->sh, m->sh_len);
 	m->sh = NULL;
+	config_free(&m->cfg);
 }
 
 /*
@@ -900,22 +903,28 @@ master_cleanup(void)
 	struct pyexec_config	c;
 	enum sb_cgversion	v;
 	char			err[512], name[200];
+	int			rc = 0;
 
+	memset(&c, 0, sizeof(c));
 	if (config_load(&c, err, sizeof(err)) != PYEXEC_OK ||
 	    sb_cgroup_init(&v, NULL, 0, err, sizeof(err)) != 0) {
 		fprintf(stderr, "pyexec-fcgi: %s\n", err);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (v == SB_CGROUP_V2)
-		return 0;
+		goto out;
 	snprintf(name, sizeof(name), "pyexec/%s", c.instance);
 	if (sb_cgroup_sweep(v, name, 5000) != 0) {
 		fprintf(stderr, "pyexec-fcgi: cgroup %s could not be removed\n",
 		    name);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	sb_cgroup_remove(v, "pyexec");
-	return 0;
+out:
+	config_free(&c);
+	return rc;
 }
 
 int

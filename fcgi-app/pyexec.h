@@ -115,6 +115,7 @@ int64_t		 config_budget(const struct pyexec_config *);
 int64_t		 config_llm_ms(const struct pyexec_config *);
 int64_t		 config_run_ms(double timeout);
 enum pyexec_err	 config_load(struct pyexec_config *, char *, size_t);
+void		 config_free(struct pyexec_config *);
 int		 config_parse_size(const char *, uint64_t *);
 double		 config_default_cpu(const struct pyexec_config *);
 bool		 config_names_preloaded(const struct pyexec_config *,
