@@ -431,14 +431,17 @@ def _rm_run_cgroup(launcher, slot):
 def _fill(path):
     """Fills the file system of path; returns the filler's name."""
     name = os.path.join(path, "filler")
-    with open(name, "wb") as f:
-        chunk = b"\0" * (1 << 20)
-        try:
-            while True:
-                f.write(chunk)
-                f.flush()
-        except OSError:
-            pass
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1 << 20, 4096, 1):     # unbuffered: nothing left to
+            chunk = b"\0" * size           # flush when it is closed
+            try:
+                while True:
+                    os.write(fd, chunk)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
     return name
 
 
@@ -506,28 +509,33 @@ def run(stack, name, before=1.5):
         warm.one(kinds[i % len(kinds)], i)
     held_before = held(stack, view)
     restarts_before = {s["id"]: s["restarts"] for s in view["slots"]}
-    with Watch() as watch, Load(kinds) as load:
-        load.wait_for(8)
-        time.sleep(before)
-        t_fault = time.monotonic()
-        inject()
-        if name.startswith("llm_"):
-            # the model misbehaves for every request sent to it now
-            bad = Load(("llm:" + state["mode"],))
-            with bad:
-                time.sleep(LLM_TIMEOUT + 1.5)
-            state["bad"] = bad.results
-        elif name == "stop":
-            time.sleep(STOP_SECONDS)
-            if alive(state["stopped"]):
-                os.kill(state["stopped"], signal.SIGCONT)
-        time.sleep(after)
-        if name == "disk":
+    try:
+        with Watch() as watch, Load(kinds) as load:
+            load.wait_for(8)
+            time.sleep(before)
+            t_fault = time.monotonic()
+            inject()
+            if name.startswith("llm_"):
+                # the model misbehaves for every request sent to it now
+                bad = Load(("llm:" + state["mode"],))
+                with bad:
+                    time.sleep(LLM_TIMEOUT + 1.5)
+                state["bad"] = bad.results
+            elif name == "stop":
+                time.sleep(STOP_SECONDS)
+                if alive(state["stopped"]):
+                    os.kill(state["stopped"], signal.SIGCONT)
+            time.sleep(after)
+            if name == "disk":
+                os.unlink(state["filler"])
+                # and after the disk has room again: the log is written again
+                time.sleep(1.5)
+                state["log_grew"] = (os.path.getsize(os.path.join(
+                    stack.run_dir, "pyexec.log")) > state["log_size"])
+    finally:
+        # a full disk must not outlive its scenario (the next ones log)
+        if "filler" in state and os.path.exists(state["filler"]):
             os.unlink(state["filler"])
-            # and after the disk has room again: the log is written again
-            time.sleep(1.5)
-            state["log_grew"] = (os.path.getsize(os.path.join(
-                stack.run_dir, "pyexec.log")) > state["log_size"])
     t_end = time.monotonic()
 
     failed = [r for r in load.results if not ok(r)]
