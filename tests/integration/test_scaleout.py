@@ -329,6 +329,7 @@ def test_zz_sigkill_of_one_master_fails_only_its_requests(stack):
         while (any(running(p) for p in procs) or cgroups_of(INSTANCE + "-b0")) \
                 and time.monotonic() < deadline:
             time.sleep(0.05)
+        t_gone = time.monotonic()
         n = len(load.results)
         load.wait_for(n + 30)
     left = [p for p in procs if running(p)]
@@ -338,7 +339,11 @@ def test_zz_sigkill_of_one_master_fails_only_its_requests(stack):
     # only requests in flight on the victim fail, each with a JSON 5xx
     assert all(json_5xx(r) for r in failed), show(failed)
     assert all(r[0] < t_kill + 1.0 for r in failed), show(failed)
-    assert len(failed) <= THREADS, show(failed)
+    # In flight on the victim: sent before the last of its processes was
+    # gone.  (Not one per client: a client whose run failed fast with 500,
+    # the guard having killed its launcher, can send again to the dying
+    # front before it ends, and get 502.)
+    assert all(r[0] <= t_gone for r in failed), (t_gone, show(failed))
     late = [r for r in load.results if r[0] >= t_kill + 1.0]
     assert len(late) >= 20 and all(ok(r) for r in late)
     # started again, it takes traffic again
