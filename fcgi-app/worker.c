@@ -401,7 +401,9 @@ worker_next(struct worker *w, FCGX_Request *req)
 	int		 fd;
 
 	for (;;) {
-		if (worker_prove_warm(w) != 0)
+		/* task_run() asked the launcher before the run: only a slot
+		 * whose zygotes are not proved asks again here. */
+		if (!w->warm_proven && worker_prove_warm(w) != 0)
 			return -1;
 		if (send(w->chan, "I", 1, MSG_NOSIGNAL) != 1 && errno != EINTR)
 			return -1;

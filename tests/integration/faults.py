@@ -31,6 +31,8 @@ import tempfile
 import threading
 import time
 
+from private_stack import comm, running as alive  # noqa: F401 (used by tests)
+
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LISTEN = "127.0.0.1:18750"
 LLM_PORT = 18751
@@ -308,22 +310,6 @@ def children(pid):
             return [int(p) for p in f.read().split()]
     except OSError:
         return []
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return ""
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def held(stack, view):
