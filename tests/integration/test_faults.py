@@ -123,3 +123,48 @@ def test_a_run_whose_zygote_is_killed_is_answered_500_not_as_its_own_outcome(sta
     after = faults.wait_steady()
     assert [s["restarts"] for s in after["slots"]] == [s["restarts"] for s in view["slots"]]
     assert "the run's zygote died under it" in stack.log_text()
+
+
+def test_a_run_cannot_fake_its_zygotes_death(stack):
+    """The attacker's side of PROTO_DONE_LOST: a warm run that signals
+    every process it can name (its init, its parent, -1, the zygote's and
+    launcher's pids guessed in its namespace) and then dies of SIGKILL
+    itself gets its own outcome, not the 500 of a lost run; the slot's
+    zygotes and launcher are the same afterwards."""
+    view = faults.wait_steady()
+    before = {s["id"]: faults.zygotes(s["launcher_pid"]) for s in view["slots"]}
+    lost = stack.log_text().count("the run's zygote died under it")
+    code = ("import os, signal, pandas\n"
+            "me = os.getpid()\n"
+            "for p in [1, os.getppid(), -1] + [q for q in range(2, 64) if q != me]:\n"
+            "    for s in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP):\n"
+            "        try:\n"
+            "            os.kill(p, s)\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "print('still here', flush=True)\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    # both slots' zygotes proved (a zygote remade by an earlier test is
+    # proved after the run that found it new, which runs cold)
+    import time
+    deadline, streak = time.monotonic() + 30, 0
+    while streak < 4 and time.monotonic() < deadline:
+        ex = faults.execution(dict(zip(("status", "ctype", "body"), faults.request(
+            "POST", "/v1/execute", faults.DATA))))
+        streak = streak + 1 if ex.get("warm") else 0
+    assert streak >= 4, "the runs did not start warm again"
+    warm = 0
+    for _ in range(6):
+        st, ctype, body = faults.request("POST", "/v1/execute", {"code": code, "timeout": 10})
+        res = {"status": st, "ctype": ctype, "body": body}
+        ex = faults.execution(res)
+        assert st == 200, body
+        assert ex["outcome"] == "signal" and ex["signal"] == "SIGKILL", body
+        assert ex["stdout"] == "still here\n", body
+        warm += ex.get("warm") is True
+    assert warm >= 4, "the attack must run from the zygotes: %d of 6 warm" % warm
+    after = faults.wait_steady()
+    assert [s["restarts"] for s in after["slots"]] == [s["restarts"] for s in view["slots"]]
+    assert [s["launcher_pid"] for s in after["slots"]] == [s["launcher_pid"] for s in view["slots"]]
+    assert {s["id"]: faults.zygotes(s["launcher_pid"]) for s in after["slots"]} == before
+    assert stack.log_text().count("the run's zygote died under it") == lost
