@@ -454,8 +454,9 @@ worker_main(struct worker *w)
 	w->warm.bare = w->warm.data = PROTO_WARM_STARTING; /* until heard */
 	if (w->sh->slot[w->id].restarts == 0)
 		worker_warm_wait(w);
-	else if (run_ping(w->rs, 2000, &w->warm) == 0)
-		status_warm_store(w, &w->warm);
+	else
+		(void)worker_warm_refresh(w);	/* no answer: the self-test
+						 * below fails */
 	/* A lease an earlier worker of this slot held goes: its launcher and
 	 * runs are gone (the master stops them before it starts this one). */
 	workspace_release(w);
