@@ -812,7 +812,8 @@ sb_cgroup_set_memory(struct sb_cgroup *cg, uint64_t bytes)
 	return rc;
 }
 
-/* The text to write to the quota knob for a limit of cores. */
+/* The text to write to the quota knob for a limit of cores; cores <= 0
+ * is no limit. */
 int
 sb_cgroup_format_cpu(enum sb_cgversion v, double cores, char *buf, size_t len)
 {
@@ -821,7 +822,10 @@ sb_cgroup_format_cpu(enum sb_cgversion v, double cores, char *buf, size_t len)
 
 	if (quota < 1000)
 		quota = 1000;
-	if (v == SB_CGROUP_V2)
+	if (cores <= 0)
+		n = v == SB_CGROUP_V2 ? snprintf(buf, len, "max %d",
+		    SB_CPU_PERIOD_US) : snprintf(buf, len, "-1");
+	else if (v == SB_CGROUP_V2)
 		n = snprintf(buf, len, "%lld %d", quota, SB_CPU_PERIOD_US);
 	else
 		n = snprintf(buf, len, "%lld", quota);
@@ -851,6 +855,21 @@ sb_cgroup_set_cpu(struct sb_cgroup *cg, double cores)
 	}
 	cg->cpu_set = cores;
 	return 0;
+}
+
+/*
+ * Lifts the run's CPU quota (v1 -1, v2 "max"): the OOM grace of run.c.
+ * The next sb_cgroup_set_cpu() writes the quota again, whatever it was.
+ */
+int
+sb_cgroup_lift_cpu(struct sb_cgroup *cg)
+{
+	char	 quota[32];
+
+	cg->cpu_set = -1;		/* no limit a caller can ask for */
+	if (sb_cgroup_format_cpu(cg->version, 0, quota, sizeof(quota)) != 0)
+		return -1;
+	return knob_write(cg, SB_KNOB_CPU_QUOTA, quota);
 }
 
 /* Finds "key N" in a flat-keyed cgroup file. */
@@ -947,6 +966,18 @@ sb_cgroup_reset(struct sb_cgroup *cg)
 	    knob_write(cg, SB_KNOB_CPU_USAGE, "0") != 0)
 		return -1;
 	return 0;
+}
+
+/* The cumulative count of the run cgroup's OOM kills, alone: cheap
+ * enough to poll while a run goes on. */
+int
+sb_cgroup_oom_kills(struct sb_cgroup *cg, uint64_t *out)
+{
+	char	buf[1024];
+
+	if (knob_read(cg, SB_KNOB_OOM, buf, sizeof(buf)) != 0)
+		return -1;
+	return sb_cgroup_parse_oom(cg->version, buf, out);
 }
 
 int

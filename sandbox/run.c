@@ -15,7 +15,9 @@
  * for it after its answer (run_settle), and before any next message to the
  * launcher.  A backstop deadline past
  * the run's own limit catches a launcher that stopped answering: that is
- * our failure (a 5xx), never an outcome.
+ * our failure (a 5xx), never an outcome.  The same loop watches the run's
+ * OOM kills and lifts its CPU quota for a moment after one (the OOM grace,
+ * below), so that a throttled victim can exit.
  */
 #include "config.h"
 
@@ -37,6 +39,9 @@
 #define REPORT_MAX	(64 * 1024)
 #define ART_FRAMING	(128 * 1024)	/* names, sizes, keys of <= 101 items */
 #define BACKSTOP_MS	10000	/* past the run's own timeout */
+#define OOM_TICK_MS	20	/* the run's OOM kill count is read this often */
+#define OOM_GRACE_MS	100	/* its quota stays lifted this long after a kill */
+#define OOM_GRACE_MAX	1000	/* and this long in all, per run (ms) */
 
 static int64_t
 mono_ms(void)
@@ -84,7 +89,31 @@ struct feed {
 	int		 fd;	/* our write end, -1 once done */
 };
 
+/*
+ * The OOM grace.  The memory cgroup's OOM killer kills one process and
+ * kills no other until that one has exited; meanwhile every process of the
+ * run that needs memory goes on retrying reclaim inside the kernel.  Since
+ * the CFS quota's task-based throttling (Linux 6.18) a process is throttled
+ * only on its way back to user space, so the victim, stopped there with its
+ * SIGKILL pending, waits for quota that the reclaimers spend in the kernel:
+ * the run sat at its memory limit, a core busy, until its timeout (seen
+ * live: 16 processes over a 100 MiB limit at cpu_limit 1, 3 runs in 5).
+ * So while a run goes on the worker reads its OOM kill count every
+ * OOM_TICK_MS; at a new kill it lifts the run's CPU quota, until
+ * OOM_GRACE_MS after the last kill and for OOM_GRACE_MAX in all per run (a
+ * run cannot buy unlimited CPU with OOM kills), then sets it back.
+ */
+struct oom_grace {
+	struct sb_cgroup *cg;		/* borrowed */
+	double		 cpu;		/* the run's quota, in cores */
+	uint64_t	 kills;		/* the count last read */
+	int64_t		 next_read;	/* mono ms */
+	int64_t		 since, until;	/* lifted over [since, until), or 0 */
+	int64_t		 spent;		/* ms lifted in earlier graces */
+};
+
 struct pump {
+	struct oom_grace oom;
 	struct sink	 out, err, rep;
 	struct feed	 code, in;
 	size_t		 max_output;
@@ -254,6 +283,44 @@ pump_ctl(struct pump *p)
 	return -1;	/* closed, short, or not a DONE: the slot is broken */
 }
 
+/* Ends a grace, if one is on: the run's own quota again.  0 or -1. */
+static int
+oom_grace_end(struct oom_grace *g, int64_t now)
+{
+	if (g->until == 0)
+		return 0;
+	g->spent += now - g->since;
+	g->until = 0;
+	return sb_cgroup_set_cpu(g->cg, g->cpu);
+}
+
+/* Reads the OOM kill count if it is time; starts, extends or ends the
+ * grace.  0, or -1 if a knob failed (the slot is broken). */
+static int
+oom_grace_tick(struct oom_grace *g, int64_t now)
+{
+	uint64_t	kills;
+	int64_t		used = g->spent + (g->until != 0 ? now - g->since : 0);
+
+	if (now < g->next_read)
+		return 0;
+	g->next_read = now + OOM_TICK_MS;
+	if (sb_cgroup_oom_kills(g->cg, &kills) != 0)
+		return -1;
+	if (kills != g->kills && used < OOM_GRACE_MAX) {
+		if (g->until == 0) {
+			if (sb_cgroup_lift_cpu(g->cg) != 0)
+				return -1;
+			g->since = now;
+		}
+		g->until = now + OOM_GRACE_MS;
+	}
+	g->kills = kills;
+	if (g->until != 0 && (now >= g->until || used >= OOM_GRACE_MAX))
+		return oom_grace_end(g, now);
+	return 0;
+}
+
 /* The poll loop; 0 once DONE came and every read end hit EOF. */
 static int
 pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
@@ -264,6 +331,11 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 	int64_t		left;
 
 	while (!p->done) {
+		if (oom_grace_tick(&p->oom, mono_ms()) != 0) {
+			snprintf(err, errlen, "the run's OOM grace: %s",
+			    strerror(errno));
+			return -1;
+		}
 		n = 0;
 		for (i = 0; i < 3; i++)
 			pfd[n++] = (struct pollfd){ sinks[i]->fd, POLLIN, 0 };
@@ -274,7 +346,9 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 			snprintf(err, errlen, "the slot's launcher stopped answering");
 			return -1;
 		}
-		if (poll(pfd, (nfds_t)n, (int)left) < 0) {
+		if (left > p->oom.next_read - mono_ms())
+			left = p->oom.next_read - mono_ms();
+		if (poll(pfd, (nfds_t)n, left < 0 ? 0 : (int)left) < 0) {
 			if (errno == EINTR)
 				continue;
 			snprintf(err, errlen, "poll: %s", strerror(errno));
@@ -490,6 +564,8 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	}
 	if (run_prepare(rs, pa, &before, err, errlen) != 0)
 		goto out;
+	p.oom = (struct oom_grace){ .cg = rs->cg, .cpu = pa->cpu_limit,
+	    .kills = before.oom_kills, .next_read = mono_ms() + OOM_TICK_MS };
 	if (run_pipes(&p, theirs) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto out;
@@ -507,6 +583,11 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 		goto out;
 	if (pump_run(&p, mono_ms() + m.timeout_ms + BACKSTOP_MS, err, errlen) != 0)
 		goto out;
+	if (oom_grace_end(&p.oom, mono_ms()) != 0) {
+		snprintf(err, errlen, "setting the cpu limit back after the "
+		    "run's OOM grace: %s", strerror(errno));
+		goto out;
+	}
 	rs->clean_pending = true;
 	if (p.done_msg.flags & PROTO_DONE_NOEXEC) {
 		snprintf(err, errlen, "the run could not be started");
@@ -539,6 +620,8 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	r->warm_data = (p.done_msg.flags & PROTO_DONE_DATA) != 0;
 	rc = 0;
 out:
+	if (p.oom.until != 0)		/* the slot is failed: best effort */
+		(void)oom_grace_end(&p.oom, mono_ms());
 	pump_free(&p);
 	free(payload);
 	return rc;

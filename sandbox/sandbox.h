@@ -139,6 +139,7 @@ int		 sb_cgroup_set_memory(struct sb_cgroup *, uint64_t bytes);
 int		 sb_cgroup_set_cpu(struct sb_cgroup *, double cores);
 int		 sb_cgroup_reset(struct sb_cgroup *);
 int		 sb_cgroup_reclaim(struct sb_cgroup *);
+int		 sb_cgroup_lift_cpu(struct sb_cgroup *);
 
 struct sb_counters {
 	uint64_t	cpu_ns;		/* CPU time used (delta on v2) */
@@ -146,6 +147,7 @@ struct sb_counters {
 	uint64_t	oom_kills;	/* cumulative: take deltas */
 };
 int		 sb_cgroup_read(struct sb_cgroup *, struct sb_counters *);
+int		 sb_cgroup_oom_kills(struct sb_cgroup *, uint64_t *);
 
 /* Pure helpers, unit-tested for both versions. */
 int		 sb_cgroup_format_cpu(enum sb_cgversion, double cores,

@@ -130,6 +130,11 @@ START_TEST(test_cgroup_cpu_format)
 	ck_assert_str_eq(buf, "20000 10000");
 	ck_assert_int_eq(sb_cgroup_format_cpu(SB_CGROUP_V2, 0.001, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "1000 10000");
+	/* no limit: the OOM grace of run.c */
+	ck_assert_int_eq(sb_cgroup_format_cpu(SB_CGROUP_V1, 0, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "-1");
+	ck_assert_int_eq(sb_cgroup_format_cpu(SB_CGROUP_V2, 0, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "max 10000");
 }
 END_TEST
 
