@@ -528,6 +528,37 @@ def _art_prepare():
             _art_wrapped[name] = (m, _ART_WRAP[name](m))
 
 
+def _art_boundary(time):
+    """The time from which a workspace's outputs are this run's: the coarse
+    clock, the one the kernel stamps files with, never ahead of them.  A
+    file an earlier run changed within the current tick of that clock (runs
+    back to back) would pass for this run's, so then wait for the next tick
+    (4 ms at HZ=250; 20 ms at most).  Only ctime counts here: a run can set
+    a file's mtime, never its ctime."""
+    since = time.clock_gettime_ns(5)    # CLOCK_REALTIME_COARSE
+    newest = -1
+    try:
+        d = posix.open(_ART_WS_DIR, posix.O_RDONLY | posix.O_DIRECTORY |
+                       posix.O_NOFOLLOW)
+    except OSError:
+        return since                    # no outputs yet
+    try:
+        for name in posix.listdir(d):
+            try:
+                st = posix.stat(name, dir_fd=d, follow_symlinks=False)
+            except OSError:
+                continue
+            if st.st_ctime_ns > newest:
+                newest = st.st_ctime_ns
+    finally:
+        posix.close(d)
+    give_up = since + 20000000
+    while since <= newest and since < give_up:
+        time.sleep(0.0005)
+        since = time.clock_gettime_ns(5)
+    return since
+
+
 def _art_start(warm, ws=False):
     """A run that collects, before its code: our show() in place, and the
     finder for what the code imports (both made by the zygote when warm;
@@ -539,8 +570,7 @@ def _art_start(warm, ws=False):
     if ws:
         import time
         _ART_DIR = _ART_WS_DIR
-        # Coarse: the clock the kernel stamps files with, never ahead.
-        _art_since = time.clock_gettime_ns(5)   # CLOCK_REALTIME_COARSE
+        _art_since = _art_boundary(time)
         try:
             posix.mkdir(_ART_DIR, 0o700)
         except OSError:

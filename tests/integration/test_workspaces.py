@@ -273,6 +273,22 @@ def test_artifacts_are_the_files_of_workspace_outputs_this_run_changed():
     assert _delete(s).status == 200
 
 
+def test_artifacts_of_runs_back_to_back_are_each_runs_own():
+    # The kernel stamps files with a coarse clock (4 ms ticks here): a run
+    # that starts in the tick of the last run's write must neither report
+    # that file as its own nor miss a file it rewrites itself.
+    s = _sess("b2b")
+    for k in range(12):
+        name = "f%d.txt" % (k - k % 2)      # odd rounds rewrite the last one
+        resp, ex = _exec({"session_id": s, "code":
+                          "open('outputs/%s', 'w').write('%d')\n" % (name, k)})
+        assert ex["outcome"] == "completed", ph.show(ex)
+        files = [i for i in resp.json["response"] if i["type"] == "file"]
+        assert [f["name"] for f in files] == [name], (k, ph.show(resp.json))
+        assert base64.b64decode(files[0]["data"]) == str(k).encode()
+    assert _delete(s).status == 200
+
+
 def test_input_files_replace_a_regular_file_and_never_a_link():
     s = _sess("inputs")
     enc = base64.b64encode(b"new").decode()
