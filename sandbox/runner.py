@@ -638,9 +638,9 @@ def _art_file(d, name):
         return
     if st.st_mode & _S_IFMT != _S_IFREG:
         return                          # links, FIFOs, directories
-    if _art_since is not None and max(st.st_mtime_ns, st.st_ctime_ns) < \
-            _art_since:
-        return                          # an earlier run's, in a workspace
+    if _art_since is not None and st.st_ctime_ns < _art_since:
+        return                          # an earlier run's, in a workspace:
+                                        # ctime, which a run cannot set
     if not _name_ok(name):
         _art.add("file", None, st.st_size, reason="name")
         return

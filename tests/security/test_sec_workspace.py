@@ -316,6 +316,34 @@ def test_two_clients_and_two_sessions_race_on_one_file_name(token):
     sh.assert_host_clean(token)
 
 
+def test_a_run_cannot_plant_outputs_in_the_next_runs_artifacts(token):
+    # What a run leaves in outputs/ for the next: a file dated in 2100
+    # (mtime is the run's to set, ctime is not), a link to a host file,
+    # a directory.  The next run reports only what it wrote itself.
+    s = _sess("plant")
+    try:
+        ex = _run(_code("""
+            import os
+            open('outputs/future.txt', 'w').write('old')
+            os.utime('outputs/future.txt', (4102444800, 4102444800))
+            os.symlink('/etc/passwd', 'outputs/link')
+            os.mkdir('outputs/dir')
+            print('planted')
+            """), s)
+        assert ex["stdout"] == "planted\n", show(ex)
+        resp = ph.execute({"code": "open('outputs/mine.txt', 'w').write('m')\n",
+                           "session_id": s}, timeout=60)
+        assert resp.status == 200, show(resp)
+        items = resp.json["response"]
+        ex = [i for i in items if i["type"] == "execution"][0]
+        assert ex["outcome"] == "completed", show(ex)
+        files = [i["name"] for i in items if i["type"] == "file"]
+        assert files == ["mine.txt"], show(resp)
+    finally:
+        assert _delete(s).status == 200
+        sh.assert_host_clean(token)
+
+
 def test_a_run_without_a_workspace_sees_none_in_any_slot(token):
     s = _sess("left")
     _run("open('left-%s', 'w').write('x')" % token, s)
