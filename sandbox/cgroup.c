@@ -992,8 +992,5 @@ sb_cgroup_read(struct sb_cgroup *cg, struct sb_counters *c)
 	if (knob_read(cg, SB_KNOB_MEM_PEAK, buf, sizeof(buf)) != 0)
 		return -1;
 	c->mem_peak = strtoull(buf, NULL, 10);
-	if (knob_read(cg, SB_KNOB_OOM, buf, sizeof(buf)) != 0 ||
-	    sb_cgroup_parse_oom(cg->version, buf, &c->oom_kills) != 0)
-		return -1;
-	return 0;
+	return sb_cgroup_oom_kills(cg, &c->oom_kills);
 }

@@ -328,10 +328,11 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 	struct pollfd	pfd[6];
 	struct sink	*sinks[3] = { &p->out, &p->err, &p->rep };
 	int		n, i, rc;
-	int64_t		left;
+	int64_t		left, now;
 
 	while (!p->done) {
-		if (oom_grace_tick(&p->oom, mono_ms()) != 0) {
+		now = mono_ms();
+		if (oom_grace_tick(&p->oom, now) != 0) {
 			snprintf(err, errlen, "the run's OOM grace: %s",
 			    strerror(errno));
 			return -1;
@@ -342,13 +343,13 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 		pfd[n++] = (struct pollfd){ p->code.fd, POLLOUT, 0 };
 		pfd[n++] = (struct pollfd){ p->in.fd, POLLOUT, 0 };
 		pfd[n++] = (struct pollfd){ p->done ? -1 : p->ctl, POLLIN, 0 };
-		if ((left = backstop - mono_ms()) <= 0) {
+		if ((left = backstop - now) <= 0) {
 			snprintf(err, errlen, "the slot's launcher stopped answering");
 			return -1;
 		}
-		if (left > p->oom.next_read - mono_ms())
-			left = p->oom.next_read - mono_ms();
-		if (poll(pfd, (nfds_t)n, left < 0 ? 0 : (int)left) < 0) {
+		if (left > p->oom.next_read - now)
+			left = p->oom.next_read - now;
+		if (poll(pfd, (nfds_t)n, (int)left) < 0) {
 			if (errno == EINTR)
 				continue;
 			snprintf(err, errlen, "poll: %s", strerror(errno));
