@@ -495,7 +495,8 @@ enum task_fail {
 	TASK_FAIL_SANDBOX,	/* the slot failed (logged): 500 */
 	TASK_FAIL_BUDGET,	/* the next step could pass the budget: 504 */
 	TASK_FAIL_WORKSPACE,	/* no workspace: t->ws_status (400, 409,
-				 * 500, 507), the reason in t->why */
+				 * 500, 507) and t->ws_code, the reason
+				 * in t->why */
 };
 
 enum task_review {
@@ -544,6 +545,8 @@ struct task {
 	const char		*session_hdr;	/* borrowed: Pyexec-Session-Id */
 	char			 session[WS_NAME_MAX + 1]; /* "": none */
 	int			 ws_status;	/* TASK_FAIL_WORKSPACE: HTTP */
+	const char		*ws_code;	/* static: its error code, or
+						 * NULL: the status's own */
 };
 
 /* workspace.c: the request side of workspaces (sandbox/store.c). */
@@ -555,6 +558,8 @@ int		 workspace_attach(struct worker *, struct task *,
 		    struct task_attempt *);
 void		 workspace_after_run(struct worker *, struct task_attempt *);
 void		 workspace_release(struct worker *);
+void		 workspace_unusable(struct worker *, struct task *,
+		    const char *err);
 void		 ws_req_fill(struct ws_req *, enum ws_op, const char *client,
 		    const char *session, bool create);
 struct json_object *item_workspace(const struct task *,
@@ -609,6 +614,7 @@ void		 exchange_json(struct exchange *, int status, struct json_object *);
 void		 exchange_error(struct exchange *, int status, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 void		 exchange_task_error(struct exchange *);
+unsigned	 exchange_ws_retry(const struct task *);
 
 /* routes.c: the table of routes and the native handlers. */
 typedef void	(*route_fn)(struct exchange *);

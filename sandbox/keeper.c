@@ -73,19 +73,14 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st,
 static void __attribute__((noreturn))
 run_init(const struct launcher *l, int fds[KEEP_MAX_FDS], int32_t flags)
 {
-	int	 st = fds[PROTO_NFDS], status, i;
+	int	 st = fds[PROTO_NFDS], status, i, rc;
 	int	 wsfd = (flags & PROTO_RUN_WORKSPACE) ? fds[KEEP_FD_WORKSPACE] : -1;
 	char	 err[256];
 	pid_t	 child, p;
 
-	if (root_run_mounts(&l->root, (flags & PROTO_RUN_OUTPUTS) != 0, wsfd,
-	    err, sizeof(err)) != 0) {
-		char line[300];
-
-		snprintf(line, sizeof(line), "!%s", err);
-		(void)!send(st, line, strlen(line), MSG_NOSIGNAL);
-		_exit(127);
-	}
+	if ((rc = root_run_mounts(&l->root, (flags & PROTO_RUN_OUTPUTS) != 0,
+	    wsfd, err, sizeof(err))) != 0)
+		runstep_fail_mounts(st, rc, err);
 	if ((child = fork()) < 0)
 		runstep_fail(st, "fork");
 	if (child == 0)

@@ -638,6 +638,13 @@ status_read(struct run_state *rs)
 		snprintf(line, sizeof(line), "run did not start: %s", msg + 1);
 		launcher_log("error", line);
 		rs->flags |= PROTO_DONE_NOEXEC;
+	} else if (msg[0] == 'W') {
+		char	line[300];
+
+		snprintf(line, sizeof(line), "run did not start: its workspace "
+		    "could not be entered: %.200s", msg + 1);
+		launcher_log("warning", line);
+		rs->flags |= PROTO_DONE_WORKSPACE;
 	}
 	return n;
 }
@@ -788,7 +795,7 @@ run_status(struct run_state *rs)
 	while (!rs->have_status && status_read(rs) > 0)
 		;
 	if (rs->have_status && !rs->have_stamp &&
-	    !(rs->flags & PROTO_DONE_NOEXEC)) {
+	    !(rs->flags & (PROTO_DONE_NOEXEC | PROTO_DONE_WORKSPACE))) {
 		/* No 'T': the runner never started (a spare that broke). */
 		char	line[96];
 

@@ -103,6 +103,10 @@ struct launcher {
  * And on the run's status socket (run's init and child -> launcher):
  *   'T' + uint64 exec time (ns)    the child is about to exec python
  *   '!' + text                     a set-up step failed
+ *   'W' + text                     the run's workspace could not be
+ *                                  entered (moved onto /workspace, or
+ *                                  made the cwd): the run does not start,
+ *                                  PROTO_DONE_WORKSPACE, the slot goes on
  *   'S' + int32 wait status        the runner (python) has ended
  */
 enum keep_op {
@@ -150,6 +154,8 @@ extern char *const runstep_envp[];
 uint64_t	 launcher_now_ns(void);
 void		 launcher_log(const char *level, const char *msg);
 void		 runstep_fail(int st, const char *step) __attribute__((noreturn));
+void		 runstep_fail_mounts(int st, int rc, const char *err)
+		    __attribute__((noreturn));
 int		 runstep_become(const struct runstep *, int *fds, int st,
 		    bool workspace);
 void		 runstep_stamp(int st);

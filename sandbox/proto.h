@@ -111,6 +111,10 @@ struct proto_done {
 #define PROTO_DONE_LOST		0x40u	/* its zygote died before the runner's
 					 * status was known, and the run with
 					 * it: not the code's doing */
+#define PROTO_DONE_WORKSPACE	0x80u	/* the run did not start: its
+					 * workspace could not be entered
+					 * (the client's error; the slot is
+					 * sound) */
 
 /* A zygote's state, as the launcher keeps it and PROTO_PONG says it. */
 enum proto_warm {

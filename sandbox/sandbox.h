@@ -312,6 +312,10 @@ struct run_slot {
 	bool		 clean_pending;	/* PROTO_CLEAN of the last run not read */
 };
 
+/* run_execute(): 0 (ran), -1 (the slot failed), 1 (lost with its zygote)
+ * or RUN_NO_WORKSPACE (its workspace could not be entered: not started,
+ * the client's error; the slot is sound). */
+#define RUN_NO_WORKSPACE	2
 int		 run_execute(struct run_slot *, const struct run_params *,
 		    struct run_result *, char *, size_t);
 int		 run_ping(struct run_slot *, int timeout_ms, struct run_warm *);
