@@ -396,6 +396,9 @@ struct metrics {
 	uint64_t	llm_calls[MET_LLM];
 	struct met_hist	run, setup, queue, llm;
 	uint64_t	worker_restarts, launcher_restarts, slot_restarts;
+	uint64_t	zygote_restarts, keeper_restarts;	/* workers add
+					 * what their launcher's PONG says */
+	uint64_t	front_restarts, store_restarts;
 	uint64_t	selftest_failures;
 	uint64_t	queue_rejections;
 };
@@ -450,6 +453,8 @@ struct worker {
 						 * they are the launcher's
 						 * now: runs may be warm */
 	uint8_t		 proven_gen[2];		/* bare, data (run_warm) */
+	uint8_t		 seen_restarts[2];	/* zygote, keeper restarts
+						 * its launcher said so far */
 	int		 chan;			/* the channel to the front */
 	int		 store;			/* the channel to the workspace
 						 * store, or -1 (none) */

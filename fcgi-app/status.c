@@ -27,13 +27,21 @@ status_state_name(int s)
 	return state_names[s];
 }
 
-/* The slot's zygotes as the launcher last said, for /health. */
+/* The slot's zygotes as the launcher last said, for /health; and the
+ * zygotes and keepers it made again since it last said, for /metrics
+ * (its counts start at 0 with the launcher, and so do the worker's). */
 void
 status_warm_store(struct worker *w, const struct run_warm *wm)
 {
 	struct shared_slot	*ss = &w->sh->slot[w->id];
 	size_t			 i;
 
+	metrics_add(&w->sh->met.zygote_restarts,
+	    (uint8_t)(wm->zygote_restarts - w->seen_restarts[0]));
+	metrics_add(&w->sh->met.keeper_restarts,
+	    (uint8_t)(wm->keeper_restarts - w->seen_restarts[1]));
+	w->seen_restarts[0] = wm->zygote_restarts;
+	w->seen_restarts[1] = wm->keeper_restarts;
 	w->warm = *wm;
 	ss->warm_bare = (int32_t)wm->bare;
 	ss->warm_data = (int32_t)wm->data;

@@ -240,6 +240,9 @@ launcher_keeper(struct launcher *l)
 	struct keep_msg	m;
 	int		none[1], nfds;
 
+	if (l->keeper_started)
+		l->keeper_restarts++;
+	l->keeper_started = true;
 	if (keeper_start(l) < 0)
 		err(1, "starting the keeper");
 	pfd = (struct pollfd){ l->keeper_fd, POLLIN, 0 };
@@ -364,6 +367,7 @@ zygote_ended(struct launcher *l, enum zyg_kind k, int status)
 		close(z->fd);
 	z->fd = -1;
 	z->pid = 0;
+	l->zygote_restarts++;
 	z->failures = was_ready ? 0 : z->failures + 1;
 	if (z->failures >= ZYG_MAX_FAILURES) {
 		z->state = PROTO_WARM_FAILED;
@@ -462,6 +466,8 @@ ctl_pong(const struct launcher *l)
 	pong.data_state = (uint8_t)l->zyg[ZYG_DATA].state;
 	pong.bare_gen = l->zyg[ZYG_BARE].gen;
 	pong.data_gen = l->zyg[ZYG_DATA].gen;
+	pong.zygote_restarts = l->zygote_restarts;
+	pong.keeper_restarts = l->keeper_restarts;
 	memcpy(pong.modules, l->zyg[ZYG_DATA].modules, sizeof(pong.modules));
 	pong.modules[sizeof(pong.modules) - 1] = '\0';
 	ctl_send(&pong, sizeof(pong));

@@ -84,6 +84,9 @@ struct launcher {
 	pid_t		 keeper;	/* 0: none */
 	int		 keeper_fd;	/* our end of the keeper's socket, or -1 */
 	bool		 warm;		/* --warm 1: start the zygotes */
+	bool		 keeper_started; /* the first keeper was made */
+	uint8_t		 keeper_restarts; /* keepers made again (PROTO_PONG) */
+	uint8_t		 zygote_restarts; /* zygotes that ended (PROTO_PONG) */
 	const char	*preload;	/* --preload: the data zygote's modules */
 	struct zygote	 zyg[ZYG_NKINDS];
 };

@@ -18,7 +18,9 @@
  *                        PROTO_CLEAN (the run's namespaces are gone: the
  *                                     slot takes the next run)
  *                        PROTO_PONG  (struct proto_pong: the state
- *                                     of the slot's zygotes)
+ *                                     of the slot's zygotes, and how
+ *                                     often they and the keeper were
+ *                                     made again)
  */
 #ifndef PYEXEC_PROTO_H
 #define PYEXEC_PROTO_H
@@ -132,7 +134,10 @@ struct proto_pong {
 	uint8_t		data_state;
 	uint8_t		bare_gen;	/* counts the zygote's (re)starts */
 	uint8_t		data_gen;
-	uint8_t		reserved[4];
+	uint8_t		zygote_restarts; /* zygotes that ended and were
+					 * made again (or given up), mod 256 */
+	uint8_t		keeper_restarts; /* keepers made again, mod 256 */
+	uint8_t		reserved[2];
 	char		modules[200];
 };
 

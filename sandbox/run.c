@@ -661,6 +661,8 @@ run_ping_fd(int ctl_fd, int timeout_ms, struct run_warm *w)
 		w->data = (enum proto_warm)a.data_state;
 		w->bare_gen = a.bare_gen;
 		w->data_gen = a.data_gen;
+		w->zygote_restarts = a.zygote_restarts;
+		w->keeper_restarts = a.keeper_restarts;
 		memcpy(w->modules, a.modules, sizeof(w->modules));
 		w->modules[sizeof(w->modules) - 1] = '\0';
 	}

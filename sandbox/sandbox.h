@@ -301,6 +301,8 @@ struct run_warm {
 	enum proto_warm	 data;
 	uint8_t		 bare_gen;	/* each zygote's (re)starts, mod 256 */
 	uint8_t		 data_gen;
+	uint8_t		 zygote_restarts; /* the launcher's counts, mod 256 */
+	uint8_t		 keeper_restarts;
 	char		 modules[200];	/* what the data zygote imported */
 };
 
