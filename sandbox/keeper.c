@@ -4,11 +4,10 @@
  *
  *   launcher (pid 1)   cgroup slot-N/launcher: never charged for a run,
  *    |                 never throttled by one, never the OOM killer's pick
- *    keeper            cgroup slot-N/run, moved there once at its start
- *     |                through the cgroup.procs fds the master opened; its
- *     |                own cgroup namespace.  Forks every run's init, so
- *     |                each run is born in run/ at no cost (a move of a
- *     |                process costs 8-25 ms on cgroup v1), and reaps it.
+ *    keeper            cgroup slot-N/launcher too, for the same reasons
+ *     |                (in run/ the OOM killer chose it whenever every
+ *     |                process of a run was smaller).  Forks every cold
+ *     |                run's init and reaps it.
  *     run init         pid 1 of a pid, mount and IPC namespace of its own,
  *      |               made for this run: fresh tmpfs on /tmp and /dev/shm
  *      |               (noexec), a /proc of this namespace only
@@ -16,8 +15,11 @@
  *      |               wait status, exits: the kernel then kills whatever
  *      |               the run left, at once, and the namespaces, their
  *      |               tmpfs and their pid counter are gone with it.
- *      run             the launcher_child steps: rlimits, uid 1000,
- *                      no_new_privs, seccomp, exec python on the runner.
+ *      run             the launcher_child steps: joins run/ through the
+ *                      cgroup.procs fds the master opened and a cgroup
+ *                      namespace of its own (as a warm run does, ~1 ms),
+ *                      rlimits, uid 1000, no_new_privs, seccomp, exec
+ *                      python on the runner.
  *
  * Nothing a run does survives it: every file system it can write, every
  * pid it can see and every IPC object is its own namespace's.  The
@@ -59,6 +61,7 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st,
 	char	*argv[] = { "python3", "-I", "-S", "-B", "-u",
 		    ROOT_RUNNER_PATH, NULL };
 
+	runstep_join_cgroups(st, l->cg_fds, l->ncg);
 	st = runstep_become(&l->step, fds, st, workspace);
 	runstep_stamp(st);
 	execve(l->python, argv, runstep_envp);
@@ -174,16 +177,30 @@ keeper_loop(const struct launcher *l, int sock, int sigfd)
 	}
 }
 
+/* In the keeper: every fd above its socket (fd 3) closed but the run/
+ * cgroup.procs ones (contiguous: launcher.c), which its runs join by. */
+static void
+keeper_close_fds(const struct launcher *l)
+{
+	unsigned	first = (unsigned)l->cg_fds[0];
+	unsigned	last = (unsigned)l->cg_fds[l->ncg - 1];
+
+	if ((first > 4 && close_range(4, first - 1, 0) != 0) ||
+	    close_range(last + 1, ~0U, 0) != 0)
+		launcher_die(1, true, "keeper: close_range");
+}
+
 /*
- * Forks the keeper.  In the child: move into run/ (each cgroup.procs fd
- * takes "0", this process), a cgroup namespace rooted there, every fd but
- * its socket closed.  Returns the keeper's pid (l->keeper_fd is our end of
- * its socket), or -1.
+ * Forks the keeper, which stays in slot-N/launcher with the launcher (out
+ * of the run's memory limit: never its OOM killer's choice); each cold run
+ * joins run/ itself, as a warm one does (runstep_join_cgroups).  In the
+ * child: every fd but its socket and the run/ cgroup.procs ones closed.
+ * Returns the keeper's pid (l->keeper_fd is our end of its socket), or -1.
  */
 pid_t
 keeper_start(struct launcher *l)
 {
-	int		sv[2], i, sigfd;
+	int		sv[2], sigfd;
 	pid_t		pid;
 	sigset_t	set;
 
@@ -203,18 +220,10 @@ keeper_start(struct launcher *l)
 	close(sv[0]);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		launcher_die(1, true, "keeper: pdeathsig");
-	for (i = 0; i < l->ncg; i++)
-		if (write(l->cg_fds[i], "0", 1) != 1)
-			launcher_die(1, true, "keeper: joining the run's cgroup");
-	for (i = 0; i < l->ncg; i++)
-		close(l->cg_fds[i]);
-	if (unshare(CLONE_NEWCGROUP) != 0)
-		launcher_die(1, true, "keeper: cgroup namespace");
 	/* fd 3 is the launcher's control socket: the keeper's replaces it. */
 	if (dup2(sv[1], 3) != 3)
 		launcher_die(1, true, "keeper: dup2");
-	if (close_range(4, ~0U, 0) != 0)
-		launcher_die(1, true, "keeper: close_range");
+	keeper_close_fds(l);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);

@@ -15,8 +15,8 @@
  *   read-only binds, /proc, pivot_root) -> cgroup namespace -> hostname ->
  *   namespace and inotify limits of the slot's user namespace ->
  *   compile the run's seccomp policy and its own (filter.c) -> signalfd
- *   for SIGCHLD -> fork the keeper (keeper.c), which moves itself into
- *   run/ -> no_new_privs and its own seccomp policy -> with --warm 1,
+ *   for SIGCHLD -> fork the keeper (keeper.c), which stays beside us in
+ *   slot-N/launcher -> no_new_privs and its own seccomp policy -> with --warm 1,
  *   start the zygotes (zygote.c), which import while the slot already
  *   serves cold runs
  *
@@ -30,9 +30,11 @@
  * empty, its tmpfs gone); answer PROTO_DONE.  The launcher never runs code
  * it was sent and never parses more than the fixed-size messages of
  * proto.h and launcher.h.  Any protocol error or failed set-up step ends
- * it; the master then makes the slot again.  A keeper that dies (the OOM
- * killer may pick it: it lives in the run's cgroup) is made again after
- * the run; the launcher itself is out of the run's cgroups.  A zygote that
+ * it; the master then makes the slot again.  A keeper that dies is made
+ * again after the run (pyexec_keeper_restarts_total); the launcher and
+ * the keeper are out of the run's cgroups, which each run joins itself
+ * (runstep_join_cgroups), so no run can make either the OOM killer's
+ * choice.  A zygote that
  * dies is made again; one that dies ZYG_MAX_FAILURES times in a row
  * before it was ready is given up (the slot's runs start cold, /health
  * says so).
@@ -232,7 +234,7 @@ launcher_limits(void)
 	}
 }
 
-/* Starts a keeper and waits for its word that it lives in run/. */
+/* Starts a keeper and waits for its word that it is ready. */
 static void
 launcher_keeper(struct launcher *l)
 {

@@ -96,7 +96,7 @@ struct launcher {
  *
  *   launcher -> keeper   KEEP_RUN + SCM_RIGHTS: the run's five fds (proto.h
  *   or zygote            order) and the run's status socket, last
- *   keeper -> launcher   KEEP_READY once it lives in run/ (a zygote: once
+ *   keeper -> launcher   KEEP_READY once it is set up (a zygote: once
  *   or zygote            it has imported, with what: struct keep_ready);
  *                        KEEP_STARTED {pid of the run's init, in the
  *                        slot's pid namespace} or KEEP_FAILED {errno};
@@ -159,6 +159,7 @@ void		 launcher_log(const char *level, const char *msg);
 void		 runstep_fail(int st, const char *step) __attribute__((noreturn));
 void		 runstep_fail_mounts(int st, int rc, const char *err)
 		    __attribute__((noreturn));
+void		 runstep_join_cgroups(int st, const int *cg_fds, int ncg);
 int		 runstep_become(const struct runstep *, int *fds, int st,
 		    bool workspace);
 void		 runstep_stamp(int st);

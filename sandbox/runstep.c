@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,6 +121,26 @@ runstep_rlimit(int st, int res, rlim_t soft, rlim_t hard)
 
 	if (setrlimit(res, &rl) != 0)
 		runstep_fail(st, "setrlimit");
+}
+
+/*
+ * Into the run's cgroups (cg_fds: run/cgroup.procs of each hierarchy,
+ * opened by the master; "0" moves the writer) and a cgroup namespace
+ * rooted there, warm and cold alike.  The run is the first process of the
+ * slot in run/: the OOM killer of its memory limit chooses among its own
+ * processes only (a keeper that lived there was its choice when every
+ * process of the run was tiny), and its pids limit is the run's alone.
+ */
+void
+runstep_join_cgroups(int st, const int *cg_fds, int ncg)
+{
+	int	i;
+
+	for (i = 0; i < ncg; i++)
+		if (write(cg_fds[i], "0", 1) != 1)
+			runstep_fail(st, "joining the run's cgroup");
+	if (unshare(CLONE_NEWCGROUP) != 0)
+		runstep_fail(st, "cgroup namespace");
 }
 
 /*

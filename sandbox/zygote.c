@@ -213,7 +213,7 @@ zyg_single_threaded(void)
 static void
 spare_become_run(struct zyg *z, int fds[KEEP_MAX_FDS], int32_t flags)
 {
-	int	st = fds[PROTO_NFDS], i, rc;
+	int	st = fds[PROTO_NFDS], rc;
 	int	wsfd = (flags & PROTO_RUN_WORKSPACE) ? fds[KEEP_FD_WORKSPACE] : -1;
 	char	err[256];
 
@@ -222,11 +222,7 @@ spare_become_run(struct zyg *z, int fds[KEEP_MAX_FDS], int32_t flags)
 	if ((rc = root_run_mounts(&z->root, (flags & PROTO_RUN_OUTPUTS) != 0,
 	    wsfd, err, sizeof(err))) != 0)
 		runstep_fail_mounts(st, rc, err);
-	for (i = 0; i < z->ncg; i++)
-		if (write(z->cg_fds[i], "0", 1) != 1)
-			runstep_fail(st, "joining the run's cgroup");
-	if (unshare(CLONE_NEWCGROUP) != 0)
-		runstep_fail(st, "cgroup namespace");
+	runstep_join_cgroups(st, z->cg_fds, z->ncg);
 	st = runstep_become(&z->step, fds, st, wsfd >= 0);
 	runstep_stamp(st);
 	close(st);
