@@ -101,6 +101,9 @@ struct pyexec_config {
 	struct web_policy web;			/* PYEXEC_SERVER_NAMES and
 						 * PYEXEC_ALLOWED_ORIGINS: what
 						 * keyless requests may name */
+	bool		 validate_run;		/* PYEXEC_VALIDATE_WITHOUT_MODEL=run:
+						 * validate_code without a
+						 * verdict runs the code */
 };
 
 #define PYEXEC_MIN_MEMORY_MB	16
@@ -508,7 +511,8 @@ enum task_review {
 	TASK_REVIEW_NONE = 0,	/* not asked for */
 	TASK_REVIEW_PASSED,
 	TASK_REVIEW_REJECTED,
-	TASK_REVIEW_SKIPPED,	/* the model could not answer: ran anyway */
+	TASK_REVIEW_SKIPPED,	/* no verdict: not run (rejected_by), or
+				 * run (PYEXEC_VALIDATE_WITHOUT_MODEL=run) */
 };
 
 /* One attempt: its code, and the run (or why it did not run). */
