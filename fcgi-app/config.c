@@ -353,6 +353,44 @@ config_workspaces(struct pyexec_config *c, char *err, size_t errlen)
 	return PYEXEC_OK;
 }
 
+/*
+ * What keyless requests may name (webguard.c): PYEXEC_SERVER_NAMES, the
+ * service's names besides localhost, 127.0.0.1 and [::1], and
+ * PYEXEC_ALLOWED_ORIGINS, the origins of other sites' pages that may
+ * send them (default: none).  An entry that is not one refuses the start.
+ */
+static enum pyexec_err
+config_web(struct pyexec_config *c, char *err, size_t errlen)
+{
+	if ((c->web.server_names = getenv("PYEXEC_SERVER_NAMES")) == NULL)
+		c->web.server_names = "";
+	if ((c->web.allowed_origins = getenv("PYEXEC_ALLOWED_ORIGINS")) == NULL)
+		c->web.allowed_origins = "";
+	if (!webguard_names_valid(c->web.server_names, err, errlen) ||
+	    !webguard_origins_valid(c->web.allowed_origins, err, errlen))
+		return PYEXEC_ERR_CONFIG;
+	return PYEXEC_OK;
+}
+
+/*
+ * PYEXEC_VALIDATE_WITHOUT_MODEL: what validate_code does when no verdict
+ * comes (no model configured, or it could not give one): "refuse" (the
+ * default: the code does not run) or "run" (it runs unreviewed).
+ */
+static enum pyexec_err
+config_validate(struct pyexec_config *c, char *err, size_t errlen)
+{
+	const char	*v = env_first("PYEXEC_VALIDATE_WITHOUT_MODEL", NULL);
+
+	c->validate_run = v != NULL && strcmp(v, "run") == 0;
+	if (v != NULL && !c->validate_run && strcmp(v, "refuse") != 0) {
+		snprintf(err, errlen, "PYEXEC_VALIDATE_WITHOUT_MODEL: must be "
+		    "refuse or run");
+		return PYEXEC_ERR_CONFIG;
+	}
+	return PYEXEC_OK;
+}
+
 #define PRELOAD_MAX	190	/* fits the launcher's report of it */
 #define PRELOAD_DEFAULT	"numpy,pandas,matplotlib"
 
@@ -481,7 +519,9 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 	if (config_queue(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 	if (config_warm(c, err, errlen) != PYEXEC_OK ||
-	    config_workspaces(c, err, errlen) != PYEXEC_OK)
+	    config_workspaces(c, err, errlen) != PYEXEC_OK ||
+	    config_web(c, err, errlen) != PYEXEC_OK ||
+	    config_validate(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 
 	if (config_load_sizes(c, err, errlen) != PYEXEC_OK)

@@ -260,6 +260,21 @@ met_workspaces(FILE *f, const struct ws_stats *ws)
 	    "with their workspace full (bytes or files).", &ws->full_runs);
 }
 
+/* Keyless requests refused as a web page's (webguard.c), by the rule. */
+static void
+met_keyless(FILE *f, const struct metrics *m)
+{
+	static const char *const rules[WEB_NVERDICTS - 1] = { "host", "origin",
+	    "content_type" };
+
+	_Static_assert(WEB_HOST == 1 && WEB_ORIGIN == 2 &&
+	    WEB_CONTENT_TYPE == 3, "rules[] follows enum web_verdict");
+	met_labelled(f, "pyexec_keyless_refusals_total", "counter", "Requests "
+	    "without a key refused as a web page of another site could send "
+	    "them (webguard: host, origin, content_type).", "rule", rules,
+	    &m->keyless_refusals[WEB_HOST], WEB_NVERDICTS - 1);
+}
+
 /*
  * The text exposition of every metric (malloc'd), or NULL.  routes are
  * the route label values, by the index metrics_request() was given.
@@ -309,6 +324,7 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	met_counter(f, "pyexec_queue_rejections_total", "Requests answered 503 "
 	    "because no worker was free within the queue's bounds.",
 	    &m->queue_rejections);
+	met_keyless(f, m);
 	if (c->workspaces)
 		met_workspaces(f, &sh->ws);
 	if (fclose(f) != 0) {

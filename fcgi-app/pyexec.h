@@ -1,7 +1,8 @@
 /*
  * pyexec.h: the private interface of the FastCGI application (fcgi-app/).
  *
- * The layers, from the bottom; names carry theirs: clock_*, config_*,
+ * The layers, from the bottom; names carry theirs: clock_*, webguard_*
+ * (webguard.h: keyless requests from web pages), config_*,
  * log_*, envelope_*, json_strict_*, request_* (field tables), llm_* and
  * extract_* (the model), task_* (the core), item_* (the native envelope),
  * exchange_* (one request and its answer), route_* and seed*_ (the
@@ -21,6 +22,7 @@
 
 #include "sandbox.h"
 #include "store.h"
+#include "webguard.h"
 
 /* The one error enum of the application.  Request-path functions return
  * it; start-up code may die with a message instead. */
@@ -96,6 +98,12 @@ struct pyexec_config {
 	uint64_t	 ws_min_free;		/* PYEXEC_WORKSPACE_MIN_FREE */
 	const char	*anonymous_from;	/* PYEXEC_ANONYMOUS_FROM: whose
 						 * requests need no key ("") */
+	struct web_policy web;			/* PYEXEC_SERVER_NAMES and
+						 * PYEXEC_ALLOWED_ORIGINS: what
+						 * keyless requests may name */
+	bool		 validate_run;		/* PYEXEC_VALIDATE_WITHOUT_MODEL=run:
+						 * validate_code without a
+						 * verdict runs the code */
 };
 
 #define PYEXEC_MIN_MEMORY_MB	16
@@ -398,6 +406,7 @@ struct metrics {
 	uint64_t	worker_restarts, launcher_restarts, slot_restarts;
 	uint64_t	selftest_failures;
 	uint64_t	queue_rejections;
+	uint64_t	keyless_refusals[WEB_NVERDICTS];	/* webguard.c */
 };
 
 struct shared {
@@ -502,7 +511,8 @@ enum task_review {
 	TASK_REVIEW_NONE = 0,	/* not asked for */
 	TASK_REVIEW_PASSED,
 	TASK_REVIEW_REJECTED,
-	TASK_REVIEW_SKIPPED,	/* the model could not answer: ran anyway */
+	TASK_REVIEW_SKIPPED,	/* no verdict: not run (rejected_by), or
+				 * run (PYEXEC_VALIDATE_WITHOUT_MODEL=run) */
 };
 
 /* One attempt: its code, and the run (or why it did not run). */

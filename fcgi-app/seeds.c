@@ -325,8 +325,10 @@ seed000_verdict(const struct task *t)
 		snprintf(buf, sizeof(buf), "Code is unsafe: %s", *line ? line :
 		    "the review judged it unsafe");
 		break;
-	case TASK_REVIEW_SKIPPED:
-		snprintf(buf, sizeof(buf), "Validation skipped: %s", t->why);
+	case TASK_REVIEW_SKIPPED:	/* not run, unless the operator said */
+		snprintf(buf, sizeof(buf), t->rejected_by != NULL ?
+		    "Validation unavailable: %s. The code was not executed." :
+		    "Validation skipped: %s", t->why);
 		break;
 	default:
 		return NULL;
@@ -341,10 +343,13 @@ seed000_run(struct json_object *ans, const struct task *t,
 {
 	const struct run_result	*rr = &a->rr;
 
-	if (t->rejected_by != NULL && t->review == TASK_REVIEW_REJECTED) {
+	if (t->rejected_by != NULL && t->review != TASK_REVIEW_NONE) {
 		json_object_object_add(ans, "stdout", json_object_new_string(""));
 		json_object_object_add(ans, "stderr", json_object_new_string(
-		    "Code rejected by validation; it was not executed."));
+		    t->review == TASK_REVIEW_REJECTED ?
+		    "Code rejected by validation; it was not executed." :
+		    "Code not validated (no model could review it); it was "
+		    "not executed."));
 	} else {
 		json_object_object_add(ans, "stdout", item_bytes(rr->out, rr->out_len));
 		json_object_object_add(ans, "stderr", item_bytes(rr->err, rr->err_len));

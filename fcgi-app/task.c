@@ -262,8 +262,13 @@ task_llm(struct worker *w, struct task *t, const struct llm_msg *msgs,
 	return e;
 }
 
-/* validate_code: one review call.  A model that cannot answer does not
- * block the run (TASK_REVIEW_SKIPPED, the reason in t->why). */
+/*
+ * validate_code: one review call.  No verdict (no model configured, or
+ * it could not give one: TASK_REVIEW_SKIPPED, the reason in t->why)
+ * fails closed: the code does not run, unless the operator chose
+ * PYEXEC_VALIDATE_WITHOUT_MODEL=run.  A client that asked for a review
+ * never gets a run without one it did not allow for.
+ */
 static void
 task_review(struct worker *w, struct task *t, const char *code)
 {
@@ -284,6 +289,11 @@ task_review(struct worker *w, struct task *t, const char *code)
 	if (e != LLM_OK) {
 		t->review = TASK_REVIEW_SKIPPED;
 		snprintf(t->why, sizeof(t->why), "%s: %s", llm_err_code(e), err);
+		if (!w->cfg->validate_run) {
+			t->rejected_by = "validate_code asked for a review and "
+			    "no model could give one";
+			metrics_run(&w->sh->met, NULL);
+		}
 		return;
 	}
 	t->review = safe ? TASK_REVIEW_PASSED : TASK_REVIEW_REJECTED;

@@ -223,6 +223,36 @@ worker_deadline(const struct worker *w, FCGX_Request *req, int64_t now,
 	return now + b - (*waited < b ? *waited : b);
 }
 
+/*
+ * A keyless request: whether a web page of another site could have sent
+ * it (webguard.c); WEB_OK, or the rule it breaks, counted and logged
+ * (the rule only: never a header's value).
+ */
+static enum web_verdict
+worker_web(struct worker *w, FCGX_Request *req, const char *method)
+{
+	const char	*cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+	struct web_request r = {
+		.scheme = FCGX_GetParam("REQUEST_SCHEME", req->envp),
+		.host = FCGX_GetParam("HTTP_HOST", req->envp),
+		.origin = FCGX_GetParam("HTTP_ORIGIN", req->envp),
+		.fetch_site = FCGX_GetParam("HTTP_SEC_FETCH_SITE", req->envp),
+		.content_type = FCGX_GetParam("CONTENT_TYPE", req->envp),
+		.has_body = (cl != NULL && strtoull(cl, NULL, 10) > 0) ||
+		    strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+		    strcmp(method, "PATCH") == 0,
+	};
+	enum web_verdict v = webguard_check(&w->cfg->web, &r);
+
+	if (v != WEB_OK) {
+		metrics_add(&w->sh->met.keyless_refusals[v], 1);
+		log_msg("info", "keyless", "a request without a key refused: "
+		    "its %s is a web page's of another site (webguard)",
+		    webguard_label(v));
+	}
+	return v;
+}
+
 static void
 worker_handle(struct worker *w, FCGX_Request *req)
 {
@@ -232,6 +262,7 @@ worker_handle(struct worker *w, FCGX_Request *req)
 	int64_t		 t0 = clock_mono_ms();
 	int		 rc;
 	bool		 anon_ok;
+	enum web_verdict web = WEB_OK;
 
 	worker_request_id(req, x.id);
 	x.task.req = &x.req;
@@ -249,6 +280,8 @@ worker_handle(struct worker *w, FCGX_Request *req)
 	if ((x.path = FCGX_GetParam("DOCUMENT_URI", req->envp)) == NULL &&
 	    (x.path = FCGX_GetParam("SCRIPT_NAME", req->envp)) == NULL)
 		x.path = "/";
+	if (x.anonymous && anon_ok)
+		web = worker_web(w, req, x.method);
 	rc = worker_read_body(req, w->cfg->max_body, &x.body, &x.len);
 	if (!anon_ok) {
 		log_msg("error", "request", "nginx treats %s as keyless "
@@ -257,7 +290,9 @@ worker_handle(struct worker *w, FCGX_Request *req)
 		    x.remote_addr != NULL ? x.remote_addr : "-");
 		exchange_error(&x, 403, "this address may not send requests "
 		    "without a key");
-	} else if (rc == 1)
+	} else if (web != WEB_OK)
+		exchange_error(&x, 403, "%s", webguard_why(web));
+	else if (rc == 1)
 		exchange_error(&x, 413, "body: larger than %zu bytes",
 		    w->cfg->max_body);
 	else if (rc != 0)
