@@ -160,6 +160,11 @@ static const struct config_size config_sizes[] = {
 	{ "PYEXEC_WORKSPACE_WAIT", 10, 0, 600, CFG(ws_wait) },
 	{ "PYEXEC_WORKSPACE_MOUNTS", 0, 0, 4096, CFG(ws_mounts) },
 	{ "PYEXEC_WORKSPACE_MIN_FREE", 1ULL << 30, 0, 1ULL << 50, CFG(ws_min_free) },
+	/* The front (front.c): seconds a connection has to send its whole
+	 * FastCGI header (nginx sends it at once), and how many connections
+	 * it reads at once, apart from PYEXEC_QUEUE_MAX's queue. */
+	{ "PYEXEC_HEADER_TIMEOUT", 5, 1, 60, CFG(header_timeout) },
+	{ "PYEXEC_HEADER_MAX", 256, 16, 4096, CFG(header_max) },
 };
 
 static void
@@ -270,9 +275,11 @@ config_policy(struct pyexec_config *c, char *err, size_t errlen)
  * The front's queue (front.c): PYEXEC_QUEUE_TIMEOUT, how long a request
  * may wait for a free worker (default 10 s: a burst of ordinary runs
  * drains within it, and a client still has time to retry another host
- * before its own timeout), and PYEXEC_QUEUE_MAX, how many may wait (and
- * be looked at) at once (default 512: below the front's descriptor
- * limit).  The 503's Retry-After is half the timeout, 1 to 30 s.
+ * before its own timeout), and PYEXEC_QUEUE_MAX, how many may wait at
+ * once (default 512).  The connections whose header has not all come
+ * have their own bound and deadline (PYEXEC_HEADER_MAX and
+ * PYEXEC_HEADER_TIMEOUT, rows of config_sizes[]).  The 503's Retry-After
+ * is half the timeout, 1 to 30 s.
  */
 static enum pyexec_err
 config_queue(struct pyexec_config *c, char *err, size_t errlen)

@@ -42,6 +42,12 @@ static const char *const met_llm[MET_LLM] = {
 	[LLM_BAD_RESPONSE] = "llm_bad_response",
 };
 
+static const char *const met_drops[MET_DROPS] = {
+	[MET_DROP_HEADER_TIMEOUT] = "header_timeout",
+	[MET_DROP_EVICTED] = "evicted", [MET_DROP_HANGUP] = "hangup",
+	[MET_DROP_MALFORMED] = "malformed",
+};
+
 static bool met_on = true;
 
 /* PYEXEC_METRICS=0: nothing is counted (the bench's baseline), and
@@ -325,6 +331,12 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	    "because no worker was free within the queue's bounds.",
 	    &m->queue_rejections);
 	met_keyless(f, m);
+	met_labelled(f, "pyexec_front_dropped_total", "counter", "Connections "
+	    "the front closed without an answer, by reason (header_timeout: "
+	    "the FastCGI header did not all come within PYEXEC_HEADER_TIMEOUT; "
+	    "evicted: the oldest of PYEXEC_HEADER_MAX being read; hangup: the "
+	    "peer went before a worker took it; malformed: not FastCGI as "
+	    "nginx sends it).", "reason", met_drops, m->front_drops, MET_DROPS);
 	if (c->workspaces)
 		met_workspaces(f, &sh->ws);
 	if (fclose(f) != 0) {

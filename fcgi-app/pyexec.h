@@ -81,6 +81,10 @@ struct pyexec_config {
 	double		 queue_timeout;		/* PYEXEC_QUEUE_TIMEOUT, s */
 	unsigned	 queue_max;		/* PYEXEC_QUEUE_MAX, connections */
 	unsigned	 queue_retry_after;	/* the 503's Retry-After, s */
+	unsigned	 header_timeout;	/* PYEXEC_HEADER_TIMEOUT, s: a
+						 * connection's FastCGI header */
+	unsigned	 header_max;		/* PYEXEC_HEADER_MAX: connections
+						 * the front reads at once */
 	char		 seed001_policy[1024];	/* runner header words */
 	/* Workspaces (sandbox/store.c, fcgi-app/workspace.c). */
 	bool		 workspaces;		/* PYEXEC_WORKSPACES (default 1) */
@@ -391,6 +395,16 @@ struct shared_slot {
 #define MET_OUTCOMES	7		/* enum run_outcome + "rejected" */
 #define MET_REJECTED	6		/* the runs[] index of "rejected" */
 #define MET_LLM		5		/* "ok" + the llm_err failures */
+#define MET_DROPS	4		/* enum met_drop */
+
+/* Why the front closed a connection without an answer (front.c);
+ * metrics.c's met_drops[] has their labels. */
+enum met_drop {
+	MET_DROP_HEADER_TIMEOUT,	/* its header: not within the timeout */
+	MET_DROP_EVICTED,		/* the oldest, past PYEXEC_HEADER_MAX */
+	MET_DROP_HANGUP,		/* the peer went before a worker took it */
+	MET_DROP_MALFORMED,		/* not FastCGI as nginx sends it */
+};
 
 struct met_hist {
 	uint64_t	bucket[MET_BUCKETS];	/* not cumulative: one per le */
@@ -407,6 +421,7 @@ struct metrics {
 	uint64_t	selftest_failures;
 	uint64_t	queue_rejections;
 	uint64_t	keyless_refusals[WEB_NVERDICTS];	/* webguard.c */
+	uint64_t	front_drops[MET_DROPS];
 };
 
 struct shared {
@@ -472,7 +487,8 @@ int		 worker_warm_refresh(struct worker *);
 
 /* front.c: owns the listening socket; hands connections to idle workers
  * over their channels (chan[i], slot i), answers /health and /metrics,
- * and 503 past the queue's bounds. */
+ * and 503 past the queue's bounds; closes connections whose header does
+ * not come (fcgiparse.h reads it). */
 void		 front_main(const struct pyexec_config *, struct shared *,
 		    const int *chan) __attribute__((noreturn));
 
