@@ -160,6 +160,8 @@ static const struct config_size config_sizes[] = {
 	{ "PYEXEC_WORKSPACE_WAIT", 10, 0, 600, CFG(ws_wait) },
 	{ "PYEXEC_WORKSPACE_MOUNTS", 0, 0, 4096, CFG(ws_mounts) },
 	{ "PYEXEC_WORKSPACE_MIN_FREE", 1ULL << 30, 0, 1ULL << 50, CFG(ws_min_free) },
+	{ "PYEXEC_WORKSPACE_CREATE_RATE", 60, 0, 100000, CFG(ws_create_rate) },
+	{ "PYEXEC_WORKSPACE_CREATE_BURST", 20, 1, 100000, CFG(ws_create_burst) },
 };
 
 static void
