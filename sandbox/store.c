@@ -43,9 +43,10 @@
  * image, the other leased ones and those being made may still take, stays
  * at least min_free: nothing the runs write takes the disk below its floor.
  *
- * Jobs.  The slow steps run in child processes, never on the loop: mkfs of
- * a new image (the store opens "<rel>.new" and sets its size, a child runs
- * mkfs.ext4 on it) and the removal of one (the store renames it to
+ * Jobs.  The slow steps run in child processes, never on the loop: the
+ * making of a new image (the store opens "<rel>.new" and sets its size; a
+ * child counts every image against the floor, then runs mkfs.ext4 on it)
+ * and the removal of one (the store renames it to
  * "<rel>.del"; a child holds the last reference of its mount, so that the
  * unmount and the unlink happen there).  The loop polls the children's
  * pidfds with the slots' channels: the slot that asked waits for its
@@ -96,6 +97,7 @@
 #define STORE_SIZE_SLACK (1ULL << 20)	/* usable bytes: the quota + < this */
 #define STORE_FULL	(1ULL << 20)	/* less free than this: full */
 #define STORE_JOBS	2		/* mkfs and removals at once */
+#define STORE_NO_ROOM	75		/* a make job's exit: below the floor */
 #define STORE_BUCKETS	1024		/* clients whose rate is tracked */
 #define WS_PENDING	WS_NSTATUS	/* (never sent) a job answers later */
 
@@ -381,10 +383,10 @@ store_meta_read(int img, int64_t *created, int64_t *used)
 
 /* --------------------------------------------------- images and mounts --- */
 
-/* Starts mkfs.ext4 on the file fd (of size bytes), fixed argv, no
- * environment, in a child: its pid, or -1. */
-static pid_t
-store_mkfs_start(const struct store *s, int fd, uint64_t size)
+/* In a child of the store: mkfs.ext4 on the file fd (of size bytes),
+ * fixed argv, no environment.  Never returns. */
+static void __attribute__((noreturn))
+store_mkfs_exec(const struct store *s, int fd, uint64_t size)
 {
 	static const char *const mkfs[] = { "/sbin/mkfs.ext4",
 	    "/usr/sbin/mkfs.ext4" };
@@ -394,7 +396,6 @@ store_mkfs_start(const struct store *s, int fd, uint64_t size)
 		    "-L", "pyexec-ws", path, kib, NULL };
 	char	*envp[] = { NULL };
 	sigset_t all;
-	pid_t	 pid;
 	int	 nul;
 	size_t	 i;
 
@@ -403,8 +404,6 @@ store_mkfs_start(const struct store *s, int fd, uint64_t size)
 	snprintf(kib, sizeof(kib), "%lluk", (unsigned long long)(size / 1024));
 	snprintf(owner, sizeof(owner), "lazy_itable_init=1,lazy_journal_init=1,"
 	    "root_owner=1000:1000");
-	if ((pid = fork()) != 0)
-		return pid;
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	sigemptyset(&all);
 	(void)sigprocmask(SIG_SETMASK, &all, NULL);	/* the master's mask */
@@ -437,8 +436,10 @@ store_mkfs(const struct store *s, int fd, uint64_t size)
 	pid_t	pid;
 	int	st;
 
-	if ((pid = store_mkfs_start(s, fd, size)) < 0)
+	if ((pid = fork()) < 0)
 		return -1;
+	if (pid == 0)
+		store_mkfs_exec(s, fd, size);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -1;
@@ -883,7 +884,9 @@ store_each(struct store *s, store_visit fn, void *arg, bool prune)
 	int		 fd, cfd;
 	char		 rel[STORE_REL_MAX + 1];
 
-	if ((fd = dup(s->dirfd)) < 0)
+	/* its own open file (not a dup: a child of the store walks too, and
+	 * a shared directory offset would mix their listings) */
+	if ((fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return;
 	if ((top = fdopendir(fd)) == NULL) {
 		close(fd);
@@ -941,13 +944,14 @@ store_growth(struct store *s)
 	return sum;
 }
 
-/* Whether one more image fits: the free space, less what every image may
- * still take, less the new one's full size, stays at least the floor. */
+/* Whether the free space, less what every image and every one being made
+ * may still take, less extra, stays at least the floor.  (A new image's
+ * ".new" is one of those being made: extra 0 then.) */
 static bool
-store_room(struct store *s)
+store_room(struct store *s, uint64_t extra)
 {
 	return store_free(s) >= sat_add(sat_add(s->o->min_free,
-	    store_growth(s)), s->image_size);
+	    store_growth(s)), extra);
 }
 
 /*
@@ -1051,6 +1055,18 @@ store_rate_take(struct store *s, const char *client)
 {
 	if (s->o->create_rate != 0)
 		store_bucket(s, client, true)->tokens -= 1.0;
+}
+
+/* The token of a creation that did not happen, back. */
+static void
+store_rate_give(struct store *s, const char *client)
+{
+	struct ws_bucket *b;
+
+	if (s->o->create_rate != 0 &&
+	    (b = store_bucket(s, client, false)) != NULL && (b->tokens += 1.0) >
+	    (double)s->o->create_burst)
+		b->tokens = (double)s->o->create_burst;
 }
 
 /* ----------------------------------------------------------- the ops --- */
@@ -1162,8 +1178,9 @@ store_job_queue(struct store *s, unsigned slot, enum job_kind kind,
 
 /*
  * Starts making image rel for the slot's request q: WS_PENDING (the answer
- * comes once mkfs is done: store_made()), or why not: another request's
- * job on it, the counts, the client's rate, the disk's floor.
+ * comes once its job is done: store_made(); the job's child checks the
+ * disk's floor first, walking every image), or why not: another
+ * request's job on it, the counts, the client's rate.
  */
 static enum ws_status
 store_create(struct store *s, unsigned slot, const struct ws_req *q,
@@ -1181,8 +1198,6 @@ store_create(struct store *s, unsigned slot, const struct ws_req *q,
 		return WS_CLIENT_LIMIT;
 	if (store_rate_wait(s, q->client) > 0)
 		return WS_RATE;
-	if (!store_room(s))
-		return WS_NO_SPACE;
 	snprintf(j->tmp, sizeof(j->tmp), "%s.new", rel);
 	(void)unlinkat(s->dirfd, j->tmp, 0);
 	if ((mkdirat(s->dirfd, dir, 0700) != 0 && errno != EEXIST) ||
@@ -1322,6 +1337,24 @@ store_delete(struct store *s, unsigned slot, const struct ws_req *q)
 /* ------------------------------------------------------------- jobs --- */
 
 /*
+ * A child that checks the disk's floor (walking every image: this one's
+ * ".new", made at its full size, is one of them) and runs mkfs on the
+ * image: its pid, or -1.  Below the floor it exits STORE_NO_ROOM.
+ */
+static pid_t
+store_make_start(struct store *s, struct ws_job *j)
+{
+	pid_t	pid;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (!store_room(s, 0))
+		_exit(STORE_NO_ROOM);
+	store_mkfs_exec(s, j->img, s->image_size);
+}
+
+/*
  * A child that holds the last references of a removed image's mount and
  * file, drops them (the unmount happens in it) and unlinks the file.  The
  * store's own references are gone on return.  Its pid, or -1.
@@ -1358,8 +1391,9 @@ store_drop_start(struct store *s, struct ws_job *j)
 }
 
 /*
- * mkfs of j's image ended (wait status st): the image takes its name, is
- * mounted, and the slot's attach goes on as for an existing one.
+ * j's make job ended (wait status st): below the floor, the image goes;
+ * else it takes its name, is mounted, and the slot's attach goes on as
+ * for an existing one.
  */
 static enum ws_status
 store_made(struct store *s, unsigned slot, struct ws_job *j, int st,
@@ -1371,6 +1405,13 @@ store_made(struct store *s, unsigned slot, struct ws_job *j, int st,
 	int64_t		 end = store_mono_ms();
 
 	store_logid(j->rel, id);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == STORE_NO_ROOM) {
+		close(j->img);
+		j->img = -1;
+		(void)unlinkat(s->dirfd, j->tmp, 0);
+		store_rate_give(s, j->q.client);
+		return WS_NO_SPACE;
+	}
 	if (store_exit_ok(st) != 0 || store_meta_write(j->img, j->now,
 	    j->now) != 0 || renameat(s->dirfd, j->tmp, s->dirfd, j->rel) != 0) {
 		store_log(s, "error", "workspace %s: making it: %s", id,
@@ -1462,8 +1503,8 @@ store_job_start(struct store *s, struct ws_job *j)
 	int		st = 1 << 8;	/* exit 1 */
 
 	j->started_ms = store_mono_ms();
-	j->pid = j->kind == JOB_MAKE ? store_mkfs_start(s, j->img,
-	    s->image_size) : store_drop_start(s, j);
+	j->pid = j->kind == JOB_MAKE ? store_make_start(s, j) :
+	    store_drop_start(s, j);
 	if (j->pid < 0) {
 		store_log(s, "error", "workspace job: fork: %s", strerror(errno));
 		store_job_end(s, slot, st);

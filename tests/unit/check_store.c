@@ -113,13 +113,14 @@ START_TEST(test_room_counts_every_image)
 	free = store_free(&s);
 	ck_assert_uint_gt(free, 256ULL << 20);
 	opts.min_free = free - (160ULL << 20);	/* room for 160 MiB */
-	ck_assert(store_room(&s));		/* 64 + 64 */
-	image("c-61/w-62.img", 64 << 20, 0);
-	ck_assert(!store_room(&s));		/* 64 + 64 + 64 */
-	unlinkat(s.dirfd, "c-61/w-62.img", 0);
-	ck_assert(store_room(&s));
+	ck_assert(store_room(&s, s.image_size));	/* 64 + 64 */
+	image("c-61/w-62.img.new", 64 << 20, 0);	/* being made */
+	ck_assert(store_room(&s, 0));			/* 64 + 64 */
+	ck_assert(!store_room(&s, s.image_size));	/* 64 + 64 + 64 */
+	unlinkat(s.dirfd, "c-61/w-62.img.new", 0);
+	ck_assert(store_room(&s, s.image_size));
 	opts.min_free = UINT64_MAX;
-	ck_assert(!store_room(&s));		/* no overflow */
+	ck_assert(!store_room(&s, 0));			/* no overflow */
 }
 END_TEST
 
@@ -199,6 +200,23 @@ START_TEST(test_rate_burst_then_per_minute)
 }
 END_TEST
 
+/* A creation that did not happen gives its token back, never past the
+ * burst. */
+START_TEST(test_rate_give_back)
+{
+	store_rate_take(&s, "k:a");
+	store_rate_take(&s, "k:a");
+	store_rate_take(&s, "k:a");
+	ck_assert_uint_gt(store_rate_wait(&s, "k:a"), 0);
+	store_rate_give(&s, "k:a");
+	ck_assert_uint_eq(store_rate_wait(&s, "k:a"), 0);
+	store_rate_give(&s, "k:a");
+	store_rate_give(&s, "k:a");
+	store_rate_give(&s, "k:a");
+	ck_assert(store_bucket(&s, "k:a", false)->tokens <= 3.0);
+}
+END_TEST
+
 START_TEST(test_rate_zero_is_no_limit)
 {
 	int	 i;
@@ -248,6 +266,7 @@ main(void)
 	tcase_add_test(tc, test_room_counts_every_image);
 	tcase_add_test(tc, test_attach_room_counts_leased_ones);
 	tcase_add_test(tc, test_rate_burst_then_per_minute);
+	tcase_add_test(tc, test_rate_give_back);
 	tcase_add_test(tc, test_rate_zero_is_no_limit);
 	tcase_add_test(tc, test_rate_more_clients_than_buckets);
 	suite_add_tcase(su, tc);
