@@ -165,6 +165,8 @@ static const struct config_size config_sizes[] = {
 	 * it reads at once, apart from PYEXEC_QUEUE_MAX's queue. */
 	{ "PYEXEC_HEADER_TIMEOUT", 5, 1, 60, CFG(header_timeout) },
 	{ "PYEXEC_HEADER_MAX", 256, 16, 4096, CFG(header_max) },
+	{ "PYEXEC_WORKSPACE_CREATE_RATE", 60, 0, 100000, CFG(ws_create_rate) },
+	{ "PYEXEC_WORKSPACE_CREATE_BURST", 20, 1, 100000, CFG(ws_create_burst) },
 };
 
 static void

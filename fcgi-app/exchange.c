@@ -72,8 +72,7 @@ exchange_task_error(struct exchange *x)
 		x->status = t->ws_status;
 		x->answer = envelope_error(x->id,
 		    envelope_error_code(t->ws_status), t->why);
-		if (t->ws_status == 409)
-			x->retry_after = 1;
+		x->retry_after = t->ws_retry_after;
 		return;
 	default:
 		x->status = 500;

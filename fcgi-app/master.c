@@ -401,6 +401,8 @@ master_store(struct master *m)
 	    .max_total = c->ws_max_total, .idle_s = c->ws_idle,
 	    .max_age_s = c->ws_max_age, .sweep_s = c->ws_sweep,
 	    .mounts = c->ws_mounts, .min_free = c->ws_min_free,
+	    .create_rate = c->ws_create_rate,
+	    .create_burst = c->ws_create_burst,
 	    .stats = &m->sh->ws, .log = master_store_log };
 	if (master_fork_store(m, err, sizeof(err)) != 0)
 		master_die("workspaces (PYEXEC_WORKSPACES=0 turns them off): %s",

@@ -245,7 +245,7 @@ met_workspaces(FILE *f, const struct ws_stats *ws)
 {
 	static const char *const results[WS_NSTATUS] = { "ok", "created",
 	    "busy", "not_found", "client_limit", "total_limit", "no_space",
-	    "error", "bad" };
+	    "error", "bad", "rate_limited" };
 	static const char *const reasons[WS_NDEL] = { "request", "idle",
 	    "max_age" };
 
@@ -264,6 +264,15 @@ met_workspaces(FILE *f, const struct ws_stats *ws)
 	    (unsigned long long)met_get(&ws->mounts));
 	met_counter(f, "pyexec_workspace_full_runs_total", "Runs that ended "
 	    "with their workspace full (bytes or files).", &ws->full_runs);
+	met_head(f, "pyexec_workspace_jobs", "gauge", "Workspace creations "
+	    "and removals running or waiting their turn.");
+	fprintf(f, "pyexec_workspace_jobs %llu\n",
+	    (unsigned long long)met_get(&ws->jobs));
+	met_head(f, "pyexec_workspace_growth_bytes", "gauge", "Bytes the "
+	    "workspace images may still take of the store's disk (their "
+	    "full size less what they have), as last counted.");
+	fprintf(f, "pyexec_workspace_growth_bytes %llu\n",
+	    (unsigned long long)met_get(&ws->growth));
 }
 
 /* Keyless requests refused as a web page's (webguard.c), by the rule. */

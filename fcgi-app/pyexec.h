@@ -100,6 +100,9 @@ struct pyexec_config {
 	unsigned	 ws_wait;		/* PYEXEC_WORKSPACE_WAIT, s */
 	unsigned	 ws_mounts;		/* PYEXEC_WORKSPACE_MOUNTS */
 	uint64_t	 ws_min_free;		/* PYEXEC_WORKSPACE_MIN_FREE */
+	unsigned	 ws_create_rate;	/* PYEXEC_WORKSPACE_CREATE_RATE,
+						 * a minute per client; 0: any */
+	unsigned	 ws_create_burst;	/* PYEXEC_WORKSPACE_CREATE_BURST */
 	const char	*anonymous_from;	/* PYEXEC_ANONYMOUS_FROM: whose
 						 * requests need no key ("") */
 	struct web_policy web;			/* PYEXEC_SERVER_NAMES and
@@ -520,7 +523,7 @@ enum task_fail {
 	TASK_FAIL_SANDBOX,	/* the slot failed (logged): 500 */
 	TASK_FAIL_BUDGET,	/* the next step could pass the budget: 504 */
 	TASK_FAIL_WORKSPACE,	/* no workspace: t->ws_status (400, 409,
-				 * 500, 507), the reason in t->why */
+				 * 429, 500, 507), the reason in t->why */
 };
 
 enum task_review {
@@ -570,6 +573,7 @@ struct task {
 	const char		*session_hdr;	/* borrowed: Pyexec-Session-Id */
 	char			 session[WS_NAME_MAX + 1]; /* "": none */
 	int			 ws_status;	/* TASK_FAIL_WORKSPACE: HTTP */
+	unsigned		 ws_retry_after; /* ... its Retry-After, s, or 0 */
 };
 
 /* workspace.c: the request side of workspaces (sandbox/store.c). */

@@ -285,8 +285,7 @@ seed003_execute(struct exchange *x)
 	if (x->task.fail == TASK_FAIL_WORKSPACE && x->task.ws_status < 500) {
 		seed003_answer(x, x->task.ws_status, "error", "", 0,
 		    x->task.why, strlen(x->task.why));
-		if (x->task.ws_status == 409)
-			x->retry_after = 1;
+		x->retry_after = x->task.ws_retry_after;
 		return;
 	}
 	if (seed_failed(x))

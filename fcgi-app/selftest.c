@@ -10,7 +10,9 @@
  * that a run's OOM killer cannot pick it); with workspaces, a run on each
  * path in the slot's own workspace (client "-selftest-<slot>", never a key's name)
  * that must find it on /workspace, its cwd, its own and writable
- * (check workspace_mounted).  The worker
+ * (check workspace_mounted; null when the store refused it for a limit
+ * the runs share, the disk's floor, the counts or the rate: that is no
+ * broken wall, and must not have the slot made again).  The worker
  * runs them before it serves (a failure means the master refuses to
  * serve) and again for /health when the last result is older than
  * SELFTEST_MAX_AGE_MS (SELFTEST_PUBLIC_AGE_MS without an API key).
@@ -189,7 +191,16 @@ static const char selftest_ws_probe[] =
     " and st.st_uid == os.getuid() == 1000 and"
     " open('selftest').read() == 'ok')\n";
 
-/* A run in the slot's own workspace finds it mounted, its cwd, its own. */
+/* Store answers that refuse a workspace for a limit, not a fault. */
+static bool
+selftest_ws_limit(int32_t st)
+{
+	return st == WS_NO_SPACE || st == WS_RATE || st == WS_TOTAL_LIMIT ||
+	    st == WS_CLIENT_LIMIT;
+}
+
+/* A run in the slot's own workspace finds it mounted, its cwd, its own.
+ * 0, -1 (err), or 2: the store refused it for a limit (skipped). */
 static int
 selftest_workspace(struct worker *w, enum selftest_path path, char *err,
     size_t errlen)
@@ -203,7 +214,13 @@ selftest_workspace(struct worker *w, enum selftest_path path, char *err,
 	/* a client per slot: one workspace each, whatever the per-client cap */
 	snprintf(client, sizeof(client), "-selftest-%u", w->id);
 	ws_req_fill(&q, WS_ATTACH, client, "selftest", true);
-	if (ws_call(w->store, &q, &a, &fd, 30000) != 0 || fd < 0 ||
+	if (ws_call(w->store, &q, &a, &fd, 30000) == 0 &&
+	    selftest_ws_limit(a.status)) {
+		if (fd >= 0)
+			close(fd);
+		return 2;
+	}
+	if (fd < 0 ||
 	    (a.status != WS_OK && a.status != WS_CREATED)) {
 		snprintf(err, errlen, "check workspace_mounted failed (%s): the "
 		    "store gave no workspace (%s)", selftest_path_name[path],
@@ -292,7 +309,9 @@ selftest_check(struct worker *w)
 		if (prc == 0 && w->cfg->workspaces && w->store >= 0) {
 			prc = selftest_workspace(w, path, err, sizeof(err));
 			json_object_object_add(checks, "workspace_mounted",
-			    json_object_new_boolean(prc == 0));
+			    prc == 2 ? NULL : json_object_new_boolean(prc == 0));
+			if (prc == 2)
+				prc = 0;
 		}
 		if (prc == 1)
 			continue;	/* its zygote died meanwhile */
