@@ -15,8 +15,10 @@
  *   read-only binds, /proc, pivot_root) -> cgroup namespace -> hostname ->
  *   namespace and inotify limits of the slot's user namespace ->
  *   compile the run's seccomp policy and its own (filter.c) -> signalfd
- *   for SIGCHLD -> fork the keeper (keeper.c), which moves itself into
- *   run/ -> no_new_privs and its own seccomp policy -> with --warm 1,
+ *   for SIGCHLD -> fork the spawner (spawner.c), which clones every
+ *   keeper and zygote for us, so that they carry no policy and each run
+ *   exactly one, its own -> the keeper (keeper.c), which moves itself
+ *   into run/ -> no_new_privs and our own seccomp policy -> with --warm 1,
  *   start the zygotes (zygote.c), which import while the slot already
  *   serves cold runs
  *
@@ -253,55 +255,11 @@ launcher_keeper(struct launcher *l)
 
 
 /*
- * The zygotes.  Each is python on the runner with --zygote, forked from us
- * (so in slot-N/launcher, never charged for a run) into a mount namespace
- * of its own with a private /tmp (matplotlib writes its caches at import),
- * with fd 3 its socket, fd 4 its config (zyg_conf and the run's policy,
- * written here) and fds 5.. the run/ cgroup.procs fds its runs join by;
- * fd 1 /dev/null, fd 2 the log.
+ * The zygotes.  Each is python on the runner with --zygote, cloned for us
+ * by the spawner (so a child of ours in slot-N/launcher, never charged
+ * for a run, and with no seccomp policy that its runs would carry under
+ * theirs): spawner.c says what it starts with.
  */
-static void __attribute__((noreturn))
-zygote_child(struct launcher *l, enum zyg_kind k, int sock, int conf)
-{
-	char	*argv[] = { "python3", "-I", "-S", "-B", "-u",
-		    ROOT_RUNNER_PATH, "--zygote",
-		    (char *)(k == ZYG_DATA ? l->preload : ""), NULL };
-	sigset_t none;
-	int	 i, fds[2 + LAUNCHER_MAX_CG];
-
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
-	    setpriority(PRIO_PROCESS, 0, 0) != 0)
-		_exit(126);
-	if (unshare(CLONE_NEWNS) != 0 ||
-	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-	    "size=16m,nr_inodes=1024,mode=0700") != 0) {
-		launcher_log("error", "zygote: its own /tmp could not be made");
-		_exit(126);
-	}
-	fds[0] = sock;
-	fds[1] = conf;
-	for (i = 0; i < l->ncg; i++)
-		fds[2 + i] = l->cg_fds[i];
-	for (i = 0; i < 2 + l->ncg; i++)
-		if ((fds[i] = fcntl(fds[i], F_DUPFD, 32)) < 0)
-			_exit(126);
-	for (i = 0; i < 2 + l->ncg; i++)
-		if (dup2(fds[i], ZYG_FD_SOCK + i) != ZYG_FD_SOCK + i)
-			_exit(126);
-	if (close_range(ZYG_FD_SOCK + 2 + (unsigned)l->ncg, ~0U, 0) != 0)
-		_exit(126);
-	/* Its stdout is nobody's (a C library's chatter); python's own
-	 * output goes to fd 2, the log, as JSON lines (runner.py). */
-	if ((i = open("/dev/null", O_WRONLY)) < 0 || dup2(i, 1) != 1)
-		_exit(126);
-	if (i != 1)
-		close(i);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(l->python, argv, runstep_envp);
-	_exit(127);
-}
-
 static void
 zygote_conf(const struct launcher *l, int fd)
 {
@@ -328,17 +286,18 @@ static void
 zygote_start(struct launcher *l, enum zyg_kind k)
 {
 	struct zygote	*z = &l->zyg[k];
-	int		 sv[2], cf[2];
+	int		 sv[2], cf[2], theirs[2];
 	pid_t		 pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		err(1, "socketpair");
 	if (pipe2(cf, O_CLOEXEC) != 0)
 		err(1, "pipe2");
-	if ((pid = fork()) < 0)
-		err(1, "fork");
-	if (pid == 0)
-		zygote_child(l, k, sv[1], cf[0]);
+	theirs[0] = sv[1];
+	theirs[1] = cf[0];
+	if ((pid = spawner_spawn(l, k == ZYG_DATA ? SPAWN_ZYGOTE_DATA :
+	    SPAWN_ZYGOTE_BARE, theirs)) < 0)
+		err(1, "starting a zygote");
 	close(sv[1]);
 	close(cf[0]);
 	zygote_conf(l, cf[1]);
@@ -432,6 +391,10 @@ launcher_setup(struct launcher *l)
 	if ((l->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		err(1, "signalfd");
 	launcher_limits();
+	/* Before our own policy: it starts every keeper and zygote, which
+	 * so carry none (spawner.c). */
+	if (spawner_start(l) != 0)
+		err(1, "starting the spawner");
 	launcher_keeper(l);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		err(1, "no_new_privs");
@@ -517,6 +480,9 @@ launcher_reap(struct launcher *l, struct run_state *rs)
 			if (rs != NULL && rs->via == (int)k && !rs->have_status)
 				rs->flags |= PROTO_DONE_LOST;
 			zygote_ended(l, k, st);
+		} else if (p == l->spawner) {
+			errx(1, "the spawner ended (status %d): remaking the "
+			    "slot", st);
 		} else if (p == l->keeper) {
 			l->keeper = 0;
 			if (l->keeper_fd >= 0)
@@ -969,6 +935,7 @@ main(int argc, char *argv[])
 			errx(1, "fd %d must be a cgroup.procs file", l.cg_fds[c]);
 	}
 	l.keeper_fd = -1;
+	l.spawner_fd = -1;
 	l.zyg[ZYG_BARE].fd = l.zyg[ZYG_DATA].fd = -1;
 	l.root.run_uid = l.step.run_uid;
 	l.root.run_gid = l.step.run_gid;
