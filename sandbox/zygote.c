@@ -61,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -217,6 +218,10 @@ spare_become_run(struct zyg *z, int fds[KEEP_MAX_FDS], int32_t flags)
 	int	wsfd = (flags & PROTO_RUN_WORKSPACE) ? fds[KEEP_FD_WORKSPACE] : -1;
 	char	err[256], line[300];
 
+	/* The zygote's own /tmp (its imports' caches) goes first, so that
+	 * the run's mount table is a cold run's, with nothing beneath. */
+	if (umount2("/tmp", MNT_DETACH) != 0)
+		runstep_fail(st, "unmounting the zygote's /tmp");
 	/* The run's file systems now, not when the spare was made: their
 	 * times must not tell when that was (when the last run ended). */
 	if (root_run_mounts(&z->root, (flags & PROTO_RUN_OUTPUTS) != 0, wsfd,
