@@ -160,6 +160,9 @@ static const struct config_size config_sizes[] = {
 	{ "PYEXEC_WORKSPACE_WAIT", 10, 0, 600, CFG(ws_wait) },
 	{ "PYEXEC_WORKSPACE_MOUNTS", 0, 0, 4096, CFG(ws_mounts) },
 	{ "PYEXEC_WORKSPACE_MIN_FREE", 1ULL << 30, 0, 1ULL << 50, CFG(ws_min_free) },
+	/* A zygote is replaced after this many runs, or seconds ready. */
+	{ "PYEXEC_WARM_MAX_RUNS", 100, 1, 1000000, CFG(warm_max_runs) },
+	{ "PYEXEC_WARM_MAX_AGE", 600, 1, 30 * 86400, CFG(warm_max_age) },
 };
 
 static void

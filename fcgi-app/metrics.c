@@ -42,6 +42,8 @@ static const char *const met_llm[MET_LLM] = {
 	[LLM_BAD_RESPONSE] = "llm_bad_response",
 };
 
+static const char *const met_zygotes[2] = { "bare", "data" };
+
 static bool met_on = true;
 
 /* PYEXEC_METRICS=0: nothing is counted (the bench's baseline), and
@@ -309,6 +311,10 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	met_counter(f, "pyexec_queue_rejections_total", "Requests answered 503 "
 	    "because no worker was free within the queue's bounds.",
 	    &m->queue_rejections);
+	met_labelled(f, "pyexec_zygote_retirements_total", "counter", "Warm "
+	    "interpreters replaced at PYEXEC_WARM_MAX_RUNS or "
+	    "PYEXEC_WARM_MAX_AGE, by zygote.", "zygote", met_zygotes,
+	    m->zygote_retirements, 2);
 	if (c->workspaces)
 		met_workspaces(f, &sh->ws);
 	if (fclose(f) != 0) {

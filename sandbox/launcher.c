@@ -37,7 +37,10 @@
  * the run; the launcher itself is out of the run's cgroups.  A zygote that
  * dies is made again; one that dies ZYG_MAX_FAILURES times in a row
  * before it was ready is given up (the slot's runs start cold, /health
- * says so).
+ * says so).  A zygote that has served --warm-max-runs runs, or been ready
+ * --warm-max-age seconds, is retired between runs and made again (see
+ * zygote_retire_at); a run goes to a zygote only of the generation the
+ * worker's self-test proved (PROTO_RUN_*_PROVEN).
  */
 #include "config.h"
 
@@ -306,6 +309,8 @@ zygote_start(struct launcher *l, enum zyg_kind k)
 	z->fd = sv[0];
 	z->gen++;		/* a new zygote: the worker proves it anew */
 	z->state = PROTO_WARM_STARTING;
+	z->runs = 0;
+	z->ready_ns = 0;
 	z->modules[0] = '\0';
 }
 
@@ -349,6 +354,73 @@ zygote_kill(struct launcher *l, enum zyg_kind k)
 	l->zyg[k].fd = -1;
 	if (l->zyg[k].state == PROTO_WARM_READY)
 		l->zyg[k].state = PROTO_WARM_STARTING;
+}
+
+/*
+ * Retirement.  Every run forked from a zygote shares its address layout,
+ * stack canary, pointer guard and str hash secret (docs/security.md), so
+ * a zygote serves at most max_runs runs (the self-test's are ours and not
+ * counted) and max_age seconds once ready.  Then, between runs, it is
+ * killed with its spares (made ahead, they die with it: none serves after
+ * the limit) and a new one starts, importing in the background: the other
+ * zygote or the keeper takes the runs meanwhile, and the new one serves
+ * once its worker's self-test has proved it (a new generation), as after
+ * any restart.
+ */
+static uint64_t
+zygote_retire_at(const struct launcher *l, enum zyg_kind k)
+{
+	const struct zygote *z = &l->zyg[k];
+
+	if (z->state != PROTO_WARM_READY || z->pid <= 0)
+		return UINT64_MAX;
+	if (z->runs >= l->max_runs)
+		return 0;
+	return z->ready_ns + (uint64_t)l->max_age * 1000000000ULL;
+}
+
+static void
+zygote_retire(struct launcher *l, enum zyg_kind k)
+{
+	struct zygote	*z = &l->zyg[k];
+	char		 msg[200];
+
+	snprintf(msg, sizeof(msg), "the %s zygote is retired after %u runs "
+	    "in %llu s: a new one starts", zyg_name[k], z->runs,
+	    (unsigned long long)((launcher_now_ns() - z->ready_ns) /
+	    1000000000ULL));
+	launcher_log("info", msg);
+	(void)kill(z->pid, SIGKILL);	/* its reaping is no one's now */
+	if (z->fd >= 0)
+		close(z->fd);
+	z->fd = -1;
+	z->retired++;
+	z->failures = 0;
+	zygote_start(l, k);
+}
+
+/* Retires every zygote at its limit; returns the ms until the next one
+ * reaches its age (at most a minute: poll wakes up and asks again), or
+ * -1 (for poll). */
+static int
+zygote_retire_due(struct launcher *l)
+{
+	uint64_t	now = launcher_now_ns(), at, next = UINT64_MAX;
+	int		k;
+
+	for (k = 0; k < ZYG_NKINDS; k++) {
+		if ((at = zygote_retire_at(l, (enum zyg_kind)k)) <= now) {
+			zygote_retire(l, (enum zyg_kind)k);
+			continue;
+		}
+		if (at < next)
+			next = at;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	if (next - now > 60000ULL * 1000000ULL)
+		return 60000;
+	return (int)((next - now) / 1000000ULL) + 1;
 }
 
 static void
@@ -425,6 +497,8 @@ ctl_pong(const struct launcher *l)
 	pong.data_state = (uint8_t)l->zyg[ZYG_DATA].state;
 	pong.bare_gen = l->zyg[ZYG_BARE].gen;
 	pong.data_gen = l->zyg[ZYG_DATA].gen;
+	pong.bare_retired = l->zyg[ZYG_BARE].retired;
+	pong.data_retired = l->zyg[ZYG_DATA].retired;
 	memcpy(pong.modules, l->zyg[ZYG_DATA].modules, sizeof(pong.modules));
 	pong.modules[sizeof(pong.modules) - 1] = '\0';
 	ctl_send(&pong, sizeof(pong));
@@ -540,6 +614,7 @@ zygote_read(struct launcher *l, enum zyg_kind k, struct run_state *rs)
 		memcpy(z->modules, r.modules, sizeof(z->modules));
 		z->modules[sizeof(z->modules) - 1] = '\0';
 		z->state = PROTO_WARM_READY;
+		z->ready_ns = launcher_now_ns();
 		z->failures = 0;
 		snprintf(msg, sizeof(msg), "the %s zygote is ready (%s)",
 		    zyg_name[k], z->modules[0] != '\0' ? z->modules :
@@ -558,21 +633,35 @@ zygote_read(struct launcher *l, enum zyg_kind k, struct run_state *rs)
 	zygote_kill(l, k);
 }
 
-/* Where a run goes: a ready zygote (the data one if asked for), else the
+/* Whether zygote k may take run req: ready, and the one the worker
+ * proved (a self-test's run: any ready one, which it is proving). */
+static bool
+zygote_usable(const struct launcher *l, enum zyg_kind k,
+    const struct proto_run *req)
+{
+	const struct zygote *z = &l->zyg[k];
+	uint32_t	proven = k == ZYG_BARE ? PROTO_RUN_BARE_PROVEN :
+			    PROTO_RUN_DATA_PROVEN;
+	uint8_t		gen = k == ZYG_BARE ? req->bare_gen : req->data_gen;
+
+	if (z->state != PROTO_WARM_READY || z->fd < 0)
+		return false;
+	return (req->flags & PROTO_RUN_PROBE) ||
+	    ((req->flags & proven) && gen == z->gen);
+}
+
+/* Where a run goes: a usable zygote (the data one if asked for), else the
  * keeper (-1). */
 static int
-run_target(const struct launcher *l, uint32_t flags)
+run_target(const struct launcher *l, const struct proto_run *req)
 {
-	const struct zygote *z = l->zyg;
-
-	if (flags & PROTO_RUN_COLD)
+	if (req->flags & PROTO_RUN_COLD)
 		return -1;
-	if ((flags & PROTO_RUN_DATA) && z[ZYG_DATA].state == PROTO_WARM_READY &&
-	    z[ZYG_DATA].fd >= 0)
+	if ((req->flags & PROTO_RUN_DATA) && zygote_usable(l, ZYG_DATA, req))
 		return ZYG_DATA;
-	if (z[ZYG_BARE].state == PROTO_WARM_READY && z[ZYG_BARE].fd >= 0)
+	if (zygote_usable(l, ZYG_BARE, req))
 		return ZYG_BARE;
-	if (z[ZYG_DATA].state == PROTO_WARM_READY && z[ZYG_DATA].fd >= 0)
+	if (zygote_usable(l, ZYG_DATA, req))
 		return ZYG_DATA;
 	return -1;
 }
@@ -633,9 +722,10 @@ run_hand(int fd, int all[KEEP_MAX_FDS], uint32_t flags)
  * not. */
 static int
 run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS + 1],
-    uint32_t flags)
+    const struct proto_run *req)
 {
 	int		 sv[2], all[KEEP_MAX_FDS], i;
+	uint32_t	 flags = req->flags;
 	pid_t		 init = -1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -646,7 +736,8 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS + 1],
 	all[KEEP_FD_WORKSPACE] = (flags & PROTO_RUN_WORKSPACE) ?
 	    fds[PROTO_NFDS] : -1;
 	rs->t0 = launcher_now_ns();
-	rs->via = run_target(l, flags);
+	(void)zygote_retire_due(l);	/* past its age: it takes no more */
+	rs->via = run_target(l, req);
 	if (rs->via >= 0 &&
 	    (init = run_hand(l->zyg[rs->via].fd, all, flags)) < 0) {
 		launcher_log("error", "a zygote did not start a run: "
@@ -664,9 +755,12 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS + 1],
 		return -1;
 	}
 	rs->init = init;
-	if (rs->via >= 0)
+	if (rs->via >= 0) {
 		rs->flags |= PROTO_DONE_WARM |
 		    (rs->via == ZYG_DATA ? PROTO_DONE_DATA : 0);
+		if (!(flags & PROTO_RUN_PROBE))
+			l->zyg[rs->via].runs++;
+	}
 	return 0;
 }
 
@@ -783,7 +877,7 @@ launcher_run(struct launcher *l, const struct proto_run *req,
 	static const struct proto_hdr clean = { PROTO_MAGIC, PROTO_CLEAN };
 	struct run_state	rs = { .st = -1, .via = -1 };
 	struct proto_done	done = { { PROTO_MAGIC, PROTO_DONE }, 0, 0, 0, 0, 0 };
-	bool			started = run_start(l, &rs, fds, req->flags) == 0;
+	bool			started = run_start(l, &rs, fds, req) == 0;
 
 	if (started) {
 		rs.deadline = rs.t0 + (uint64_t)req->timeout_ms * 1000000ULL;
@@ -812,6 +906,8 @@ launcher_run(struct launcher *l, const struct proto_run *req,
 		launcher_reap(l, NULL);
 		launcher_keeper(l);
 	}
+	(void)zygote_retire_due(l);	/* before CLEAN: the worker's next
+					 * ping sees the new zygote */
 	ctl_send(&clean, sizeof(clean));
 }
 
@@ -829,7 +925,7 @@ launcher_loop(struct launcher *l)
 		pfd[1] = (struct pollfd){ l->sigfd, POLLIN, 0 };
 		pfd[2] = (struct pollfd){ l->zyg[ZYG_BARE].fd, POLLIN, 0 };
 		pfd[3] = (struct pollfd){ l->zyg[ZYG_DATA].fd, POLLIN, 0 };
-		if (poll(pfd, 4, -1) < 0) {
+		if (poll(pfd, 4, zygote_retire_due(l)) < 0) {
 			if (errno == EINTR)
 				continue;
 			err(1, "poll");
@@ -893,9 +989,11 @@ main(int argc, char *argv[])
 		{ "cgroup-fds", required_argument, NULL, 'c' },
 		{ "warm", required_argument, NULL, 'w' },
 		{ "preload", required_argument, NULL, 'L' },
+		{ "warm-max-runs", required_argument, NULL, 'R' },
+		{ "warm-max-age", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct launcher	 l = { 0 };
+	struct launcher	 l = { .max_runs = 100, .max_age = 600 };
 	int		 c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -912,10 +1010,13 @@ main(int argc, char *argv[])
 		case 'c': l.ncg = (int)num_arg(optarg, "cgroup-fds"); break;
 		case 'w': l.warm = num_arg(optarg, "warm") != 0; break;
 		case 'L': l.preload = optarg; break;
+		case 'R': l.max_runs = num_arg(optarg, "warm-max-runs"); break;
+		case 'A': l.max_age = num_arg(optarg, "warm-max-age"); break;
 		default:
 			errx(1, "usage: pyexec-launcher --uid N --python PATH "
 			    "--tmp-size N --fsize N --nofile N --nproc N --cgroup-fds N "
-			    "[--warm 0|1] [--preload MODULES]");
+			    "[--warm 0|1] [--preload MODULES] [--warm-max-runs N] "
+			    "[--warm-max-age S]");
 		}
 	}
 	if (l.step.run_uid == 0 || l.python == NULL || l.root.tmp_size == 0 ||
@@ -927,6 +1028,9 @@ main(int argc, char *argv[])
 		    "fd 5 pyexec-zygote.so");
 	if (l.preload == NULL)
 		l.preload = "";
+	if (l.max_runs == 0 || l.max_age == 0 || l.max_age > 30 * 86400)
+		errx(1, "--warm-max-runs and --warm-max-age: at least 1 "
+		    "(and at most 30 days)");
 	if (l.ncg < 1 || l.ncg > LAUNCHER_MAX_CG)
 		errx(1, "--cgroup-fds: between 1 and %d", LAUNCHER_MAX_CG);
 	for (c = 0; c < l.ncg; c++) {

@@ -52,6 +52,9 @@ struct zygote {
 	enum proto_warm	 state;
 	unsigned	 failures;
 	uint8_t		 gen;		/* its starts, mod 256 (PROTO_PONG) */
+	uint32_t	 runs;		/* runs it served (not the self-test's) */
+	uint64_t	 ready_ns;	/* when it said KEEP_READY */
+	uint16_t	 retired;	/* zygotes of this kind retired, mod 65536 */
 	char		 modules[ZYG_TEXT];	/* what it imported */
 };
 
@@ -88,6 +91,8 @@ struct launcher {
 	int		 spawner_fd;	/* our end of its socket, or -1 */
 	bool		 warm;		/* --warm 1: start the zygotes */
 	const char	*preload;	/* --preload: the data zygote's modules */
+	unsigned long	 max_runs;	/* --warm-max-runs: a zygote's runs */
+	unsigned long	 max_age;	/* --warm-max-age: seconds, once ready */
 	struct zygote	 zyg[ZYG_NKINDS];
 };
 
