@@ -831,6 +831,9 @@ def _reseed():
     tf = sys.modules.get("tempfile")
     if tf is not None:
         tf._name_sequence = None        # names of tempfile.mk*()
+    mp = sys.modules.get("multiprocessing.process")
+    if mp is not None:                  # its connections' shared secret
+        mp.current_process().authkey = posix.urandom(32)
 
 
 def _log(level, msg):

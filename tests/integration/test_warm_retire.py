@@ -39,10 +39,14 @@ FINGERPRINT = (
     "import ctypes\n"
     "libc = ctypes.CDLL(None)\n"
     "print(id(sys.modules), ctypes.cast(libc.printf, ctypes.c_void_p).value,"
-    " hash('x'), preloaded)\n")
-BARE_FINGERPRINT = FINGERPRINT % ""
+    " hash('x'), preloaded%s)\n")
+BARE_FINGERPRINT = FINGERPRINT % ("", "")
 # The same, naming pandas: the data zygote's.
-DATA_FINGERPRINT = FINGERPRINT % "import pandas\n"
+DATA_FINGERPRINT = FINGERPRINT % ("import pandas\n", "")
+# ... and what a run must find fresh though the zygote made it.
+SECRETS = FINGERPRINT % (
+    "import pandas, random, multiprocessing\n",
+    ", multiprocessing.current_process().authkey.hex(), random.random()")
 
 
 def _req(listen, method, path, body=None, timeout=60):
@@ -71,9 +75,9 @@ def _run(s, code):
     assert status == 200, (status, j)
     ex = [i for i in j["response"] if i["type"] == "execution"][0]
     assert ex["outcome"] == "completed", ex
-    ida, libc, h, data = ex["stdout"].split()
+    ida, libc, h, data, *extra = ex["stdout"].split()
     where = "cold" if not ex["warm"] else ("data" if data == "True" else "bare")
-    return where, (int(ida), int(libc), int(h)), took
+    return where, (int(ida), int(libc), int(h)), took, extra
 
 
 def _slot(s):
@@ -139,8 +143,9 @@ def _until(s, code, where, within=90):
 
 @pytest.fixture(scope="module")
 def by_runs():
-    env, run_dir, _ = _up(RUNS, {"PYEXEC_WARM_MAX_RUNS": str(MAX_RUNS),
-                                 "PYEXEC_WARM_MAX_AGE": "3600"})
+    env, run_dir, _ = _up(RUNS, {
+        "PYEXEC_WARM_MAX_RUNS": str(MAX_RUNS), "PYEXEC_WARM_MAX_AGE": "3600",
+        "PYEXEC_PRELOAD": "numpy,pandas,matplotlib,multiprocessing"})
     yield {"run_dir": run_dir}
     private.down(env, run_dir)
     private.rm_cgroups(RUNS["instance"])
@@ -149,7 +154,7 @@ def by_runs():
 def _per_zygote(runs):
     """{fingerprint: [where, how many runs]} of the warm runs."""
     out = {}
-    for where, fp, _ in runs:
+    for where, fp, _, _ in runs:
         if where != "cold":
             out.setdefault(fp, [where, 0])[1] += 1
     return out
@@ -212,6 +217,20 @@ def test_a_retired_data_zygote_keeps_no_request_waiting(by_runs):
     assert _retirements(RUNS).get("data", 0) >= 1, _retirements(RUNS)
     assert "the data zygote is retired after %d runs" % MAX_RUNS in \
         _log(by_runs["run_dir"])
+
+
+def test_two_runs_of_one_zygote_share_no_secret_it_made(by_runs):
+    # multiprocessing makes its connections' key at import (preloaded
+    # here), random seeds itself: a run gets both fresh, as a cold one.
+    runs = _until(RUNS, SECRETS, "data")
+    runs.append(_run(RUNS, SECRETS))
+    while len(runs) < 30 and not (runs[-1][0] == runs[-2][0] == "data" and
+                                  runs[-1][1] == runs[-2][1]):
+        runs.append(_run(RUNS, SECRETS))
+    a, b = runs[-2], runs[-1]
+    assert a[1] == b[1] and a[0] == "data", runs
+    assert a[3][0] != b[3][0], (a, b)          # the authkey
+    assert a[3][1] != b[3][1], (a, b)          # random.random()
 
 
 def test_a_zygote_is_retired_at_its_age():
