@@ -1,19 +1,21 @@
 /*
  * zygote.c: pyexec-zygote.so, the C half of a warm interpreter.
  *
- * Theory of operation.  The launcher starts python on the runner with
- * --zygote (runner.py, _zygote): it imports its modules, freezes the
- * garbage collector's objects (so that no run's collection writes to the
- * zygote's pages), loads this library with ctypes.PyDLL (the GIL stays
- * held) and calls pyexec_zygote_serve(), which never returns in the
- * zygote.  It returns 0 only in a run, a fork of the zygote that has
+ * Theory of operation.  The launcher has its spawner (spawner.c) start
+ * python on the runner with --zygote (runner.py, _zygote), with no
+ * seccomp policy, so that its runs carry only theirs: it imports its
+ * modules, freezes the garbage collector's objects (so that no run's
+ * collection writes to the zygote's pages), loads this library with
+ * ctypes.PyDLL (the GIL stays held) and calls pyexec_zygote_serve(),
+ * which never returns in the zygote.  It returns 0 only in a run, a fork of the zygote that has
  * become exactly what a cold run is (runstep.c), and the runner then runs
  * the code as it would cold.
  *
  *   launcher (pid 1)      slot-N/launcher
  *    zygote               python, the slot's root uid; its own mount
  *     |                   namespace with a private /tmp; never runs user
- *     |                   code, never leaves this loop
+ *     |                   code, never leaves this loop; killed and made
+ *     |                   again by the launcher at its limits (retired)
  *     spare init          cloned ahead of the run into fresh pid, mount
  *      |                  and IPC namespaces; forks the spare run, waits.
  *      |                  Stays in slot-N/launcher (it only waits), so a
