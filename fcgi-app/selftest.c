@@ -281,7 +281,8 @@ selftest_check(struct worker *w)
 	int			 rc = 0, prc;
 	enum selftest_path	 path;
 	bool			 tested[ST_NPATHS] = { false };
-	uint8_t			 gen[2] = { w->warm.bare_gen, w->warm.data_gen };
+	uint8_t			 gen[2] = { w->warm.bare_gen,
+				    w->warm.data_gen };
 
 	/* w->warm is fresh: both callers (the worker's start, /health) have
 	 * just pinged the launcher. */

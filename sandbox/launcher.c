@@ -642,7 +642,8 @@ zygote_usable(const struct launcher *l, enum zyg_kind k,
 	const struct zygote *z = &l->zyg[k];
 	uint32_t	proven = k == ZYG_BARE ? PROTO_RUN_BARE_PROVEN :
 			    PROTO_RUN_DATA_PROVEN;
-	uint8_t		gen = k == ZYG_BARE ? req->bare_gen : req->data_gen;
+	uint8_t		gen = k == ZYG_BARE ? req->bare_gen :
+			    req->data_gen;
 
 	if (z->state != PROTO_WARM_READY || z->fd < 0)
 		return false;
@@ -1015,8 +1016,8 @@ main(int argc, char *argv[])
 		default:
 			errx(1, "usage: pyexec-launcher --uid N --python PATH "
 			    "--tmp-size N --fsize N --nofile N --nproc N --cgroup-fds N "
-			    "[--warm 0|1] [--preload MODULES] [--warm-max-runs N] "
-			    "[--warm-max-age S]");
+			    "[--warm 0|1] [--preload MODULES] "
+			    "[--warm-max-runs N] [--warm-max-age S]");
 		}
 	}
 	if (l.step.run_uid == 0 || l.python == NULL || l.root.tmp_size == 0 ||

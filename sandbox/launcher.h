@@ -52,9 +52,9 @@ struct zygote {
 	enum proto_warm	 state;
 	unsigned	 failures;
 	uint8_t		 gen;		/* its starts, mod 256 (PROTO_PONG) */
-	uint32_t	 runs;		/* runs it served (not the self-test's) */
+	uint32_t	 runs;		/* runs it served (not self-tests') */
 	uint64_t	 ready_ns;	/* when it said KEEP_READY */
-	uint16_t	 retired;	/* zygotes of this kind retired, mod 65536 */
+	uint16_t	 retired;	/* of this kind retired, mod 65536 */
 	char		 modules[ZYG_TEXT];	/* what it imported */
 };
 
