@@ -167,6 +167,9 @@ static const struct config_size config_sizes[] = {
 	{ "PYEXEC_HEADER_MAX", 256, 16, 4096, CFG(header_max) },
 	{ "PYEXEC_WORKSPACE_CREATE_RATE", 60, 0, 100000, CFG(ws_create_rate) },
 	{ "PYEXEC_WORKSPACE_CREATE_BURST", 20, 1, 100000, CFG(ws_create_burst) },
+	/* A zygote is replaced after this many runs, or seconds ready. */
+	{ "PYEXEC_WARM_MAX_RUNS", 100, 1, 1000000, CFG(warm_max_runs) },
+	{ "PYEXEC_WARM_MAX_AGE", 600, 1, 30 * 86400, CFG(warm_max_age) },
 };
 
 static void

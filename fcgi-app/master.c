@@ -127,6 +127,8 @@ master_slot_opts(struct master *m)
 		.launcher_path = c->launcher_path, .runner_path = c->runner_path,
 		.python_path = c->python_path, .warm = c->warm,
 		.zygote_path = c->zygote_path, .preload = c->preload,
+		.warm_max_runs = c->warm_max_runs,
+		.warm_max_age = c->warm_max_age,
 	};
 }
 

@@ -47,6 +47,7 @@ static const char *const met_drops[MET_DROPS] = {
 	[MET_DROP_EVICTED] = "evicted", [MET_DROP_HANGUP] = "hangup",
 	[MET_DROP_MALFORMED] = "malformed",
 };
+static const char *const met_zygotes[2] = { "bare", "data" };
 
 static bool met_on = true;
 
@@ -346,6 +347,10 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	    "evicted: the oldest of PYEXEC_HEADER_MAX being read; hangup: the "
 	    "peer went before a worker took it; malformed: not FastCGI as "
 	    "nginx sends it).", "reason", met_drops, m->front_drops, MET_DROPS);
+	met_labelled(f, "pyexec_zygote_retirements_total", "counter", "Warm "
+	    "interpreters replaced at PYEXEC_WARM_MAX_RUNS or "
+	    "PYEXEC_WARM_MAX_AGE, by zygote.", "zygote", met_zygotes,
+	    m->zygote_retirements, 2);
 	if (c->workspaces)
 		met_workspaces(f, &sh->ws);
 	if (fclose(f) != 0) {

@@ -48,6 +48,8 @@ struct pyexec_config {
 	bool		 warm;			/* PYEXEC_WARM: zygotes (default 1) */
 	const char	*preload;		/* PYEXEC_PRELOAD: the data zygote's
 						 * modules, "a,b.c,d" (may be "") */
+	unsigned	 warm_max_runs;		/* PYEXEC_WARM_MAX_RUNS: a zygote's */
+	unsigned	 warm_max_age;		/* PYEXEC_WARM_MAX_AGE: s, ready */
 	size_t		 max_body;		/* PYEXEC_MAX_BODY, bytes */
 	size_t		 max_output;		/* PYEXEC_MAX_OUTPUT_BYTES */
 	size_t		 max_artifact_bytes;	/* PYEXEC_MAX_ARTIFACT_BYTES: all */
@@ -383,6 +385,8 @@ struct shared_slot {
 	volatile char		modules[200];	/* the data zygote's imports */
 	volatile int32_t	selftest_ok;	/* the worker's last self-test */
 	volatile int64_t	selftest_at_ms;	/* monotonic; 0: never */
+	volatile uint64_t	retirements;	/* zygotes replaced at their
+						 * PYEXEC_WARM_MAX_* limits */
 };
 
 /*
@@ -425,6 +429,7 @@ struct metrics {
 	uint64_t	queue_rejections;
 	uint64_t	keyless_refusals[WEB_NVERDICTS];	/* webguard.c */
 	uint64_t	front_drops[MET_DROPS];
+	uint64_t	zygote_retirements[2];	/* bare, data */
 };
 
 struct shared {
@@ -472,10 +477,11 @@ struct worker {
 	bool		 broken;		/* the slot failed: exit after reply */
 	struct selftest	 st;
 	struct run_warm	 warm;			/* the zygotes, as last heard */
-	bool		 warm_proven;		/* a self-test proved the
-						 * zygotes of proven_gen, and
-						 * they are the launcher's
-						 * now: runs may be warm */
+	bool		 proven[2];		/* bare, data: a self-test of
+						 * this worker proved that
+						 * zygote, of proven_gen, and
+						 * the launcher has it ready
+						 * still: runs may come from it */
 	uint8_t		 proven_gen[2];		/* bare, data (run_warm) */
 	int		 chan;			/* the channel to the front */
 	int		 store;			/* the channel to the workspace

@@ -103,7 +103,7 @@ selftest_run(struct worker *w, const char *code, uint64_t memory,
 	    .memory_bytes = memory, .cpu_limit = config_default_cpu(w->cfg),
 	    .max_output = 65536, .mode = RUN_MODE_SCRIPT, .unwrap = false,
 	    .cold = path == ST_COLD, .data = path == ST_DATA,
-	    .workspace = wsfd >= 0, .workspace_fd = wsfd };
+	    .probe = true, .workspace = wsfd >= 0, .workspace_fd = wsfd };
 	struct run_warm		wm;
 	int			rc;
 
@@ -297,6 +297,9 @@ selftest_check(struct worker *w)
 	char			 err[256] = "";
 	int			 rc = 0, prc;
 	enum selftest_path	 path;
+	bool			 tested[ST_NPATHS] = { false };
+	uint8_t			 gen[2] = { w->warm.bare_gen,
+				    w->warm.data_gen };
 
 	/* w->warm is fresh: both callers (the worker's start, /health) have
 	 * just pinged the launcher. */
@@ -316,6 +319,7 @@ selftest_check(struct worker *w)
 		if (prc == 1)
 			continue;	/* its zygote died meanwhile */
 		rc = prc;
+		tested[path] = rc == 0;
 		json_object_object_add(checks, selftest_path_name[path],
 		    json_object_new_boolean(rc == 0));
 		json_object_object_add(checks, "memory_limit_enforced",
@@ -331,14 +335,16 @@ selftest_check(struct worker *w)
 	w->st.ok = rc == 0;
 	if (!w->st.ok)
 		metrics_add(&w->sh->met.selftest_failures, 1);
-	/* The warm paths are proven once no zygote is left to start (a
-	 * zygote still starting was skipped: runs stay cold until a later
-	 * self-test proves it). */
-	if (w->st.ok && w->warm.bare != PROTO_WARM_STARTING &&
-	    w->warm.data != PROTO_WARM_STARTING) {
-		w->warm_proven = true;
-		w->proven_gen[0] = w->warm.bare_gen;
-		w->proven_gen[1] = w->warm.data_gen;
+	/* Each zygote this self-test ran on is proven, in the generation
+	 * it had when the test began (one started since is not: its runs
+	 * wait for a later self-test, cold or from the other zygote). */
+	if (w->st.ok && tested[ST_BARE]) {
+		w->proven[0] = true;
+		w->proven_gen[0] = gen[0];
+	}
+	if (w->st.ok && tested[ST_DATA]) {
+		w->proven[1] = true;
+		w->proven_gen[1] = gen[1];
 	}
 	w->st.at_ms = clock_mono_ms();
 	w->sh->slot[w->id].selftest_ok = w->st.ok;

@@ -200,16 +200,21 @@ task_run(struct worker *w, struct task *t, struct task_attempt *a)
 	/* Which zygote: the data one when the code names a preloaded
 	 * package (a wrong guess costs speed, never correctness). */
 	a->p.data = config_names_preloaded(w->cfg, a->p.code, a->p.code_len);
-	/* Cold until a self-test of this worker has proved the zygotes the
-	 * launcher has now (worker.c: a remade slot serves before they are
-	 * up; a zygote started again is proved again). */
+	/* From a zygote a self-test of this worker has proved, as the
+	 * launcher has it now, else cold (worker.c: a remade slot serves
+	 * before they are up; a zygote started again or retired and
+	 * replaced is proved again, while the other one serves). */
 	if (worker_warm_refresh(w) != 0) {
 		t->fail = TASK_FAIL_SANDBOX;
 		snprintf(t->why, sizeof(t->why), "the sandbox failed; the "
 		    "request was not run");
 		return false;
 	}
-	a->p.cold = !w->warm_proven;
+	a->p.proven[0] = w->proven[0];
+	a->p.proven[1] = w->proven[1];
+	a->p.gen[0] = w->proven_gen[0];
+	a->p.gen[1] = w->proven_gen[1];
+	a->p.cold = !w->proven[0] && !w->proven[1];
 	/* Its workspace, if the request has one (leased until the answer). */
 	if (workspace_attach(w, t, a) != 0)
 		return false;

@@ -340,8 +340,10 @@ worker_warm_wait(struct worker *w)
  * A remade slot (the master's restart after a worker, launcher or
  * self-test died) serves as soon as its cold path is proved, without
  * waiting the seconds its zygotes take to import their modules: its runs
- * start cold (task.c: p.cold while !warm_proven) until its zygotes are
- * up and a self-test here has proved them.  0, or -1 when that self-test
+ * start cold (task.c: from no zygote that is not proven) until its
+ * zygotes are up and a self-test here has proved them; so does a slot
+ * whose zygote was retired (launcher.c) while its replacement imports,
+ * but for the runs the other zygote takes.  0, or -1 when that self-test
  * failed (the worker is then broken: the master makes the slot again).
  */
 #define WARM_POLL_MS	200
@@ -349,11 +351,11 @@ worker_warm_wait(struct worker *w)
 /*
  * Asks the launcher how its zygotes are (also for /health, which shows
  * what the workers last heard).  A zygote started since the last proof,
- * or still starting, makes the slot's runs cold until worker_prove_warm()
- * proves it: task_run() calls this before every run, so no run starts
- * from a zygote no self-test of this worker has proved (a zygote takes
- * far longer to start than a run to be sent).  0, or -1 (the launcher
- * does not answer: the worker is broken).
+ * or still starting, takes no run until worker_prove_warm() proves it:
+ * task_run() calls this before every run, and the run names the
+ * generations proved, so no run starts from a zygote no self-test of
+ * this worker has proved.  0, or -1 (the launcher does not answer: the
+ * worker is broken).
  */
 int
 worker_warm_refresh(struct worker *w)
@@ -367,10 +369,28 @@ worker_warm_refresh(struct worker *w)
 		return -1;
 	}
 	status_warm_store(w, &wm);
-	if (wm.bare == PROTO_WARM_STARTING || wm.data == PROTO_WARM_STARTING ||
-	    wm.bare_gen != w->proven_gen[0] || wm.data_gen != w->proven_gen[1])
-		w->warm_proven = false;
+	if (wm.bare != PROTO_WARM_READY || wm.bare_gen != w->proven_gen[0])
+		w->proven[0] = false;
+	if (wm.data != PROTO_WARM_READY || wm.data_gen != w->proven_gen[1])
+		w->proven[1] = false;
 	return 0;
+}
+
+/* A zygote is ready and not proved yet: a self-test is due. */
+static bool
+worker_warm_unproven(const struct worker *w)
+{
+	return (w->warm.bare == PROTO_WARM_READY && !w->proven[0]) ||
+	    (w->warm.data == PROTO_WARM_READY && !w->proven[1]);
+}
+
+/* ... or one is still starting: the worker asks often, to prove it as
+ * soon as it is up. */
+static bool
+worker_warm_pending(const struct worker *w)
+{
+	return worker_warm_unproven(w) || w->warm.bare == PROTO_WARM_STARTING ||
+	    w->warm.data == PROTO_WARM_STARTING;
 }
 
 static int
@@ -378,16 +398,16 @@ worker_prove_warm(struct worker *w)
 {
 	if (w->broken || worker_warm_refresh(w) != 0)
 		return -1;
-	if (w->warm_proven || w->warm.bare == PROTO_WARM_STARTING ||
-	    w->warm.data == PROTO_WARM_STARTING)
+	if (!worker_warm_unproven(w))
 		return 0;
 	if (selftest_check(w) != 0) {
 		log_msg("error", "selftest", "slot %u: %s", w->id, w->st.reason);
 		w->broken = true;
 		return -1;
 	}
-	log_msg("info", "worker", "slot %u: its zygotes are proved: runs may "
-	    "start warm", w->id);
+	log_msg("info", "worker", "slot %u: its zygotes are proved (bare %s, "
+	    "data %s): runs may start warm", w->id, w->proven[0] ? "yes" : "no",
+	    w->proven[1] ? "yes" : "no");
 	return 0;
 }
 
@@ -403,8 +423,8 @@ worker_wait_chan(struct worker *w)
 	struct pollfd	pfd = { .fd = w->chan, .events = POLLIN };
 
 	while (!worker_stop) {
-		if (poll(&pfd, 1, w->warm_proven ? WARM_IDLE_MS :
-		    WARM_POLL_MS) != 0)
+		if (poll(&pfd, 1, worker_warm_pending(w) ? WARM_POLL_MS :
+		    WARM_IDLE_MS) != 0)
 			return 0;	/* readable, or EINTR: recvmsg decides */
 		if (worker_prove_warm(w) != 0)
 			return -1;
@@ -438,7 +458,7 @@ worker_next(struct worker *w, FCGX_Request *req)
 	for (;;) {
 		/* task_run() asked the launcher before the run: only a slot
 		 * whose zygotes are not proved asks again here. */
-		if (!w->warm_proven && worker_prove_warm(w) != 0)
+		if (worker_warm_pending(w) && worker_prove_warm(w) != 0)
 			return -1;
 		if (send(w->chan, "I", 1, MSG_NOSIGNAL) != 1 && errno != EINTR)
 			return -1;

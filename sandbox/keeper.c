@@ -1,10 +1,11 @@
 /*
  * keeper.c: the keeper, the run's init and the run, all forks of the
- * launcher (pid 1 of the slot).
+ * launcher (pid 1 of the slot), the keeper through its spawner.
  *
  *   launcher (pid 1)   cgroup slot-N/launcher: never charged for a run,
  *    |                 never throttled by one, never the OOM killer's pick
- *    keeper            cgroup slot-N/run, moved there once at its start
+ *    keeper            (cloned for the launcher by its spawner: no seccomp
+ *     |                policy) cgroup slot-N/run, moved there once at its start
  *     |                through the cgroup.procs fds the master opened; its
  *     |                own cgroup namespace.  Forks every run's init, so
  *     |                each run is born in run/ at no cost (a move of a
@@ -180,32 +181,40 @@ keeper_loop(const struct launcher *l, int sock, int sigfd)
 }
 
 /*
- * Forks the keeper.  In the child: move into run/ (each cgroup.procs fd
- * takes "0", this process), a cgroup namespace rooted there, every fd but
- * its socket closed.  Returns the keeper's pid (l->keeper_fd is our end of
- * its socket), or -1.
+ * Starts a keeper through the spawner (spawner.c: so that it carries no
+ * seccomp policy, and each cold run only its own).  Returns the keeper's
+ * pid, a child of ours (l->keeper_fd is our end of its socket), or -1.
  */
 pid_t
 keeper_start(struct launcher *l)
 {
-	int		sv[2], i, sigfd;
-	pid_t		pid;
-	sigset_t	set;
+	int	sv[2];
+	pid_t	pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		return -1;
-	if ((pid = fork()) < 0) {
+	pid = spawner_spawn(l, SPAWN_KEEPER, &sv[1]);
+	close(sv[1]);
+	if (pid < 0) {
 		close(sv[0]);
-		close(sv[1]);
 		return -1;
 	}
-	if (pid > 0) {
-		close(sv[1]);
-		l->keeper_fd = sv[0];
-		l->keeper = pid;
-		return pid;
-	}
-	close(sv[0]);
+	l->keeper_fd = sv[0];
+	l->keeper = pid;
+	return pid;
+}
+
+/*
+ * The keeper, in the spawner's clone: move into run/ (each cgroup.procs
+ * fd takes "0", this process), a cgroup namespace rooted there, every fd
+ * but its socket (sock, made fd 3) closed; then its loop.
+ */
+void
+keeper_main(const struct launcher *l, int sock)
+{
+	int		i, sigfd;
+	sigset_t	set;
+
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		launcher_die(1, true, "keeper: pdeathsig");
 	for (i = 0; i < l->ncg; i++)
@@ -215,8 +224,7 @@ keeper_start(struct launcher *l)
 		close(l->cg_fds[i]);
 	if (unshare(CLONE_NEWCGROUP) != 0)
 		launcher_die(1, true, "keeper: cgroup namespace");
-	/* fd 3 is the launcher's control socket: the keeper's replaces it. */
-	if (dup2(sv[1], 3) != 3)
+	if (dup2(sock, 3) != 3)
 		launcher_die(1, true, "keeper: dup2");
 	if (close_range(4, ~0U, 0) != 0)
 		launcher_die(1, true, "keeper: close_range");
