@@ -224,6 +224,22 @@ master_stop_intake(const struct master_listen *l)
 		    "%s", strerror(errno));
 }
 
+/*
+ * The backend secret nginx proves itself with (trust.c), read as root
+ * before anything is made or forked: without it nothing could tell nginx
+ * from anyone else who reaches the socket, so the master does not serve.
+ * The front and the workers inherit it in memory, never the environment.
+ */
+static void
+master_trust(struct master *m)
+{
+	char	err[1024];
+
+	if (trust_load(&m->cfg.backend_secret, m->cfg.backend_secret_file,
+	    err, sizeof(err)) != 0)
+		master_die("PYEXEC_BACKEND_SECRET_FILE %s", err);
+}
+
 /* Checks that may refuse the start, before anything is made. */
 static void
 master_preflight(struct master *m)
@@ -239,6 +255,7 @@ master_preflight(struct master *m)
 	if (geteuid() != 0)
 		master_die("pyexec-fcgi must start as root (it makes cgroups "
 		    "and namespaces, then drops privileges)");
+	master_trust(m);
 	if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 || !on)
 		master_die("fd 0 is not a listening socket: start pyexec-fcgi "
 		    "through spawn-fcgi");

@@ -23,6 +23,7 @@
 #include "sandbox.h"
 #include "store.h"
 #include "webguard.h"
+#include "trust.h"
 
 /* The one error enum of the application.  Request-path functions return
  * it; start-up code may die with a message instead. */
@@ -108,6 +109,10 @@ struct pyexec_config {
 	bool		 validate_run;		/* PYEXEC_VALIDATE_WITHOUT_MODEL=run:
 						 * validate_code without a
 						 * verdict runs the code */
+	/* Who is believed (trust.c): nginx, by the secret it sends. */
+	const char	*backend_secret_file;	/* PYEXEC_BACKEND_SECRET_FILE */
+	struct trust_secret backend_secret;	/* the master reads it at
+						 * start (master_preflight) */
 };
 
 #define PYEXEC_MIN_MEMORY_MB	16
@@ -422,6 +427,7 @@ struct metrics {
 	uint64_t	queue_rejections;
 	uint64_t	keyless_refusals[WEB_NVERDICTS];	/* webguard.c */
 	uint64_t	front_drops[MET_DROPS];
+	uint64_t	untrusted_requests;	/* without nginx's secret */
 };
 
 struct shared {

@@ -13,10 +13,13 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,4 +139,43 @@ void
 trust_forget(struct trust_secret *s)
 {
 	explicit_bzero(s, sizeof(*s));
+}
+
+const char *
+trust_refusal(bool sent)
+{
+	return sent ? "untrusted peer: the FastCGI param " TRUST_PARAM " is not "
+	    "this backend's secret; only nginx, with the deployment's backend "
+	    "secret, may send requests to the backend (docs/security.md, \"Who "
+	    "is believed\")" :
+	    "untrusted peer: the FastCGI param " TRUST_PARAM " is missing; only "
+	    "nginx, with the deployment's backend secret, may send requests to "
+	    "the backend (docs/security.md, \"Who is believed\")";
+}
+
+void
+trust_peer(int fd, char *out, size_t outlen)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 len = sizeof(ss);
+	struct ucred		 uc;
+	socklen_t		 uclen = sizeof(uc);
+	char			 a[INET6_ADDRSTRLEN];
+
+	snprintf(out, outlen, "unknown");
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_UNIX &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &uclen) == 0)
+		snprintf(out, outlen, "uid %u pid %d", (unsigned)uc.uid,
+		    (int)uc.pid);
+	else if (ss.ss_family == AF_INET &&
+	    inet_ntop(AF_INET, &in4->sin_addr, a, sizeof(a)) != NULL)
+		snprintf(out, outlen, "%s port %u", a, ntohs(in4->sin_port));
+	else if (ss.ss_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a)) != NULL)
+		snprintf(out, outlen, "%s port %u", a, ntohs(in6->sin6_port));
 }

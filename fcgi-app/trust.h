@@ -36,5 +36,12 @@ int	trust_load(struct trust_secret *, const char *path, char *err,
 bool	trust_check(const struct trust_secret *, const char *got, size_t len);
 /* Wipes the secret: a process that does not serve requests. */
 void	trust_forget(struct trust_secret *);
+/* The message of the 403 (code TRUST_CODE) to a request that did not
+ * carry the secret (sent: it carried a wrong one); static. */
+#define TRUST_CODE	"untrusted_peer"
+const char *trust_refusal(bool sent);
+/* Who is at the other end of the connection fd, for the log: "uid U pid
+ * P" (a unix socket), "ADDR port N" (TCP), or "unknown". */
+void	trust_peer(int fd, char *out, size_t outlen);
 
 #endif /* PYEXEC_TRUST_H */
