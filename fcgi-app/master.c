@@ -240,6 +240,34 @@ master_trust(struct master *m)
 		master_die("PYEXEC_BACKEND_SECRET_FILE %s", err);
 }
 
+/*
+ * nginx makes its workers dumpable: where Yama is off or ptrace_scope is
+ * 0, any process of their user (www-data on Debian: every web application
+ * of the host) may read their memory, and the secret in it.  With a unix
+ * socket nginx is on this host: say so.
+ */
+static void
+master_trust_ptrace(const struct master *m)
+{
+	FILE	*f;
+	int	 scope = 0;
+
+	if (m->lsn.inet)
+		return;
+	if ((f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re")) != NULL) {
+		if (fscanf(f, "%d", &scope) != 1)
+			scope = 0;
+		fclose(f);
+	}
+	if (scope == 0)
+		log_msg("warning", "startup", "kernel.yama.ptrace_scope is 0 or "
+		    "Yama is off: any process of nginx's worker user (www-data: "
+		    "every web application of the host) can read nginx's memory, "
+		    "the backend secret in it, and act as nginx; set "
+		    "kernel.yama.ptrace_scope=1, or give nginx's workers a user "
+		    "of their own (docs/security.md, \"Who is believed\")");
+}
+
 /* Checks that may refuse the start, before anything is made. */
 static void
 master_preflight(struct master *m)
@@ -282,6 +310,7 @@ master_preflight(struct master *m)
 	    sizeof(err)) != 0)
 		master_die("cgroups: %s", err);
 	master_listener(&m->lsn);
+	master_trust_ptrace(m);
 	master_core_pattern();
 	master_slot_opts(m);
 	if (m->cfg.llm_key != NULL && config_llm_cleartext(m->cfg.llm_url))

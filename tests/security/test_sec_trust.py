@@ -293,6 +293,28 @@ def test_the_secret_is_in_no_environment_and_no_answer(token):
     sh.assert_host_clean(token)
 
 
+def test_master_warns_where_nginx_memory_is_readable():
+    """nginx makes its workers dumpable: without Yama's ptrace_scope >= 1 a
+    process of their user reads the secret in their memory.  A master on a
+    unix socket (nginx on this host) says so at start, only then."""
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
+            scope = int(f.read())
+    except OSError:
+        scope = 0
+    lines = [json.loads(l) for l in ph.read_log_lines()]
+    starts = [i for i, l in enumerate(lines) if l.get("event") == "startup"
+              and l.get("message", "").startswith("serving with")]
+    assert starts, "no start in the log"
+    warned = [l for l in lines[:starts[-1]] if l.get("event") == "startup"
+              and "kernel.yama.ptrace_scope" in l.get("message", "")]
+    if scope == 0:
+        assert warned and warned[-1]["level"] == "warning", lines[:20]
+        assert "docs/security.md" in warned[-1]["message"]
+    else:
+        assert not warned, warned
+
+
 # ------------------------------------------------------------ TCP backends
 
 LISTEN = "127.0.0.1:18170"
@@ -336,6 +358,10 @@ def test_tcp_backends_believe_only_nginx(tcp_stack):
         assert re.search(rb"^pyexec_untrusted_requests_total 3$", m.body, re.M), m.text
         assert re.search(rb'^pyexec_runs_total\{outcome="completed"\} 0$',
                          m.body, re.M), m.text
+    # over TCP nginx may be on another host: no warning about this one's
+    for i in range(2):
+        with open(os.path.join(tcp_stack["run_dir"], "pyexec.b%d.log" % i)) as f:
+            assert "kernel.yama.ptrace_scope" not in f.read()
     # and nginx, which has the secret, is served by them
     host, port = LISTEN.rsplit(":", 1)
     import http.client
