@@ -5,8 +5,9 @@
  * listening FastCGI socket on fd 0.  The processes, and what each may do:
  *
  *   master (root)     reads the configuration, checks it may serve (root,
- *                     fd 0 listening, the workers' user exists, the slots'
- *                     uids are free), makes one slot per worker (sandbox/slot.c:
+ *                     its backend secret good (trust.c), fd 0 listening,
+ *                     the workers' user exists, the slots' uids are
+ *                     free), makes one slot per worker (sandbox/slot.c:
  *                     a cgroup and a launcher that is pid 1 of fresh
  *                     namespaces), forks the workers and waits until every
  *                     one has proved its slot with a self-test.  If any

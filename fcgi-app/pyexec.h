@@ -2,7 +2,8 @@
  * pyexec.h: the private interface of the FastCGI application (fcgi-app/).
  *
  * The layers, from the bottom; names carry theirs: clock_*, webguard_*
- * (webguard.h: keyless requests from web pages), config_*,
+ * (webguard.h: keyless requests from web pages), trust_* (trust.h: the
+ * backend secret, by which only nginx is believed), config_*,
  * log_*, envelope_*, json_strict_*, request_* (field tables), llm_* and
  * extract_* (the model), task_* (the core), item_* (the native envelope),
  * exchange_* (one request and its answer), route_* and seed*_ (the
