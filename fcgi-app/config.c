@@ -480,10 +480,32 @@ config_names_preloaded(const struct pyexec_config *c, const char *code,
 	return false;
 }
 
-/* What config_load() allocated: the LLM key, wiped first. */
+/*
+ * PYEXEC_BACKEND_SECRET_FILE: where the master reads the secret nginx
+ * proves itself with (trust.c); an absolute path.  The secret itself is
+ * read by master_preflight(), as root, not here: --budget and --cleanup
+ * load the configuration without it.
+ */
+static enum pyexec_err
+config_backend_secret(struct pyexec_config *c, char *err, size_t errlen)
+{
+	c->backend_secret_file = env_first("PYEXEC_BACKEND_SECRET_FILE", NULL);
+	if (c->backend_secret_file == NULL)
+		c->backend_secret_file = "/etc/pyexec/backend-secret";
+	if (c->backend_secret_file[0] != '/') {
+		snprintf(err, errlen, "PYEXEC_BACKEND_SECRET_FILE: an absolute "
+		    "path");
+		return PYEXEC_ERR_CONFIG;
+	}
+	return PYEXEC_OK;
+}
+
+/* What config_load() allocated: the LLM key, wiped first; and the
+ * backend secret. */
 void
 config_free(struct pyexec_config *c)
 {
+	trust_forget(&c->backend_secret);
 	if (c->llm_key != NULL) {
 		explicit_bzero(c->llm_key, strlen(c->llm_key));
 		free(c->llm_key);
@@ -578,7 +600,8 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 	    &c->llm_timeout, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 	if (config_llm_key(c, err, errlen) != PYEXEC_OK ||
-	    config_policy(c, err, errlen) != PYEXEC_OK)
+	    config_policy(c, err, errlen) != PYEXEC_OK ||
+	    config_backend_secret(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 	if (c->launcher_path[0] != '/' || c->runner_path[0] != '/' ||
 	    c->zygote_path[0] != '/') {

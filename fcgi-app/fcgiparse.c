@@ -74,6 +74,13 @@ front_param(struct front_req *r, const char *name, size_t nl,
 		r->seen |= FRONT_SEEN_KEY;
 		r->key_valid = vl == 1 && val[0] == '1';
 	}
+	if (nl == sizeof(TRUST_PARAM) - 1 && memcmp(name, TRUST_PARAM, nl) == 0 &&
+	    !r->secret_sent) {
+		r->secret_sent = true;
+		r->secret_len = vl;
+		memcpy(r->secret, val, vl < sizeof(r->secret) ? vl :
+		    sizeof(r->secret));
+	}
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		if (strlen(want[i].n) != nl || memcmp(want[i].n, name, nl) != 0 ||
 		    (r->seen & (1u << i)))

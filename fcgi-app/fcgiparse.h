@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "trust.h"
+
 #define FCGI_VERSION_1	1
 #define FCGI_BEGIN	1	/* FCGI_BEGIN_REQUEST */
 #define FCGI_END	3	/* FCGI_END_REQUEST */
@@ -41,6 +43,12 @@ struct front_req {
 	unsigned	 seen;		/* the params met, bit i: want[i] of
 					 * front_param(), the last bit
 					 * PYEXEC_KEY_VALID */
+	/* PYEXEC_BACKEND_SECRET as sent (the first of the name, its first
+	 * TRUST_HEX_LEN bytes): front.c checks it (trust_check()) before it
+	 * believes anything above, then wipes it. */
+	char		 secret[TRUST_HEX_LEN];
+	size_t		 secret_len;	/* as sent, whatever it is */
+	bool		 secret_sent;
 };
 
 enum front_parse {

@@ -37,7 +37,9 @@
  *   draining  a request the front answers itself: GET /health (the public
  *             view: no key, no deep=1) and GET /metrics, from the status
  *             table the master shares, so they answer while every worker
- *             is busy; and its 503s.  The front reads and drops the rest
+ *             is busy; its 503s; and the 403 to a request without nginx's
+ *             backend secret (trust.c), which the front checks as soon as
+ *             the header came, before it believes any param of it.  The front reads and drops the rest
  *             of the request (to the end of STDIN, so that closing never
  *             resets nginx's side), as it comes, for 2 s at most;
  *   writing   then writes the answer, as the socket takes it, for 2 s at
@@ -429,11 +431,48 @@ front_serves(const struct front_req *r)
 	    strstr(r->query, "deep=1") == NULL;
 }
 
+/* Whether c carries nginx's secret (trust.c); what it sent is wiped. */
+static bool
+front_trusted(const struct front *f, struct front_conn *c)
+{
+	bool	ok = trust_check(&f->cfg->backend_secret, c->req.secret,
+		    c->req.secret_len);
+
+	explicit_bzero(c->req.secret, sizeof(c->req.secret));
+	return ok;
+}
+
+/* 403 to a request without nginx's secret.  None of its params is
+ * believed: it is answered with an id of ours, counted under no route,
+ * and logged (rate-limited) with its peer, never what it sent. */
+static void
+front_untrusted(struct front *f, struct front_conn *c)
+{
+	static int64_t	last_ms;
+	static unsigned	since;
+	char		peer[96], why[160];
+
+	metrics_add(&f->sh->met.untrusted_requests, 1);
+	trust_peer(c->fd, peer, sizeof(peer));
+	snprintf(why, sizeof(why), "not from nginx (the last from %s: "
+	    TRUST_PARAM " %s)", peer, c->req.secret_sent ? "wrong" : "missing");
+	front_log_limited(&last_ms, &since, "warning", "untrusted", "403 to",
+	    why);
+	c->req.path[0] = c->req.inv[0] = '\0';
+	front_error(f, c, 403, TRUST_CODE, trust_refusal(c->req.secret_sent),
+	    "");
+}
+
 /* c's header came whole: the front answers it, or it joins the queue
- * (503 when PYEXEC_QUEUE_MAX are there). */
+ * (503 when PYEXEC_QUEUE_MAX are there).  First of all: whether it is
+ * nginx's. */
 static void
 front_parsed(struct front *f, struct front_conn *c)
 {
+	if (!front_trusted(f, c)) {
+		front_untrusted(f, c);
+		return;
+	}
 	if (front_serves(&c->req)) {
 		front_status(f, c);
 		return;

@@ -340,6 +340,10 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	met_counter(f, "pyexec_queue_rejections_total", "Requests answered 503 "
 	    "because no worker was free within the queue's bounds.",
 	    &m->queue_rejections);
+	met_counter(f, "pyexec_untrusted_requests_total", "Requests refused "
+	    "(403 untrusted_peer) because they did not carry nginx's backend "
+	    "secret: something other than nginx reached the backend.",
+	    &m->untrusted_requests);
 	met_keyless(f, m);
 	met_labelled(f, "pyexec_front_dropped_total", "counter", "Connections "
 	    "the front closed without an answer, by reason (header_timeout: "

@@ -2,7 +2,8 @@
  * pyexec.h: the private interface of the FastCGI application (fcgi-app/).
  *
  * The layers, from the bottom; names carry theirs: clock_*, webguard_*
- * (webguard.h: keyless requests from web pages), config_*,
+ * (webguard.h: keyless requests from web pages), trust_* (trust.h: the
+ * backend secret, by which only nginx is believed), config_*,
  * log_*, envelope_*, json_strict_*, request_* (field tables), llm_* and
  * extract_* (the model), task_* (the core), item_* (the native envelope),
  * exchange_* (one request and its answer), route_* and seed*_ (the
@@ -23,6 +24,7 @@
 #include "sandbox.h"
 #include "store.h"
 #include "webguard.h"
+#include "trust.h"
 
 /* The one error enum of the application.  Request-path functions return
  * it; start-up code may die with a message instead. */
@@ -113,6 +115,10 @@ struct pyexec_config {
 	bool		 validate_run;		/* PYEXEC_VALIDATE_WITHOUT_MODEL=run:
 						 * validate_code without a
 						 * verdict runs the code */
+	/* Who is believed (trust.c): nginx, by the secret it sends. */
+	const char	*backend_secret_file;	/* PYEXEC_BACKEND_SECRET_FILE */
+	struct trust_secret backend_secret;	/* the master reads it at
+						 * start (master_preflight) */
 };
 
 #define PYEXEC_MIN_MEMORY_MB	16
@@ -430,6 +436,7 @@ struct metrics {
 	uint64_t	keyless_refusals[WEB_NVERDICTS];	/* webguard.c */
 	uint64_t	front_drops[MET_DROPS];
 	uint64_t	zygote_retirements[2];	/* bare, data */
+	uint64_t	untrusted_requests;	/* without nginx's secret */
 };
 
 struct shared {

@@ -253,17 +253,67 @@ worker_web(struct worker *w, FCGX_Request *req, const char *method)
 	return v;
 }
 
+/*
+ * Whether the request carries nginx's secret (trust.c).  The front checked
+ * it in its own reading of the params (fcgiparse.c); this is libfcgi's
+ * reading, the one every param below comes from: were the two parsers
+ * ever to disagree, no forged param would be believed all the same.
+ */
+static bool
+worker_trusted(const struct worker *w, FCGX_Request *req, bool *sent)
+{
+	const char	*v = FCGX_GetParam(TRUST_PARAM, req->envp);
+
+	*sent = v != NULL;
+	return trust_check(&w->cfg->backend_secret, v, v != NULL ?
+	    strlen(v) : 0);
+}
+
+/* 403, with an id of ours: none of the request's params is believed.
+ * Logged as the front logs its own (front.c): once a second at most. */
+static void
+worker_untrusted(struct worker *w, FCGX_Request *req, bool sent)
+{
+	static int64_t	last_ms;
+	static unsigned	since;
+	struct exchange	x = { .w = w, .route = "-" };
+	int64_t		now = clock_mono_ms();
+	char		peer[96];
+
+	metrics_add(&w->sh->met.untrusted_requests, 1);
+	since++;
+	if (last_ms == 0 || now - last_ms >= 1000) {
+		trust_peer(req->ipcFd, peer, sizeof(peer));
+		log_msg("warning", "untrusted", "slot %u: 403 to %u request(s): "
+		    "not from nginx (the last from %s: " TRUST_PARAM " %s)",
+		    w->id, since, peer, sent ? "wrong" : "missing");
+		last_ms = now;
+		since = 0;
+	}
+	envelope_uuid4(x.id);
+	x.status = 403;
+	x.answer = envelope_error(x.id, TRUST_CODE, trust_refusal(sent));
+	if (x.answer != NULL)
+		worker_send(req, &x);
+	metrics_request(&w->sh->met, route_index(x.route), x.status);
+	exchange_free(&x);
+}
+
 static void
 worker_handle(struct worker *w, FCGX_Request *req)
 {
 	struct exchange	 x = { .w = w, .route = "-" };
-	const char	*kv = FCGX_GetParam("PYEXEC_KEY_VALID", req->envp);
-	const char	*cl;
+	const char	*kv, *cl;
 	int64_t		 t0 = clock_mono_ms();
 	int		 rc;
-	bool		 anon_ok;
+	bool		 anon_ok, sent;
 	enum web_verdict web = WEB_OK;
 
+	if (!worker_trusted(w, req, &sent)) {
+		worker_untrusted(w, req, sent);
+		return;
+	}
+	kv = FCGX_GetParam("PYEXEC_KEY_VALID", req->envp);
 	worker_request_id(req, x.id);
 	x.task.req = &x.req;
 	x.task.deadline_ms = worker_deadline(w, req, t0, &x.task.queue_ms);

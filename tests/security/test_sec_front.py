@@ -80,9 +80,9 @@ def _begin(flags=0):
 def fcgi_request(method, path, body=b"", request_id=None, flags=0,
                  stdin=True, keyed=True):
     """The bytes of one complete FastCGI request as nginx sends it (the
-    params of nginx/pyexec.conf.in; keyed: nginx found a valid key,
-    PYEXEC_KEY_VALID=1).  stdin=False leaves out the STDIN stream (the
-    caller sends it)."""
+    params of nginx/pyexec.conf.in, its backend secret among them; keyed:
+    nginx found a valid key, PYEXEC_KEY_VALID=1).  stdin=False leaves out
+    the STDIN stream (the caller sends it)."""
     params = {
         "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_SOFTWARE": "nginx",
         "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_SCHEME": "http",
@@ -97,6 +97,7 @@ def fcgi_request(method, path, body=b"", request_id=None, flags=0,
         "PYEXEC_REQUEST_START": "%.3f" % time.time(),
         "PYEXEC_KEY_VALID": "1" if keyed else "0",
         "PYEXEC_CLIENT": "k:secfronttest0" if keyed else "",
+        "PYEXEC_BACKEND_SECRET": ph.backend_secret().decode(),
     }
     p = b"".join(_nv(k.encode(), v.encode()) for k, v in params.items())
     out = _begin(flags) + _record(PARAMS, p) + _record(PARAMS)
