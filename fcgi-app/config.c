@@ -160,6 +160,16 @@ static const struct config_size config_sizes[] = {
 	{ "PYEXEC_WORKSPACE_WAIT", 10, 0, 600, CFG(ws_wait) },
 	{ "PYEXEC_WORKSPACE_MOUNTS", 0, 0, 4096, CFG(ws_mounts) },
 	{ "PYEXEC_WORKSPACE_MIN_FREE", 1ULL << 30, 0, 1ULL << 50, CFG(ws_min_free) },
+	/* The front (front.c): seconds a connection has to send its whole
+	 * FastCGI header (nginx sends it at once), and how many connections
+	 * it reads at once, apart from PYEXEC_QUEUE_MAX's queue. */
+	{ "PYEXEC_HEADER_TIMEOUT", 5, 1, 60, CFG(header_timeout) },
+	{ "PYEXEC_HEADER_MAX", 256, 16, 4096, CFG(header_max) },
+	{ "PYEXEC_WORKSPACE_CREATE_RATE", 60, 0, 100000, CFG(ws_create_rate) },
+	{ "PYEXEC_WORKSPACE_CREATE_BURST", 20, 1, 100000, CFG(ws_create_burst) },
+	/* A zygote is replaced after this many runs, or seconds ready. */
+	{ "PYEXEC_WARM_MAX_RUNS", 100, 1, 1000000, CFG(warm_max_runs) },
+	{ "PYEXEC_WARM_MAX_AGE", 600, 1, 30 * 86400, CFG(warm_max_age) },
 };
 
 static void
@@ -270,9 +280,11 @@ config_policy(struct pyexec_config *c, char *err, size_t errlen)
  * The front's queue (front.c): PYEXEC_QUEUE_TIMEOUT, how long a request
  * may wait for a free worker (default 10 s: a burst of ordinary runs
  * drains within it, and a client still has time to retry another host
- * before its own timeout), and PYEXEC_QUEUE_MAX, how many may wait (and
- * be looked at) at once (default 512: below the front's descriptor
- * limit).  The 503's Retry-After is half the timeout, 1 to 30 s.
+ * before its own timeout), and PYEXEC_QUEUE_MAX, how many may wait at
+ * once (default 512).  The connections whose header has not all come
+ * have their own bound and deadline (PYEXEC_HEADER_MAX and
+ * PYEXEC_HEADER_TIMEOUT, rows of config_sizes[]).  The 503's Retry-After
+ * is half the timeout, 1 to 30 s.
  */
 static enum pyexec_err
 config_queue(struct pyexec_config *c, char *err, size_t errlen)
@@ -348,6 +360,44 @@ config_workspaces(struct pyexec_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "PYEXEC_ANONYMOUS_FROM: addresses or "
 		    "networks separated by commas, like 127.0.0.1,10.1.2.0/24 "
 		    "(never everyone)");
+		return PYEXEC_ERR_CONFIG;
+	}
+	return PYEXEC_OK;
+}
+
+/*
+ * What keyless requests may name (webguard.c): PYEXEC_SERVER_NAMES, the
+ * service's names besides localhost, 127.0.0.1 and [::1], and
+ * PYEXEC_ALLOWED_ORIGINS, the origins of other sites' pages that may
+ * send them (default: none).  An entry that is not one refuses the start.
+ */
+static enum pyexec_err
+config_web(struct pyexec_config *c, char *err, size_t errlen)
+{
+	if ((c->web.server_names = getenv("PYEXEC_SERVER_NAMES")) == NULL)
+		c->web.server_names = "";
+	if ((c->web.allowed_origins = getenv("PYEXEC_ALLOWED_ORIGINS")) == NULL)
+		c->web.allowed_origins = "";
+	if (!webguard_names_valid(c->web.server_names, err, errlen) ||
+	    !webguard_origins_valid(c->web.allowed_origins, err, errlen))
+		return PYEXEC_ERR_CONFIG;
+	return PYEXEC_OK;
+}
+
+/*
+ * PYEXEC_VALIDATE_WITHOUT_MODEL: what validate_code does when no verdict
+ * comes (no model configured, or it could not give one): "refuse" (the
+ * default: the code does not run) or "run" (it runs unreviewed).
+ */
+static enum pyexec_err
+config_validate(struct pyexec_config *c, char *err, size_t errlen)
+{
+	const char	*v = env_first("PYEXEC_VALIDATE_WITHOUT_MODEL", NULL);
+
+	c->validate_run = v != NULL && strcmp(v, "run") == 0;
+	if (v != NULL && !c->validate_run && strcmp(v, "refuse") != 0) {
+		snprintf(err, errlen, "PYEXEC_VALIDATE_WITHOUT_MODEL: must be "
+		    "refuse or run");
 		return PYEXEC_ERR_CONFIG;
 	}
 	return PYEXEC_OK;
@@ -430,10 +480,32 @@ config_names_preloaded(const struct pyexec_config *c, const char *code,
 	return false;
 }
 
-/* What config_load() allocated: the LLM key, wiped first. */
+/*
+ * PYEXEC_BACKEND_SECRET_FILE: where the master reads the secret nginx
+ * proves itself with (trust.c); an absolute path.  The secret itself is
+ * read by master_preflight(), as root, not here: --budget and --cleanup
+ * load the configuration without it.
+ */
+static enum pyexec_err
+config_backend_secret(struct pyexec_config *c, char *err, size_t errlen)
+{
+	c->backend_secret_file = env_first("PYEXEC_BACKEND_SECRET_FILE", NULL);
+	if (c->backend_secret_file == NULL)
+		c->backend_secret_file = "/etc/pyexec/backend-secret";
+	if (c->backend_secret_file[0] != '/') {
+		snprintf(err, errlen, "PYEXEC_BACKEND_SECRET_FILE: an absolute "
+		    "path");
+		return PYEXEC_ERR_CONFIG;
+	}
+	return PYEXEC_OK;
+}
+
+/* What config_load() allocated: the LLM key, wiped first; and the
+ * backend secret. */
 void
 config_free(struct pyexec_config *c)
 {
+	trust_forget(&c->backend_secret);
 	if (c->llm_key != NULL) {
 		explicit_bzero(c->llm_key, strlen(c->llm_key));
 		free(c->llm_key);
@@ -481,7 +553,9 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 	if (config_queue(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 	if (config_warm(c, err, errlen) != PYEXEC_OK ||
-	    config_workspaces(c, err, errlen) != PYEXEC_OK)
+	    config_workspaces(c, err, errlen) != PYEXEC_OK ||
+	    config_web(c, err, errlen) != PYEXEC_OK ||
+	    config_validate(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 
 	if (config_load_sizes(c, err, errlen) != PYEXEC_OK)
@@ -526,7 +600,8 @@ config_load(struct pyexec_config *c, char *err, size_t errlen)
 	    &c->llm_timeout, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 	if (config_llm_key(c, err, errlen) != PYEXEC_OK ||
-	    config_policy(c, err, errlen) != PYEXEC_OK)
+	    config_policy(c, err, errlen) != PYEXEC_OK ||
+	    config_backend_secret(c, err, errlen) != PYEXEC_OK)
 		return PYEXEC_ERR_CONFIG;
 	if (c->launcher_path[0] != '/' || c->runner_path[0] != '/' ||
 	    c->zygote_path[0] != '/') {

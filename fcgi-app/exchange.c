@@ -50,13 +50,6 @@ exchange_error(struct exchange *x, int status, const char *fmt, ...)
 	x->answer = envelope_error(x->id, envelope_error_code(status), msg);
 }
 
-/* Retry-After for a workspace refused: 1 s when it was busy. */
-unsigned
-exchange_ws_retry(const struct task *t)
-{
-	return t->ws_status == 409 && t->ws_code == NULL ? 1 : 0;
-}
-
 /* A task that failed, in the native error envelope: the model's failure
  * (502, 503, 504 by llm_err_status()), the sandbox's (500), the budget's
  * (504).  Every route, native or seed, answers these the same way. */
@@ -79,7 +72,7 @@ exchange_task_error(struct exchange *x)
 		x->status = t->ws_status;
 		x->answer = envelope_error(x->id, t->ws_code != NULL ?
 		    t->ws_code : envelope_error_code(t->ws_status), t->why);
-		x->retry_after = exchange_ws_retry(t);
+		x->retry_after = t->ws_retry_after;
 		return;
 	default:
 		x->status = 500;

@@ -8,69 +8,106 @@
  * master made once per slot and keeps open, so it outlives restarts of the
  * worker and of the front.  The front accepts every connection at once and
  * reads its FastCGI header with MSG_PEEK (it consumes nothing it passes
- * on), then:
+ * on: the worker reads the same bytes with libfcgi); fcgiparse.c walks
+ * the records and refuses anything nginx would not send.  A connection is
+ * in one of four states, each with its bound and its deadline:
  *
- *   - GET /health (the public view: no key, no deep=1) and GET /metrics
- *     it answers itself, from the status table the master shares: they
- *     answer while every worker is busy;
- *   - anything else joins a FIFO.  A worker that is idle (it said so on
- *     its channel, and the status table has it ready) gets the oldest
- *     connection by SCM_RIGHTS and serves it with libfcgi as if it had
- *     accepted it; it says "idle" again when it has answered;
- *   - a connection that waited PYEXEC_QUEUE_TIMEOUT for a worker, or that
- *     finds PYEXEC_QUEUE_MAX ahead of it, gets a 503 JSON envelope with
- *     Retry-After from the front itself.  Nothing waits in the kernel's
- *     backlog or until nginx's own timeout.
+ *   unparsed  its header (BEGIN_REQUEST and the whole PARAMS stream) has
+ *             not all come.  Watched edge-triggered (EPOLLIN|EPOLLRDHUP|
+ *             EPOLLET): the bytes stay in the socket, so the front wakes
+ *             only when more arrive, and peeks again then; it never polls
+ *             in a loop.  It must come within PYEXEC_HEADER_TIMEOUT of the
+ *             accept (nginx sends it whole, at once); at most
+ *             PYEXEC_HEADER_MAX connections are being read (this state and
+ *             the two answering ones below), apart from the queue, so slow
+ *             or partial connections never take a queued request's place;
+ *             past that bound the oldest of them is closed to make room
+ *             for the new one (a new connection that is a real request
+ *             completes at once and leaves the bound, while a client that
+ *             holds connections open only has its own oldest closed);
+ *   queued    parsed, waiting for a worker, oldest first; at most
+ *             PYEXEC_QUEUE_MAX, for PYEXEC_QUEUE_TIMEOUT at most: past
+ *             either, the front answers 503 with Retry-After.  Watched for
+ *             a hang-up only (EPOLLRDHUP): a client that went away (nginx
+ *             closes when its client does) is dropped and takes no worker.
+ *             An idle worker (it said so on its channel, and the status
+ *             table has it ready) gets the oldest by SCM_RIGHTS and serves
+ *             it with libfcgi as if it had accepted it; it says "idle"
+ *             again when it has answered;
+ *   draining  a request the front answers itself: GET /health (the public
+ *             view: no key, no deep=1) and GET /metrics, from the status
+ *             table the master shares, so they answer while every worker
+ *             is busy; its 503s; and the 403 to a request without nginx's
+ *             backend secret (trust.c), which the front checks as soon as
+ *             the header came, before it believes any param of it.  The front reads and drops the rest
+ *             of the request (to the end of STDIN, so that closing never
+ *             resets nginx's side), as it comes, for 2 s at most;
+ *   writing   then writes the answer, as the socket takes it, for 2 s at
+ *             most, and closes.
  *
- * The front never runs code and never reads a body; the bodies of the
- * requests it answers itself (a GET's, or a refused one's) it reads and
- * drops.  On SIGTERM (the master's drain, which has already kept new
- * connections away: fcgi-app/master.c) it accepts what the kernel still
- * holds until the socket has been quiet for FRONT_QUIET_MS, closes it,
- * hands every queued connection to a worker as usual and ends when none
- * is left: a drain loses no request.
+ * A peer that hangs up (EPOLLRDHUP, or a peek that reads 0 bytes) is
+ * dropped at once in any state.  Every connection closed without an
+ * answer is counted in /metrics (pyexec_front_dropped_total, by reason)
+ * and logged, once a second at most.
+ *
+ * The front never runs code and never parses a body.  On SIGTERM (the
+ * master's drain, which has already kept new connections away:
+ * fcgi-app/master.c) it accepts what the kernel still holds until the
+ * socket has been quiet for FRONT_QUIET_MS, closes it, hands every queued
+ * connection to a worker as usual and ends when none is left: a drain
+ * loses no request.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "pyexec.h"
+#include "fcgiparse.h"
 
-#define FCGI_BEGIN	1
-#define FCGI_END	3
-#define FCGI_PARAMS	4
-#define FCGI_STDIN	5
-#define FCGI_STDOUT	6
-
-#define FRONT_PEEK	65536	/* bytes of header we look at, at most */
-#define FRONT_PARSE_MS	5000	/* a connection that sends no header */
-#define FRONT_RETRY_MS	2	/* a header that came in part: look again */
 #define FRONT_QUIET_MS	100	/* draining: no connection for this long */
+#define FRONT_ANSWER_MS	2000	/* reading the rest of a request, then
+				 * writing its answer: each at most */
+#define FRONT_ACCEPTS	64	/* connections accepted per turn */
+#define FRONT_PAUSE_MS	100	/* no descriptor left: the listener rests */
+#define FRONT_DRAIN	65536	/* bytes read and dropped per wake-up */
+#define FRONT_EVENTS	64	/* epoll events per turn */
 
-struct front_req {
-	unsigned	 id;		/* the FastCGI request id */
-	char		 path[256], query[256], method[16];
-	char		 inv[UUID_STR_LEN];	/* PYEXEC_REQUEST_ID */
-	char		 addr[64];		/* REMOTE_ADDR */
-	bool		 key_valid;
+/* epoll_event.data.u64 of what is not a connection (a connection's is
+ * its index in f->conn). */
+#define FRONT_EV_LISTEN	(1ULL << 40)
+#define FRONT_EV_CHAN	(1ULL << 41)	/* + the slot */
+
+enum front_state {
+	FRONT_FREE = 0,
+	FRONT_UNPARSED,		/* its header has not all come */
+	FRONT_QUEUED,		/* waits for a worker */
+	FRONT_DRAINING,		/* answered by the front: the rest is read */
+	FRONT_WRITING,		/* then the answer is written */
+	FRONT_NSTATES
 };
 
 struct front_conn {
 	int		 fd;
+	enum front_state state;
+	bool		 watched;	/* in the epoll set */
+	uint64_t	 seq;		/* the accept order: oldest first */
 	int64_t		 since_ms;	/* accepted */
-	int64_t		 retry_ms;	/* not before: a partial header */
-	bool		 parsed;
+	int64_t		 until_ms;	/* draining, writing: the deadline */
 	struct front_req req;
+	struct front_skip skip;		/* draining: where the records are */
+	char		*out;		/* owned: the answer's records */
+	size_t		 nout, off;	/* its length, and what went */
+	int		 status;	/* the answer's, for the metrics */
 };
 
 struct front {
@@ -78,8 +115,15 @@ struct front {
 	struct shared	*sh;			/* borrowed */
 	const int	*chan;			/* borrowed: the channels */
 	bool		*idle;			/* owned: said "idle" */
-	struct front_conn *conn;		/* owned: pending, then queue */
-	size_t		 nconn, cap;
+	int		 ep;			/* owned: the epoll set */
+	int		 lfd;			/* the listening socket; -1:
+						 * closed (draining) */
+	int64_t		 rest_until;		/* the listener rests until */
+	struct front_conn *conn;		/* owned: cap of them */
+	size_t		*free;			/* owned: free indexes */
+	size_t		 cap, nfree;
+	size_t		 n[FRONT_NSTATES];	/* connections by state */
+	uint64_t	 seq;
 };
 
 static volatile sig_atomic_t front_stop;
@@ -91,186 +135,219 @@ front_on_term(int sig)
 	front_stop = 1;
 }
 
-/* One name-value length: 1 byte, or 4 with the top bit set. */
+/* Connections the front is reading or writing (unparsed, draining,
+ * writing): PYEXEC_HEADER_MAX of them at most. */
 static size_t
-front_len(const unsigned char *p, size_t n, size_t *i)
+front_reading(const struct front *f)
 {
-	size_t	v;
-
-	if (*i >= n)
-		return (size_t)-1;
-	if (p[*i] < 0x80)
-		return p[(*i)++];
-	if (*i + 4 > n)
-		return (size_t)-1;
-	v = ((size_t)(p[*i] & 0x7f) << 24) | ((size_t)p[*i + 1] << 16) |
-	    ((size_t)p[*i + 2] << 8) | p[*i + 3];
-	*i += 4;
-	return v;
+	return f->n[FRONT_UNPARSED] + f->n[FRONT_DRAINING] +
+	    f->n[FRONT_WRITING];
 }
 
 static void
-front_param(struct front_req *r, const char *name, size_t nl,
-    const char *val, size_t vl)
+front_set_state(struct front *f, struct front_conn *c, enum front_state s)
 {
-	static const struct { const char *n; size_t off, size; } want[] = {
-#define W(n, m)	{ n, offsetof(struct front_req, m), \
-	sizeof(((struct front_req *)0)->m) }
-		W("DOCUMENT_URI", path), W("QUERY_STRING", query),
-		W("REQUEST_METHOD", method), W("PYEXEC_REQUEST_ID", inv),
-		W("REMOTE_ADDR", addr),
-#undef W
+	f->n[c->state]--;
+	f->n[s]++;
+	c->state = s;
+}
+
+/* Watches c's socket for events (0: for nothing but errors). */
+static void
+front_watch(struct front *f, struct front_conn *c, uint32_t events)
+{
+	struct epoll_event	ev = { .events = events,
+				    .data.u64 = (uint64_t)(c - f->conn) };
+
+	if (epoll_ctl(f->ep, c->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd,
+	    &ev) != 0)
+		log_die(1, "front", "epoll_ctl: %s", strerror(errno));
+	c->watched = true;
+}
+
+/* Closes c and frees its place.  The descriptor leaves the epoll set
+ * first: a connection handed to a worker is still open there, and epoll
+ * forgets a file only when its last descriptor closes. */
+static void
+front_close(struct front *f, struct front_conn *c)
+{
+	if (c->watched)
+		epoll_ctl(f->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->out);
+	f->n[c->state]--;
+	f->n[FRONT_FREE]++;
+	*c = (struct front_conn){ .fd = -1 };
+	f->free[f->nfree++] = (size_t)(c - f->conn);
+}
+
+/* One log line a second at most per kind, with how many since.  kind:
+ * the row of a static table of the caller's. */
+static void
+front_log_limited(int64_t *last_ms, unsigned *since, const char *level,
+    const char *event, const char *what, const char *why)
+{
+	int64_t	now = clock_mono_ms();
+
+	(*since)++;
+	if (*last_ms != 0 && now - *last_ms < 1000)
+		return;
+	log_msg(level, event, "%s %u connection(s): %s", what, *since, why);
+	*last_ms = now;
+	*since = 0;
+}
+
+/* Closes c without an answer: counted by reason, logged (rate-limited). */
+static void
+front_drop(struct front *f, struct front_conn *c, enum met_drop why)
+{
+	static const struct {
+		const char	*level, *text;
+	} drops[MET_DROPS] = {
+		[MET_DROP_HEADER_TIMEOUT] = { "warning", "its FastCGI header "
+		    "did not all come within PYEXEC_HEADER_TIMEOUT" },
+		[MET_DROP_EVICTED] = { "warning", "the oldest of "
+		    "PYEXEC_HEADER_MAX connections being read, closed for a "
+		    "new one" },
+		[MET_DROP_HANGUP] = { "info", "the peer hung up before a "
+		    "worker took it" },
+		[MET_DROP_MALFORMED] = { "warning", "not a FastCGI request as "
+		    "nginx sends them" },
 	};
-	size_t	i;
+	static int64_t	last_ms[MET_DROPS];
+	static unsigned	since[MET_DROPS];
 
-	if (nl == 16 && memcmp(name, "PYEXEC_KEY_VALID", 16) == 0)
-		r->key_valid = vl == 1 && val[0] == '1';
-	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		if (strlen(want[i].n) == nl && memcmp(want[i].n, name, nl) == 0 &&
-		    vl < want[i].size) {
-			memcpy((char *)r + want[i].off, val, vl);
-			((char *)r + want[i].off)[vl] = '\0';
-		}
+	metrics_add(&f->sh->met.front_drops[why], 1);
+	front_log_limited(&last_ms[why], &since[why], drops[why].level,
+	    "connection", "closed", drops[why].text);
+	front_close(f, c);
 }
 
-/* The params of the PARAMS stream in p (all of it). */
-static int
-front_params(struct front_req *r, const unsigned char *p, size_t n)
+/* Appends one record to c's answer (front_records() made room). */
+static void
+front_record(struct front_conn *c, size_t *len, int type, const char *p,
+    size_t n)
 {
-	size_t	i = 0, nl, vl;
-
-	while (i < n) {
-		if ((nl = front_len(p, n, &i)) == (size_t)-1 ||
-		    (vl = front_len(p, n, &i)) == (size_t)-1 ||
-		    nl > n - i || vl > n - i - nl)
-			return -1;
-		front_param(r, (const char *)p + i, nl, (const char *)p + i + nl, vl);
-		i += nl + vl;
-	}
-	return 0;
-}
-
-/*
- * Looks at the header of c without consuming it: 1 when the PARAMS
- * stream is complete (c->req filled), 0 when nothing came yet, 2 when
- * part of it came, -1 when it is not FastCGI we serve.
- */
-static int
-front_peek(struct front_conn *c)
-{
-	static unsigned char	 buf[FRONT_PEEK], params[FRONT_PEEK];
-	size_t			 i = 0, np = 0, clen, rec;
-	ssize_t			 n;
-
-	if ((n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT)) <= 0)
-		return n == 0 || (errno != EAGAIN && errno != EINTR) ? -1 : 0;
-	while (i + 8 <= (size_t)n) {
-		clen = ((size_t)buf[i + 4] << 8) | buf[i + 5];
-		rec = 8 + clen + buf[i + 6];
-		if (buf[i] != 1)
-			return -1;
-		if (i + rec > (size_t)n)
-			break;
-		if (buf[i + 1] == FCGI_BEGIN)
-			c->req.id = ((unsigned)buf[i + 2] << 8) | buf[i + 3];
-		else if (buf[i + 1] == FCGI_PARAMS && clen == 0)
-			return front_params(&c->req, params, np) == 0 ? 1 : -1;
-		else if (buf[i + 1] == FCGI_PARAMS) {
-			memcpy(params + np, buf + i + 8, clen);
-			np += clen;
-		}
-		i += rec;
-	}
-	return (size_t)n == sizeof(buf) ? -1 : 2;
-}
-
-/* Writes all of p, waiting for the socket at most 2 s. */
-static int
-front_write(int fd, const void *p, size_t n)
-{
-	struct pollfd	pfd = { fd, POLLOUT, 0 };
-	ssize_t		w;
-
-	while (n > 0) {
-		if ((w = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL)) > 0) {
-			p = (const char *)p + w;
-			n -= (size_t)w;
-		} else if (w < 0 && errno == EAGAIN && poll(&pfd, 1, 2000) == 1)
-			continue;
-		else if (w < 0 && errno == EINTR)
-			continue;
-		else
-			return -1;
-	}
-	return 0;
-}
-
-static int
-front_record(int fd, int type, unsigned id, const char *p, size_t n)
-{
-	unsigned char	h[8] = { 1, (unsigned char)type, (unsigned char)(id >> 8),
-			    (unsigned char)id, (unsigned char)(n >> 8),
+	unsigned char	h[8] = { FCGI_VERSION_1, (unsigned char)type,
+			    (unsigned char)(c->req.id >> 8),
+			    (unsigned char)c->req.id, (unsigned char)(n >> 8),
 			    (unsigned char)n, 0, 0 };
 
-	return front_write(fd, h, 8) != 0 || (n > 0 && front_write(fd, p, n) != 0) ?
-	    -1 : 0;
+	memcpy(c->out + *len, h, 8);
+	if (n > 0)
+		memcpy(c->out + *len + 8, p, n);
+	*len += 8 + n;
 }
 
-/* Reads and drops the request (to the end of STDIN, at most 2 s), so
- * that closing never resets nginx's side, then answers status with
- * headers and body, and closes. */
+/* c's answer as records: the head and the body on STDOUT, in chunks of
+ * 32 KiB, the empty STDOUT record and END_REQUEST.  -1: no memory. */
+static int
+front_records(struct front_conn *c, const char *head, const char *body)
+{
+	static const char end[8] = { 0 };	/* status 0, complete */
+	size_t		hn = strlen(head), bn = strlen(body), off, chunk;
+	size_t		len = 0;
+
+	if ((c->out = malloc(hn + bn + 8 * (bn / 32768 + 5) + 8)) == NULL)
+		return -1;
+	front_record(c, &len, FCGI_STDOUT, head, hn);
+	for (off = 0; off < bn; off += chunk) {
+		chunk = bn - off > 32768 ? 32768 : bn - off;
+		front_record(c, &len, FCGI_STDOUT, body + off, chunk);
+	}
+	front_record(c, &len, FCGI_STDOUT, NULL, 0);
+	front_record(c, &len, FCGI_END, end, 8);
+	c->nout = len;
+	return 0;
+}
+
+/* Writes what the socket takes of the answer; closes c once it all went
+ * (counted in the requests), or when the peer is gone. */
+static void
+front_flush(struct front *f, struct front_conn *c)
+{
+	ssize_t	w;
+
+	while (c->off < c->nout) {
+		w = send(c->fd, c->out + c->off, c->nout - c->off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w > 0)
+			c->off += (size_t)w;
+		else if (w < 0 && errno == EINTR)
+			continue;
+		else if (w < 0 && errno == EAGAIN) {
+			front_watch(f, c, EPOLLOUT);
+			return;
+		} else {
+			front_close(f, c);
+			return;
+		}
+	}
+	metrics_request(&f->sh->met, route_index(c->req.path), c->status);
+	front_close(f, c);
+}
+
+static void
+front_start_writing(struct front *f, struct front_conn *c)
+{
+	front_set_state(f, c, FRONT_WRITING);
+	c->until_ms = clock_mono_ms() + FRONT_ANSWER_MS;
+	front_flush(f, c);
+}
+
+/* Reads and drops what came of the request, to the end of STDIN; then
+ * writes the answer.  At most FRONT_DRAIN bytes a call (the socket stays
+ * readable: the next turn goes on). */
+static void
+front_drain(struct front *f, struct front_conn *c)
+{
+	static unsigned char	 buf[16384];
+	size_t			 got = 0;
+	ssize_t			 r;
+
+	while (got < FRONT_DRAIN) {
+		r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN) {
+			front_watch(f, c, EPOLLIN | EPOLLRDHUP);
+			return;
+		}
+		if (r < 0) {
+			front_close(f, c);
+			return;
+		}
+		/* The end of STDIN, a record we cannot follow, or the peer
+		 * sends no more: answer. */
+		if (r == 0 || front_skip(&c->skip, buf, (size_t)r) != FRONT_MORE) {
+			front_start_writing(f, c);
+			return;
+		}
+		got += (size_t)r;
+	}
+}
+
+/* Answers c with status, headers and body (copied): reads the rest of the
+ * request first, as it comes, then writes, and closes. */
 static void
 front_answer(struct front *f, struct front_conn *c, int status,
     const char *headers, const char *body)
 {
-	unsigned char	 h[8], drop[4096];
-	char		*head = NULL;
-	struct pollfd	 pfd = { c->fd, POLLIN, 0 };
-	int64_t		 until = clock_mono_ms() + 2000;
-	struct timeval	 tv = { 0, 500000 };
-	size_t		 len, off, n, chunk;
-	bool		 done = false;
-	ssize_t		 r;
+	char	*head = NULL;
 
-	/* Blocking reads, each at most 0.5 s: a body still on its way (nginx
-	 * sends it whole, at once) is read to its end. */
-	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
-	    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
-		goto out;
-	while (!done && clock_mono_ms() < until &&
-	    poll(&pfd, 1, 200) == 1 && recv(c->fd, h, 8, MSG_WAITALL) == 8) {
-		len = (((size_t)h[4] << 8) | h[5]) + h[6];
-		done = h[1] == FCGI_STDIN && h[4] == 0 && h[5] == 0;
-		if (h[1] == FCGI_BEGIN)
-			c->req.id = ((unsigned)h[2] << 8) | h[3];
-		for (n = 0; n < len; n += (size_t)r)
-			if ((r = recv(c->fd, drop, len - n < sizeof(drop) ?
-			    len - n : sizeof(drop), MSG_WAITALL)) <= 0)
-				goto out;
-	}
 	if (asprintf(&head, "Status: %d %s\r\n%sCache-Control: no-store\r\n"
 	    "Content-Length: %zu\r\n\r\n", status, envelope_reason(status),
-	    headers, strlen(body)) < 0)
-		goto out;
-	len = strlen(head);
-	if (front_record(c->fd, FCGI_STDOUT, c->req.id, head, len) != 0)
-		goto out;
-	for (off = 0, n = strlen(body); off < n; off += chunk) {
-		chunk = n - off > 32768 ? 32768 : n - off;
-		if (front_record(c->fd, FCGI_STDOUT, c->req.id, body + off,
-		    chunk) != 0)
-			goto out;
+	    headers, strlen(body)) < 0 || front_records(c, head, body) != 0) {
+		free(head);
+		front_close(f, c);
+		return;
 	}
-	if (front_record(c->fd, FCGI_STDOUT, c->req.id, NULL, 0) == 0) {
-		static const char end[8] = { 0 };	/* status 0, complete */
-
-		front_record(c->fd, FCGI_END, c->req.id, end, 8);
-	}
-	metrics_request(&f->sh->met, route_index(c->req.path), status);
-out:
 	free(head);
-	close(c->fd);
-	c->fd = -1;
+	c->status = status;
+	c->skip = (struct front_skip){ .nhdr = 0 };
+	front_set_state(f, c, FRONT_DRAINING);
+	c->until_ms = clock_mono_ms() + FRONT_ANSWER_MS;
+	front_drain(f, c);
 }
 
 /* An error envelope with nginx's invocationId (or ours); extra: more
@@ -292,31 +369,17 @@ front_error(struct front *f, struct front_conn *c, int status,
 	free(body);
 }
 
-/* One log line a second at most, with how many were refused since. */
-static void
-front_log_refusal(struct front *f, const char *why)
-{
-	static int64_t	last_ms;
-	static unsigned	since;
-	int64_t		now = clock_mono_ms();
-
-	(void)f;
-	since++;
-	if (last_ms != 0 && now - last_ms < 1000)
-		return;
-	log_msg("warning", "overload", "503 to %u request(s): %s", since, why);
-	last_ms = now;
-	since = 0;
-}
-
 /* 503: no worker within the queue's bounds. */
 static void
 front_refuse(struct front *f, struct front_conn *c, const char *why)
 {
-	char	retry[48];
+	static int64_t	last_ms;
+	static unsigned	since;
+	char		retry[48];
 
 	metrics_add(&f->sh->met.queue_rejections, 1);
-	front_log_refusal(f, why);
+	front_log_limited(&last_ms, &since, "warning", "overload", "503 to",
+	    why);
 	snprintf(retry, sizeof(retry), "Retry-After: %u\r\n",
 	    f->cfg->queue_retry_after);
 	front_error(f, c, 503, "overloaded", why, retry);
@@ -368,7 +431,269 @@ front_serves(const struct front_req *r)
 	    strstr(r->query, "deep=1") == NULL;
 }
 
-/* Hands the oldest queued connection to idle workers. */
+/* Whether c carries nginx's secret (trust.c); what it sent is wiped. */
+static bool
+front_trusted(const struct front *f, struct front_conn *c)
+{
+	bool	ok = trust_check(&f->cfg->backend_secret, c->req.secret,
+		    c->req.secret_len);
+
+	explicit_bzero(c->req.secret, sizeof(c->req.secret));
+	return ok;
+}
+
+/* 403 to a request without nginx's secret.  None of its params is
+ * believed: it is answered with an id of ours, counted under no route,
+ * and logged (rate-limited) with its peer, never what it sent. */
+static void
+front_untrusted(struct front *f, struct front_conn *c)
+{
+	static int64_t	last_ms;
+	static unsigned	since;
+	char		peer[96], why[160];
+
+	metrics_add(&f->sh->met.untrusted_requests, 1);
+	trust_peer(c->fd, peer, sizeof(peer));
+	snprintf(why, sizeof(why), "not from nginx (the last from %s: "
+	    TRUST_PARAM " %s)", peer, c->req.secret_sent ? "wrong" : "missing");
+	front_log_limited(&last_ms, &since, "warning", "untrusted", "403 to",
+	    why);
+	c->req.path[0] = c->req.inv[0] = '\0';
+	front_error(f, c, 403, TRUST_CODE, trust_refusal(c->req.secret_sent),
+	    "");
+}
+
+/* c's header came whole: the front answers it, or it joins the queue
+ * (503 when PYEXEC_QUEUE_MAX are there).  First of all: whether it is
+ * nginx's. */
+static void
+front_parsed(struct front *f, struct front_conn *c)
+{
+	if (!front_trusted(f, c)) {
+		front_untrusted(f, c);
+		return;
+	}
+	if (front_serves(&c->req)) {
+		front_status(f, c);
+		return;
+	}
+	if (f->n[FRONT_QUEUED] >= f->cfg->queue_max) {
+		front_refuse(f, c, "the queue for a worker is full");
+		return;
+	}
+	front_set_state(f, c, FRONT_QUEUED);
+	front_watch(f, c, EPOLLRDHUP);
+}
+
+/* Looks again at what came of c's header (an unparsed connection). */
+static void
+front_look(struct front *f, struct front_conn *c)
+{
+	static unsigned char	buf[FRONT_PEEK], params[FRONT_PEEK];
+	ssize_t			n;
+
+	do
+		n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		n = 0;			/* nothing yet */
+	else if (n <= 0) {
+		front_drop(f, c, MET_DROP_HANGUP);
+		return;
+	}
+	switch (front_walk(&c->req, buf, (size_t)n, sizeof(buf), params)) {
+	case FRONT_BAD:
+		front_drop(f, c, MET_DROP_MALFORMED);
+		break;
+	case FRONT_MORE:
+		/* Edge-triggered: the next wake-up is the next bytes. */
+		if (!c->watched)
+			front_watch(f, c, EPOLLIN | EPOLLRDHUP | EPOLLET);
+		break;
+	case FRONT_DONE:
+		front_parsed(f, c);
+		break;
+	}
+}
+
+/* An event on connection c. */
+static void
+front_event(struct front *f, struct front_conn *c, uint32_t ev)
+{
+	bool	gone = ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+
+	switch (c->state) {
+	case FRONT_UNPARSED:
+	case FRONT_QUEUED:
+		if (gone)
+			front_drop(f, c, MET_DROP_HANGUP);
+		else if (c->state == FRONT_UNPARSED && (ev & EPOLLIN))
+			front_look(f, c);
+		break;
+	case FRONT_DRAINING:
+		front_drain(f, c);
+		break;
+	case FRONT_WRITING:
+		front_flush(f, c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The oldest connection being read (unparsed, draining or writing). */
+static struct front_conn *
+front_oldest_reading(struct front *f)
+{
+	struct front_conn	*o = NULL, *c;
+	size_t			 i;
+
+	for (i = 0; i < f->cap; i++) {
+		c = &f->conn[i];
+		if ((c->state == FRONT_UNPARSED || c->state == FRONT_DRAINING ||
+		    c->state == FRONT_WRITING) && (o == NULL || c->seq < o->seq))
+			o = c;
+	}
+	return o;
+}
+
+/* The oldest queued connection, or NULL. */
+static struct front_conn *
+front_oldest_queued(struct front *f)
+{
+	struct front_conn	*o = NULL, *c;
+	size_t			 i;
+
+	if (f->n[FRONT_QUEUED] == 0)
+		return NULL;
+	for (i = 0; i < f->cap; i++) {
+		c = &f->conn[i];
+		if (c->state == FRONT_QUEUED && (o == NULL || c->seq < o->seq))
+			o = c;
+	}
+	return o;
+}
+
+/* Stops (rest_until in the future) or starts watching the listener. */
+static void
+front_watch_listener(struct front *f, bool on)
+{
+	struct epoll_event	ev = { .events = on ? EPOLLIN : 0,
+				    .data.u64 = FRONT_EV_LISTEN };
+
+	if (f->lfd >= 0)
+		epoll_ctl(f->ep, EPOLL_CTL_MOD, f->lfd, &ev);
+}
+
+/* One connection from the listener, or -1 when none is waiting.  With no
+ * descriptor left, the listener rests FRONT_PAUSE_MS (it would wake the
+ * front at once, again and again). */
+static int
+front_accept_one(struct front *f)
+{
+	static int64_t	last_ms;
+	static unsigned	since;
+	int		fd;
+
+	while ((fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0 &&
+	    errno == EINTR)
+		;
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE ||
+	    errno == ENOBUFS || errno == ENOMEM)) {
+		front_log_limited(&last_ms, &since, "error", "front",
+		    "could not accept", strerror(errno));
+		f->rest_until = clock_mono_ms() + FRONT_PAUSE_MS;
+		front_watch_listener(f, false);
+	}
+	return fd;
+}
+
+/* Accepts what is waiting, FRONT_ACCEPTS at most a turn, and looks at
+ * each one's header at once: nginx's has come whole.  A new connection
+ * counts as being read: past PYEXEC_HEADER_MAX of those, the oldest goes.
+ * The connections stay blocking (the front itself reads and writes them
+ * with MSG_DONTWAIT): the worker's libfcgi reads and writes them as its
+ * own.  Returns how many it accepted. */
+static int
+front_accept(struct front *f)
+{
+	struct front_conn	*c;
+	int			 fd, n;
+
+	for (n = 0; n < FRONT_ACCEPTS && f->lfd >= 0; n++) {
+		if ((fd = front_accept_one(f)) < 0)
+			break;
+		if (front_reading(f) >= f->cfg->header_max)
+			front_drop(f, front_oldest_reading(f), MET_DROP_EVICTED);
+		c = &f->conn[f->free[--f->nfree]];
+		*c = (struct front_conn){ .fd = fd, .state = FRONT_UNPARSED,
+		    .seq = f->seq++, .since_ms = clock_mono_ms() };
+		f->n[FRONT_FREE]--;
+		f->n[FRONT_UNPARSED]++;
+		front_look(f, c);
+	}
+	return n;
+}
+
+/* Deadlines: a header that did not come, a request that waited too long
+ * for a worker, an answer that could not be read or written. */
+static void
+front_expire(struct front *f)
+{
+	int64_t		 now = clock_mono_ms();
+	int64_t		 ht = (int64_t)f->cfg->header_timeout * 1000;
+	int64_t		 qt = (int64_t)(f->cfg->queue_timeout * 1000);
+	struct front_conn *c;
+	size_t		 i;
+	char		 why[160];
+
+	for (i = 0; i < f->cap; i++) {
+		c = &f->conn[i];
+		if (c->state == FRONT_UNPARSED && now - c->since_ms >= ht)
+			front_drop(f, c, MET_DROP_HEADER_TIMEOUT);
+		else if (c->state == FRONT_QUEUED && now - c->since_ms >= qt) {
+			snprintf(why, sizeof(why), "every worker is busy: the "
+			    "request waited %g s (PYEXEC_QUEUE_TIMEOUT) for one; "
+			    "retry later", f->cfg->queue_timeout);
+			front_refuse(f, c, why);
+		} else if (c->state == FRONT_DRAINING && now >= c->until_ms)
+			front_start_writing(f, c);
+		else if (c->state == FRONT_WRITING && now >= c->until_ms)
+			front_close(f, c);
+	}
+}
+
+/* The epoll timeout: the next deadline, 1 s at most. */
+static int
+front_wait_ms(const struct front *f)
+{
+	int64_t	now = clock_mono_ms(), t = 1000, d;
+	int64_t	ht = (int64_t)f->cfg->header_timeout * 1000;
+	int64_t	qt = (int64_t)(f->cfg->queue_timeout * 1000);
+	const struct front_conn *c;
+	size_t	i;
+
+	if (f->rest_until > 0 && f->rest_until - now < t)
+		t = f->rest_until - now;
+	if (f->n[FRONT_FREE] == f->cap)
+		return t < 0 ? 0 : (int)t;
+	for (i = 0; i < f->cap; i++) {
+		c = &f->conn[i];
+		if (c->state == FRONT_UNPARSED)
+			d = c->since_ms + ht - now;
+		else if (c->state == FRONT_QUEUED)
+			d = c->since_ms + qt - now;
+		else if (c->state != FRONT_FREE)
+			d = c->until_ms - now;
+		else
+			continue;
+		if (d < t)
+			t = d;
+	}
+	return t < 0 ? 0 : (int)t;
+}
+
+/* Hands the oldest queued connections to idle workers. */
 static void
 front_dispatch(struct front *f)
 {
@@ -381,11 +706,10 @@ front_dispatch(struct front *f)
 	struct msghdr	 mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			    .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr	*cm;
-	size_t		 i, k;
+	struct front_conn *c;
+	size_t		 k;
 
-	for (i = 0; i < f->nconn; i++) {
-		if (!f->conn[i].parsed)
-			continue;
+	while ((c = front_oldest_queued(f)) != NULL) {
 		for (k = 0; k < f->sh->nslots; k++)
 			if (f->idle[k] && f->sh->slot[k].worker_pid > 0 &&
 			    f->sh->slot[k].state == SLOT_READY)
@@ -396,202 +720,140 @@ front_dispatch(struct front *f)
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &f->conn[i].fd, sizeof(int));
-		if (sendmsg(f->chan[k], &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) {
-			f->idle[k] = false;	/* try another */
-			i--;
-			continue;
-		}
-		f->idle[k] = false;
-		close(f->conn[i].fd);
-		f->conn[i].fd = -1;
-	}
-}
-
-/* Drops the closed connections, keeping the order. */
-static void
-front_compact(struct front *f)
-{
-	size_t	i, j;
-
-	for (i = j = 0; i < f->nconn; i++)
-		if (f->conn[i].fd >= 0)
-			f->conn[j++] = f->conn[i];
-	f->nconn = j;
-}
-
-/* Accepts what is waiting; past the queue's bound, refuses at once.  The
- * connections stay blocking (the front itself only peeks and writes with
- * MSG_DONTWAIT): the worker's libfcgi reads and writes them as its own.
- * Returns how many it accepted. */
-static int
-front_accept(struct front *f, int lfd)
-{
-	int	fd, n = 0;
-
-	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		n++;
-		if (f->nconn == f->cap) {
-			struct front_conn over = { .fd = fd };
-
-			over.since_ms = clock_mono_ms();
-			front_refuse(f, &over, "the queue for a worker is full");
-			continue;
-		}
-		f->conn[f->nconn++] = (struct front_conn){ .fd = fd,
-		    .since_ms = clock_mono_ms() };
-	}
-	return n;
-}
-
-/* Looks at the headers that came; times the queue out. */
-static void
-front_tick(struct front *f)
-{
-	int64_t		 now = clock_mono_ms();
-	int64_t		 qt = (int64_t)(f->cfg->queue_timeout * 1000);
-	struct front_conn *c;
-	size_t		 i;
-	char		 why[160];
-	int		 rc;
-
-	for (i = 0; i < f->nconn; i++) {
-		c = &f->conn[i];
-		if (!c->parsed && now >= c->retry_ms) {
-			if ((rc = front_peek(c)) < 0 ||
-			    (rc == 0 && now - c->since_ms > FRONT_PARSE_MS)) {
-				close(c->fd);
-				c->fd = -1;
-				continue;
-			}
-			c->parsed = rc == 1;
-			/* Part of a header: look again soon, not at every wake-up. */
-			c->retry_ms = rc == 2 ? now + FRONT_RETRY_MS : 0;
-			if (c->parsed && front_serves(&c->req)) {
-				front_status(f, c);
-				continue;
-			}
-		}
-		if (c->parsed && now - c->since_ms >= qt) {
-			snprintf(why, sizeof(why), "every worker is busy: the "
-			    "request waited %g s (PYEXEC_QUEUE_TIMEOUT) for one; "
-			    "retry later", f->cfg->queue_timeout);
-			front_refuse(f, c, why);
-		}
+		memcpy(CMSG_DATA(cm), &c->fd, sizeof(int));
+		f->idle[k] = false;		/* handed one, or try another */
+		if (sendmsg(f->chan[k], &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+			front_close(f, c);
 	}
 }
 
 /* What the workers said: 'I', idle. */
 static void
-front_listen_workers(struct front *f, const struct pollfd *p)
+front_listen_worker(struct front *f, size_t k, uint32_t ev)
 {
-	size_t	k;
 	char	b[16];
 	ssize_t	n;
 
-	for (k = 0; k < f->sh->nslots; k++) {
-		/* The master keeps the other end of every channel: a hang-up
-		 * means it is gone, and so is the service. */
-		if (p[k].revents & (POLLHUP | POLLERR))
-			log_die(1, "front", "slot %zu: the channel hung up (the "
-			    "master is gone)", k);
-		if (!(p[k].revents & POLLIN))
-			continue;
-		while ((n = recv(f->chan[k], b, sizeof(b), MSG_DONTWAIT)) > 0)
-			if (b[n - 1] == 'I')
-				f->idle[k] = true;
-	}
-}
-
-/* The poll timeout: the next deadline of a queued or partial connection. */
-static int
-front_wait_ms(const struct front *f)
-{
-	int64_t	now = clock_mono_ms(), qt = (int64_t)(f->cfg->queue_timeout * 1000);
-	int64_t	t = 1000, d;
-	size_t	i;
-
-	for (i = 0; i < f->nconn; i++) {
-		if (f->conn[i].parsed)
-			d = f->conn[i].since_ms + qt - now;
-		else if (f->conn[i].retry_ms > 0)
-			d = f->conn[i].retry_ms - now;
-		else
-			d = f->conn[i].since_ms + FRONT_PARSE_MS - now;
-		if (d < t)
-			t = d;
-	}
-	return t < 0 ? 0 : (int)t;
+	/* The master keeps the other end of every channel: a hang-up means
+	 * it is gone, and so is the service. */
+	if (ev & (EPOLLHUP | EPOLLERR))
+		log_die(1, "front", "slot %zu: the channel hung up (the "
+		    "master is gone)", k);
+	while ((n = recv(f->chan[k], b, sizeof(b), MSG_DONTWAIT)) > 0)
+		if (b[n - 1] == 'I')
+			f->idle[k] = true;
 }
 
 /*
  * Draining: closes the listening socket once nothing came for
- * FRONT_QUIET_MS (the master stopped new connections first).  Returns
- * the socket, or -1 once closed.
+ * FRONT_QUIET_MS (the master stopped new connections first).
  */
-static int
-front_drain_intake(int lfd, int64_t *last_ms)
+static void
+front_drain_intake(struct front *f, int64_t *last_ms)
 {
 	int64_t	now = clock_mono_ms();
 
-	if (lfd < 0)
-		return -1;
+	if (f->lfd < 0)
+		return;
 	if (*last_ms == 0) {
 		*last_ms = now;
 		log_msg("info", "front", "draining: taking what is queued");
 	}
 	if (now - *last_ms < FRONT_QUIET_MS)
-		return lfd;
-	close(lfd);
-	return -1;
+		return;
+	epoll_ctl(f->ep, EPOLL_CTL_DEL, f->lfd, NULL);
+	close(f->lfd);
+	f->lfd = -1;
+}
+
+/* One turn: wait, take the events (connections first, so that none of
+ * this turn's events is for a place the accept reused), accept, expire,
+ * hand over. */
+static void
+front_turn(struct front *f, int64_t *last_ms)
+{
+	struct epoll_event	 ev[FRONT_EVENTS];
+	bool			 incoming = false;
+	int			 i, n, t;
+
+	t = front_wait_ms(f);
+	if (front_stop && f->lfd >= 0 && t > FRONT_QUIET_MS / 4)
+		t = FRONT_QUIET_MS / 4;
+	if ((n = epoll_wait(f->ep, ev, FRONT_EVENTS, t)) < 0) {
+		if (errno != EINTR)
+			log_die(1, "front", "epoll_wait: %s", strerror(errno));
+		n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (ev[i].data.u64 == FRONT_EV_LISTEN)
+			incoming = true;
+		else if (ev[i].data.u64 >= FRONT_EV_CHAN)
+			front_listen_worker(f, ev[i].data.u64 - FRONT_EV_CHAN,
+			    ev[i].events);
+		else
+			front_event(f, &f->conn[ev[i].data.u64], ev[i].events);
+	}
+	if (f->rest_until > 0 && clock_mono_ms() >= f->rest_until) {
+		f->rest_until = 0;
+		front_watch_listener(f, true);
+	}
+	if (incoming && f->lfd >= 0 && f->rest_until == 0 && front_accept(f) &&
+	    front_stop)
+		*last_ms = clock_mono_ms();
+	front_expire(f);
+	front_dispatch(f);
 }
 
 static void
-front_loop(struct front *f, int lfd)
+front_loop(struct front *f)
 {
-	struct pollfd	*p;
-	size_t		 k, i, m, n = f->sh->nslots;
-	int64_t		 last_ms = 0;	/* draining: the last accept */
-	int		 t;
+	struct epoll_event	ev = { .events = EPOLLIN };
+	size_t			k;
+	int64_t			last_ms = 0;	/* draining: the last accept */
 
-	if ((p = calloc(n + 1 + f->cap, sizeof(*p))) == NULL)
-		log_die(1, "front", "out of memory");
-	for (k = 0; k < n; k++)
+	for (k = 0; k < f->sh->nslots; k++) {
+		ev.data.u64 = FRONT_EV_CHAN + k;
+		if (epoll_ctl(f->ep, EPOLL_CTL_ADD, f->chan[k], &ev) != 0)
+			log_die(1, "front", "epoll_ctl: %s", strerror(errno));
 		send(f->chan[k], "H", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (lfd >= 0 || f->nconn > 0) {
-		if (front_stop)
-			lfd = front_drain_intake(lfd, &last_ms);
-		for (k = 0; k < n; k++)
-			p[k] = (struct pollfd){ f->chan[k], POLLIN, 0 };
-		p[n] = (struct pollfd){ lfd, f->nconn < f->cap ? POLLIN : 0, 0 };
-		/* Connections whose header has not come: wake when it does. */
-		for (m = n + 1, i = 0; i < f->nconn; i++)
-			if (!f->conn[i].parsed && f->conn[i].retry_ms == 0)
-				p[m++] = (struct pollfd){ f->conn[i].fd, POLLIN, 0 };
-		t = front_wait_ms(f);
-		if (front_stop && lfd >= 0 && t > FRONT_QUIET_MS / 4)
-			t = FRONT_QUIET_MS / 4;
-		if (poll(p, m, t) < 0 && errno != EINTR)
-			log_die(1, "front", "poll: %s", strerror(errno));
-		front_listen_workers(f, p);
-		if (lfd >= 0 && (p[n].revents & POLLIN) && front_accept(f, lfd) &&
-		    front_stop)
-			last_ms = clock_mono_ms();
-		front_tick(f);
-		front_compact(f);
-		front_dispatch(f);
-		front_compact(f);
 	}
-	free(p);
+	ev.data.u64 = FRONT_EV_LISTEN;
+	if (epoll_ctl(f->ep, EPOLL_CTL_ADD, f->lfd, &ev) != 0)
+		log_die(1, "front", "epoll_ctl: %s", strerror(errno));
+	while (f->lfd >= 0 || f->n[FRONT_FREE] < f->cap) {
+		if (front_stop)
+			front_drain_intake(f, &last_ms);
+		front_turn(f, &last_ms);
+	}
+}
+
+/* Raises the soft descriptor limit to what the bounds need (the hard
+ * limit permitting): every connection held, the channels, a few more. */
+static void
+front_fd_limit(const struct front *f)
+{
+	struct rlimit	rl;
+	rlim_t		need = (rlim_t)(f->cap + f->sh->nslots + 32);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ?
+	    rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need)
+		log_msg("warning", "front", "%llu descriptors at most, for "
+		    "PYEXEC_QUEUE_MAX + PYEXEC_HEADER_MAX + the workers (%llu): "
+		    "lower them, or raise LimitNOFILE", (unsigned long long)
+		    rl.rlim_cur, (unsigned long long)need);
 }
 
 void
 front_main(const struct pyexec_config *c, struct shared *sh, const int *chan)
 {
-	struct front	 f = { .cfg = c, .sh = sh, .chan = chan,
-			    .cap = c->queue_max };
+	struct front	 f = { .cfg = c, .sh = sh, .chan = chan, .lfd = 0,
+			    .cap = (size_t)c->queue_max + c->header_max };
 	struct sigaction sa;
 	sigset_t	 none;
+	size_t		 i;
 
 	worker_drop(c);
 	sigemptyset(&none);			/* the master blocks them */
@@ -605,8 +867,18 @@ front_main(const struct pyexec_config *c, struct shared *sh, const int *chan)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	if ((f.idle = calloc(sh->nslots, sizeof(*f.idle))) == NULL ||
-	    (f.conn = calloc(f.cap, sizeof(*f.conn))) == NULL)
+	    (f.conn = calloc(f.cap, sizeof(*f.conn))) == NULL ||
+	    (f.free = calloc(f.cap, sizeof(*f.free))) == NULL)
 		log_die(1, "front", "out of memory");
-	front_loop(&f, 0);
+	if ((f.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		log_die(1, "front", "epoll_create1: %s", strerror(errno));
+	for (i = 0; i < f.cap; i++) {
+		f.conn[i].fd = -1;
+		f.free[i] = f.cap - 1 - i;	/* the first places first */
+	}
+	f.nfree = f.cap;
+	f.n[FRONT_FREE] = f.cap;
+	front_fd_limit(&f);
+	front_loop(&f);
 	worker_exit(0);
 }

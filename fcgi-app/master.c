@@ -5,8 +5,9 @@
  * listening FastCGI socket on fd 0.  The processes, and what each may do:
  *
  *   master (root)     reads the configuration, checks it may serve (root,
- *                     fd 0 listening, the workers' user exists, the slots'
- *                     uids are free), makes one slot per worker (sandbox/slot.c:
+ *                     its backend secret good (trust.c), fd 0 listening,
+ *                     the workers' user exists, the slots' uids are
+ *                     free), makes one slot per worker (sandbox/slot.c:
  *                     a cgroup and a launcher that is pid 1 of fresh
  *                     namespaces), forks the workers and waits until every
  *                     one has proved its slot with a self-test.  If any
@@ -127,6 +128,8 @@ master_slot_opts(struct master *m)
 		.launcher_path = c->launcher_path, .runner_path = c->runner_path,
 		.python_path = c->python_path, .warm = c->warm,
 		.zygote_path = c->zygote_path, .preload = c->preload,
+		.warm_max_runs = c->warm_max_runs,
+		.warm_max_age = c->warm_max_age,
 	};
 }
 
@@ -224,6 +227,50 @@ master_stop_intake(const struct master_listen *l)
 		    "%s", strerror(errno));
 }
 
+/*
+ * The backend secret nginx proves itself with (trust.c), read as root
+ * before anything is made or forked: without it nothing could tell nginx
+ * from anyone else who reaches the socket, so the master does not serve.
+ * The front and the workers inherit it in memory, never the environment.
+ */
+static void
+master_trust(struct master *m)
+{
+	char	err[1024];
+
+	if (trust_load(&m->cfg.backend_secret, m->cfg.backend_secret_file,
+	    err, sizeof(err)) != 0)
+		master_die("PYEXEC_BACKEND_SECRET_FILE %s", err);
+}
+
+/*
+ * nginx makes its workers dumpable: where Yama is off or ptrace_scope is
+ * 0, any process of their user (www-data on Debian: every web application
+ * of the host) may read their memory, and the secret in it.  With a unix
+ * socket nginx is on this host: say so.
+ */
+static void
+master_trust_ptrace(const struct master *m)
+{
+	FILE	*f;
+	int	 scope = 0;
+
+	if (m->lsn.inet)
+		return;
+	if ((f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re")) != NULL) {
+		if (fscanf(f, "%d", &scope) != 1)
+			scope = 0;
+		fclose(f);
+	}
+	if (scope == 0)
+		log_msg("warning", "startup", "kernel.yama.ptrace_scope is 0 or "
+		    "Yama is off: any process of nginx's worker user (www-data: "
+		    "every web application of the host) can read nginx's memory, "
+		    "the backend secret in it, and act as nginx; set "
+		    "kernel.yama.ptrace_scope=1, or give nginx's workers a user "
+		    "of their own (docs/security.md, \"Who is believed\")");
+}
+
 /* Checks that may refuse the start, before anything is made. */
 static void
 master_preflight(struct master *m)
@@ -239,6 +286,7 @@ master_preflight(struct master *m)
 	if (geteuid() != 0)
 		master_die("pyexec-fcgi must start as root (it makes cgroups "
 		    "and namespaces, then drops privileges)");
+	master_trust(m);
 	if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 || !on)
 		master_die("fd 0 is not a listening socket: start pyexec-fcgi "
 		    "through spawn-fcgi");
@@ -265,6 +313,7 @@ master_preflight(struct master *m)
 	    sizeof(err)) != 0)
 		master_die("cgroups: %s", err);
 	master_listener(&m->lsn);
+	master_trust_ptrace(m);
 	master_core_pattern();
 	master_slot_opts(m);
 	if (m->cfg.llm_key != NULL && config_llm_cleartext(m->cfg.llm_url))
@@ -401,6 +450,8 @@ master_store(struct master *m)
 	    .max_total = c->ws_max_total, .idle_s = c->ws_idle,
 	    .max_age_s = c->ws_max_age, .sweep_s = c->ws_sweep,
 	    .mounts = c->ws_mounts, .min_free = c->ws_min_free,
+	    .create_rate = c->ws_create_rate,
+	    .create_burst = c->ws_create_burst,
 	    .stats = &m->sh->ws, .log = master_store_log };
 	if (master_fork_store(m, err, sizeof(err)) != 0)
 		master_die("workspaces (PYEXEC_WORKSPACES=0 turns them off): %s",

@@ -42,6 +42,13 @@ static const char *const met_llm[MET_LLM] = {
 	[LLM_BAD_RESPONSE] = "llm_bad_response",
 };
 
+static const char *const met_drops[MET_DROPS] = {
+	[MET_DROP_HEADER_TIMEOUT] = "header_timeout",
+	[MET_DROP_EVICTED] = "evicted", [MET_DROP_HANGUP] = "hangup",
+	[MET_DROP_MALFORMED] = "malformed",
+};
+static const char *const met_zygotes[2] = { "bare", "data" };
+
 static bool met_on = true;
 
 /* PYEXEC_METRICS=0: nothing is counted (the bench's baseline), and
@@ -239,7 +246,7 @@ met_workspaces(FILE *f, const struct ws_stats *ws)
 {
 	static const char *const results[WS_NSTATUS] = { "ok", "created",
 	    "busy", "not_found", "client_limit", "total_limit", "no_space",
-	    "error", "bad" };
+	    "error", "bad", "rate_limited" };
 	static const char *const reasons[WS_NDEL] = { "request", "idle",
 	    "max_age" };
 
@@ -258,6 +265,30 @@ met_workspaces(FILE *f, const struct ws_stats *ws)
 	    (unsigned long long)met_get(&ws->mounts));
 	met_counter(f, "pyexec_workspace_full_runs_total", "Runs that ended "
 	    "with their workspace full (bytes or files).", &ws->full_runs);
+	met_head(f, "pyexec_workspace_jobs", "gauge", "Workspace creations "
+	    "and removals running or waiting their turn.");
+	fprintf(f, "pyexec_workspace_jobs %llu\n",
+	    (unsigned long long)met_get(&ws->jobs));
+	met_head(f, "pyexec_workspace_growth_bytes", "gauge", "Bytes the "
+	    "workspace images may still take of the store's disk (their "
+	    "full size less what they have), as last counted.");
+	fprintf(f, "pyexec_workspace_growth_bytes %llu\n",
+	    (unsigned long long)met_get(&ws->growth));
+}
+
+/* Keyless requests refused as a web page's (webguard.c), by the rule. */
+static void
+met_keyless(FILE *f, const struct metrics *m)
+{
+	static const char *const rules[WEB_NVERDICTS - 1] = { "host", "origin",
+	    "content_type" };
+
+	_Static_assert(WEB_HOST == 1 && WEB_ORIGIN == 2 &&
+	    WEB_CONTENT_TYPE == 3, "rules[] follows enum web_verdict");
+	met_labelled(f, "pyexec_keyless_refusals_total", "counter", "Requests "
+	    "without a key refused as a web page of another site could send "
+	    "them (webguard: host, origin, content_type).", "rule", rules,
+	    &m->keyless_refusals[WEB_HOST], WEB_NVERDICTS - 1);
 }
 
 /*
@@ -318,6 +349,21 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	met_counter(f, "pyexec_queue_rejections_total", "Requests answered 503 "
 	    "because no worker was free within the queue's bounds.",
 	    &m->queue_rejections);
+	met_counter(f, "pyexec_untrusted_requests_total", "Requests refused "
+	    "(403 untrusted_peer) because they did not carry nginx's backend "
+	    "secret: something other than nginx reached the backend.",
+	    &m->untrusted_requests);
+	met_keyless(f, m);
+	met_labelled(f, "pyexec_front_dropped_total", "counter", "Connections "
+	    "the front closed without an answer, by reason (header_timeout: "
+	    "the FastCGI header did not all come within PYEXEC_HEADER_TIMEOUT; "
+	    "evicted: the oldest of PYEXEC_HEADER_MAX being read; hangup: the "
+	    "peer went before a worker took it; malformed: not FastCGI as "
+	    "nginx sends it).", "reason", met_drops, m->front_drops, MET_DROPS);
+	met_labelled(f, "pyexec_zygote_retirements_total", "counter", "Warm "
+	    "interpreters replaced at PYEXEC_WARM_MAX_RUNS or "
+	    "PYEXEC_WARM_MAX_AGE, by zygote.", "zygote", met_zygotes,
+	    m->zygote_retirements, 2);
 	if (c->workspaces)
 		met_workspaces(f, &sh->ws);
 	if (fclose(f) != 0) {

@@ -1,7 +1,9 @@
 /*
  * pyexec.h: the private interface of the FastCGI application (fcgi-app/).
  *
- * The layers, from the bottom; names carry theirs: clock_*, config_*,
+ * The layers, from the bottom; names carry theirs: clock_*, webguard_*
+ * (webguard.h: keyless requests from web pages), trust_* (trust.h: the
+ * backend secret, by which only nginx is believed), config_*,
  * log_*, envelope_*, json_strict_*, request_* (field tables), llm_* and
  * extract_* (the model), task_* (the core), item_* (the native envelope),
  * exchange_* (one request and its answer), route_* and seed*_ (the
@@ -21,6 +23,8 @@
 
 #include "sandbox.h"
 #include "store.h"
+#include "webguard.h"
+#include "trust.h"
 
 /* The one error enum of the application.  Request-path functions return
  * it; start-up code may die with a message instead. */
@@ -46,6 +50,8 @@ struct pyexec_config {
 	bool		 warm;			/* PYEXEC_WARM: zygotes (default 1) */
 	const char	*preload;		/* PYEXEC_PRELOAD: the data zygote's
 						 * modules, "a,b.c,d" (may be "") */
+	unsigned	 warm_max_runs;		/* PYEXEC_WARM_MAX_RUNS: a zygote's */
+	unsigned	 warm_max_age;		/* PYEXEC_WARM_MAX_AGE: s, ready */
 	size_t		 max_body;		/* PYEXEC_MAX_BODY, bytes */
 	size_t		 max_output;		/* PYEXEC_MAX_OUTPUT_BYTES */
 	size_t		 max_artifact_bytes;	/* PYEXEC_MAX_ARTIFACT_BYTES: all */
@@ -79,6 +85,10 @@ struct pyexec_config {
 	double		 queue_timeout;		/* PYEXEC_QUEUE_TIMEOUT, s */
 	unsigned	 queue_max;		/* PYEXEC_QUEUE_MAX, connections */
 	unsigned	 queue_retry_after;	/* the 503's Retry-After, s */
+	unsigned	 header_timeout;	/* PYEXEC_HEADER_TIMEOUT, s: a
+						 * connection's FastCGI header */
+	unsigned	 header_max;		/* PYEXEC_HEADER_MAX: connections
+						 * the front reads at once */
 	char		 seed001_policy[1024];	/* runner header words */
 	/* Workspaces (sandbox/store.c, fcgi-app/workspace.c). */
 	bool		 workspaces;		/* PYEXEC_WORKSPACES (default 1) */
@@ -94,8 +104,21 @@ struct pyexec_config {
 	unsigned	 ws_wait;		/* PYEXEC_WORKSPACE_WAIT, s */
 	unsigned	 ws_mounts;		/* PYEXEC_WORKSPACE_MOUNTS */
 	uint64_t	 ws_min_free;		/* PYEXEC_WORKSPACE_MIN_FREE */
+	unsigned	 ws_create_rate;	/* PYEXEC_WORKSPACE_CREATE_RATE,
+						 * a minute per client; 0: any */
+	unsigned	 ws_create_burst;	/* PYEXEC_WORKSPACE_CREATE_BURST */
 	const char	*anonymous_from;	/* PYEXEC_ANONYMOUS_FROM: whose
 						 * requests need no key ("") */
+	struct web_policy web;			/* PYEXEC_SERVER_NAMES and
+						 * PYEXEC_ALLOWED_ORIGINS: what
+						 * keyless requests may name */
+	bool		 validate_run;		/* PYEXEC_VALIDATE_WITHOUT_MODEL=run:
+						 * validate_code without a
+						 * verdict runs the code */
+	/* Who is believed (trust.c): nginx, by the secret it sends. */
+	const char	*backend_secret_file;	/* PYEXEC_BACKEND_SECRET_FILE */
+	struct trust_secret backend_secret;	/* the master reads it at
+						 * start (master_preflight) */
 };
 
 #define PYEXEC_MIN_MEMORY_MB	16
@@ -368,6 +391,8 @@ struct shared_slot {
 	volatile char		modules[200];	/* the data zygote's imports */
 	volatile int32_t	selftest_ok;	/* the worker's last self-test */
 	volatile int64_t	selftest_at_ms;	/* monotonic; 0: never */
+	volatile uint64_t	retirements;	/* zygotes replaced at their
+						 * PYEXEC_WARM_MAX_* limits */
 };
 
 /*
@@ -383,6 +408,16 @@ struct shared_slot {
 #define MET_OUTCOMES	7		/* enum run_outcome + "rejected" */
 #define MET_REJECTED	6		/* the runs[] index of "rejected" */
 #define MET_LLM		5		/* "ok" + the llm_err failures */
+#define MET_DROPS	4		/* enum met_drop */
+
+/* Why the front closed a connection without an answer (front.c);
+ * metrics.c's met_drops[] has their labels. */
+enum met_drop {
+	MET_DROP_HEADER_TIMEOUT,	/* its header: not within the timeout */
+	MET_DROP_EVICTED,		/* the oldest, past PYEXEC_HEADER_MAX */
+	MET_DROP_HANGUP,		/* the peer went before a worker took it */
+	MET_DROP_MALFORMED,		/* not FastCGI as nginx sends it */
+};
 
 struct met_hist {
 	uint64_t	bucket[MET_BUCKETS];	/* not cumulative: one per le */
@@ -401,6 +436,10 @@ struct metrics {
 	uint64_t	front_restarts, store_restarts;
 	uint64_t	selftest_failures;
 	uint64_t	queue_rejections;
+	uint64_t	keyless_refusals[WEB_NVERDICTS];	/* webguard.c */
+	uint64_t	front_drops[MET_DROPS];
+	uint64_t	zygote_retirements[2];	/* bare, data */
+	uint64_t	untrusted_requests;	/* without nginx's secret */
 };
 
 struct shared {
@@ -448,10 +487,11 @@ struct worker {
 	bool		 broken;		/* the slot failed: exit after reply */
 	struct selftest	 st;
 	struct run_warm	 warm;			/* the zygotes, as last heard */
-	bool		 warm_proven;		/* a self-test proved the
-						 * zygotes of proven_gen, and
-						 * they are the launcher's
-						 * now: runs may be warm */
+	bool		 proven[2];		/* bare, data: a self-test of
+						 * this worker proved that
+						 * zygote, of proven_gen, and
+						 * the launcher has it ready
+						 * still: runs may come from it */
 	uint8_t		 proven_gen[2];		/* bare, data (run_warm) */
 	uint8_t		 seen_restarts[2];	/* zygote, keeper restarts
 						 * its launcher said so far */
@@ -468,7 +508,8 @@ int		 worker_warm_refresh(struct worker *);
 
 /* front.c: owns the listening socket; hands connections to idle workers
  * over their channels (chan[i], slot i), answers /health and /metrics,
- * and 503 past the queue's bounds. */
+ * and 503 past the queue's bounds; closes connections whose header does
+ * not come (fcgiparse.h reads it). */
 void		 front_main(const struct pyexec_config *, struct shared *,
 		    const int *chan) __attribute__((noreturn));
 
@@ -500,15 +541,16 @@ enum task_fail {
 	TASK_FAIL_SANDBOX,	/* the slot failed (logged): 500 */
 	TASK_FAIL_BUDGET,	/* the next step could pass the budget: 504 */
 	TASK_FAIL_WORKSPACE,	/* no workspace: t->ws_status (400, 409,
-				 * 500, 507) and t->ws_code, the reason
-				 * in t->why */
+				 * 429, 500, 507) and t->ws_code, the
+				 * reason in t->why */
 };
 
 enum task_review {
 	TASK_REVIEW_NONE = 0,	/* not asked for */
 	TASK_REVIEW_PASSED,
 	TASK_REVIEW_REJECTED,
-	TASK_REVIEW_SKIPPED,	/* the model could not answer: ran anyway */
+	TASK_REVIEW_SKIPPED,	/* no verdict: not run (rejected_by), or
+				 * run (PYEXEC_VALIDATE_WITHOUT_MODEL=run) */
 };
 
 /* One attempt: its code, and the run (or why it did not run). */
@@ -550,6 +592,7 @@ struct task {
 	const char		*session_hdr;	/* borrowed: Pyexec-Session-Id */
 	char			 session[WS_NAME_MAX + 1]; /* "": none */
 	int			 ws_status;	/* TASK_FAIL_WORKSPACE: HTTP */
+	unsigned		 ws_retry_after; /* ... its Retry-After, s, or 0 */
 	const char		*ws_code;	/* static: its error code, or
 						 * NULL: the status's own */
 };
@@ -619,7 +662,6 @@ void		 exchange_json(struct exchange *, int status, struct json_object *);
 void		 exchange_error(struct exchange *, int status, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 void		 exchange_task_error(struct exchange *);
-unsigned	 exchange_ws_retry(const struct task *);
 
 /* routes.c: the table of routes and the native handlers. */
 typedef void	(*route_fn)(struct exchange *);

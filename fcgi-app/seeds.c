@@ -285,7 +285,7 @@ seed003_execute(struct exchange *x)
 	if (x->task.fail == TASK_FAIL_WORKSPACE && x->task.ws_status < 500) {
 		seed003_answer(x, x->task.ws_status, "error", "", 0,
 		    x->task.why, strlen(x->task.why));
-		x->retry_after = exchange_ws_retry(&x->task);
+		x->retry_after = x->task.ws_retry_after;
 		return;
 	}
 	if (seed_failed(x))
@@ -324,8 +324,10 @@ seed000_verdict(const struct task *t)
 		snprintf(buf, sizeof(buf), "Code is unsafe: %s", *line ? line :
 		    "the review judged it unsafe");
 		break;
-	case TASK_REVIEW_SKIPPED:
-		snprintf(buf, sizeof(buf), "Validation skipped: %s", t->why);
+	case TASK_REVIEW_SKIPPED:	/* not run, unless the operator said */
+		snprintf(buf, sizeof(buf), t->rejected_by != NULL ?
+		    "Validation unavailable: %s. The code was not executed." :
+		    "Validation skipped: %s", t->why);
 		break;
 	default:
 		return NULL;
@@ -340,10 +342,13 @@ seed000_run(struct json_object *ans, const struct task *t,
 {
 	const struct run_result	*rr = &a->rr;
 
-	if (t->rejected_by != NULL && t->review == TASK_REVIEW_REJECTED) {
+	if (t->rejected_by != NULL && t->review != TASK_REVIEW_NONE) {
 		json_object_object_add(ans, "stdout", json_object_new_string(""));
 		json_object_object_add(ans, "stderr", json_object_new_string(
-		    "Code rejected by validation; it was not executed."));
+		    t->review == TASK_REVIEW_REJECTED ?
+		    "Code rejected by validation; it was not executed." :
+		    "Code not validated (no model could review it); it was "
+		    "not executed."));
 	} else {
 		json_object_object_add(ans, "stdout", item_bytes(rr->out, rr->out_len));
 		json_object_object_add(ans, "stderr", item_bytes(rr->err, rr->err_len));

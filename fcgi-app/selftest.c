@@ -10,7 +10,9 @@
  * that a run's OOM killer cannot pick it); with workspaces, a run on each
  * path in the slot's own workspace (client "-selftest-<slot>", never a key's name)
  * that must find it on /workspace, its cwd, its own and writable
- * (check workspace_mounted).  The worker
+ * (check workspace_mounted; null when the store refused it for a limit
+ * the runs share, the disk's floor, the counts or the rate: that is no
+ * broken wall, and must not have the slot made again).  The worker
  * runs them before it serves (a failure means the master refuses to
  * serve) and again for /health when the last result is older than
  * SELFTEST_MAX_AGE_MS (SELFTEST_PUBLIC_AGE_MS without an API key).
@@ -101,7 +103,7 @@ selftest_run(struct worker *w, const char *code, uint64_t memory,
 	    .memory_bytes = memory, .cpu_limit = config_default_cpu(w->cfg),
 	    .max_output = 65536, .mode = RUN_MODE_SCRIPT, .unwrap = false,
 	    .cold = path == ST_COLD, .data = path == ST_DATA,
-	    .workspace = wsfd >= 0, .workspace_fd = wsfd };
+	    .probe = true, .workspace = wsfd >= 0, .workspace_fd = wsfd };
 	struct run_warm		wm;
 	int			rc;
 
@@ -189,7 +191,16 @@ static const char selftest_ws_probe[] =
     " and st.st_uid == os.getuid() == 1000 and"
     " open('selftest').read() == 'ok')\n";
 
-/* A run in the slot's own workspace finds it mounted, its cwd, its own. */
+/* Store answers that refuse a workspace for a limit, not a fault. */
+static bool
+selftest_ws_limit(int32_t st)
+{
+	return st == WS_NO_SPACE || st == WS_RATE || st == WS_TOTAL_LIMIT ||
+	    st == WS_CLIENT_LIMIT;
+}
+
+/* A run in the slot's own workspace finds it mounted, its cwd, its own.
+ * 0, -1 (err), or 2: the store refused it for a limit (skipped). */
 static int
 selftest_workspace(struct worker *w, enum selftest_path path, char *err,
     size_t errlen)
@@ -203,7 +214,13 @@ selftest_workspace(struct worker *w, enum selftest_path path, char *err,
 	/* a client per slot: one workspace each, whatever the per-client cap */
 	snprintf(client, sizeof(client), "-selftest-%u", w->id);
 	ws_req_fill(&q, WS_ATTACH, client, "selftest", true);
-	if (ws_call(w->store, &q, &a, &fd, 30000) != 0 || fd < 0 ||
+	if (ws_call(w->store, &q, &a, &fd, 30000) == 0 &&
+	    selftest_ws_limit(a.status)) {
+		if (fd >= 0)
+			close(fd);
+		return 2;
+	}
+	if (fd < 0 ||
 	    (a.status != WS_OK && a.status != WS_CREATED)) {
 		snprintf(err, errlen, "check workspace_mounted failed (%s): the "
 		    "store gave no workspace (%s)", selftest_path_name[path],
@@ -285,6 +302,9 @@ selftest_check(struct worker *w)
 	char			 err[256] = "";
 	int			 rc = 0, prc;
 	enum selftest_path	 path;
+	bool			 tested[ST_NPATHS] = { false };
+	uint8_t			 gen[2] = { w->warm.bare_gen,
+				    w->warm.data_gen };
 
 	/* w->warm is fresh: both callers (the worker's start, /health) have
 	 * just pinged the launcher. */
@@ -297,11 +317,14 @@ selftest_check(struct worker *w)
 		if (prc == 0 && w->cfg->workspaces && w->store >= 0) {
 			prc = selftest_workspace(w, path, err, sizeof(err));
 			json_object_object_add(checks, "workspace_mounted",
-			    json_object_new_boolean(prc == 0));
+			    prc == 2 ? NULL : json_object_new_boolean(prc == 0));
+			if (prc == 2)
+				prc = 0;
 		}
 		if (prc == 1)
 			continue;	/* its zygote died meanwhile */
 		rc = prc;
+		tested[path] = rc == 0;
 		json_object_object_add(checks, selftest_path_name[path],
 		    json_object_new_boolean(rc == 0));
 		json_object_object_add(checks, "memory_limit_enforced",
@@ -317,14 +340,16 @@ selftest_check(struct worker *w)
 	w->st.ok = rc == 0;
 	if (!w->st.ok)
 		metrics_add(&w->sh->met.selftest_failures, 1);
-	/* The warm paths are proven once no zygote is left to start (a
-	 * zygote still starting was skipped: runs stay cold until a later
-	 * self-test proves it). */
-	if (w->st.ok && w->warm.bare != PROTO_WARM_STARTING &&
-	    w->warm.data != PROTO_WARM_STARTING) {
-		w->warm_proven = true;
-		w->proven_gen[0] = w->warm.bare_gen;
-		w->proven_gen[1] = w->warm.data_gen;
+	/* Each zygote this self-test ran on is proven, in the generation
+	 * it had when the test began (one started since is not: its runs
+	 * wait for a later self-test, cold or from the other zygote). */
+	if (w->st.ok && tested[ST_BARE]) {
+		w->proven[0] = true;
+		w->proven_gen[0] = gen[0];
+	}
+	if (w->st.ok && tested[ST_DATA]) {
+		w->proven[1] = true;
+		w->proven_gen[1] = gen[1];
 	}
 	w->st.at_ms = clock_mono_ms();
 	w->sh->slot[w->id].selftest_ok = w->st.ok;

@@ -27,15 +27,23 @@ status_state_name(int s)
 	return state_names[s];
 }
 
-/* The slot's zygotes as the launcher last said, for /health; and the
- * zygotes and keepers it made again since it last said, for /metrics
- * (its counts start at 0 with the launcher, and so do the worker's). */
+/* The slot's zygotes as the launcher last said, for /health; the
+ * retirements it counted since the last word, and the zygotes and keepers
+ * it made again, go to /metrics (its counts start at 0 with the launcher,
+ * and so do the worker's). */
 void
 status_warm_store(struct worker *w, const struct run_warm *wm)
 {
 	struct shared_slot	*ss = &w->sh->slot[w->id];
+	uint16_t		 bare = (uint16_t)(wm->bare_retired -
+				    w->warm.bare_retired);
+	uint16_t		 data = (uint16_t)(wm->data_retired -
+				    w->warm.data_retired);
 	size_t			 i;
 
+	metrics_add(&w->sh->met.zygote_retirements[0], bare);
+	metrics_add(&w->sh->met.zygote_retirements[1], data);
+	ss->retirements += (uint64_t)bare + data;
 	metrics_add(&w->sh->met.zygote_restarts,
 	    (uint8_t)(wm->zygote_restarts - w->seen_restarts[0]));
 	metrics_add(&w->sh->met.keeper_restarts,
@@ -89,6 +97,8 @@ status_slot(const struct shared_slot *ss, unsigned i, bool detail)
 	    json_object_new_int(ss->launcher_pid));
 	json_object_object_add(s, "runs", json_object_new_int64((int64_t)ss->runs));
 	json_object_object_add(s, "restarts", json_object_new_int64(ss->restarts));
+	json_object_object_add(s, "zygote_retirements",
+	    json_object_new_int64((int64_t)ss->retirements));
 	return s;
 }
 

@@ -200,16 +200,21 @@ task_run(struct worker *w, struct task *t, struct task_attempt *a)
 	/* Which zygote: the data one when the code names a preloaded
 	 * package (a wrong guess costs speed, never correctness). */
 	a->p.data = config_names_preloaded(w->cfg, a->p.code, a->p.code_len);
-	/* Cold until a self-test of this worker has proved the zygotes the
-	 * launcher has now (worker.c: a remade slot serves before they are
-	 * up; a zygote started again is proved again). */
+	/* From a zygote a self-test of this worker has proved, as the
+	 * launcher has it now, else cold (worker.c: a remade slot serves
+	 * before they are up; a zygote started again or retired and
+	 * replaced is proved again, while the other one serves). */
 	if (worker_warm_refresh(w) != 0) {
 		t->fail = TASK_FAIL_SANDBOX;
 		snprintf(t->why, sizeof(t->why), "the sandbox failed; the "
 		    "request was not run");
 		return false;
 	}
-	a->p.cold = !w->warm_proven;
+	a->p.proven[0] = w->proven[0];
+	a->p.proven[1] = w->proven[1];
+	a->p.gen[0] = w->proven_gen[0];
+	a->p.gen[1] = w->proven_gen[1];
+	a->p.cold = !w->proven[0] && !w->proven[1];
 	/* Its workspace, if the request has one (leased until the answer). */
 	if (workspace_attach(w, t, a) != 0)
 		return false;
@@ -266,8 +271,13 @@ task_llm(struct worker *w, struct task *t, const struct llm_msg *msgs,
 	return e;
 }
 
-/* validate_code: one review call.  A model that cannot answer does not
- * block the run (TASK_REVIEW_SKIPPED, the reason in t->why). */
+/*
+ * validate_code: one review call.  No verdict (no model configured, or
+ * it could not give one: TASK_REVIEW_SKIPPED, the reason in t->why)
+ * fails closed: the code does not run, unless the operator chose
+ * PYEXEC_VALIDATE_WITHOUT_MODEL=run.  A client that asked for a review
+ * never gets a run without one it did not allow for.
+ */
 static void
 task_review(struct worker *w, struct task *t, const char *code)
 {
@@ -288,6 +298,11 @@ task_review(struct worker *w, struct task *t, const char *code)
 	if (e != LLM_OK) {
 		t->review = TASK_REVIEW_SKIPPED;
 		snprintf(t->why, sizeof(t->why), "%s: %s", llm_err_code(e), err);
+		if (!w->cfg->validate_run) {
+			t->rejected_by = "validate_code asked for a review and "
+			    "no model could give one";
+			metrics_run(&w->sh->met, NULL);
+		}
 		return;
 	}
 	t->review = safe ? TASK_REVIEW_PASSED : TASK_REVIEW_REJECTED;

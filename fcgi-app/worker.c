@@ -223,16 +223,97 @@ worker_deadline(const struct worker *w, FCGX_Request *req, int64_t now,
 	return now + b - (*waited < b ? *waited : b);
 }
 
+/*
+ * A keyless request: whether a web page of another site could have sent
+ * it (webguard.c); WEB_OK, or the rule it breaks, counted and logged
+ * (the rule only: never a header's value).
+ */
+static enum web_verdict
+worker_web(struct worker *w, FCGX_Request *req, const char *method)
+{
+	const char	*cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+	struct web_request r = {
+		.scheme = FCGX_GetParam("REQUEST_SCHEME", req->envp),
+		.host = FCGX_GetParam("HTTP_HOST", req->envp),
+		.origin = FCGX_GetParam("HTTP_ORIGIN", req->envp),
+		.fetch_site = FCGX_GetParam("HTTP_SEC_FETCH_SITE", req->envp),
+		.content_type = FCGX_GetParam("CONTENT_TYPE", req->envp),
+		.has_body = (cl != NULL && strtoull(cl, NULL, 10) > 0) ||
+		    strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+		    strcmp(method, "PATCH") == 0,
+	};
+	enum web_verdict v = webguard_check(&w->cfg->web, &r);
+
+	if (v != WEB_OK) {
+		metrics_add(&w->sh->met.keyless_refusals[v], 1);
+		log_msg("info", "keyless", "a request without a key refused: "
+		    "its %s is a web page's of another site (webguard)",
+		    webguard_label(v));
+	}
+	return v;
+}
+
+/*
+ * Whether the request carries nginx's secret (trust.c).  The front checked
+ * it in its own reading of the params (fcgiparse.c); this is libfcgi's
+ * reading, the one every param below comes from: were the two parsers
+ * ever to disagree, no forged param would be believed all the same.
+ */
+static bool
+worker_trusted(const struct worker *w, FCGX_Request *req, bool *sent)
+{
+	const char	*v = FCGX_GetParam(TRUST_PARAM, req->envp);
+
+	*sent = v != NULL;
+	return trust_check(&w->cfg->backend_secret, v, v != NULL ?
+	    strlen(v) : 0);
+}
+
+/* 403, with an id of ours: none of the request's params is believed.
+ * Logged as the front logs its own (front.c): once a second at most. */
+static void
+worker_untrusted(struct worker *w, FCGX_Request *req, bool sent)
+{
+	static int64_t	last_ms;
+	static unsigned	since;
+	struct exchange	x = { .w = w, .route = "-" };
+	int64_t		now = clock_mono_ms();
+	char		peer[96];
+
+	metrics_add(&w->sh->met.untrusted_requests, 1);
+	since++;
+	if (last_ms == 0 || now - last_ms >= 1000) {
+		trust_peer(req->ipcFd, peer, sizeof(peer));
+		log_msg("warning", "untrusted", "slot %u: 403 to %u request(s): "
+		    "not from nginx (the last from %s: " TRUST_PARAM " %s)",
+		    w->id, since, peer, sent ? "wrong" : "missing");
+		last_ms = now;
+		since = 0;
+	}
+	envelope_uuid4(x.id);
+	x.status = 403;
+	x.answer = envelope_error(x.id, TRUST_CODE, trust_refusal(sent));
+	if (x.answer != NULL)
+		worker_send(req, &x);
+	metrics_request(&w->sh->met, route_index(x.route), x.status);
+	exchange_free(&x);
+}
+
 static void
 worker_handle(struct worker *w, FCGX_Request *req)
 {
 	struct exchange	 x = { .w = w, .route = "-" };
-	const char	*kv = FCGX_GetParam("PYEXEC_KEY_VALID", req->envp);
-	const char	*cl;
+	const char	*kv, *cl;
 	int64_t		 t0 = clock_mono_ms();
 	int		 rc;
-	bool		 anon_ok;
+	bool		 anon_ok, sent;
+	enum web_verdict web = WEB_OK;
 
+	if (!worker_trusted(w, req, &sent)) {
+		worker_untrusted(w, req, sent);
+		return;
+	}
+	kv = FCGX_GetParam("PYEXEC_KEY_VALID", req->envp);
 	worker_request_id(req, x.id);
 	x.task.req = &x.req;
 	x.task.deadline_ms = worker_deadline(w, req, t0, &x.task.queue_ms);
@@ -249,6 +330,8 @@ worker_handle(struct worker *w, FCGX_Request *req)
 	if ((x.path = FCGX_GetParam("DOCUMENT_URI", req->envp)) == NULL &&
 	    (x.path = FCGX_GetParam("SCRIPT_NAME", req->envp)) == NULL)
 		x.path = "/";
+	if (x.anonymous && anon_ok)
+		web = worker_web(w, req, x.method);
 	rc = worker_read_body(req, w->cfg->max_body, &x.body, &x.len);
 	if (!anon_ok) {
 		log_msg("error", "request", "nginx treats %s as keyless "
@@ -257,7 +340,9 @@ worker_handle(struct worker *w, FCGX_Request *req)
 		    x.remote_addr != NULL ? x.remote_addr : "-");
 		exchange_error(&x, 403, "this address may not send requests "
 		    "without a key");
-	} else if (rc == 1)
+	} else if (web != WEB_OK)
+		exchange_error(&x, 403, "%s", webguard_why(web));
+	else if (rc == 1)
 		exchange_error(&x, 413, "body: larger than %zu bytes",
 		    w->cfg->max_body);
 	else if (rc != 0)
@@ -305,8 +390,10 @@ worker_warm_wait(struct worker *w)
  * A remade slot (the master's restart after a worker, launcher or
  * self-test died) serves as soon as its cold path is proved, without
  * waiting the seconds its zygotes take to import their modules: its runs
- * start cold (task.c: p.cold while !warm_proven) until its zygotes are
- * up and a self-test here has proved them.  0, or -1 when that self-test
+ * start cold (task.c: from no zygote that is not proven) until its
+ * zygotes are up and a self-test here has proved them; so does a slot
+ * whose zygote was retired (launcher.c) while its replacement imports,
+ * but for the runs the other zygote takes.  0, or -1 when that self-test
  * failed (the worker is then broken: the master makes the slot again).
  */
 #define WARM_POLL_MS	200
@@ -314,11 +401,11 @@ worker_warm_wait(struct worker *w)
 /*
  * Asks the launcher how its zygotes are (also for /health, which shows
  * what the workers last heard).  A zygote started since the last proof,
- * or still starting, makes the slot's runs cold until worker_prove_warm()
- * proves it: task_run() calls this before every run, so no run starts
- * from a zygote no self-test of this worker has proved (a zygote takes
- * far longer to start than a run to be sent).  0, or -1 (the launcher
- * does not answer: the worker is broken).
+ * or still starting, takes no run until worker_prove_warm() proves it:
+ * task_run() calls this before every run, and the run names the
+ * generations proved, so no run starts from a zygote no self-test of
+ * this worker has proved.  0, or -1 (the launcher does not answer: the
+ * worker is broken).
  */
 int
 worker_warm_refresh(struct worker *w)
@@ -332,10 +419,28 @@ worker_warm_refresh(struct worker *w)
 		return -1;
 	}
 	status_warm_store(w, &wm);
-	if (wm.bare == PROTO_WARM_STARTING || wm.data == PROTO_WARM_STARTING ||
-	    wm.bare_gen != w->proven_gen[0] || wm.data_gen != w->proven_gen[1])
-		w->warm_proven = false;
+	if (wm.bare != PROTO_WARM_READY || wm.bare_gen != w->proven_gen[0])
+		w->proven[0] = false;
+	if (wm.data != PROTO_WARM_READY || wm.data_gen != w->proven_gen[1])
+		w->proven[1] = false;
 	return 0;
+}
+
+/* A zygote is ready and not proved yet: a self-test is due. */
+static bool
+worker_warm_unproven(const struct worker *w)
+{
+	return (w->warm.bare == PROTO_WARM_READY && !w->proven[0]) ||
+	    (w->warm.data == PROTO_WARM_READY && !w->proven[1]);
+}
+
+/* ... or one is still starting: the worker asks often, to prove it as
+ * soon as it is up. */
+static bool
+worker_warm_pending(const struct worker *w)
+{
+	return worker_warm_unproven(w) || w->warm.bare == PROTO_WARM_STARTING ||
+	    w->warm.data == PROTO_WARM_STARTING;
 }
 
 static int
@@ -343,16 +448,16 @@ worker_prove_warm(struct worker *w)
 {
 	if (w->broken || worker_warm_refresh(w) != 0)
 		return -1;
-	if (w->warm_proven || w->warm.bare == PROTO_WARM_STARTING ||
-	    w->warm.data == PROTO_WARM_STARTING)
+	if (!worker_warm_unproven(w))
 		return 0;
 	if (selftest_check(w) != 0) {
 		log_msg("error", "selftest", "slot %u: %s", w->id, w->st.reason);
 		w->broken = true;
 		return -1;
 	}
-	log_msg("info", "worker", "slot %u: its zygotes are proved: runs may "
-	    "start warm", w->id);
+	log_msg("info", "worker", "slot %u: its zygotes are proved (bare %s, "
+	    "data %s): runs may start warm", w->id, w->proven[0] ? "yes" : "no",
+	    w->proven[1] ? "yes" : "no");
 	return 0;
 }
 
@@ -368,8 +473,8 @@ worker_wait_chan(struct worker *w)
 	struct pollfd	pfd = { .fd = w->chan, .events = POLLIN };
 
 	while (!worker_stop) {
-		if (poll(&pfd, 1, w->warm_proven ? WARM_IDLE_MS :
-		    WARM_POLL_MS) != 0)
+		if (poll(&pfd, 1, worker_warm_pending(w) ? WARM_POLL_MS :
+		    WARM_IDLE_MS) != 0)
 			return 0;	/* readable, or EINTR: recvmsg decides */
 		if (worker_prove_warm(w) != 0)
 			return -1;
@@ -403,7 +508,7 @@ worker_next(struct worker *w, FCGX_Request *req)
 	for (;;) {
 		/* task_run() asked the launcher before the run: only a slot
 		 * whose zygotes are not proved asks again here. */
-		if (!w->warm_proven && worker_prove_warm(w) != 0)
+		if (worker_warm_pending(w) && worker_prove_warm(w) != 0)
 			return -1;
 		if (send(w->chan, "I", 1, MSG_NOSIGNAL) != 1 && errno != EINTR)
 			return -1;

@@ -34,7 +34,8 @@
 #include "sandbox.h"
 #include "store.h"
 
-#define WS_CALL_MS	10000	/* the store's answer (an mkfs and a mount) */
+#define WS_CALL_MS	10000	/* the store's answer (an mkfs and a mount,
+				 * behind at most the other slots' jobs) */
 #define WS_POLL_MIN_MS	5	/* a busy workspace: asked again after */
 #define WS_POLL_MAX_MS	50
 
@@ -147,17 +148,26 @@ workspace_wanted(struct worker *w, struct task *t)
 	return true;
 }
 
-/* The store's answer st in words, as the task's failure. */
+/* The store's answer r in words, as the task's failure. */
 static void
-ws_refused(struct worker *w, struct task *t, enum ws_status st)
+ws_refused(struct worker *w, struct task *t, const struct ws_reply *r)
 {
 	const struct pyexec_config *c = w->cfg;
+	enum ws_status	 st = (enum ws_status)r->status;
 
 	switch (st) {
 	case WS_BUSY:
 		ws_fail(t, 409, "workspace '%s' is in use by another request "
 		    "(the requests of one workspace run one at a time); retry, "
 		    "or use another session_id", t->session);
+		t->ws_retry_after = 1;
+		break;
+	case WS_RATE:
+		ws_fail(t, 429, "this client makes workspaces faster than the "
+		    "service allows (PYEXEC_WORKSPACE_CREATE_RATE: %u a minute, "
+		    "%u at once); retry in %u s, or reuse a session_id",
+		    c->ws_create_rate, c->ws_create_burst, r->retry_s);
+		t->ws_retry_after = r->retry_s > 0 ? r->retry_s : 1;
 		break;
 	case WS_CLIENT_LIMIT:
 		ws_fail(t, 507, "this client has %u workspaces "
@@ -170,8 +180,10 @@ ws_refused(struct worker *w, struct task *t, enum ws_status st)
 		    c->ws_max_total);
 		break;
 	case WS_NO_SPACE:
-		ws_fail(t, 507, "the workspace store's disk is below its floor "
-		    "(PYEXEC_WORKSPACE_MIN_FREE)");
+		ws_fail(t, 507, "the workspace store's disk has too little free "
+		    "space for this workspace to grow to its full size "
+		    "(PYEXEC_WORKSPACE_MAX_BYTES) and keep its floor "
+		    "(PYEXEC_WORKSPACE_MIN_FREE); retry later");
 		break;
 	default:
 		log_msg("error", "workspace", "slot %u: the store answered %s",
@@ -226,7 +238,7 @@ workspace_attach(struct worker *w, struct task *t, struct task_attempt *a)
 		if (fd >= 0)
 			close(fd);
 		if (r.status != WS_BUSY || clock_mono_ms() + wait > until) {
-			ws_refused(w, t, (enum ws_status)r.status);
+			ws_refused(w, t, &r);
 			return -1;
 		}
 		usleep((useconds_t)wait * 1000);
@@ -379,7 +391,7 @@ route_workspace(struct exchange *x)
 		return;
 	}
 	if (r.status != WS_OK) {
-		ws_refused(w, t, (enum ws_status)r.status);
+		ws_refused(w, t, &r);
 		exchange_task_error(x);
 		return;
 	}

@@ -13,13 +13,14 @@
  * calls it.  Any architecture but the native one (i386 via int 0x80, x32)
  * kills the process.
  *
- * The launcher loads a policy of its own after its set-up (FILTER_LAUNCHER),
- * which its keeper, its zygotes and every run inherit under theirs: the
- * same table but for the rows the launcher's side still needs (mount and
+ * The launcher loads a policy of its own after its set-up (FILTER_LAUNCHER):
+ * the same table but for the rows the launcher's side needs (mount and
  * umount2 for a run's file systems, move_mount for a run's workspace,
  * unshare for a new keeper's, zygote's
  * or warm run's namespaces, clone with namespace flags for a run's init,
- * setrlimit for a run's limits).
+ * setrlimit for a run's limits).  Only the launcher carries it: its
+ * keepers and zygotes are cloned by its spawner, forked before the policy
+ * (spawner.c), so that a run, cold or warm, carries one filter, the run's.
  */
 #include "config.h"
 

@@ -1,13 +1,14 @@
 /*
  * keeper.c: the keeper, the run's init and the run, all forks of the
- * launcher (pid 1 of the slot).
+ * launcher (pid 1 of the slot), the keeper through its spawner.
  *
  *   launcher (pid 1)   cgroup slot-N/launcher: never charged for a run,
  *    |                 never throttled by one, never the OOM killer's pick
- *    keeper            cgroup slot-N/launcher too, for the same reasons
- *     |                (in run/ the OOM killer chose it whenever every
- *     |                process of a run was smaller).  Forks every cold
- *     |                run's init and reaps it.
+ *    keeper            (cloned for the launcher by its spawner: no seccomp
+ *     |                policy) cgroup slot-N/launcher too, for the same
+ *     |                reasons (in run/ the OOM killer chose it whenever
+ *     |                every process of a run was smaller).  Forks every
+ *     |                cold run's init and reaps it.
  *     run init         pid 1 of a pid, mount and IPC namespace of its own,
  *      |               made for this run: fresh tmpfs on /tmp and /dev/shm
  *      |               (noexec), a /proc of this namespace only
@@ -17,9 +18,9 @@
  *      |               tmpfs and their pid counter are gone with it.
  *      run             the launcher_child steps: joins run/ through the
  *                      cgroup.procs fds the master opened and a cgroup
- *                      namespace of its own (as a warm run does, ~1 ms),
- *                      rlimits, uid 1000, no_new_privs, seccomp, exec
- *                      python on the runner.
+ *                      namespace of its own (as a warm run does), rlimits,
+ *                      uid 1000, no_new_privs, seccomp, exec python on the
+ *                      runner.
  *
  * Nothing a run does survives it: every file system it can write, every
  * pid it can see and every IPC object is its own namespace's.  The
@@ -177,6 +178,30 @@ keeper_loop(const struct launcher *l, int sock, int sigfd)
 	}
 }
 
+/*
+ * Starts a keeper through the spawner (spawner.c: so that it carries no
+ * seccomp policy, and each cold run only its own).  Returns the keeper's
+ * pid, a child of ours (l->keeper_fd is our end of its socket), or -1.
+ */
+pid_t
+keeper_start(struct launcher *l)
+{
+	int	sv[2];
+	pid_t	pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	pid = spawner_spawn(l, SPAWN_KEEPER, &sv[1]);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return -1;
+	}
+	l->keeper_fd = sv[0];
+	l->keeper = pid;
+	return pid;
+}
+
 /* In the keeper: every fd above its socket (fd 3) closed but the run/
  * cgroup.procs ones (contiguous: launcher.c), which its runs join by. */
 static void
@@ -191,37 +216,21 @@ keeper_close_fds(const struct launcher *l)
 }
 
 /*
- * Forks the keeper, which stays in slot-N/launcher with the launcher (out
- * of the run's memory limit: never its OOM killer's choice); each cold run
- * joins run/ itself, as a warm one does (runstep_join_cgroups).  In the
- * child: every fd but its socket and the run/ cgroup.procs ones closed.
- * Returns the keeper's pid (l->keeper_fd is our end of its socket), or -1.
+ * The keeper, in the spawner's clone.  It stays in slot-N/launcher with
+ * the launcher (out of the run's memory limit: never its OOM killer's
+ * choice); each cold run joins run/ itself, as a warm one does
+ * (runstep_join_cgroups).  Every fd but its socket (sock, made fd 3) and
+ * the run/ cgroup.procs ones closed; then its loop.
  */
-pid_t
-keeper_start(struct launcher *l)
+void
+keeper_main(const struct launcher *l, int sock)
 {
-	int		sv[2], sigfd;
-	pid_t		pid;
+	int		sigfd;
 	sigset_t	set;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return -1;
-	if ((pid = fork()) < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid > 0) {
-		close(sv[1]);
-		l->keeper_fd = sv[0];
-		l->keeper = pid;
-		return pid;
-	}
-	close(sv[0]);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		launcher_die(1, true, "keeper: pdeathsig");
-	/* fd 3 is the launcher's control socket: the keeper's replaces it. */
-	if (dup2(sv[1], 3) != 3)
+	if (dup2(sock, 3) != 3)
 		launcher_die(1, true, "keeper: dup2");
 	keeper_close_fds(l);
 	sigemptyset(&set);

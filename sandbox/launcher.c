@@ -15,8 +15,10 @@
  *   read-only binds, /proc, pivot_root) -> cgroup namespace -> hostname ->
  *   namespace and inotify limits of the slot's user namespace ->
  *   compile the run's seccomp policy and its own (filter.c) -> signalfd
- *   for SIGCHLD -> fork the keeper (keeper.c), which stays beside us in
- *   slot-N/launcher -> no_new_privs and its own seccomp policy -> with --warm 1,
+ *   for SIGCHLD -> fork the spawner (spawner.c), which clones every
+ *   keeper and zygote for us, so that they carry no policy and each run
+ *   exactly one, its own -> the keeper (keeper.c), which stays beside us
+ *   in slot-N/launcher -> no_new_privs and our own seccomp policy -> with --warm 1,
  *   start the zygotes (zygote.c), which import while the slot already
  *   serves cold runs
  *
@@ -37,7 +39,10 @@
  * choice.  A zygote that
  * dies is made again; one that dies ZYG_MAX_FAILURES times in a row
  * before it was ready is given up (the slot's runs start cold, /health
- * says so).
+ * says so).  A zygote that has served --warm-max-runs runs, or been ready
+ * --warm-max-age seconds, is retired between runs and made again (see
+ * zygote_retire_at); a run goes to a zygote only of the generation the
+ * worker's self-test proved (PROTO_RUN_*_PROVEN).
  */
 #include "config.h"
 
@@ -258,55 +263,11 @@ launcher_keeper(struct launcher *l)
 
 
 /*
- * The zygotes.  Each is python on the runner with --zygote, forked from us
- * (so in slot-N/launcher, never charged for a run) into a mount namespace
- * of its own with a private /tmp (matplotlib writes its caches at import),
- * with fd 3 its socket, fd 4 its config (zyg_conf and the run's policy,
- * written here) and fds 5.. the run/ cgroup.procs fds its runs join by;
- * fd 1 /dev/null, fd 2 the log.
+ * The zygotes.  Each is python on the runner with --zygote, cloned for us
+ * by the spawner (so a child of ours in slot-N/launcher, never charged
+ * for a run, and with no seccomp policy that its runs would carry under
+ * theirs): spawner.c says what it starts with.
  */
-static void __attribute__((noreturn))
-zygote_child(struct launcher *l, enum zyg_kind k, int sock, int conf)
-{
-	char	*argv[] = { "python3", "-I", "-S", "-B", "-u",
-		    ROOT_RUNNER_PATH, "--zygote",
-		    (char *)(k == ZYG_DATA ? l->preload : ""), NULL };
-	sigset_t none;
-	int	 i, fds[2 + LAUNCHER_MAX_CG];
-
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
-	    setpriority(PRIO_PROCESS, 0, 0) != 0)
-		_exit(126);
-	if (unshare(CLONE_NEWNS) != 0 ||
-	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-	    "size=16m,nr_inodes=1024,mode=0700") != 0) {
-		launcher_log("error", "zygote: its own /tmp could not be made");
-		_exit(126);
-	}
-	fds[0] = sock;
-	fds[1] = conf;
-	for (i = 0; i < l->ncg; i++)
-		fds[2 + i] = l->cg_fds[i];
-	for (i = 0; i < 2 + l->ncg; i++)
-		if ((fds[i] = fcntl(fds[i], F_DUPFD, 32)) < 0)
-			_exit(126);
-	for (i = 0; i < 2 + l->ncg; i++)
-		if (dup2(fds[i], ZYG_FD_SOCK + i) != ZYG_FD_SOCK + i)
-			_exit(126);
-	if (close_range(ZYG_FD_SOCK + 2 + (unsigned)l->ncg, ~0U, 0) != 0)
-		_exit(126);
-	/* Its stdout is nobody's (a C library's chatter); python's own
-	 * output goes to fd 2, the log, as JSON lines (runner.py). */
-	if ((i = open("/dev/null", O_WRONLY)) < 0 || dup2(i, 1) != 1)
-		_exit(126);
-	if (i != 1)
-		close(i);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(l->python, argv, runstep_envp);
-	_exit(127);
-}
-
 static void
 zygote_conf(const struct launcher *l, int fd)
 {
@@ -333,17 +294,18 @@ static void
 zygote_start(struct launcher *l, enum zyg_kind k)
 {
 	struct zygote	*z = &l->zyg[k];
-	int		 sv[2], cf[2];
+	int		 sv[2], cf[2], theirs[2];
 	pid_t		 pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		err(1, "socketpair");
 	if (pipe2(cf, O_CLOEXEC) != 0)
 		err(1, "pipe2");
-	if ((pid = fork()) < 0)
-		err(1, "fork");
-	if (pid == 0)
-		zygote_child(l, k, sv[1], cf[0]);
+	theirs[0] = sv[1];
+	theirs[1] = cf[0];
+	if ((pid = spawner_spawn(l, k == ZYG_DATA ? SPAWN_ZYGOTE_DATA :
+	    SPAWN_ZYGOTE_BARE, theirs)) < 0)
+		err(1, "starting a zygote");
 	close(sv[1]);
 	close(cf[0]);
 	zygote_conf(l, cf[1]);
@@ -352,6 +314,8 @@ zygote_start(struct launcher *l, enum zyg_kind k)
 	z->fd = sv[0];
 	z->gen++;		/* a new zygote: the worker proves it anew */
 	z->state = PROTO_WARM_STARTING;
+	z->runs = 0;
+	z->ready_ns = 0;
 	z->modules[0] = '\0';
 }
 
@@ -398,6 +362,73 @@ zygote_kill(struct launcher *l, enum zyg_kind k)
 		l->zyg[k].state = PROTO_WARM_STARTING;
 }
 
+/*
+ * Retirement.  Every run forked from a zygote shares its address layout,
+ * stack canary, pointer guard and str hash secret (docs/security.md), so
+ * a zygote serves at most max_runs runs (the self-test's are ours and not
+ * counted) and max_age seconds once ready.  Then, between runs, it is
+ * killed with its spares (made ahead, they die with it: none serves after
+ * the limit) and a new one starts, importing in the background: the other
+ * zygote or the keeper takes the runs meanwhile, and the new one serves
+ * once its worker's self-test has proved it (a new generation), as after
+ * any restart.
+ */
+static uint64_t
+zygote_retire_at(const struct launcher *l, enum zyg_kind k)
+{
+	const struct zygote *z = &l->zyg[k];
+
+	if (z->state != PROTO_WARM_READY || z->pid <= 0)
+		return UINT64_MAX;
+	if (z->runs >= l->max_runs)
+		return 0;
+	return z->ready_ns + (uint64_t)l->max_age * 1000000000ULL;
+}
+
+static void
+zygote_retire(struct launcher *l, enum zyg_kind k)
+{
+	struct zygote	*z = &l->zyg[k];
+	char		 msg[200];
+
+	snprintf(msg, sizeof(msg), "the %s zygote is retired after %u runs "
+	    "in %llu s: a new one starts", zyg_name[k], z->runs,
+	    (unsigned long long)((launcher_now_ns() - z->ready_ns) /
+	    1000000000ULL));
+	launcher_log("info", msg);
+	(void)kill(z->pid, SIGKILL);	/* its reaping is no one's now */
+	if (z->fd >= 0)
+		close(z->fd);
+	z->fd = -1;
+	z->retired++;
+	z->failures = 0;
+	zygote_start(l, k);
+}
+
+/* Retires every zygote at its limit; returns the ms until the next one
+ * reaches its age (at most a minute: poll wakes up and asks again), or
+ * -1 (for poll). */
+static int
+zygote_retire_due(struct launcher *l)
+{
+	uint64_t	now = launcher_now_ns(), at, next = UINT64_MAX;
+	int		k;
+
+	for (k = 0; k < ZYG_NKINDS; k++) {
+		if ((at = zygote_retire_at(l, (enum zyg_kind)k)) <= now) {
+			zygote_retire(l, (enum zyg_kind)k);
+			continue;
+		}
+		if (at < next)
+			next = at;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	if (next - now > 60000ULL * 1000000ULL)
+		return 60000;
+	return (int)((next - now) / 1000000ULL) + 1;
+}
+
 static void
 launcher_setup(struct launcher *l)
 {
@@ -438,6 +469,10 @@ launcher_setup(struct launcher *l)
 	if ((l->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		err(1, "signalfd");
 	launcher_limits();
+	/* Before our own policy: it starts every keeper and zygote, which
+	 * so carry none (spawner.c). */
+	if (spawner_start(l) != 0)
+		err(1, "starting the spawner");
 	launcher_keeper(l);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		err(1, "no_new_privs");
@@ -468,6 +503,8 @@ ctl_pong(const struct launcher *l)
 	pong.data_state = (uint8_t)l->zyg[ZYG_DATA].state;
 	pong.bare_gen = l->zyg[ZYG_BARE].gen;
 	pong.data_gen = l->zyg[ZYG_DATA].gen;
+	pong.bare_retired = l->zyg[ZYG_BARE].retired;
+	pong.data_retired = l->zyg[ZYG_DATA].retired;
 	pong.zygote_restarts = l->zygote_restarts;
 	pong.keeper_restarts = l->keeper_restarts;
 	memcpy(pong.modules, l->zyg[ZYG_DATA].modules, sizeof(pong.modules));
@@ -525,6 +562,9 @@ launcher_reap(struct launcher *l, struct run_state *rs)
 			if (rs != NULL && rs->via == (int)k && !rs->have_status)
 				rs->flags |= PROTO_DONE_LOST;
 			zygote_ended(l, k, st);
+		} else if (p == l->spawner) {
+			errx(1, "the spawner ended (status %d): remaking the "
+			    "slot", st);
 		} else if (p == l->keeper) {
 			l->keeper = 0;
 			if (l->keeper_fd >= 0)
@@ -582,6 +622,7 @@ zygote_read(struct launcher *l, enum zyg_kind k, struct run_state *rs)
 		memcpy(z->modules, r.modules, sizeof(z->modules));
 		z->modules[sizeof(z->modules) - 1] = '\0';
 		z->state = PROTO_WARM_READY;
+		z->ready_ns = launcher_now_ns();
 		z->failures = 0;
 		snprintf(msg, sizeof(msg), "the %s zygote is ready (%s)",
 		    zyg_name[k], z->modules[0] != '\0' ? z->modules :
@@ -600,21 +641,36 @@ zygote_read(struct launcher *l, enum zyg_kind k, struct run_state *rs)
 	zygote_kill(l, k);
 }
 
-/* Where a run goes: a ready zygote (the data one if asked for), else the
+/* Whether zygote k may take run req: ready, and the one the worker
+ * proved (a self-test's run: any ready one, which it is proving). */
+static bool
+zygote_usable(const struct launcher *l, enum zyg_kind k,
+    const struct proto_run *req)
+{
+	const struct zygote *z = &l->zyg[k];
+	uint32_t	proven = k == ZYG_BARE ? PROTO_RUN_BARE_PROVEN :
+			    PROTO_RUN_DATA_PROVEN;
+	uint8_t		gen = k == ZYG_BARE ? req->bare_gen :
+			    req->data_gen;
+
+	if (z->state != PROTO_WARM_READY || z->fd < 0)
+		return false;
+	return (req->flags & PROTO_RUN_PROBE) ||
+	    ((req->flags & proven) && gen == z->gen);
+}
+
+/* Where a run goes: a usable zygote (the data one if asked for), else the
  * keeper (-1). */
 static int
-run_target(const struct launcher *l, uint32_t flags)
+run_target(const struct launcher *l, const struct proto_run *req)
 {
-	const struct zygote *z = l->zyg;
-
-	if (flags & PROTO_RUN_COLD)
+	if (req->flags & PROTO_RUN_COLD)
 		return -1;
-	if ((flags & PROTO_RUN_DATA) && z[ZYG_DATA].state == PROTO_WARM_READY &&
-	    z[ZYG_DATA].fd >= 0)
+	if ((req->flags & PROTO_RUN_DATA) && zygote_usable(l, ZYG_DATA, req))
 		return ZYG_DATA;
-	if (z[ZYG_BARE].state == PROTO_WARM_READY && z[ZYG_BARE].fd >= 0)
+	if (zygote_usable(l, ZYG_BARE, req))
 		return ZYG_BARE;
-	if (z[ZYG_DATA].state == PROTO_WARM_READY && z[ZYG_DATA].fd >= 0)
+	if (zygote_usable(l, ZYG_DATA, req))
 		return ZYG_DATA;
 	return -1;
 }
@@ -682,9 +738,10 @@ run_hand(int fd, int all[KEEP_MAX_FDS], uint32_t flags)
  * not. */
 static int
 run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS + 1],
-    uint32_t flags)
+    const struct proto_run *req)
 {
 	int		 sv[2], all[KEEP_MAX_FDS], i;
+	uint32_t	 flags = req->flags;
 	pid_t		 init = -1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -695,7 +752,8 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS + 1],
 	all[KEEP_FD_WORKSPACE] = (flags & PROTO_RUN_WORKSPACE) ?
 	    fds[PROTO_NFDS] : -1;
 	rs->t0 = launcher_now_ns();
-	rs->via = run_target(l, flags);
+	(void)zygote_retire_due(l);	/* past its age: it takes no more */
+	rs->via = run_target(l, req);
 	if (rs->via >= 0 &&
 	    (init = run_hand(l->zyg[rs->via].fd, all, flags)) < 0) {
 		launcher_log("error", "a zygote did not start a run: "
@@ -713,9 +771,12 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS + 1],
 		return -1;
 	}
 	rs->init = init;
-	if (rs->via >= 0)
+	if (rs->via >= 0) {
 		rs->flags |= PROTO_DONE_WARM |
 		    (rs->via == ZYG_DATA ? PROTO_DONE_DATA : 0);
+		if (!(flags & PROTO_RUN_PROBE))
+			l->zyg[rs->via].runs++;
+	}
 	return 0;
 }
 
@@ -832,7 +893,7 @@ launcher_run(struct launcher *l, const struct proto_run *req,
 	static const struct proto_hdr clean = { PROTO_MAGIC, PROTO_CLEAN };
 	struct run_state	rs = { .st = -1, .via = -1 };
 	struct proto_done	done = { { PROTO_MAGIC, PROTO_DONE }, 0, 0, 0, 0, 0 };
-	bool			started = run_start(l, &rs, fds, req->flags) == 0;
+	bool			started = run_start(l, &rs, fds, req) == 0;
 
 	if (started) {
 		rs.deadline = rs.t0 + (uint64_t)req->timeout_ms * 1000000ULL;
@@ -861,6 +922,8 @@ launcher_run(struct launcher *l, const struct proto_run *req,
 		launcher_reap(l, NULL);
 		launcher_keeper(l);
 	}
+	(void)zygote_retire_due(l);	/* before CLEAN: the worker's next
+					 * ping sees the new zygote */
 	ctl_send(&clean, sizeof(clean));
 }
 
@@ -878,7 +941,7 @@ launcher_loop(struct launcher *l)
 		pfd[1] = (struct pollfd){ l->sigfd, POLLIN, 0 };
 		pfd[2] = (struct pollfd){ l->zyg[ZYG_BARE].fd, POLLIN, 0 };
 		pfd[3] = (struct pollfd){ l->zyg[ZYG_DATA].fd, POLLIN, 0 };
-		if (poll(pfd, 4, -1) < 0) {
+		if (poll(pfd, 4, zygote_retire_due(l)) < 0) {
 			if (errno == EINTR)
 				continue;
 			err(1, "poll");
@@ -942,9 +1005,11 @@ main(int argc, char *argv[])
 		{ "cgroup-fds", required_argument, NULL, 'c' },
 		{ "warm", required_argument, NULL, 'w' },
 		{ "preload", required_argument, NULL, 'L' },
+		{ "warm-max-runs", required_argument, NULL, 'R' },
+		{ "warm-max-age", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct launcher	 l = { 0 };
+	struct launcher	 l = { .max_runs = 100, .max_age = 600 };
 	int		 c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -961,10 +1026,13 @@ main(int argc, char *argv[])
 		case 'c': l.ncg = (int)num_arg(optarg, "cgroup-fds"); break;
 		case 'w': l.warm = num_arg(optarg, "warm") != 0; break;
 		case 'L': l.preload = optarg; break;
+		case 'R': l.max_runs = num_arg(optarg, "warm-max-runs"); break;
+		case 'A': l.max_age = num_arg(optarg, "warm-max-age"); break;
 		default:
 			errx(1, "usage: pyexec-launcher --uid N --python PATH "
 			    "--tmp-size N --fsize N --nofile N --nproc N --cgroup-fds N "
-			    "[--warm 0|1] [--preload MODULES]");
+			    "[--warm 0|1] [--preload MODULES] "
+			    "[--warm-max-runs N] [--warm-max-age S]");
 		}
 	}
 	if (l.step.run_uid == 0 || l.python == NULL || l.root.tmp_size == 0 ||
@@ -976,6 +1044,9 @@ main(int argc, char *argv[])
 		    "fd 5 pyexec-zygote.so");
 	if (l.preload == NULL)
 		l.preload = "";
+	if (l.max_runs == 0 || l.max_age == 0 || l.max_age > 30 * 86400)
+		errx(1, "--warm-max-runs and --warm-max-age: at least 1 "
+		    "(and at most 30 days)");
 	if (l.ncg < 1 || l.ncg > LAUNCHER_MAX_CG)
 		errx(1, "--cgroup-fds: between 1 and %d", LAUNCHER_MAX_CG);
 	for (c = 0; c < l.ncg; c++) {
@@ -984,6 +1055,7 @@ main(int argc, char *argv[])
 			errx(1, "fd %d must be a cgroup.procs file", l.cg_fds[c]);
 	}
 	l.keeper_fd = -1;
+	l.spawner_fd = -1;
 	l.zyg[ZYG_BARE].fd = l.zyg[ZYG_DATA].fd = -1;
 	l.root.run_uid = l.step.run_uid;
 	l.root.run_gid = l.step.run_gid;

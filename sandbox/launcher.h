@@ -1,8 +1,9 @@
 /*
  * launcher.h: what the launcher (launcher.c), its keeper (keeper.c) and
- * its zygotes (zygote.c) share.  The launcher and the keeper are one
- * program, pyexec-launcher: the keeper is a fork of the launcher and never
- * execs.  A zygote is python on the runner, started by the launcher, with
+ * its zygotes (zygote.c) share.  The launcher, its spawner (spawner.c)
+ * and the keeper are one program, pyexec-launcher: the spawner is a fork
+ * of the launcher, the keeper a clone of the spawner, and neither execs.
+ * A zygote is python on the runner, cloned by the spawner, with
  * pyexec-zygote.so (zygote.c, runstep.c, root.c, proto.c) loaded into it.
  */
 #ifndef PYEXEC_LAUNCHER_H
@@ -51,6 +52,9 @@ struct zygote {
 	enum proto_warm	 state;
 	unsigned	 failures;
 	uint8_t		 gen;		/* its starts, mod 256 (PROTO_PONG) */
+	uint32_t	 runs;		/* runs it served (not self-tests') */
+	uint64_t	 ready_ns;	/* when it said KEEP_READY */
+	uint16_t	 retired;	/* of this kind retired, mod 65536 */
 	char		 modules[ZYG_TEXT];	/* what it imported */
 };
 
@@ -83,11 +87,15 @@ struct launcher {
 	int		 ncg;
 	pid_t		 keeper;	/* 0: none */
 	int		 keeper_fd;	/* our end of the keeper's socket, or -1 */
+	pid_t		 spawner;	/* starts keepers and zygotes (spawner.c) */
+	int		 spawner_fd;	/* our end of its socket, or -1 */
 	bool		 warm;		/* --warm 1: start the zygotes */
 	bool		 keeper_started; /* the first keeper was made */
 	uint8_t		 keeper_restarts; /* keepers made again (PROTO_PONG) */
 	uint8_t		 zygote_restarts; /* zygotes that ended (PROTO_PONG) */
 	const char	*preload;	/* --preload: the data zygote's modules */
+	unsigned long	 max_runs;	/* --warm-max-runs: a zygote's runs */
+	unsigned long	 max_age;	/* --warm-max-age: seconds, once ready */
 	struct zygote	 zyg[ZYG_NKINDS];
 };
 
@@ -152,6 +160,24 @@ struct keep_ready {
 	char		modules[ZYG_TEXT];	/* NUL-terminated */
 };
 
+/*
+ * The spawner's messages (SOCK_SEQPACKET, spawner.c): launcher -> spawner
+ * SPAWN_KEEPER + SCM_RIGHTS its socket, SPAWN_ZYGOTE_* + its socket and
+ * config pipe; spawner -> launcher SPAWN_PID {the new process's pid, a
+ * child of the launcher's, or -errno}.
+ */
+enum spawn_op {
+	SPAWN_KEEPER = 1,
+	SPAWN_ZYGOTE_BARE,
+	SPAWN_ZYGOTE_DATA,
+	SPAWN_PID,
+};
+
+struct spawn_msg {
+	uint32_t	op;
+	int32_t		value;		/* SPAWN_PID: pid or -errno */
+};
+
 /* runstep.c */
 extern char *const runstep_envp[];
 uint64_t	 launcher_now_ns(void);
@@ -171,5 +197,11 @@ void		 launcher_die(int status, bool with_errno, const char *fmt, ...)
 
 /* keeper.c */
 pid_t		 keeper_start(struct launcher *);
+void		 keeper_main(const struct launcher *, int sock)
+		    __attribute__((noreturn));
+
+/* spawner.c */
+int		 spawner_start(struct launcher *);
+pid_t		 spawner_spawn(struct launcher *, uint32_t op, const int *fds);
 
 #endif /* PYEXEC_LAUNCHER_H */

@@ -58,6 +58,9 @@ struct proto_run {
 	struct proto_hdr hdr;
 	uint32_t	timeout_ms;	/* wall-clock limit of the run */
 	uint32_t	flags;		/* PROTO_RUN_* */
+	uint8_t		bare_gen;	/* with PROTO_RUN_BARE_PROVEN: the bare */
+	uint8_t		data_gen;	/* and data zygotes the worker proved */
+	uint8_t		reserved[2];
 };
 
 #define PROTO_RUN_COLD	0x1u	/* start python afresh, not from a zygote */
@@ -69,6 +72,13 @@ struct proto_run {
 #define PROTO_RUN_WORKSPACE 0x8u /* a sixth fd follows the five: a detached
 				 * mount (store.c) the run's init moves
 				 * onto /workspace, its working directory */
+#define PROTO_RUN_BARE_PROVEN 0x10u /* a self-test of the worker proved the
+				 * bare zygote of bare_gen: a run may come
+				 * from it (from no other generation) */
+#define PROTO_RUN_DATA_PROVEN 0x20u /* ... the data zygote of data_gen */
+#define PROTO_RUN_PROBE	0x40u	/* a self-test's run: from any ready zygote
+				 * (it is what is proved), and not counted
+				 * toward the zygote's PYEXEC_WARM_MAX_RUNS */
 #define PROTO_RUN_KEEP	(PROTO_RUN_OUTPUTS | PROTO_RUN_WORKSPACE)
 				/* what the launcher passes on (KEEP_RUN) */
 
@@ -134,8 +144,11 @@ struct proto_pong {
 	uint8_t		data_state;
 	uint8_t		bare_gen;	/* counts the zygote's (re)starts */
 	uint8_t		data_gen;
+	uint16_t	bare_retired;	/* zygotes replaced at their limits */
+	uint16_t	data_retired;	/* (PYEXEC_WARM_MAX_*), mod 65536 */
 	uint8_t		zygote_restarts; /* zygotes that ended and were
-					 * made again (or given up), mod 256 */
+					 * made again (or given up), mod 256;
+					 * not the retired ones */
 	uint8_t		keeper_restarts; /* keepers made again, mod 256 */
 	uint8_t		reserved[2];
 	char		modules[200];

@@ -532,7 +532,8 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 {
 	struct pump		 p;
 	struct sb_counters	 before, after;
-	struct proto_run	 m = { { PROTO_MAGIC, PROTO_RUN }, 0, 0 };
+	struct proto_run	 m = { { PROTO_MAGIC, PROTO_RUN }, 0, 0, 0, 0,
+				    { 0, 0 } };
 	int			 theirs[PROTO_NFDS + 1], i, rc = -1;
 	double			 ms = pa->timeout * 1000.0;
 	bool			 sent;
@@ -558,7 +559,12 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	m.flags = (pa->cold ? PROTO_RUN_COLD : 0) |
 	    (pa->data ? PROTO_RUN_DATA : 0) |
 	    (pa->artifacts ? PROTO_RUN_OUTPUTS : 0) |
-	    (pa->workspace ? PROTO_RUN_WORKSPACE : 0);
+	    (pa->workspace ? PROTO_RUN_WORKSPACE : 0) |
+	    (pa->proven[0] ? PROTO_RUN_BARE_PROVEN : 0) |
+	    (pa->proven[1] ? PROTO_RUN_DATA_PROVEN : 0) |
+	    (pa->probe ? PROTO_RUN_PROBE : 0);
+	m.bare_gen = pa->gen[0];
+	m.data_gen = pa->gen[1];
 
 	if (run_settle(rs, BACKSTOP_MS) != 0) {
 		snprintf(err, errlen, "the slot did not come back clean after "
@@ -661,6 +667,8 @@ run_ping_fd(int ctl_fd, int timeout_ms, struct run_warm *w)
 		w->data = (enum proto_warm)a.data_state;
 		w->bare_gen = a.bare_gen;
 		w->data_gen = a.data_gen;
+		w->bare_retired = a.bare_retired;
+		w->data_retired = a.data_retired;
 		w->zygote_restarts = a.zygote_restarts;
 		w->keeper_restarts = a.keeper_restarts;
 		memcpy(w->modules, a.modules, sizeof(w->modules));

@@ -831,6 +831,9 @@ def _reseed():
     tf = sys.modules.get("tempfile")
     if tf is not None:
         tf._name_sequence = None        # names of tempfile.mk*()
+    mp = sys.modules.get("multiprocessing.process")
+    if mp is not None:                  # its connections' shared secret
+        mp.current_process().authkey = posix.urandom(32)
 
 
 def _log(level, msg):
@@ -868,12 +871,41 @@ def _zygote(modules):
         posix._exit(1)
 
 
+class _NoTimer:
+    """threading.Timer while a zygote imports.  matplotlib starts one
+    (a warning after 5 s) while it builds its font cache, and cancels it:
+    that one thread makes glibc install its thread signal handler
+    (SIGSETXID, SigCgt bit 33) in the zygote, which every warm run would
+    then carry and a cold one has not (tests/security/
+    test_sec_warm_cold.py).  A timer here never fires: one that fired
+    during the imports would have run in a thread the zygote must not
+    have."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def start(self):
+        pass
+
+    def cancel(self):
+        pass
+
+
+def _signals_caught():
+    with open("/proc/self/status") as f:
+        return [l for l in f.read().splitlines() if l.startswith("SigCgt:")]
+
+
 def _zygote_start(modules):
     import gc
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _LogLines("info"), _LogLines("warning")
     _site()
     loaded = []
+    caught = _signals_caught()
+    if modules:                         # the data zygote's: see _NoTimer
+        import threading
+        timer, threading.Timer = threading.Timer, _NoTimer
     for name in filter(None, modules.split(",")):
         try:
             __import__(name)
@@ -887,6 +919,12 @@ def _zygote_start(modules):
                  % (name, type(e).__name__, e))
     # What the runner and common scripts use, so that no run imports it.
     import ast, json, traceback, random, tempfile, os, ctypes  # noqa: F401
+    if modules:
+        threading.Timer = timer
+    if _signals_caught() != caught:
+        _log("warning", "a preloaded module installed a signal handler or "
+             "started a thread: warm runs carry its handler, cold ones "
+             "only once they import it (%s)" % _signals_caught())
     sys.meta_path.insert(0, _ART_FINDER)    # idle until a run collects
     _art_prepare()
     gc.collect()

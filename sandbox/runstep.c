@@ -3,9 +3,11 @@
  * (keeper.c: the run execs python afterwards) and the warm one (zygote.c:
  * the run is a fork of a waiting interpreter and returns into it).  Both
  * end in the same state: a new session, fds 0-4 the run's and no other,
- * the rlimits, uid 1000 with no groups and no capability, no_new_privs,
- * a parent-death signal, cwd /tmp, every signal unblocked, and the run's
- * seccomp policy loaded last.
+ * the rlimits, uid 1000 with no groups and no capability, dumpable,
+ * no_new_privs, a parent-death signal, cwd /tmp, every signal unblocked,
+ * and the run's seccomp policy loaded last, as the only filter (the
+ * keeper and the zygotes carry none: spawner.c).  tests/security/
+ * test_sec_warm_cold.py compares the two field by field.
  *
  * Also the launcher's log line and clock, which the zygote uses too.
  */
@@ -193,6 +195,13 @@ runstep_become(const struct runstep *r, int *fds, int st, bool workspace)
 	    getgid() != r->run_gid || getegid() != r->run_gid ||
 	    setuid(0) == 0)
 		runstep_fail(st, "credentials did not drop");
+	/* Dumpable, as an exec of python makes a cold run: the uid change
+	 * above made a warm run non-dumpable, so that its own /proc
+	 * (environ, ns, its children under hidepid=2) was closed to it.
+	 * Set only now, with the run's final uid and nothing but what the
+	 * run may see in this process's memory. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0)
+		runstep_fail(st, "dumpable");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		runstep_fail(st, "no_new_privs");
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)

@@ -93,7 +93,7 @@ const struct sb_knob_desc *sb_knob_describe(enum sb_cgversion, enum sb_knob);
 #define SB_CG_LAUNCHER	"launcher"
 #define SB_CG_RUN	"run"
 
-/* Usage of run/ below which no reclaim is done before a run (the keeper). */
+/* Usage of run/ below which no reclaim is done before a run. */
 #define SB_RECLAIM_FLOOR	(1ULL << 20)
 
 /* One slot's cgroups.  Made by the master; the worker only opens the knobs
@@ -181,6 +181,8 @@ struct slot_opts {
 	bool		 warm;		/* start the zygotes */
 	const char	*zygote_path;	/* pyexec-zygote.so */
 	const char	*preload;	/* the data zygote's modules */
+	unsigned	 warm_max_runs;	/* a zygote is replaced after these */
+	unsigned	 warm_max_age;	/* ... or seconds ready */
 };
 
 struct slot {
@@ -263,6 +265,11 @@ struct run_params {
 	size_t		 art_item;	/* ... bytes each, */
 	unsigned	 art_count;	/* ... how many with data */
 	bool		 data;		/* the code names a preloaded module */
+	bool		 proven[2];	/* bare, data: the zygotes the worker's
+					 * self-test proved, of generation */
+	uint8_t		 gen[2];	/* gen: a warm run comes from no other */
+	bool		 probe;		/* a self-test's run: any ready zygote,
+					 * not counted toward its retirement */
 	const struct run_file *files;	/* borrowed: input files, or NULL */
 	unsigned	 nfiles;
 	bool		 workspace;	/* the run's cwd is its workspace: */
@@ -301,6 +308,8 @@ struct run_warm {
 	enum proto_warm	 data;
 	uint8_t		 bare_gen;	/* each zygote's (re)starts, mod 256 */
 	uint8_t		 data_gen;
+	uint16_t	 bare_retired;	/* retired at PYEXEC_WARM_MAX_*, */
+	uint16_t	 data_retired;	/* mod 65536, since the launcher began */
 	uint8_t		 zygote_restarts; /* the launcher's counts, mod 256 */
 	uint8_t		 keeper_restarts;
 	char		 modules[200];	/* what the data zygote imported */

@@ -131,11 +131,13 @@ static void
 child_exec(const struct slot_opts *c, int ncg)
 {
 	char	 uid[16], tmp[32], fsize[32], nofile[16], nproc[16], cgn[16];
+	char	 wruns[16], wage[16];
 	char	*argv[] = { "pyexec-launcher", "--uid", uid, "--python",
 		    (char *)c->python_path, "--tmp-size", tmp, "--fsize", fsize,
 		    "--nofile", nofile, "--nproc", nproc, "--cgroup-fds", cgn,
 		    "--warm", c->warm ? "1" : "0", "--preload",
-		    (char *)c->preload, NULL };
+		    (char *)c->preload, "--warm-max-runs", wruns,
+		    "--warm-max-age", wage, NULL };
 	char	*envp[] = { NULL };
 
 	snprintf(uid, sizeof(uid), "%u", SLOT_RUN_ID);
@@ -144,6 +146,8 @@ child_exec(const struct slot_opts *c, int ncg)
 	snprintf(nofile, sizeof(nofile), "%u", c->max_open_files);
 	snprintf(nproc, sizeof(nproc), "%u", c->max_pids);
 	snprintf(cgn, sizeof(cgn), "%d", ncg);
+	snprintf(wruns, sizeof(wruns), "%u", c->warm_max_runs);
+	snprintf(wage, sizeof(wage), "%u", c->warm_max_age);
 	execve(c->launcher_path, argv, envp);
 }
 

@@ -32,6 +32,33 @@
  * Expiry: every sweep_s the store lists the images and removes those idle
  * past idle_s or older than max_age_s (their times are a trusted.* extended
  * attribute of the image, written by the store only), unless leased.
+ *
+ * The disk floor.  Images are sparse: an empty one takes a few hundred KiB
+ * and grows as its runs write, up to its full size (st_size).  So the
+ * store counts every image at its full size: it makes one only if the
+ * disk's free space, less what every image may still take (its full size
+ * less the blocks it has), less the new image's full size, stays at least
+ * min_free.  And since something else may fill the disk meanwhile, an
+ * attach is refused (WS_NO_SPACE) unless the free space, less what this
+ * image, the other leased ones and those being made may still take, stays
+ * at least min_free: nothing the runs write takes the disk below its floor.
+ *
+ * Jobs.  The slow steps run in child processes, never on the loop: the
+ * making of a new image (the store opens "<rel>.new" and sets its size; a
+ * child counts every image against the floor, then runs mkfs.ext4 on it)
+ * and the removal of one (the store renames it to
+ * "<rel>.del"; a child holds the last reference of its mount, so that the
+ * unmount and the unlink happen there).  The loop polls the children's
+ * pidfds with the slots' channels: the slot that asked waits for its
+ * answer (its channel is not read meanwhile: a slot asks one thing at a
+ * time), the other slots are served.  STORE_JOBS run at once, the others
+ * wait their turn.  When mkfs is done the store renames the image, mounts
+ * it (a few ms) and answers as an attach of an existing workspace would.
+ *
+ * Creation rate: a token bucket per client (create_rate a minute,
+ * create_burst at once) besides the per-client and total counts, so that a
+ * client's create/delete loop costs the host at most create_rate mkfs a
+ * minute; past it the answer is WS_RATE with the seconds to wait.
  */
 #include "config.h"
 
@@ -70,6 +97,10 @@
 #define STORE_LOOP_TRIES 8
 #define STORE_SIZE_SLACK (1ULL << 20)	/* usable bytes: the quota + < this */
 #define STORE_FULL	(1ULL << 20)	/* less free than this: full */
+#define STORE_JOBS	2		/* mkfs and removals at once */
+#define STORE_NO_ROOM	75		/* a make job's exit: below the floor */
+#define STORE_BUCKETS	1024		/* clients whose rate is tracked */
+#define WS_PENDING	WS_NSTATUS	/* (never sent) a job answers later */
 
 struct ws_entry {
 	char		 rel[STORE_REL_MAX + 1];	/* "c-…/w-….img", "" free */
@@ -80,6 +111,33 @@ struct ws_entry {
 	int64_t		 created, used;	/* unix seconds (the attribute) */
 };
 
+enum job_kind { JOB_NONE, JOB_MAKE, JOB_REMOVE };
+
+/* A slot's request that waits for a child of the store: one per slot at
+ * most.  Queued while pid is 0, running while it is not. */
+struct ws_job {
+	enum job_kind	 kind;
+	struct ws_req	 q;		/* the request, answered at the end */
+	char		 dir[STORE_REL_MAX + 1], rel[STORE_REL_MAX + 1];
+	char		 tmp[STORE_REL_MAX + 8];	/* "<rel>.new" or ".del" */
+	int		 img;		/* owned: the image, or -1 */
+	int		 mnt;		/* owned: JOB_REMOVE's mount, or -1 */
+	pid_t		 pid;		/* the child, 0 while queued */
+	int		 pidfd;		/* owned: the child's, or -1 */
+	uint64_t	 ticket;	/* order of arrival */
+	int64_t		 queued_ms, started_ms;	/* monotonic */
+	int64_t		 now;		/* JOB_MAKE: its creation time (unix) */
+	unsigned	 served;	/* requests of other slots served
+					 * while it waited */
+};
+
+/* A client's creations (token bucket); key 0: free. */
+struct ws_bucket {
+	uint64_t	 key;		/* FNV-1a of the client's name */
+	double		 tokens;
+	int64_t		 at_ms;		/* monotonic: tokens as of then */
+};
+
 struct store {
 	const struct store_opts	*o;
 	const int		*chans;
@@ -87,6 +145,10 @@ struct store {
 	int			*idmap;		/* owned: a user ns per slot */
 	struct ws_entry		*e;		/* owned: cache, ncap of them */
 	unsigned		 ncap;
+	struct ws_job		*jobs;		/* owned: one per slot */
+	unsigned		 running;	/* jobs with a child */
+	uint64_t		 tickets;
+	struct ws_bucket	*buckets;	/* owned: STORE_BUCKETS */
 	uint64_t		 image_size;	/* bytes of an image */
 	uint64_t		 usable;	/* free bytes of an empty one */
 	uint64_t		 base_blocks, base_inodes; /* an empty one's use */
@@ -187,6 +249,7 @@ ws_status_name(enum ws_status st)
 		[WS_NOT_FOUND] = "not_found", [WS_CLIENT_LIMIT] = "client_limit",
 		[WS_TOTAL_LIMIT] = "total_limit", [WS_NO_SPACE] = "no_space",
 		[WS_FAILED] = "error", [WS_BAD] = "bad",
+		[WS_RATE] = "rate_limited",
 	};
 
 	return (unsigned)st < WS_NSTATUS ? names[st] : "bad";
@@ -321,9 +384,10 @@ store_meta_read(int img, int64_t *created, int64_t *used)
 
 /* --------------------------------------------------- images and mounts --- */
 
-/* mkfs.ext4 on the file fd (of size bytes), fixed argv, no environment. */
-static int
-store_mkfs(const struct store *s, int fd, uint64_t size)
+/* In a child of the store: mkfs.ext4 on the file fd (of size bytes),
+ * fixed argv, no environment.  Never returns. */
+static void __attribute__((noreturn))
+store_mkfs_exec(const struct store *s, int fd, uint64_t size)
 {
 	static const char *const mkfs[] = { "/sbin/mkfs.ext4",
 	    "/usr/sbin/mkfs.ext4" };
@@ -332,8 +396,8 @@ store_mkfs(const struct store *s, int fd, uint64_t size)
 		    "-N", inodes, "-O", "^resize_inode", "-E", owner,
 		    "-L", "pyexec-ws", path, kib, NULL };
 	char	*envp[] = { NULL };
-	pid_t	 pid;
-	int	 st, nul;
+	sigset_t all;
+	int	 nul;
 	size_t	 i;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -341,28 +405,46 @@ store_mkfs(const struct store *s, int fd, uint64_t size)
 	snprintf(kib, sizeof(kib), "%lluk", (unsigned long long)(size / 1024));
 	snprintf(owner, sizeof(owner), "lazy_itable_init=1,lazy_journal_init=1,"
 	    "root_owner=1000:1000");
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	sigemptyset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);	/* the master's mask */
+	if ((nul = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+	}
+	if (fcntl(fd, F_SETFD, 0) != 0)	/* the image, for mkfs */
+		_exit(126);
+	for (i = 0; i < sizeof(mkfs) / sizeof(mkfs[0]); i++)
+		execve(mkfs[i], argv, envp);
+	_exit(127);
+}
+
+/* Whether a child's wait status is a clean exit (else errno EIO). */
+static int
+store_exit_ok(int st)
+{
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	errno = EIO;
+	return -1;
+}
+
+/* mkfs.ext4 on the file fd, waited for (the probe image, at set-up). */
+static int
+store_mkfs(const struct store *s, int fd, uint64_t size)
+{
+	pid_t	pid;
+	int	st;
+
 	if ((pid = fork()) < 0)
 		return -1;
-	if (pid == 0) {
-		if ((nul = open("/dev/null", O_RDWR)) >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-		}
-		if (fcntl(fd, F_SETFD, 0) != 0)	/* the image, for mkfs */
-			_exit(126);
-		for (i = 0; i < sizeof(mkfs) / sizeof(mkfs[0]); i++)
-			execve(mkfs[i], argv, envp);
-		_exit(127);
-	}
+	if (pid == 0)
+		store_mkfs_exec(s, fd, size);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		errno = EIO;
-		return -1;
-	}
-	return 0;
+	return store_exit_ok(st);
 }
 
 /*
@@ -527,34 +609,6 @@ store_clone(const struct store *s, int mnt, unsigned slot)
 	if (mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof(a)) != 0) {
 		e = errno;
 		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * Makes image rel (its directory exists): mkfs on "<rel>.new", the times,
- * rename.  Then the first mount removes lost+found (a fresh file system no
- * run has seen).  The image's fd, or -1.
- */
-static int
-store_make(struct store *s, const char *rel, int64_t now)
-{
-	char	tmp[STORE_REL_MAX + 8];
-	int	fd, e;
-
-	snprintf(tmp, sizeof(tmp), "%s.new", rel);
-	(void)unlinkat(s->dirfd, tmp, 0);
-	if ((fd = store_open(s, tmp, O_RDWR | O_CREAT | O_EXCL, 0600)) < 0)
-		return -1;
-	if (ftruncate(fd, (off_t)s->image_size) != 0 ||
-	    store_mkfs(s, fd, s->image_size) != 0 ||
-	    store_meta_write(fd, now, now) != 0 ||
-	    renameat(s->dirfd, tmp, s->dirfd, rel) != 0) {
-		e = errno;
-		close(fd);
-		(void)unlinkat(s->dirfd, tmp, 0);
 		errno = e;
 		return -1;
 	}
@@ -754,17 +808,266 @@ store_client_count(const struct store *s, const char *dir)
 	return n;
 }
 
-/* Room on the store's disk for this workspace to grow to its size while
- * every other slot's does too, above the floor. */
-static bool
-store_room(const struct store *s)
+/* --------------------------------------------------- the disk floor --- */
+
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+/* What an image may still take of the disk: its full size less the
+ * blocks it has (0 for anything but a regular file). */
+static uint64_t
+store_growth_of(const struct stat *st)
+{
+	uint64_t	has = (uint64_t)st->st_blocks * 512;
+
+	if (!S_ISREG(st->st_mode) || (uint64_t)st->st_size <= has)
+		return 0;
+	return (uint64_t)st->st_size - has;
+}
+
+static uint64_t
+store_growth_fd(int fd)
+{
+	struct stat	st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 ? store_growth_of(&st) : 0;
+}
+
+/* The free bytes of the store's disk (as an unprivileged writer has them:
+ * ext4's reserve for root is never counted). */
+static uint64_t
+store_free(const struct store *s)
 {
 	struct statvfs	v;
 
 	if (fstatvfs(s->dirfd, &v) != 0)
-		return false;
-	return (uint64_t)v.f_bavail * v.f_frsize >= s->o->min_free +
-	    (uint64_t)s->o->nslots * s->image_size;
+		return 0;
+	return (uint64_t)v.f_bavail * v.f_frsize;
+}
+
+/* Which of the store's files name is: 'i' an image, 'n' one being made
+ * ("<image>.new"), 'd' one being removed ("<image>.del"), or 0. */
+static char
+store_file_kind(const char *name)
+{
+	size_t	l = strlen(name);
+
+	if (strncmp(name, "w-", 2) != 0 || l < 8)
+		return 0;
+	if (strcmp(name + l - 4, ".img") == 0)
+		return 'i';
+	if (l >= 12 && strcmp(name + l - 8, ".img.new") == 0)
+		return 'n';
+	if (l >= 12 && strcmp(name + l - 8, ".img.del") == 0)
+		return 'd';
+	return 0;
+}
+
+/* One file of store_each(): its client directory (fd, name), its own name
+ * and its path from the store's directory. */
+typedef void (*store_visit)(struct store *, int cfd, const char *dir,
+    const char *name, const char *rel, void *arg);
+
+/*
+ * Calls fn for each of the store's files (store_file_kind()) in each c-*
+ * directory, never through a link: each directory is checked to be what
+ * it must be.  With prune, an emptied c-* directory goes.
+ */
+static void
+store_each(struct store *s, store_visit fn, void *arg, bool prune)
+{
+	DIR		*top, *cd;
+	struct dirent	*de, *we;
+	struct stat	 st;
+	int		 fd, cfd;
+	char		 rel[STORE_REL_MAX + 1];
+
+	/* its own open file (not a dup: a child of the store walks too, and
+	 * a shared directory offset would mix their listings) */
+	if ((fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if ((top = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	rewinddir(top);
+	while ((de = readdir(top)) != NULL) {
+		if (strncmp(de->d_name, "c-", 2) != 0 ||
+		    strlen(de->d_name) > STORE_REL_MAX / 2 ||
+		    fstatat(s->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISDIR(st.st_mode) || st.st_uid != 0)
+			continue;
+		if ((cfd = store_open(s, de->d_name, O_RDONLY | O_DIRECTORY, 0)) < 0)
+			continue;
+		if ((cd = fdopendir(cfd)) == NULL) {
+			close(cfd);
+			continue;
+		}
+		while ((we = readdir(cd)) != NULL)
+			if (store_file_kind(we->d_name) != 0 &&
+			    (size_t)snprintf(rel, sizeof(rel), "%s/%s",
+			    de->d_name, we->d_name) < sizeof(rel))
+				fn(s, cfd, de->d_name, we->d_name, rel, arg);
+		closedir(cd);
+		if (prune)
+			(void)unlinkat(s->dirfd, de->d_name, AT_REMOVEDIR);
+	}
+	closedir(top);
+}
+
+/* store_each(): adds what an image (or one being made) may still take. */
+static void
+store_growth_one(struct store *s, int cfd, const char *dir, const char *name,
+    const char *rel, void *arg)
+{
+	uint64_t	*sum = arg;
+	struct stat	 st;
+
+	(void)s;
+	(void)dir;
+	(void)rel;
+	if (store_file_kind(name) != 'd' &&
+	    fstatat(cfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		*sum = sat_add(*sum, store_growth_of(&st));
+}
+
+/* What every image and every one being made may still take (a gauge). */
+static uint64_t
+store_growth(struct store *s)
+{
+	uint64_t	sum = 0;
+
+	store_each(s, store_growth_one, &sum, false);
+	stat_set(&s->o->stats->growth, sum);
+	return sum;
+}
+
+/* Whether the free space, less what every image and every one being made
+ * may still take, less extra, stays at least the floor.  (A new image's
+ * ".new" is one of those being made: extra 0 then.) */
+static bool
+store_room(struct store *s, uint64_t extra)
+{
+	return store_free(s) >= sat_add(sat_add(s->o->min_free,
+	    store_growth(s)), extra);
+}
+
+/*
+ * At attach (something else may have filled the disk since the images were
+ * made): whether the free space, less what w, the other slots' leased
+ * images and those being made may still take, stays at least the floor.
+ */
+static bool
+store_attach_room(const struct store *s, const struct ws_entry *w,
+    unsigned slot)
+{
+	uint64_t	need = store_growth_fd(w->img);
+	unsigned	i;
+
+	for (i = 0; i < s->ncap; i++)
+		if (&s->e[i] != w && s->e[i].rel[0] != '\0' &&
+		    s->e[i].lease >= 0 && s->e[i].lease != (int)slot)
+			need = sat_add(need, store_growth_fd(s->e[i].img));
+	for (i = 0; i < s->o->nslots; i++)
+		if (s->jobs[i].kind == JOB_MAKE)
+			need = sat_add(need, store_growth_fd(s->jobs[i].img));
+	return store_free(s) >= sat_add(s->o->min_free, need);
+}
+
+/* ---------------------------------------------------- creation rate --- */
+
+static uint64_t
+store_key(const char *client)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	for (; *client != '\0'; client++)
+		h = (h ^ (unsigned char)*client) * 0x100000001b3ULL;
+	return h | 1;		/* never 0, a free entry */
+}
+
+/* The bucket's tokens as of now. */
+static void
+bucket_fill(const struct store *s, struct ws_bucket *b, int64_t now)
+{
+	b->tokens += (double)(now - b->at_ms) * s->o->create_rate / 60000.0;
+	if (b->tokens > (double)s->o->create_burst)
+		b->tokens = (double)s->o->create_burst;
+	b->at_ms = now;
+}
+
+/*
+ * The client's bucket, filled to now, or NULL when it has none (a full
+ * bucket is as good as none: its entry is free again).  With make, a
+ * missing one takes a free entry, else the fullest one's (whose client
+ * then starts again with a full bucket: STORE_BUCKETS clients are held
+ * back at once at most).
+ */
+static struct ws_bucket *
+store_bucket(struct store *s, const char *client, bool make)
+{
+	uint64_t	 key = store_key(client);
+	int64_t		 now = store_mono_ms();
+	struct ws_bucket *b, *spare = NULL;
+	unsigned	 i;
+
+	for (i = 0; i < STORE_BUCKETS; i++) {
+		b = &s->buckets[i];
+		if (b->key != 0) {
+			bucket_fill(s, b, now);
+			if (b->key == key)
+				return b;
+			if (b->tokens >= (double)s->o->create_burst)
+				b->key = 0;
+		}
+		if (spare == NULL || (spare->key != 0 && (b->key == 0 ||
+		    b->tokens > spare->tokens)))
+			spare = b;
+	}
+	if (!make)
+		return NULL;
+	spare->key = key;
+	spare->tokens = (double)s->o->create_burst;
+	spare->at_ms = now;
+	return spare;
+}
+
+/* Seconds until the client may make a workspace (rounded up): 0, now. */
+static unsigned
+store_rate_wait(struct store *s, const char *client)
+{
+	struct ws_bucket *b;
+	double		 wait;
+	unsigned	 n;
+
+	if (s->o->create_rate == 0 ||
+	    (b = store_bucket(s, client, false)) == NULL || b->tokens >= 1.0)
+		return 0;
+	wait = (1.0 - b->tokens) * 60.0 / s->o->create_rate;
+	n = (unsigned)wait;
+	return n < wait || n == 0 ? n + 1 : n;
+}
+
+static void
+store_rate_take(struct store *s, const char *client)
+{
+	if (s->o->create_rate != 0)
+		store_bucket(s, client, true)->tokens -= 1.0;
+}
+
+/* The token of a creation that did not happen, back. */
+static void
+store_rate_give(struct store *s, const char *client)
+{
+	struct ws_bucket *b;
+
+	if (s->o->create_rate != 0 &&
+	    (b = store_bucket(s, client, false)) != NULL && (b->tokens += 1.0) >
+	    (double)s->o->create_burst)
+		b->tokens = (double)s->o->create_burst;
 }
 
 /* ----------------------------------------------------------- the ops --- */
@@ -786,45 +1089,23 @@ store_release(struct store *s, unsigned slot, const struct ws_entry *keep)
 	}
 }
 
-/* Opens (or makes) and mounts rel into a cache entry. */
+/*
+ * Mounts image rel into a cache entry (*out).  img is its fd: the entry
+ * owns it, or it is closed.  made: a fresh one, whose lost+found goes (a
+ * file system no run has seen).
+ */
 static enum ws_status
-store_load(struct store *s, const struct ws_req *q, const char *dir,
-    const char *rel, struct ws_entry **out)
+store_cache_add(struct store *s, const char *rel, int img, bool made,
+    struct ws_entry **out)
 {
 	struct ws_entry	*w;
-	int		 img, mnt;
-	bool		 made = false;
+	int		 mnt;
 	char		 id[13];
-	int64_t		 now = store_now();
 
-	store_logid(rel, id);
-	if ((img = store_open(s, rel, O_RDWR, 0)) < 0) {
-		if (errno != ENOENT) {
-			store_log(s, "error", "workspace %s: open: %s", id,
-			    strerror(errno));
-			return WS_FAILED;
-		}
-		if (!q->create)
-			return WS_NOT_FOUND;
-		if (s->count >= s->o->max_total)
-			return WS_TOTAL_LIMIT;
-		if (store_client_count(s, dir) >= s->o->per_client)
-			return WS_CLIENT_LIMIT;
-		if (!store_room(s))
-			return WS_NO_SPACE;
-		if (mkdirat(s->dirfd, dir, 0700) != 0 && errno != EEXIST)
-			return WS_FAILED;
-		if ((img = store_make(s, rel, now)) < 0) {
-			store_log(s, "error", "workspace %s: making it: %s", id,
-			    strerror(errno));
-			return WS_FAILED;
-		}
-		made = true;
-		s->count++;
-		stat_set(&s->o->stats->workspaces, s->count);
-	}
 	if ((mnt = store_mount(s, img)) < 0 || (made &&
-	    unlinkat(mnt, "lost+found", AT_REMOVEDIR) != 0)) {
+	    unlinkat(mnt, "lost+found", AT_REMOVEDIR) != 0) ||
+	    (w = cache_slot(s)) == NULL) {	/* (there is always one) */
+		store_logid(rel, id);
 		store_log(s, "error", "workspace %s: mount: %s", id,
 		    strerror(errno));
 		if (mnt >= 0)
@@ -832,16 +1113,133 @@ store_load(struct store *s, const struct ws_req *q, const char *dir,
 		close(img);
 		return WS_FAILED;
 	}
-	w = cache_slot(s);
 	snprintf(w->rel, sizeof(w->rel), "%s", rel);
 	w->img = img;
 	w->mnt = mnt;
 	w->lease = -1;
 	(void)store_meta_read(img, &w->created, &w->used);
 	*out = w;
-	if (made)
-		store_log(s, "info", "workspace %s: created", id);
-	return made ? WS_CREATED : WS_OK;
+	return WS_OK;
+}
+
+/* The job (queued or running) on image rel, or NULL. */
+static struct ws_job *
+store_job_on(struct store *s, const char *rel)
+{
+	unsigned	i;
+
+	for (i = 0; i < s->o->nslots; i++)
+		if (s->jobs[i].kind != JOB_NONE &&
+		    strcmp(s->jobs[i].rel, rel) == 0)
+			return &s->jobs[i];
+	return NULL;
+}
+
+/* The images being made, of client directory dir (NULL: of any). */
+static unsigned
+store_making(const struct store *s, const char *dir)
+{
+	unsigned	i, n = 0;
+
+	for (i = 0; i < s->o->nslots; i++)
+		n += s->jobs[i].kind == JOB_MAKE &&
+		    (dir == NULL || strcmp(s->jobs[i].dir, dir) == 0);
+	return n;
+}
+
+static void
+store_job_gauge(struct store *s)
+{
+	unsigned	i, n = 0;
+
+	for (i = 0; i < s->o->nslots; i++)
+		n += s->jobs[i].kind != JOB_NONE;
+	stat_set(&s->o->stats->jobs, n);
+}
+
+/* Queues the slot's job, its fields set: the answer comes at its end. */
+static enum ws_status
+store_job_queue(struct store *s, unsigned slot, enum job_kind kind,
+    const struct ws_req *q, const char *dir, const char *rel)
+{
+	struct ws_job	*j = &s->jobs[slot];
+
+	j->kind = kind;
+	j->q = *q;
+	snprintf(j->dir, sizeof(j->dir), "%s", dir);
+	snprintf(j->rel, sizeof(j->rel), "%s", rel);
+	j->pid = 0;
+	j->pidfd = -1;
+	j->ticket = ++s->tickets;
+	j->queued_ms = j->started_ms = store_mono_ms();
+	j->served = 0;
+	store_job_gauge(s);
+	return WS_PENDING;
+}
+
+/*
+ * Starts making image rel for the slot's request q: WS_PENDING (the answer
+ * comes once its job is done: store_made(); the job's child checks the
+ * disk's floor first, walking every image), or why not: another
+ * request's job on it, the counts, the client's rate.
+ */
+static enum ws_status
+store_create(struct store *s, unsigned slot, const struct ws_req *q,
+    const char *dir, const char *rel)
+{
+	struct ws_job	*j = &s->jobs[slot];
+	char		 id[13];
+	int		 fd = -1, e;
+
+	if (store_job_on(s, rel) != NULL)
+		return WS_BUSY;
+	if (s->count + store_making(s, NULL) >= s->o->max_total)
+		return WS_TOTAL_LIMIT;
+	if (store_client_count(s, dir) + store_making(s, dir) >= s->o->per_client)
+		return WS_CLIENT_LIMIT;
+	if (store_rate_wait(s, q->client) > 0)
+		return WS_RATE;
+	snprintf(j->tmp, sizeof(j->tmp), "%s.new", rel);
+	(void)unlinkat(s->dirfd, j->tmp, 0);
+	if ((mkdirat(s->dirfd, dir, 0700) != 0 && errno != EEXIST) ||
+	    (fd = store_open(s, j->tmp, O_RDWR | O_CREAT | O_EXCL, 0600)) < 0 ||
+	    ftruncate(fd, (off_t)s->image_size) != 0) {
+		e = errno;
+		if (fd >= 0) {
+			close(fd);
+			(void)unlinkat(s->dirfd, j->tmp, 0);
+		}
+		store_logid(rel, id);
+		store_log(s, "error", "workspace %s: making it: %s", id,
+		    strerror(e));
+		return WS_FAILED;
+	}
+	store_rate_take(s, q->client);
+	j->img = fd;
+	j->mnt = -1;
+	j->now = store_now();
+	return store_job_queue(s, slot, JOB_MAKE, q, dir, rel);
+}
+
+/* Opens and mounts rel into a cache entry, or starts making it. */
+static enum ws_status
+store_load(struct store *s, unsigned slot, const struct ws_req *q,
+    const char *dir, const char *rel, struct ws_entry **out)
+{
+	int	img;
+	char	id[13];
+
+	if ((img = store_open(s, rel, O_RDWR, 0)) >= 0)
+		return store_cache_add(s, rel, img, false, out);
+	if (errno != ENOENT) {
+		store_logid(rel, id);
+		store_log(s, "error", "workspace %s: open: %s", id,
+		    strerror(errno));
+		return WS_FAILED;
+	}
+	if (!q->create)
+		return WS_NOT_FOUND;
+	return store_create(s, slot, q, dir, rel);
 }
 
 /*
@@ -935,9 +1333,11 @@ store_attach(struct store *s, unsigned slot, const struct ws_req *q,
 	store_release(s, slot, w);
 	if (w != NULL && w->lease >= 0 && w->lease != (int)slot)
 		return WS_BUSY;
-	if (w == NULL && (st = store_load(s, q, dir, rel, &w)) != WS_OK &&
+	if (w == NULL && (st = store_load(s, slot, q, dir, rel, &w)) != WS_OK &&
 	    st != WS_CREATED)
 		return st;
+	if (!store_attach_room(s, w, slot))
+		return WS_NO_SPACE;
 	if (store_reset_root(w->mnt) != 0) {
 		char id[13];
 
@@ -986,22 +1386,257 @@ store_remove(struct store *s, const char *dir, const char *rel)
 	return 0;
 }
 
+/*
+ * Removes the workspace q names (unless another slot leases it): renamed
+ * out of the way at once, its mount and file dropped by a job
+ * (WS_PENDING: the answer comes at its end, store_removed()).
+ */
 static enum ws_status
 store_delete(struct store *s, unsigned slot, const struct ws_req *q)
 {
-	char		 dir[STORE_REL_MAX + 1], rel[STORE_REL_MAX + 1], id[13];
+	char		 dir[STORE_REL_MAX + 1], rel[STORE_REL_MAX + 1];
+	struct ws_job	*j = &s->jobs[slot];
 	struct ws_entry	*w;
 
 	store_rel(q, dir, rel);
+	if (store_job_on(s, rel) != NULL)
+		return WS_BUSY;
 	w = cache_find(s, rel);
 	if (w != NULL && w->lease >= 0 && w->lease != (int)slot)
 		return WS_BUSY;
-	if (store_remove(s, dir, rel) != 0)
+	snprintf(j->tmp, sizeof(j->tmp), "%s.del", rel);
+	if (renameat(s->dirfd, rel, s->dirfd, j->tmp) != 0)
 		return errno == ENOENT ? WS_NOT_FOUND : WS_FAILED;
-	store_logid(rel, id);
+	if (s->count > 0)
+		s->count--;
+	stat_set(&s->o->stats->workspaces, s->count);
+	j->mnt = j->img = -1;
+	if (w != NULL) {		/* the job takes its references */
+		j->mnt = w->mnt;
+		j->img = w->img;
+		w->mnt = w->img = -1;
+		cache_drop(s, w);
+	}
+	return store_job_queue(s, slot, JOB_REMOVE, q, dir, rel);
+}
+
+/* ------------------------------------------------------------- jobs --- */
+
+/*
+ * A child that checks the disk's floor (walking every image: this one's
+ * ".new", made at its full size, is one of them) and runs mkfs on the
+ * image: its pid, or -1.  Below the floor it exits STORE_NO_ROOM.
+ */
+static pid_t
+store_make_start(struct store *s, struct ws_job *j)
+{
+	pid_t	pid;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (!store_room(s, 0))
+		_exit(STORE_NO_ROOM);
+	store_mkfs_exec(s, j->img, s->image_size);
+}
+
+/*
+ * A child that holds the last references of a removed image's mount and
+ * file, drops them (the unmount happens in it) and unlinks the file.  The
+ * store's own references are gone on return.  Its pid, or -1.
+ */
+static pid_t
+store_drop_start(struct store *s, struct ws_job *j)
+{
+	int	 p[2];
+	pid_t	 pid;
+	char	 b;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	if ((pid = fork()) == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		close(p[1]);
+		/* until the store has closed its own references */
+		while (read(p[0], &b, 1) < 0 && errno == EINTR)
+			;
+		if (j->mnt >= 0)
+			close(j->mnt);
+		if (j->img >= 0)
+			close(j->img);
+		_exit(unlinkat(s->dirfd, j->tmp, 0) == 0 ? 0 : 1);
+	}
+	close(p[0]);
+	if (j->mnt >= 0)
+		close(j->mnt);
+	if (j->img >= 0)
+		close(j->img);
+	j->mnt = j->img = -1;
+	close(p[1]);
+	return pid;
+}
+
+/*
+ * j's make job ended (wait status st): below the floor, the image goes;
+ * else it takes its name, is mounted, and the slot's attach goes on as
+ * for an existing one.
+ */
+static enum ws_status
+store_made(struct store *s, unsigned slot, struct ws_job *j, int st,
+    struct ws_reply *r, int *clone)
+{
+	struct ws_entry	*w;
+	enum ws_status	 res;
+	char		 id[13];
+	int64_t		 end = store_mono_ms();
+
+	store_logid(j->rel, id);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == STORE_NO_ROOM) {
+		close(j->img);
+		j->img = -1;
+		(void)unlinkat(s->dirfd, j->tmp, 0);
+		store_rate_give(s, j->q.client);
+		return WS_NO_SPACE;
+	}
+	if (store_exit_ok(st) != 0 || store_meta_write(j->img, j->now,
+	    j->now) != 0 || renameat(s->dirfd, j->tmp, s->dirfd, j->rel) != 0) {
+		store_log(s, "error", "workspace %s: making it: %s", id,
+		    strerror(errno));
+		close(j->img);
+		j->img = -1;
+		(void)unlinkat(s->dirfd, j->tmp, 0);
+		return WS_FAILED;
+	}
+	s->count++;
+	stat_set(&s->o->stats->workspaces, s->count);
+	res = store_cache_add(s, j->rel, j->img, true, &w);
+	j->img = -1;
+	if (res != WS_OK)
+		return res;
+	store_log(s, "info", "workspace %s: created (mkfs %lld ms, queued "
+	    "%lld ms; %u requests of other slots served meanwhile)", id,
+	    (long long)(end - j->started_ms),
+	    (long long)(j->started_ms - j->queued_ms), j->served);
+	res = store_attach(s, slot, &j->q, r, clone);
+	return res == WS_OK ? WS_CREATED : res;
+}
+
+/* The removal of j's image ended (wait status st).  The workspace is gone
+ * whatever became of it: a file left is removed at the store's next
+ * start. */
+static enum ws_status
+store_removed(struct store *s, struct ws_job *j, int st)
+{
+	char	id[13];
+
+	store_logid(j->rel, id);
+	if (store_exit_ok(st) != 0 && unlinkat(s->dirfd, j->tmp, 0) != 0 &&
+	    errno != ENOENT)
+		store_log(s, "error", "workspace %s: removing its image: %s",
+		    id, strerror(errno));
+	(void)unlinkat(s->dirfd, j->dir, AT_REMOVEDIR);	/* if empty */
 	store_log(s, "info", "workspace %s: deleted on request", id);
 	stat_add(&s->o->stats->deleted[WS_DEL_REQUEST], 1);
 	return WS_OK;
+}
+
+/* The answer r with status st (and the clone, which goes) to the slot. */
+static void
+store_send(struct store *s, unsigned slot, struct ws_reply *r,
+    enum ws_status st, int clone)
+{
+	r->status = st;
+	(void)proto_send(s->chans[slot], r, sizeof(*r), &clone,
+	    clone >= 0 ? 1 : 0);
+	if (clone >= 0)
+		close(clone);
+	stat_set(&s->o->stats->mounts, cache_mounted(s));
+}
+
+/* The slot's job is over (its child's wait status st): the answer. */
+static void
+store_job_end(struct store *s, unsigned slot, int st)
+{
+	struct ws_job	*j = &s->jobs[slot];
+	struct ws_reply	 r;
+	enum ws_status	 res;
+	int		 clone = -1;
+
+	memset(&r, 0, sizeof(r));
+	r.magic = WS_MAGIC;
+	r.seq = j->q.seq;
+	if (j->kind == JOB_MAKE) {
+		res = store_made(s, slot, j, st, &r, &clone);
+		stat_add(&s->o->stats->attach[res], 1);
+	} else
+		res = store_removed(s, j, st);
+	store_send(s, slot, &r, res, clone);
+	if (j->img >= 0)
+		close(j->img);
+	if (j->mnt >= 0)
+		close(j->mnt);
+	memset(j, 0, sizeof(*j));
+	j->img = j->mnt = j->pidfd = -1;
+	store_job_gauge(s);
+}
+
+/* Starts the job's child; where no pidfd can be had (a seccomp policy that
+ * does not know pidfd_open), waits for it here. */
+static void
+store_job_start(struct store *s, struct ws_job *j)
+{
+	unsigned	slot = (unsigned)(j - s->jobs);
+	int		st = 1 << 8;	/* exit 1 */
+
+	j->started_ms = store_mono_ms();
+	j->pid = j->kind == JOB_MAKE ? store_make_start(s, j) :
+	    store_drop_start(s, j);
+	if (j->pid < 0) {
+		store_log(s, "error", "workspace job: fork: %s", strerror(errno));
+		store_job_end(s, slot, st);
+		return;
+	}
+	if ((j->pidfd = (int)syscall(SYS_pidfd_open, j->pid, 0)) >= 0) {
+		s->running++;
+		return;
+	}
+	while (waitpid(j->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	store_job_end(s, slot, st);
+}
+
+/* Starts the oldest queued jobs while fewer than STORE_JOBS run. */
+static void
+store_job_next(struct store *s)
+{
+	struct ws_job	*next;
+	unsigned	 i;
+
+	while (s->running < STORE_JOBS) {
+		next = NULL;
+		for (i = 0; i < s->o->nslots; i++)
+			if (s->jobs[i].kind != JOB_NONE && s->jobs[i].pid == 0 &&
+			    (next == NULL || s->jobs[i].ticket < next->ticket))
+				next = &s->jobs[i];
+		if (next == NULL)
+			return;
+		store_job_start(s, next);
+	}
+}
+
+/* The slot's job's child has exited (its pidfd said so). */
+static void
+store_job_reap(struct store *s, unsigned slot)
+{
+	struct ws_job	*j = &s->jobs[slot];
+	int		 st = 1 << 8;
+
+	while (waitpid(j->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	close(j->pidfd);
+	j->pidfd = -1;
+	s->running--;
+	store_job_end(s, slot, st);
 }
 
 /* ----------------------------------------------------------- expiry --- */
@@ -1048,77 +1683,58 @@ store_expire_one(struct store *s, const char *dir, const char *rel,
 	stat_add(&s->o->stats->deleted[why], 1);
 }
 
-/* Counts the w-*.img of each c-* directory, and with expire removes those
- * past their time (never through a link: each entry is checked to be what
- * it must be).  The count left. */
-static uint64_t
-store_walk(struct store *s, int64_t now, bool expire)
+struct store_walk {
+	int64_t		 now;
+	bool		 start;		/* the store's start: no expiry */
+	uint64_t	 n;		/* images counted */
+};
+
+/* store_each(): counts an image, and after the start expires it if due. */
+static void
+store_walk_one(struct store *s, int cfd, const char *dir, const char *name,
+    const char *rel, void *arg)
 {
-	DIR		*top, *cd;
-	struct dirent	*de, *we;
-	struct stat	 st;
-	int		 fd, cfd;
-	uint64_t	 n = 0;
-	char		 rel[STORE_REL_MAX + 1];
+	struct store_walk *k = arg;
+	uint64_t	 before = s->count;
 
-	if ((fd = dup(s->dirfd)) < 0 || (top = fdopendir(fd)) == NULL)
-		return s->count;
-	rewinddir(top);
-	while ((de = readdir(top)) != NULL) {
-		if (strncmp(de->d_name, "c-", 2) != 0 ||
-		    strlen(de->d_name) > STORE_REL_MAX / 2 ||
-		    fstatat(s->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISDIR(st.st_mode) || st.st_uid != 0)
-			continue;
-		if ((cfd = store_open(s, de->d_name, O_RDONLY | O_DIRECTORY, 0)) < 0)
-			continue;
-		if ((cd = fdopendir(cfd)) == NULL) {
-			close(cfd);
-			continue;
-		}
-		while ((we = readdir(cd)) != NULL) {
-			size_t l = strlen(we->d_name);
-
-			if (strncmp(we->d_name, "w-", 2) == 0 && l > 8 &&
-			    strcmp(we->d_name + l - 4, ".new") == 0) {
-				/* Half made when a store died: never served. */
-				snprintf(rel, sizeof(rel), "%s/%s", de->d_name,
-				    we->d_name);
-				(void)unlinkat(s->dirfd, rel, 0);
-				continue;
-			}
-			if (strncmp(we->d_name, "w-", 2) != 0 || l < 7 ||
-			    strcmp(we->d_name + l - 4, ".img") != 0 ||
-			    (size_t)snprintf(rel, sizeof(rel), "%s/%s", de->d_name,
-			    we->d_name) >= sizeof(rel))
-				continue;
-			n++;
-			if (expire) {
-				uint64_t before = s->count;
-
-				store_expire_one(s, de->d_name, rel, now);
-				if (s->count < before)
-					n--;
-			}
-		}
-		closedir(cd);
-		if (expire)
-			(void)unlinkat(s->dirfd, de->d_name, AT_REMOVEDIR);
+	if (store_file_kind(name) != 'i') {
+		/* Half made or half removed when a store died: never served.
+		 * (Later they are the jobs'.) */
+		if (k->start)
+			(void)unlinkat(cfd, name, 0);
+		return;
 	}
-	closedir(top);
-	return n;
+	k->n++;
+	if (!k->start) {
+		store_expire_one(s, dir, rel, k->now);
+		if (s->count < before)
+			k->n--;
+	}
+}
+
+/* The images on disk, counted; after the start, those past their time
+ * removed first. */
+static uint64_t
+store_walk(struct store *s, int64_t now, bool start)
+{
+	struct store_walk k = { .now = now, .start = start, .n = 0 };
+
+	store_each(s, store_walk_one, &k, !start);
+	return k.n;
 }
 
 static void
 store_sweep(struct store *s)
 {
-	s->count = store_walk(s, store_now(), true);
+	s->count = store_walk(s, store_now(), false);
 	stat_set(&s->o->stats->workspaces, s->count);
 	stat_set(&s->o->stats->mounts, cache_mounted(s));
+	(void)store_growth(s);
 }
 
 /* ---------------------------------------------------------- the loop --- */
 
+/* One request of the slot; answered now, or when its job ends. */
 static void
 store_serve(struct store *s, unsigned slot)
 {
@@ -1128,10 +1744,13 @@ store_serve(struct store *s, unsigned slot)
 	ssize_t		 n;
 	enum ws_status	 st = WS_BAD;
 	struct ws_entry	*w;
+	unsigned	 i;
 
 	n = proto_recv(s->chans[slot], &q, sizeof(q), fds, 0, &nfds);
 	if (n <= 0)
 		return;
+	for (i = 0; i < s->o->nslots; i++)
+		s->jobs[i].served += s->jobs[i].kind != JOB_NONE;
 	memset(&r, 0, sizeof(r));
 	r.magic = WS_MAGIC;
 	r.seq = q.seq;
@@ -1141,6 +1760,10 @@ store_serve(struct store *s, unsigned slot)
 	case WS_ATTACH:
 		if (ws_client_ok(q.client) && ws_session_ok(q.session))
 			st = store_attach(s, slot, &q, &r, &clone);
+		if (st == WS_PENDING)
+			return;
+		if (st == WS_RATE)
+			r.retry_s = store_rate_wait(s, q.client);
 		stat_add(&s->o->stats->attach[st], 1);
 		break;
 	case WS_USAGE:
@@ -1159,17 +1782,61 @@ store_serve(struct store *s, unsigned slot)
 	case WS_DELETE:
 		if (ws_client_ok(q.client) && ws_session_ok(q.session))
 			st = store_delete(s, slot, &q);
+		if (st == WS_PENDING)
+			return;
 		break;
 	default:
 		break;
 	}
 reply:
-	r.status = st;
-	(void)proto_send(s->chans[slot], &r, sizeof(r), &clone,
-	    clone >= 0 ? 1 : 0);
-	if (clone >= 0)
-		close(clone);
-	stat_set(&s->o->stats->mounts, cache_mounted(s));
+	store_send(s, slot, &r, st, clone);
+}
+
+/*
+ * Serves the slots' channels and the jobs' children's pidfds, sweeping
+ * every sweep_s.  A slot whose job waits or runs is not read.
+ */
+static void __attribute__((noreturn))
+store_run(struct store *s)
+{
+	const unsigned	 ns = s->o->nslots;
+	struct pollfd	*pfd;
+	unsigned	*who, i, k, n;
+	int64_t		 next, wait;
+	int		 got;
+
+	if ((pfd = calloc(2 * ns, sizeof(*pfd))) == NULL ||
+	    (who = calloc(2 * ns, sizeof(*who))) == NULL)
+		_exit(1);
+	next = store_mono_ms() + (int64_t)s->o->sweep_s * 1000;
+	for (;;) {
+		for (i = 0; i < ns; i++) {
+			who[i] = i;
+			pfd[i] = (struct pollfd){ s->jobs[i].kind == JOB_NONE ?
+			    s->chans[i] : -1, POLLIN, 0 };
+		}
+		for (i = 0, n = ns; i < ns; i++)
+			if (s->jobs[i].pidfd >= 0) {
+				who[n] = i;
+				pfd[n++] = (struct pollfd){ s->jobs[i].pidfd,
+				    POLLIN, 0 };
+			}
+		wait = next - store_mono_ms();
+		got = poll(pfd, n, wait > 0 ? (int)wait : 0);
+		if (got < 0 && errno != EINTR)
+			_exit(1);
+		for (k = 0; got > 0 && k < n; k++) {
+			if (k < ns && (pfd[k].revents & POLLIN))
+				store_serve(s, who[k]);
+			else if (k >= ns && pfd[k].revents != 0)
+				store_job_reap(s, who[k]);
+		}
+		store_job_next(s);
+		if (store_mono_ms() >= next) {
+			store_sweep(s);
+			next = store_mono_ms() + (int64_t)s->o->sweep_s * 1000;
+		}
+	}
 }
 
 /* <dir> (made 0700 if missing) and <dir>/<instance>, root's, 0700. */
@@ -1214,12 +1881,16 @@ store_setup(struct store *s, char *err, size_t errlen)
 		return -1;
 	s->ncap = s->o->mounts + s->o->nslots;
 	if ((s->idmap = calloc(s->o->nslots, sizeof(int))) == NULL ||
-	    (s->e = calloc(s->ncap, sizeof(*s->e))) == NULL) {
+	    (s->e = calloc(s->ncap, sizeof(*s->e))) == NULL ||
+	    (s->jobs = calloc(s->o->nslots, sizeof(*s->jobs))) == NULL ||
+	    (s->buckets = calloc(STORE_BUCKETS, sizeof(*s->buckets))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (i = 0; i < s->ncap; i++)
 		s->e[i].mnt = s->e[i].img = s->e[i].lease = -1;
+	for (i = 0; i < s->o->nslots; i++)
+		s->jobs[i].img = s->jobs[i].mnt = s->jobs[i].pidfd = -1;
 	for (i = 0; i < s->o->nslots; i++)
 		if ((s->idmap[i] = store_userns(s->o->uid_base + 2 * i + 1)) < 0) {
 			snprintf(err, errlen, "a user namespace for slot %u's "
@@ -1228,8 +1899,9 @@ store_setup(struct store *s, char *err, size_t errlen)
 		}
 	if (store_size(s, err, errlen) != 0)
 		return -1;
-	s->count = store_walk(s, store_now(), false);
+	s->count = store_walk(s, store_now(), true);
 	stat_set(&s->o->stats->workspaces, s->count);
+	(void)store_growth(s);
 	return 0;
 }
 
@@ -1237,11 +1909,7 @@ void
 store_main(const struct store_opts *o, const int *chans, int ready_fd)
 {
 	struct store	 s = { .o = o, .chans = chans, .dirfd = -1 };
-	struct pollfd	*pfd;
 	char		 err[512];
-	int64_t		 next;
-	unsigned	 i;
-	int		 n;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		_exit(1);
@@ -1254,28 +1922,14 @@ store_main(const struct store_opts *o, const int *chans, int ready_fd)
 	(void)!write(ready_fd, "ok", 2);
 	close(ready_fd);
 	store_log(&s, "info", "workspaces: %llu on disk, images of %llu bytes "
-	    "(%llu usable, %llu inodes)", (unsigned long long)s.count,
+	    "(%llu usable, %llu inodes); %llu bytes they may still take, "
+	    "%llu free above the floor", (unsigned long long)s.count,
 	    (unsigned long long)s.image_size,
-	    (unsigned long long)s.usable, (unsigned long long)s.max_files);
-	if ((pfd = calloc(o->nslots, sizeof(*pfd))) == NULL)
-		_exit(1);
-	next = store_mono_ms() + (int64_t)o->sweep_s * 1000;
-	for (;;) {
-		int64_t wait = next - store_mono_ms();
-
-		for (i = 0; i < o->nslots; i++)
-			pfd[i] = (struct pollfd){ chans[i], POLLIN, 0 };
-		n = poll(pfd, o->nslots, wait > 0 ? (int)wait : 0);
-		if (n < 0 && errno != EINTR)
-			_exit(1);
-		for (i = 0; n > 0 && i < o->nslots; i++)
-			if (pfd[i].revents & POLLIN)
-				store_serve(&s, i);
-		if (store_mono_ms() >= next) {
-			store_sweep(&s);
-			next = store_mono_ms() + (int64_t)o->sweep_s * 1000;
-		}
-	}
+	    (unsigned long long)s.usable, (unsigned long long)s.max_files,
+	    (unsigned long long)o->stats->growth,
+	    (unsigned long long)(store_free(&s) > o->min_free ?
+	    store_free(&s) - o->min_free : 0));
+	store_run(&s);
 }
 
 /* ------------------------------------------------------- worker side --- */

@@ -13,7 +13,10 @@
  * The channel is a SOCK_SEQPACKET socketpair per slot made by the master,
  * one fixed-size message per packet, size-checked on both sides.  The
  * store takes the slot from which channel a message came on, never from
- * the message.
+ * the message.  A slot asks one thing at a time and waits for the answer;
+ * an answer that needs a slow step (making an image: mkfs; removing one:
+ * its unmount) comes when a child process of the store has done it, and
+ * the store serves the other slots meanwhile.
  *
  *   worker -> store   WS_ATTACH  (client, session, create): the lease of
  *                                the workspace for this slot and a clone
@@ -50,9 +53,12 @@ enum ws_status {
 	WS_NOT_FOUND,
 	WS_CLIENT_LIMIT,	/* PYEXEC_WORKSPACES_PER_CLIENT reached */
 	WS_TOTAL_LIMIT,		/* PYEXEC_WORKSPACES_MAX reached */
-	WS_NO_SPACE,		/* the store's disk is below its floor */
+	WS_NO_SPACE,		/* the store's disk could not hold it at its
+				 * full size above its floor */
 	WS_FAILED,		/* the store could not (it logged why) */
 	WS_BAD,			/* a malformed message */
+	WS_RATE,		/* the client's creations are past
+				 * PYEXEC_WORKSPACE_CREATE_RATE (retry_s) */
 	WS_NSTATUS,
 };
 
@@ -80,7 +86,8 @@ struct ws_reply {
 	uint32_t	magic;
 	uint32_t	seq;
 	int32_t		status;		/* enum ws_status */
-	uint32_t	pad;
+	uint32_t	retry_s;	/* WS_RATE: seconds until one may be
+					 * made again */
 	struct ws_usage	u;
 };
 
@@ -93,6 +100,10 @@ struct ws_stats {
 	uint64_t	workspaces;		/* gauge: on disk */
 	uint64_t	mounts;			/* gauge: mounted */
 	uint64_t	full_runs;		/* runs that ended with it full */
+	uint64_t	jobs;			/* gauge: creations and removals
+						 * running or queued */
+	uint64_t	growth;			/* gauge: bytes the images may
+						 * still take (last counted) */
 };
 
 struct store_opts {
@@ -106,6 +117,8 @@ struct store_opts {
 	unsigned	 idle_s, max_age_s, sweep_s;
 	unsigned	 mounts;	/* mounted, unleased, kept at most */
 	uint64_t	 min_free;	/* the store's disk floor, bytes */
+	unsigned	 create_rate;	/* creations a minute per client, 0: any */
+	unsigned	 create_burst;	/* ... and at once */
 	struct ws_stats	*stats;		/* borrowed: shared mapping */
 	void		(*log)(const char *level, const char *msg);
 };

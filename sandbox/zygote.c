@@ -1,19 +1,21 @@
 /*
  * zygote.c: pyexec-zygote.so, the C half of a warm interpreter.
  *
- * Theory of operation.  The launcher starts python on the runner with
- * --zygote (runner.py, _zygote): it imports its modules, freezes the
- * garbage collector's objects (so that no run's collection writes to the
- * zygote's pages), loads this library with ctypes.PyDLL (the GIL stays
- * held) and calls pyexec_zygote_serve(), which never returns in the
- * zygote.  It returns 0 only in a run, a fork of the zygote that has
+ * Theory of operation.  The launcher has its spawner (spawner.c) start
+ * python on the runner with --zygote (runner.py, _zygote), with no
+ * seccomp policy, so that its runs carry only theirs: it imports its
+ * modules, freezes the garbage collector's objects (so that no run's
+ * collection writes to the zygote's pages), loads this library with
+ * ctypes.PyDLL (the GIL stays held) and calls pyexec_zygote_serve(),
+ * which never returns in the zygote.  It returns 0 only in a run, a fork of the zygote that has
  * become exactly what a cold run is (runstep.c), and the runner then runs
  * the code as it would cold.
  *
  *   launcher (pid 1)      slot-N/launcher
  *    zygote               python, the slot's root uid; its own mount
  *     |                   namespace with a private /tmp; never runs user
- *     |                   code, never leaves this loop
+ *     |                   code, never leaves this loop; killed and made
+ *     |                   again by the launcher at its limits (retired)
  *     spare init          cloned ahead of the run into fresh pid, mount
  *      |                  and IPC namespaces; forks the spare run, waits.
  *      |                  Stays in slot-N/launcher (it only waits), so a
@@ -61,6 +63,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -217,6 +220,10 @@ spare_become_run(struct zyg *z, int fds[KEEP_MAX_FDS], int32_t flags)
 	int	wsfd = (flags & PROTO_RUN_WORKSPACE) ? fds[KEEP_FD_WORKSPACE] : -1;
 	char	err[256];
 
+	/* The zygote's own /tmp (its imports' caches) goes first, so that
+	 * the run's mount table is a cold run's, with nothing beneath. */
+	if (umount2("/tmp", MNT_DETACH) != 0)
+		runstep_fail(st, "unmounting the zygote's /tmp");
 	/* The run's file systems now, not when the spare was made: their
 	 * times must not tell when that was (when the last run ended). */
 	if ((rc = root_run_mounts(&z->root, (flags & PROTO_RUN_OUTPUTS) != 0,

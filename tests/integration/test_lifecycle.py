@@ -15,6 +15,7 @@ other tests is never disturbed.
 import http.client
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -40,10 +41,16 @@ def _start_bare(env_extra, instance, use_spawn_fcgi=True):
     """Runs pyexec-fcgi (through spawn-fcgi -n) with env_extra; returns
     (exit status, stderr lines as parsed JSON)."""
     tmp = tempfile.mkdtemp(prefix="pyexec-failclosed-")
+    # A good backend secret: the start fails for the reason under test.
+    secret = os.path.join(tmp, "backend-secret")
+    fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, secrets.token_hex(32).encode() + b"\n")
+    os.close(fd)
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
            "PYEXEC_INSTANCE": instance, "PYEXEC_WORKERS": "1",
            "PYEXEC_UID_BASE": "62500", "PYEXEC_LAUNCHER": LAUNCHER,
-           "PYEXEC_RUNNER": RUNNER, "PYEXEC_ZYGOTE": ZYGOTE}
+           "PYEXEC_RUNNER": RUNNER, "PYEXEC_ZYGOTE": ZYGOTE,
+           "PYEXEC_BACKEND_SECRET_FILE": secret}
     env.update(env_extra)
     if use_spawn_fcgi:
         cmd = ["spawn-fcgi", "-n", "-s", os.path.join(tmp, "s.sock"), "--", APP]

@@ -355,14 +355,17 @@ def test_no_key_is_llm_not_configured(stack_without_key):
     msg = ph.assert_error(resp, 503, "llm_not_configured")
     assert "PYEXEC_LLM_API_KEY" in msg, msg
     assert lh.fake_records(tok) == [], "the model was asked without a key"
-    # validate_code without a key: skipped, and the code runs
+    # validate_code without a key: skipped, and the code does not run
+    # (PYEXEC_VALIDATE_WITHOUT_MODEL=refuse, the default)
     marker = "nokey-ran-" + tok
     resp = st.request("POST", "/v1/execute",
-                      {"code": "print(%r)" % marker, "validate_code": True})
+                      {"code": "print(%r + %r)" % (marker[:5], marker[5:]),
+                       "validate_code": True})
     val, ex = lh.assert_validated(resp)
     assert val["status"] == "skipped", ph.show(val)
     assert (val["reason"] or "").startswith("llm_not_configured"), ph.show(val)
-    assert ex["outcome"] == "completed" and ex["stdout"] == marker + "\n", ph.show(ex)
+    lh.check_rejected(ex, [])
+    assert marker not in resp.text, "the code ran: " + ph.show(resp)
     assert lh.fake_records(tok) == [], "the model was asked without a key"
 
 
@@ -377,11 +380,13 @@ def test_connection_refused_is_llm_unavailable(stack_refused):
     assert elapsed < 5 + 3, elapsed
     marker = "refused-ran-" + lh.token()
     resp = st.request("POST", "/v1/execute",
-                      {"code": "print(%r)" % marker, "validate_code": True})
+                      {"code": "print(%r + %r)" % (marker[:5], marker[5:]),
+                       "validate_code": True})
     val, ex = lh.assert_validated(resp)
     assert val["status"] == "skipped", ph.show(val)
     assert (val["reason"] or "").startswith("llm_unavailable"), ph.show(val)
-    assert ex["outcome"] == "completed" and ex["stdout"] == marker + "\n", ph.show(ex)
+    lh.check_rejected(ex, [])               # validate_code fails closed
+    assert marker not in resp.text, "the code ran: " + ph.show(resp)
     assert b"refused-llm-key-5b1e0d42" not in st.log_bytes(), "the LLM key is in pyexec.log"
 
 

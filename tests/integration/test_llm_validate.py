@@ -5,6 +5,8 @@ For a review the user message is the code itself, so the fake's mode marker
 is a comment in the code ("# [mode:review_unsafe] <token>").
 """
 
+import os
+import subprocess
 import time
 
 import pytest
@@ -83,7 +85,8 @@ def test_validate_code_must_be_a_bool(value):
 
 
 # The model cannot give a verdict: validation is skipped, says why, and the
-# code runs.
+# code does not run (PYEXEC_VALIDATE_WITHOUT_MODEL=refuse, the default:
+# validate_code fails closed).
 SKIPPED = [
     ("error500", "llm_unavailable"),
     ("slow", "llm_timeout"),
@@ -93,14 +96,22 @@ SKIPPED = [
 ]
 
 
-@pytest.mark.parametrize("mode,reason", SKIPPED, ids=[m for m, _ in SKIPPED])
-def test_review_unavailable_is_skipped_and_code_runs(mode, reason):
-    resp, tok, code, marker, elapsed = _validated(mode)
+def assert_refused_unreviewed(resp, marker, reason):
+    """/v1/execute's answer to validate_code without a verdict: the review
+    skipped and why, the code rejected and not run."""
     val, ex = lh.assert_validated(resp)
     assert val["status"] == "skipped", ph.show(val)
     assert isinstance(val["reason"], str) and val["reason"].startswith(reason), ph.show(val)
-    assert ex["outcome"] == "completed", ph.show(ex)
-    assert ex["stdout"] == marker + "\n", ph.show(ex)
+    lh.check_rejected(ex, [])
+    assert "no model could give one" in ex["rejection"]["reason"], ph.show(ex)
+    assert resp.json["response"][0]["message"].startswith("Rejected: "), ph.show(resp)
+    assert marker not in resp.text, "the code ran: " + ph.show(resp)
+
+
+@pytest.mark.parametrize("mode,reason", SKIPPED, ids=[m for m, _ in SKIPPED])
+def test_review_unavailable_is_skipped_and_nothing_runs(mode, reason):
+    resp, tok, code, marker, elapsed = _validated(mode)
+    assert_refused_unreviewed(resp, marker, reason)
     lh.assert_no_secret(resp.body, "the response")
     recs = lh.fake_records(tok)
     assert recs, "the model was not asked"
@@ -108,6 +119,23 @@ def test_review_unavailable_is_skipped_and_code_runs(mode, reason):
     assert elapsed < lh.llm_timeout() + 3 + 2, "took %.1f s" % elapsed
     if mode == "slow":
         assert elapsed >= lh.llm_timeout() - 0.5, "gave up after %.1f s" % elapsed
+
+
+def test_seed000_review_unavailable_is_not_executed():
+    """Together's route says so in its own shape, as for unsafe code."""
+    tok = lh.token()
+    marker = "seed000-unreviewed-ran-" + tok
+    code = _code("error500", tok, marker)
+    resp = ph.request("POST", "/execute", body={"code": code, "validate_code": True})
+    assert resp.status == 200, ph.show(resp)
+    j = resp.json
+    assert j["stdout"] == "" and j["exit_code"] == -1, ph.show(resp)
+    assert j["execution_time"] == 0, ph.show(resp)
+    assert j["stderr"] == ("Code not validated (no model could review it); "
+                           "it was not executed."), ph.show(resp)
+    assert j["validation_result"].startswith("Validation unavailable: llm_unavailable"), j
+    assert j["validation_result"].endswith("The code was not executed."), j
+    assert marker not in resp.text, "the code ran: " + ph.show(resp)
 
 
 def test_echoed_key_in_review_is_redacted():
@@ -126,3 +154,71 @@ def test_echoed_key_in_review_is_redacted():
 def test_zz_llm_key_never_logged():
     for name, data in lh.run_dir_logs():
         assert lh.llm_key().encode() not in data, "the LLM key is in " + name
+
+
+# ------------------------------------------------- no model configured at all
+
+UNSAFE = "import os\nprint(os.listdir('/'))\nprint(%r + %r)\n"
+
+
+@pytest.fixture(scope="module")
+def stack_without_model():
+    """No LLM key (no model), the default PYEXEC_VALIDATE_WITHOUT_MODEL."""
+    yield from lh.private_stack("novalidate", "127.0.0.1:18382", 63800,
+                                {"PYEXEC_LLM_URL": lh.llm_url()})
+
+
+@pytest.fixture(scope="module")
+def stack_without_model_run():
+    """No model, and an operator who chose the old behaviour."""
+    yield from lh.private_stack("novalidaterun", "127.0.0.1:18383", 63900,
+                                {"PYEXEC_LLM_URL": lh.llm_url(),
+                                 "PYEXEC_VALIDATE_WITHOUT_MODEL": "run"})
+
+
+def test_no_model_refuses_by_default(stack_without_model):
+    st = stack_without_model
+    tok = lh.token()
+    marker = "nomodel-ran-" + tok
+    code = UNSAFE % (marker[:5], marker[5:])
+    resp = st.request("POST", "/v1/execute", {"code": code, "validate_code": True})
+    assert_refused_unreviewed(resp, marker, "llm_not_configured")
+    resp = st.request("POST", "/execute", {"code": code, "validate_code": True})
+    assert resp.status == 200 and resp.json["exit_code"] == -1, ph.show(resp)
+    assert resp.json["validation_result"].startswith(
+        "Validation unavailable: llm_not_configured"), ph.show(resp)
+    assert marker not in resp.text, "the code ran: " + ph.show(resp)
+    # without validate_code the code runs: nothing else changed
+    resp = st.request("POST", "/v1/execute", {"code": code})
+    ex = ph.assert_success(resp)
+    assert ex["stdout"].endswith(marker + "\n"), ph.show(ex)
+    assert lh.fake_records(tok) == [], "the model was asked without a key"
+
+
+def test_no_model_runs_when_the_operator_says(stack_without_model_run):
+    st = stack_without_model_run
+    tok = lh.token()
+    marker = "nomodel-run-" + tok
+    code = UNSAFE % (marker[:5], marker[5:])
+    resp = st.request("POST", "/v1/execute", {"code": code, "validate_code": True})
+    val, ex = lh.assert_validated(resp)
+    assert val["status"] == "skipped", ph.show(val)
+    assert (val["reason"] or "").startswith("llm_not_configured"), ph.show(val)
+    assert ex["outcome"] == "completed" and ex["stdout"].endswith(marker + "\n"), ph.show(ex)
+    resp = st.request("POST", "/execute", {"code": code, "validate_code": True})
+    assert resp.status == 200 and resp.json["exit_code"] == 0, ph.show(resp)
+    assert resp.json["validation_result"].startswith(
+        "Validation skipped: llm_not_configured"), ph.show(resp)
+    assert lh.fake_records(tok) == [], "the model was asked without a key"
+
+
+def test_a_bad_setting_refuses_to_start():
+    app = os.environ.get("PYEXEC_FCGI") or os.path.join(
+        lh.TOP, "build", "fcgi-app", "pyexec-fcgi")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_"))}
+    env["PYEXEC_VALIDATE_WITHOUT_MODEL"] = "yes"
+    out = subprocess.run([app, "--budget"], env=env, capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode != 0, out.stdout
+    assert "PYEXEC_VALIDATE_WITHOUT_MODEL: must be refuse or run" in out.stderr, out.stderr

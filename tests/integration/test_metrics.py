@@ -98,7 +98,9 @@ def test_no_key_code_or_user_text_in_any_label():
     assert marker not in text
     assert ph.key() not in text and ph.key2() not in text
     routes = set(re.findall(r'route="([^"]*)"', text))
-    assert routes <= {"/v1/execute", "/v1/generate-and-execute", "/api/v1/execute",
+    # The route table's paths (fcgi-app/routes.c) and "-" (no route).
+    assert routes <= {"/v1/execute", "/v1/generate-and-execute", "/v1/workspace",
+                      "/api/v1/execute",
                       "/execute", "/generate-and-execute", "/health", "/metrics",
                       "/system/python_executor/execute_code/invoke",
                       "/experience/python_executor/generate_and_execute/invoke",

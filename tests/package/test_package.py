@@ -33,6 +33,7 @@ import shutil
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import tempfile
 import time
@@ -50,6 +51,8 @@ UNIT = "/lib/systemd/system/pyexec.service"
 SITE = "/etc/nginx/sites-available/pyexec"
 ENV_FILE = "/etc/pyexec/pyexec.env"
 KEYS_MAP = "/etc/pyexec/api-keys.map"
+SECRET = "/etc/pyexec/backend-secret"
+SECRET_CONF = "/etc/pyexec/nginx-backend-secret.conf"
 STATE_DIR = "/var/lib/pyexec"
 RUN_DIR = "/run/pyexec"
 SOCK = "/run/pyexec/pyexec.sock"
@@ -501,6 +504,7 @@ def test_nginx_site_rendered_with_the_package_defaults(extracted):
         "ACCESS_LOG": ACCESS_LOG,
         "DOCS_DIR": "/usr/share/pyexec",
         "PLAYGROUND_DIR": "/usr/share/pyexec/playground",
+        "BACKEND_SECRET_CONF": SECRET_CONF,
         "READ_TIMEOUT": rt,
     }
     with open(os.path.join(TOP, "nginx", "pyexec.conf.in"), encoding="utf-8") as f:
@@ -544,11 +548,17 @@ report marker "$(cat /var/lib/pyexec/created-user 2>/dev/null || echo none)"
 report map "$(stat -c '%a %U %G' /etc/pyexec/api-keys.map)"
 report etc "$(stat -c '%a %U %G' /etc/pyexec)"
 report map_keys "$(grep -vc '^#' /etc/pyexec/api-keys.map || true)"
+report secret "$(stat -c '%a %U %G %s' /etc/pyexec/backend-secret)"
+report secret_hex "$(grep -cxE '[0-9a-f]{64}' /etc/pyexec/backend-secret || true)"
+report secret_conf "$(stat -c '%a %U %G' /etc/pyexec/nginx-backend-secret.conf)"
+report secret_agree "$(grep -c "^fastcgi_param  PYEXEC_BACKEND_SECRET  \"$(cat /etc/pyexec/backend-secret)\";$" /etc/pyexec/nginx-backend-secret.conf || true)"
+secret1=$(cat /etc/pyexec/backend-secret)
 echo '"~^k1234567$" "k:0123456789ab";' >>/etc/pyexec/api-keys.map
 # an upgrade: configure again
 "$CTRL/postinst" configure 0.1.0-1 >/dev/null
 report uid2 "$(id -u pyexec 2>/dev/null || echo none)"
 report map_kept "$(grep -c 'k1234567' /etc/pyexec/api-keys.map)"
+report secret_kept "$([ "$secret1" = "$(cat /etc/pyexec/backend-secret)" ] && echo yes || echo no)"
 "$CTRL/postrm" remove >/dev/null
 report uid_after_remove "$(id -u pyexec 2>/dev/null || echo none)"
 "$CTRL/postrm" purge >/dev/null
@@ -584,6 +594,11 @@ def test_maintscripts_make_and_purge_the_user_they_made(extracted):
     assert r["group"] == "pyexec"
     assert r["marker"] == "pyexec"
     assert r["map"] == "600 root root" and r["map_keys"] == "0", r
+    # the backend secret: root's, 0600, 64 hex digits and a newline; nginx's
+    # include holds the same; an upgrade (configure again) keeps it
+    assert r["secret"] == "600 root root 65" and r["secret_hex"] == "1", r
+    assert r["secret_conf"] == "600 root root" and r["secret_agree"] == "1", r
+    assert r["secret_kept"] == "yes", r
     assert r["uid2"] == r["uid"] and r["map_kept"] == "1", r
     assert r["uid_after_remove"] == r["uid"], "remove (not purge) must keep the user"
     assert r["uid_after_purge"] == "none" and r["group_after_purge"] == "none", r
@@ -697,6 +712,15 @@ def test_install_creates_the_user_and_starts_nothing(installed):
     st = os.stat(ENV_FILE)
     assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == 0
     assert stat.S_IMODE(os.stat("/etc/pyexec").st_mode) == 0o750
+    # the backend secret and nginx's include of it: root only, the same
+    for path in (SECRET, SECRET_CONF):
+        st = os.stat(path)
+        assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == 0 and st.st_gid == 0, path
+    with open(SECRET) as f:
+        secret = f.read()
+    assert re.fullmatch(r"[0-9a-f]{64}\n", secret), "not a backend secret"
+    with open(SECRET_CONF) as f:
+        assert 'fastcgi_param  PYEXEC_BACKEND_SECRET  "%s";' % secret.strip() in f.read()
     # dpkg knows both conffiles
     conf = run(["dpkg-query", "-W", "-f=${Conffiles}", PACKAGE]).stdout
     assert ENV_FILE in conf and SITE in conf, conf
@@ -902,6 +926,11 @@ def test_service_started_as_the_unit_says_answers_through_nginx(
     assert runs[0]["outcome"] == "completed" and runs[0]["stdout"] == "2\n", runs[0]
     assert runs[0]["warm"] is True, runs[0]
 
+    # a process of www-data (every web application of the host) on the
+    # socket, with nginx's params but not its secret: refused
+    forged = forge_as_www_data(SOCK, "/v1/execute", body)
+    assert forged[:2] == (403, "untrusted_peer"), forged
+
     # a wrong key: nginx's 401 JSON envelope
     status, headers, raw, doc = http_request(
         "POST", "/v1/execute", body=body,
@@ -942,6 +971,65 @@ def test_service_started_as_the_unit_says_answers_through_nginx(
     # systemd removes the RuntimeDirectory on stop; so do we
     shutil.rmtree(RUN_DIR, ignore_errors=True)
     assert not os.path.exists(RUN_DIR)
+
+
+def forge_as_www_data(sock, path, body):
+    """POST path to the FastCGI socket from a child running as www-data,
+    with what nginx sends but PYEXEC_BACKEND_SECRET; (status, error code)."""
+    def nv(k, v):
+        return bytes([len(k), len(v)]) + k + v if len(v) < 128 else b""
+
+    def rec(t, c=b""):
+        return struct.pack(">BBHHBx", 1, t, 1, len(c), 0) + c
+    body = body.encode()
+    params = b"".join(nv(k.encode(), v.encode()) for k, v in (
+        ("REQUEST_METHOD", "POST"), ("DOCUMENT_URI", path),
+        ("CONTENT_TYPE", "application/json"), ("CONTENT_LENGTH", str(len(body))),
+        ("PYEXEC_KEY_VALID", "1"), ("PYEXEC_CLIENT", "k:000000000000"),
+        ("REMOTE_ADDR", "127.0.0.1")))
+    data = rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4) + rec(5, body) + rec(5)
+    www = pwd.getpwnam("www-data")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                            # the child: www-data
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(www.pw_gid)
+            os.setuid(www.pw_uid)
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(30)
+                s.connect(sock)
+                s.sendall(data)
+                while True:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    os.write(w, d)
+        finally:
+            os._exit(0)
+    os.close(w)
+    out = b""
+    while True:
+        d = os.read(r, 65536)
+        if not d:
+            break
+        out += d
+    os.close(r)
+    os.waitpid(pid, 0)
+    stdout, i = b"", 0
+    while i + 8 <= len(out):
+        _v, t, _id, n, pad = struct.unpack(">BBHHB", out[i:i + 7])
+        if t == 6:
+            stdout += out[i + 8:i + 8 + n]
+        i += 8 + n + pad
+    head, _, raw = stdout.partition(b"\r\n\r\n")
+    status = int(re.search(rb"^Status: (\d+)", head, re.M).group(1)) if head else 0
+    try:
+        code = json.loads(raw)["response"][0]["code"]
+    except (ValueError, KeyError, IndexError):
+        code = None
+    return status, code, raw[:300]
 
 
 def check_playground_served():

@@ -298,7 +298,9 @@ def sandbox_processes(workers=None):
         slot = launchers.get(pid)
         if slot is not None and all(u == UID_BASE + 2 * slot for u in uids):
             continue
-        # The launcher's keeper: its child, same uid, same program.
+        # The launcher's keeper or spawner: its child, same uid, same
+        # program, no child of its own (the spawner's clones are the
+        # launcher's: CLONE_PARENT).
         try:
             ppid = int(st.get("PPid", "0"))
         except ValueError:

@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """Tiny FastCGI client for tests/systemd/run (runs inside the container).
 
-usage: fcgi_client.py SOCKET|HOST:PORT execute|workspace|ctypes|health|health-deep
+usage: fcgi_client.py SOCKET|HOST:PORT execute|workspace|ctypes|health|health-deep|untrusted
 Sends what nginx would (nginx/pyexec.conf.in's params, PYEXEC_KEY_VALID=1:
-nginx checked the key) and checks the answer.  Prints one line,
+nginx checked the key; PYEXEC_BACKEND_SECRET from /etc/pyexec/backend-secret,
+or $PYEXEC_BACKEND_SECRET_FILE, as nginx's include does; none when that
+variable is empty) and checks the answer.  Prints one line,
 "ok <detail>" (exit 0) or "bad <detail>" (exit 1).  health-deep prints the
-JSON body of GET /health?deep=1.
+JSON body of GET /health?deep=1; untrusted sends POST /v1/execute without
+the secret and expects 403 untrusted_peer.
 """
 import json
+import os
 import socket
 import struct
 import sys
@@ -29,7 +33,7 @@ def nvlen(n):
     return bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
 
 
-def request(path, method="GET", body=b"", query=""):
+def request(path, method="GET", body=b"", query="", secret=True):
     params = {
         "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_SOFTWARE": "nginx",
         "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_SCHEME": "http",
@@ -42,6 +46,10 @@ def request(path, method="GET", body=b"", query=""):
         "SERVER_ADDR": "127.0.0.1", "SERVER_PORT": "80", "SERVER_NAME": "localhost",
         "PYEXEC_KEY_VALID": "1", "PYEXEC_CLIENT": "k:systemdtest0",
     }
+    secret_file = os.environ.get("PYEXEC_BACKEND_SECRET_FILE", "/etc/pyexec/backend-secret")
+    if secret_file and secret:
+        with open(secret_file) as f:
+            params["PYEXEC_BACKEND_SECRET"] = f.read().strip()
     p = b"".join(nvlen(len(k)) + nvlen(len(v.encode())) + k.encode() + v.encode()
                  for k, v in params.items())
     if SOCK.startswith("/"):
@@ -116,6 +124,16 @@ def main():
                 print("ok ctypes callback")
                 return 0
             print("bad ctypes callback: %s" % (json.dumps(ex[0])[:300] if ex else body[:300]))
+            return 1
+        if what == "untrusted":     # a forger on the socket: nginx's params, no secret
+            st, body = request("/v1/execute", "POST", json.dumps(
+                {"code": "print(6*7)"}).encode(), secret=False)
+            j = json.loads(body)
+            code = (j.get("response") or [{}])[0].get("code")
+            if st == 403 and code == "untrusted_peer":
+                print("ok 403 untrusted_peer")
+                return 0
+            print("bad status=%d body=%s" % (st, body[:300].decode(errors="replace")))
             return 1
         if what in ("health", "health-deep"):
             st, body = request("/health", query="deep=1" if what == "health-deep" else "")

@@ -355,9 +355,27 @@ START_TEST(test_config_warm)
 
 	unsetenv("PYEXEC_WARM");
 	unsetenv("PYEXEC_PRELOAD");
+	unsetenv("PYEXEC_WARM_MAX_RUNS");
+	unsetenv("PYEXEC_WARM_MAX_AGE");
 	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_OK);
 	ck_assert(c.warm);
 	ck_assert_str_eq(c.preload, "numpy,pandas,matplotlib");
+	/* A zygote's retirement: 100 runs, 600 s; at least 1 each. */
+	ck_assert_uint_eq(c.warm_max_runs, 100);
+	ck_assert_uint_eq(c.warm_max_age, 600);
+	setenv("PYEXEC_WARM_MAX_RUNS", "0", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	ck_assert(strncmp(err, "PYEXEC_WARM_MAX_RUNS: ", 22) == 0);
+	setenv("PYEXEC_WARM_MAX_RUNS", "3", 1);
+	setenv("PYEXEC_WARM_MAX_AGE", "2592001", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	ck_assert(strncmp(err, "PYEXEC_WARM_MAX_AGE: ", 21) == 0);
+	setenv("PYEXEC_WARM_MAX_AGE", "5", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_OK);
+	ck_assert_uint_eq(c.warm_max_runs, 3);
+	ck_assert_uint_eq(c.warm_max_age, 5);
+	unsetenv("PYEXEC_WARM_MAX_RUNS");
+	unsetenv("PYEXEC_WARM_MAX_AGE");
 	setenv("PYEXEC_WARM", "yes", 1);
 	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
 	ck_assert_str_eq(err, "PYEXEC_WARM: must be 0 or 1");
