@@ -70,8 +70,8 @@ exchange_task_error(struct exchange *x)
 		return;
 	case TASK_FAIL_WORKSPACE:
 		x->status = t->ws_status;
-		x->answer = envelope_error(x->id,
-		    envelope_error_code(t->ws_status), t->why);
+		x->answer = envelope_error(x->id, t->ws_code != NULL ?
+		    t->ws_code : envelope_error_code(t->ws_status), t->why);
 		x->retry_after = t->ws_retry_after;
 		return;
 	default:

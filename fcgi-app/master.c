@@ -749,6 +749,7 @@ master_reap(struct master *m)
 		if (pid == m->front_pid) {
 			m->front_pid = 0;
 			if (!m->draining) {
+				metrics_add(&m->sh->met.front_restarts, 1);
 				log_msg("error", "front", "the front %d ended (%s "
 				    "%d); making it again", (int)pid,
 				    WIFEXITED(st) ? "exit" : "signal",
@@ -762,6 +763,7 @@ master_reap(struct master *m)
 		if (pid == m->store_pid) {
 			m->store_pid = 0;
 			if (!m->draining) {
+				metrics_add(&m->sh->met.store_restarts, 1);
 				log_msg("error", "workspace", "the store %d ended "
 				    "(%s %d); making it again", (int)pid,
 				    WIFEXITED(st) ? "exit" : "signal",

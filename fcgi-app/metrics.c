@@ -335,6 +335,15 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	    "died and were made again.", &m->launcher_restarts);
 	met_counter(f, "pyexec_slot_restarts_total", "Slots (launcher and "
 	    "worker) made again.", &m->slot_restarts);
+	met_counter(f, "pyexec_zygote_restarts_total", "Zygotes (warm "
+	    "interpreters) that ended and were made again or given up.",
+	    &m->zygote_restarts);
+	met_counter(f, "pyexec_keeper_restarts_total", "Slot keepers (the "
+	    "cold path's forker) made again.", &m->keeper_restarts);
+	met_counter(f, "pyexec_front_restarts_total", "Fronts that ended and "
+	    "were made again.", &m->front_restarts);
+	met_counter(f, "pyexec_store_restarts_total", "Workspace stores that "
+	    "ended and were made again.", &m->store_restarts);
 	met_counter(f, "pyexec_selftest_failures_total", "Sandbox self-tests "
 	    "that failed.", &m->selftest_failures);
 	met_counter(f, "pyexec_queue_rejections_total", "Requests answered 503 "

@@ -431,6 +431,9 @@ struct metrics {
 	uint64_t	llm_calls[MET_LLM];
 	struct met_hist	run, setup, queue, llm;
 	uint64_t	worker_restarts, launcher_restarts, slot_restarts;
+	uint64_t	zygote_restarts, keeper_restarts;	/* workers add
+					 * what their launcher's PONG says */
+	uint64_t	front_restarts, store_restarts;
 	uint64_t	selftest_failures;
 	uint64_t	queue_rejections;
 	uint64_t	keyless_refusals[WEB_NVERDICTS];	/* webguard.c */
@@ -490,6 +493,8 @@ struct worker {
 						 * the launcher has it ready
 						 * still: runs may come from it */
 	uint8_t		 proven_gen[2];		/* bare, data (run_warm) */
+	uint8_t		 seen_restarts[2];	/* zygote, keeper restarts
+						 * its launcher said so far */
 	int		 chan;			/* the channel to the front */
 	int		 store;			/* the channel to the workspace
 						 * store, or -1 (none) */
@@ -536,7 +541,8 @@ enum task_fail {
 	TASK_FAIL_SANDBOX,	/* the slot failed (logged): 500 */
 	TASK_FAIL_BUDGET,	/* the next step could pass the budget: 504 */
 	TASK_FAIL_WORKSPACE,	/* no workspace: t->ws_status (400, 409,
-				 * 429, 500, 507), the reason in t->why */
+				 * 429, 500, 507) and t->ws_code, the
+				 * reason in t->why */
 };
 
 enum task_review {
@@ -587,6 +593,8 @@ struct task {
 	char			 session[WS_NAME_MAX + 1]; /* "": none */
 	int			 ws_status;	/* TASK_FAIL_WORKSPACE: HTTP */
 	unsigned		 ws_retry_after; /* ... its Retry-After, s, or 0 */
+	const char		*ws_code;	/* static: its error code, or
+						 * NULL: the status's own */
 };
 
 /* workspace.c: the request side of workspaces (sandbox/store.c). */
@@ -598,6 +606,8 @@ int		 workspace_attach(struct worker *, struct task *,
 		    struct task_attempt *);
 void		 workspace_after_run(struct worker *, struct task_attempt *);
 void		 workspace_release(struct worker *);
+void		 workspace_unusable(struct worker *, struct task *,
+		    const char *err);
 void		 ws_req_fill(struct ws_req *, enum ws_op, const char *client,
 		    const char *session, bool create);
 struct json_object *item_workspace(const struct task *,

@@ -243,6 +243,11 @@ selftest_workspace(struct worker *w, enum selftest_path path, char *err,
 			    r.err[0] ? r.err : r.out != NULL ? r.out : "");
 		run_result_free(&r);
 		rc = err[0] == '\0' ? 0 : -1;
+	} else if (rc == RUN_NO_WORKSPACE) {
+		/* the slot's own workspace, which no request reaches */
+		snprintf(err, errlen, "check workspace_mounted failed (%s): the "
+		    "run could not enter it", selftest_path_name[path]);
+		rc = -1;
 	}
 	if (run_settle(w->rs, 10000) == 0)
 		workspace_release(w);

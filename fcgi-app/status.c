@@ -28,7 +28,9 @@ status_state_name(int s)
 }
 
 /* The slot's zygotes as the launcher last said, for /health; the
- * retirements it counted since the last word go to /metrics. */
+ * retirements it counted since the last word, and the zygotes and keepers
+ * it made again, go to /metrics (its counts start at 0 with the launcher,
+ * and so do the worker's). */
 void
 status_warm_store(struct worker *w, const struct run_warm *wm)
 {
@@ -42,6 +44,12 @@ status_warm_store(struct worker *w, const struct run_warm *wm)
 	metrics_add(&w->sh->met.zygote_retirements[0], bare);
 	metrics_add(&w->sh->met.zygote_retirements[1], data);
 	ss->retirements += (uint64_t)bare + data;
+	metrics_add(&w->sh->met.zygote_restarts,
+	    (uint8_t)(wm->zygote_restarts - w->seen_restarts[0]));
+	metrics_add(&w->sh->met.keeper_restarts,
+	    (uint8_t)(wm->keeper_restarts - w->seen_restarts[1]));
+	w->seen_restarts[0] = wm->zygote_restarts;
+	w->seen_restarts[1] = wm->keeper_restarts;
 	w->warm = *wm;
 	ss->warm_bare = (int32_t)wm->bare;
 	ss->warm_data = (int32_t)wm->data;

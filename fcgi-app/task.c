@@ -222,6 +222,10 @@ task_run(struct worker *w, struct task *t, struct task_attempt *a)
 	rc = run_execute(w->rs, &a->p, &a->rr, err, sizeof(err));
 	w->sh->slot[w->id].state = SLOT_READY;
 	workspace_after_run(w, a);
+	if (rc == RUN_NO_WORKSPACE) {
+		workspace_unusable(w, t, err);
+		return false;
+	}
 	if (rc != 0) {
 		log_msg("error", "sandbox", "slot %u: %s", w->id, err);
 		w->broken = rc < 0;	/* 1: lost with its zygote only */

@@ -274,6 +274,23 @@ workspace_after_run(struct worker *w, struct task_attempt *a)
 		close(fd);
 }
 
+/*
+ * The run did not start: its workspace could not be entered (run.c,
+ * RUN_NO_WORKSPACE).  The client's error, never the slot's: 409
+ * workspace_unusable, without Retry-After (the same request would meet
+ * the same workspace).  The store resets the workspace's root at every
+ * attach, so no earlier run's chmod or ACL gets here.
+ */
+void
+workspace_unusable(struct worker *w, struct task *t, const char *err)
+{
+	log_msg("warning", "workspace", "slot %u: %s", w->id, err);
+	ws_fail(t, 409, "workspace '%s' could not be entered, so the code did "
+	    "not run; delete it with DELETE /v1/workspace, or use another "
+	    "session_id", t->session);
+	t->ws_code = "workspace_unusable";
+}
+
 /* Once the request's runs are over: the next request may have it. */
 void
 workspace_release(struct worker *w)

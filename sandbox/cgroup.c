@@ -4,12 +4,14 @@
  * A slot is three cgroups, the same on both versions:
  *
  *   pyexec/<instance>/slot-N            no process of its own
- *   pyexec/<instance>/slot-N/launcher   the launcher (pid 1 of the slot)
- *   pyexec/<instance>/slot-N/run        the keeper and every run: all the
- *                                       limits and counters of a run
+ *   pyexec/<instance>/slot-N/launcher   the launcher (pid 1 of the slot),
+ *                                       its spawner, keeper and zygotes,
+ *                                       the runs' inits
+ *   pyexec/<instance>/slot-N/run        every run, which joins it itself:
+ *                                       all the limits and counters of a run
  *
- * The launcher lives outside the run's cgroup, so a run's memory limit,
- * OOM kill and CPU quota never reach it (v2 also forbids processes in a
+ * The slot's own processes live outside the run's cgroup, so a run's
+ * memory limit, OOM kill and CPU quota never reach them (v2 also forbids processes in a
  * cgroup whose children have controllers, hence the empty slot-N).  The
  * master makes, fills and removes them with libcgroup; the worker only
  * opens the knob files of run/ it owns (limits, the counters it resets,
@@ -404,8 +406,9 @@ cgroup_fill(struct sb_cgroup *cg, unsigned max_pids, uid_t uid, gid_t gid,
 		return -1;
 	}
 	cgroup_rt_budget(cg);
-	/* The run's processes plus the keeper and the run's init. */
-	snprintf(buf, sizeof(buf), "%u", max_pids + 2);
+	/* The run's processes alone: the keeper and the runs' inits live
+	 * in launcher/. */
+	snprintf(buf, sizeof(buf), "%u", max_pids);
 	if (dir_write(cg->dir[SB_KNOB_PIDS_MAX], sb_knob_describe(cg->version,
 	    SB_KNOB_PIDS_MAX)->file, buf) != 0) {
 		snprintf(err, errlen, "%s: cannot set pids.max: %s", cg->name,
@@ -515,9 +518,10 @@ sb_cgroup_attach(struct sb_cgroup *cg, pid_t pid, char *err, size_t errlen)
 
 /*
  * Opens run/cgroup.procs of every hierarchy for writing, into fds (at most
- * max).  The launcher's keeper writes "0" to each to move itself into the
- * run's cgroup: the kernel checks the opener's credentials (root, here),
- * so the fds are the only grant, and the keeper closes them at once.
+ * max).  Each run writes "0" to each to move itself into the run's cgroup
+ * (runstep_join_cgroups): the kernel checks the opener's credentials
+ * (root, here), so the fds are the only grant, and a run closes them
+ * before its privilege drop.
  * Returns how many, or -1 with err set (and nothing left open).
  */
 int
@@ -927,8 +931,8 @@ cgroup_cpu_now(struct sb_cgroup *cg, uint64_t *ns)
 /*
  * After a run (its namespaces gone): give back what it left charged to
  * run/, page cache of the files it read, which would count in the next
- * run's peak and limit.  Only the keeper (a few pages) lives there between
- * runs; below SB_RECLAIM_FLOOR nothing is done.
+ * run's peak and limit.  No process lives there between runs; below
+ * SB_RECLAIM_FLOOR nothing is done.
  */
 int
 sb_cgroup_reclaim(struct sb_cgroup *cg)
@@ -944,8 +948,8 @@ sb_cgroup_reclaim(struct sb_cgroup *cg)
 			snprintf(buf, sizeof(buf), "%" PRIu64, usage);
 		else
 			snprintf(buf, sizeof(buf), "0");
-		/* v2 answers EAGAIN when it reclaimed less than asked: the
-		 * keeper's own pages stay, which is fine. */
+		/* v2 answers EAGAIN when it reclaimed less than asked: what
+		 * cannot be reclaimed stays, which is fine. */
 		if (knob_write(cg, SB_KNOB_RECLAIM, buf) != 0 && errno != EAGAIN)
 			return -1;
 	}

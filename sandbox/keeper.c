@@ -5,11 +5,10 @@
  *   launcher (pid 1)   cgroup slot-N/launcher: never charged for a run,
  *    |                 never throttled by one, never the OOM killer's pick
  *    keeper            (cloned for the launcher by its spawner: no seccomp
- *     |                policy) cgroup slot-N/run, moved there once at its start
- *     |                through the cgroup.procs fds the master opened; its
- *     |                own cgroup namespace.  Forks every run's init, so
- *     |                each run is born in run/ at no cost (a move of a
- *     |                process costs 8-25 ms on cgroup v1), and reaps it.
+ *     |                policy) cgroup slot-N/launcher too, for the same
+ *     |                reasons (in run/ the OOM killer chose it whenever
+ *     |                every process of a run was smaller).  Forks every
+ *     |                cold run's init and reaps it.
  *     run init         pid 1 of a pid, mount and IPC namespace of its own,
  *      |               made for this run: fresh tmpfs on /tmp and /dev/shm
  *      |               (noexec), a /proc of this namespace only
@@ -17,8 +16,11 @@
  *      |               wait status, exits: the kernel then kills whatever
  *      |               the run left, at once, and the namespaces, their
  *      |               tmpfs and their pid counter are gone with it.
- *      run             the launcher_child steps: rlimits, uid 1000,
- *                      no_new_privs, seccomp, exec python on the runner.
+ *      run             the launcher_child steps: joins run/ through the
+ *                      cgroup.procs fds the master opened and a cgroup
+ *                      namespace of its own (as a warm run does), rlimits,
+ *                      uid 1000, no_new_privs, seccomp, exec python on the
+ *                      runner.
  *
  * Nothing a run does survives it: every file system it can write, every
  * pid it can see and every IPC object is its own namespace's.  The
@@ -60,6 +62,7 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st,
 	char	*argv[] = { "python3", "-I", "-S", "-B", "-u",
 		    ROOT_RUNNER_PATH, NULL };
 
+	runstep_join_cgroups(st, l->cg_fds, l->ncg);
 	st = runstep_become(&l->step, fds, st, workspace);
 	runstep_stamp(st);
 	execve(l->python, argv, runstep_envp);
@@ -74,19 +77,14 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st,
 static void __attribute__((noreturn))
 run_init(const struct launcher *l, int fds[KEEP_MAX_FDS], int32_t flags)
 {
-	int	 st = fds[PROTO_NFDS], status, i;
+	int	 st = fds[PROTO_NFDS], status, i, rc;
 	int	 wsfd = (flags & PROTO_RUN_WORKSPACE) ? fds[KEEP_FD_WORKSPACE] : -1;
 	char	 err[256];
 	pid_t	 child, p;
 
-	if (root_run_mounts(&l->root, (flags & PROTO_RUN_OUTPUTS) != 0, wsfd,
-	    err, sizeof(err)) != 0) {
-		char line[300];
-
-		snprintf(line, sizeof(line), "!%s", err);
-		(void)!send(st, line, strlen(line), MSG_NOSIGNAL);
-		_exit(127);
-	}
+	if ((rc = root_run_mounts(&l->root, (flags & PROTO_RUN_OUTPUTS) != 0,
+	    wsfd, err, sizeof(err))) != 0)
+		runstep_fail_mounts(st, rc, err);
 	if ((child = fork()) < 0)
 		runstep_fail(st, "fork");
 	if (child == 0)
@@ -204,30 +202,37 @@ keeper_start(struct launcher *l)
 	return pid;
 }
 
+/* In the keeper: every fd above its socket (fd 3) closed but the run/
+ * cgroup.procs ones (contiguous: launcher.c), which its runs join by. */
+static void
+keeper_close_fds(const struct launcher *l)
+{
+	unsigned	first = (unsigned)l->cg_fds[0];
+	unsigned	last = (unsigned)l->cg_fds[l->ncg - 1];
+
+	if ((first > 4 && close_range(4, first - 1, 0) != 0) ||
+	    close_range(last + 1, ~0U, 0) != 0)
+		launcher_die(1, true, "keeper: close_range");
+}
+
 /*
- * The keeper, in the spawner's clone: move into run/ (each cgroup.procs
- * fd takes "0", this process), a cgroup namespace rooted there, every fd
- * but its socket (sock, made fd 3) closed; then its loop.
+ * The keeper, in the spawner's clone.  It stays in slot-N/launcher with
+ * the launcher (out of the run's memory limit: never its OOM killer's
+ * choice); each cold run joins run/ itself, as a warm one does
+ * (runstep_join_cgroups).  Every fd but its socket (sock, made fd 3) and
+ * the run/ cgroup.procs ones closed; then its loop.
  */
 void
 keeper_main(const struct launcher *l, int sock)
 {
-	int		i, sigfd;
+	int		sigfd;
 	sigset_t	set;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		launcher_die(1, true, "keeper: pdeathsig");
-	for (i = 0; i < l->ncg; i++)
-		if (write(l->cg_fds[i], "0", 1) != 1)
-			launcher_die(1, true, "keeper: joining the run's cgroup");
-	for (i = 0; i < l->ncg; i++)
-		close(l->cg_fds[i]);
-	if (unshare(CLONE_NEWCGROUP) != 0)
-		launcher_die(1, true, "keeper: cgroup namespace");
 	if (dup2(sock, 3) != 3)
 		launcher_die(1, true, "keeper: dup2");
-	if (close_range(4, ~0U, 0) != 0)
-		launcher_die(1, true, "keeper: close_range");
+	keeper_close_fds(l);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);

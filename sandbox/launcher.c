@@ -17,8 +17,8 @@
  *   compile the run's seccomp policy and its own (filter.c) -> signalfd
  *   for SIGCHLD -> fork the spawner (spawner.c), which clones every
  *   keeper and zygote for us, so that they carry no policy and each run
- *   exactly one, its own -> the keeper (keeper.c), which moves itself
- *   into run/ -> no_new_privs and our own seccomp policy -> with --warm 1,
+ *   exactly one, its own -> the keeper (keeper.c), which stays beside us
+ *   in slot-N/launcher -> no_new_privs and our own seccomp policy -> with --warm 1,
  *   start the zygotes (zygote.c), which import while the slot already
  *   serves cold runs
  *
@@ -32,9 +32,11 @@
  * empty, its tmpfs gone); answer PROTO_DONE.  The launcher never runs code
  * it was sent and never parses more than the fixed-size messages of
  * proto.h and launcher.h.  Any protocol error or failed set-up step ends
- * it; the master then makes the slot again.  A keeper that dies (the OOM
- * killer may pick it: it lives in the run's cgroup) is made again after
- * the run; the launcher itself is out of the run's cgroups.  A zygote that
+ * it; the master then makes the slot again.  A keeper that dies is made
+ * again after the run (pyexec_keeper_restarts_total); the launcher and
+ * the keeper are out of the run's cgroups, which each run joins itself
+ * (runstep_join_cgroups), so no run can make either the OOM killer's
+ * choice.  A zygote that
  * dies is made again; one that dies ZYG_MAX_FAILURES times in a row
  * before it was ready is given up (the slot's runs start cold, /health
  * says so).  A zygote that has served --warm-max-runs runs, or been ready
@@ -237,7 +239,7 @@ launcher_limits(void)
 	}
 }
 
-/* Starts a keeper and waits for its word that it lives in run/. */
+/* Starts a keeper and waits for its word that it is ready. */
 static void
 launcher_keeper(struct launcher *l)
 {
@@ -245,6 +247,9 @@ launcher_keeper(struct launcher *l)
 	struct keep_msg	m;
 	int		none[1], nfds;
 
+	if (l->keeper_started)
+		l->keeper_restarts++;
+	l->keeper_started = true;
 	if (keeper_start(l) < 0)
 		err(1, "starting the keeper");
 	pfd = (struct pollfd){ l->keeper_fd, POLLIN, 0 };
@@ -328,6 +333,7 @@ zygote_ended(struct launcher *l, enum zyg_kind k, int status)
 		close(z->fd);
 	z->fd = -1;
 	z->pid = 0;
+	l->zygote_restarts++;
 	z->failures = was_ready ? 0 : z->failures + 1;
 	if (z->failures >= ZYG_MAX_FAILURES) {
 		z->state = PROTO_WARM_FAILED;
@@ -499,6 +505,8 @@ ctl_pong(const struct launcher *l)
 	pong.data_gen = l->zyg[ZYG_DATA].gen;
 	pong.bare_retired = l->zyg[ZYG_BARE].retired;
 	pong.data_retired = l->zyg[ZYG_DATA].retired;
+	pong.zygote_restarts = l->zygote_restarts;
+	pong.keeper_restarts = l->keeper_restarts;
 	memcpy(pong.modules, l->zyg[ZYG_DATA].modules, sizeof(pong.modules));
 	pong.modules[sizeof(pong.modules) - 1] = '\0';
 	ctl_send(&pong, sizeof(pong));
@@ -694,6 +702,13 @@ status_read(struct run_state *rs)
 		snprintf(line, sizeof(line), "run did not start: %s", msg + 1);
 		launcher_log("error", line);
 		rs->flags |= PROTO_DONE_NOEXEC;
+	} else if (msg[0] == 'W') {
+		char	line[300];
+
+		snprintf(line, sizeof(line), "run did not start: its workspace "
+		    "could not be entered: %.200s", msg + 1);
+		launcher_log("warning", line);
+		rs->flags |= PROTO_DONE_WORKSPACE;
 	}
 	return n;
 }
@@ -849,7 +864,7 @@ run_status(struct run_state *rs)
 	while (!rs->have_status && status_read(rs) > 0)
 		;
 	if (rs->have_status && !rs->have_stamp &&
-	    !(rs->flags & PROTO_DONE_NOEXEC)) {
+	    !(rs->flags & (PROTO_DONE_NOEXEC | PROTO_DONE_WORKSPACE))) {
 		/* No 'T': the runner never started (a spare that broke). */
 		char	line[96];
 

@@ -90,6 +90,9 @@ struct launcher {
 	pid_t		 spawner;	/* starts keepers and zygotes (spawner.c) */
 	int		 spawner_fd;	/* our end of its socket, or -1 */
 	bool		 warm;		/* --warm 1: start the zygotes */
+	bool		 keeper_started; /* the first keeper was made */
+	uint8_t		 keeper_restarts; /* keepers made again (PROTO_PONG) */
+	uint8_t		 zygote_restarts; /* zygotes that ended (PROTO_PONG) */
 	const char	*preload;	/* --preload: the data zygote's modules */
 	unsigned long	 max_runs;	/* --warm-max-runs: a zygote's runs */
 	unsigned long	 max_age;	/* --warm-max-age: seconds, once ready */
@@ -101,7 +104,7 @@ struct launcher {
  *
  *   launcher -> keeper   KEEP_RUN + SCM_RIGHTS: the run's five fds (proto.h
  *   or zygote            order) and the run's status socket, last
- *   keeper -> launcher   KEEP_READY once it lives in run/ (a zygote: once
+ *   keeper -> launcher   KEEP_READY once it is set up (a zygote: once
  *   or zygote            it has imported, with what: struct keep_ready);
  *                        KEEP_STARTED {pid of the run's init, in the
  *                        slot's pid namespace} or KEEP_FAILED {errno};
@@ -111,6 +114,10 @@ struct launcher {
  * And on the run's status socket (run's init and child -> launcher):
  *   'T' + uint64 exec time (ns)    the child is about to exec python
  *   '!' + text                     a set-up step failed
+ *   'W' + text                     the run's workspace could not be
+ *                                  entered (moved onto /workspace, or
+ *                                  made the cwd): the run does not start,
+ *                                  PROTO_DONE_WORKSPACE, the slot goes on
  *   'S' + int32 wait status        the runner (python) has ended
  */
 enum keep_op {
@@ -176,6 +183,9 @@ extern char *const runstep_envp[];
 uint64_t	 launcher_now_ns(void);
 void		 launcher_log(const char *level, const char *msg);
 void		 runstep_fail(int st, const char *step) __attribute__((noreturn));
+void		 runstep_fail_mounts(int st, int rc, const char *err)
+		    __attribute__((noreturn));
+void		 runstep_join_cgroups(int st, const int *cg_fds, int ncg);
 int		 runstep_become(const struct runstep *, int *fds, int st,
 		    bool workspace);
 void		 runstep_stamp(int st);

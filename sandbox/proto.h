@@ -18,7 +18,9 @@
  *                        PROTO_CLEAN (the run's namespaces are gone: the
  *                                     slot takes the next run)
  *                        PROTO_PONG  (struct proto_pong: the state
- *                                     of the slot's zygotes)
+ *                                     of the slot's zygotes, and how
+ *                                     often they and the keeper were
+ *                                     made again)
  */
 #ifndef PYEXEC_PROTO_H
 #define PYEXEC_PROTO_H
@@ -121,6 +123,10 @@ struct proto_done {
 #define PROTO_DONE_LOST		0x40u	/* its zygote died before the runner's
 					 * status was known, and the run with
 					 * it: not the code's doing */
+#define PROTO_DONE_WORKSPACE	0x80u	/* the run did not start: its
+					 * workspace could not be entered
+					 * (the client's error; the slot is
+					 * sound) */
 
 /* A zygote's state, as the launcher keeps it and PROTO_PONG says it. */
 enum proto_warm {
@@ -140,6 +146,11 @@ struct proto_pong {
 	uint8_t		data_gen;
 	uint16_t	bare_retired;	/* zygotes replaced at their limits */
 	uint16_t	data_retired;	/* (PYEXEC_WARM_MAX_*), mod 65536 */
+	uint8_t		zygote_restarts; /* zygotes that ended and were
+					 * made again (or given up), mod 256;
+					 * not the retired ones */
+	uint8_t		keeper_restarts; /* keepers made again, mod 256 */
+	uint8_t		reserved[2];
 	char		modules[200];
 };
 

@@ -291,9 +291,11 @@ root_run_mounts(const struct root_opts *o, bool outputs, int wsfd, char *err,
 		    MOVE_MOUNT_F_EMPTY_PATH);
 
 		close(wsfd);
-		if (rc != 0)
-			FAIL("mount the workspace on %s: %s",
+		if (rc != 0) {
+			snprintf(err, errlen, "mount the workspace on %s: %s",
 			    ROOT_WORKSPACE_PATH, strerror(errno));
+			return ROOT_ERR_WORKSPACE;
+		}
 	}
 	if (outputs && wsfd < 0 && (mkdir(ROOT_OUTPUTS_PATH, 0700) != 0 ||
 	    chown(ROOT_OUTPUTS_PATH, o->run_uid, o->run_gid) != 0))

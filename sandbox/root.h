@@ -26,6 +26,10 @@ int	root_build(const struct root_opts *, char *err, size_t errlen);
 #define ROOT_OUTPUTS_PATH	"/tmp/outputs"	/* runner.py's _ART_DIR */
 #define ROOT_WORKSPACE_PATH	"/workspace"	/* a workspace's mount point */
 
+/* 0, -1 (err says why), or ROOT_ERR_WORKSPACE: the workspace's mount
+ * could not be moved onto ROOT_WORKSPACE_PATH (the run's, not the
+ * slot's: the run does not start, the slot goes on). */
+#define ROOT_ERR_WORKSPACE	(-2)
 int	root_run_mounts(const struct root_opts *, bool outputs, int wsfd,
 	    char *err, size_t errlen);
 

@@ -522,7 +522,9 @@ run_settle(struct run_slot *rs, int timeout_ms)
  * run_result_free()); on -1 the slot failed (err says how) and the caller
  * answers 5xx and should not use the slot again; on 1 the run was lost
  * with its zygote (killed from outside: err says so), the slot is sound,
- * and the caller answers 5xx.
+ * and the caller answers 5xx; on 2 the run did not start because its
+ * workspace could not be entered (RUN_NO_WORKSPACE): the slot is sound and
+ * the failure the client's (4xx).
  */
 int
 run_execute(struct run_slot *rs, const struct run_params *pa,
@@ -596,6 +598,12 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 		goto out;
 	}
 	rs->clean_pending = true;
+	if (p.done_msg.flags & PROTO_DONE_WORKSPACE) {
+		snprintf(err, errlen, "the run could not enter its workspace "
+		    "(the launcher's log says why)");
+		rc = RUN_NO_WORKSPACE;	/* the run's; the slot is sound */
+		goto out;
+	}
 	if (p.done_msg.flags & PROTO_DONE_NOEXEC) {
 		snprintf(err, errlen, "the run could not be started");
 		goto out;
@@ -661,6 +669,8 @@ run_ping_fd(int ctl_fd, int timeout_ms, struct run_warm *w)
 		w->data_gen = a.data_gen;
 		w->bare_retired = a.bare_retired;
 		w->data_retired = a.data_retired;
+		w->zygote_restarts = a.zygote_restarts;
+		w->keeper_restarts = a.keeper_restarts;
 		memcpy(w->modules, a.modules, sizeof(w->modules));
 		w->modules[sizeof(w->modules) - 1] = '\0';
 	}

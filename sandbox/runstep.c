@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,16 +84,36 @@ launcher_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* In the run's processes: report the failed step ("!msg") and end. */
+/* In the run's processes: say why the run does not start and end.  kind
+ * '!': a step of the sandbox failed (ours); 'W': the run's workspace could
+ * not be entered (the run's, not the slot's: launcher.h). */
+static void __attribute__((noreturn))
+runstep_end(int st, char kind, const char *why)
+{
+	char	msg[256];	/* what the launcher reads at most */
+	int	n = snprintf(msg, sizeof(msg), "%c%s", kind, why);
+
+	if (n >= (int)sizeof(msg))
+		n = (int)sizeof(msg) - 1;
+	(void)!send(st, msg, (size_t)n, MSG_NOSIGNAL);
+	_exit(127);
+}
+
+/* A set-up step failed ("!step: error") and end. */
 void
 runstep_fail(int st, const char *step)
 {
-	int	e = errno;
-	char	msg[128];
-	int	n = snprintf(msg, sizeof(msg), "!%s: %s", step, strerror(e));
+	char	why[200];
 
-	(void)!send(st, msg, (size_t)n, MSG_NOSIGNAL);
-	_exit(127);
+	snprintf(why, sizeof(why), "%s: %s", step, strerror(errno));
+	runstep_end(st, '!', why);
+}
+
+/* root_run_mounts() failed with rc, err saying why: report and end. */
+void
+runstep_fail_mounts(int st, int rc, const char *err)
+{
+	runstep_end(st, rc == ROOT_ERR_WORKSPACE ? 'W' : '!', err);
 }
 
 static void
@@ -102,6 +123,26 @@ runstep_rlimit(int st, int res, rlim_t soft, rlim_t hard)
 
 	if (setrlimit(res, &rl) != 0)
 		runstep_fail(st, "setrlimit");
+}
+
+/*
+ * Into the run's cgroups (cg_fds: run/cgroup.procs of each hierarchy,
+ * opened by the master; "0" moves the writer) and a cgroup namespace
+ * rooted there, warm and cold alike.  The run is the first process of the
+ * slot in run/: the OOM killer of its memory limit chooses among its own
+ * processes only (a keeper that lived there was its choice when every
+ * process of the run was tiny), and its pids limit is the run's alone.
+ */
+void
+runstep_join_cgroups(int st, const int *cg_fds, int ncg)
+{
+	int	i;
+
+	for (i = 0; i < ncg; i++)
+		if (write(cg_fds[i], "0", 1) != 1)
+			runstep_fail(st, "joining the run's cgroup");
+	if (unshare(CLONE_NEWCGROUP) != 0)
+		runstep_fail(st, "cgroup namespace");
 }
 
 /*
@@ -166,10 +207,19 @@ runstep_become(const struct runstep *r, int *fds, int st, bool workspace)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		runstep_fail(st, "pdeathsig");
 	/* The working directory: the workspace when the run has one (its
-	 * files outlive the run), else the run's own /tmp. */
-	if (chdir(workspace ? ROOT_WORKSPACE_PATH : "/tmp") != 0)
-		runstep_fail(st, workspace ? "chdir " ROOT_WORKSPACE_PATH :
-		    "chdir /tmp");
+	 * files outlive the run), else the run's own /tmp.  A workspace
+	 * that cannot be entered (the store resets its root at every
+	 * attach, so this is no chmod of an earlier run's) is the run's
+	 * failure, not the slot's. */
+	if (workspace && chdir(ROOT_WORKSPACE_PATH) != 0) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "chdir %s: %s", ROOT_WORKSPACE_PATH,
+		    strerror(errno));
+		runstep_end(st, 'W', why);
+	}
+	if (!workspace && chdir("/tmp") != 0)
+		runstep_fail(st, "chdir /tmp");
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Last: from here on only what the policy allows. */

@@ -93,7 +93,7 @@ const struct sb_knob_desc *sb_knob_describe(enum sb_cgversion, enum sb_knob);
 #define SB_CG_LAUNCHER	"launcher"
 #define SB_CG_RUN	"run"
 
-/* Usage of run/ below which no reclaim is done before a run (the keeper). */
+/* Usage of run/ below which no reclaim is done before a run. */
 #define SB_RECLAIM_FLOOR	(1ULL << 20)
 
 /* One slot's cgroups.  Made by the master; the worker only opens the knobs
@@ -310,6 +310,8 @@ struct run_warm {
 	uint8_t		 data_gen;
 	uint16_t	 bare_retired;	/* retired at PYEXEC_WARM_MAX_*, */
 	uint16_t	 data_retired;	/* mod 65536, since the launcher began */
+	uint8_t		 zygote_restarts; /* the launcher's counts, mod 256 */
+	uint8_t		 keeper_restarts;
 	char		 modules[200];	/* what the data zygote imported */
 };
 
@@ -321,6 +323,10 @@ struct run_slot {
 	bool		 clean_pending;	/* PROTO_CLEAN of the last run not read */
 };
 
+/* run_execute(): 0 (ran), -1 (the slot failed), 1 (lost with its zygote)
+ * or RUN_NO_WORKSPACE (its workspace could not be entered: not started,
+ * the client's error; the slot is sound). */
+#define RUN_NO_WORKSPACE	2
 int		 run_execute(struct run_slot *, const struct run_params *,
 		    struct run_result *, char *, size_t);
 int		 run_ping(struct run_slot *, int timeout_ms, struct run_warm *);

@@ -65,6 +65,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/loop.h>
 #include <linux/openat2.h>
 #include <poll.h>
@@ -1241,6 +1242,84 @@ store_load(struct store *s, unsigned slot, const struct ws_req *q,
 	return store_create(s, slot, q, dir, rel);
 }
 
+/*
+ * The root of a workspace as mkfs made it (root_owner=1000:1000, 0755, no
+ * extended attribute, no behaviour flag).  A run owns that directory: it
+ * may chmod it (to 0, and every later run failed to enter it), chown it
+ * to itself, give it ACLs (a default ACL of no rights masks every file a
+ * later run makes) and user.* attributes, and set the inode flags an owner
+ * may (sync, dirsync, noatime, nodump, topdir...).  At every attach the
+ * store puts it back, writing only what differs.  A run cannot set the
+ * flags that need CAP_LINUX_IMMUTABLE; the store clears them too.  Its
+ * times are the run's to set and stay.  0, or -1 (errno): the caller logs
+ * it and goes on (a run that then cannot enter is the client's error).
+ */
+#define STORE_ROOT_MODE	0755
+#define STORE_ROOT_ID	1000
+#define STORE_ROOT_FLAGS (FS_SECRM_FL | FS_UNRM_FL | FS_COMPR_FL | \
+	FS_SYNC_FL | FS_IMMUTABLE_FL | FS_APPEND_FL | FS_NODUMP_FL | \
+	FS_NOATIME_FL | FS_JOURNAL_DATA_FL | FS_NOTAIL_FL | FS_DIRSYNC_FL | \
+	FS_TOPDIR_FL | FS_NOCOMP_FL | FS_DAX_FL | FS_PROJINHERIT_FL)
+
+/* The behaviour flags off (an immutable directory refuses the rest, so
+ * first).  0 or -1. */
+static int
+store_root_flags(int fd)
+{
+	long	flags = 0;
+
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0)
+		return -1;
+	if ((flags & STORE_ROOT_FLAGS) == 0)
+		return 0;
+	flags &= ~(long)STORE_ROOT_FLAGS;
+	return ioctl(fd, FS_IOC_SETFLAGS, &flags);
+}
+
+/* The attributes a run can set go: ACLs and user.* (security.* and
+ * trusted.* need capabilities it lacks; an LSM's label stays).  0 or -1. */
+static int
+store_root_xattrs(int fd)
+{
+	static char	 names[65536];	/* XATTR_LIST_MAX */
+	ssize_t		 len;
+	char		*n;
+
+	if ((len = flistxattr(fd, names, sizeof(names))) < 0)
+		return -1;
+	for (n = names; n < names + len; n += strlen(n) + 1)
+		if ((strncmp(n, "user.", 5) == 0 ||
+		    strncmp(n, "system.posix_acl_", 17) == 0) &&
+		    fremovexattr(fd, n) != 0 && errno != ENODATA)
+			return -1;
+	return 0;
+}
+
+static int
+store_reset_root(int mnt)
+{
+	struct stat	 st;
+	int		 fd, rc = -1, e;
+
+	if ((fd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	if (store_root_flags(fd) != 0 || fstat(fd, &st) != 0)
+		goto out;
+	if ((st.st_uid != STORE_ROOT_ID || st.st_gid != STORE_ROOT_ID) &&
+	    fchown(fd, STORE_ROOT_ID, STORE_ROOT_ID) != 0)
+		goto out;
+	/* After the chown, which drops set-id bits. */
+	if ((st.st_mode & 07777) != STORE_ROOT_MODE &&
+	    fchmod(fd, STORE_ROOT_MODE) != 0)
+		goto out;
+	rc = store_root_xattrs(fd);
+out:
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
 static enum ws_status
 store_attach(struct store *s, unsigned slot, const struct ws_req *q,
     struct ws_reply *r, int *clone)
@@ -1259,6 +1338,13 @@ store_attach(struct store *s, unsigned slot, const struct ws_req *q,
 		return st;
 	if (!store_attach_room(s, w, slot))
 		return WS_NO_SPACE;
+	if (store_reset_root(w->mnt) != 0) {
+		char id[13];
+
+		store_logid(rel, id);
+		store_log(s, "warning", "workspace %s: resetting its root: %s",
+		    id, strerror(errno));
+	}
 	if ((*clone = store_clone(s, w->mnt, slot)) < 0) {
 		store_log(s, "error", "workspace clone for slot %u: %s", slot,
 		    strerror(errno));

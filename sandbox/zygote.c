@@ -216,9 +216,9 @@ zyg_single_threaded(void)
 static void
 spare_become_run(struct zyg *z, int fds[KEEP_MAX_FDS], int32_t flags)
 {
-	int	st = fds[PROTO_NFDS], i;
+	int	st = fds[PROTO_NFDS], rc;
 	int	wsfd = (flags & PROTO_RUN_WORKSPACE) ? fds[KEEP_FD_WORKSPACE] : -1;
-	char	err[256], line[300];
+	char	err[256];
 
 	/* The zygote's own /tmp (its imports' caches) goes first, so that
 	 * the run's mount table is a cold run's, with nothing beneath. */
@@ -226,17 +226,10 @@ spare_become_run(struct zyg *z, int fds[KEEP_MAX_FDS], int32_t flags)
 		runstep_fail(st, "unmounting the zygote's /tmp");
 	/* The run's file systems now, not when the spare was made: their
 	 * times must not tell when that was (when the last run ended). */
-	if (root_run_mounts(&z->root, (flags & PROTO_RUN_OUTPUTS) != 0, wsfd,
-	    err, sizeof(err)) != 0) {
-		snprintf(line, sizeof(line), "!%s", err);
-		(void)!send(st, line, strlen(line), MSG_NOSIGNAL);
-		_exit(127);
-	}
-	for (i = 0; i < z->ncg; i++)
-		if (write(z->cg_fds[i], "0", 1) != 1)
-			runstep_fail(st, "joining the run's cgroup");
-	if (unshare(CLONE_NEWCGROUP) != 0)
-		runstep_fail(st, "cgroup namespace");
+	if ((rc = root_run_mounts(&z->root, (flags & PROTO_RUN_OUTPUTS) != 0,
+	    wsfd, err, sizeof(err))) != 0)
+		runstep_fail_mounts(st, rc, err);
+	runstep_join_cgroups(st, z->cg_fds, z->ncg);
 	st = runstep_become(&z->step, fds, st, wsfd >= 0);
 	runstep_stamp(st);
 	close(st);

@@ -141,17 +141,29 @@ def test_the_fields_that_matter_most_hold_their_cold_values(stacks):
 
 
 def _keeper(s):
-    """The host pid of the stack's keeper: the launcher's child in the
-    slot's run/ memory cgroup."""
+    """The host pid of the stack's keeper: the launcher's child that runs
+    the launcher's program and waits on a signalfd (the spawner, its other
+    such child, has none).  It lives beside the launcher in the slot's
+    launcher/ memory cgroup, out of the runs' (issue 24: in run/ the OOM
+    killer chose it when every process of a run was smaller)."""
     status, j = _req(s["listen"], "GET", "/health")
     assert status == 200, j
     launcher = j["slots"][0]["launcher_pid"]
     with open("/proc/%d/task/%d/children" % (launcher, launcher)) as f:
         kids = [int(k) for k in f.read().split()]
     for k in kids:
-        with open("/proc/%d/cgroup" % k) as f:
-            mem = [l for l in f.read().splitlines() if ":memory:" in l]
-        if mem and mem[0].endswith("/run"):
+        try:
+            with open("/proc/%d/comm" % k) as f:
+                if f.read().strip() != "pyexec-launcher":
+                    continue
+            fds = [os.readlink("/proc/%d/fd/%s" % (k, fd))
+                   for fd in os.listdir("/proc/%d/fd" % k)]
+            with open("/proc/%d/cgroup" % k) as f:
+                mem = [l for l in f.read().splitlines() if ":memory:" in l]
+        except OSError:
+            continue                    # gone meanwhile
+        if "anon_inode:[signalfd]" in fds:
+            assert mem and mem[0].endswith("/launcher"), (k, mem)
             return k
     return None
 
