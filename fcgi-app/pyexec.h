@@ -139,6 +139,7 @@ int64_t		 config_llm_ms(const struct pyexec_config *);
 int64_t		 config_run_ms(double timeout);
 enum pyexec_err	 config_load(struct pyexec_config *, char *, size_t);
 void		 config_free(struct pyexec_config *);
+void		 config_wipe_key_env(void);
 int		 config_parse_size(const char *, uint64_t *);
 double		 config_default_cpu(const struct pyexec_config *);
 bool		 config_names_preloaded(const struct pyexec_config *,
@@ -515,7 +516,8 @@ void		 front_main(const struct pyexec_config *, struct shared *,
 
 /* guard.c: removes the slots' cgroups (and what is in them) when the
  * master dies without doing it; returns the pipe's write end. */
-int		 guard_start(enum sb_cgversion, const char *name);
+int		 guard_start(enum sb_cgversion, const char *name,
+		    struct pyexec_config *);
 void		 guard_done(int);
 
 /* selftest.c */
