@@ -144,7 +144,7 @@ master_die(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_msg("fatal", "startup", "refusing to serve: %s", msg);
-	exit(1);
+	worker_exit(1);		/* exit(), LeakSanitizer-ready (not dumpable) */
 }
 
 /*
@@ -1059,5 +1059,5 @@ main(int argc, char *argv[])
 		master_restart_due(&m);
 	}
 	master_drain(&m);
-	return 0;
+	worker_exit(0);		/* exit(), LeakSanitizer-ready (not dumpable) */
 }
