@@ -461,6 +461,30 @@ def test_unit_waits_for_the_drain_and_cleans_up(extracted):
     assert "RestrictRealtime" not in unit["Service"]
 
 
+# What the master and its root helpers use (docs/security.md, "Capabilities");
+# the processes of a slot get a full set in the slot's own user namespace,
+# which the unit's bounding set does not reach.
+UNIT_CAPABILITIES = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL",
+                     "CAP_MKNOD", "CAP_SETGID", "CAP_SETUID", "CAP_SYS_ADMIN",
+                     "CAP_SYS_NICE"}
+
+
+def test_unit_bounds_capabilities_and_core_dumps(extracted):
+    """The unit drops every capability the master never uses, and no
+    process of the unit dumps core (the master holds the LLM key):
+    LimitCORE=1, the value that also aborts a core_pattern pipe."""
+    svc = parse_unit(extracted + UNIT)["Service"]
+    bset = svc.get("CapabilityBoundingSet", [])
+    assert len(bset) == 1, bset
+    assert set(bset[0].split()) == UNIT_CAPABILITIES, bset
+    for cap in ("CAP_SYS_PTRACE", "CAP_SYS_MODULE", "CAP_SYS_RAWIO",
+                "CAP_NET_ADMIN", "CAP_BPF", "CAP_SYS_TIME", "CAP_SETPCAP",
+                "CAP_SETFCAP", "CAP_SYS_RESOURCE"):
+        assert cap not in bset[0], cap
+    assert "AmbientCapabilities" not in svc
+    assert svc.get("LimitCORE") == ["1"], svc.get("LimitCORE")
+
+
 def test_compiled_in_paths_are_the_packaged_files(extracted):
     strings = run(["strings", "-a", extracted + SBIN]).stdout.splitlines()
     for path in (LAUNCHER, ZYGOTE, RUNNER):
