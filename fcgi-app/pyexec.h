@@ -163,6 +163,16 @@ const char	*envelope_reason(int http_status);
 char		*envelope_error(const char *id, const char *code, const char *msg);
 bool		 envelope_utf8_valid(const char *, size_t);
 
+/* unicode.c: what a file name must not hold besides '/' and NUL. */
+enum unicode_hidden {
+	UNICODE_SHOWN,		/* none */
+	UNICODE_CONTROL,	/* Cc: C0, DEL, C1 */
+	UNICODE_FORMAT,		/* Cf, Zl, Zp (unicode-format.h) */
+};
+extern const char	 unicode_table_version[];
+bool		 unicode_is_format(uint32_t);
+enum unicode_hidden unicode_name_hidden(const char *, size_t, uint32_t *);
+
 /* jsonstrict.c: 0 if the buffer is one RFC 8259 JSON text (and its
  * numbers finite), else -1 with the problem and its offset in msg. */
 int		 json_strict_check(const char *, size_t, int max_depth,
@@ -315,7 +325,8 @@ enum pyexec_err	 request_parse_generate(const char *, size_t,
 void		 request_free(struct exec_request *);
 enum pyexec_err	 request_parse_memory(struct json_object *, uint64_t *);
 struct json_object *request_json(const char *, size_t, char *, size_t);
-const char	*request_file_name_bad(const char *, size_t);
+const char	*request_file_name_bad(const char *, size_t, char *buf,
+		    size_t buflen);
 
 
 /* llm.c: the OpenAI-compatible chat client. */
