@@ -560,17 +560,25 @@ config_backend_secret(struct pyexec_config *c, char *err, size_t errlen)
 	return PYEXEC_OK;
 }
 
+/* The LLM key, wiped and freed: what a process that never calls the
+ * model (the front) does with its copy. */
+void
+config_forget_llm_key(struct pyexec_config *c)
+{
+	if (c->llm_key != NULL) {
+		explicit_bzero(c->llm_key, strlen(c->llm_key));
+		free(c->llm_key);
+	}
+	c->llm_key = NULL;
+}
+
 /* What config_load() allocated: the LLM key, wiped first; and the
  * backend secret. */
 void
 config_free(struct pyexec_config *c)
 {
 	trust_forget(&c->backend_secret);
-	if (c->llm_key != NULL) {
-		explicit_bzero(c->llm_key, strlen(c->llm_key));
-		free(c->llm_key);
-	}
-	c->llm_key = NULL;
+	config_forget_llm_key(c);
 }
 
 enum pyexec_err

@@ -18,7 +18,7 @@
  *
  * The guard stays root (removing cgroups needs it) and holds nothing but
  * the pipe and stderr: not the listening socket, the channels, the slots'
- * control sockets, the shared table or the LLM key (wiped at the fork).
+ * control sockets, the shared table or a secret (wiped at the fork).
  */
 #include "config.h"
 
@@ -75,9 +75,10 @@ guard_main(int rfd, enum sb_cgversion v, char *name, pid_t master)
 
 /*
  * Forks the guard of the cgroup name (e.g. "pyexec/default").  The guard
- * first wipes what cfg holds of the LLM key (config_free()): it never uses
- * it.  Returns the pipe's write end (close-on-exec; the caller's children
- * that are not exec'd must close it), or -1 with errno set.
+ * first wipes the secrets cfg holds (config_free(): the LLM key, the
+ * backend secret): it uses neither.  Returns the pipe's write end
+ * (close-on-exec; the caller's children that are not exec'd must close
+ * it), or -1 with errno set.
  */
 int
 guard_start(enum sb_cgversion v, const char *name, struct pyexec_config *cfg)

@@ -430,7 +430,8 @@ master_fork_store(struct master *m, char *err, size_t errlen)
 			dup2(nul, 0);	/* never the listening socket */
 			close(nul);
 		}
-		config_free(&m->cfg);	/* the LLM key: wiped, not the store's */
+		config_free(&m->cfg);	/* the LLM key and the backend secret:
+					 * wiped, neither is the store's */
 		store_main(&m->store, m->ws_store, p[1]);
 	}
 	close(p[1]);
@@ -514,7 +515,8 @@ master_fork_front(struct master *m)
 		close(m->guard_fd);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
 		_exit(1);
-	config_free(&m->cfg);	/* the LLM key: wiped, not the front's */
+	config_forget_llm_key(&m->cfg);	/* not the front's (the backend
+					 * secret is: it checks it) */
 	front_main(&m->cfg, m->sh, m->chan);
 }
 

@@ -139,6 +139,7 @@ int64_t		 config_llm_ms(const struct pyexec_config *);
 int64_t		 config_run_ms(double timeout);
 enum pyexec_err	 config_load(struct pyexec_config *, char *, size_t);
 void		 config_free(struct pyexec_config *);
+void		 config_forget_llm_key(struct pyexec_config *);
 void		 config_wipe_key_env(void);
 int		 config_parse_size(const char *, uint64_t *);
 double		 config_default_cpu(const struct pyexec_config *);

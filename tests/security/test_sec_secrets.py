@@ -343,3 +343,41 @@ def test_a_worker_forked_again_still_has_the_key():
     recs = lh.fake_records(tok)
     assert recs, "the model got no call"
     lh.assert_chat_request(recs[-1])
+
+
+def _backend_secret():
+    path = os.environ.get("PYEXEC_BACKEND_SECRET_FILE") or os.path.join(
+        os.environ.get(ph.ENV_RUN_DIR) or "", "backend-secret")
+    try:
+        with open(path) as f:
+            hexa = f.readline().strip()
+    except OSError as e:
+        pytest.fail("no backend secret at %s (%s): scripts/dev up makes it"
+                    % (path, e))
+    assert len(hexa) == 64, "not a backend secret: " + path
+    return hexa.encode()
+
+
+def test_the_backend_secret_is_only_where_it_is_checked():
+    """The other secret of the stack (nginx's proof, trust.c): the front
+    and the workers check it, so they and the master hold it; the guard
+    and the store drop their copy at the fork, and no environment holds
+    it."""
+    secret = _backend_secret()
+    roles = _roles()
+    held, env = {}, []
+    for pid, role in roles.items():
+        if role == "nginx":
+            continue                      # nginx sends it: its own config
+        if _mem_holds(pid, secret):
+            held[pid] = role
+        if secret in _environ(pid):
+            env.append("%d (%s)" % (pid, role))
+    assert not env, "the backend secret is in the environment of %r" % env
+    for role in ("master", "front", "worker"):
+        pids = [p for p, r in roles.items() if r == role]
+        assert pids and all(p in held for p in pids), (role, pids, held)
+    others = {"%d (%s)" % (p, r) for p, r in held.items()
+              if r not in ("master", "front", "worker")}
+    assert not others, "the backend secret is in the memory of " + ", ".join(
+        sorted(others))
