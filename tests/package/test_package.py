@@ -465,8 +465,8 @@ def test_unit_waits_for_the_drain_and_cleans_up(extracted):
 # the processes of a slot get a full set in the slot's own user namespace,
 # which the unit's bounding set does not reach.
 UNIT_CAPABILITIES = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL",
-                     "CAP_MKNOD", "CAP_SETGID", "CAP_SETUID", "CAP_SYS_ADMIN",
-                     "CAP_SYS_NICE"}
+                     "CAP_MKNOD", "CAP_NET_ADMIN", "CAP_SETGID", "CAP_SETUID",
+                     "CAP_SYS_ADMIN", "CAP_SYS_NICE"}
 
 
 def test_unit_bounds_capabilities_and_core_dumps(extracted):
@@ -478,7 +478,7 @@ def test_unit_bounds_capabilities_and_core_dumps(extracted):
     assert len(bset) == 1, bset
     assert set(bset[0].split()) == UNIT_CAPABILITIES, bset
     for cap in ("CAP_SYS_PTRACE", "CAP_SYS_MODULE", "CAP_SYS_RAWIO",
-                "CAP_NET_ADMIN", "CAP_BPF", "CAP_SYS_TIME", "CAP_SETPCAP",
+                "CAP_NET_RAW", "CAP_BPF", "CAP_SYS_TIME", "CAP_SETPCAP",
                 "CAP_SETFCAP", "CAP_SYS_RESOURCE"):
         assert cap not in bset[0], cap
     assert "AmbientCapabilities" not in svc
