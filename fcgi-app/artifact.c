@@ -6,7 +6,8 @@
  * array (sandbox/runner.py, _Artifacts); run.c caps what it reads, and
  * task_report() hands the text here.  It comes from inside the user's
  * process, so nothing in it is trusted: every name is checked (1-255
- * bytes of UTF-8, no '/', no "..", no control character), the mime type
+ * bytes of UTF-8, no '/', no "..", no control or invisible format
+ * character: unicode.c), the mime type
  * comes from our own table by the name's extension, base64 is decoded
  * strictly and its length must be the size said, a PNG must have its
  * header (width and height are the IHDR's, not the runner's), a plotly
@@ -71,20 +72,19 @@ artifact_mime(const char *name)
 	return "application/octet-stream";
 }
 
-/* Whether name may name an artifact or an input file. */
+/* Whether name may name an artifact: what the runner checked (1-255
+ * bytes of UTF-8, no '/', no "..", no control, format or line separator
+ * character: unicode.c). */
 bool
 artifact_name_ok(const char *name, size_t len)
 {
-	size_t	i;
+	uint32_t	cp;
 
 	if (len == 0 || len > 255 || strlen(name) != len ||
-	    !envelope_utf8_valid(name, len) || strstr(name, "..") != NULL)
+	    !envelope_utf8_valid(name, len) || strstr(name, "..") != NULL ||
+	    memchr(name, '/', len) != NULL)
 		return false;
-	for (i = 0; i < len; i++)
-		if (name[i] == '/' || (unsigned char)name[i] < 0x20 ||
-		    name[i] == 0x7f)
-			return false;
-	return true;
+	return unicode_name_hidden(name, len, &cp) == UNICODE_SHOWN;
 }
 
 static int

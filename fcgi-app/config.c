@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,46 +201,105 @@ config_load_sizes(struct pyexec_config *c, char *err, size_t errlen)
 	return PYEXEC_OK;
 }
 
+/* The variables that may hold the LLM key, in the order they are read. */
+static const char *const config_key_vars[] = {
+	"PYEXEC_LLM_API_KEY", "TOGETHER_API_KEY",
+};
+
+/* The first line of the key file into buf (NUL-terminated, cut at the
+ * first CR or LF), read with read(2): no stdio buffer keeps a copy on the
+ * heap.  0, or -1 with errno set. */
+static int
+config_read_key_file(const char *file, char *buf, size_t len)
+{
+	ssize_t	n;
+	size_t	got = 0;
+	int	fd, e;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
 /*
  * The LLM key: PYEXEC_LLM_API_KEY, else the first line of
  * PYEXEC_LLM_API_KEY_FILE (read by the master, as root), else
  * TOGETHER_API_KEY.  None is not an error: the LLM routes then answer 503.
- * The error messages name the variable, never the value.
+ * The error messages name the variable, never the value.  c->llm_key is
+ * the one copy left once the master has called config_wipe_key_env().
  */
 static enum pyexec_err
 config_llm_key(struct pyexec_config *c, char *err, size_t errlen)
 {
-	const char	*v = env_first("PYEXEC_LLM_API_KEY", NULL), *file;
+	const char	*v = env_first(config_key_vars[0], NULL), *file;
 	char		 buf[1024];
-	FILE		*f;
+	enum pyexec_err	 rc = PYEXEC_OK;
 	size_t		 n;
 
+	buf[0] = '\0';
 	if (v == NULL && (file = env_first("PYEXEC_LLM_API_KEY_FILE", NULL)) != NULL) {
-		if ((f = fopen(file, "re")) == NULL) {
+		if (config_read_key_file(file, buf, sizeof(buf)) != 0) {
 			snprintf(err, errlen, "PYEXEC_LLM_API_KEY_FILE: %s: %s",
 			    file, strerror(errno));
 			return PYEXEC_ERR_CONFIG;
 		}
-		if (fgets(buf, sizeof(buf), f) == NULL)
-			buf[0] = '\0';
-		fclose(f);
-		buf[strcspn(buf, "\r\n")] = '\0';
 		v = buf;
 	}
 	if (v == NULL)
-		v = env_first("TOGETHER_API_KEY", NULL);
+		v = env_first(config_key_vars[1], NULL);
 	if (v == NULL || *v == '\0')
-		return PYEXEC_OK;
+		goto out;
 	for (n = 0; v[n] != '\0'; n++)
 		if ((unsigned char)v[n] <= ' ' || (unsigned char)v[n] >= 0x7f) {
 			snprintf(err, errlen, "the LLM key must be printable "
 			    "ASCII without spaces");
-			return PYEXEC_ERR_CONFIG;
+			rc = PYEXEC_ERR_CONFIG;
+			goto out;
 		}
 	if ((c->llm_key = strdup(v)) == NULL)
-		return PYEXEC_ERR_NOMEM;
+		rc = PYEXEC_ERR_NOMEM;
+out:
 	explicit_bzero(buf, sizeof(buf));
-	return PYEXEC_OK;
+	return rc;
+}
+
+/*
+ * Wipes the values of the key's variables where they are and removes them
+ * from the environment: /proc/PID/environ shows the block the process was
+ * started with, which unsetenv() leaves as it was, and every child forked
+ * later would inherit it.  The master calls this right after
+ * config_load(), before it forks anything.
+ */
+void
+config_wipe_key_env(void)
+{
+	extern char	**environ;
+	char		**e;
+	size_t		  i, n;
+
+	for (i = 0; i < sizeof(config_key_vars) / sizeof(config_key_vars[0]);
+	    i++) {
+		n = strlen(config_key_vars[i]);
+		for (e = environ; e != NULL && *e != NULL; e++)
+			if (strncmp(*e, config_key_vars[i], n) == 0 &&
+			    (*e)[n] == '=')
+				explicit_bzero(*e + n + 1, strlen(*e + n + 1));
+		(void)unsetenv(config_key_vars[i]);
+	}
 }
 
 /*
@@ -500,17 +560,25 @@ config_backend_secret(struct pyexec_config *c, char *err, size_t errlen)
 	return PYEXEC_OK;
 }
 
+/* The LLM key, wiped and freed: what a process that never calls the
+ * model (the front) does with its copy. */
+void
+config_forget_llm_key(struct pyexec_config *c)
+{
+	if (c->llm_key != NULL) {
+		explicit_bzero(c->llm_key, strlen(c->llm_key));
+		free(c->llm_key);
+	}
+	c->llm_key = NULL;
+}
+
 /* What config_load() allocated: the LLM key, wiped first; and the
  * backend secret. */
 void
 config_free(struct pyexec_config *c)
 {
 	trust_forget(&c->backend_secret);
-	if (c->llm_key != NULL) {
-		explicit_bzero(c->llm_key, strlen(c->llm_key));
-		free(c->llm_key);
-	}
-	c->llm_key = NULL;
+	config_forget_llm_key(c);
 }
 
 enum pyexec_err

@@ -18,7 +18,7 @@
  *
  * The guard stays root (removing cgroups needs it) and holds nothing but
  * the pipe and stderr: not the listening socket, the channels, the slots'
- * control sockets or the shared table.
+ * control sockets, the shared table or a secret (wiped at the fork).
  */
 #include "config.h"
 
@@ -74,12 +74,14 @@ guard_main(int rfd, enum sb_cgversion v, char *name, pid_t master)
 }
 
 /*
- * Forks the guard of the cgroup name (e.g. "pyexec/default").  Returns the
- * pipe's write end (close-on-exec; the caller's children that are not
- * exec'd must close it), or -1 with errno set.
+ * Forks the guard of the cgroup name (e.g. "pyexec/default").  The guard
+ * first wipes the secrets cfg holds (config_free(): the LLM key, the
+ * backend secret): it uses neither.  Returns the pipe's write end
+ * (close-on-exec; the caller's children that are not exec'd must close
+ * it), or -1 with errno set.
  */
 int
-guard_start(enum sb_cgversion v, const char *name)
+guard_start(enum sb_cgversion v, const char *name, struct pyexec_config *cfg)
 {
 	int	p[2];
 	pid_t	pid, master = getpid();
@@ -95,6 +97,7 @@ guard_start(enum sb_cgversion v, const char *name)
 		char	own[512];
 
 		close(p[1]);
+		config_free(cfg);
 		snprintf(own, sizeof(own), "%s", name);
 		guard_main(p[0], v, own, master);
 	}

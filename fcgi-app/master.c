@@ -54,6 +54,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -143,7 +144,7 @@ master_die(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_msg("fatal", "startup", "refusing to serve: %s", msg);
-	exit(1);
+	worker_exit(1);		/* exit(), LeakSanitizer-ready (not dumpable) */
 }
 
 /*
@@ -173,6 +174,33 @@ master_core_pattern(void)
 		log_msg("info", "startup", "kernel.core_pattern is a pipe: runs "
 		    "get RLIMIT_CORE 1, which keeps the kernel from starting "
 		    "its helper for them");
+}
+
+/*
+ * Before anything else: the master holds the LLM key for as long as it
+ * runs (it forks the workers again), so it is not dumpable (no core file
+ * whatever fs.suid_dumpable says, no ptrace or /proc/PID/mem but with
+ * CAP_SYS_PTRACE) and every process it starts inherits RLIMIT_CORE 1
+ * (soft and hard), the value that also stops a core_pattern pipe, under
+ * systemd (LimitCORE=1) or spawn-fcgi from a shell alike.  Not 0: a hard
+ * limit of 0 could not be raised to the runs' 1 (runstep.c).
+ */
+static void
+master_no_core(void)
+{
+	struct rlimit	rl;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		master_die("PR_SET_DUMPABLE: %s", strerror(errno));
+	if (getrlimit(RLIMIT_CORE, &rl) != 0)
+		master_die("RLIMIT_CORE: %s", strerror(errno));
+	if (rl.rlim_max < 1)
+		master_die("the hard RLIMIT_CORE is 0: the runs need 1, the "
+		    "value that aborts a core_pattern pipe (LimitCORE=1, "
+		    "ulimit -Hc 1)");
+	rl.rlim_cur = rl.rlim_max = 1;
+	if (setrlimit(RLIMIT_CORE, &rl) != 0)
+		master_die("RLIMIT_CORE: %s", strerror(errno));
 }
 
 /* What fd 0 is, for the drain: TCP, or a unix socket's path and file. */
@@ -283,6 +311,7 @@ master_preflight(struct master *m)
 
 	if (config_load(&m->cfg, err, sizeof(err)) != PYEXEC_OK)
 		master_die("configuration: %s", err);
+	config_wipe_key_env();	/* m->cfg.llm_key is the one copy left */
 	if (geteuid() != 0)
 		master_die("pyexec-fcgi must start as root (it makes cgroups "
 		    "and namespaces, then drops privileges)");
@@ -401,6 +430,8 @@ master_fork_store(struct master *m, char *err, size_t errlen)
 			dup2(nul, 0);	/* never the listening socket */
 			close(nul);
 		}
+		config_free(&m->cfg);	/* the LLM key and the backend secret:
+					 * wiped, neither is the store's */
 		store_main(&m->store, m->ws_store, p[1]);
 	}
 	close(p[1]);
@@ -484,6 +515,8 @@ master_fork_front(struct master *m)
 		close(m->guard_fd);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
 		_exit(1);
+	config_forget_llm_key(&m->cfg);	/* not the front's (the backend
+					 * secret is: it checks it) */
 	front_main(&m->cfg, m->sh, m->chan);
 }
 
@@ -648,7 +681,7 @@ master_guard(struct master *m)
 
 	snprintf(name, sizeof(name), "%spyexec/%s", m->cg_base,
 	    m->cfg.instance);
-	if ((m->guard_fd = guard_start(m->cgv, name)) < 0)
+	if ((m->guard_fd = guard_start(m->cgv, name, &m->cfg)) < 0)
 		master_die("the guard: %s", strerror(errno));
 }
 
@@ -1001,6 +1034,7 @@ main(int argc, char *argv[])
 	 * must not depend on the umask it was started with (systemd's UMask=,
 	 * a shell's). */
 	umask(022);
+	master_no_core();
 	memset(&m, 0, sizeof(m));
 	m.guard_fd = -1;
 	sigemptyset(&set);
@@ -1027,5 +1061,5 @@ main(int argc, char *argv[])
 		master_restart_due(&m);
 	}
 	master_drain(&m);
-	return 0;
+	worker_exit(0);		/* exit(), LeakSanitizer-ready (not dumpable) */
 }

@@ -139,6 +139,8 @@ int64_t		 config_llm_ms(const struct pyexec_config *);
 int64_t		 config_run_ms(double timeout);
 enum pyexec_err	 config_load(struct pyexec_config *, char *, size_t);
 void		 config_free(struct pyexec_config *);
+void		 config_forget_llm_key(struct pyexec_config *);
+void		 config_wipe_key_env(void);
 int		 config_parse_size(const char *, uint64_t *);
 double		 config_default_cpu(const struct pyexec_config *);
 bool		 config_names_preloaded(const struct pyexec_config *,
@@ -161,6 +163,16 @@ const char	*envelope_error_code(int http_status);
 const char	*envelope_reason(int http_status);
 char		*envelope_error(const char *id, const char *code, const char *msg);
 bool		 envelope_utf8_valid(const char *, size_t);
+
+/* unicode.c: what a file name must not hold besides '/' and NUL. */
+enum unicode_hidden {
+	UNICODE_SHOWN,		/* none */
+	UNICODE_CONTROL,	/* Cc: C0, DEL, C1 */
+	UNICODE_FORMAT,		/* Cf, Zl, Zp (unicode-format.h) */
+};
+extern const char	 unicode_table_version[];
+bool		 unicode_is_format(uint32_t);
+enum unicode_hidden unicode_name_hidden(const char *, size_t, uint32_t *);
 
 /* jsonstrict.c: 0 if the buffer is one RFC 8259 JSON text (and its
  * numbers finite), else -1 with the problem and its offset in msg. */
@@ -314,7 +326,8 @@ enum pyexec_err	 request_parse_generate(const char *, size_t,
 void		 request_free(struct exec_request *);
 enum pyexec_err	 request_parse_memory(struct json_object *, uint64_t *);
 struct json_object *request_json(const char *, size_t, char *, size_t);
-const char	*request_file_name_bad(const char *, size_t);
+const char	*request_file_name_bad(const char *, size_t, char *buf,
+		    size_t buflen);
 
 
 /* llm.c: the OpenAI-compatible chat client. */
@@ -515,7 +528,8 @@ void		 front_main(const struct pyexec_config *, struct shared *,
 
 /* guard.c: removes the slots' cgroups (and what is in them) when the
  * master dies without doing it; returns the pipe's write end. */
-int		 guard_start(enum sb_cgversion, const char *name);
+int		 guard_start(enum sb_cgversion, const char *name,
+		    struct pyexec_config *);
 void		 guard_done(int);
 
 /* selftest.c */

@@ -555,12 +555,14 @@ request_files_dup(const char *b, size_t len, char *dup, size_t duplen)
 
 /*
  * An input file's name: 1-255 bytes of UTF-8, no '/', no NUL, no control
- * character (C0, DEL, C1), not "." or "..".  NULL, or what is wrong.
+ * character (C0, DEL, C1), no format character or line separator that a
+ * reader cannot see (unicode.c), not "." or "..".  NULL, or what is wrong
+ * (a static string, or buf).
  */
 const char *
-request_file_name_bad(const char *s, size_t len)
+request_file_name_bad(const char *s, size_t len, char *buf, size_t buflen)
 {
-	size_t	i;
+	uint32_t	cp;
 
 	if (len == 0)
 		return "must not be empty";
@@ -572,15 +574,18 @@ request_file_name_bad(const char *s, size_t len)
 		return "must be valid UTF-8";
 	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
 		return "must not be \".\" or \"..\"";
-	for (i = 0; i < len; i++) {
-		if (s[i] == '/')
-			return "must not contain '/' (a name in the working "
-			    "directory, not a path)";
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
-		    ((unsigned char)s[i] == 0xc2 && i + 1 < len &&
-		    (unsigned char)s[i + 1] >= 0x80 &&
-		    (unsigned char)s[i + 1] <= 0x9f))
-			return "must not contain control characters";
+	if (memchr(s, '/', len) != NULL)
+		return "must not contain '/' (a name in the working "
+		    "directory, not a path)";
+	switch (unicode_name_hidden(s, len, &cp)) {
+	case UNICODE_CONTROL:
+		return "must not contain control characters";
+	case UNICODE_FORMAT:
+		snprintf(buf, buflen, "must not contain invisible format "
+		    "characters (found U+%04X)", (unsigned)cp);
+		return buf;
+	case UNICODE_SHOWN:
+		break;
 	}
 	return NULL;
 }
@@ -662,7 +667,8 @@ field_files(const struct field *f, struct json_object *v,
 			    "must be a string");
 		s = json_object_get_string(name);
 		len = (size_t)json_object_get_string_len(name);
-		if ((why = request_file_name_bad(s, len)) != NULL)
+		if ((why = request_file_name_bad(s, len, text,
+		    sizeof(text))) != NULL)
 			return file_fail(e, f, FK_NAME, i, "name", why);
 		for (j = 0; j < i; j++)
 			if (r->files[j].name_len == len &&

@@ -100,10 +100,11 @@ worker_drop(const struct pyexec_config *c)
 #endif
 
 /*
- * exit() for a process that went through worker_drop().  In a build with
- * AddressSanitizer only: dumpable again, so that LeakSanitizer's check at
- * exit may stop this process's threads (ptrace) and report leaks; the
- * service as shipped stays not dumpable to its end.
+ * exit() for a process that went through worker_drop(), and for the master
+ * (not dumpable either).  In a build with AddressSanitizer only: dumpable
+ * again, so that LeakSanitizer's check at exit may stop this process's
+ * threads (ptrace) and report leaks; the service as shipped stays not
+ * dumpable to its end.
  */
 void
 worker_exit(int status)

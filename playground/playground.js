@@ -333,6 +333,24 @@
     return box;
   }
 
+  // A name as a person may read it: the service refuses names with control,
+  // format (bidi overrides, zero-width characters, ...) and line separator
+  // characters; what it lets through and a reader still cannot see (other
+  // default-ignorable characters such as U+3164, unassigned or private
+  // code points, spaces other than U+0020) is shown as \u{...}, and so is
+  // a backslash, so that an escape cannot be faked.  The name goes in a
+  // left-to-right isolate (<bdi dir="ltr">, unicode-bidi: isolate): right-
+  // to-left letters in it reorder neither it nor the text around it.
+  var HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}\p{Cs}\p{Default_Ignorable_Code_Point}\\]|[^\S ]/gu;
+  function shownName(name) {
+    return String(name).replace(HIDDEN, function (c) {
+      return "\\u{" + c.codePointAt(0).toString(16).toUpperCase() + "}";
+    });
+  }
+  function nameEl(name) {
+    return el("bdi", { className: "name", dir: "ltr", text: shownName(name) });
+  }
+
   function renderImage(item) {
     var mime = safeMime(item.mime, "image/");
     var fig = el("figure", { className: "artifact image" });
@@ -340,13 +358,13 @@
       fig.appendChild(el("figcaption", { text: "An image that cannot be shown (" + String(item.mime) + ")." }));
       return fig;
     }
-    var img = el("img", { src: "data:" + mime + ";base64," + item.data, alt: String(item.name || "figure") });
+    var img = el("img", { src: "data:" + mime + ";base64," + item.data, alt: shownName(item.name || "figure") });
     if (item.width) img.setAttribute("width", String(item.width));
     if (item.height) img.setAttribute("height", String(item.height));
     img.setAttribute("data-width", String(item.width || ""));
     img.setAttribute("data-height", String(item.height || ""));
     fig.appendChild(img);
-    fig.appendChild(el("figcaption", { text: String(item.name || "figure") + (item.width ? " \u2014 " + item.width + "\u00d7" + item.height : "") + (item.truncated ? " (truncated)" : "") }));
+    fig.appendChild(el("figcaption", {}, [nameEl(item.name || "figure"), (item.width ? " \u2014 " + item.width + "\u00d7" + item.height : "") + (item.truncated ? " (truncated)" : "")]));
     return fig;
   }
 
@@ -354,7 +372,7 @@
     var fig = el("figure", { className: "artifact plotly" });
     var div = el("div", { className: "plotly-target" });
     fig.appendChild(div);
-    fig.appendChild(el("figcaption", { text: String(item.name || "plotly figure") }));
+    fig.appendChild(el("figcaption", {}, [nameEl(item.name || "plotly figure")]));
     var spec = item.data;
     if (typeof spec === "string") { try { spec = JSON.parse(spec); } catch (e) { spec = null; } }
     if (!spec || typeof spec !== "object" || item.truncated) {
@@ -370,17 +388,18 @@
   }
 
   function renderFile(item) {
-    var name = String(item.name || "file");
+    var name = shownName(item.name || "file");
     var row = el("div", { className: "artifact file" });
     var size = fmtBytes(item.size);
     if (item.truncated || typeof item.data !== "string") {
-      row.appendChild(el("span", { text: name + " (" + size + ") \u2014 too large, not returned" }));
+      row.appendChild(el("span", {}, [nameEl(item.name || "file"), " (" + size + ") \u2014 " +
+        (item.reason === "name" ? "its name was refused, not returned" : "too large, not returned")]));
     } else {
       // The link's own type: a passive one, else octet-stream (an HTML or
       // SVG file is the run's: it is saved, never opened as a document).
       var mime = safeMime(item.mime);
       if (!PASSIVE_TYPES.test(mime)) mime = "application/octet-stream";
-      var a = el("a", { href: "data:" + mime + ";base64," + item.data, download: name.replace(/^.*\//, ""), text: name });
+      var a = el("a", { href: "data:" + mime + ";base64," + item.data, download: name.replace(/^.*\//, "") }, [nameEl(item.name)]);
       row.appendChild(a);
       row.appendChild(el("span", { className: "meta", text: " " + size + ", " + String(item.mime || "") }));
     }

@@ -599,14 +599,25 @@ def _art_pending():
                                          bool(helpers.Gcf.figs))
 
 
+# What a name must not hold besides '/': controls (Cc: C0, DEL, C1),
+# format characters (Cf: bidi overrides, zero-width characters, the BOM,
+# tags, the soft hyphen, ...) and line or paragraph separators (Zl, Zp);
+# the worker checks again with the same table (fcgi-app/unicode.c).
+_NAME_HIDDEN = ("Cc", "Cf", "Zl", "Zp")
+
+
 def _name_ok(name):
     try:
         name.encode("utf-8", "strict")
     except UnicodeError:
         return False
-    return (0 < len(name.encode()) <= 255 and name not in (".", "..")
-            and "/" not in name and ".." not in name
-            and all(c >= " " and c != "\x7f" for c in name))
+    if not (0 < len(name.encode()) <= 255 and name not in (".", "..")
+            and "/" not in name and ".." not in name):
+        return False
+    if name.isascii():
+        return all(" " <= c < "\x7f" for c in name)
+    import unicodedata                  # past the user's code: no cost to it
+    return not any(unicodedata.category(c) in _NAME_HIDDEN for c in name)
 
 
 def _art_files():

@@ -288,3 +288,38 @@ def test_plotly_figure_and_file_link(driver):
     assert [i["mime"] for i in env["response"] if i.get("name") == "page.html"] == ["text/html"]
     assert page.get_attribute("href").startswith("data:application/octet-stream;base64,")
     assert severe_console(driver) == []
+
+
+def test_file_names_cannot_masquerade(driver):
+    """A name is shown as a reader can check it (docs/playground.md): in a
+    left-to-right isolate (<bdi dir="ltr">), what the service lets through
+    but a reader cannot see (a Hangul filler, a no-break space) escaped as
+    \\u{...}, a backslash too; a name the service refused (U+202E, the
+    right-to-left override) is said, never shown."""
+    names = ["\u05d0\u05d1.txt", "a\u3164b.txt", "sp\u00a0ace.txt",
+             "back\\slash.txt", "invoice\u202etxt.exe"]
+    code = ("import os\nos.makedirs('/tmp/outputs', exist_ok=True)\n"
+            "for n in %r:\n"
+            "    open('/tmp/outputs/' + n, 'w').write('x')\n" % names)
+    load(driver, KEY)
+    set_code(driver, code)
+    out = run_and_wait(driver)
+    WebDriverWait(driver, 20).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#run-output .artifact.file")) == 5)
+    links = out.find_elements(By.CSS_SELECTOR, ".artifact.file a")
+    shown = {"a\u3164b.txt": "a\\u{3164}b.txt",
+             "back\\slash.txt": "back\\u{5C}slash.txt",
+             "sp\u00a0ace.txt": "sp\\u{A0}ace.txt",
+             "\u05d0\u05d1.txt": "\u05d0\u05d1.txt"}
+    assert sorted(a.text for a in links) == sorted(shown.values()), [a.text for a in links]
+    for a in links:
+        assert a.get_attribute("download") == a.text
+        bdi = a.find_element(By.CSS_SELECTOR, "bdi.name")
+        assert bdi.get_attribute("dir") == "ltr"
+        assert driver.execute_script(
+            "return getComputedStyle(arguments[0]).unicodeBidi", bdi) == "isolate"
+    refused = [r.text for r in out.find_elements(By.CSS_SELECTOR, ".artifact.file")
+               if not r.find_elements(By.TAG_NAME, "a")]
+    assert len(refused) == 1 and "its name was refused" in refused[0], refused
+    assert "\u202e" not in out.text and "invoice" not in out.text
+    assert severe_console(driver) == []

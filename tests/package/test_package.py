@@ -461,6 +461,30 @@ def test_unit_waits_for_the_drain_and_cleans_up(extracted):
     assert "RestrictRealtime" not in unit["Service"]
 
 
+# What the master and its root helpers use (docs/security.md, "Capabilities");
+# the processes of a slot get a full set in the slot's own user namespace,
+# which the unit's bounding set does not reach.
+UNIT_CAPABILITIES = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL",
+                     "CAP_MKNOD", "CAP_NET_ADMIN", "CAP_SETGID", "CAP_SETUID",
+                     "CAP_SYS_ADMIN", "CAP_SYS_NICE"}
+
+
+def test_unit_bounds_capabilities_and_core_dumps(extracted):
+    """The unit drops every capability the master never uses, and no
+    process of the unit dumps core (the master holds the LLM key):
+    LimitCORE=1, the value that also aborts a core_pattern pipe."""
+    svc = parse_unit(extracted + UNIT)["Service"]
+    bset = svc.get("CapabilityBoundingSet", [])
+    assert len(bset) == 1, bset
+    assert set(bset[0].split()) == UNIT_CAPABILITIES, bset
+    for cap in ("CAP_SYS_PTRACE", "CAP_SYS_MODULE", "CAP_SYS_RAWIO",
+                "CAP_NET_RAW", "CAP_BPF", "CAP_SYS_TIME", "CAP_SETPCAP",
+                "CAP_SETFCAP", "CAP_SYS_RESOURCE"):
+        assert cap not in bset[0], cap
+    assert "AmbientCapabilities" not in svc
+    assert svc.get("LimitCORE") == ["1"], svc.get("LimitCORE")
+
+
 def test_compiled_in_paths_are_the_packaged_files(extracted):
     strings = run(["strings", "-a", extracted + SBIN]).stdout.splitlines()
     for path in (LAUNCHER, ZYGOTE, RUNNER):
@@ -613,6 +637,77 @@ def test_maintscripts_keep_a_user_that_was_there_before(extracted):
     assert r["uid_after_purge"] == r["pre_uid"], "purge removed a user the package did not make"
     assert r["group_after_purge"] == "pyexec", r
     assert r["etc_after_purge"] == "gone" and r["state_after_purge"] == "gone", r
+
+
+# The state directory's mode, and purge with a custom PYEXEC_WORKSPACE_DIR:
+# the images the store made there go (remembered at remove, since dpkg
+# deletes the environment file, a conffile, before postrm purge), nothing
+# else does, and nothing is followed through a link.
+NS_WS_SCRIPT = r'''
+set -eu
+T=$1 CTRL=$2
+mount -t tmpfs tmpfs "$T"
+for d in /etc /var/lib /run; do
+    n=$(echo "$d" | tr / _)
+    mkdir -p "$T/u$n" "$T/w$n"
+    mount -t overlay overlay -o "lowerdir=$d,upperdir=$T/u$n,workdir=$T/w$n" "$d"
+done
+sed -i '/^pyexec:/d' /etc/passwd /etc/group /etc/shadow /etc/gshadow
+rm -rf /etc/pyexec /var/lib/pyexec /run/pyexec
+report() { printf '%s=%s\n' "$1" "$2"; }
+"$CTRL/postinst" configure "" >/dev/null
+report state "$(stat -c '%a %U %G' /var/lib/pyexec)"
+chmod 0755 /var/lib/pyexec          # an older version's mode
+"$CTRL/postinst" configure 0.1.0-1 >/dev/null
+report state_upgraded "$(stat -c '%a %U %G' /var/lib/pyexec)"
+# What the store makes under PYEXEC_WORKSPACE_DIR=$W (instance "a", and
+# "b" with an operator's file in a client directory), and what it does not.
+W=$T/srv/ws
+mk() { mkdir -p "$1"; chmod 0700 "$1"; }
+mk "$W/a"; mk "$W/a/c-6162"; mk "$W/b"; mk "$W/b/c-00"; mk "$T/victim"; mk "$T/victim/c-00"
+: >"$W/a/c-6162/w-6364.img"; : >"$W/a/c-6162/w-6365.img.new"
+: >"$W/a/probe.img"; mknod "$W/a/loop.node" b 7 0
+: >"$W/b/c-00/w-01.img"; : >"$W/b/c-00/notes.txt"
+mkdir -p "$W/other/c-00"; : >"$W/other/c-00/w-02.img"    # 0755: not ours
+: >"$W/keep.txt"; : >"$W/w-03.img"
+: >"$T/victim/c-00/w-04.img"; ln -s "$T/victim" "$W/link"
+ln -s "$T/victim/c-00" "$W/b/c-05"
+printf '# set by the operator\nPYEXEC_WORKSPACE_DIR="%s"\n' "$W" >/etc/pyexec/pyexec.env
+"$CTRL/postrm" remove >/dev/null
+report remembered "$(cat /var/lib/pyexec/workspace-dir)"
+rm -f /etc/pyexec/pyexec.env        # dpkg: conffiles go before postrm purge
+"$CTRL/postrm" purge 2>"$T/purge.err" >/dev/null
+report left "$(cd "$W" && find . | sort | tr '\n' ' ')"
+report victim "$(cd "$T/victim" && find . | sort | tr '\n' ' ')"
+report said "$(tr '\n' ' ' <"$T/purge.err")"
+report state_after_purge "$(test -e /var/lib/pyexec && echo present || echo gone)"
+'''
+
+
+def test_maintscripts_state_dir_0700_and_purge_of_a_custom_workspace_dir(extracted):
+    tmp = tempfile.mkdtemp(prefix="pyexec-pkgns.")
+    try:
+        p = run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                 NS_WS_SCRIPT, "ns", tmp, extracted + "/DEBIAN"], check=False)
+    finally:
+        with contextlib.suppress(OSError):
+            os.rmdir(tmp)
+    assert p.returncode == 0, "maintainer scripts failed:\n" + p.stdout + p.stderr
+    r = dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
+    # the unit says StateDirectoryMode=0700: postinst agrees, and mends 0755
+    assert r["state"] == "700 root root", r
+    assert r["state_upgraded"] == "700 root root", r
+    assert r["remembered"].endswith("/srv/ws"), r
+    # a's images, probe, loop node and its directories are gone; b keeps the
+    # operator's file (so its directories), the link it holds and nothing
+    # else; what is not in the store's layout stays
+    assert r["left"].split() == [
+        ".", "./b", "./b/c-00", "./b/c-00/notes.txt", "./b/c-05", "./keep.txt",
+        "./link", "./other", "./other/c-00", "./other/c-00/w-02.img",
+        "./w-03.img"], r
+    assert r["victim"].split() == [".", "./c-00", "./c-00/w-04.img"], r
+    assert "removed the workspace images under" in r["said"], r
+    assert r["state_after_purge"] == "gone", r
 
 
 # --------------------------------------------- install, run, purge here ---

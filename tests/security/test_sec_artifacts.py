@@ -9,12 +9,20 @@ import base64
 import json
 import textwrap
 import time
+import unicodedata
 
 import pyexec_http as ph
 import sec_helpers as sh
 
 show = sh.show
 TYPES = {"image", "plotly", "file", "omitted"}
+
+
+def _hidden(c):
+    """A character no name may hold: a control (Cc), a format character
+    (Cf: bidi overrides, zero-width characters, the BOM, tags, the soft
+    hyphen, ...) or a line or paragraph separator (Zl, Zp)."""
+    return unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
 
 
 def _code(s):
@@ -34,7 +42,7 @@ def _run(code, **fields):
         assert a["type"] in TYPES, show(a)
         name = a.get("name")
         assert name is None or ("/" not in name and ".." not in name and
-                                all(c >= " " for c in name)
+                                not any(_hidden(c) for c in name)
                                 and 0 < len(name.encode()) <= 255), show(a)
     return items[1], arts, resp.text
 
@@ -151,6 +159,56 @@ def test_names_that_are_not_names(token):
             if a["name"] is None:
                 assert a["truncated"] is True and a["reason"] == "name", a
                 assert a["size"] == 4 and "data" not in a, show(a)
+    finally:
+        sh.assert_host_clean(token)
+
+
+# Names that show as something else: "invoice<U+202E>txt.exe" reads
+# "invoiceexe.txt"; zero-width characters, the BOM, tags and the soft
+# hyphen hide in a name; a C1 control and a line separator break it.
+HIDING = ["invoice\u202etxt.exe", "invoice\u202eexe.txt", "zero\u200bwidth.txt",
+          "\ufeffbom.txt", "tag\U000e0041.txt", "soft\u00adhyphen.txt",
+          "iso\u2066late.txt", "nel\u0085.txt", "line\u2028sep.txt",
+          "mongolian\u180e.txt", "alm\u061c.txt"]
+
+
+def test_names_that_hide_what_they_are(token):
+    ex, arts, text = _run(_code("""
+        import os
+        for n in %r + ['caf\u00e9-ok.txt']:
+            with open(os.path.join('/tmp/outputs', n), 'w') as f:
+                f.write('data')
+        """ % HIDING))
+    try:
+        assert ex["outcome"] == "completed", show(ex)
+        names = [a["name"] for a in arts]
+        assert names.count(None) == len(HIDING), show(arts)
+        assert "caf\u00e9-ok.txt" in names, show(arts)
+        for a in arts:
+            if a["name"] is None:
+                assert a["truncated"] is True and a["reason"] == "name", a
+                assert a["size"] == 4 and "data" not in a, show(a)
+        for n in HIDING:
+            hidden = [c for c in n if _hidden(c)]
+            assert hidden and not any(c in text for c in hidden), n
+            assert not any(json.dumps(c)[1:-1].lower() in text.lower()
+                           for c in hidden), n
+    finally:
+        sh.assert_host_clean(token)
+
+
+def test_forged_names_that_hide_what_they_are_are_dropped(token):
+    # past the runner (forged on its pipe): the worker's check refuses them
+    items = [{"type": "file", "name": n, "size": 3, "data": "YWJj"}
+             for n in HIDING] + [{"type": "file", "name": "fine.txt",
+                                  "size": 3, "data": "YWJj"}]
+    ex, arts, text = _run(_forge(items))
+    try:
+        assert ex["outcome"] == "completed", show(ex)
+        assert [a.get("name") for a in arts] == ["fine.txt", None], show(arts)
+        assert arts[-1] == {"type": "omitted", "reason": "invalid",
+                            "count": len(HIDING), "size": None}, show(arts)
+        assert "invoice" not in text, show(arts)
     finally:
         sh.assert_host_clean(token)
 
@@ -325,6 +383,15 @@ def test_input_file_names_cannot_leave_the_working_directory(token):
                            ("", "must not be empty"),
                            ("x\n", "must not contain control characters"),
                            ("\x1b[31m", "must not contain control characters"),
+                           ("x\u0085", "must not contain control characters"),
+                           ("invoice\u202etxt.exe", "must not contain invisible "
+                            "format characters (found U+202E)"),
+                           ("a\u200bb", "must not contain invisible format "
+                            "characters (found U+200B)"),
+                           ("\ufeffx", "must not contain invisible format "
+                            "characters (found U+FEFF)"),
+                           ("x\U000e0001", "must not contain invisible format "
+                            "characters (found U+E0001)"),
                            ("n" * 256, "must be at most 255 bytes")):
             _files_refused([{"name": "fine", "content": ""},
                             {"name": name, "content": _b64(b"evil")}],

@@ -114,12 +114,55 @@ START_TEST(test_names)
 	ck_assert(!artifact_name_ok("a\x7f", 2));
 	ck_assert(!artifact_name_ok("\xff\xfe", 2));	/* not UTF-8 */
 	ck_assert(!artifact_name_ok("a\0b", 3));	/* a NUL inside */
+	ck_assert(!artifact_name_ok("a\xc2\x85", 3));	/* C1: NEL */
+	/* "invoice<U+202E>txt.exe" shows as "invoiceexe.txt" */
+	ck_assert(!artifact_name_ok("invoice\xe2\x80\xaetxt.exe", 17));
+	ck_assert(!artifact_name_ok("a\xe2\x80\x8b", 4));	/* U+200B */
+	ck_assert(!artifact_name_ok("\xef\xbb\xbf" "a", 4));	/* U+FEFF */
+	ck_assert(!artifact_name_ok("a\xc2\xad", 3));	/* U+00AD */
+	ck_assert(!artifact_name_ok("a\xe2\x80\xa8", 4));	/* U+2028 */
+	ck_assert(!artifact_name_ok("a\xf3\xa0\x80\x81", 5));	/* U+E0001 */
+	ck_assert(!artifact_name_ok("a\xf3\xa0\x81\xbf", 5));	/* U+E007F */
+	/* neighbours that are shown: U+2065 (unassigned), U+00AE, U+FEFE */
+	ck_assert(artifact_name_ok("a\xe2\x81\xa5", 4));
+	ck_assert(artifact_name_ok("a\xc2\xae", 3));
+	ck_assert(artifact_name_ok("\xef\xbb\xbe" "a", 4));
 	memset(long_name, 'x', sizeof(long_name));
 	long_name[255] = '\0';
 	ck_assert(artifact_name_ok(long_name, 255));
 	long_name[255] = 'x';
 	long_name[256] = '\0';
 	ck_assert(!artifact_name_ok(long_name, 256));
+}
+END_TEST
+
+/* The table is Python's (scripts/gen-unicode-table): its bounds, and
+ * every code point of the categories it names, spot-checked. */
+START_TEST(test_unicode_table)
+{
+	static const uint32_t in[] = { 0xad, 0x600, 0x605, 0x61c, 0x6dd, 0x70f,
+	    0x180e, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x2028, 0x2029,
+	    0x202a, 0x202e, 0x2060, 0x2064, 0x2066, 0x2069, 0x206f, 0xfeff,
+	    0xfff9, 0xfffb, 0x110bd, 0x13430, 0x1d173, 0xe0001, 0xe0020,
+	    0xe007f };
+	static const uint32_t out[] = { 0, 'a', 0x20, 0xac, 0xae, 0x5ff, 0x606,
+	    0x180d, 0x180f, 0x200a, 0x2010, 0x2027, 0x202f, 0x205f, 0x2065,
+	    0x2070, 0xfefe, 0xff00, 0xfff8, 0xfffc, 0xe0000, 0xe0002, 0xe001f,
+	    0xe0080, 0x10ffff };
+	uint32_t	cp = 0;
+	size_t		i;
+
+	ck_assert_str_eq(unicode_table_version, "14.0.0");
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		ck_assert_msg(unicode_is_format(in[i]), "U+%04X", in[i]);
+	for (i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+		ck_assert_msg(!unicode_is_format(out[i]), "U+%04X", out[i]);
+	ck_assert_int_eq(unicode_name_hidden("abc", 3, &cp), UNICODE_SHOWN);
+	ck_assert_int_eq(unicode_name_hidden("a\x7f", 2, &cp), UNICODE_CONTROL);
+	ck_assert_uint_eq(cp, 0x7f);
+	ck_assert_int_eq(unicode_name_hidden("\xc3\xa9\xe2\x81\xa6", 5, &cp),
+	    UNICODE_FORMAT);
+	ck_assert_uint_eq(cp, 0x2066);
 }
 END_TEST
 
@@ -321,6 +364,7 @@ artifact_suite(void)
 
 	tcase_add_test(tc, test_mime);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_unicode_table);
 	tcase_add_test(tc, test_b64);
 	tcase_add_test(tc, test_image);
 	tcase_add_test(tc, test_plotly_and_file);

@@ -694,6 +694,25 @@ START_TEST(test_files_field)
 	    "files[0].name: must not contain control characters");
 	BAD("[{\"name\": \"a\\u0085\", \"content\": \"\"}]",
 	    "files[0].name: must not contain control characters");
+	/* format characters (Cf) and line separators: invisible to a reader */
+	BAD("[{\"name\": \"invoice\\u202etxt.exe\", \"content\": \"\"}]",
+	    "files[0].name: must not contain invisible format characters "
+	    "(found U+202E)");
+	BAD("[{\"name\": \"a\\u200bb\", \"content\": \"\"}]",
+	    "files[0].name: must not contain invisible format characters "
+	    "(found U+200B)");
+	BAD("[{\"name\": \"\\ufeffx\", \"content\": \"\"}]",
+	    "files[0].name: must not contain invisible format characters "
+	    "(found U+FEFF)");
+	BAD("[{\"name\": \"x\\u2028y\", \"content\": \"\"}]",
+	    "files[0].name: must not contain invisible format characters "
+	    "(found U+2028)");
+	BAD("[{\"name\": \"x\\udb40\\udc01\", \"content\": \"\"}]",
+	    "files[0].name: must not contain invisible format characters "
+	    "(found U+E0001)");
+	BAD("[{\"name\": \"ok\", \"content\": \"\"}, {\"name\": \"soft\\u00adhyphen\", "
+	    "\"content\": \"\"}]", "files[1].name: must not contain invisible "
+	    "format characters (found U+00AD)");
 	BAD("[{\"name\": \"a\", \"content\": \"\"}, {\"name\": \"a\", \"content\": "
 	    "\"\"}]", "files[1].name: the same name as files[0] (names must be "
 	    "distinct)");
