@@ -27,6 +27,7 @@ import os
 import pathlib
 import pwd
 import re
+import resource
 import secrets
 import shlex
 import shutil
@@ -854,11 +855,20 @@ def master(installed, scratch):
             os.chmod(rd, int(svc.get("RuntimeDirectoryMode", ["0755"])[0], 8))
             env["RUNTIME_DIRECTORY"] = rd
     assert not os.path.exists(SOCK), SOCK + " exists before the start"
+    # The unit's capability bounding set (setpriv, which execs in place) and
+    # its LimitCORE=, as systemd would apply them.
+    caps = svc.get("CapabilityBoundingSet", [""])[0].split()
+    if caps:
+        argv = ["setpriv", "--bounding-set=-all," + ",".join(
+            "+" + c[len("CAP_"):].lower() for c in caps), "--"] + argv
+    core = int(svc.get("LimitCORE", ["-1"])[0])
     log = scratch / "pyexec.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, env=env, cwd="/", stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True,
+                                preexec_fn=None if core < 0 else lambda: resource.setrlimit(
+                                    resource.RLIMIT_CORE, (core, core)))
     installed["procs"].append(proc)
     yield proc, log, argv
     stop_session(proc, signal.SIGTERM, 30)
@@ -973,6 +983,13 @@ def test_service_started_as_the_unit_says_answers_through_nginx(
     assert stat.S_IMODE(os.stat(RUN_DIR).st_mode) == 0o755
     # spawn-fcgi -n exec'd the packaged master in place: the pid we started
     assert proc_exe(proc.pid) == SBIN == argv[-1]
+    # with the unit's capabilities, and no core file
+    with open("/proc/%d/status" % proc.pid) as f:
+        bnd = int(re.search(r"^CapBnd:\s*([0-9a-f]+)$", f.read(), re.M).group(1), 16)
+    with open("/usr/include/linux/capability.h") as f:
+        numbers = dict(re.findall(r"^#define\s+(CAP_[A-Z_]+)\s+(\d+)\s*$", f.read(), re.M))
+    assert bnd == sum(1 << int(numbers[c]) for c in UNIT_CAPABILITIES), hex(bnd)
+    assert resource.prlimit(proc.pid, resource.RLIMIT_CORE) == (1, 1)
 
     # /health answers 200 once every slot is ready, and each slot's warm
     # interpreters (the zygote library, the preloaded numpy/pandas) get ready
