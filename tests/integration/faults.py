@@ -304,6 +304,35 @@ def fds(pid):
         return -1
 
 
+# The store's workspace cache: an image's descriptor and its mount's root
+# for each cached workspace, PYEXEC_WORKSPACE_MOUNTS (2 x workers) unleased
+# ones and one leased per slot at most (sandbox/store.c, cache_slot).  How
+# many it holds depends on which requests overlapped, not on a leak.
+STORE_CACHE_MAX = 2 * WORKERS + WORKERS
+
+
+def store_fds(pid):
+    """(descriptors outside the workspace cache, cached workspaces)."""
+    d = "/proc/%d/fd" % pid
+    other = cached = roots = 0
+    try:
+        for x in os.listdir(d):
+            try:
+                t = os.readlink(os.path.join(d, x))
+            except OSError:
+                continue
+            if t.endswith(".img"):
+                cached += 1
+            elif t == "/":
+                roots += 1
+            else:
+                other += 1
+    except OSError:
+        return -1, 0
+    # a mount's root without its image is not the cache's
+    return other + max(0, roots - cached), cached
+
+
 def children(pid):
     try:
         with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
@@ -320,7 +349,9 @@ def held(stack, view):
     workers = {s["worker_pid"] for s in view["slots"]}
     for p in children(stack.master):
         c = comm(p)
-        if c in ("pyexec-store", "pyexec-guard"):
+        if c == "pyexec-store":
+            procs[c], procs["store cache"] = store_fds(p)
+        elif c == "pyexec-guard":
             procs[c] = fds(p)
         elif c == "pyexec-fcgi" and p not in workers:
             procs["front"] = fds(p)
@@ -359,7 +390,10 @@ def leaks(before, after):
     out = []
     for k, n in before["fds"].items():
         m = after["fds"].get(k)
-        if m is None or m > n:
+        if k == "store cache":
+            if m is None or m > STORE_CACHE_MAX:
+                out.append("store cache: %s workspaces, at most %d" % (m, STORE_CACHE_MAX))
+        elif m is None or m > n:
             out.append("%s: %s descriptors, %s before" % (k, m, n))
     if after["cgroups"] != before["cgroups"]:
         out.append("cgroups: %s" % sorted(set(after["cgroups"]) ^ set(before["cgroups"])))
