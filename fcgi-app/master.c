@@ -1028,6 +1028,14 @@ main(int argc, char *argv[])
 	}
 	if (argc > 1 && strcmp(argv[1], "--budget") == 0)
 		return master_print_budget();
+	if (argc > 1 && strcmp(argv[1], "--env-example") == 0) {
+		config_env_example(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	if (argc > 1 && strcmp(argv[1], "--nginx-defaults") == 0) {
+		config_nginx_defaults(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	if (argc > 1 && strcmp(argv[1], "--cleanup") == 0)
 		return master_cleanup();
 	/* What the master makes (cgroups, the knob files the workers open)

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <json-c/json.h>
@@ -146,6 +147,10 @@ double		 config_default_cpu(const struct pyexec_config *);
 bool		 config_names_preloaded(const struct pyexec_config *,
 		    const char *code, size_t len);
 bool		 config_llm_cleartext(const char *url);
+/* --env-example: systemd/pyexec.env.example; --nginx-defaults: NAME=value
+ * lines, the nginx site's defaults (both from config.c's table). */
+void		 config_env_example(FILE *);
+void		 config_nginx_defaults(FILE *);
 
 /* log.c: one JSON object per line on stderr.  The caller owns the object
  * and must not put code or secrets in it. */
