@@ -1,0 +1,504 @@
+/*
+ * Unit tests: the configuration table (config.c) through config_load()
+ * with a made-up environment: every default, each type's parsing and
+ * bounds, the aliases, the messages that name the bad variable, the
+ * hooks (derived defaults, paths, lists, the LLM key), the budget, and
+ * that --env-example's values are the defaults.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyexec.h"
+
+static struct pyexec_config	c;
+static char			err[512];
+
+/* Every test starts from an empty environment (Check forks each test). */
+static void
+setup(void)
+{
+	clearenv();
+	err[0] = '\0';
+}
+
+static void
+load_ok(void)
+{
+	enum pyexec_err	rc = config_load(&c, err, sizeof(err));
+
+	ck_assert_msg(rc == PYEXEC_OK, "config_load: %s", err);
+}
+
+/* config_load() refuses, with exactly this message. */
+static void
+load_err(const char *msg)
+{
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	ck_assert_str_eq(err, msg);
+	config_free(&c);
+}
+
+static long
+ncpu(void)
+{
+	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n;
+}
+
+START_TEST(test_defaults)
+{
+	load_ok();
+	ck_assert_uint_eq(c.workers, 2 * ncpu());
+	ck_assert(c.max_cpu == (double)ncpu());
+	ck_assert_str_eq(c.user, "pyexec");
+	ck_assert_uint_eq(c.uid_base, 61000);
+	ck_assert_str_eq(c.instance, "default");
+	ck_assert(c.launcher_path[0] == '/' && c.runner_path[0] == '/' &&
+	    c.zygote_path[0] == '/');
+	ck_assert(c.warm && c.workspaces && c.metrics && !c.validate_run);
+	ck_assert_str_eq(c.preload, "numpy,pandas,matplotlib");
+	ck_assert_uint_eq(c.warm_max_runs, 100);
+	ck_assert_uint_eq(c.warm_max_age, 600);
+	ck_assert_uint_eq(c.max_body, 1 << 20);
+	ck_assert_uint_eq(c.max_output, 1 << 20);
+	ck_assert_uint_eq(c.max_artifact_bytes, 8 << 20);
+	ck_assert_uint_eq(c.max_artifact_item, 5 << 20);
+	ck_assert_uint_eq(c.max_artifacts, 20);
+	ck_assert_uint_eq(c.max_input_files, 20);
+	ck_assert_uint_eq(c.max_input_file, 1 << 20);
+	ck_assert_uint_eq(c.max_input_bytes, 5 << 20);
+	ck_assert(c.default_timeout == 5 && c.max_timeout == 30);
+	ck_assert_uint_eq(c.default_memory_mb, 100);
+	ck_assert_uint_eq(c.max_memory_mb, 500);
+	ck_assert_uint_eq(c.max_pids, 64);
+	ck_assert_uint_eq(c.tmp_size, 64 << 20);
+	ck_assert_uint_eq(c.max_file_size, 32 << 20);
+	ck_assert_uint_eq(c.max_open_files, 256);
+	ck_assert_str_eq(c.llm_url, "https://api.together.xyz/v1");
+	ck_assert_str_eq(c.llm_model, "meta-llama/Llama-3.3-70B-Instruct-Turbo");
+	ck_assert_ptr_null(c.llm_key);
+	ck_assert(c.llm_timeout == 30);
+	ck_assert_uint_eq(c.llm_retries, 2);
+	ck_assert_uint_eq(c.llm_max_response, 1 << 20);
+	ck_assert_uint_eq(c.max_query_chars, 4000);
+	ck_assert_uint_eq(c.max_input_length, 1000);
+	ck_assert_str_eq(c.metrics_allow, "127.0.0.1,::1");
+	ck_assert(c.queue_timeout == 10);
+	ck_assert_uint_eq(c.queue_max, 512);
+	ck_assert_uint_eq(c.queue_retry_after, 5);
+	ck_assert_uint_eq(c.header_timeout, 5);
+	ck_assert_uint_eq(c.header_max, 256);
+	ck_assert_str_eq(c.seed001_policy,
+	    "deny_modules=os,sys,subprocess,shutil,socket "
+	    "deny_calls=eval,exec,compile,__import__ "
+	    "deny_attrs=__globals__,__getattribute__,__class__");
+	ck_assert_str_eq(c.workspace_dir, "/var/lib/pyexec/workspaces");
+	ck_assert_uint_eq(c.ws_max_bytes, 64 << 20);
+	ck_assert_uint_eq(c.ws_max_files, 4096);
+	ck_assert_uint_eq(c.ws_per_client, 16);
+	ck_assert_uint_eq(c.ws_max_total, 1024);
+	ck_assert_uint_eq(c.ws_idle, 3600);
+	ck_assert_uint_eq(c.ws_max_age, 86400);
+	ck_assert_uint_eq(c.ws_sweep, 60);
+	ck_assert_uint_eq(c.ws_wait, 10);
+	ck_assert_uint_eq(c.ws_mounts, 2 * c.workers);
+	ck_assert_uint_eq(c.ws_min_free, 1ULL << 30);
+	ck_assert_uint_eq(c.ws_create_rate, 60);
+	ck_assert_uint_eq(c.ws_create_burst, 20);
+	ck_assert_str_eq(c.anonymous_from, "");
+	ck_assert_str_eq(c.web.server_names, "");
+	ck_assert_str_eq(c.web.allowed_origins, "");
+	ck_assert_str_eq(c.backend_secret_file, "/etc/pyexec/backend-secret");
+	config_free(&c);
+}
+END_TEST
+
+/* Sizes: k/m/g (any case, an optional b), bounds inclusive, the message
+ * names the variable and the bounds. */
+START_TEST(test_size)
+{
+	setenv("PYEXEC_MAX_PIDS", "8", 1);
+	setenv("PYEXEC_TMP_SIZE", "2M", 1);
+	setenv("PYEXEC_WORKSPACE_MIN_FREE", "3gb", 1);
+	setenv("PYEXEC_MAX_ARTIFACTS", "0", 1);
+	setenv("PYEXEC_UID_BASE", "4000000000", 1);
+	load_ok();
+	ck_assert_uint_eq(c.max_pids, 8);
+	ck_assert_uint_eq(c.tmp_size, 2 << 20);
+	ck_assert_uint_eq(c.ws_min_free, 3ULL << 30);
+	ck_assert_uint_eq(c.max_artifacts, 0);
+	ck_assert_uint_eq(c.uid_base, 4000000000U);
+	config_free(&c);
+	setenv("PYEXEC_MAX_PIDS", "7", 1);
+	load_err("PYEXEC_MAX_PIDS: must be a size between 8 and 4096 "
+	    "(k, m or g suffix allowed)");
+	setenv("PYEXEC_MAX_PIDS", "4097", 1);
+	load_err("PYEXEC_MAX_PIDS: must be a size between 8 and 4096 "
+	    "(k, m or g suffix allowed)");
+	setenv("PYEXEC_MAX_PIDS", "-1", 1);
+	load_err("PYEXEC_MAX_PIDS: must be a size between 8 and 4096 "
+	    "(k, m or g suffix allowed)");
+	setenv("PYEXEC_MAX_PIDS", "64", 1);
+	setenv("PYEXEC_UID_BASE", "4000000001", 1);
+	load_err("PYEXEC_UID_BASE: must be a size between 1000 and 4000000000 "
+	    "(k, m or g suffix allowed)");
+	unsetenv("PYEXEC_UID_BASE");
+	setenv("PYEXEC_WORKSPACE_MIN_FREE", "1t", 1);
+	load_err("PYEXEC_WORKSPACE_MIN_FREE: must be a size between 0 and "
+	    "1125899906842624 (k, m or g suffix allowed)");
+	/* Empty is unset: the default. */
+	setenv("PYEXEC_WORKSPACE_MIN_FREE", "", 1);
+	load_ok();
+	ck_assert_uint_eq(c.ws_min_free, 1ULL << 30);
+	config_free(&c);
+}
+END_TEST
+
+/* Real numbers; an unsigned field takes the whole part; a bound may be
+ * another setting (the default timeout's is the largest). */
+START_TEST(test_number)
+{
+	setenv("PYEXEC_MAX_CPU", "0.5", 1);
+	setenv("PYEXEC_WORKERS", "3.9", 1);
+	setenv("PYTHON_EXECUTOR_MAX_TIMEOUT", "3", 1);
+	setenv("PYTHON_EXECUTOR_DEFAULT_TIMEOUT", "2.5", 1);
+	load_ok();
+	ck_assert(c.max_cpu == 0.5);
+	ck_assert_uint_eq(c.workers, 3);
+	ck_assert_uint_eq(c.ws_mounts, 6);
+	ck_assert(c.default_timeout == 2.5);
+	config_free(&c);
+	setenv("PYTHON_EXECUTOR_DEFAULT_TIMEOUT", "5000", 1);
+	load_err("PYTHON_EXECUTOR_DEFAULT_TIMEOUT: must be a number between "
+	    "0.1 and 3");
+	unsetenv("PYTHON_EXECUTOR_DEFAULT_TIMEOUT");
+	setenv("PYEXEC_MAX_CPU", "0.05", 1);
+	load_err("PYEXEC_MAX_CPU: must be a number between 0.1 and 1024");
+	setenv("PYEXEC_MAX_CPU", "nan", 1);
+	load_err("PYEXEC_MAX_CPU: must be a number between 0.1 and 1024");
+	setenv("PYEXEC_MAX_CPU", "1e999", 1);
+	load_err("PYEXEC_MAX_CPU: must be a number between 0.1 and 1024");
+	setenv("PYEXEC_MAX_CPU", "2 cores", 1);
+	load_err("PYEXEC_MAX_CPU: must be a number between 0.1 and 1024");
+	unsetenv("PYEXEC_MAX_CPU");
+	setenv("PYEXEC_WORKERS", "0", 1);
+	load_err("PYEXEC_WORKERS: must be a number between 1 and 256");
+	setenv("PYEXEC_WORKERS", "2", 1);
+	setenv("PYEXEC_QUEUE_TIMEOUT", "100", 1);
+	load_ok();
+	ck_assert_uint_eq(c.queue_retry_after, 30);
+	config_free(&c);
+	setenv("PYEXEC_QUEUE_TIMEOUT", "0.5", 1);
+	load_ok();
+	ck_assert_uint_eq(c.queue_retry_after, 1);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_int_bool_word)
+{
+	setenv("PYEXEC_QUEUE_MAX", "900", 1);
+	setenv("PYEXEC_WARM", "0", 1);
+	setenv("PYEXEC_WORKSPACES", "0", 1);
+	setenv("PYEXEC_METRICS", "no", 1);	/* anything but 0 is on */
+	setenv("PYEXEC_VALIDATE_WITHOUT_MODEL", "run", 1);
+	load_ok();
+	ck_assert_uint_eq(c.queue_max, 900);
+	ck_assert(!c.warm && !c.workspaces && c.metrics && c.validate_run);
+	config_free(&c);
+	setenv("PYEXEC_METRICS", "0", 1);
+	setenv("PYEXEC_WARM", "", 1);
+	load_ok();
+	ck_assert(!c.metrics && c.warm);
+	config_free(&c);
+	setenv("PYEXEC_QUEUE_MAX", "901", 1);
+	load_err("PYEXEC_QUEUE_MAX: an integer from 1 to 900");
+	setenv("PYEXEC_QUEUE_MAX", "5x", 1);
+	load_err("PYEXEC_QUEUE_MAX: an integer from 1 to 900");
+	setenv("PYEXEC_QUEUE_MAX", "0", 1);
+	load_err("PYEXEC_QUEUE_MAX: an integer from 1 to 900");
+	unsetenv("PYEXEC_QUEUE_MAX");
+	setenv("PYEXEC_WORKSPACES", "yes", 1);
+	load_err("PYEXEC_WORKSPACES: must be 0 or 1");
+	unsetenv("PYEXEC_WORKSPACES");
+	setenv("PYEXEC_VALIDATE_WITHOUT_MODEL", "maybe", 1);
+	load_err("PYEXEC_VALIDATE_WITHOUT_MODEL: must be refuse or run");
+	setenv("PYEXEC_VALIDATE_WITHOUT_MODEL", "refuse", 1);
+	load_ok();
+	ck_assert(!c.validate_run);
+	config_free(&c);
+}
+END_TEST
+
+/* The older names: read when the new one is unset or empty; the message
+ * names the one read. */
+START_TEST(test_aliases)
+{
+	setenv("API_TIMEOUT", "9", 1);
+	setenv("OUTPUT_DATA_PATH", "/srv/ws", 1);
+	load_ok();
+	ck_assert(c.llm_timeout == 9);
+	ck_assert_str_eq(c.workspace_dir, "/srv/ws");
+	config_free(&c);
+	setenv("PYEXEC_LLM_TIMEOUT", "12", 1);
+	setenv("PYEXEC_WORKSPACE_DIR", "/srv/other", 1);
+	load_ok();
+	ck_assert(c.llm_timeout == 12);
+	ck_assert_str_eq(c.workspace_dir, "/srv/other");
+	config_free(&c);
+	setenv("PYEXEC_LLM_TIMEOUT", "", 1);
+	setenv("API_TIMEOUT", "900", 1);
+	load_err("API_TIMEOUT: must be a number between 1 and 600");
+	unsetenv("API_TIMEOUT");
+	setenv("PYEXEC_LLM_TIMEOUT", "0.5", 1);
+	load_err("PYEXEC_LLM_TIMEOUT: must be a number between 1 and 600");
+	unsetenv("PYEXEC_LLM_TIMEOUT");
+	unsetenv("PYEXEC_WORKSPACE_DIR");
+	setenv("OUTPUT_DATA_PATH", "relative", 1);
+	load_err("PYEXEC_WORKSPACE_DIR: an absolute path of at most 200 "
+	    "characters");
+}
+END_TEST
+
+/* What the types cannot say: the rows' check hooks. */
+START_TEST(test_hooks)
+{
+	setenv("PYEXEC_INSTANCE", "../etc", 1);
+	load_err("PYEXEC_INSTANCE: at most 32 of [a-z0-9_-]");
+	unsetenv("PYEXEC_INSTANCE");
+	setenv("PYEXEC_RUNNER", "runner.py", 1);
+	load_err("PYEXEC_LAUNCHER, PYEXEC_RUNNER and PYEXEC_ZYGOTE must be "
+	    "absolute paths");
+	unsetenv("PYEXEC_RUNNER");
+	setenv("PYEXEC_BACKEND_SECRET_FILE", "secret", 1);
+	load_err("PYEXEC_BACKEND_SECRET_FILE: an absolute path");
+	unsetenv("PYEXEC_BACKEND_SECRET_FILE");
+	setenv("PYEXEC_LLM_URL", "ftp://x", 1);
+	load_err("PYEXEC_LLM_URL: must start with https:// or http://");
+	unsetenv("PYEXEC_LLM_URL");
+	setenv("PYEXEC_ANONYMOUS_FROM", "10.0.0.0/8,0.0.0.0/0", 1);
+	load_err("PYEXEC_ANONYMOUS_FROM: addresses or networks separated by "
+	    "commas, like 127.0.0.1,10.1.2.0/24 (never everyone)");
+	unsetenv("PYEXEC_ANONYMOUS_FROM");
+	setenv("PYEXEC_METRICS_ALLOW", "everyone", 1);
+	load_err("PYEXEC_METRICS_ALLOW: addresses or networks separated by "
+	    "commas, like 127.0.0.1,::1,10.0.0.0/8");
+	unsetenv("PYEXEC_METRICS_ALLOW");
+	setenv("PYEXEC_PRELOAD", "numpy,,pandas", 1);
+	load_err("PYEXEC_PRELOAD: module names separated by commas, like "
+	    "numpy,pandas,matplotlib");
+	unsetenv("PYEXEC_PRELOAD");
+	setenv("PYEXEC_SEED001_DENY_CALLS", "eval;exec", 1);
+	load_err("PYEXEC_SEED001_DENY_CALLS: a comma-separated list of names");
+	unsetenv("PYEXEC_SEED001_DENY_CALLS");
+	setenv("PYTHON_EXECUTOR_MAX_MEMORY", "50", 1);
+	load_err("PYTHON_EXECUTOR_DEFAULT_MAX_MEMORY: must not exceed "
+	    "PYTHON_EXECUTOR_MAX_MEMORY (50)");
+	unsetenv("PYTHON_EXECUTOR_MAX_MEMORY");
+	setenv("PYEXEC_SERVER_NAMES", "a b/c", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	ck_assert_msg(strstr(err, "PYEXEC_SERVER_NAMES") != NULL, "%s", err);
+	config_free(&c);
+}
+END_TEST
+
+/* Set and empty is a value for the lists (not the default). */
+START_TEST(test_empty_values)
+{
+	setenv("PYEXEC_PRELOAD", "", 1);
+	setenv("PYEXEC_METRICS_ALLOW", "", 1);
+	setenv("PYEXEC_SEED001_DENY_MODULES", "", 1);
+	setenv("PYEXEC_SEED001_DENY_ATTRIBUTES", "a.b,_c", 1);
+	setenv("PYEXEC_WORKSPACE_MOUNTS", "7", 1);
+	load_ok();
+	ck_assert_str_eq(c.preload, "");
+	ck_assert_str_eq(c.metrics_allow, "");
+	ck_assert_str_eq(c.seed001_policy, "deny_modules= "
+	    "deny_calls=eval,exec,compile,__import__ deny_attrs=a.b,_c");
+	ck_assert_uint_eq(c.ws_mounts, 7);
+	config_free(&c);
+}
+END_TEST
+
+/* The LLM key: PYEXEC_LLM_API_KEY, else the file's first line, else
+ * TOGETHER_API_KEY; the message names the variable, never the value. */
+START_TEST(test_llm_key)
+{
+	char	path[] = "/tmp/check_config_key.XXXXXX";
+	int	fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "from-file\r\nsecond\n", 18), 18);
+	close(fd);
+	setenv("TOGETHER_API_KEY", "together", 1);
+	load_ok();
+	ck_assert_str_eq(c.llm_key, "together");
+	config_free(&c);
+	setenv("PYEXEC_LLM_API_KEY_FILE", path, 1);
+	load_ok();
+	ck_assert_str_eq(c.llm_key, "from-file");
+	config_free(&c);
+	setenv("PYEXEC_LLM_API_KEY", "direct", 1);
+	load_ok();
+	ck_assert_str_eq(c.llm_key, "direct");
+	config_free(&c);
+	ck_assert_ptr_null(c.llm_key);
+	setenv("PYEXEC_LLM_API_KEY", "two words", 1);
+	load_err("the LLM key must be printable ASCII without spaces");
+	unsetenv("PYEXEC_LLM_API_KEY");
+	unlink(path);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), PYEXEC_ERR_CONFIG);
+	ck_assert_msg(strncmp(err, "PYEXEC_LLM_API_KEY_FILE: /tmp/check_config_key.",
+	    47) == 0, "%s", err);
+	ck_assert(strstr(err, "No such file") != NULL);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_budget)
+{
+	load_ok();
+	ck_assert_int_eq(config_budget(&c), 3 * (31000 + 32000));
+	config_free(&c);
+	setenv("PYEXEC_LLM_TIMEOUT", "10", 1);
+	setenv("PYTHON_EXECUTOR_MAX_TIMEOUT", "3", 1);
+	setenv("PYTHON_EXECUTOR_DEFAULT_TIMEOUT", "1", 1);
+	load_ok();
+	ck_assert_int_eq(config_budget(&c), 3 * (11000 + 5000));
+	config_free(&c);
+}
+END_TEST
+
+/* What a FILE * got, as a string the caller frees. */
+static char *
+capture(void (*print)(FILE *))
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	print(f);
+	fclose(f);
+	return buf;
+}
+
+/* The struct's values as text (pointers by what they point at). */
+static void
+describe(const struct pyexec_config *p, char *out, size_t len)
+{
+	snprintf(out, len, "%u %s %u %s %s %s %s %d %s %u %u %zu %zu %zu %zu "
+	    "%u %u %zu %zu %g %g %u %u %g %u %zu %zu %u %s %s %g %u %zu %u %u "
+	    "%s %d %g %u %u %u %u %s %d %s %llu %u %u %u %u %u %u %u %u "
+	    "%llu %u %u %s %s %s %d %s",
+	    p->workers, p->user, (unsigned)p->uid_base, p->instance,
+	    p->launcher_path, p->runner_path, p->zygote_path, p->warm,
+	    p->preload, p->warm_max_runs, p->warm_max_age, p->max_body,
+	    p->max_output, p->max_artifact_bytes, p->max_artifact_item,
+	    p->max_artifacts, p->max_input_files, p->max_input_file,
+	    p->max_input_bytes, p->default_timeout, p->max_timeout,
+	    p->default_memory_mb, p->max_memory_mb, p->max_cpu, p->max_pids,
+	    p->tmp_size, p->max_file_size, p->max_open_files, p->llm_url,
+	    p->llm_model, p->llm_timeout, p->llm_retries, p->llm_max_response,
+	    p->max_query_chars, p->max_input_length, p->metrics_allow,
+	    p->metrics, p->queue_timeout, p->queue_max, p->queue_retry_after,
+	    p->header_timeout, p->header_max, p->seed001_policy, p->workspaces,
+	    p->workspace_dir, (unsigned long long)p->ws_max_bytes,
+	    p->ws_max_files, p->ws_per_client, p->ws_max_total, p->ws_idle,
+	    p->ws_max_age, p->ws_sweep, p->ws_wait, p->ws_mounts,
+	    (unsigned long long)p->ws_min_free, p->ws_create_rate,
+	    p->ws_create_burst, p->anonymous_from, p->web.server_names,
+	    p->web.allowed_origins, p->validate_run, p->backend_secret_file);
+}
+
+/*
+ * --env-example: each setting once, commented out; uncommenting every
+ * line that shows a value (but the key file's, an example) gives the
+ * defaults exactly.
+ */
+START_TEST(test_env_example)
+{
+	char		*text = capture(config_env_example), *line, *save, *eq;
+	char		 want[4096], got[4096];
+	unsigned	 n = 0;
+
+	load_ok();
+	describe(&c, want, sizeof(want));
+	config_free(&c);
+	ck_assert(strncmp(text, "# /etc/pyexec/pyexec.env:", 25) == 0);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_msg(line[0] == '#', "not a comment: %s", line);
+		if (line[1] == ' ' || line[1] == '\0' ||
+		    (eq = strchr(line, '=')) == NULL)
+			continue;
+		*eq = '\0';
+		ck_assert_msg(getenv(line + 1) == NULL, "%s twice", line + 1);
+		n++;
+		if (eq[1] != '\0' &&
+		    strcmp(line + 1, "PYEXEC_LLM_API_KEY_FILE") != 0)
+			setenv(line + 1, eq + 1, 1);
+		else
+			setenv(line + 1, "", 1);
+	}
+	ck_assert_uint_ge(n, 70);
+	unsetenv("PYEXEC_LLM_API_KEY_FILE");
+	ck_assert_str_eq(getenv("PYTHON_EXECUTOR_MAX_TIMEOUT"), "30");
+	load_ok();
+	describe(&c, got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	config_free(&c);
+	free(text);
+}
+END_TEST
+
+/* --nginx-defaults: the nginx site's placeholders with their defaults. */
+START_TEST(test_nginx_defaults)
+{
+	char	*text = capture(config_nginx_defaults);
+
+	ck_assert_str_eq(text, "LISTEN=127.0.0.1:8080\nMAX_BODY=1m\n"
+	    "KEY_RATE=20\nKEY_BURST=40\nADDR_RATE=50\nADDR_BURST=100\n");
+	free(text);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc = tcase_create("table");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_size);
+	tcase_add_test(tc, test_number);
+	tcase_add_test(tc, test_int_bool_word);
+	tcase_add_test(tc, test_aliases);
+	tcase_add_test(tc, test_hooks);
+	tcase_add_test(tc, test_empty_values);
+	tcase_add_test(tc, test_llm_key);
+	tcase_add_test(tc, test_budget);
+	tcase_add_test(tc, test_env_example);
+	tcase_add_test(tc, test_nginx_defaults);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(config_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
