@@ -423,12 +423,16 @@ front_serves(const struct front_req *r)
 {
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
 		return false;
-	if (strcmp(r->path, "/metrics") == 0)
+	switch (route_front(r->path)) {
+	case ROUTE_FRONT_ALWAYS:
 		return true;
-	/* The public /health; with a key (pids, checks, a self-test at most
-	 * 10 s old) or deep=1 it is a worker's. */
-	return strcmp(r->path, "/health") == 0 && !r->key_valid &&
-	    strstr(r->query, "deep=1") == NULL;
+	case ROUTE_FRONT_PUBLIC:
+		/* The public /health; with a key (pids, checks, a self-test
+		 * at most 10 s old) or deep=1 it is a worker's. */
+		return !r->key_valid && strstr(r->query, "deep=1") == NULL;
+	default:
+		return false;
+	}
 }
 
 /* Whether c carries nginx's secret (trust.c); what it sent is wiped. */

@@ -881,15 +881,26 @@ master_restart_due(struct master *m)
  * nginx template's fastcgi_read_timeout is filled from it (scripts/dev),
  * and the master's drain waits as long.
  */
+/* The environment's configuration into c for a printing option; false
+ * (said on stderr) if it is not valid.  c is freed by the caller. */
+static bool
+master_print_config(struct pyexec_config *c)
+{
+	char	err[512];
+
+	if (config_load(c, err, sizeof(err)) == PYEXEC_OK)
+		return true;
+	fprintf(stderr, "pyexec-fcgi: configuration: %s\n", err);
+	return false;
+}
+
 static int
 master_print_budget(void)
 {
 	struct pyexec_config	c;
-	char			err[512];
 	int64_t			b;
 
-	if (config_load(&c, err, sizeof(err)) != PYEXEC_OK) {
-		fprintf(stderr, "pyexec-fcgi: configuration: %s\n", err);
+	if (!master_print_config(&c)) {
 		config_free(&c);
 		return 1;
 	}
@@ -898,6 +909,29 @@ master_print_budget(void)
 	    (long long)((b + 999) / 1000),
 	    (long long)((b + CONFIG_BUDGET_MARGIN_MS + 999) / 1000),
 	    (long long)((b + CONFIG_BUDGET_MARGIN_MS + 999) / 1000));
+	config_free(&c);
+	return 0;
+}
+
+/*
+ * --routes, --fields: the route table (routes.c), or its field tables
+ * with the bounds of this environment's configuration, as JSON: the tests
+ * check docs/openapi.json, nginx's locations and the metrics against it.
+ */
+static int
+master_print_routes(bool fields)
+{
+	struct pyexec_config	 c;
+	struct json_object	*o;
+
+	if (!master_print_config(&c)) {
+		config_free(&c);
+		return 1;
+	}
+	o = route_table_json(&c, fields);
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
 	config_free(&c);
 	return 0;
 }
@@ -1036,6 +1070,9 @@ main(int argc, char *argv[])
 		config_nginx_defaults(stdout);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
+	if (argc > 1 && (strcmp(argv[1], "--routes") == 0 ||
+	    strcmp(argv[1], "--fields") == 0))
+		return master_print_routes(strcmp(argv[1], "--fields") == 0);
 	if (argc > 1 && strcmp(argv[1], "--cleanup") == 0)
 		return master_cleanup();
 	/* What the master makes (cgroups, the knob files the workers open)

@@ -322,6 +322,8 @@ enum pyexec_err	 request_parse(const struct field_table *, const char *,
 		    size_t, const struct pyexec_config *, struct exec_request *,
 		    struct field_error *);
 void		 request_native_text(const struct field_error *, char *, size_t);
+struct json_object *request_table_json(const struct field_table *,
+		    const struct pyexec_config *);
 enum pyexec_err	 request_parse_execute(const char *, size_t,
 		    const struct pyexec_config *, struct exec_request *,
 		    char *, size_t);
@@ -690,6 +692,14 @@ void		 route_workspace(struct exchange *);
 unsigned	 route_index(const char *path);
 const char *const *route_names(void);
 unsigned	 route_count(void);
+/* Whether the front answers a GET of a route without a worker. */
+enum route_front {
+	ROUTE_FRONT_NEVER = 0,
+	ROUTE_FRONT_ALWAYS,	/* /metrics */
+	ROUTE_FRONT_PUBLIC,	/* /health's public view: no key, no deep=1 */
+};
+enum route_front route_front(const char *path);
+struct json_object *route_table_json(const struct pyexec_config *, bool fields);
 
 /* item.c: the native envelope's items, shaped from a task (callers own
  * what is returned). */

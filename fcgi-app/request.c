@@ -861,6 +861,129 @@ request_native_text(const struct field_error *e, char *buf, size_t len)
 		snprintf(buf, len, "%s: %s", e->name, e->text);
 }
 
+static const char *
+field_type_name(enum field_type t)
+{
+	switch (t) {
+	case FT_STRING:	return "string";
+	case FT_NUMBER:	return "number";
+	case FT_INT:	return "integer";
+	case FT_BOOL:	return "boolean";
+	case FT_MEMORY:	return "memory";
+	case FT_WORD:	return "word";
+	case FT_FILES:	return "files";
+	}
+	return "?";
+}
+
+/* "a|b" as ["a", "b"] */
+static struct json_object *
+field_words_json(const char *w)
+{
+	struct json_object	*a = json_object_new_array();
+	const char		*bar;
+
+	for (; w != NULL; w = bar != NULL ? bar + 1 : NULL) {
+		bar = strchr(w, '|');
+		json_object_array_add(a, json_object_new_string_len(w,
+		    bar != NULL ? (int)(bar - w) : (int)strlen(w)));
+	}
+	return a;
+}
+
+/* d as a JSON number in its shortest spelling (16, 0.1). */
+static struct json_object *
+field_num_json(double d)
+{
+	char	buf[32];
+
+	snprintf(buf, sizeof(buf), "%.15g", d);
+	return json_object_new_double_s(d, buf);
+}
+
+/* The bounds a field's values must keep under c, as request_parse checks
+ * them: "minimum"/"maximum" (numbers, MB of memory), "min_length"/
+ * "max_length" (characters), "max_items" (files); "configurable" when a
+ * setting caps the maximum (c's value is printed). */
+static void
+field_bounds_json(const struct field *f, const struct pyexec_config *c,
+    struct json_object *o)
+{
+	double	hi = field_hi(f, c);
+
+#define ADD(k, v)	json_object_object_add(o, k, v)
+	ADD("configurable", json_object_new_boolean(f->bound != FB_NONE ||
+	    f->type == FT_FILES));
+	switch (f->type) {
+	case FT_STRING:
+		if (f->slot == FS_SESSION)
+			hi = WS_NAME_MAX;
+		if (f->flags & FF_NONEMPTY)
+			ADD("min_length", json_object_new_int(1));
+		if (hi > 0 && hi < 1e9)
+			ADD("max_length", field_num_json(hi));
+		break;
+	case FT_NUMBER:
+	case FT_INT:
+	case FT_MEMORY:
+		ADD("minimum", field_num_json(f->type == FT_MEMORY ?
+		    PYEXEC_MIN_MEMORY_MB : f->lo));
+		if (hi > 0 && hi < 1e9)
+			ADD("maximum", field_num_json(hi));
+		break;
+	case FT_FILES:
+		ADD("max_items", json_object_new_int((int)c->max_input_files));
+		break;
+	case FT_WORD:
+		ADD("words", field_words_json(f->words));
+		ADD("words_ignore_case",
+		    json_object_new_boolean(f->flags & FF_WORD_CI));
+		break;
+	case FT_BOOL:
+		break;
+	}
+#undef ADD
+}
+
+static struct json_object *
+field_json(const struct field *f, const struct pyexec_config *c)
+{
+	struct json_object	*o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(f->name));
+	json_object_object_add(o, "type",
+	    json_object_new_string(field_type_name(f->type)));
+	json_object_object_add(o, "session",
+	    json_object_new_boolean(f->slot == FS_SESSION));
+	json_object_object_add(o, "required",
+	    json_object_new_boolean(f->flags & FF_REQUIRED));
+	json_object_object_add(o, "null_is_absent",
+	    json_object_new_boolean(f->flags & FF_NULL_ABSENT));
+	json_object_object_add(o, "no_nul",
+	    json_object_new_boolean(f->flags & FF_NONUL));
+	json_object_object_add(o, "no_control",
+	    json_object_new_boolean(f->flags & FF_NOCTRL));
+	field_bounds_json(f, c, o);
+	return o;
+}
+
+/* Table t as `pyexec-fcgi --fields` prints it, its bounds as c makes
+ * them (the caller puts it): whether unknown and duplicate fields are
+ * refused, and each field in order. */
+struct json_object *
+request_table_json(const struct field_table *t, const struct pyexec_config *c)
+{
+	struct json_object	*o = json_object_new_object(), *a;
+	const struct field	*f;
+
+	json_object_object_add(o, "strict", json_object_new_boolean(t->strict));
+	a = json_object_new_array();
+	for (f = t->fields; f->name != NULL; f++)
+		json_object_array_add(a, field_json(f, c));
+	json_object_object_add(o, "fields", a);
+	return o;
+}
+
 static enum pyexec_err
 request_parse_native(const struct field_table *t, const char *body,
     size_t len, const struct pyexec_config *c, struct exec_request *r,

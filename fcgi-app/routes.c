@@ -1,6 +1,6 @@
 /*
- * routes.c: the routes the worker serves, as a table of (path, method,
- * handler), and the native handlers: each validates its body by its
+ * routes.c: the routes the worker serves, as one table (path, method,
+ * handler, field tables, ...), and the native handlers: each validates its body by its
  * table (request.c), runs the task (task.c) and shapes it (item.c).  The
  * seeds' handlers are in seeds.c.
  *
@@ -19,10 +19,32 @@
 #include "pyexec.h"
 #include "sandbox.h"
 
+/* A field table a route validates its body by, named as in request.c. */
+struct route_body {
+	const char		*name;
+	const struct field_table *t;
+};
+#define ROUTE_BODY(t)	{ #t, &t }
+#define ROUTE_BODIES	3		/* at most, per route */
+
+/*
+ * One row per path, and the only place a route is spelled: the worker's
+ * dispatch, the 405's Allow header, the metrics' route labels (the path),
+ * which GETs the front answers without a worker, and `pyexec-fcgi
+ * --routes` / `--fields` (from which the tests check docs/openapi.json,
+ * nginx's keyless locations and the metrics' labels) all come from here.
+ */
 struct route {
-	const char	*path;
-	const char	*method;	/* also the Allow header for 405 */
+	const char	*path;		/* also its metrics label */
+	const char	*method;	/* also the Allow header for 405; a
+					 * GET route takes HEAD too */
 	route_fn	 fn;
+	bool		 keyless;	/* nginx passes it without a key (its
+					 * own location = path) */
+	enum route_front front;		/* the front answers it (front.c) */
+	const char	*dialect;	/* whose API it speaks */
+	struct route_body body[ROUTE_BODIES];	/* its field tables: one, or
+					 * one per shape the body's keys pick */
 };
 
 static void	route_execute(struct exchange *);
@@ -31,21 +53,36 @@ static void	route_health(struct exchange *);
 static void	route_metrics(struct exchange *);
 
 static const struct route routes[] = {
-	{ "/v1/execute",		"POST",	route_execute },
-	{ "/v1/generate-and-execute",	"POST",	route_generate },
-	{ "/v1/workspace",		"DELETE", route_workspace },
-	{ "/api/v1/execute",		"POST",	seed004_execute },	/* seed 004 */
-	{ "/execute",			"POST",	seed_execute },		/* seeds 000, 002, 003 */
-	{ "/generate-and-execute",	"POST",	seed000_generate },	/* seed 000 */
+	{ "/v1/execute", "POST", route_execute, false, ROUTE_FRONT_NEVER,
+	    "native", { ROUTE_BODY(request_execute) } },
+	{ "/v1/generate-and-execute", "POST", route_generate, false,
+	    ROUTE_FRONT_NEVER, "native", { ROUTE_BODY(request_generate) } },
+	{ "/v1/workspace", "DELETE", route_workspace, false, ROUTE_FRONT_NEVER,
+	    "native", { ROUTE_BODY(request_workspace) } },
+	{ "/api/v1/execute", "POST", seed004_execute, false, ROUTE_FRONT_NEVER,
+	    "seed 004 (FastAPI)", { ROUTE_BODY(request_seed004) } },
+	/* the body's keys pick the seed: "script", "generated_code", "code" */
+	{ "/execute", "POST", seed_execute, false, ROUTE_FRONT_NEVER,
+	    "seeds 002 (Flask), 003 (NVIDIA), 000 (Together)",
+	    { ROUTE_BODY(request_seed002), ROUTE_BODY(request_seed003),
+	    ROUTE_BODY(request_seed000_execute) } },
+	{ "/generate-and-execute", "POST", seed000_generate, false,
+	    ROUTE_FRONT_NEVER, "seed 000 (Together)",
+	    { ROUTE_BODY(request_seed000_generate) } },
 	{ "/system/python_executor/execute_code/invoke", "POST",
-	    seed001_execute },						/* seed 001 */
+	    seed001_execute, false, ROUTE_FRONT_NEVER, "seed 001 (IBM)",
+	    { ROUTE_BODY(request_seed001_execute) } },
 	{ "/experience/python_executor/generate_and_execute/invoke", "POST",
-	    seed001_generate },						/* seed 001 */
-	{ "/health",			"GET",	route_health },
-	{ "/metrics",			"GET",	route_metrics },
+	    seed001_generate, false, ROUTE_FRONT_NEVER, "seed 001 (IBM)",
+	    { ROUTE_BODY(request_seed001_generate) } },
+	{ "/health", "GET", route_health, true, ROUTE_FRONT_PUBLIC, "native",
+	    { { NULL, NULL } } },
+	{ "/metrics", "GET", route_metrics, true, ROUTE_FRONT_ALWAYS, "native",
+	    { { NULL, NULL } } },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
+#define ROUTE_NONE	"-"		/* the label of a request of no route */
 
 _Static_assert(NROUTES + 1 <= MET_ROUTES, "MET_ROUTES holds every route and \"-\"");
 
@@ -59,7 +96,7 @@ route_names(void)
 
 	for (i = 0; i < NROUTES; i++)
 		route_label[i] = routes[i].path;
-	route_label[NROUTES] = "-";
+	route_label[NROUTES] = ROUTE_NONE;
 	return route_label;
 }
 
@@ -79,6 +116,81 @@ route_index(const char *path)
 		if (strcmp(routes[i].path, path) == 0)
 			return i;
 	return NROUTES;
+}
+
+/* Whether (and when) the front answers a GET of path itself. */
+enum route_front
+route_front(const char *path)
+{
+	unsigned	i = route_index(path);
+
+	return i < NROUTES ? routes[i].front : ROUTE_FRONT_NEVER;
+}
+
+static const char *
+route_front_name(enum route_front f)
+{
+	switch (f) {
+	case ROUTE_FRONT_ALWAYS:	return "always";
+	case ROUTE_FRONT_PUBLIC:	return "public";
+	default:			return "never";
+	}
+}
+
+/* One row as `--routes` prints it. */
+static struct json_object *
+route_row_json(const struct route *r)
+{
+	struct json_object	*o = json_object_new_object(), *a;
+	unsigned		 i;
+
+	json_object_object_add(o, "path", json_object_new_string(r->path));
+	a = json_object_new_array();
+	json_object_array_add(a, json_object_new_string(r->method));
+	json_object_object_add(o, "methods", a);
+	json_object_object_add(o, "metric_label",
+	    json_object_new_string(r->path));
+	json_object_object_add(o, "keyless", json_object_new_boolean(r->keyless));
+	json_object_object_add(o, "front",
+	    json_object_new_string(route_front_name(r->front)));
+	json_object_object_add(o, "dialect", json_object_new_string(r->dialect));
+	a = json_object_new_array();
+	for (i = 0; i < ROUTE_BODIES && r->body[i].t != NULL; i++)
+		json_object_array_add(a, json_object_new_string(r->body[i].name));
+	json_object_object_add(o, "field_tables", a);
+	return o;
+}
+
+/*
+ * `pyexec-fcgi --routes`: the table as JSON (the caller puts it), or with
+ * fields set (`--fields`) each route's field tables by name, their bounds
+ * as configuration c makes them.
+ */
+struct json_object *
+route_table_json(const struct pyexec_config *c, bool fields)
+{
+	struct json_object	*o = json_object_new_object(), *a;
+	const struct route_body	*b;
+	unsigned		 i, j;
+
+	if (fields) {
+		for (i = 0; i < NROUTES; i++)
+			for (j = 0; j < ROUTE_BODIES; j++) {
+				b = &routes[i].body[j];
+				if (b->t != NULL && !json_object_object_get_ex(o,
+				    b->name, NULL))
+					json_object_object_add(o, b->name,
+					    request_table_json(b->t, c));
+			}
+		return o;
+	}
+	a = json_object_new_array();
+	for (i = 0; i < NROUTES; i++)
+		json_object_array_add(a, route_row_json(&routes[i]));
+	json_object_object_add(o, "routes", a);
+	json_object_object_add(o, "no_route_label",
+	    json_object_new_string(ROUTE_NONE));
+	return o;
 }
 
 /* GET /metrics: the Prometheus text, to an address in
@@ -125,7 +237,7 @@ route_dispatch(struct exchange *x)
 		routes[i].fn(x);
 		return;
 	}
-	x->route = "-";
+	x->route = ROUTE_NONE;
 	exchange_error(x, 404, "no route %.200s", x->path);
 }
 

@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import struct
+import subprocess
 import time
 import urllib.parse
 
@@ -50,6 +51,28 @@ def host_port():
         raise RuntimeError(ENV_URL + " must be an http:// URL, got "
                            + repr(base_url()))
     return parts.hostname, parts.port or 80
+
+
+def app_path():
+    """The pyexec-fcgi binary the stack runs: PYEXEC_FCGI, else the build's."""
+    top = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    return os.environ.get("PYEXEC_FCGI") or os.path.join(
+        top, "build", "fcgi-app", "pyexec-fcgi")
+
+
+def app_table(option="--routes"):
+    """What the binary prints for option (--routes: the route table of
+    fcgi-app/routes.c; --fields: its field tables), parsed; under the
+    default configuration."""
+    out = subprocess.run([app_path(), option], capture_output=True, text=True,
+                         check=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    return json.loads(out.stdout)
+
+
+def routes():
+    """The route table: [{path, methods, metric_label, keyless, front,
+    dialect, field_tables}]."""
+    return app_table("--routes")["routes"]
 
 
 def key():

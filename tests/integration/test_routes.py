@@ -40,3 +40,27 @@ def test_body_just_under_limit_is_accepted_by_nginx():
     ex = ph.run(code)
     assert ex["outcome"] == "completed", ph.show(ex)
     assert ex["stdout"] == "big-ok\n", ph.show(ex)
+
+
+# The route table (pyexec-fcgi --routes): every route, whatever spells it.
+TABLE = ph.routes()
+
+
+@pytest.mark.parametrize("route", TABLE, ids=[r["path"] for r in TABLE])
+def test_wrong_method_on_each_route_is_405_with_its_allow(route):
+    wrong = "PUT" if "PUT" not in route["methods"] else "PATCH"
+    resp = ph.request(wrong, route["path"], body={})
+    ph.assert_error(resp, 405, "method_not_allowed")
+    allow = [m.strip() for m in resp.header("Allow", "").split(",")]
+    assert allow == route["methods"], ph.show(resp)
+
+
+@pytest.mark.parametrize("route", TABLE, ids=[r["path"] for r in TABLE])
+def test_only_the_keyless_routes_answer_without_a_key(route):
+    method = route["methods"][0]
+    resp = ph.request(method, route["path"], body={} if method != "GET" else None,
+                      auth=None)
+    if route["keyless"]:
+        assert resp.status != 401, ph.show(resp)
+    else:
+        ph.assert_error(resp, 401, "unauthorized")
