@@ -375,8 +375,8 @@ request_dup_seen(void *arg, const struct json_dup *d)
 	if (d->depth == 1 && !q->top) {
 		q->top = true;
 		snprintf(q->top_key, sizeof(q->top_key), "%.64s", d->key);
-	} else if (d->depth == 3 && q->file < 0 && d->path[1].key == NULL &&
-	    strcmp(d->path[0].key, "files") == 0) {
+	} else if (d->depth == 3 && q->file < 0 && d->path[0].key != NULL &&
+	    d->path[1].key == NULL && strcmp(d->path[0].key, "files") == 0) {
 		q->file = (long)d->path[1].index;
 		snprintf(q->file_key, sizeof(q->file_key), "%.64s", d->key);
 	}

@@ -313,6 +313,11 @@ START_TEST(test_request_words)
 		{ "{\"code\":\"1\",\"code\\u0000\":\"2\"}", 0,
 		    "code: duplicate field (given more than once)" },
 		{ "{\"code\":\"\\ud800\"}", 0, "" },
+		/* Found by the fuzzer: a duplicate three arrays/objects deep
+		 * under no key at all. */
+		{ "[[{\"n\":1,\"n\":2}]]", 0, "body: must be a JSON object" },
+		{ "{\"x\":[{\"n\":1,\"n\":2}],\"code\":\"1\"}", 0,
+		    "unknown field: x" },
 	};
 	size_t	i;
 
