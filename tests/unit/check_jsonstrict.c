@@ -2,8 +2,8 @@
  * Unit tests: the one JSON gate (jsonstrict.c's json_strict_scan): each
  * kind of bad text with the fault and offset it is named by, the order in
  * which faults outrank one another, duplicate keys at every depth with
- * their path and json-c's decoding of keys, and the request-level words
- * these become (request.c), which must stay what they were.
+ * their path and json-c's decoding of keys (the words a request is
+ * answered with are check_request.c's test_gate_words).
  */
 #include "config.h"
 
@@ -259,74 +259,6 @@ START_TEST(test_dup_wide)
 }
 END_TEST
 
-/* ---- the words a request is answered with (request.c) ------------------ */
-
-static struct pyexec_config cfg;
-
-static void
-setup(void)
-{
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.default_timeout = 5;
-	cfg.max_timeout = 30;
-	cfg.default_memory_mb = 100;
-	cfg.max_memory_mb = 500;
-	cfg.max_cpu = 2;
-}
-
-static const char *
-parse(const char *body, size_t len)
-{
-	static char		msg[512];
-	struct exec_request	r;
-
-	if (request_parse_execute(body, len, &cfg, &r, msg, sizeof(msg)) ==
-	    PYEXEC_OK)
-		msg[0] = '\0';
-	request_free(&r);
-	return msg;
-}
-
-START_TEST(test_request_words)
-{
-	static const struct { const char *body; size_t len; const char *msg; } c[] = {
-		/* NUL outranks UTF-8, which outranks the grammar. */
-		{ "{\"code\":\"1\"} x\0", 16, "body: must not contain NUL bytes" },
-		{ "{\"code\":NaN,\"x\":\"\xff\"}", 0, "body: invalid UTF-8" },
-		{ "{\"code\":\"\xff\",\"x\":\"\0\"}", 21, "body: must not contain NUL bytes" },
-		{ "\xef\xbb\xbf{\"code\":\"1\"}", 0, "body: invalid JSON "
-		    "(unexpected character at byte 0)" },
-		{ "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\xff", 0, "body: invalid UTF-8" },
-		{ "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 0,
-		    "body: invalid JSON (nested deeper than 32 levels)" },
-		{ "{\"code\":\"1\",\"x\":1e}", 0, "body: invalid JSON (invalid "
-		    "number at byte 18)" },
-		/* A top-level duplicate answers before one in files[]. */
-		{ "{\"files\":[{\"n\":1,\"n\":2}],\"code\":\"1\",\"code\":\"2\"}", 0,
-		    "code: duplicate field (given more than once)" },
-		{ "{\"code\":\"1\",\"files\":[{\"name\":\"a\",\"content\":\"\"},"
-		    "{\"name\":\"b\",\"content\":\"\",\"content\":\"x\"}]}", 0,
-		    "files[1]: duplicate field content (given more than once)" },
-		/* Deeper duplicates are the field's business, as before. */
-		{ "{\"code\":\"1\",\"stdin\":{\"a\":1,\"a\":2}}", 0,
-		    "stdin: must be a string" },
-		{ "{\"code\":\"1\",\"code\\u0000\":\"2\"}", 0,
-		    "code: duplicate field (given more than once)" },
-		{ "{\"code\":\"\\ud800\"}", 0, "" },
-		/* Found by the fuzzer: a duplicate three arrays/objects deep
-		 * under no key at all. */
-		{ "[[{\"n\":1,\"n\":2}]]", 0, "body: must be a JSON object" },
-		{ "{\"x\":[{\"n\":1,\"n\":2}],\"code\":\"1\"}", 0,
-		    "unknown field: x" },
-	};
-	size_t	i;
-
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		ck_assert_str_eq(parse(c[i].body, c[i].len ? c[i].len :
-		    strlen(c[i].body)), c[i].msg);
-}
-END_TEST
-
 /* json_strict_parse (a run's report, its artifacts): all or nothing. */
 START_TEST(test_strict_parse)
 {
@@ -356,13 +288,11 @@ jsonstrict_suite(void)
 	Suite	*s = suite_create("jsonstrict");
 	TCase	*tc = tcase_create("gate");
 
-	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_loop_test(tc, test_gate_table, 0,
 	    (int)(sizeof(gate_cases) / sizeof(gate_cases[0])));
 	tcase_add_test(tc, test_dup_depths);
 	tcase_add_test(tc, test_dup_decoding);
 	tcase_add_test(tc, test_dup_wide);
-	tcase_add_test(tc, test_request_words);
 	tcase_add_test(tc, test_strict_parse);
 	suite_add_tcase(s, tc);
 	return s;
