@@ -36,11 +36,12 @@ envelope_uuid4(char out[UUID_STR_LEN])
 }
 
 /*
- * Length of the valid UTF-8 sequence at s (at most len bytes), or 0 if the
- * bytes there are not one.  Rejects overlongs, surrogates and > U+10FFFF.
+ * Length of the valid UTF-8 sequence at s (at most len bytes, len > 0), or
+ * 0 if the bytes there are not one.  Rejects overlongs, surrogates and
+ * > U+10FFFF.  The JSON gate (jsonstrict.c) reads strings with it.
  */
-static size_t
-utf8_seq(const unsigned char *s, size_t len)
+size_t
+envelope_utf8_seq(const unsigned char *s, size_t len)
 {
 	unsigned	c = s[0];
 	size_t		n, i;
@@ -78,7 +79,7 @@ envelope_utf8_valid(const char *s, size_t len)
 	size_t	i = 0, n;
 
 	while (i < len) {
-		n = utf8_seq((const unsigned char *)s + i, len - i);
+		n = envelope_utf8_seq((const unsigned char *)s + i, len - i);
 		if (n == 0)
 			return false;
 		i += n;
@@ -103,7 +104,7 @@ envelope_utf8_sanitize(const char *s, size_t len, size_t *outlen)
 	if ((out = malloc(len * 3 + 1)) == NULL)
 		return NULL;
 	while (i < len) {
-		n = utf8_seq((const unsigned char *)s + i, len - i);
+		n = envelope_utf8_seq((const unsigned char *)s + i, len - i);
 		if (n == 0) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
 			o += 3;

@@ -168,6 +168,7 @@ const char	*envelope_error_code(int http_status);
 const char	*envelope_reason(int http_status);
 char		*envelope_error(const char *id, const char *code, const char *msg);
 bool		 envelope_utf8_valid(const char *, size_t);
+size_t		 envelope_utf8_seq(const unsigned char *, size_t);
 
 /* unicode.c: what a file name must not hold besides '/' and NUL. */
 enum unicode_hidden {
@@ -179,10 +180,56 @@ extern const char	 unicode_table_version[];
 bool		 unicode_is_format(uint32_t);
 enum unicode_hidden unicode_name_hidden(const char *, size_t, uint32_t *);
 
-/* jsonstrict.c: 0 if the buffer is one RFC 8259 JSON text (and its
- * numbers finite), else -1 with the problem and its offset in msg. */
+/*
+ * jsonstrict.c: the one gate of every JSON text from outside.  One walk
+ * over the bytes checks NUL bytes and UTF-8 (JS_TEXT), RFC 8259's grammar
+ * and a depth limit, finite numbers (JS_FINITE), and tells dup_fn of each
+ * key given twice in one object, at every depth.  The fault reported is
+ * the one the old gates' order named: NUL, then UTF-8, then the first
+ * grammar fault.  json-c then only builds the tree of a text passed.
+ */
+enum json_fault {
+	JSON_OK = 0,
+	JSON_NUL,	/* a NUL byte (JS_TEXT) */
+	JSON_UTF8,	/* bytes that are not UTF-8 (JS_TEXT) */
+	JSON_SYNTAX,	/* not one RFC 8259 text */
+	JSON_DEPTH,	/* nested deeper than max_depth */
+	JSON_RANGE,	/* a number that is no finite double (JS_FINITE) */
+	JSON_NOMEM,	/* the duplicate-key table could not grow */
+};
+#define JS_TEXT		0x1	/* refuse NUL bytes and invalid UTF-8 */
+#define JS_FINITE	0x2	/* refuse numbers past a double's range */
+struct json_scan {
+	enum json_fault	 fault;
+	size_t		 at;		/* its byte offset */
+	char		 why[128];	/* "<what> at byte <at>" */
+};
+/* One member on the way from the top to an object: a key (decoded,
+ * cut at a NUL as json-c cuts keys) or, in an array, the index. */
+struct json_step {
+	const char	*key;		/* NULL: an array element */
+	size_t		 index;
+};
+/* A key given twice: the object's depth (1: the top-level value), its
+ * path (depth - 1 steps) and the key; all borrowed for the call. */
+struct json_dup {
+	int			 depth;
+	const struct json_step	*path;
+	const char		*key;
+};
+typedef bool	(*json_dup_fn)(void *arg, const struct json_dup *);
+enum json_fault	 json_strict_scan(const char *, size_t, int max_depth,
+		    unsigned flags, json_dup_fn, void *arg, struct json_scan *);
+/* The grammar alone (json_strict_scan without JS_TEXT): 0 if the buffer
+ * is one RFC 8259 JSON text (and its numbers finite), else -1 with the
+ * problem and its offset in msg. */
 int		 json_strict_check(const char *, size_t, int max_depth,
 		    bool finite, char *msg, size_t msglen);
+/* A text json_strict_scan() passed, as json-c's (strict) tree, or NULL
+ * with json-c's error; *end: where json-c stopped, SIZE_MAX if it could
+ * not start (out of memory).  The caller owns the tree. */
+struct json_object *json_strict_build(const char *, size_t, int max_depth,
+		    enum json_tokener_error *, size_t *end);
 /* Untrusted text (a run's report, its artifacts): one strict JSON value
  * of type want, UTF-8 without NUL, numbers finite, at most max_depth
  * deep; parsed (the caller owns it), or NULL. */

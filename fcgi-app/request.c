@@ -354,58 +354,78 @@ field_word(const struct field *f, struct json_object *v,
 	return field_fail(e, f, FK_WORD, "must be \"%s\"", list);
 }
 /*
- * Parses len bytes of body as a JSON document with at most
- * REQUEST_MAX_DEPTH levels.  Returns the object (caller puts it) or NULL
- * with msg set.
+ * What request_parse() asks of the gate when its table refuses duplicate
+ * fields (json-c keeps the last of them silently): the first key given
+ * twice in the top-level object, and the first object of the top-level
+ * array "files" with a key given twice (its index and key).  Keys are
+ * compared decoded ("\u0063ode" is "code").
  */
-struct json_object *
-request_json(const char *body, size_t len, char *msg, size_t msglen)
+struct request_dups {
+	bool	 top;		/* a top-level key given twice: */
+	char	 top_key[65];
+	long	 file;		/* -1, or files[file] has one: */
+	char	 file_key[65];
+};
+
+static bool
+request_dup_seen(void *arg, const struct json_dup *d)
 {
-	struct json_tokener	*tok;
-	struct json_object	*obj = NULL;
+	struct request_dups	*q = arg;
+
+	if (d->depth == 1 && !q->top) {
+		q->top = true;
+		snprintf(q->top_key, sizeof(q->top_key), "%.64s", d->key);
+	} else if (d->depth == 3 && q->file < 0 && d->path[0].key != NULL &&
+	    d->path[1].key == NULL && strcmp(d->path[0].key, "files") == 0) {
+		q->file = (long)d->path[1].index;
+		snprintf(q->file_key, sizeof(q->file_key), "%.64s", d->key);
+	}
+	return !q->top;		/* a top-level one answers first */
+}
+
+/*
+ * Parses len bytes of body as a JSON document with at most
+ * REQUEST_MAX_DEPTH levels: json_strict_scan() is the one look at the
+ * bytes (NUL, UTF-8, grammar, depth and, when dups is not NULL, duplicate
+ * keys into *dups), then json-c builds the tree.  Returns the object
+ * (caller puts it) or NULL with msg set.
+ */
+static struct json_object *
+request_gate(const char *body, size_t len, struct request_dups *dups,
+    char *msg, size_t msglen)
+{
+	struct json_object	*obj;
+	struct json_scan	 scan;
 	enum json_tokener_error	 jerr;
 	size_t			 off;
-	char			 why[128];
 
-	if (memchr(body, '\0', len) != NULL) {
+	switch (json_strict_scan(body, len, REQUEST_MAX_DEPTH, JS_TEXT,
+	    dups != NULL ? request_dup_seen : NULL, dups, &scan)) {
+	case JSON_OK:
+		break;
+	case JSON_NUL:
 		snprintf(msg, msglen, "body: must not contain NUL bytes");
 		return NULL;
-	}
-	if (!envelope_utf8_valid(body, len)) {
+	case JSON_UTF8:
 		snprintf(msg, msglen, "body: invalid UTF-8");
 		return NULL;
-	}
-	/* RFC 8259 first: json-c alone takes 'single quotes', NaN,
-	 * Infinity and raw control characters. */
-	if (json_strict_check(body, len, REQUEST_MAX_DEPTH, false, why,
-	    sizeof(why)) != 0) {
-		if (strncmp(why, "nested too deeply", 17) == 0)
-			snprintf(msg, msglen, "body: invalid JSON (nested deeper "
-			    "than %d levels)", REQUEST_MAX_DEPTH);
-		else
-			snprintf(msg, msglen, "body: invalid JSON (%s)", why);
+	case JSON_DEPTH:
+		snprintf(msg, msglen, "body: invalid JSON (nested deeper than "
+		    "%d levels)", REQUEST_MAX_DEPTH);
 		return NULL;
-	}
-	if ((tok = json_tokener_new_ex(REQUEST_MAX_DEPTH)) == NULL) {
+	case JSON_NOMEM:
 		snprintf(msg, msglen, "body: out of memory");
 		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	jerr = json_tokener_get_error(tok);
-	off = json_tokener_get_parse_end(tok);
-	if (obj == NULL && jerr == json_tokener_continue && len > 0) {
-		/* A bare number is complete only at the end of input. */
-		obj = json_tokener_parse_ex(tok, "", 1);
-		jerr = json_tokener_get_error(tok);
-		off = len;
-	}
-	if (obj == NULL && jerr == json_tokener_success) {
-		snprintf(msg, msglen, "body: must be a JSON object");
-		json_tokener_free(tok);
+	default:
+		snprintf(msg, msglen, "body: invalid JSON (%s)", scan.why);
 		return NULL;
 	}
-	if (obj == NULL && jerr == json_tokener_continue)
+	obj = json_strict_build(body, len, REQUEST_MAX_DEPTH, &jerr, &off);
+	if (obj == NULL && jerr == json_tokener_success)
+		snprintf(msg, msglen, "body: must be a JSON object");
+	else if (obj == NULL && off == SIZE_MAX)
+		snprintf(msg, msglen, "body: out of memory");
+	else if (obj == NULL && jerr == json_tokener_continue)
 		snprintf(msg, msglen, "body: invalid JSON (unexpected end)");
 	else if (obj == NULL && jerr == json_tokener_error_depth)
 		snprintf(msg, msglen, "body: invalid JSON (nested deeper than "
@@ -423,134 +443,13 @@ request_json(const char *body, size_t len, char *msg, size_t msglen)
 			obj = NULL;
 		}
 	}
-	json_tokener_free(tok);
 	return obj;
 }
 
-/* The scanner below only ever sees text json_strict_check() and json-c
- * have accepted, and never reads past len anyway. */
-static size_t
-skip_ws(const char *b, size_t len, size_t i)
+struct json_object *
+request_json(const char *body, size_t len, char *msg, size_t msglen)
 {
-	while (i < len && isspace((unsigned char)b[i]))
-		i++;
-	return i;
-}
-
-/* b[i] is '"': the index just past the closing quote. */
-static size_t
-skip_string(const char *b, size_t len, size_t i)
-{
-	for (i++; i < len && b[i] != '"'; i++)
-		if (b[i] == '\\')
-			i++;
-	return i < len ? i + 1 : len;
-}
-
-/* b[i] starts a value: the index just past it. */
-static size_t
-skip_value(const char *b, size_t len, size_t i)
-{
-	int	depth = 0;
-
-	for (; i < len; i++) {
-		if (b[i] == '"') {
-			i = skip_string(b, len, i) - 1;
-			if (depth == 0)
-				return i + 1;
-		} else if (b[i] == '{' || b[i] == '[')
-			depth++;
-		else if (b[i] == '}' || b[i] == ']') {
-			if (depth == 0)
-				return i;		/* end of a scalar */
-			if (--depth == 0)
-				return i + 1;
-		} else if (depth == 0 && (b[i] == ',' || isspace((unsigned char)b[i])))
-			return i;
-	}
-	return i;
-}
-
-/*
- * json-c keeps the last of duplicate keys silently.  Walks the keys of
- * the (already valid) object that starts at b[at] and names the first key
- * given twice in dup, compared after decoding ("\u0063ode" is "code").
- * true if there is one.
- */
-static bool
-request_dup_key(const char *b, size_t len, size_t at, char *dup,
-    size_t duplen)
-{
-	struct json_object	*seen = json_object_new_object(), *k;
-	char			*raw;
-	size_t			 i = skip_ws(b, len, at) + 1, end;
-	bool			 found = false;
-
-	while (!found && (i = skip_ws(b, len, i)) < len && b[i] == '"') {
-		end = skip_string(b, len, i);
-		if ((raw = strndup(b + i, end - i)) == NULL)
-			break;
-		k = json_tokener_parse(raw);
-		free(raw);
-		if (k == NULL || !json_object_is_type(k, json_type_string)) {
-			json_object_put(k);
-			break;
-		}
-		if (json_object_object_get_ex(seen, json_object_get_string(k), NULL)) {
-			snprintf(dup, duplen, "%.64s", json_object_get_string(k));
-			found = true;
-		} else
-			json_object_object_add(seen, json_object_get_string(k), NULL);
-		json_object_put(k);
-		i = skip_ws(b, len, end) + 1;			/* the ':' */
-		i = skip_value(b, len, skip_ws(b, len, i));
-		i = skip_ws(b, len, i) + 1;			/* ',' or '}' */
-	}
-	json_object_put(seen);
-	return found;
-}
-
-/*
- * The same inside each object of the top-level array "files" (whose keys
- * request_dup_key found unique): the index of the first object with a
- * key given twice, its key in dup; -1 if none.
- */
-static long
-request_files_dup(const char *b, size_t len, char *dup, size_t duplen)
-{
-	struct json_object	*k;
-	char			*raw;
-	size_t			 i = skip_ws(b, len, 0) + 1, end;
-	long			 n = 0;
-	bool			 files;
-
-	while ((i = skip_ws(b, len, i)) < len && b[i] == '"') {
-		end = skip_string(b, len, i);
-		if ((raw = strndup(b + i, end - i)) == NULL)
-			return -1;
-		k = json_tokener_parse(raw);
-		free(raw);
-		files = k != NULL && json_object_is_type(k, json_type_string) &&
-		    strcmp(json_object_get_string(k), "files") == 0;
-		json_object_put(k);
-		i = skip_ws(b, len, skip_ws(b, len, end) + 1);	/* the value */
-		if (files && i < len && b[i] == '[') {
-			for (i = skip_ws(b, len, i + 1); i < len && b[i] != ']';
-			    n++) {
-				if (b[i] == '{' &&
-				    request_dup_key(b, len, i, dup, duplen))
-					return n;
-				i = skip_value(b, len, i);
-				i = skip_ws(b, len, i);
-				if (i < len && b[i] == ',')
-					i = skip_ws(b, len, i + 1);
-			}
-			return -1;
-		}
-		i = skip_value(b, len, i);
-		i = skip_ws(b, len, i) + 1;			/* ',' or '}' */
-	}
-	return -1;
+	return request_gate(body, len, NULL, msg, msglen);
 }
 
 /*
@@ -799,30 +698,30 @@ request_parse(const struct field_table *t, const char *body, size_t len,
 	struct json_object	*obj;
 	enum pyexec_err		 rc = PYEXEC_OK;
 	const struct field	*f;
-	char			 msg[256], dup[65];
-	long			 i;
+	struct request_dups	 dups = { .file = -1 };
+	char			 msg[256];
 
 	request_defaults(t, c, r);
 	memset(e, 0, sizeof(*e));
 	snprintf(e->name, sizeof(e->name), "body");
-	if ((obj = request_json(body, len, msg, sizeof(msg))) == NULL)
+	if ((obj = request_gate(body, len, t->strict ? &dups : NULL, msg,
+	    sizeof(msg))) == NULL)
 		return field_fail(e, NULL, FK_BODY, "%s", strncmp(msg, "body: ",
 		    6) == 0 ? msg + 6 : msg);
 	if (!json_object_is_type(obj, json_type_object)) {
 		rc = field_fail(e, NULL, FK_NOT_OBJECT, "must be a JSON object");
 		goto out;
 	}
-	if (t->strict && request_dup_key(body, len, 0, e->name,
-	    sizeof(e->name))) {
+	if (dups.top) {
+		snprintf(e->name, sizeof(e->name), "%s", dups.top_key);
 		rc = field_fail(e, NULL, FK_DUPLICATE, "duplicate field (given "
 		    "more than once)");
 		goto out;
 	}
-	if (t->strict && field_find(t->fields, "files") != NULL &&
-	    (i = request_files_dup(body, len, dup, sizeof(dup))) >= 0) {
+	if (dups.file >= 0 && field_find(t->fields, "files") != NULL) {
 		rc = field_fail(e, NULL, FK_DUPLICATE, "duplicate field %s "
-		    "(given more than once)", dup);
-		snprintf(e->name, sizeof(e->name), "files[%ld]", i);
+		    "(given more than once)", dups.file_key);
+		snprintf(e->name, sizeof(e->name), "files[%ld]", dups.file);
 		goto out;
 	}
 	json_object_object_foreach(obj, key, val) {

@@ -8,7 +8,8 @@
  * strict check and json-c must agree: a text the check accepts, json-c
  * parses.  The same bytes are also a run's artifacts text
  * (artifact_items): every item it lets through is one of ours, within the
- * caps.
+ * caps.  The one gate (json_strict_scan) names the fault that a NUL
+ * pass, a UTF-8 pass and the grammar alone name, in that order.
  */
 #include "config.h"
 
@@ -19,6 +20,31 @@
 #include "pyexec.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* The one gate names the fault the separate passes named: a NUL byte,
+ * else bytes that are not UTF-8, else the grammar's first fault. */
+static void
+fuzz_gate(const char *body, size_t size)
+{
+	struct json_scan	scan;
+	enum json_fault		want;
+	char			msg[128];
+
+	if (memchr(body, '\0', size) != NULL)
+		want = JSON_NUL;
+	else if (!envelope_utf8_valid(body, size))
+		want = JSON_UTF8;
+	else if (json_strict_check(body, size, 32, true, msg,
+	    sizeof(msg)) != 0)
+		want = strncmp(msg, "nested", 6) == 0 ? JSON_DEPTH :
+		    strncmp(msg, "number out", 10) == 0 ? JSON_RANGE :
+		    JSON_SYNTAX;
+	else
+		want = JSON_OK;
+	if (json_strict_scan(body, size, 32, JS_TEXT | JS_FINITE, NULL, NULL,
+	    &scan) != want || scan.at > size)
+		abort();
+}
 
 /* Every route's table: what it accepts is within its bounds, and what it
  * refuses says which kind of failure. */
@@ -110,6 +136,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    strstr(msg, "invalid JSON") != NULL)
 		abort();	/* the check took what json-c refuses */
 	json_object_put(o);
+	fuzz_gate(body, size);
 	o = request_json(body, size, msg, sizeof(msg));
 	json_object_put(o);
 	if (request_parse_generate(body, size, &cfg, &r, msg, sizeof(msg)) ==

@@ -272,6 +272,54 @@ START_TEST(test_config_env)
 END_TEST
 
 
+/* The one JSON gate (jsonstrict.c) keeps the words of the passes it
+ * replaced: NUL outranks UTF-8, which outranks the grammar; duplicates
+ * at the top level answer first, files[i] next, deeper ones are the
+ * field's business. */
+START_TEST(test_gate_words)
+{
+	static const struct { const char *body; size_t len; const char *msg; } c[] = {
+		/* NUL outranks UTF-8, which outranks the grammar. */
+		{ "{\"code\":\"1\"} x\0", 16, "body: must not contain NUL bytes" },
+		{ "{\"code\":NaN,\"x\":\"\xff\"}", 0, "body: invalid UTF-8" },
+		{ "{\"code\":\"\xff\",\"x\":\"\0\"}", 21, "body: must not contain NUL bytes" },
+		{ "\xef\xbb\xbf{\"code\":\"1\"}", 0, "body: invalid JSON "
+		    "(unexpected character at byte 0)" },
+		{ "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\xff", 0, "body: invalid UTF-8" },
+		{ "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 0,
+		    "body: invalid JSON (nested deeper than 32 levels)" },
+		{ "{\"code\":\"1\",\"x\":1e}", 0, "body: invalid JSON (invalid "
+		    "number at byte 18)" },
+		/* A top-level duplicate answers before one in files[]. */
+		{ "{\"files\":[{\"n\":1,\"n\":2}],\"code\":\"1\",\"code\":\"2\"}", 0,
+		    "code: duplicate field (given more than once)" },
+		{ "{\"code\":\"1\",\"files\":[{\"name\":\"a\",\"content\":\"\"},"
+		    "{\"name\":\"b\",\"content\":\"\",\"content\":\"x\"}]}", 0,
+		    "files[1]: duplicate field content (given more than once)" },
+		/* Deeper duplicates are the field's business, as before. */
+		{ "{\"code\":\"1\",\"stdin\":{\"a\":1,\"a\":2}}", 0,
+		    "stdin: must be a string" },
+		{ "{\"code\":\"1\",\"code\\u0000\":\"2\"}", 0,
+		    "code: duplicate field (given more than once)" },
+		{ "{\"code\":\"\\ud800\"}", 0, "" },
+		/* Found by the fuzzer: a duplicate three arrays/objects deep
+		 * under no key at all. */
+		{ "[[{\"n\":1,\"n\":2}]]", 0, "body: must be a JSON object" },
+		{ "{\"x\":[{\"n\":1,\"n\":2}],\"code\":\"1\"}", 0,
+		    "unknown field: x" },
+	};
+	struct exec_request	r;
+	size_t			i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		ck_assert_str_eq(parse(c[i].body, c[i].len ? c[i].len :
+		    strlen(c[i].body), &r), c[i].msg);
+		request_free(&r);
+	}
+}
+END_TEST
+
+
 /* Issue 8, finding 6: what json-c's strict mode still took. */
 START_TEST(test_strict_json)
 {
@@ -820,6 +868,7 @@ request_suite(void)
 	tcase_add_test(tc, test_code_errors);
 	tcase_add_test(tc, test_unknown_field);
 	tcase_add_test(tc, test_duplicate_field);
+	tcase_add_test(tc, test_gate_words);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_timeout_huge);
 	tcase_add_test(tc, test_memory);
