@@ -19,16 +19,16 @@
  *                      in and stdout, stderr and the report out with caps,
  *                      and classifies the outcome from PROTO_DONE and the
  *                      cgroup counters (run_*).
- *   launcher (pid 1)   sandbox/launcher.c, in slot-N/launcher: out of reach
+ *   launcher (pid 1)   sandbox/jail/launcher.c, in slot-N/launcher: out of reach
  *                      of a run's memory limit, OOM killer and CPU quota.
  *                      Hands each run to its keeper, enforces the wall
  *                      clock, kills the run's init, answers PROTO_DONE once
  *                      the run's pid namespace is empty.
- *   keeper             sandbox/keeper.c, the launcher's child, moved once
+ *   keeper             sandbox/jail/keeper.c, the launcher's child, moved once
  *                      into slot-N/run: clones each cold run's init there,
  *                      into fresh pid, mount and IPC namespaces, and reaps
  *                      it.
- *   zygotes            sandbox/zygote.c (pyexec-zygote.so) in python on
+ *   zygotes            sandbox/jail/zygote.c (pyexec-zygote.so) in python on
  *                      the runner, the launcher's children in
  *                      slot-N/launcher: a bare one and one with
  *                      PYEXEC_PRELOAD imported.  Each keeps a spare (an
