@@ -7,7 +7,7 @@
  *   master (root)     reads the configuration, checks it may serve (root,
  *                     its backend secret good (trust.c), fd 0 listening,
  *                     the workers' user exists, the slots' uids are
- *                     free), makes one slot per worker (sandbox/slot.c:
+ *                     free), makes one slot per worker (sandbox/host/slot.c:
  *                     a cgroup and a launcher that is pid 1 of fresh
  *                     namespaces), forks the workers and waits until every
  *                     one has proved its slot with a self-test.  If any
@@ -25,11 +25,11 @@
  *   worker (user)     fcgi-app/worker.c: drops to PYEXEC_USER, takes
  *                     connections from its channel, one request at a
  *                     time, runs code in its slot.
- *   launcher (pid 1)  sandbox/launcher.c: forks and reaps the runs.
+ *   launcher (pid 1)  sandbox/jail/launcher.c: forks and reaps the runs.
  *   guard (root)      fcgi-app/guard.c: sleeps until the master ends; if
  *                     it died without removing its slots, kills what is
  *                     left in their cgroups and removes them.
- *   store (root)      sandbox/store.c: the workspaces (PYEXEC_WORKSPACES):
+ *   store (root)      sandbox/host/store.c: the workspaces (PYEXEC_WORKSPACES):
  *                     makes, mounts, leases and expires them; answers the
  *                     workers over a channel per slot (made and kept here
  *                     like the front's); made again if it dies.  It proves
@@ -391,7 +391,7 @@ master_store_log(const char *level, const char *msg)
 }
 
 /*
- * Forks the store (sandbox/store.c) and waits for its word: "ok" once it
+ * Forks the store (sandbox/host/store.c) and waits for its word: "ok" once it
  * has made, mounted and idmapped a probe workspace, else why not.  0, or
  * -1 with the reason in err.
  */

@@ -239,7 +239,7 @@ met_slots(FILE *f, const struct shared *sh)
 	    "pyexec_workers{state=\"alive\"} %u\n", sh->nslots, alive);
 }
 
-/* The workspace store's (sandbox/store.c): by fixed labels, never a
+/* The workspace store's (sandbox/host/store.c): by fixed labels, never a
  * client's or a session's name. */
 static void
 met_workspaces(FILE *f, const struct ws_stats *ws)

@@ -9,7 +9,7 @@
  * exchange_* (one request and its answer), route_* and seed*_ (the
  * handlers), status_*, selftest_*, worker_*, front_*, guard_*.  A file calls only into the
  * layers below it.  The sandbox layer (sb_*, slot_*, run_*) is declared in
- * sandbox/sandbox.h and knows nothing of this one.
+ * sandbox/host/sandbox.h and knows nothing of this one.
  */
 #ifndef PYEXEC_H
 #define PYEXEC_H
@@ -91,7 +91,7 @@ struct pyexec_config {
 	unsigned	 header_max;		/* PYEXEC_HEADER_MAX: connections
 						 * the front reads at once */
 	char		 seed001_policy[1024];	/* runner header words */
-	/* Workspaces (sandbox/store.c, fcgi-app/workspace.c). */
+	/* Workspaces (sandbox/host/store.c, fcgi-app/workspace.c). */
 	bool		 workspaces;		/* PYEXEC_WORKSPACES (default 1) */
 	const char	*workspace_dir;		/* PYEXEC_WORKSPACE_DIR
 						 * (OUTPUT_DATA_PATH) */
@@ -665,7 +665,7 @@ struct task {
 						 * NULL: the status's own */
 };
 
-/* workspace.c: the request side of workspaces (sandbox/store.c). */
+/* workspace.c: the request side of workspaces (sandbox/host/store.c). */
 #define WS_DEFAULT_SESSION	"default"
 int		 workspace_client(const struct pyexec_config *, const char *param,
 		    bool key_valid, const char *addr, char *scope, size_t);

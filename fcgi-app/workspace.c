@@ -1,6 +1,6 @@
 /*
  * workspace.c: the request side of workspaces (the mechanism is the
- * store's, sandbox/store.c).
+ * store's, sandbox/host/store.c).
  *
  *   Who:    the client, from nginx: the API key's name (PYEXEC_CLIENT,
  *           "k:<fingerprint>"), or "anonymous" for a keyless request from

@@ -48,7 +48,7 @@
 # The hot path uses only builtin modules (posix, sys): importing `os` alone
 # costs ~0.7 ms, which a program that needs it pays itself.
 #
-# Warm mode: `runner.pyc --zygote MODULES` is a zygote (sandbox/zygote.c):
+# Warm mode: `runner.pyc --zygote MODULES` is a zygote (sandbox/jail/zygote.c):
 # it imports MODULES (and what the runner uses), never any user's code,
 # and calls pyexec_zygote_serve() of /.pyexec/zygote.so, which returns
 # only in a run: a fork of this process that has become a run exactly as

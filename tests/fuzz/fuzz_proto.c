@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "proto.h"
-#include "launcher.h"
+#include "keep.h"
 #include "store.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

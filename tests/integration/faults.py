@@ -306,7 +306,7 @@ def fds(pid):
 
 # The store's workspace cache: an image's descriptor and its mount's root
 # for each cached workspace, PYEXEC_WORKSPACE_MOUNTS (2 x workers) unleased
-# ones and one leased per slot at most (sandbox/store.c, cache_slot).  How
+# ones and one leased per slot at most (sandbox/host/store.c, cache_slot).  How
 # many it holds depends on which requests overlapped, not on a leak.
 STORE_CACHE_MAX = 2 * WORKERS + WORKERS
 

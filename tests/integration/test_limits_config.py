@@ -161,7 +161,7 @@ def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
     fronts = [p for p in others if p not in guards + stores]
     assert len(fronts) == 1, others        # the front, the master's other child
     assert len(guards) == 1, others        # and the guard (fcgi-app/guard.c)
-    assert len(stores) == 1, others        # and the workspace store (sandbox/store.c)
+    assert len(stores) == 1, others        # and the workspace store (sandbox/host/store.c)
     cgroups = private.instance_cgroups(INSTANCE)
     assert cgroups, "no cgroup pyexec/%s before the kill" % INSTANCE
     # Stopped workers keep the launchers' control sockets open: only the

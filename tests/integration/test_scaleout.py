@@ -202,7 +202,7 @@ def assert_both_serve(stack):
 def test_every_backends_launchers_are_realtime(stack):
     """Each backend's launchers get SCHED_FIFO (the timer that ends a run
     wins against a busy host), the second instance's too: the real-time
-    budget of "pyexec" is shared by the instances (sandbox/cgroup.c)."""
+    budget of "pyexec" is shared by the instances (sandbox/host/cgroup.c)."""
     for i in range(2):
         m = master(stack, i)
         with open("/proc/%d/task/%d/children" % (m, m)) as f:

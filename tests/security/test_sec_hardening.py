@@ -92,7 +92,7 @@ def test_report_pipe_flood_is_cut_off(token):
     sent = int(ex["stdout"].split()[1])
     # The cap on a native route: the report (64 KiB), the artifacts as
     # base64 (PYEXEC_MAX_ARTIFACT_BYTES, 8 MiB by default) and 128 KiB of
-    # framing (sandbox/run.c), then at most a pipe buffer and a chunk more.
+    # framing (sandbox/host/run.c), then at most a pipe buffer and a chunk more.
     cap = (64 << 10) + (8 << 20) // 3 * 4 + 4 + (128 << 10) + 1
     assert sent < cap + (1 << 20), "the worker read %d bytes of report" % sent
     assert ex["result"] is None and ex["exception"] is None, show(ex)

@@ -265,7 +265,7 @@ def test_root_and_home_not_present(token):
         sh.assert_host_clean(token)
 
 
-# The documented root (docs/api.md "What a run sees", sandbox/root.c):
+# The documented root (docs/api.md "What a run sees", sandbox/jail/root.c):
 # /.pyexec holds the compiled runner; the optional /etc binds appear only
 # where the host has them (localtime, fonts, matplotlibrc).
 ROOT_DIRS = {"usr", "etc", "tmp", "dev", "proc", ".pyexec",

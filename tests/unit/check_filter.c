@@ -1,5 +1,5 @@
 /*
- * Unit tests of the seccomp policy (sandbox/filter.c): each test forks, the
+ * Unit tests of the seccomp policy (sandbox/jail/filter.c): each test forks, the
  * child loads the compiled filter and tries a call; the exit status or the
  * signal tells what happened.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests: how run_execute() (sandbox/run.c) reads the launcher's
+ * Unit tests: how run_execute() (sandbox/host/run.c) reads the launcher's
  * PROTO_DONE.  A fake launcher (a thread on the other end of the control
  * socket) answers each PROTO_RUN with a DONE of chosen flags, then CLEAN;
  * the cgroup is a link-time fake.  Issue 24, item 5: a run whose

@@ -14,7 +14,7 @@
  * noexec tmpfs on /tmp and /dev/shm, and /proc of the run's own pid
  * namespace with subset=pid and hidepid=2.  They vanish with the run.
  * A run that collects artifacts finds /tmp/outputs (0700, the run's)
- * there from its start.  A run with a workspace (sandbox/store.c) has it
+ * there from its start.  A run with a workspace (sandbox/host/store.c) has it
  * on /workspace (empty, read-only, in every other run): an ext4 of its
  * own, nosuid, nodev, noexec, idmapped so its files are the run's.
  *

@@ -42,7 +42,7 @@
 
 #include <libcgroup.h>
 
-#include "sandbox.h"
+#include "cgroup.h"
 
 static const struct sb_knob_desc knobs_v1[SB_KNOB_MAX] = {
 	[SB_KNOB_MEM_LIMIT]  = { "memory",  "memory.limit_in_bytes",       true },

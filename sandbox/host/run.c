@@ -33,8 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sandbox.h"
+#include "cgroup.h"
 #include "proto.h"
+#include "run.h"
 
 #define REPORT_MAX	(64 * 1024)
 #define ART_FRAMING	(128 * 1024)	/* names, sizes, keys of <= 101 items */

@@ -16,7 +16,7 @@
  *      |               wait status, exits: the kernel then kills whatever
  *      |               the run left, at once, and the namespaces, their
  *      |               tmpfs and their pid counter are gone with it.
- *      run             the launcher_child steps: joins run/ through the
+ *      run             run_child(), the runstep steps: joins run/ through
  *                      cgroup.procs fds the master opened and a cgroup
  *                      namespace of its own (as a warm run does), rlimits,
  *                      uid 1000, no_new_privs, seccomp, exec python on the
@@ -47,25 +47,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "filter.h"
-#include "launcher.h"
+#include "jlog.h"
+#include "keep.h"
+#include "keeper.h"
 #include "proto.h"
 #include "root.h"
+#include "runstep.h"
 
 #define RUN_NS_FLAGS	(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC)
 
 /* The cold run: the runstep steps, then exec python on the runner. */
 static void __attribute__((noreturn))
-launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st,
+run_child(const struct jail *j, int fds[PROTO_NFDS], int st,
     bool workspace)
 {
 	char	*argv[] = { "python3", "-I", "-S", "-B", "-u",
 		    ROOT_RUNNER_PATH, NULL };
 
-	runstep_join_cgroups(st, l->cg_fds, l->ncg);
-	st = runstep_become(&l->step, fds, st, workspace);
+	runstep_join_cgroups(st, j->cg_fds, j->ncg);
+	st = runstep_become(&j->step, fds, st, workspace);
 	runstep_stamp(st);
-	execve(l->python, argv, runstep_envp);
+	execve(j->python, argv, runstep_envp);
 	runstep_fail(st, "exec python");
 }
 
@@ -75,20 +77,20 @@ launcher_child(const struct launcher *l, int fds[PROTO_NFDS], int st,
  * wait status and exits (which ends every process left in the namespace).
  */
 static void __attribute__((noreturn))
-run_init(const struct launcher *l, int fds[KEEP_MAX_FDS], int32_t flags)
+run_init(const struct jail *j, int fds[KEEP_MAX_FDS], int32_t flags)
 {
 	int	 st = fds[PROTO_NFDS], status, i, rc;
 	int	 wsfd = (flags & PROTO_RUN_WORKSPACE) ? fds[KEEP_FD_WORKSPACE] : -1;
 	char	 err[256];
 	pid_t	 child, p;
 
-	if ((rc = root_run_mounts(&l->root, (flags & PROTO_RUN_OUTPUTS) != 0,
+	if ((rc = root_run_mounts(&j->root, (flags & PROTO_RUN_OUTPUTS) != 0,
 	    wsfd, err, sizeof(err))) != 0)
 		runstep_fail_mounts(st, rc, err);
 	if ((child = fork()) < 0)
 		runstep_fail(st, "fork");
 	if (child == 0)
-		launcher_child(l, fds, st, wsfd >= 0);
+		run_child(j, fds, st, wsfd >= 0);
 	for (i = 0; i < PROTO_NFDS; i++)
 		close(fds[i]);
 	for (;;) {
@@ -115,7 +117,7 @@ keeper_send(int fd, uint32_t op, pid_t pid, int value)
 
 /* Clones the run's init for the fds of one KEEP_RUN (flags: its value). */
 static void
-keeper_spawn(const struct launcher *l, int sock, int fds[KEEP_MAX_FDS],
+keeper_spawn(const struct jail *j, int sock, int fds[KEEP_MAX_FDS],
     int32_t flags)
 {
 	pid_t	pid;
@@ -131,7 +133,7 @@ keeper_spawn(const struct launcher *l, int sock, int fds[KEEP_MAX_FDS],
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 			_exit(127);
 		close(sock);
-		run_init(l, fds, flags);
+		run_init(j, fds, flags);
 	}
 	for (i = 0; i < keep_nfds(flags); i++)
 		close(fds[i]);
@@ -143,7 +145,7 @@ keeper_spawn(const struct launcher *l, int sock, int fds[KEEP_MAX_FDS],
 
 /* The keeper's loop: runs to start, inits to reap. */
 static void __attribute__((noreturn))
-keeper_loop(const struct launcher *l, int sock, int sigfd)
+keeper_loop(const struct jail *j, int sock, int sigfd)
 {
 	struct pollfd		 pfd[2] = { { sock, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
 	struct signalfd_siginfo	 si;
@@ -174,41 +176,17 @@ keeper_loop(const struct launcher *l, int sock, int sigfd)
 				close(fds[i]);
 			_exit(2);	/* only our launcher talks to us */
 		}
-		keeper_spawn(l, sock, fds, m.value);
+		keeper_spawn(j, sock, fds, m.value);
 	}
-}
-
-/*
- * Starts a keeper through the spawner (spawner.c: so that it carries no
- * seccomp policy, and each cold run only its own).  Returns the keeper's
- * pid, a child of ours (l->keeper_fd is our end of its socket), or -1.
- */
-pid_t
-keeper_start(struct launcher *l)
-{
-	int	sv[2];
-	pid_t	pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return -1;
-	pid = spawner_spawn(l, SPAWN_KEEPER, &sv[1]);
-	close(sv[1]);
-	if (pid < 0) {
-		close(sv[0]);
-		return -1;
-	}
-	l->keeper_fd = sv[0];
-	l->keeper = pid;
-	return pid;
 }
 
 /* In the keeper: every fd above its socket (fd 3) closed but the run/
  * cgroup.procs ones (contiguous: launcher.c), which its runs join by. */
 static void
-keeper_close_fds(const struct launcher *l)
+keeper_close_fds(const struct jail *j)
 {
-	unsigned	first = (unsigned)l->cg_fds[0];
-	unsigned	last = (unsigned)l->cg_fds[l->ncg - 1];
+	unsigned	first = (unsigned)j->cg_fds[0];
+	unsigned	last = (unsigned)j->cg_fds[j->ncg - 1];
 
 	if ((first > 4 && close_range(4, first - 1, 0) != 0) ||
 	    close_range(last + 1, ~0U, 0) != 0)
@@ -223,7 +201,7 @@ keeper_close_fds(const struct launcher *l)
  * the run/ cgroup.procs ones closed; then its loop.
  */
 void
-keeper_main(const struct launcher *l, int sock)
+keeper_main(const struct jail *j, int sock)
 {
 	int		sigfd;
 	sigset_t	set;
@@ -232,12 +210,12 @@ keeper_main(const struct launcher *l, int sock)
 		launcher_die(1, true, "keeper: pdeathsig");
 	if (dup2(sock, 3) != 3)
 		launcher_die(1, true, "keeper: dup2");
-	keeper_close_fds(l);
+	keeper_close_fds(j);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	if ((sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		launcher_die(1, true, "keeper: signalfd");
 	keeper_send(3, KEEP_READY, getpid(), 0);
-	keeper_loop(l, 3, sigfd);
+	keeper_loop(j, 3, sigfd);
 }

@@ -8,8 +8,6 @@
  * and the run's seccomp policy loaded last, as the only filter (the
  * keeper and the zygotes carry none: spawner.c).  tests/security/
  * test_sec_warm_cold.py compares the two field by field.
- *
- * Also the launcher's log line and clock, which the zygote uses too.
  */
 #include "config.h"
 
@@ -27,8 +25,10 @@
 #include <unistd.h>
 
 #include "filter.h"
-#include "launcher.h"
+#include "jlog.h"
 #include "proto.h"
+#include "root.h"
+#include "runstep.h"
 
 /* The fixed environment of every run (and of the zygotes, whose
  * os.environ the warm runs inherit). */
@@ -47,46 +47,9 @@ char *const runstep_envp[] = {
 	NULL
 };
 
-/*
- * Logging: like the service, one JSON object per line on stderr.  The
- * launcher's messages are its own (paths, strerror), escaped anyway.
- */
-void
-launcher_log(const char *level, const char *msg)
-{
-	char		 out[1024];
-	size_t		 o = 0;
-	const char	*p;
-
-	o = (size_t)snprintf(out, sizeof(out), "{\"level\":\"%s\",\"event\":"
-	    "\"launcher\",\"pid_in_slot\":%d,\"message\":\"", level, (int)getpid());
-	for (p = msg; *p != '\0' && o < sizeof(out) - 8; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f)
-			o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
-		else
-			out[o++] = (char)c;
-	}
-	memcpy(out + o, "\"}\n", 3);
-	(void)!write(STDERR_FILENO, out, o + 3);
-}
-
-uint64_t
-launcher_now_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* In the run's processes: say why the run does not start and end.  kind
  * '!': a step of the sandbox failed (ours); 'W': the run's workspace could
- * not be entered (the run's, not the slot's: launcher.h). */
+ * not be entered (the run's, not the slot's: keep.h). */
 static void __attribute__((noreturn))
 runstep_end(int st, char kind, const char *why)
 {

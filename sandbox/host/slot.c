@@ -35,8 +35,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sandbox.h"
-#include "proto.h"
+#include "cgroup.h"
+#include "run.h"
+#include "slot.h"
 
 #define SLOT_NS_FLAGS	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | \
 			 CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)

@@ -45,7 +45,7 @@
  * follows) and makes a new spare in its place.  Spares are made and warmed
  * in slot-N/launcher, so nothing of it is charged to any run.
  *
- * Messages: launcher <-> zygote as launcher <-> keeper (launcher.h).
+ * Messages: launcher <-> zygote as launcher <-> keeper (keep.h).
  * Zygote -> spare init: one packet with the run's status socket; zygote
  * -> spare run: one packet, KEEP_RUN, with the run's five fds and the
  * status socket.  The init gets its packet first, so once the run has
@@ -71,10 +71,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "filter.h"
-#include "launcher.h"
+#include "jlog.h"
+#include "keep.h"
 #include "proto.h"
 #include "root.h"
+#include "runstep.h"
 
 /* CPython's own fork protocol (os.fork does the same around fork()). */
 void	PyOS_BeforeFork(void);

@@ -41,9 +41,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "launcher.h"
+#include "jlog.h"
+#include "keep.h"
+#include "keeper.h"
 #include "proto.h"
 #include "root.h"
+#include "runstep.h"
+#include "spawner.h"
 
 #define SPAWNER_FD	3	/* the spawner's socket, in the spawner */
 #define SPAWN_WAIT_MS	5000
@@ -71,11 +75,11 @@ spawn_nfds(uint32_t op)
  * join by; fd 1 /dev/null, fd 2 the log.
  */
 static void __attribute__((noreturn))
-spawner_zygote(const struct launcher *l, enum zyg_kind k, int sock, int conf)
+spawner_zygote(const struct jail *j, const char *modules, int sock, int conf)
 {
 	char	*argv[] = { "python3", "-I", "-S", "-B", "-u",
 		    ROOT_RUNNER_PATH, "--zygote",
-		    (char *)(k == ZYG_DATA ? l->preload : ""), NULL };
+		    (char *)modules, NULL };
 	sigset_t none;
 	int	 i, fds[2 + LAUNCHER_MAX_CG];
 
@@ -90,15 +94,15 @@ spawner_zygote(const struct launcher *l, enum zyg_kind k, int sock, int conf)
 	}
 	fds[0] = sock;
 	fds[1] = conf;
-	for (i = 0; i < l->ncg; i++)
-		fds[2 + i] = l->cg_fds[i];
-	for (i = 0; i < 2 + l->ncg; i++)
+	for (i = 0; i < j->ncg; i++)
+		fds[2 + i] = j->cg_fds[i];
+	for (i = 0; i < 2 + j->ncg; i++)
 		if ((fds[i] = fcntl(fds[i], F_DUPFD, 32)) < 0)
 			_exit(126);
-	for (i = 0; i < 2 + l->ncg; i++)
+	for (i = 0; i < 2 + j->ncg; i++)
 		if (dup2(fds[i], ZYG_FD_SOCK + i) != ZYG_FD_SOCK + i)
 			_exit(126);
-	if (close_range(ZYG_FD_SOCK + 2 + (unsigned)l->ncg, ~0U, 0) != 0)
+	if (close_range(ZYG_FD_SOCK + 2 + (unsigned)j->ncg, ~0U, 0) != 0)
 		_exit(126);
 	/* Its stdout is nobody's (a C library's chatter); python's own
 	 * output goes to fd 2, the log, as JSON lines (runner.py). */
@@ -108,13 +112,13 @@ spawner_zygote(const struct launcher *l, enum zyg_kind k, int sock, int conf)
 		close(i);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(l->python, argv, runstep_envp);
+	execve(j->python, argv, runstep_envp);
 	_exit(127);
 }
 
 /* In the spawner: one request, one clone.  The child never returns. */
 static pid_t
-spawner_clone(const struct launcher *l, uint32_t op, int fds[2])
+spawner_clone(const struct jail *j, uint32_t op, int fds[2])
 {
 	pid_t	pid;
 
@@ -124,15 +128,15 @@ spawner_clone(const struct launcher *l, uint32_t op, int fds[2])
 		return pid;
 	close(SPAWNER_FD);
 	if (op == SPAWN_KEEPER)
-		keeper_main(l, fds[0]);
-	spawner_zygote(l, op == SPAWN_ZYGOTE_DATA ? ZYG_DATA : ZYG_BARE,
-	    fds[0], fds[1]);
+		keeper_main(j, fds[0]);
+	spawner_zygote(j, op == SPAWN_ZYGOTE_DATA ? j->preload : "", fds[0],
+	    fds[1]);
 }
 
 /* The spawner's loop: a request, a clone, its pid back; the launcher's
  * end closed (it died, or broke the protocol): the end. */
 static void __attribute__((noreturn))
-spawner_loop(const struct launcher *l)
+spawner_loop(const struct jail *j)
 {
 	struct spawn_msg m;
 	int		 fds[2], nfds, i;
@@ -149,7 +153,7 @@ spawner_loop(const struct launcher *l)
 				close(fds[i]);
 			_exit(n == 0 ? 0 : 2);
 		}
-		pid = spawner_clone(l, m.op, fds);
+		pid = spawner_clone(j, m.op, fds);
 		m = (struct spawn_msg){ SPAWN_PID, pid > 0 ? pid : -errno };
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
@@ -163,10 +167,10 @@ spawner_loop(const struct launcher *l)
  * Forks the spawner, before the launcher loads its own policy.  In the
  * child: its socket on fd 3 (the worker's control socket is closed by
  * that), the run/ cgroup.procs fds kept, every other fd closed.  Sets
- * l->spawner and l->spawner_fd; -1 if it could not.
+ * sp->pid and sp->fd; -1 if it could not.
  */
 int
-spawner_start(struct launcher *l)
+spawner_start(const struct jail *j, struct spawner *sp)
 {
 	int	sv[2];
 	pid_t	pid;
@@ -180,19 +184,19 @@ spawner_start(struct launcher *l)
 	}
 	if (pid > 0) {
 		close(sv[1]);
-		l->spawner = pid;
-		l->spawner_fd = sv[0];
+		sp->pid = pid;
+		sp->fd = sv[0];
 		return 0;
 	}
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
 	    dup2(sv[1], SPAWNER_FD) != SPAWNER_FD)
 		_exit(1);
 	/* 0-2 (/dev/null, the log), 3, and the cgroup.procs fds, which are
-	 * l->cg_fds[0].. in a row (launcher.c, main). */
-	if (close_range(SPAWNER_FD + 1, (unsigned)l->cg_fds[0] - 1, 0) != 0 ||
-	    close_range((unsigned)(l->cg_fds[0] + l->ncg), ~0U, 0) != 0)
+	 * j->cg_fds[0].. in a row (launcher.c, main). */
+	if (close_range(SPAWNER_FD + 1, (unsigned)j->cg_fds[0] - 1, 0) != 0 ||
+	    close_range((unsigned)(j->cg_fds[0] + j->ncg), ~0U, 0) != 0)
 		_exit(1);
-	spawner_loop(l);
+	spawner_loop(j);
 }
 
 /*
@@ -202,19 +206,19 @@ spawner_start(struct launcher *l)
  * not.  The fds stay ours to close.
  */
 pid_t
-spawner_spawn(struct launcher *l, uint32_t op, const int *fds)
+spawner_spawn(struct spawner *sp, uint32_t op, const int *fds)
 {
 	struct spawn_msg m = { op, 0 };
-	struct pollfd	 pfd = { l->spawner_fd, POLLIN, 0 };
+	struct pollfd	 pfd = { sp->fd, POLLIN, 0 };
 	int		 none[1], nfds;
 
-	if (l->spawner_fd < 0 ||
-	    proto_send(l->spawner_fd, &m, sizeof(m), fds, spawn_nfds(op)) != 0)
+	if (sp->fd < 0 ||
+	    proto_send(sp->fd, &m, sizeof(m), fds, spawn_nfds(op)) != 0)
 		return -1;
 	while (poll(&pfd, 1, SPAWN_WAIT_MS) < 0 && errno == EINTR)
 		;
 	if (!(pfd.revents & POLLIN) ||
-	    proto_recv(l->spawner_fd, &m, sizeof(m), none, 0, &nfds) !=
+	    proto_recv(sp->fd, &m, sizeof(m), none, 0, &nfds) !=
 	    (ssize_t)sizeof(m) || m.op != SPAWN_PID) {
 		errno = EPROTO;
 		return -1;

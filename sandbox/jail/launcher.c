@@ -31,7 +31,7 @@
  * included); wait until the keeper has reaped it (the namespace is then
  * empty, its tmpfs gone); answer PROTO_DONE.  The launcher never runs code
  * it was sent and never parses more than the fixed-size messages of
- * proto.h and launcher.h.  Any protocol error or failed set-up step ends
+ * proto.h, keep.h and spawner.h.  Any protocol error or failed set-up step ends
  * it; the master then makes the slot again.  A keeper that dies is made
  * again after the run (pyexec_keeper_restarts_total); the launcher and
  * the keeper are out of the run's cgroups, which each run joins itself
@@ -73,9 +73,12 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "jlog.h"
+#include "keep.h"
 #include "launcher.h"
 #include "proto.h"
 #include "root.h"
+#include "spawner.h"
 
 #define CTL_FD		3	/* the control socket to the worker */
 #define RUNNER_FD	4	/* the runner's source, read once then closed */
@@ -85,24 +88,6 @@
 #define CG_FD_FIRST	6	/* run/cgroup.procs, --cgroup-fds of them */
 #define REAP_WAIT_NS	(5ULL * 1000000000ULL)	/* a killed run must be gone by then */
 #define RUN_DIRTY	0x80000000u	/* not gone by then: we exit, no CLEAN */
-
-
-/* err(3) and errx(3), with the message as a JSON log line. */
-void
-launcher_die(int status, bool with_errno, const char *fmt, ...)
-{
-	char	msg[512];
-	int	e = errno, n;
-	va_list	ap;
-
-	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (with_errno && n >= 0 && (size_t)n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(e));
-	launcher_log("fatal", msg);
-	exit(status);
-}
 
 #define err(st, ...)	launcher_die((st), true, __VA_ARGS__)
 #define errx(st, ...)	launcher_die((st), false, __VA_ARGS__)
@@ -175,7 +160,7 @@ compile_runner(struct launcher *l)
 	if (pid == 0) {
 		if (dup2(in[0], 0) != 0 || dup2(out[1], 1) != 1)
 			_exit(126);
-		execve(l->python, argv, envp);
+		execve(l->jail.python, argv, envp);
 		_exit(127);
 	}
 	close(in[0]);
@@ -191,7 +176,7 @@ compile_runner(struct launcher *l)
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0 || off < 16 || off == cap)
 		errx(1, "compiling the runner with %s failed (status %d)",
-		    l->python, st);
+		    l->jail.python, st);
 	l->runner_pyc_len = off;
 }
 
@@ -239,6 +224,30 @@ launcher_limits(void)
 	}
 }
 
+/*
+ * Starts a keeper through the spawner (spawner.c: so that it carries no
+ * seccomp policy, and each cold run only its own).  Returns the keeper's
+ * pid, a child of ours (l->keeper_fd is our end of its socket), or -1.
+ */
+static pid_t
+keeper_start(struct launcher *l)
+{
+	int	sv[2];
+	pid_t	pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	pid = spawner_spawn(&l->spawner, SPAWN_KEEPER, &sv[1]);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return -1;
+	}
+	l->keeper_fd = sv[0];
+	l->keeper = pid;
+	return pid;
+}
+
 /* Starts a keeper and waits for its word that it is ready. */
 static void
 launcher_keeper(struct launcher *l)
@@ -273,21 +282,21 @@ zygote_conf(const struct launcher *l, int fd)
 {
 	struct zyg_conf	c = {
 		.magic = ZYG_CONF_MAGIC,
-		.run_uid = l->step.run_uid,
-		.run_gid = l->step.run_gid,
-		.ncg = (uint32_t)l->ncg,
-		.fsize = l->step.fsize,
-		.nofile = l->step.nofile,
-		.nproc = l->step.nproc,
-		.tmp_size = l->root.tmp_size,
-		.filter_len = l->step.filter.len,
+		.run_uid = l->jail.step.run_uid,
+		.run_gid = l->jail.step.run_gid,
+		.ncg = (uint32_t)l->jail.ncg,
+		.fsize = l->jail.step.fsize,
+		.nofile = l->jail.step.nofile,
+		.nproc = l->jail.step.nproc,
+		.tmp_size = l->jail.root.tmp_size,
+		.filter_len = l->jail.step.filter.len,
 	};
-	size_t	flen = l->step.filter.len * sizeof(struct sock_filter);
+	size_t	flen = l->jail.step.filter.len * sizeof(struct sock_filter);
 
 	/* Both fit in the pipe's buffer; a zygote that died early just
 	 * makes these writes fail, and its SIGCHLD tells. */
 	(void)!write(fd, &c, sizeof(c));
-	(void)!write(fd, l->step.filter.filter, flen);
+	(void)!write(fd, l->jail.step.filter.filter, flen);
 }
 
 static void
@@ -303,7 +312,7 @@ zygote_start(struct launcher *l, enum zyg_kind k)
 		err(1, "pipe2");
 	theirs[0] = sv[1];
 	theirs[1] = cf[0];
-	if ((pid = spawner_spawn(l, k == ZYG_DATA ? SPAWN_ZYGOTE_DATA :
+	if ((pid = spawner_spawn(&l->spawner, k == ZYG_DATA ? SPAWN_ZYGOTE_DATA :
 	    SPAWN_ZYGOTE_BARE, theirs)) < 0)
 		err(1, "starting a zygote");
 	close(sv[1]);
@@ -440,24 +449,24 @@ launcher_setup(struct launcher *l)
 		errx(1, "must be pid 1 of a new pid namespace");
 	l->runner_src = read_all(RUNNER_FD, RUNNER_MAX, "runner", &len);
 	compile_runner(l);
-	l->root.runner = l->runner_pyc;
-	l->root.runner_len = l->runner_pyc_len;
+	l->jail.root.runner = l->runner_pyc;
+	l->jail.root.runner_len = l->runner_pyc_len;
 	if (l->warm) {
-		l->root.zygote = read_all(ZYGLIB_FD, ZYGLIB_MAX,
-		    "pyexec-zygote.so", &l->root.zygote_len);
-		if (l->root.zygote_len < 64 ||
-		    memcmp(l->root.zygote, "\177ELF", 4) != 0)
+		l->jail.root.zygote = read_all(ZYGLIB_FD, ZYGLIB_MAX,
+		    "pyexec-zygote.so", &l->jail.root.zygote_len);
+		if (l->jail.root.zygote_len < 64 ||
+		    memcmp(l->jail.root.zygote, "\177ELF", 4) != 0)
 			errx(1, "pyexec-zygote.so: not an ELF file");
 	} else
 		close(ZYGLIB_FD);
-	if (root_build(&l->root, msg, sizeof(msg)) != 0)
+	if (root_build(&l->jail.root, msg, sizeof(msg)) != 0)
 		errx(1, "building the root: %s", msg);
 	/* Attached to the slot's cgroup before exec: make it our root. */
 	if (unshare(CLONE_NEWCGROUP) != 0)
 		err(1, "cgroup namespace");
 	if (sethostname("pyexec", 6) != 0)
 		err(1, "sethostname");
-	if (filter_build(&l->step.filter, FILTER_RUN, msg, sizeof(msg)) != 0 ||
+	if (filter_build(&l->jail.step.filter, FILTER_RUN, msg, sizeof(msg)) != 0 ||
 	    filter_build(&l->own_filter, FILTER_LAUNCHER, msg, sizeof(msg)) != 0)
 		errx(1, "%s", msg);
 	sigemptyset(&set);
@@ -471,7 +480,7 @@ launcher_setup(struct launcher *l)
 	launcher_limits();
 	/* Before our own policy: it starts every keeper and zygote, which
 	 * so carry none (spawner.c). */
-	if (spawner_start(l) != 0)
+	if (spawner_start(&l->jail, &l->spawner) != 0)
 		err(1, "starting the spawner");
 	launcher_keeper(l);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -480,7 +489,7 @@ launcher_setup(struct launcher *l)
 		err(1, "seccomp (the launcher's own policy)");
 	if (l->warm) {
 		zygote_start(l, ZYG_BARE);
-		if (l->preload[0] != '\0')	/* else it would be a second bare one */
+		if (l->jail.preload[0] != '\0')	/* else it would be a second bare one */
 			zygote_start(l, ZYG_DATA);
 	}
 }
@@ -562,7 +571,7 @@ launcher_reap(struct launcher *l, struct run_state *rs)
 			if (rs != NULL && rs->via == (int)k && !rs->have_status)
 				rs->flags |= PROTO_DONE_LOST;
 			zygote_ended(l, k, st);
-		} else if (p == l->spawner) {
+		} else if (p == l->spawner.pid) {
 			errx(1, "the spawner ended (status %d): remaking the "
 			    "slot", st);
 		} else if (p == l->keeper) {
@@ -1015,17 +1024,17 @@ main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
-			l.step.run_uid = l.step.run_gid =
+			l.jail.step.run_uid = l.jail.step.run_gid =
 			    (uid_t)num_arg(optarg, "uid");
 			break;
-		case 'p': l.python = optarg; break;
-		case 't': l.root.tmp_size = num_arg(optarg, "tmp-size"); break;
-		case 'f': l.step.fsize = num_arg(optarg, "fsize"); break;
-		case 'n': l.step.nofile = num_arg(optarg, "nofile"); break;
-		case 'P': l.step.nproc = num_arg(optarg, "nproc"); break;
-		case 'c': l.ncg = (int)num_arg(optarg, "cgroup-fds"); break;
+		case 'p': l.jail.python = optarg; break;
+		case 't': l.jail.root.tmp_size = num_arg(optarg, "tmp-size"); break;
+		case 'f': l.jail.step.fsize = num_arg(optarg, "fsize"); break;
+		case 'n': l.jail.step.nofile = num_arg(optarg, "nofile"); break;
+		case 'P': l.jail.step.nproc = num_arg(optarg, "nproc"); break;
+		case 'c': l.jail.ncg = (int)num_arg(optarg, "cgroup-fds"); break;
 		case 'w': l.warm = num_arg(optarg, "warm") != 0; break;
-		case 'L': l.preload = optarg; break;
+		case 'L': l.jail.preload = optarg; break;
 		case 'R': l.max_runs = num_arg(optarg, "warm-max-runs"); break;
 		case 'A': l.max_age = num_arg(optarg, "warm-max-age"); break;
 		default:
@@ -1035,30 +1044,31 @@ main(int argc, char *argv[])
 			    "[--warm-max-runs N] [--warm-max-age S]");
 		}
 	}
-	if (l.step.run_uid == 0 || l.python == NULL || l.root.tmp_size == 0 ||
-	    l.step.fsize == 0 || l.step.nofile == 0 || l.step.nproc == 0)
+	if (l.jail.step.run_uid == 0 || l.jail.python == NULL ||
+	    l.jail.root.tmp_size == 0 || l.jail.step.fsize == 0 ||
+	    l.jail.step.nofile == 0 || l.jail.step.nproc == 0)
 		errx(1, "missing or zero argument (the run uid must not be 0)");
 	if (fcntl(CTL_FD, F_GETFD) < 0 || fcntl(RUNNER_FD, F_GETFD) < 0 ||
 	    fcntl(ZYGLIB_FD, F_GETFD) < 0)
 		errx(1, "fd 3 must be the control socket, fd 4 the runner and "
 		    "fd 5 pyexec-zygote.so");
-	if (l.preload == NULL)
-		l.preload = "";
+	if (l.jail.preload == NULL)
+		l.jail.preload = "";
 	if (l.max_runs == 0 || l.max_age == 0 || l.max_age > 30 * 86400)
 		errx(1, "--warm-max-runs and --warm-max-age: at least 1 "
 		    "(and at most 30 days)");
-	if (l.ncg < 1 || l.ncg > LAUNCHER_MAX_CG)
+	if (l.jail.ncg < 1 || l.jail.ncg > LAUNCHER_MAX_CG)
 		errx(1, "--cgroup-fds: between 1 and %d", LAUNCHER_MAX_CG);
-	for (c = 0; c < l.ncg; c++) {
-		l.cg_fds[c] = CG_FD_FIRST + c;
-		if (fcntl(l.cg_fds[c], F_SETFD, FD_CLOEXEC) != 0)
-			errx(1, "fd %d must be a cgroup.procs file", l.cg_fds[c]);
+	for (c = 0; c < l.jail.ncg; c++) {
+		l.jail.cg_fds[c] = CG_FD_FIRST + c;
+		if (fcntl(l.jail.cg_fds[c], F_SETFD, FD_CLOEXEC) != 0)
+			errx(1, "fd %d must be a cgroup.procs file", l.jail.cg_fds[c]);
 	}
 	l.keeper_fd = -1;
-	l.spawner_fd = -1;
+	l.spawner.fd = -1;
 	l.zyg[ZYG_BARE].fd = l.zyg[ZYG_DATA].fd = -1;
-	l.root.run_uid = l.step.run_uid;
-	l.root.run_gid = l.step.run_gid;
+	l.jail.root.run_uid = l.jail.step.run_uid;
+	l.jail.root.run_gid = l.jail.step.run_gid;
 	launcher_setup(&l);
 	launcher_loop(&l);
 	return 0;
