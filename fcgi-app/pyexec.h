@@ -90,7 +90,7 @@ struct pyexec_config {
 	unsigned	 header_max;		/* PYEXEC_HEADER_MAX: connections
 						 * the front reads at once */
 	char		 seed001_policy[1024];	/* runner header words */
-	/* Workspaces (sandbox/store.c, fcgi-app/workspace.c). */
+	/* Workspaces (sandbox/store.c, fcgi-app/core/workspace.c). */
 	bool		 workspaces;		/* PYEXEC_WORKSPACES (default 1) */
 	const char	*workspace_dir;		/* PYEXEC_WORKSPACE_DIR
 						 * (OUTPUT_DATA_PATH) */

@@ -98,7 +98,7 @@ def test_no_key_code_or_user_text_in_any_label():
     assert marker not in text
     assert ph.key() not in text and ph.key2() not in text
     routes = set(re.findall(r'route="([^"]*)"', text))
-    # The route table's paths (fcgi-app/routes.c) and "-" (no route).
+    # The route table's paths (fcgi-app/serve/routes.c) and "-" (no route).
     assert routes <= {"/v1/execute", "/v1/generate-and-execute", "/v1/workspace",
                       "/api/v1/execute",
                       "/execute", "/generate-and-execute", "/health", "/metrics",

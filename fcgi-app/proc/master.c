@@ -18,15 +18,15 @@
  *                     they die young.  SIGTERM drains without losing a
  *                     request (master_drain()).  The master never reads a
  *                     request.
- *   front (user)      fcgi-app/front.c: drops to PYEXEC_USER, owns fd 0
+ *   front (user)      fcgi-app/proc/front.c: drops to PYEXEC_USER, owns fd 0
  *                     (the listening socket), hands each connection to an
  *                     idle worker over its channel, 503 past the queue's
  *                     bounds, answers the public /health and /metrics.
- *   worker (user)     fcgi-app/worker.c: drops to PYEXEC_USER, takes
+ *   worker (user)     fcgi-app/proc/worker.c: drops to PYEXEC_USER, takes
  *                     connections from its channel, one request at a
  *                     time, runs code in its slot.
  *   launcher (pid 1)  sandbox/launcher.c: forks and reaps the runs.
- *   guard (root)      fcgi-app/guard.c: sleeps until the master ends; if
+ *   guard (root)      fcgi-app/proc/guard.c: sleeps until the master ends; if
  *                     it died without removing its slots, kills what is
  *                     left in their cgroups and removes them.
  *   store (root)      sandbox/store.c: the workspaces (PYEXEC_WORKSPACES):

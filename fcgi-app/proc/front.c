@@ -52,7 +52,7 @@
  *
  * The front never runs code and never parses a body.  On SIGTERM (the
  * master's drain, which has already kept new connections away:
- * fcgi-app/master.c) it accepts what the kernel still holds until the
+ * fcgi-app/proc/master.c) it accepts what the kernel still holds until the
  * socket has been quiet for FRONT_QUIET_MS, closes it, hands every queued
  * connection to a worker as usual and ends when none is left: a drain
  * loses no request.
