@@ -473,12 +473,18 @@ char		*metrics_render(const struct shared *, const struct pyexec_config *,
 		    const char *const *routes, unsigned nroutes);
 bool		 metrics_allowed(const char *allow, const char *addr);
 
-/* status.c */
-struct worker;
+/* status.c.  What a worker last heard of its slot's zygotes: the word
+ * itself, and the restart counts it has added to /metrics so far. */
+struct status_warm {
+	struct run_warm	 last;			/* the zygotes, as last heard */
+	uint8_t		 restarts[2];		/* zygote, keeper restarts
+						 * its launcher said so far */
+};
 const char	*status_state_name(int);
 struct json_object *status_slot(const struct shared_slot *, unsigned, bool detail);
 char		*status_health(const struct shared *, int *http_status);
-void		 status_warm_store(struct worker *, const struct run_warm *);
+void		 status_warm_store(struct shared_slot *, struct metrics *,
+		    struct status_warm *, const struct run_warm *);
 
 struct slot;
 struct run_slot;
@@ -491,33 +497,40 @@ struct selftest {
 	struct json_object	*checks;	/* owned: name -> bool */
 };
 
-/* worker.c: one per slot, unprivileged. */
-struct worker {
+/*
+ * The core's environment: what task, workspace and selftest may touch of
+ * the process that runs them (a worker embeds one), and nothing else.
+ */
+struct core_env {
 	const struct pyexec_config *cfg;	/* borrowed (master's copy) */
-	struct run_slot	*rs;			/* owned */
-	struct shared	*sh;			/* borrowed, shared mapping */
-	unsigned	 id;
-	bool		 broken;		/* the slot failed: exit after reply */
-	struct selftest	 st;
-	struct run_warm	 warm;			/* the zygotes, as last heard */
-	bool		 proven[2];		/* bare, data: a self-test of
-						 * this worker proved that
-						 * zygote, of proven_gen, and
-						 * the launcher has it ready
-						 * still: runs may come from it */
-	uint8_t		 proven_gen[2];		/* bare, data (run_warm) */
-	uint8_t		 seen_restarts[2];	/* zygote, keeper restarts
-						 * its launcher said so far */
-	int		 chan;			/* the channel to the front */
+	struct run_slot	*rs;			/* borrowed: the slot's channel */
+	struct metrics	*met;			/* borrowed, shared mapping */
+	struct shared_slot *slot;		/* borrowed: this slot's record */
+	unsigned	 id;			/* the slot */
 	int		 store;			/* the channel to the workspace
 						 * store, or -1 (none) */
 	bool		 ws_leased;		/* this request holds a lease */
+	bool		 broken;		/* the slot failed: exit after reply */
+	struct selftest	 st;
+	struct status_warm zyg;			/* the zygotes, as last heard */
+	bool		 proven[2];		/* bare, data: a self-test of
+						 * this worker proved that
+						 * zygote, of proven_gen; runs
+						 * name it and the launcher
+						 * takes no other generation */
+	uint8_t		 proven_gen[2];		/* bare, data (run_warm) */
+};
+
+/* worker.c: one per slot, unprivileged. */
+struct worker {
+	struct core_env	 env;			/* rs: owned by the worker */
+	struct shared	*sh;			/* borrowed, shared mapping */
+	int		 chan;			/* the channel to the front */
 };
 
 void		 worker_main(struct worker *) __attribute__((noreturn));
 void		 worker_drop(const struct pyexec_config *);
 void		 worker_exit(int) __attribute__((noreturn));
-int		 worker_warm_refresh(struct worker *);
 
 /* front.c: owns the listening socket; hands connections to idle workers
  * over their channels (chan[i], slot i), answers /health and /metrics,
@@ -533,9 +546,9 @@ int		 guard_start(enum sb_cgversion, const char *name,
 void		 guard_done(int);
 
 /* selftest.c */
-int		 selftest_check(struct worker *);
-int		 selftest_cached(struct worker *, bool keyed);
-struct json_object *selftest_json(const struct worker *);
+int		 selftest_check(struct core_env *);
+int		 selftest_cached(struct core_env *, bool keyed);
+struct json_object *selftest_json(const struct core_env *);
 
 /*
  * task.c: the core.  One call runs a request's task and fills a struct
@@ -615,20 +628,20 @@ struct task {
 #define WS_DEFAULT_SESSION	"default"
 int		 workspace_client(const struct pyexec_config *, const char *param,
 		    bool key_valid, const char *addr, char *scope, size_t);
-bool		 workspace_wanted(struct worker *, struct task *);
-int		 workspace_attach(struct worker *, struct task *,
+bool		 workspace_wanted(struct core_env *, struct task *);
+int		 workspace_attach(struct core_env *, struct task *,
 		    struct task_attempt *);
-void		 workspace_after_run(struct worker *, struct task_attempt *);
-void		 workspace_release(struct worker *);
-void		 workspace_unusable(struct worker *, struct task *,
+void		 workspace_after_run(struct core_env *, struct task_attempt *);
+void		 workspace_release(struct core_env *);
+void		 workspace_unusable(struct core_env *, struct task *,
 		    const char *err);
 void		 ws_req_fill(struct ws_req *, enum ws_op, const char *client,
 		    const char *session, bool create);
 struct json_object *item_workspace(const struct task *,
 		    const struct task_attempt *);
 
-void		 task_execute(struct worker *, struct task *);
-void		 task_generate(struct worker *, struct task *);
+void		 task_execute(struct core_env *, struct task *);
+void		 task_generate(struct core_env *, struct task *);
 const struct task_attempt *task_last(const struct task *);
 void		 task_free(struct task *);
 void		 task_report(const struct run_result *, struct task_attempt *);
@@ -649,7 +662,8 @@ char		*task_tail(const char *, size_t, size_t max);
  * allocate in it.
  */
 struct exchange {
-	struct worker		*w;		/* borrowed */
+	struct core_env		*env;		/* borrowed: the worker's */
+	const struct shared	*sh;		/* borrowed: the shared mapping */
 	const char		*method, *path;	/* borrowed (FastCGI params) */
 	char			*body;		/* owned */
 	size_t			 len;
@@ -697,10 +711,10 @@ void		 item_artifacts(struct json_object *, const struct task_attempt *,
 		    unsigned attempt);
 struct json_object *item_rejected(const struct task *, const struct task_attempt *,
 		    unsigned attempt);
-struct json_object *item_validation(const struct worker *, const struct task *);
-struct json_object *item_code(const struct worker *, const struct task_attempt *,
+struct json_object *item_validation(const struct pyexec_config *, const struct task *);
+struct json_object *item_code(const struct pyexec_config *, const struct task_attempt *,
 		    unsigned attempt);
-struct json_object *item_usage(const struct worker *, const struct task *);
+struct json_object *item_usage(const struct pyexec_config *, const struct task *);
 void		 item_summary(const struct task *, char *, size_t);
 char		*item_envelope(const char *id, struct json_object *items);
 const char	*item_signal_name(int, char *, size_t);

@@ -32,25 +32,25 @@ status_state_name(int s)
  * it made again, go to /metrics (its counts start at 0 with the launcher,
  * and so do the worker's). */
 void
-status_warm_store(struct worker *w, const struct run_warm *wm)
+status_warm_store(struct shared_slot *ss, struct metrics *met,
+    struct status_warm *sw, const struct run_warm *wm)
 {
-	struct shared_slot	*ss = &w->sh->slot[w->id];
 	uint16_t		 bare = (uint16_t)(wm->bare_retired -
-				    w->warm.bare_retired);
+				    sw->last.bare_retired);
 	uint16_t		 data = (uint16_t)(wm->data_retired -
-				    w->warm.data_retired);
+				    sw->last.data_retired);
 	size_t			 i;
 
-	metrics_add(&w->sh->met.zygote_retirements[0], bare);
-	metrics_add(&w->sh->met.zygote_retirements[1], data);
+	metrics_add(&met->zygote_retirements[0], bare);
+	metrics_add(&met->zygote_retirements[1], data);
 	ss->retirements += (uint64_t)bare + data;
-	metrics_add(&w->sh->met.zygote_restarts,
-	    (uint8_t)(wm->zygote_restarts - w->seen_restarts[0]));
-	metrics_add(&w->sh->met.keeper_restarts,
-	    (uint8_t)(wm->keeper_restarts - w->seen_restarts[1]));
-	w->seen_restarts[0] = wm->zygote_restarts;
-	w->seen_restarts[1] = wm->keeper_restarts;
-	w->warm = *wm;
+	metrics_add(&met->zygote_restarts,
+	    (uint8_t)(wm->zygote_restarts - sw->restarts[0]));
+	metrics_add(&met->keeper_restarts,
+	    (uint8_t)(wm->keeper_restarts - sw->restarts[1]));
+	sw->restarts[0] = wm->zygote_restarts;
+	sw->restarts[1] = wm->keeper_restarts;
+	sw->last = *wm;
 	ss->warm_bare = (int32_t)wm->bare;
 	ss->warm_data = (int32_t)wm->data;
 	for (i = 0; i < sizeof(ss->modules); i++)

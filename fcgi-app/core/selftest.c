@@ -82,25 +82,25 @@ static const char *const selftest_path_name[ST_NPATHS] = {
 
 /* Whether the slot can take path now (its zygote is ready). */
 static bool
-selftest_path_ready(const struct worker *w, enum selftest_path path)
+selftest_path_ready(const struct core_env *env, enum selftest_path path)
 {
 	if (path == ST_BARE)
-		return w->warm.bare == PROTO_WARM_READY;
+		return env->zyg.last.bare == PROTO_WARM_READY;
 	if (path == ST_DATA)
-		return w->warm.data == PROTO_WARM_READY;
+		return env->zyg.last.data == PROTO_WARM_READY;
 	return true;
 }
 
 /* A run by path.  1 if the path was not taken because its zygote is no
  * longer ready (it died meanwhile: not a failure of the walls). */
 static int
-selftest_run(struct worker *w, const char *code, uint64_t memory,
+selftest_run(struct core_env *env, const char *code, uint64_t memory,
     enum selftest_path path, int wsfd, struct run_result *r, char *err,
     size_t errlen)
 {
 	struct run_params	p = { .code = code, .code_len = strlen(code),
 	    .stdin_data = NULL, .stdin_len = 0, .timeout = 10.0,
-	    .memory_bytes = memory, .cpu_limit = config_default_cpu(w->cfg),
+	    .memory_bytes = memory, .cpu_limit = config_default_cpu(env->cfg),
 	    .max_output = 65536, .mode = RUN_MODE_SCRIPT, .unwrap = false,
 	    .cold = path == ST_COLD, .data = path == ST_DATA,
 	    .probe = true, .workspace = wsfd >= 0, .workspace_fd = wsfd };
@@ -108,14 +108,14 @@ selftest_run(struct worker *w, const char *code, uint64_t memory,
 	int			rc;
 
 	err[0] = '\0';
-	if ((rc = run_execute(w->rs, &p, r, err, errlen)) != 0)
+	if ((rc = run_execute(env->rs, &p, r, err, errlen)) != 0)
 		return rc;	/* 1: its zygote died meanwhile (lost) */
 	if (r->warm == (path != ST_COLD) && r->warm_data == (path == ST_DATA))
 		return 0;
 	run_result_free(r);
-	if (run_ping(w->rs, 2000, &wm) == 0) {
-		status_warm_store(w, &wm);
-		if (!selftest_path_ready(w, path))
+	if (run_ping(env->rs, 2000, &wm) == 0) {
+		status_warm_store(env->slot, env->met, &env->zyg, &wm);
+		if (!selftest_path_ready(env, path))
 			return 1;
 	}
 	snprintf(err, errlen, "check %s failed: the run did not start as "
@@ -126,7 +126,7 @@ selftest_run(struct worker *w, const char *code, uint64_t memory,
 /* The probe run: every check of the table true.  Adds them to checks (a
  * check is true only if it held on every path). */
 static int
-selftest_walls(struct worker *w, enum selftest_path path,
+selftest_walls(struct core_env *env, enum selftest_path path,
     struct json_object *checks, char *err, size_t errlen)
 {
 	struct run_result	 r;
@@ -135,8 +135,8 @@ selftest_walls(struct worker *w, enum selftest_path path,
 	int			 rc;
 	bool			 ok;
 
-	if ((rc = selftest_run(w, selftest_probe, (uint64_t)
-	    w->cfg->default_memory_mb << 20, path, -1, &r, err, errlen)) != 0)
+	if ((rc = selftest_run(env, selftest_probe, (uint64_t)
+	    env->cfg->default_memory_mb << 20, path, -1, &r, err, errlen)) != 0)
 		return rc;
 	if (r.outcome != RUN_COMPLETED)
 		snprintf(err, errlen, "the probe run (%s) ended %s (exit %d, "
@@ -166,13 +166,13 @@ selftest_walls(struct worker *w, enum selftest_path path,
 
 /* A run over a 32 MB limit must end as memory_limit. */
 static int
-selftest_memory(struct worker *w, enum selftest_path path, char *err,
+selftest_memory(struct core_env *env, enum selftest_path path, char *err,
     size_t errlen)
 {
 	struct run_result	r;
 	int			rc;
 
-	if ((rc = selftest_run(w, "b = b'x' * (96 << 20)\n", SELFTEST_MEMORY,
+	if ((rc = selftest_run(env, "b = b'x' * (96 << 20)\n", SELFTEST_MEMORY,
 	    path, -1, &r, err, errlen)) != 0)
 		return rc;
 	if (r.outcome != RUN_MEMORY_LIMIT)
@@ -202,7 +202,7 @@ selftest_ws_limit(int32_t st)
 /* A run in the slot's own workspace finds it mounted, its cwd, its own.
  * 0, -1 (err), or 2: the store refused it for a limit (skipped). */
 static int
-selftest_workspace(struct worker *w, enum selftest_path path, char *err,
+selftest_workspace(struct core_env *env, enum selftest_path path, char *err,
     size_t errlen)
 {
 	struct ws_req		q;
@@ -212,9 +212,9 @@ selftest_workspace(struct worker *w, enum selftest_path path, char *err,
 	int			fd = -1, rc;
 
 	/* a client per slot: one workspace each, whatever the per-client cap */
-	snprintf(client, sizeof(client), "-selftest-%u", w->id);
+	snprintf(client, sizeof(client), "-selftest-%u", env->id);
 	ws_req_fill(&q, WS_ATTACH, client, "selftest", true);
-	if (ws_call(w->store, &q, &a, &fd, 30000) == 0 &&
+	if (ws_call(env->store, &q, &a, &fd, 30000) == 0 &&
 	    selftest_ws_limit(a.status)) {
 		if (fd >= 0)
 			close(fd);
@@ -230,9 +230,9 @@ selftest_workspace(struct worker *w, enum selftest_path path, char *err,
 			close(fd);
 		return -1;
 	}
-	w->ws_leased = true;
-	rc = selftest_run(w, selftest_ws_probe, (uint64_t)
-	    w->cfg->default_memory_mb << 20, path, fd, &r, err, errlen);
+	env->ws_leased = true;
+	rc = selftest_run(env, selftest_ws_probe, (uint64_t)
+	    env->cfg->default_memory_mb << 20, path, fd, &r, err, errlen);
 	close(fd);
 	if (rc == 0) {
 		if (r.outcome != RUN_COMPLETED || r.out == NULL ||
@@ -249,8 +249,8 @@ selftest_workspace(struct worker *w, enum selftest_path path, char *err,
 		    "run could not enter it", selftest_path_name[path]);
 		rc = -1;
 	}
-	if (run_settle(w->rs, 10000) == 0)
-		workspace_release(w);
+	if (run_settle(env->rs, 10000) == 0)
+		workspace_release(env);
 	return rc;
 }
 
@@ -260,7 +260,7 @@ selftest_workspace(struct worker *w, enum selftest_path path, char *err,
  * slot's launcher/ group.  /proc/PID/cgroup of the launcher, read here.
  */
 static int
-selftest_launcher_cgroup(struct worker *w, char *err, size_t errlen)
+selftest_launcher_cgroup(struct core_env *env, char *err, size_t errlen)
 {
 	char		 path[64], line[512], want[600];
 	const char	*p;
@@ -268,8 +268,8 @@ selftest_launcher_cgroup(struct worker *w, char *err, size_t errlen)
 	bool		 found = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup",
-	    (int)w->sh->slot[w->id].launcher_pid);
-	snprintf(want, sizeof(want), "/%s/" SB_CG_LAUNCHER, w->rs->cg->name);
+	    (int)env->slot->launcher_pid);
+	snprintf(want, sizeof(want), "/%s/" SB_CG_LAUNCHER, env->rs->cg->name);
 	if ((f = fopen(path, "re")) == NULL) {
 		snprintf(err, errlen, "check launcher_outside_run_cgroup failed: "
 		    "%s: %s", path, strerror(errno));
@@ -291,31 +291,31 @@ selftest_launcher_cgroup(struct worker *w, char *err, size_t errlen)
 }
 
 /*
- * Runs both and records the result in w->st.  0 if every wall stands;
- * -1 with w->st.reason set otherwise.  A run-path failure (the slot broke)
+ * Runs both and records the result in env->st.  0 if every wall stands;
+ * -1 with env->st.reason set otherwise.  A run-path failure (the slot broke)
  * also marks the worker broken.
  */
 int
-selftest_check(struct worker *w)
+selftest_check(struct core_env *env)
 {
 	struct json_object	*checks = json_object_new_object();
 	char			 err[256] = "";
 	int			 rc = 0, prc;
 	enum selftest_path	 path;
 	bool			 tested[ST_NPATHS] = { false };
-	uint8_t			 gen[2] = { w->warm.bare_gen,
-				    w->warm.data_gen };
+	uint8_t			 gen[2] = { env->zyg.last.bare_gen,
+				    env->zyg.last.data_gen };
 
-	/* w->warm is fresh: both callers (the worker's start, /health) have
+	/* env->warm is fresh: both callers (the worker's start, /health) have
 	 * just pinged the launcher. */
 	for (path = ST_COLD; rc == 0 && path < ST_NPATHS; path++) {
-		if (!selftest_path_ready(w, path))
+		if (!selftest_path_ready(env, path))
 			continue;
-		prc = selftest_walls(w, path, checks, err, sizeof(err));
+		prc = selftest_walls(env, path, checks, err, sizeof(err));
 		if (prc == 0)
-			prc = selftest_memory(w, path, err, sizeof(err));
-		if (prc == 0 && w->cfg->workspaces && w->store >= 0) {
-			prc = selftest_workspace(w, path, err, sizeof(err));
+			prc = selftest_memory(env, path, err, sizeof(err));
+		if (prc == 0 && env->cfg->workspaces && env->store >= 0) {
+			prc = selftest_workspace(env, path, err, sizeof(err));
 			json_object_object_add(checks, "workspace_mounted",
 			    prc == 2 ? NULL : json_object_new_boolean(prc == 0));
 			if (prc == 2)
@@ -331,58 +331,58 @@ selftest_check(struct worker *w)
 		    json_object_new_boolean(rc == 0));
 	}
 	if (rc == 0) {
-		rc = selftest_launcher_cgroup(w, err, sizeof(err));
+		rc = selftest_launcher_cgroup(env, err, sizeof(err));
 		json_object_object_add(checks, "launcher_outside_run_cgroup",
 		    json_object_new_boolean(rc == 0));
 	}
-	json_object_put(w->st.checks);
-	w->st.checks = checks;
-	w->st.ok = rc == 0;
-	if (!w->st.ok)
-		metrics_add(&w->sh->met.selftest_failures, 1);
+	json_object_put(env->st.checks);
+	env->st.checks = checks;
+	env->st.ok = rc == 0;
+	if (!env->st.ok)
+		metrics_add(&env->met->selftest_failures, 1);
 	/* Each zygote this self-test ran on is proven, in the generation
 	 * it had when the test began (one started since is not: its runs
 	 * wait for a later self-test, cold or from the other zygote). */
-	if (w->st.ok && tested[ST_BARE]) {
-		w->proven[0] = true;
-		w->proven_gen[0] = gen[0];
+	if (env->st.ok && tested[ST_BARE]) {
+		env->proven[0] = true;
+		env->proven_gen[0] = gen[0];
 	}
-	if (w->st.ok && tested[ST_DATA]) {
-		w->proven[1] = true;
-		w->proven_gen[1] = gen[1];
+	if (env->st.ok && tested[ST_DATA]) {
+		env->proven[1] = true;
+		env->proven_gen[1] = gen[1];
 	}
-	w->st.at_ms = clock_mono_ms();
-	w->sh->slot[w->id].selftest_ok = w->st.ok;
-	w->sh->slot[w->id].selftest_at_ms = w->st.at_ms;
-	snprintf(w->st.reason, sizeof(w->st.reason), "%s", err);
+	env->st.at_ms = clock_mono_ms();
+	env->slot->selftest_ok = env->st.ok;
+	env->slot->selftest_at_ms = env->st.at_ms;
+	snprintf(env->st.reason, sizeof(env->st.reason), "%s", err);
 	return rc;
 }
 
 /* For /health: the last result, refreshed when it is too old (older for a
  * caller without a key, so that anyone cannot make us run probes). */
 int
-selftest_cached(struct worker *w, bool keyed)
+selftest_cached(struct core_env *env, bool keyed)
 {
 	int64_t	max = keyed ? SELFTEST_MAX_AGE_MS : SELFTEST_PUBLIC_AGE_MS;
 
-	if (w->st.at_ms == 0 || clock_mono_ms() - w->st.at_ms > max)
-		return selftest_check(w);
-	return w->st.ok ? 0 : -1;
+	if (env->st.at_ms == 0 || clock_mono_ms() - env->st.at_ms > max)
+		return selftest_check(env);
+	return env->st.ok ? 0 : -1;
 }
 
 /* The result as a JSON object for /health (caller owns it). */
 struct json_object *
-selftest_json(const struct worker *w)
+selftest_json(const struct core_env *env)
 {
 	struct json_object	*o = json_object_new_object();
 
-	json_object_object_add(o, "ok", json_object_new_boolean(w->st.ok));
+	json_object_object_add(o, "ok", json_object_new_boolean(env->st.ok));
 	json_object_object_add(o, "age_ms",
-	    json_object_new_int64(clock_mono_ms() - w->st.at_ms));
-	json_object_object_add(o, "checks", w->st.checks != NULL ?
-	    json_object_get(w->st.checks) : NULL);
-	if (!w->st.ok)
+	    json_object_new_int64(clock_mono_ms() - env->st.at_ms));
+	json_object_object_add(o, "checks", env->st.checks != NULL ?
+	    json_object_get(env->st.checks) : NULL);
+	if (!env->st.ok)
 		json_object_object_add(o, "reason",
-		    json_object_new_string(w->st.reason));
+		    json_object_new_string(env->st.reason));
 	return o;
 }

@@ -190,52 +190,48 @@ task_fits_llm(struct task *t, const struct pyexec_config *c)
  * slot again).  false (the task failed) or true.
  */
 static bool
-task_run(struct worker *w, struct task *t, struct task_attempt *a)
+task_run(struct core_env *env, struct task *t, struct task_attempt *a)
 {
 	char	err[512];
 	int	rc;
 
-	if (!task_fits(t, w->cfg, config_run_ms(a->p.timeout), "the run"))
+	if (!task_fits(t, env->cfg, config_run_ms(a->p.timeout), "the run"))
 		return false;
 	/* Which zygote: the data one when the code names a preloaded
 	 * package (a wrong guess costs speed, never correctness). */
-	a->p.data = config_names_preloaded(w->cfg, a->p.code, a->p.code_len);
-	/* From a zygote a self-test of this worker has proved, as the
-	 * launcher has it now, else cold (worker.c: a remade slot serves
-	 * before they are up; a zygote started again or retired and
-	 * replaced is proved again, while the other one serves). */
-	if (worker_warm_refresh(w) != 0) {
-		t->fail = TASK_FAIL_SANDBOX;
-		snprintf(t->why, sizeof(t->why), "the sandbox failed; the "
-		    "request was not run");
-		return false;
-	}
-	a->p.proven[0] = w->proven[0];
-	a->p.proven[1] = w->proven[1];
-	a->p.gen[0] = w->proven_gen[0];
-	a->p.gen[1] = w->proven_gen[1];
-	a->p.cold = !w->proven[0] && !w->proven[1];
+	a->p.data = config_names_preloaded(env->cfg, a->p.code, a->p.code_len);
+	/* From a zygote a self-test of this worker has proved, of the
+	 * generation it proved, else cold: the launcher takes no other
+	 * (launcher.c, zygote_usable()), so the core need not ask how the
+	 * zygotes are (worker.c learns that between requests and proves a
+	 * zygote started again or retired and replaced, while the other one
+	 * or the cold path serves). */
+	a->p.proven[0] = env->proven[0];
+	a->p.proven[1] = env->proven[1];
+	a->p.gen[0] = env->proven_gen[0];
+	a->p.gen[1] = env->proven_gen[1];
+	a->p.cold = !env->proven[0] && !env->proven[1];
 	/* Its workspace, if the request has one (leased until the answer). */
-	if (workspace_attach(w, t, a) != 0)
+	if (workspace_attach(env, t, a) != 0)
 		return false;
-	w->sh->slot[w->id].state = SLOT_BUSY;
-	rc = run_execute(w->rs, &a->p, &a->rr, err, sizeof(err));
-	w->sh->slot[w->id].state = SLOT_READY;
-	workspace_after_run(w, a);
+	env->slot->state = SLOT_BUSY;
+	rc = run_execute(env->rs, &a->p, &a->rr, err, sizeof(err));
+	env->slot->state = SLOT_READY;
+	workspace_after_run(env, a);
 	if (rc == RUN_NO_WORKSPACE) {
-		workspace_unusable(w, t, err);
+		workspace_unusable(env, t, err);
 		return false;
 	}
 	if (rc != 0) {
-		log_msg("error", "sandbox", "slot %u: %s", w->id, err);
-		w->broken = rc < 0;	/* 1: lost with its zygote only */
+		log_msg("error", "sandbox", "slot %u: %s", env->id, err);
+		env->broken = rc < 0;	/* 1: lost with its zygote only */
 		t->fail = TASK_FAIL_SANDBOX;
 		snprintf(t->why, sizeof(t->why), "the sandbox failed; the "
 		    "request was not run to completion");
 		return false;
 	}
-	w->sh->slot[w->id].runs++;
-	metrics_run(&w->sh->met, &a->rr);
+	env->slot->runs++;
+	metrics_run(env->met, &a->rr);
 	a->ran = true;
 	task_report(&a->rr, a);
 	return true;
@@ -243,31 +239,31 @@ task_run(struct worker *w, struct task *t, struct task_attempt *a)
 
 /* The run's parameters for code, from the request: the one place. */
 static void
-task_params(const struct worker *w, const struct exec_request *req,
+task_params(const struct core_env *env, const struct exec_request *req,
     const char *code, size_t len, struct run_params *p)
 {
 	*p = (struct run_params){ .code = code, .code_len = len,
 	    .stdin_data = req->stdin_data, .stdin_len = req->stdin_len,
 	    .timeout = req->timeout, .memory_bytes = req->memory_bytes,
-	    .cpu_limit = req->cpu_limit, .max_output = w->cfg->max_output,
+	    .cpu_limit = req->cpu_limit, .max_output = env->cfg->max_output,
 	    .mode = req->mode, .unwrap = req->unwrap,
-	    .policy = req->policy ? w->cfg->seed001_policy : NULL,
+	    .policy = req->policy ? env->cfg->seed001_policy : NULL,
 	    .show = req->show, .artifacts = req->artifacts,
-	    .art_total = w->cfg->max_artifact_bytes,
-	    .art_item = w->cfg->max_artifact_item,
-	    .art_count = w->cfg->max_artifacts,
+	    .art_total = env->cfg->max_artifact_bytes,
+	    .art_item = env->cfg->max_artifact_item,
+	    .art_count = env->cfg->max_artifacts,
 	    .files = req->files, .nfiles = req->nfiles, .workspace_fd = -1 };
 }
 
 /* A call to the model, counted in the metrics by its result and time. */
 static enum llm_err
-task_llm(struct worker *w, struct task *t, const struct llm_msg *msgs,
+task_llm(struct core_env *env, struct task *t, const struct llm_msg *msgs,
     size_t n, char *err, size_t errlen)
 {
 	double		before = t->usage.ms;
-	enum llm_err	e = llm_chat(w->cfg, msgs, n, &t->usage, err, errlen);
+	enum llm_err	e = llm_chat(env->cfg, msgs, n, &t->usage, err, errlen);
 
-	metrics_llm(&w->sh->met, (int)e, t->usage.ms - before);
+	metrics_llm(env->met, (int)e, t->usage.ms - before);
 	return e;
 }
 
@@ -279,7 +275,7 @@ task_llm(struct worker *w, struct task *t, const struct llm_msg *msgs,
  * never gets a run without one it did not allow for.
  */
 static void
-task_review(struct worker *w, struct task *t, const char *code)
+task_review(struct core_env *env, struct task *t, const char *code)
 {
 	struct llm_msg	 msgs[2] = { { "system", review_system },
 			    { "user", code } };
@@ -287,9 +283,9 @@ task_review(struct worker *w, struct task *t, const char *code)
 	enum llm_err	 e;
 	bool		 safe = true;
 
-	e = task_llm(w, t, msgs, 2, err, sizeof(err));
+	e = task_llm(env, t, msgs, 2, err, sizeof(err));
 	if (e == LLM_OK && ((text = extract_redact(t->usage.content,
-	    w->cfg->llm_key)) == NULL ||
+	    env->cfg->llm_key)) == NULL ||
 	    extract_review(text, &safe, &t->concerns) != PYEXEC_OK)) {
 		e = LLM_BAD_RESPONSE;
 		snprintf(err, sizeof(err), "the review has no {\"safe\": ...} object");
@@ -298,36 +294,36 @@ task_review(struct worker *w, struct task *t, const char *code)
 	if (e != LLM_OK) {
 		t->review = TASK_REVIEW_SKIPPED;
 		snprintf(t->why, sizeof(t->why), "%s: %s", llm_err_code(e), err);
-		if (!w->cfg->validate_run) {
+		if (!env->cfg->validate_run) {
 			t->rejected_by = "validate_code asked for a review and "
 			    "no model could give one";
-			metrics_run(&w->sh->met, NULL);
+			metrics_run(env->met, NULL);
 		}
 		return;
 	}
 	t->review = safe ? TASK_REVIEW_PASSED : TASK_REVIEW_REJECTED;
 	if (!safe) {
 		t->rejected_by = "the review judged the code unsafe";
-		metrics_run(&w->sh->met, NULL);
+		metrics_run(env->met, NULL);
 	}
 }
 
 void
-task_execute(struct worker *w, struct task *t)
+task_execute(struct core_env *env, struct task *t)
 {
 	const struct exec_request *req = t->req;
 	struct task_attempt	*a = &t->at[0];
 
 	t->n = 1;
-	task_params(w, req, req->code, req->code_len, &a->p);
+	task_params(env, req, req->code, req->code_len, &a->p);
 	if (req->validate_code) {
-		if (!task_fits_llm(t, w->cfg))
+		if (!task_fits_llm(t, env->cfg))
 			return;
-		task_review(w, t, req->code);
+		task_review(env, t, req->code);
 		if (t->rejected_by != NULL)
 			return;
 	}
-	task_run(w, t, a);
+	task_run(env, t, a);
 }
 
 /* The message that sends a failure back to the model for a fix. */
@@ -375,15 +371,15 @@ convo_free(struct convo *c)
 /* One attempt's model call: a->gen, and the redacted answer in *text
  * (the caller's).  LLM_OK or why not, in err. */
 static enum llm_err
-task_ask(struct worker *w, struct task *t, const struct convo *cv,
+task_ask(struct core_env *env, struct task *t, const struct convo *cv,
     struct task_attempt *a, char **text, char *err, size_t errlen)
 {
 	enum llm_err	e;
 
 	*text = NULL;
-	if ((e = task_llm(w, t, cv->msg, cv->n, err, errlen)) != LLM_OK)
+	if ((e = task_llm(env, t, cv->msg, cv->n, err, errlen)) != LLM_OK)
 		return e;
-	if ((*text = extract_redact(t->usage.content, w->cfg->llm_key)) == NULL ||
+	if ((*text = extract_redact(t->usage.content, env->cfg->llm_key)) == NULL ||
 	    extract_code(*text, &a->gen) != PYEXEC_OK) {
 		snprintf(err, errlen, "the model's answer holds no code (neither "
 		    "a JSON object with \"code\" nor a fenced block)");
@@ -395,9 +391,9 @@ task_ask(struct worker *w, struct task *t, const struct convo *cv,
 /* Whether to ask for a fix of attempt a: it failed with an error, there
  * are attempts left, and a fix (a model call and a run) fits. */
 static bool
-task_wants_fix(struct worker *w, struct task *t, const struct task_attempt *a)
+task_wants_fix(struct core_env *env, struct task *t, const struct task_attempt *a)
 {
-	int64_t	need = config_llm_ms(w->cfg) + config_run_ms(t->req->timeout);
+	int64_t	need = config_llm_ms(env->cfg) + config_run_ms(t->req->timeout);
 
 	if (a->rr.outcome != RUN_ERROR || t->n >= t->req->max_attempts)
 		return false;
@@ -405,22 +401,22 @@ task_wants_fix(struct worker *w, struct task *t, const struct task_attempt *a)
 		return true;
 	t->fix_failed = t->n + 1;
 	snprintf(t->why, sizeof(t->why), "no time was left for it within the "
-	    "request's budget of %lld s", (long long)(config_budget(w->cfg) / 1000));
+	    "request's budget of %lld s", (long long)(config_budget(env->cfg) / 1000));
 	return false;
 }
 
 /* One attempt: ask, judge, run.  false when the task ends here. */
 static bool
-task_attempt(struct worker *w, struct task *t, struct convo *cv,
+task_attempt(struct core_env *env, struct task *t, struct convo *cv,
     char **answer)
 {
 	struct task_attempt	*a = &t->at[t->n];
 	char			 err[400];
 	enum llm_err		 e;
 
-	if (t->n == 0 && !task_fits_llm(t, w->cfg))
+	if (t->n == 0 && !task_fits_llm(t, env->cfg))
 		return false;
-	if ((e = task_ask(w, t, cv, a, answer, err, sizeof(err))) != LLM_OK) {
+	if ((e = task_ask(env, t, cv, a, answer, err, sizeof(err))) != LLM_OK) {
 		extract_free(&a->gen);
 		if (t->n == 0) {
 			t->fail = TASK_FAIL_LLM;
@@ -434,26 +430,26 @@ task_attempt(struct worker *w, struct task *t, struct convo *cv,
 		return false;
 	}
 	t->n++;
-	task_params(w, t->req, a->gen.code, strlen(a->gen.code), &a->p);
+	task_params(env, t->req, a->gen.code, strlen(a->gen.code), &a->p);
 	if (!a->gen.safe) {
 		t->rejected_by = "the model judged the task unsafe";
-		metrics_run(&w->sh->met, NULL);
+		metrics_run(env->met, NULL);
 		json_object_put(t->concerns);
 		t->concerns = json_object_get(a->gen.concerns);
 		return false;
 	}
-	return task_run(w, t, a) && task_wants_fix(w, t, a);
+	return task_run(env, t, a) && task_wants_fix(env, t, a);
 }
 
 void
-task_generate(struct worker *w, struct task *t)
+task_generate(struct core_env *env, struct task *t)
 {
 	struct convo	 cv = { .n = 0 };
 	char		*answer = NULL, *fix;
 
 	cv.msg[cv.n++] = (struct llm_msg){ "system", generate_system };
 	cv.msg[cv.n++] = (struct llm_msg){ "user", t->req->query };
-	while (task_attempt(w, t, &cv, &answer)) {
+	while (task_attempt(env, t, &cv, &answer)) {
 		fix = task_repair_message(&t->at[t->n - 1]);
 		convo_add(&cv, "assistant", answer);
 		answer = NULL;

@@ -101,7 +101,7 @@ ws_fail(struct task *t, int status, const char *fmt, ...)
  * (false; t->fail set when the request cannot run as asked).
  */
 bool
-workspace_wanted(struct worker *w, struct task *t)
+workspace_wanted(struct core_env *env, struct task *t)
 {
 	const struct exec_request *r = t->req;
 	const char	*h = t->session_hdr;
@@ -127,7 +127,7 @@ workspace_wanted(struct worker *w, struct task *t)
 		snprintf(t->session, sizeof(t->session), WS_DEFAULT_SESSION);
 	if (t->session[0] == '\0')
 		return false;
-	if (!w->cfg->workspaces || w->store < 0) {
+	if (!env->cfg->workspaces || env->store < 0) {
 		if (r->ws == WS_ALWAYS) {
 			t->session[0] = '\0';	/* seed 003 as before */
 			return false;
@@ -150,9 +150,9 @@ workspace_wanted(struct worker *w, struct task *t)
 
 /* The store's answer r in words, as the task's failure. */
 static void
-ws_refused(struct worker *w, struct task *t, const struct ws_reply *r)
+ws_refused(struct core_env *env, struct task *t, const struct ws_reply *r)
 {
-	const struct pyexec_config *c = w->cfg;
+	const struct pyexec_config *c = env->cfg;
 	enum ws_status	 st = (enum ws_status)r->status;
 
 	switch (st) {
@@ -187,7 +187,7 @@ ws_refused(struct worker *w, struct task *t, const struct ws_reply *r)
 		break;
 	default:
 		log_msg("error", "workspace", "slot %u: the store answered %s",
-		    w->id, ws_status_name(st));
+		    env->id, ws_status_name(st));
 		ws_fail(t, 500, "the workspace store failed; the request was not "
 		    "run");
 		break;
@@ -212,23 +212,23 @@ ws_req_fill(struct ws_req *q, enum ws_op op, const char *client,
  * 0 (with or without a workspace), -1 (t->fail set).
  */
 int
-workspace_attach(struct worker *w, struct task *t, struct task_attempt *a)
+workspace_attach(struct core_env *env, struct task *t, struct task_attempt *a)
 {
 	struct ws_req	 q;
 	struct ws_reply	 r;
 	int		 fd, wait = WS_POLL_MIN_MS;
 	int64_t		 until;
 
-	if (!workspace_wanted(w, t))
+	if (!workspace_wanted(env, t))
 		return t->fail == TASK_OK ? 0 : -1;
-	until = clock_mono_ms() + (int64_t)w->cfg->ws_wait * 1000;
+	until = clock_mono_ms() + (int64_t)env->cfg->ws_wait * 1000;
 	if (until > t->deadline_ms - config_run_ms(a->p.timeout))
 		until = t->deadline_ms - config_run_ms(a->p.timeout);
 	ws_req_fill(&q, WS_ATTACH, t->client, t->session, true);
 	for (;;) {
-		if (ws_call(w->store, &q, &r, &fd, WS_CALL_MS) != 0) {
+		if (ws_call(env->store, &q, &r, &fd, WS_CALL_MS) != 0) {
 			log_msg("error", "workspace", "slot %u: the store did not "
-			    "answer: %s", w->id, strerror(errno));
+			    "answer: %s", env->id, strerror(errno));
 			ws_fail(t, 500, "the workspace store did not answer; the "
 			    "request was not run");
 			return -1;
@@ -238,13 +238,13 @@ workspace_attach(struct worker *w, struct task *t, struct task_attempt *a)
 		if (fd >= 0)
 			close(fd);
 		if (r.status != WS_BUSY || clock_mono_ms() + wait > until) {
-			ws_refused(w, t, &r);
+			ws_refused(env, t, &r);
 			return -1;
 		}
 		usleep((useconds_t)wait * 1000);
 		wait = wait * 2 > WS_POLL_MAX_MS ? WS_POLL_MAX_MS : wait * 2;
 	}
-	w->ws_leased = true;
+	env->ws_leased = true;
 	a->ws = true;
 	a->ws_created = r.status == WS_CREATED;
 	a->ws_usage = r.u;
@@ -255,7 +255,7 @@ workspace_attach(struct worker *w, struct task *t, struct task_attempt *a)
 
 /* After attempt a ran: our copy of the clone goes, the usage comes. */
 void
-workspace_after_run(struct worker *w, struct task_attempt *a)
+workspace_after_run(struct core_env *env, struct task_attempt *a)
 {
 	struct ws_req	 q;
 	struct ws_reply	 r;
@@ -267,7 +267,7 @@ workspace_after_run(struct worker *w, struct task_attempt *a)
 		close(a->p.workspace_fd);
 	a->p.workspace_fd = -1;
 	ws_req_fill(&q, WS_USAGE, "", "", false);
-	if (ws_call(w->store, &q, &r, &fd, WS_CALL_MS) == 0 &&
+	if (ws_call(env->store, &q, &r, &fd, WS_CALL_MS) == 0 &&
 	    r.status == WS_OK)
 		a->ws_usage = r.u;
 	if (fd >= 0)
@@ -282,9 +282,9 @@ workspace_after_run(struct worker *w, struct task_attempt *a)
  * attach, so no earlier run's chmod or ACL gets here.
  */
 void
-workspace_unusable(struct worker *w, struct task *t, const char *err)
+workspace_unusable(struct core_env *env, struct task *t, const char *err)
 {
-	log_msg("warning", "workspace", "slot %u: %s", w->id, err);
+	log_msg("warning", "workspace", "slot %u: %s", env->id, err);
 	ws_fail(t, 409, "workspace '%s' could not be entered, so the code did "
 	    "not run; delete it with DELETE /v1/workspace, or use another "
 	    "session_id", t->session);
@@ -293,18 +293,18 @@ workspace_unusable(struct worker *w, struct task *t, const char *err)
 
 /* Once the request's runs are over: the next request may have it. */
 void
-workspace_release(struct worker *w)
+workspace_release(struct core_env *env)
 {
 	struct ws_req	 q;
 	struct ws_reply	 r;
 	int		 fd;
 
-	if (w->store < 0)
+	if (env->store < 0)
 		return;
 	ws_req_fill(&q, WS_RELEASE, "", "", false);
-	if (ws_call(w->store, &q, &r, &fd, WS_CALL_MS) == 0 && fd >= 0)
+	if (ws_call(env->store, &q, &r, &fd, WS_CALL_MS) == 0 && fd >= 0)
 		close(fd);
-	w->ws_leased = false;
+	env->ws_leased = false;
 }
 
 static struct json_object *
@@ -351,7 +351,7 @@ item_workspace(const struct task *t, const struct task_attempt *a)
 void
 route_workspace(struct exchange *x)
 {
-	struct worker	*w = x->w;
+	struct core_env	*env = x->env;
 	struct task	*t = &x->task;
 	struct field_error e;
 	struct ws_req	 q;
@@ -361,25 +361,25 @@ route_workspace(struct exchange *x)
 	int		 fd;
 
 	if (x->len > 0 && request_parse(&request_workspace, x->body, x->len,
-	    w->cfg, &x->req, &e) != PYEXEC_OK) {
+	    env->cfg, &x->req, &e) != PYEXEC_OK) {
 		request_native_text(&e, msg, sizeof(msg));
 		exchange_error(x, e.kind == FK_NOMEM ? 500 : 400, "%s", msg);
 		return;
 	}
 	x->req.ws = WS_ALWAYS;
-	if (!w->cfg->workspaces || w->store < 0) {
+	if (!env->cfg->workspaces || env->store < 0) {
 		exchange_error(x, 400, "workspaces are off on this service "
 		    "(PYEXEC_WORKSPACES=0)");
 		return;
 	}
-	if (!workspace_wanted(w, t)) {
+	if (!workspace_wanted(env, t)) {
 		exchange_task_error(x);
 		return;
 	}
 	ws_req_fill(&q, WS_DELETE, t->client, t->session, false);
-	if (ws_call(w->store, &q, &r, &fd, WS_CALL_MS) != 0) {
+	if (ws_call(env->store, &q, &r, &fd, WS_CALL_MS) != 0) {
 		log_msg("error", "workspace", "slot %u: the store did not answer: "
-		    "%s", w->id, strerror(errno));
+		    "%s", env->id, strerror(errno));
 		exchange_error(x, 500, "the workspace store did not answer");
 		return;
 	}
@@ -391,7 +391,7 @@ route_workspace(struct exchange *x)
 		return;
 	}
 	if (r.status != WS_OK) {
-		ws_refused(w, t, &r);
+		ws_refused(env, t, &r);
 		exchange_task_error(x);
 		return;
 	}

@@ -579,9 +579,10 @@ master_fork_worker(struct master *m, unsigned i)
 	memset(&rs, 0, sizeof(rs));
 	rs.ctl_fd = s->slot.ctl_fd;
 	rs.cg = &s->slot.cg;
-	w = (struct worker){ .cfg = &m->cfg, .rs = &rs,
-	    .sh = m->sh, .id = i, .chan = m->wchan[i],
-	    .store = m->ws_worker != NULL ? m->ws_worker[i] : -1 };
+	w = (struct worker){ .env = { .cfg = &m->cfg, .rs = &rs,
+	    .met = &m->sh->met, .slot = &m->sh->slot[i], .id = i,
+	    .store = m->ws_worker != NULL ? m->ws_worker[i] : -1 },
+	    .sh = m->sh, .chan = m->wchan[i] };
 	worker_main(&w);
 }
 

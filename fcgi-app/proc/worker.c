@@ -169,7 +169,7 @@ worker_log(struct worker *w, const struct exchange *x, double ms)
 	    json_object_new_string(x->outcome) : NULL);
 	snprintf(buf, sizeof(buf), "%.1f", ms);
 	json_object_object_add(o, "ms", json_object_new_double_s(ms, buf));
-	json_object_object_add(o, "slot", json_object_new_int((int)w->id));
+	json_object_object_add(o, "slot", json_object_new_int((int)w->env.id));
 	json_object_object_add(o, "client", x->anonymous ?
 	    json_object_new_string("anonymous") : x->key_valid ?
 	    json_object_new_string("key") : NULL);
@@ -209,7 +209,7 @@ worker_deadline(const struct worker *w, FCGX_Request *req, int64_t now,
     int64_t *waited)
 {
 	const char	*v = FCGX_GetParam("PYEXEC_REQUEST_START", req->envp);
-	int64_t		 b = config_budget(w->cfg);
+	int64_t		 b = config_budget(w->env.cfg);
 	char		*end;
 	double		 start;
 
@@ -220,7 +220,7 @@ worker_deadline(const struct worker *w, FCGX_Request *req, int64_t now,
 	*waited = clock_real_ms() - (int64_t)(start * 1000);
 	if (*waited < 0)
 		*waited = 0;
-	metrics_observe(&w->sh->met.queue, (double)*waited / 1000);
+	metrics_observe(&w->env.met->queue, (double)*waited / 1000);
 	return now + b - (*waited < b ? *waited : b);
 }
 
@@ -243,10 +243,10 @@ worker_web(struct worker *w, FCGX_Request *req, const char *method)
 		    strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
 		    strcmp(method, "PATCH") == 0,
 	};
-	enum web_verdict v = webguard_check(&w->cfg->web, &r);
+	enum web_verdict v = webguard_check(&w->env.cfg->web, &r);
 
 	if (v != WEB_OK) {
-		metrics_add(&w->sh->met.keyless_refusals[v], 1);
+		metrics_add(&w->env.met->keyless_refusals[v], 1);
 		log_msg("info", "keyless", "a request without a key refused: "
 		    "its %s is a web page's of another site (webguard)",
 		    webguard_label(v));
@@ -266,7 +266,7 @@ worker_trusted(const struct worker *w, FCGX_Request *req, bool *sent)
 	const char	*v = FCGX_GetParam(TRUST_PARAM, req->envp);
 
 	*sent = v != NULL;
-	return trust_check(&w->cfg->backend_secret, v, v != NULL ?
+	return trust_check(&w->env.cfg->backend_secret, v, v != NULL ?
 	    strlen(v) : 0);
 }
 
@@ -277,17 +277,17 @@ worker_untrusted(struct worker *w, FCGX_Request *req, bool sent)
 {
 	static int64_t	last_ms;
 	static unsigned	since;
-	struct exchange	x = { .w = w, .route = "-" };
+	struct exchange	x = { .env = &w->env, .sh = w->sh, .route = "-" };
 	int64_t		now = clock_mono_ms();
 	char		peer[96];
 
-	metrics_add(&w->sh->met.untrusted_requests, 1);
+	metrics_add(&w->env.met->untrusted_requests, 1);
 	since++;
 	if (last_ms == 0 || now - last_ms >= 1000) {
 		trust_peer(req->ipcFd, peer, sizeof(peer));
 		log_msg("warning", "untrusted", "slot %u: 403 to %u request(s): "
 		    "not from nginx (the last from %s: " TRUST_PARAM " %s)",
-		    w->id, since, peer, sent ? "wrong" : "missing");
+		    w->env.id, since, peer, sent ? "wrong" : "missing");
 		last_ms = now;
 		since = 0;
 	}
@@ -296,14 +296,14 @@ worker_untrusted(struct worker *w, FCGX_Request *req, bool sent)
 	x.answer = envelope_error(x.id, TRUST_CODE, trust_refusal(sent));
 	if (x.answer != NULL)
 		worker_send(req, &x);
-	metrics_request(&w->sh->met, route_index(x.route), x.status);
+	metrics_request(w->env.met, route_index(x.route), x.status);
 	exchange_free(&x);
 }
 
 static void
 worker_handle(struct worker *w, FCGX_Request *req)
 {
-	struct exchange	 x = { .w = w, .route = "-" };
+	struct exchange	 x = { .env = &w->env, .sh = w->sh, .route = "-" };
 	const char	*kv, *cl;
 	int64_t		 t0 = clock_mono_ms();
 	int		 rc;
@@ -322,7 +322,7 @@ worker_handle(struct worker *w, FCGX_Request *req)
 	x.remote_addr = FCGX_GetParam("REMOTE_ADDR", req->envp);
 	cl = FCGX_GetParam("PYEXEC_CLIENT", req->envp);
 	x.anonymous = cl != NULL && strcmp(cl, "anonymous") == 0;
-	anon_ok = workspace_client(w->cfg, cl, x.key_valid, x.remote_addr,
+	anon_ok = workspace_client(w->env.cfg, cl, x.key_valid, x.remote_addr,
 	    x.client, sizeof(x.client)) == 0;
 	x.task.client = x.client;
 	x.task.session_hdr = FCGX_GetParam("HTTP_PYEXEC_SESSION_ID", req->envp);
@@ -333,7 +333,7 @@ worker_handle(struct worker *w, FCGX_Request *req)
 		x.path = "/";
 	if (x.anonymous && anon_ok)
 		web = worker_web(w, req, x.method);
-	rc = worker_read_body(req, w->cfg->max_body, &x.body, &x.len);
+	rc = worker_read_body(req, w->env.cfg->max_body, &x.body, &x.len);
 	if (!anon_ok) {
 		log_msg("error", "request", "nginx treats %s as keyless "
 		    "(its PYEXEC_ANONYMOUS_FROM) but pyexec's "
@@ -345,7 +345,7 @@ worker_handle(struct worker *w, FCGX_Request *req)
 		exchange_error(&x, 403, "%s", webguard_why(web));
 	else if (rc == 1)
 		exchange_error(&x, 413, "body: larger than %zu bytes",
-		    w->cfg->max_body);
+		    w->env.cfg->max_body);
 	else if (rc != 0)
 		exchange_error(&x, 500, "out of memory reading the body");
 	else
@@ -356,11 +356,11 @@ worker_handle(struct worker *w, FCGX_Request *req)
 	 * request finds it free: every process of its last run is dead by now
 	 * (PROTO_DONE: killed; a killed process writes no further page), and
 	 * what is left of the run's namespaces holds a clone no one uses. */
-	if (w->ws_leased && !w->broken)
-		workspace_release(w);
+	if (w->env.ws_leased && !w->env.broken)
+		workspace_release(&w->env);
 	if (x.answer != NULL)
 		worker_send(req, &x);
-	metrics_request(&w->sh->met, route_index(x.route), x.status);
+	metrics_request(w->env.met, route_index(x.route), x.status);
 	worker_log(w, &x, (double)(clock_mono_ms() - t0));
 	exchange_free(&x);
 }
@@ -378,8 +378,8 @@ worker_warm_wait(struct worker *w)
 	struct run_warm	wm;
 	int64_t		until = clock_mono_ms() + WARM_WAIT_MS;
 
-	while (run_ping(w->rs, 2000, &wm) == 0) {
-		status_warm_store(w, &wm);
+	while (run_ping(w->env.rs, 2000, &wm) == 0) {
+		status_warm_store(w->env.slot, w->env.met, &w->env.zyg, &wm);
 		if ((wm.bare != PROTO_WARM_STARTING &&
 		    wm.data != PROTO_WARM_STARTING) || clock_mono_ms() > until)
 			return;
@@ -402,28 +402,29 @@ worker_warm_wait(struct worker *w)
 /*
  * Asks the launcher how its zygotes are (also for /health, which shows
  * what the workers last heard).  A zygote started since the last proof,
- * or still starting, takes no run until worker_prove_warm() proves it:
- * task_run() calls this before every run, and the run names the
- * generations proved, so no run starts from a zygote no self-test of
- * this worker has proved.  0, or -1 (the launcher does not answer: the
- * worker is broken).
+ * or still starting, takes no run until worker_prove_warm() proves it.
+ * Every run names the generations proved (task.c) and the launcher
+ * takes no other (launcher.c, zygote_usable()), so the run itself does
+ * not ask first: the worker asks here between requests, after the
+ * answer, and while it waits for one.  0, or -1 (the launcher does not
+ * answer: the worker is broken).
  */
-int
+static int
 worker_warm_refresh(struct worker *w)
 {
 	struct run_warm	wm;
 
-	if (run_ping(w->rs, 2000, &wm) != 0) {
+	if (run_ping(w->env.rs, 2000, &wm) != 0) {
 		log_msg("error", "sandbox", "slot %u: the launcher does not "
-		    "answer", w->id);
-		w->broken = true;
+		    "answer", w->env.id);
+		w->env.broken = true;
 		return -1;
 	}
-	status_warm_store(w, &wm);
-	if (wm.bare != PROTO_WARM_READY || wm.bare_gen != w->proven_gen[0])
-		w->proven[0] = false;
-	if (wm.data != PROTO_WARM_READY || wm.data_gen != w->proven_gen[1])
-		w->proven[1] = false;
+	status_warm_store(w->env.slot, w->env.met, &w->env.zyg, &wm);
+	if (wm.bare != PROTO_WARM_READY || wm.bare_gen != w->env.proven_gen[0])
+		w->env.proven[0] = false;
+	if (wm.data != PROTO_WARM_READY || wm.data_gen != w->env.proven_gen[1])
+		w->env.proven[1] = false;
 	return 0;
 }
 
@@ -431,8 +432,8 @@ worker_warm_refresh(struct worker *w)
 static bool
 worker_warm_unproven(const struct worker *w)
 {
-	return (w->warm.bare == PROTO_WARM_READY && !w->proven[0]) ||
-	    (w->warm.data == PROTO_WARM_READY && !w->proven[1]);
+	return (w->env.zyg.last.bare == PROTO_WARM_READY && !w->env.proven[0]) ||
+	    (w->env.zyg.last.data == PROTO_WARM_READY && !w->env.proven[1]);
 }
 
 /* ... or one is still starting: the worker asks often, to prove it as
@@ -440,25 +441,25 @@ worker_warm_unproven(const struct worker *w)
 static bool
 worker_warm_pending(const struct worker *w)
 {
-	return worker_warm_unproven(w) || w->warm.bare == PROTO_WARM_STARTING ||
-	    w->warm.data == PROTO_WARM_STARTING;
+	return worker_warm_unproven(w) || w->env.zyg.last.bare == PROTO_WARM_STARTING ||
+	    w->env.zyg.last.data == PROTO_WARM_STARTING;
 }
 
 static int
 worker_prove_warm(struct worker *w)
 {
-	if (w->broken || worker_warm_refresh(w) != 0)
+	if (w->env.broken || worker_warm_refresh(w) != 0)
 		return -1;
 	if (!worker_warm_unproven(w))
 		return 0;
-	if (selftest_check(w) != 0) {
-		log_msg("error", "selftest", "slot %u: %s", w->id, w->st.reason);
-		w->broken = true;
+	if (selftest_check(&w->env) != 0) {
+		log_msg("error", "selftest", "slot %u: %s", w->env.id, w->env.st.reason);
+		w->env.broken = true;
 		return -1;
 	}
 	log_msg("info", "worker", "slot %u: its zygotes are proved (bare %s, "
-	    "data %s): runs may start warm", w->id, w->proven[0] ? "yes" : "no",
-	    w->proven[1] ? "yes" : "no");
+	    "data %s): runs may start warm", w->env.id, w->env.proven[0] ? "yes" : "no",
+	    w->env.proven[1] ? "yes" : "no");
 	return 0;
 }
 
@@ -507,9 +508,10 @@ worker_next(struct worker *w, FCGX_Request *req)
 	int		 fd;
 
 	for (;;) {
-		/* task_run() asked the launcher before the run: only a slot
-		 * whose zygotes are not proved asks again here. */
-		if (worker_warm_pending(w) && worker_prove_warm(w) != 0)
+		/* The zygotes as the launcher has them now (a run may have
+		 * retired one), proving any new one before the next request:
+		 * after the answer, not in a request's time. */
+		if (worker_prove_warm(w) != 0)
 			return -1;
 		if (send(w->chan, "I", 1, MSG_NOSIGNAL) != 1 && errno != EINTR)
 			return -1;
@@ -544,49 +546,49 @@ worker_main(struct worker *w)
 {
 	FCGX_Request	req;
 
-	worker_drop(w->cfg);
+	worker_drop(w->env.cfg);
 	/* libcurl (the LLM client) starts here, unprivileged: nothing of it
 	 * ever runs as root. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		log_die(1, "worker", "slot %u: libcurl could not be initialised",
-		    w->id);
+		    w->env.id);
 	worker_signals();
-	if (sb_cgroup_open(w->rs->cg) != 0)
-		log_die(1, "worker", "slot %u: opening the cgroup knobs of %s: %s", w->id,
-		    w->rs->cg->name, strerror(errno));
+	if (sb_cgroup_open(w->env.rs->cg) != 0)
+		log_die(1, "worker", "slot %u: opening the cgroup knobs of %s: %s", w->env.id,
+		    w->env.rs->cg->name, strerror(errno));
 	/* The first start waits for the zygotes, so that the service starts
 	 * with every path proved; a restart serves cold at once (see
 	 * worker_prove_warm()). */
-	w->warm.bare = w->warm.data = PROTO_WARM_STARTING; /* until heard */
-	if (w->sh->slot[w->id].restarts == 0)
+	w->env.zyg.last.bare = w->env.zyg.last.data = PROTO_WARM_STARTING; /* until heard */
+	if (w->env.slot->restarts == 0)
 		worker_warm_wait(w);
 	else
 		(void)worker_warm_refresh(w);	/* no answer: the self-test
 						 * below fails */
 	/* A lease an earlier worker of this slot held goes: its launcher and
 	 * runs are gone (the master stops them before it starts this one). */
-	workspace_release(w);
-	if (selftest_check(w) != 0) {
-		w->sh->slot[w->id].state = SLOT_FAILED;
-		log_msg("error", "selftest", "slot %u: %s", w->id, w->st.reason);
+	workspace_release(&w->env);
+	if (selftest_check(&w->env) != 0) {
+		w->env.slot->state = SLOT_FAILED;
+		log_msg("error", "selftest", "slot %u: %s", w->env.id, w->env.st.reason);
 		worker_exit(2);
 	}
-	w->sh->slot[w->id].state = SLOT_READY;
+	w->env.slot->state = SLOT_READY;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, -1,
 	    FCGI_FAIL_ACCEPT_ON_INTR) != 0)
-		log_die(1, "worker", "slot %u: FCGX_Init failed", w->id);
-	while (!worker_stop && !w->broken && worker_next(w, &req) == 0) {
+		log_die(1, "worker", "slot %u: FCGX_Init failed", w->env.id);
+	while (!worker_stop && !w->env.broken && worker_next(w, &req) == 0) {
 		worker_handle(w, &req);
 		FCGX_Finish_r(&req);
 		/* Answered: now wait until the run's namespaces are gone. */
-		if (!w->broken && run_settle(w->rs, 10000) != 0) {
+		if (!w->env.broken && run_settle(w->env.rs, 10000) != 0) {
 			log_msg("error", "sandbox", "slot %u: the last run did "
-			    "not end cleanly", w->id);
-			w->broken = true;
+			    "not end cleanly", w->env.id);
+			w->env.broken = true;
 		}
 	}
-	if (w->broken) {
-		w->sh->slot[w->id].state = SLOT_FAILED;
+	if (w->env.broken) {
+		w->env.slot->state = SLOT_FAILED;
 		worker_exit(3);
 	}
 	worker_exit(0);

@@ -271,7 +271,7 @@ item_rejected(const struct task *t, const struct task_attempt *a,
 
 /* The review of validate_code: passed, rejected or skipped (and why). */
 struct json_object *
-item_validation(const struct worker *w, const struct task *t)
+item_validation(const struct pyexec_config *c, const struct task *t)
 {
 	static const char *const status[] = {
 		[TASK_REVIEW_PASSED] = "passed",
@@ -289,12 +289,12 @@ item_validation(const struct worker *w, const struct task *t)
 	json_object_object_add(it, "reason", skipped ?
 	    json_object_new_string(t->why) : NULL);
 	json_object_object_add(it, "model",
-	    json_object_new_string(w->cfg->llm_model));
+	    json_object_new_string(c->llm_model));
 	return it;
 }
 
 struct json_object *
-item_code(const struct worker *w, const struct task_attempt *a,
+item_code(const struct pyexec_config *cfg, const struct task_attempt *a,
     unsigned attempt)
 {
 	struct json_object	*it = json_object_new_object();
@@ -305,20 +305,20 @@ item_code(const struct worker *w, const struct task_attempt *a,
 	json_object_object_add(it, "code", item_bytes(c->code, strlen(c->code)));
 	json_object_object_add(it, "explanation", c->explanation ?
 	    item_bytes(c->explanation, strlen(c->explanation)) : NULL);
-	json_object_object_add(it, "model", json_object_new_string(w->cfg->llm_model));
+	json_object_object_add(it, "model", json_object_new_string(cfg->llm_model));
 	json_object_object_add(it, "attempt", json_object_new_int((int)attempt));
 	return it;
 }
 
 struct json_object *
-item_usage(const struct worker *w, const struct task *t)
+item_usage(const struct pyexec_config *c, const struct task *t)
 {
 	struct json_object	*it = json_object_new_object();
 	char			 ms[32];
 
 	snprintf(ms, sizeof(ms), "%.3f", t->usage.ms);
 	json_object_object_add(it, "type", json_object_new_string("usage"));
-	json_object_object_add(it, "model", json_object_new_string(w->cfg->llm_model));
+	json_object_object_add(it, "model", json_object_new_string(c->llm_model));
 	json_object_object_add(it, "llm_ms",
 	    json_object_new_double_s(t->usage.ms, ms));
 	json_object_object_add(it, "prompt_tokens",

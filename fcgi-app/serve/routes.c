@@ -87,16 +87,16 @@ static void
 route_metrics(struct exchange *x)
 {
 	if (!x->key_valid && (x->remote_addr == NULL ||
-	    !metrics_allowed(x->w->cfg->metrics_allow, x->remote_addr))) {
+	    !metrics_allowed(x->env->cfg->metrics_allow, x->remote_addr))) {
 		exchange_error(x, 403, "/metrics: only for the addresses in "
 		    "PYEXEC_METRICS_ALLOW, or with an API key");
 		return;
 	}
-	if (!x->w->cfg->metrics) {
+	if (!x->env->cfg->metrics) {
 		exchange_error(x, 404, "/metrics: off (PYEXEC_METRICS=0)");
 		return;
 	}
-	if ((x->answer = metrics_render(x->w->sh, x->w->cfg, route_names(),
+	if ((x->answer = metrics_render(x->sh, x->env->cfg, route_names(),
 	    route_count())) == NULL) {
 		exchange_error(x, 500, "out of memory");
 		return;
@@ -137,7 +137,7 @@ route_parse(struct exchange *x, const struct field_table *t)
 	struct field_error	e;
 	char			msg[512];
 
-	if (request_parse(t, x->body, x->len, x->w->cfg, &x->req, &e) ==
+	if (request_parse(t, x->body, x->len, x->env->cfg, &x->req, &e) ==
 	    PYEXEC_OK)
 		return true;
 	request_native_text(&e, msg, sizeof(msg));
@@ -161,14 +161,14 @@ route_answer(struct exchange *x, struct json_object *items)
  * with the summary, or NULL when it is answered already (an error). */
 static struct json_object *
 route_task(struct exchange *x, const struct field_table *t,
-    void (*fn)(struct worker *, struct task *))
+    void (*fn)(struct core_env *, struct task *))
 {
 	struct json_object	*items;
 	char			 msg[1024];
 
 	if (!route_parse(x, t))
 		return NULL;
-	fn(x->w, &x->task);
+	fn(x->env, &x->task);
 	if (x->task.fail != TASK_OK) {
 		exchange_task_error(x);
 		return NULL;
@@ -189,7 +189,7 @@ route_execute(struct exchange *x)
 	if ((items = route_task(x, &request_execute, task_execute)) == NULL)
 		return;
 	if (t->review != TASK_REVIEW_NONE)
-		json_object_array_add(items, item_validation(x->w, t));
+		json_object_array_add(items, item_validation(x->env->cfg, t));
 	json_object_array_add(items, t->rejected_by != NULL ?
 	    item_rejected(t, &t->at[0], 0) : item_execution(t, &t->at[0], 0));
 	item_artifacts(items, &t->at[0], 0);
@@ -208,13 +208,13 @@ route_generate(struct exchange *x)
 	if ((items = route_task(x, &request_generate, task_generate)) == NULL)
 		return;
 	for (i = 0; i < t->n; i++) {
-		json_object_array_add(items, item_code(x->w, &t->at[i], i + 1));
+		json_object_array_add(items, item_code(x->env->cfg, &t->at[i], i + 1));
 		json_object_array_add(items, t->at[i].ran ?
 		    item_execution(t, &t->at[i], i + 1) :
 		    item_rejected(t, &t->at[i], i + 1));
 		item_artifacts(items, &t->at[i], i + 1);
 	}
-	json_object_array_add(items, item_usage(x->w, t));
+	json_object_array_add(items, item_usage(x->env->cfg, t));
 	route_answer(x, items);
 }
 
@@ -231,22 +231,23 @@ route_generate(struct exchange *x)
 static void
 route_health(struct exchange *x)
 {
-	struct worker		*w = x->w;
+	struct core_env		*env = x->env;
+	const struct shared	*sh = x->sh;
 	struct json_object	*o = json_object_new_object(), *slots, *wk, *st;
 	unsigned		 i, alive = 0;
 	struct run_warm		 wm;
-	bool			 ok = run_ping(w->rs, 2000, &wm) == 0;
+	bool			 ok = run_ping(env->rs, 2000, &wm) == 0;
 	bool			 detail = x->key_valid;
 	const char		*str;
 
 	if (ok)
-		status_warm_store(w, &wm);
-	if (ok && selftest_cached(w, detail) != 0)
+		status_warm_store(env->slot, env->met, &env->zyg, &wm);
+	if (ok && selftest_cached(env, detail) != 0)
 		ok = false;
 
 	slots = json_object_new_array();
-	for (i = 0; i < w->sh->nslots; i++) {
-		const struct shared_slot *ss = &w->sh->slot[i];
+	for (i = 0; i < sh->nslots; i++) {
+		const struct shared_slot *ss = &sh->slot[i];
 
 		if (ss->worker_pid > 0 && (ss->state == SLOT_READY ||
 		    ss->state == SLOT_BUSY))
@@ -257,9 +258,9 @@ route_health(struct exchange *x)
 	    json_object_new_string(ok ? "healthy" : "unhealthy"));
 	if (!ok)
 		json_object_object_add(o, "reason", json_object_new_string(
-		    w->st.ok ? "this worker's sandbox slot does not answer" :
-		    detail ? w->st.reason : "the sandbox self-test failed"));
-	st = selftest_json(w);
+		    env->st.ok ? "this worker's sandbox slot does not answer" :
+		    detail ? env->st.reason : "the sandbox self-test failed"));
+	st = selftest_json(env);
 	if (!detail) {
 		json_object_object_del(st, "checks");
 		json_object_object_del(st, "reason");
@@ -268,12 +269,12 @@ route_health(struct exchange *x)
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
 	if (detail) {
 		json_object_object_add(o, "cgroup", json_object_new_string(
-		    w->sh->cgversion == 2 ? "v2" : "v1"));
+		    sh->cgversion == 2 ? "v2" : "v1"));
 		json_object_object_add(o, "python",
-		    json_object_new_string(w->cfg->python_path));
+		    json_object_new_string(env->cfg->python_path));
 	}
 	wk = json_object_new_object();
-	json_object_object_add(wk, "configured", json_object_new_int((int)w->sh->nslots));
+	json_object_object_add(wk, "configured", json_object_new_int((int)sh->nslots));
 	json_object_object_add(wk, "alive", json_object_new_int((int)alive));
 	json_object_object_add(o, "workers", wk);
 	json_object_object_add(o, "slots", slots);
@@ -282,6 +283,6 @@ route_health(struct exchange *x)
 	x->status = ok ? 200 : 503;
 	x->answer = strdup(str);
 	if (!ok)
-		w->broken = true;
+		env->broken = true;
 	json_object_put(o);
 }

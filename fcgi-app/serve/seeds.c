@@ -37,7 +37,7 @@ static bool
 seed_parse(struct exchange *x, const struct field_table *t,
     struct field_error *e)
 {
-	if (request_parse(t, x->body, x->len, x->w->cfg, &x->req, e) ==
+	if (request_parse(t, x->body, x->len, x->env->cfg, &x->req, e) ==
 	    PYEXEC_OK)
 		return true;
 	if (e->kind == FK_NOMEM)
@@ -148,7 +148,7 @@ seed004_execute(struct exchange *x)
 			seed004_invalid(x, &e);
 		return;
 	}
-	task_execute(x->w, &x->task);
+	task_execute(x->env, &x->task);
 	if (seed_failed(x))
 		return;
 	ans = json_object_new_object();
@@ -212,7 +212,7 @@ seed002_execute(struct exchange *x)
 			seed002_error(x, 400, "", "script must be a non-empty string");
 		return;
 	}
-	task_execute(x->w, &x->task);
+	task_execute(x->env, &x->task);
 	if (seed_failed(x))
 		return;
 	seed_outcome(x);
@@ -280,7 +280,7 @@ seed003_execute(struct exchange *x)
 			seed003_invalid(x, &e);
 		return;
 	}
-	task_execute(x->w, &x->task);
+	task_execute(x->env, &x->task);
 	/* A workspace refused (busy, limits, a bad session): in its words. */
 	if (x->task.fail == TASK_FAIL_WORKSPACE && x->task.ws_status < 500) {
 		seed003_answer(x, x->task.ws_status, "error", "", 0,
@@ -371,7 +371,7 @@ seed000_execute(struct exchange *x)
 			seed000_invalid(x, &e);
 		return;
 	}
-	task_execute(x->w, t);
+	task_execute(x->env, t);
 	if (seed_failed(x))
 		return;
 	ans = json_object_new_object();
@@ -401,7 +401,7 @@ seed000_generate(struct exchange *x)
 			seed000_invalid(x, &e);
 		return;
 	}
-	task_generate(x->w, t);
+	task_generate(x->env, t);
 	if (t->fail == TASK_FAIL_LLM) {
 		snprintf(buf, sizeof(buf), "Code generation failed: %s", t->why);
 		ans = json_object_new_object();
@@ -577,7 +577,7 @@ seed001_execute(struct exchange *x)
 			seed001_invalid(x, &request_seed001_execute, &e);
 		return;
 	}
-	task_execute(x->w, &x->task);
+	task_execute(x->env, &x->task);
 	seed001_answer(x);
 }
 
@@ -592,7 +592,7 @@ seed001_generate(struct exchange *x)
 			seed001_invalid(x, &request_seed001_generate, &e);
 		return;
 	}
-	task_generate(x->w, &x->task);
+	task_generate(x->env, &x->task);
 	if (x->task.fail == TASK_FAIL_LLM) {
 		snprintf(msg, sizeof(msg), "Code generation failed: %s",
 		    x->task.why);
