@@ -7,7 +7,7 @@
 
 #include <time.h>
 
-#include "pyexec.h"
+#include "base.h"
 
 static int64_t
 clock_ms(clockid_t id)

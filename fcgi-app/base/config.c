@@ -17,7 +17,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "base.h"
 
 #ifndef PYEXEC_LIBEXECDIR
 #define PYEXEC_LIBEXECDIR "/usr/local/libexec/pyexec"

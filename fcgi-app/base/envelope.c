@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "pyexec.h"
+#include "base.h"
 
 /* A random (version 4) UUID from getrandom(2). */
 void

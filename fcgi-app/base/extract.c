@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pyexec.h"
+#include "base.h"
 
 #define EXTRACT_MAX_OBJECTS	64	/* '{' positions tried in a text */
 

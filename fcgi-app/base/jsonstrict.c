@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "base.h"
 
 #define JS_MAX_DEPTH	1100	/* a result json.dumps made may be ~1000 deep */
 

@@ -22,7 +22,7 @@
 
 #include <curl/curl.h>
 
-#include "pyexec.h"
+#include "base.h"
 
 static CURL	*llm_curl;	/* this worker's handle, made on first use */
 

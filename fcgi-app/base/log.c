@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "base.h"
 
 static void
 log_timestamp(char *buf, size_t len)

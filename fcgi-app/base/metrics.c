@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "base.h"
 #include "sandbox.h"
 
 /* Seconds: from 250 us (a sandbox set-up) to 300 s (a long request). */

@@ -1,6 +1,6 @@
 /*
  * status.c: the status table the master shares with its workers (struct
- * shared, pyexec.h): the names of slot states, and a worker's record of
+ * shared, metrics.h): the names of slot states, and a worker's record of
  * its slot's zygotes.  Only displayed (/health); nothing trusts it.
  */
 #include "config.h"
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "base.h"
 #include "sandbox.h"
 
 static const char *const state_names[] = {

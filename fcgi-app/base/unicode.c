@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pyexec.h"
+#include "base.h"
 
 struct unicode_range {
 	uint32_t	lo, hi;

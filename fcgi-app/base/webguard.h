@@ -2,7 +2,7 @@
  * webguard.h: whether a keyless request may come from a web page of
  * another site (webguard.c).  Pure functions of a request's headers and
  * two configured lists: nothing here knows FastCGI, the configuration
- * struct or the answer.  Included by pyexec.h (the configuration holds a
+ * struct or the answer.  Included by conf.h (the configuration holds a
  * struct web_policy) and by the unit tests.
  */
 #ifndef WEBGUARD_H

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pyexec.h"
+#include "core.h"
 #include "sandbox.h"
 
 #define ART_LIST_MAX	101	/* items on the wire: 100 and an omitted */

@@ -1,7 +1,7 @@
 /*
  * request.c: strict validation of request bodies.
  *
- * The fields are a table per route (struct field_table, pyexec.h), as
+ * The fields are a table per route (struct field_table, request.h), as
  * kcgi validates its form fields: adding a field is adding a row.  The
  * native routes refuse anything not in their table; the seeds' routes
  * ignore it, as their frameworks did.  What failed comes back as a struct
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pyexec.h"
+#include "core.h"
 
 #define REQUEST_MAX_DEPTH	32
 

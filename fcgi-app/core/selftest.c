@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "core.h"
 #include "sandbox.h"
 
 #define SELFTEST_MAX_AGE_MS	10000	/* /health with a key */

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "core.h"
 #include "sandbox.h"
 
 static const char generate_system[] =

@@ -17,7 +17,8 @@
  * with the run, then WS_USAGE for the execution item.  The lease goes
  * back (WS_RELEASE) once the request's last run is over (every process of
  * it killed), before the answer (worker.c).  Nothing here ever opens a
- * path in a workspace.
+ * path in a workspace.  The route that deletes one and the execution's
+ * workspace item are the serving floor's (serve/wsroute.c).
  */
 #include "config.h"
 
@@ -30,12 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "core.h"
 #include "sandbox.h"
 #include "store.h"
 
-#define WS_CALL_MS	10000	/* the store's answer (an mkfs and a mount,
-				 * behind at most the other slots' jobs) */
 #define WS_POLL_MIN_MS	5	/* a busy workspace: asked again after */
 #define WS_POLL_MAX_MS	50
 
@@ -149,8 +148,8 @@ workspace_wanted(struct core_env *env, struct task *t)
 }
 
 /* The store's answer r in words, as the task's failure. */
-static void
-ws_refused(struct core_env *env, struct task *t, const struct ws_reply *r)
+void
+workspace_refused(struct core_env *env, struct task *t, const struct ws_reply *r)
 {
 	const struct pyexec_config *c = env->cfg;
 	enum ws_status	 st = (enum ws_status)r->status;
@@ -226,7 +225,7 @@ workspace_attach(struct core_env *env, struct task *t, struct task_attempt *a)
 		until = t->deadline_ms - config_run_ms(a->p.timeout);
 	ws_req_fill(&q, WS_ATTACH, t->client, t->session, true);
 	for (;;) {
-		if (ws_call(env->store, &q, &r, &fd, WS_CALL_MS) != 0) {
+		if (ws_call(env->store, &q, &r, &fd, WORKSPACE_CALL_MS) != 0) {
 			log_msg("error", "workspace", "slot %u: the store did not "
 			    "answer: %s", env->id, strerror(errno));
 			ws_fail(t, 500, "the workspace store did not answer; the "
@@ -238,7 +237,7 @@ workspace_attach(struct core_env *env, struct task *t, struct task_attempt *a)
 		if (fd >= 0)
 			close(fd);
 		if (r.status != WS_BUSY || clock_mono_ms() + wait > until) {
-			ws_refused(env, t, &r);
+			workspace_refused(env, t, &r);
 			return -1;
 		}
 		usleep((useconds_t)wait * 1000);
@@ -267,7 +266,7 @@ workspace_after_run(struct core_env *env, struct task_attempt *a)
 		close(a->p.workspace_fd);
 	a->p.workspace_fd = -1;
 	ws_req_fill(&q, WS_USAGE, "", "", false);
-	if (ws_call(env->store, &q, &r, &fd, WS_CALL_MS) == 0 &&
+	if (ws_call(env->store, &q, &r, &fd, WORKSPACE_CALL_MS) == 0 &&
 	    r.status == WS_OK)
 		a->ws_usage = r.u;
 	if (fd >= 0)
@@ -302,104 +301,7 @@ workspace_release(struct core_env *env)
 	if (env->store < 0)
 		return;
 	ws_req_fill(&q, WS_RELEASE, "", "", false);
-	if (ws_call(env->store, &q, &r, &fd, WS_CALL_MS) == 0 && fd >= 0)
+	if (ws_call(env->store, &q, &r, &fd, WORKSPACE_CALL_MS) == 0 && fd >= 0)
 		close(fd);
 	env->ws_leased = false;
-}
-
-static struct json_object *
-ws_time(int64_t t)
-{
-	struct tm	tm;
-	time_t		s = (time_t)t;
-	char		buf[32];
-
-	gmtime_r(&s, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_object_new_string(buf);
-}
-
-/* The execution item's "workspace": null, or its session and usage. */
-struct json_object *
-item_workspace(const struct task *t, const struct task_attempt *a)
-{
-	struct json_object	*o;
-	const struct ws_usage	*u = &a->ws_usage;
-
-	if (!a->ws)
-		return NULL;
-	o = json_object_new_object();
-	json_object_object_add(o, "session_id", json_object_new_string(t->session));
-	json_object_object_add(o, "path", json_object_new_string("/workspace"));
-	json_object_object_add(o, "created", json_object_new_boolean(a->ws_created));
-	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)u->bytes));
-	json_object_object_add(o, "files", json_object_new_int64((int64_t)u->files));
-	json_object_object_add(o, "max_bytes",
-	    json_object_new_int64((int64_t)u->max_bytes));
-	json_object_object_add(o, "max_files",
-	    json_object_new_int64((int64_t)u->max_files));
-	json_object_object_add(o, "full", json_object_new_boolean(u->full != 0));
-	json_object_object_add(o, "expires_at", ws_time(u->expires));
-	return o;
-}
-
-/*
- * DELETE /v1/workspace: the client's workspace of the session named by
- * the body's "session_id" or the Pyexec-Session-Id header (else
- * "default").  200, 404 (none), 409 (in use), 400 (workspaces off).
- */
-void
-route_workspace(struct exchange *x)
-{
-	struct core_env	*env = x->env;
-	struct task	*t = &x->task;
-	struct field_error e;
-	struct ws_req	 q;
-	struct ws_reply	 r;
-	struct json_object *items, *it;
-	char		 msg[400];
-	int		 fd;
-
-	if (x->len > 0 && request_parse(&request_workspace, x->body, x->len,
-	    env->cfg, &x->req, &e) != PYEXEC_OK) {
-		request_native_text(&e, msg, sizeof(msg));
-		exchange_error(x, e.kind == FK_NOMEM ? 500 : 400, "%s", msg);
-		return;
-	}
-	x->req.ws = WS_ALWAYS;
-	if (!env->cfg->workspaces || env->store < 0) {
-		exchange_error(x, 400, "workspaces are off on this service "
-		    "(PYEXEC_WORKSPACES=0)");
-		return;
-	}
-	if (!workspace_wanted(env, t)) {
-		exchange_task_error(x);
-		return;
-	}
-	ws_req_fill(&q, WS_DELETE, t->client, t->session, false);
-	if (ws_call(env->store, &q, &r, &fd, WS_CALL_MS) != 0) {
-		log_msg("error", "workspace", "slot %u: the store did not answer: "
-		    "%s", env->id, strerror(errno));
-		exchange_error(x, 500, "the workspace store did not answer");
-		return;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (r.status == WS_NOT_FOUND) {
-		exchange_error(x, 404, "no workspace '%s' for this client",
-		    t->session);
-		return;
-	}
-	if (r.status != WS_OK) {
-		ws_refused(env, t, &r);
-		exchange_task_error(x);
-		return;
-	}
-	items = json_object_new_array();
-	it = json_object_new_object();
-	json_object_object_add(it, "type", json_object_new_string("workspace"));
-	json_object_object_add(it, "session_id", json_object_new_string(t->session));
-	json_object_object_add(it, "deleted", json_object_new_boolean(1));
-	json_object_array_add(items, it);
-	route_answer(x, items);
 }

@@ -71,7 +71,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "proc.h"
 #include "fcgiparse.h"
 
 #define FRONT_QUIET_MS	100	/* draining: no connection for this long */
@@ -855,7 +855,7 @@ front_main(const struct pyexec_config *c, struct shared *sh, const int *chan)
 	sigset_t	 none;
 	size_t		 i;
 
-	worker_drop(c);
+	drop_privileges(c);
 	sigemptyset(&none);			/* the master blocks them */
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK) != 0)
@@ -880,5 +880,5 @@ front_main(const struct pyexec_config *c, struct shared *sh, const int *chan)
 	f.n[FRONT_FREE] = f.cap;
 	front_fd_limit(&f);
 	front_loop(&f);
-	worker_exit(0);
+	drop_exit(0);
 }

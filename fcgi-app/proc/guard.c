@@ -30,7 +30,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "proc.h"
 #include "sandbox.h"
 
 #define GUARD_WAIT_MS	5000

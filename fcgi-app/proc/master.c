@@ -66,7 +66,7 @@
 
 #include <libcgroup.h>
 
-#include "pyexec.h"
+#include "proc.h"
 #include "sandbox.h"
 
 #define BACKOFF_MIN_MS	100
@@ -144,7 +144,7 @@ master_die(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_msg("fatal", "startup", "refusing to serve: %s", msg);
-	worker_exit(1);		/* exit(), LeakSanitizer-ready (not dumpable) */
+	drop_exit(1);		/* exit(), LeakSanitizer-ready (not dumpable) */
 }
 
 /*
@@ -1062,5 +1062,5 @@ main(int argc, char *argv[])
 		master_restart_due(&m);
 	}
 	master_drain(&m);
-	worker_exit(0);		/* exit(), LeakSanitizer-ready (not dumpable) */
+	drop_exit(0);		/* exit(), LeakSanitizer-ready (not dumpable) */
 }

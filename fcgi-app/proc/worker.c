@@ -2,7 +2,7 @@
  * worker.c: a FastCGI worker.  One request at a time, one slot for life.
  *
  * The master forks the worker as root and the worker drops to PYEXEC_USER
- * at once (worker_drop), before it touches the listening socket or any
+ * at once (drop.c), before it touches the listening socket or any
  * request: no capability survives, and no_new_privs is set.  It then opens
  * its slot's cgroup knobs (chowned to it by the master), proves its slot's
  * walls stand (selftest.c), marks itself ready in the shared table and
@@ -33,7 +33,7 @@
 
 #include <curl/curl.h>
 
-#include "pyexec.h"
+#include "proc.h"
 #include "sandbox.h"
 
 static volatile sig_atomic_t worker_stop;
@@ -62,57 +62,6 @@ worker_signals(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/* setgroups, setresgid, setresuid, then check that it held.  The front
- * (front.c) drops the same way. */
-void
-worker_drop(const struct pyexec_config *c)
-{
-	struct passwd	*pw;
-
-	if ((pw = getpwnam(c->user)) == NULL || pw->pw_uid == 0)
-		log_die(1, "worker", "user %s missing or root", c->user);
-	if (setgroups(0, NULL) != 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0)
-		log_die(1, "worker", "dropping privileges: %s", strerror(errno));
-	if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
-	    getegid() != pw->pw_gid || setuid(0) == 0)
-		log_die(1, "worker", "privileges did not drop");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		log_die(1, "worker", "no_new_privs: %s", strerror(errno));
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
-		log_die(1, "worker", "pdeathsig: %s", strerror(errno));
-	/* Not dumpable whatever fs.suid_dumpable says: no core file, no
-	 * ptrace, no /proc/PID/mem of the worker (it holds the LLM key). */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-		log_die(1, "worker", "dumpable: %s", strerror(errno));
-}
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WORKER_LSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(WORKER_LSAN)
-#define WORKER_LSAN 1
-#endif
-
-/*
- * exit() for a process that went through worker_drop(), and for the master
- * (not dumpable either).  In a build with AddressSanitizer only: dumpable
- * again, so that LeakSanitizer's check at exit may stop this process's
- * threads (ptrace) and report leaks; the service as shipped stays not
- * dumpable to its end.
- */
-void
-worker_exit(int status)
-{
-#ifdef WORKER_LSAN
-	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-#endif
-	exit(status);
 }
 
 /* Reads the body, at most max bytes.  0, 1 if too large, -1 on error. */
@@ -546,7 +495,7 @@ worker_main(struct worker *w)
 {
 	FCGX_Request	req;
 
-	worker_drop(w->env.cfg);
+	drop_privileges(w->env.cfg);
 	/* libcurl (the LLM client) starts here, unprivileged: nothing of it
 	 * ever runs as root. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
@@ -571,7 +520,7 @@ worker_main(struct worker *w)
 	if (selftest_check(&w->env) != 0) {
 		w->env.slot->state = SLOT_FAILED;
 		log_msg("error", "selftest", "slot %u: %s", w->env.id, w->env.st.reason);
-		worker_exit(2);
+		drop_exit(2);
 	}
 	w->env.slot->state = SLOT_READY;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, -1,
@@ -589,7 +538,7 @@ worker_main(struct worker *w)
 	}
 	if (w->env.broken) {
 		w->env.slot->state = SLOT_FAILED;
-		worker_exit(3);
+		drop_exit(3);
 	}
-	worker_exit(0);
+	drop_exit(0);
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "serve.h"
 
 void
 exchange_free(struct exchange *x)

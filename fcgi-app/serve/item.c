@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "serve.h"
 #include "sandbox.h"
 
 /* A number as JSON: integral values as integers, others with 1 decimal. */

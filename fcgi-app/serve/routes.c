@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "serve.h"
 #include "sandbox.h"
 
 struct route {

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "serve.h"
 #include "sandbox.h"
 
 /* Validates x's body by table t into x->req.  On failure: false, and the
