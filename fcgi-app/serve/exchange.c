@@ -82,3 +82,14 @@ exchange_task_error(struct exchange *x)
 	}
 }
 
+/* The envelope of a task that did not fail: items (taken). */
+void
+exchange_answer(struct exchange *x, struct json_object *items)
+{
+	const struct task_attempt *a = task_last(&x->task);
+
+	x->status = 200;
+	x->outcome = x->task.rejected_by != NULL ? "rejected" :
+	    a != NULL && a->ran ? run_outcome_name(a->rr.outcome) : NULL;
+	x->answer = item_envelope(x->id, items);
+}

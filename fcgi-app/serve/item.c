@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "serve.h"
 #include "sandbox.h"
@@ -344,4 +345,40 @@ item_envelope(const char *id, struct json_object *items)
 	    JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(env);
 	return s;
+}
+
+static struct json_object *
+item_time(int64_t t)
+{
+	struct tm	tm;
+	time_t		s = (time_t)t;
+	char		buf[32];
+
+	gmtime_r(&s, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_object_new_string(buf);
+}
+
+/* The execution item's "workspace": null, or its session and usage. */
+struct json_object *
+item_workspace(const struct task *t, const struct task_attempt *a)
+{
+	struct json_object	*o;
+	const struct ws_usage	*u = &a->ws_usage;
+
+	if (!a->ws)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "session_id", json_object_new_string(t->session));
+	json_object_object_add(o, "path", json_object_new_string("/workspace"));
+	json_object_object_add(o, "created", json_object_new_boolean(a->ws_created));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)u->bytes));
+	json_object_object_add(o, "files", json_object_new_int64((int64_t)u->files));
+	json_object_object_add(o, "max_bytes",
+	    json_object_new_int64((int64_t)u->max_bytes));
+	json_object_object_add(o, "max_files",
+	    json_object_new_int64((int64_t)u->max_files));
+	json_object_object_add(o, "full", json_object_new_boolean(u->full != 0));
+	json_object_object_add(o, "expires_at", item_time(u->expires));
+	return o;
 }

@@ -145,18 +145,6 @@ route_parse(struct exchange *x, const struct field_table *t)
 	return false;
 }
 
-/* The envelope of a task that did not fail: items (taken). */
-void
-route_answer(struct exchange *x, struct json_object *items)
-{
-	const struct task_attempt *a = task_last(&x->task);
-
-	x->status = 200;
-	x->outcome = x->task.rejected_by != NULL ? "rejected" :
-	    a != NULL && a->ran ? run_outcome_name(a->rr.outcome) : NULL;
-	x->answer = item_envelope(x->id, items);
-}
-
 /* Validates x's body by table t, runs its task by fn: the items, begun
  * with the summary, or NULL when it is answered already (an error). */
 static struct json_object *
@@ -193,7 +181,7 @@ route_execute(struct exchange *x)
 	json_object_array_add(items, t->rejected_by != NULL ?
 	    item_rejected(t, &t->at[0], 0) : item_execution(t, &t->at[0], 0));
 	item_artifacts(items, &t->at[0], 0);
-	route_answer(x, items);
+	exchange_answer(x, items);
 }
 
 /* POST /v1/generate-and-execute: text, then code, execution and its
@@ -215,7 +203,7 @@ route_generate(struct exchange *x)
 		item_artifacts(items, &t->at[i], i + 1);
 	}
 	json_object_array_add(items, item_usage(x->env->cfg, t));
-	route_answer(x, items);
+	exchange_answer(x, items);
 }
 
 /*

@@ -47,11 +47,11 @@ void		 exchange_json(struct exchange *, int status, struct json_object *);
 void		 exchange_error(struct exchange *, int status, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 void		 exchange_task_error(struct exchange *);
+void		 exchange_answer(struct exchange *, struct json_object *items);
 
 /* routes.c: the table of routes and the native handlers. */
 typedef void	(*route_fn)(struct exchange *);
 void		 route_dispatch(struct exchange *);
-void		 route_answer(struct exchange *, struct json_object *items);
 void		 route_workspace(struct exchange *);
 unsigned	 route_index(const char *path);
 const char *const *route_names(void);
@@ -75,6 +75,8 @@ struct json_object *item_usage(const struct pyexec_config *, const struct task *
 void		 item_summary(const struct task *, char *, size_t);
 char		*item_envelope(const char *id, struct json_object *items);
 const char	*item_signal_name(int, char *, size_t);
+struct json_object *item_workspace(const struct task *,
+		    const struct task_attempt *);
 
 /* seeds.c: the seed services' routes, one small adapter each. */
 void		 seed004_execute(struct exchange *);
@@ -82,9 +84,5 @@ void		 seed_execute(struct exchange *);
 void		 seed000_generate(struct exchange *);
 void		 seed001_execute(struct exchange *);
 void		 seed001_generate(struct exchange *);
-
-/* wsroute.c: the execution's workspace item (and route_workspace()). */
-struct json_object *item_workspace(const struct task *,
-		    const struct task_attempt *);
 
 #endif /* PYEXEC_SERVE_H */

@@ -1,6 +1,6 @@
 /*
- * wsroute.c: the serving half of workspaces: DELETE /v1/workspace and
- * the workspace item of an execution.  The request side (whose, which
+ * wsroute.c: the serving half of workspaces: DELETE /v1/workspace (the
+ * execution's workspace item is item.c's).  The request side (whose, which
  * session, the lease) is the core's (core/workspace.c); the mechanism is
  * the store's (sandbox/store.c).
  */
@@ -15,42 +15,6 @@
 #include "serve.h"
 #include "sandbox.h"
 #include "store.h"
-
-static struct json_object *
-ws_time(int64_t t)
-{
-	struct tm	tm;
-	time_t		s = (time_t)t;
-	char		buf[32];
-
-	gmtime_r(&s, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_object_new_string(buf);
-}
-
-/* The execution item's "workspace": null, or its session and usage. */
-struct json_object *
-item_workspace(const struct task *t, const struct task_attempt *a)
-{
-	struct json_object	*o;
-	const struct ws_usage	*u = &a->ws_usage;
-
-	if (!a->ws)
-		return NULL;
-	o = json_object_new_object();
-	json_object_object_add(o, "session_id", json_object_new_string(t->session));
-	json_object_object_add(o, "path", json_object_new_string("/workspace"));
-	json_object_object_add(o, "created", json_object_new_boolean(a->ws_created));
-	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)u->bytes));
-	json_object_object_add(o, "files", json_object_new_int64((int64_t)u->files));
-	json_object_object_add(o, "max_bytes",
-	    json_object_new_int64((int64_t)u->max_bytes));
-	json_object_object_add(o, "max_files",
-	    json_object_new_int64((int64_t)u->max_files));
-	json_object_object_add(o, "full", json_object_new_boolean(u->full != 0));
-	json_object_object_add(o, "expires_at", ws_time(u->expires));
-	return o;
-}
 
 /*
  * DELETE /v1/workspace: the client's workspace of the session named by
@@ -110,5 +74,5 @@ route_workspace(struct exchange *x)
 	json_object_object_add(it, "session_id", json_object_new_string(t->session));
 	json_object_object_add(it, "deleted", json_object_new_boolean(1));
 	json_object_array_add(items, it);
-	route_answer(x, items);
+	exchange_answer(x, items);
 }
