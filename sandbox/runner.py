@@ -602,7 +602,7 @@ def _art_pending():
 # What a name must not hold besides '/': controls (Cc: C0, DEL, C1),
 # format characters (Cf: bidi overrides, zero-width characters, the BOM,
 # tags, the soft hyphen, ...) and line or paragraph separators (Zl, Zp);
-# the worker checks again with the same table (fcgi-app/unicode.c).
+# the worker checks again with the same table (fcgi-app/base/unicode.c).
 _NAME_HIDDEN = ("Cc", "Cf", "Zl", "Zp")
 
 

@@ -18,7 +18,13 @@
 #include <string.h>
 #include <time.h>
 
+/* The old revision declares everything in fcgi-app/pyexec.h; the layered
+ * tree declares the field tables in the core's header. */
+#if __has_include("core.h")
+#include "core.h"
+#else
 #include "pyexec.h"
+#endif
 
 static const struct field_table *const tables[] = {
 	&request_execute, &request_generate, &request_seed004,

@@ -688,7 +688,7 @@ sweep_tree(const char *dir, int depth)
  * Removes the cgroup name (e.g. "pyexec/default") and everything below it
  * in every hierarchy a slot uses, killing what is still in it: only the
  * slots' launchers, keepers, zygotes and runs are ever there.  For a
- * master that died without removing its slots (fcgi-app/guard.c, and
+ * master that died without removing its slots (fcgi-app/proc/guard.c, and
  * pyexec-fcgi --cleanup).  Retries for up to wait_ms while dying tasks
  * hold a cgroup busy.  0 when nothing is left, else -1.
  */

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "core.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -62,7 +62,7 @@ def app_path():
 
 def app_table(option="--routes"):
     """What the binary prints for option (--routes: the route table of
-    fcgi-app/routes.c; --fields: its field tables), parsed; under the
+    fcgi-app/serve/routes.c; --fields: its field tables), parsed; under the
     default configuration."""
     out = subprocess.run([app_path(), option], capture_output=True, text=True,
                          check=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})

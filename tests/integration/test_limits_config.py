@@ -160,7 +160,7 @@ def test_zz_sigkill_of_the_master_ends_its_launchers(stack):
     stores = [p for p in others if private.comm(p) == "pyexec-store"]
     fronts = [p for p in others if p not in guards + stores]
     assert len(fronts) == 1, others        # the front, the master's other child
-    assert len(guards) == 1, others        # and the guard (fcgi-app/guard.c)
+    assert len(guards) == 1, others        # and the guard (fcgi-app/proc/guard.c)
     assert len(stores) == 1, others        # and the workspace store (sandbox/host/store.c)
     cgroups = private.instance_cgroups(INSTANCE)
     assert cgroups, "no cgroup pyexec/%s before the kill" % INSTANCE

@@ -4,7 +4,7 @@ Whoever reaches the backend's socket (PYEXEC_RUN_DIR/pyexec.sock; with
 PYEXEC_BACKENDS > 1, backend 0's 127.0.0.1:PYEXEC_BACKEND_PORT) can open
 connections and send part of a FastCGI header, or a whole header and
 then its body a byte at a time, or go away while queued.  None of that
-may pin the front (fcgi-app/front.c):
+may pin the front (fcgi-app/proc/front.c):
 
   * 600 connections that each sent part of a header: requests through
     nginx still get 200 at once, the front does not spin (its CPU time

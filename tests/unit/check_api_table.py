@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The route table (fcgi-app/routes.c) against what spells it elsewhere.
+"""The route table (fcgi-app/serve/routes.c) against what spells it elsewhere.
 
 `pyexec-fcgi --routes` and `--fields` print the route table and its field
 tables (the bounds of the default configuration); this checks, with no

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "core.h"
 #include "sandbox.h"
 
 /* A 1x1 PNG's first 33 bytes (signature, IHDR), with width w, height h. */

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "base.h"
 
 static struct pyexec_config	c;
 static char			err[512];

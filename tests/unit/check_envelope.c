@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "base.h"
 #include "sandbox.h"
 
 START_TEST(test_uuid4)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "core.h"
 
 static struct llm_code c;
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "base.h"
 
 struct gate_case {
 	const char	*text;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "core.h"
 
 static struct pyexec_config cfg;
 

@@ -1,0 +1,388 @@
+/*
+ * routes.c: the routes the worker serves, as one table (path, method,
+ * handler, field tables, ...), and the native handlers: each validates its body by its
+ * table (request.c), runs the task (task.c) and shapes it (item.c).  The
+ * seeds' handlers are in seeds.c.
+ *
+ * nginx has already checked the API key, the rate and the body size; the
+ * worker still caps the body and validates every field itself.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+#include "sandbox.h"
+
+/* A field table a route validates its body by, named as in request.c. */
+struct route_body {
+	const char		*name;
+	const struct field_table *t;
+};
+#define ROUTE_BODY(t)	{ #t, &t }
+#define ROUTE_BODIES	3		/* at most, per route */
+
+/*
+ * One row per path, and the only place a route is spelled: the worker's
+ * dispatch, the 405's Allow header, the metrics' route labels (the path),
+ * which GETs the front answers without a worker, and `pyexec-fcgi
+ * --routes` / `--fields` (from which the tests check docs/openapi.json,
+ * nginx's keyless locations and the metrics' labels) all come from here.
+ */
+struct route {
+	const char	*path;		/* also its metrics label */
+	const char	*method;	/* also the Allow header for 405; a
+					 * GET route takes HEAD too */
+	route_fn	 fn;
+	bool		 keyless;	/* nginx passes it without a key (its
+					 * own location = path) */
+	enum route_front front;		/* the front answers it (front.c) */
+	const char	*dialect;	/* whose API it speaks */
+	struct route_body body[ROUTE_BODIES];	/* its field tables: one, or
+					 * one per shape the body's keys pick */
+};
+
+static void	route_execute(struct exchange *);
+static void	route_generate(struct exchange *);
+static void	route_health(struct exchange *);
+static void	route_metrics(struct exchange *);
+
+static const struct route routes[] = {
+	{ "/v1/execute", "POST", route_execute, false, ROUTE_FRONT_NEVER,
+	    "native", { ROUTE_BODY(request_execute) } },
+	{ "/v1/generate-and-execute", "POST", route_generate, false,
+	    ROUTE_FRONT_NEVER, "native", { ROUTE_BODY(request_generate) } },
+	{ "/v1/workspace", "DELETE", route_workspace, false, ROUTE_FRONT_NEVER,
+	    "native", { ROUTE_BODY(request_workspace) } },
+	{ "/api/v1/execute", "POST", seed004_execute, false, ROUTE_FRONT_NEVER,
+	    "seed 004 (FastAPI)", { ROUTE_BODY(request_seed004) } },
+	/* the body's keys pick the seed: "script", "generated_code", "code" */
+	{ "/execute", "POST", seed_execute, false, ROUTE_FRONT_NEVER,
+	    "seeds 002 (Flask), 003 (NVIDIA), 000 (Together)",
+	    { ROUTE_BODY(request_seed002), ROUTE_BODY(request_seed003),
+	    ROUTE_BODY(request_seed000_execute) } },
+	{ "/generate-and-execute", "POST", seed000_generate, false,
+	    ROUTE_FRONT_NEVER, "seed 000 (Together)",
+	    { ROUTE_BODY(request_seed000_generate) } },
+	{ "/system/python_executor/execute_code/invoke", "POST",
+	    seed001_execute, false, ROUTE_FRONT_NEVER, "seed 001 (IBM)",
+	    { ROUTE_BODY(request_seed001_execute) } },
+	{ "/experience/python_executor/generate_and_execute/invoke", "POST",
+	    seed001_generate, false, ROUTE_FRONT_NEVER, "seed 001 (IBM)",
+	    { ROUTE_BODY(request_seed001_generate) } },
+	{ "/health", "GET", route_health, true, ROUTE_FRONT_PUBLIC, "native",
+	    { { NULL, NULL } } },
+	{ "/metrics", "GET", route_metrics, true, ROUTE_FRONT_ALWAYS, "native",
+	    { { NULL, NULL } } },
+};
+
+#define NROUTES	(sizeof(routes) / sizeof(routes[0]))
+#define ROUTE_NONE	"-"		/* the label of a request of no route */
+
+_Static_assert(NROUTES + 1 <= MET_ROUTES, "MET_ROUTES holds every route and \"-\"");
+
+static const char *route_label[NROUTES + 1];
+
+/* The routes' labels for the metrics, by route_index(): the paths, "-". */
+const char *const *
+route_names(void)
+{
+	unsigned	i;
+
+	for (i = 0; i < NROUTES; i++)
+		route_label[i] = routes[i].path;
+	route_label[NROUTES] = ROUTE_NONE;
+	return route_label;
+}
+
+unsigned
+route_count(void)
+{
+	return NROUTES + 1;
+}
+
+/* The route's index for the metrics: its row, or NROUTES for "-". */
+unsigned
+route_index(const char *path)
+{
+	unsigned	i;
+
+	for (i = 0; i < NROUTES; i++)
+		if (strcmp(routes[i].path, path) == 0)
+			return i;
+	return NROUTES;
+}
+
+/* Whether (and when) the front answers a GET of path itself. */
+enum route_front
+route_front(const char *path)
+{
+	unsigned	i = route_index(path);
+
+	return i < NROUTES ? routes[i].front : ROUTE_FRONT_NEVER;
+}
+
+static const char *
+route_front_name(enum route_front f)
+{
+	switch (f) {
+	case ROUTE_FRONT_ALWAYS:	return "always";
+	case ROUTE_FRONT_PUBLIC:	return "public";
+	default:			return "never";
+	}
+}
+
+/* One row as `--routes` prints it. */
+static struct json_object *
+route_row_json(const struct route *r)
+{
+	struct json_object	*o = json_object_new_object(), *a;
+	unsigned		 i;
+
+	json_object_object_add(o, "path", json_object_new_string(r->path));
+	a = json_object_new_array();
+	json_object_array_add(a, json_object_new_string(r->method));
+	json_object_object_add(o, "methods", a);
+	json_object_object_add(o, "metric_label",
+	    json_object_new_string(r->path));
+	json_object_object_add(o, "keyless", json_object_new_boolean(r->keyless));
+	json_object_object_add(o, "front",
+	    json_object_new_string(route_front_name(r->front)));
+	json_object_object_add(o, "dialect", json_object_new_string(r->dialect));
+	a = json_object_new_array();
+	for (i = 0; i < ROUTE_BODIES && r->body[i].t != NULL; i++)
+		json_object_array_add(a, json_object_new_string(r->body[i].name));
+	json_object_object_add(o, "field_tables", a);
+	return o;
+}
+
+/*
+ * `pyexec-fcgi --routes`: the table as JSON (the caller puts it), or with
+ * fields set (`--fields`) each route's field tables by name, their bounds
+ * as configuration c makes them.
+ */
+struct json_object *
+route_table_json(const struct pyexec_config *c, bool fields)
+{
+	struct json_object	*o = json_object_new_object(), *a;
+	const struct route_body	*b;
+	unsigned		 i, j;
+
+	if (fields) {
+		for (i = 0; i < NROUTES; i++)
+			for (j = 0; j < ROUTE_BODIES; j++) {
+				b = &routes[i].body[j];
+				if (b->t != NULL && !json_object_object_get_ex(o,
+				    b->name, NULL))
+					json_object_object_add(o, b->name,
+					    request_table_json(b->t, c));
+			}
+		return o;
+	}
+	a = json_object_new_array();
+	for (i = 0; i < NROUTES; i++)
+		json_object_array_add(a, route_row_json(&routes[i]));
+	json_object_object_add(o, "routes", a);
+	json_object_object_add(o, "no_route_label",
+	    json_object_new_string(ROUTE_NONE));
+	return o;
+}
+
+/* GET /metrics: the Prometheus text, to an address in
+ * PYEXEC_METRICS_ALLOW or a request with a valid key; else 403. */
+static void
+route_metrics(struct exchange *x)
+{
+	if (!x->key_valid && (x->remote_addr == NULL ||
+	    !metrics_allowed(x->env->cfg->metrics_allow, x->remote_addr))) {
+		exchange_error(x, 403, "/metrics: only for the addresses in "
+		    "PYEXEC_METRICS_ALLOW, or with an API key");
+		return;
+	}
+	if (!x->env->cfg->metrics) {
+		exchange_error(x, 404, "/metrics: off (PYEXEC_METRICS=0)");
+		return;
+	}
+	if ((x->answer = metrics_render(x->sh, x->env->cfg, route_names(),
+	    route_count())) == NULL) {
+		exchange_error(x, 500, "out of memory");
+		return;
+	}
+	x->status = 200;
+	x->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+void
+route_dispatch(struct exchange *x)
+{
+	size_t	i;
+
+	for (i = 0; i < NROUTES; i++) {
+		if (strcmp(routes[i].path, x->path) != 0)
+			continue;
+		x->route = routes[i].path;
+		if (strcmp(routes[i].method, x->method) != 0 &&
+		    !(strcmp(x->method, "HEAD") == 0 &&
+		    strcmp(routes[i].method, "GET") == 0)) {
+			x->allow = routes[i].method;
+			exchange_error(x, 405, "method %.16s not allowed on %s; "
+			    "use %s", x->method, routes[i].path, routes[i].method);
+			return;
+		}
+		routes[i].fn(x);
+		return;
+	}
+	x->route = ROUTE_NONE;
+	exchange_error(x, 404, "no route %.200s", x->path);
+}
+
+/* A native route's body, validated by its table into x->req; false
+ * (and the 400 answered) if it is not valid. */
+static bool
+route_parse(struct exchange *x, const struct field_table *t)
+{
+	struct field_error	e;
+	char			msg[512];
+
+	if (request_parse(t, x->body, x->len, x->env->cfg, &x->req, &e) ==
+	    PYEXEC_OK)
+		return true;
+	request_native_text(&e, msg, sizeof(msg));
+	exchange_error(x, e.kind == FK_NOMEM ? 500 : 400, "%s", msg);
+	return false;
+}
+
+/* Validates x's body by table t, runs its task by fn: the items, begun
+ * with the summary, or NULL when it is answered already (an error). */
+static struct json_object *
+route_task(struct exchange *x, const struct field_table *t,
+    void (*fn)(struct core_env *, struct task *))
+{
+	struct json_object	*items;
+	char			 msg[1024];
+
+	if (!route_parse(x, t))
+		return NULL;
+	fn(x->env, &x->task);
+	if (x->task.fail != TASK_OK) {
+		exchange_task_error(x);
+		return NULL;
+	}
+	item_summary(&x->task, msg, sizeof(msg));
+	items = json_object_new_array();
+	json_object_array_add(items, item_text(msg));
+	return items;
+}
+
+/* POST /v1/execute: text, [validation], execution, [artifacts]. */
+static void
+route_execute(struct exchange *x)
+{
+	struct task		*t = &x->task;
+	struct json_object	*items;
+
+	if ((items = route_task(x, &request_execute, task_execute)) == NULL)
+		return;
+	if (t->review != TASK_REVIEW_NONE)
+		json_object_array_add(items, item_validation(x->env->cfg, t));
+	json_object_array_add(items, t->rejected_by != NULL ?
+	    item_rejected(t, &t->at[0], 0) : item_execution(t, &t->at[0], 0));
+	item_artifacts(items, &t->at[0], 0);
+	exchange_answer(x, items);
+}
+
+/* POST /v1/generate-and-execute: text, then code, execution and its
+ * artifacts per attempt, then usage. */
+static void
+route_generate(struct exchange *x)
+{
+	struct task		*t = &x->task;
+	struct json_object	*items;
+	unsigned		 i;
+
+	if ((items = route_task(x, &request_generate, task_generate)) == NULL)
+		return;
+	for (i = 0; i < t->n; i++) {
+		json_object_array_add(items, item_code(x->env->cfg, &t->at[i], i + 1));
+		json_object_array_add(items, t->at[i].ran ?
+		    item_execution(t, &t->at[i], i + 1) :
+		    item_rejected(t, &t->at[i], i + 1));
+		item_artifacts(items, &t->at[i], i + 1);
+	}
+	json_object_array_add(items, item_usage(x->env->cfg, t));
+	exchange_answer(x, items);
+}
+
+/*
+ * GET /health as a worker answers it: with a key, or with deep=1 (the
+ * public view is the front's, status.c).  Without a valid key (nginx
+ * says, PYEXEC_KEY_VALID) it shows the status, the workers and the
+ * slots' states only, and reruns
+ * the self-test at most every SELFTEST_PUBLIC_AGE_MS: it cannot be used to
+ * make the service work.  With a key it adds pids, run counts, the
+ * self-test's checks and the python, and reruns the self-test when its
+ * last result is older than 10 s.
+ */
+static void
+route_health(struct exchange *x)
+{
+	struct core_env		*env = x->env;
+	const struct shared	*sh = x->sh;
+	struct json_object	*o = json_object_new_object(), *slots, *wk, *st;
+	unsigned		 i, alive = 0;
+	struct run_warm		 wm;
+	bool			 ok = run_ping(env->rs, 2000, &wm) == 0;
+	bool			 detail = x->key_valid;
+	const char		*str;
+
+	if (ok)
+		status_warm_store(env->slot, env->met, &env->zyg, &wm);
+	if (ok && selftest_cached(env, detail) != 0)
+		ok = false;
+
+	slots = json_object_new_array();
+	for (i = 0; i < sh->nslots; i++) {
+		const struct shared_slot *ss = &sh->slot[i];
+
+		if (ss->worker_pid > 0 && (ss->state == SLOT_READY ||
+		    ss->state == SLOT_BUSY))
+			alive++;
+		json_object_array_add(slots, status_slot(ss, i, detail));
+	}
+	json_object_object_add(o, "status",
+	    json_object_new_string(ok ? "healthy" : "unhealthy"));
+	if (!ok)
+		json_object_object_add(o, "reason", json_object_new_string(
+		    env->st.ok ? "this worker's sandbox slot does not answer" :
+		    detail ? env->st.reason : "the sandbox self-test failed"));
+	st = selftest_json(env);
+	if (!detail) {
+		json_object_object_del(st, "checks");
+		json_object_object_del(st, "reason");
+	}
+	json_object_object_add(o, "selftest", st);
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	if (detail) {
+		json_object_object_add(o, "cgroup", json_object_new_string(
+		    sh->cgversion == 2 ? "v2" : "v1"));
+		json_object_object_add(o, "python",
+		    json_object_new_string(env->cfg->python_path));
+	}
+	wk = json_object_new_object();
+	json_object_object_add(wk, "configured", json_object_new_int((int)sh->nslots));
+	json_object_object_add(wk, "alive", json_object_new_int((int)alive));
+	json_object_object_add(o, "workers", wk);
+	json_object_object_add(o, "slots", slots);
+	str = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	x->status = ok ? 200 : 503;
+	x->answer = strdup(str);
+	if (!ok)
+		env->broken = true;
+	json_object_put(o);
+}
