@@ -621,8 +621,9 @@ master_start_slot(struct master *m, unsigned i)
 		return -1;
 	}
 	if (!s->slot.fifo && !m->warned_fifo) {
-		log_msg("warning", "slot", "the launcher cannot run SCHED_FIFO: "
-		    "using nice -10; a run at its CPU quota may delay its kill");
+		log_msg("warning", "slot", "the launcher cannot run SCHED_FIFO "
+		    "(%s): using nice -10; a run at its CPU quota may delay its "
+		    "kill", s->slot.cg.rt_why);
 		m->warned_fifo = true;
 	}
 	m->sh->slot[i].launcher_pid = s->slot.launcher_pid;
