@@ -622,8 +622,9 @@ master_start_slot(struct master *m, unsigned i)
 		return -1;
 	}
 	if (!s->slot.fifo && !m->warned_fifo) {
-		log_msg("warning", "slot", "the launcher cannot run SCHED_FIFO: "
-		    "using nice -10; a run at its CPU quota may delay its kill");
+		log_msg("warning", "slot", "the launcher cannot run SCHED_FIFO "
+		    "(%s): using nice -10; a run at its CPU quota may delay its "
+		    "kill", s->slot.cg.rt_why);
 		m->warned_fifo = true;
 	}
 	m->sh->slot[i].launcher_pid = s->slot.launcher_pid;
@@ -782,6 +783,13 @@ master_reap(struct master *m)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		if (pid == m->front_pid) {
 			m->front_pid = 0;
+			if (m->draining && !(WIFEXITED(st) &&
+			    WEXITSTATUS(st) == 0))
+				log_msg("error", "shutdown", "the front %d ended "
+				    "during the drain (%s %d)", (int)pid,
+				    WIFEXITED(st) ? "exit" : "signal",
+				    WIFEXITED(st) ? WEXITSTATUS(st) :
+				    WTERMSIG(st));
 			if (!m->draining) {
 				metrics_add(&m->sh->met.front_restarts, 1);
 				log_msg("error", "front", "the front %d ended (%s "
@@ -998,9 +1006,15 @@ master_drain(struct master *m)
 			    CONFIG_BUDGET_MARGIN_MS;
 	unsigned	i;
 
+	master_reap(m);		/* a front that just ended is seen */
 	m->draining = true;
 	log_msg("info", "shutdown", "draining %u workers", m->cfg.workers);
 	master_stop_intake(&m->lsn);
+	/* A front that ended just before (killed, or waiting for its restart)
+	 * is made again: only a front takes what the kernel queued.  The
+	 * SIGTERM waits, blocked, until its handler is in place (front.c). */
+	if (m->front_pid == 0 && master_fork_front(m) != 0)
+		log_msg("error", "shutdown", "no front to take what is queued");
 	if (m->front_pid > 0)
 		kill(m->front_pid, SIGTERM);
 	close(0);		/* the front's copy keeps the queue alive */

@@ -351,13 +351,61 @@ rt_slots(const char *inst)
 	return n;
 }
 
+/* The sum of cpu.rt_runtime_us of dir's children (what they hold of its
+ * budget, at their own periods), or -1. */
+static long
+rt_children(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		 sub[768];
+	long		 v, sum = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+		if ((v = dir_read_long(sub, SB_RT_FILE)) > 0)
+			sum += v;
+	}
+	closedir(d);
+	return sum;
+}
+
+/* Says in cg->rt_why which write of the budget the kernel refused, with
+ * what the parent of "pyexec" has and what its children hold: another
+ * service's or a leftover cgroup's share is the usual cause. */
 static void
-cgroup_rt_budget(struct sb_cgroup *cg)
+rt_refused(struct sb_cgroup *cg, const char *dir, long value,
+    const char *top)
+{
+	char	up[512];
+	int	e = errno;
+
+	if (dir_up(top, 1, up, sizeof(up)) != 0)
+		up[0] = '\0';
+	snprintf(cg->rt_why, sizeof(cg->rt_why), "%s/" SB_RT_FILE " %ld: %s "
+	    "(pyexec/ has %ld; its parent %ld, of which its children hold "
+	    "%ld)", dir, value, strerror(e), dir_read_long(top, SB_RT_FILE),
+	    dir_read_long(up, SB_RT_FILE), rt_children(up));
+}
+
+/*
+ * Gives the slot's cgroups their RT budget (see above); on a refusal
+ * cg->rt_why says which.  Called when the slot is made, and again when
+ * its launcher could not be made SCHED_FIFO (slot.c): the budget may have
+ * been freed meanwhile.
+ */
+void
+sb_cgroup_rt_budget(struct sb_cgroup *cg)
 {
 	char	 launcher[560], slot[512], inst[512], top[512], num[32],
 		 tnum[32];
 	long	 cur, t, want, share = 1000000L / SB_RT_PERIOD_US * SB_RT_SLOT_US;
 
+	cg->rt_why[0] = '\0';
 	/* dir[] is .../pyexec/<instance>/slot-N/run */
 	if (cg->version != SB_CGROUP_V1 ||
 	    dir_up(cg->dir[SB_KNOB_CPU_QUOTA], 1, slot, sizeof(slot)) != 0 ||
@@ -379,16 +427,23 @@ cgroup_rt_budget(struct sb_cgroup *cg)
 		if ((t = dir_read_long(top, SB_RT_FILE)) < 0)
 			return;
 		snprintf(tnum, sizeof(tnum), "%ld", t + want - cur);
-		if (dir_write(top, SB_RT_FILE, tnum) != 0 ||
-		    dir_write(inst, SB_RT_FILE, num) != 0)
+		if (dir_write(top, SB_RT_FILE, tnum) != 0) {
+			rt_refused(cg, top, t + want - cur, top);
 			return;
+		}
+		if (dir_write(inst, SB_RT_FILE, num) != 0) {
+			rt_refused(cg, inst, want, top);
+			return;
+		}
 	}
 	snprintf(num, sizeof(num), "%d", SB_RT_PERIOD_US);
 	(void)dir_write(slot, "cpu.rt_period_us", num);
 	(void)dir_write(launcher, "cpu.rt_period_us", num);
 	snprintf(num, sizeof(num), "%d", SB_RT_SLOT_US);
-	(void)dir_write(slot, SB_RT_FILE, num);
-	(void)dir_write(launcher, SB_RT_FILE, num);
+	if (dir_write(slot, SB_RT_FILE, num) != 0)
+		rt_refused(cg, slot, SB_RT_SLOT_US, top);
+	else if (dir_write(launcher, SB_RT_FILE, num) != 0)
+		rt_refused(cg, launcher, SB_RT_SLOT_US, top);
 }
 
 static int
@@ -405,7 +460,7 @@ cgroup_fill(struct sb_cgroup *cg, unsigned max_pids, uid_t uid, gid_t gid,
 		    cg->name, strerror(errno));
 		return -1;
 	}
-	cgroup_rt_budget(cg);
+	sb_cgroup_rt_budget(cg);
 	/* The run's processes alone: the keeper and the runs' inits live
 	 * in launcher/. */
 	snprintf(buf, sizeof(buf), "%u", max_pids);

@@ -65,6 +65,8 @@ struct sb_cgroup {
 						 * under the v2 base */
 	char		*dir[SB_KNOB_MAX];	/* owned: the knob's directory */
 	int		 fd[SB_KNOB_MAX];	/* worker side: open knobs, or -1 */
+	char		 rt_why[384];		/* master side: why the RT budget
+						 * was not given, or "" */
 };
 
 /* Master side. */
@@ -78,6 +80,7 @@ int		 sb_cgroup_sweep(enum sb_cgversion, const char *name,
 int		 sb_cgroup_create(struct sb_cgroup *, const char *name,
 		    unsigned max_pids, uid_t owner, gid_t group, char *, size_t);
 int		 sb_cgroup_attach(struct sb_cgroup *, pid_t, char *, size_t);
+void		 sb_cgroup_rt_budget(struct sb_cgroup *);
 int		 sb_cgroup_procs_fds(struct sb_cgroup *, int *, int, char *,
 		    size_t);
 int		 sb_cgroup_destroy(struct sb_cgroup *);

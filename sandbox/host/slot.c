@@ -210,8 +210,17 @@ slot_prioritise(struct slot *s, pid_t pid, char *err, size_t errlen)
 
 	s->fifo = sched_setscheduler(pid, SCHED_FIFO | SCHED_RESET_ON_FORK,
 	    &sp) == 0;
+	if (!s->fifo && errno == EPERM) {
+		/* No budget when the slot was made: it may be there now. */
+		sb_cgroup_rt_budget(&s->cg);
+		s->fifo = sched_setscheduler(pid, SCHED_FIFO |
+		    SCHED_RESET_ON_FORK, &sp) == 0;
+	}
 	if (s->fifo)
 		return 0;
+	if (s->cg.rt_why[0] == '\0')
+		snprintf(s->cg.rt_why, sizeof(s->cg.rt_why),
+		    "sched_setscheduler: %s", strerror(errno));
 	if (setpriority(PRIO_PROCESS, (id_t)pid, SLOT_LAUNCHER_NICE) != 0) {
 		snprintf(err, errlen, "slot %u: setpriority: %s", s->id,
 		    strerror(errno));

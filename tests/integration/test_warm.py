@@ -135,9 +135,16 @@ def test_back_to_back_runs_from_many_clients_all_complete():
 
 # ---------------------------------------------------------------- one slot
 
-LISTEN = "127.0.0.1:18093"
+# Another checkout's tests on the same host set their own values: the
+# fallback stacks take the next two ports, <instance>off and <instance>fail,
+# uids from UID_BASE + 20 and + 40.
+_PORT = int(os.environ.get("PYEXEC_TEST_WARM_PORT", "18093"))
+LISTEN = "127.0.0.1:%d" % _PORT
+OFF_LISTEN = "127.0.0.1:%d" % (_PORT + 1)
+FAIL_LISTEN = "127.0.0.1:%d" % (_PORT + 2)
 KEY = "warm-key-1"
-UID_BASE = 62800
+UID_BASE = int(os.environ.get("PYEXEC_TEST_WARM_UID_BASE", "62800"))
+WARM_INSTANCE = os.environ.get("PYEXEC_TEST_WARM_INSTANCE", "warm")
 
 
 def _req(listen, key, method, path, body=None, timeout=60):
@@ -167,17 +174,30 @@ def _health(listen, key):
     return status, j
 
 
+def _health_until(listen, key, pred, within=15):
+    """/health until pred(j) holds or `within` s passed; the last answer.
+    A slot's warm states are what its worker last heard from its launcher
+    (an idle worker asks every second): on a loaded host a state that
+    already holds can show a turn late."""
+    deadline = time.monotonic() + within
+    while True:
+        status, j = _health(listen, key)
+        if (status == 200 and pred(j)) or time.monotonic() >= deadline:
+            return status, j
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def one():
     env, run_dir, master = private.up({
         "PYEXEC_LISTEN": LISTEN, "PYEXEC_API_KEYS": KEY,
-        "PYEXEC_INSTANCE": "warm", "PYEXEC_UID_BASE": str(UID_BASE),
+        "PYEXEC_INSTANCE": WARM_INSTANCE, "PYEXEC_UID_BASE": str(UID_BASE),
         "PYEXEC_WORKERS": "1",
         "PYEXEC_PRELOAD": "numpy,pandas,matplotlib,no_such_module_xyz"},
         "pyexec-warm-")
     yield {"run_dir": run_dir, "master": master}
     private.down(env, run_dir)
-    private.rm_cgroups("warm")
+    private.rm_cgroups(WARM_INSTANCE)
 
 
 def _run1(code, **fields):
@@ -262,7 +282,8 @@ def test_fork_and_memory_bombs_end_as_cold_and_the_slot_comes_back(one):
     assert ex["warm"] is True and ex["outcome"] == "memory_limit", ex
     ex = _run1("import pandas as pd\nprint(pd.Series([1, 2]).sum())")
     assert ex["warm"] is True and ex["stdout"] == "3\n", ex
-    status, j = _health(LISTEN, KEY)
+    status, j = _health_until(
+        LISTEN, KEY, lambda j: j["slots"][0]["warm"]["data"] == "ready")
     assert status == 200 and j["slots"][0]["warm"]["data"] == "ready", j
 
 
@@ -326,38 +347,39 @@ def _fallback_stack(name, listen, uid_base, settings):
 
 
 def test_warm_off_runs_every_run_cold():
-    env, run_dir, _ = _fallback_stack("warmoff", "127.0.0.1:18094", 62820,
+    env, run_dir, _ = _fallback_stack(WARM_INSTANCE + "off", OFF_LISTEN,
+                                      UID_BASE + 20,
                                       {"PYEXEC_WARM": "0"})
     try:
-        ex = _exec("127.0.0.1:18094", KEY, "import pandas as pd\nprint(pd.__name__)")
+        ex = _exec(OFF_LISTEN, KEY, "import pandas as pd\nprint(pd.__name__)")
         assert ex["outcome"] == "completed" and ex["stdout"] == "pandas\n", ex
         assert ex["warm"] is False, ex
-        status, j = _health("127.0.0.1:18094", KEY)
+        status, j = _health(OFF_LISTEN, KEY)
         assert status == 200 and j["slots"][0]["warm"] == {
             "bare": "off", "data": "off", "preloaded": []}, j
         assert "warm_bare_walls" not in j["selftest"]["checks"], j
         assert j["selftest"]["checks"]["cold_walls"] is True, j
     finally:
         private.down(env, run_dir)
-        private.rm_cgroups("warmoff")
+        private.rm_cgroups(WARM_INSTANCE + "off")
 
 
 def test_a_zygote_that_cannot_start_leaves_the_slot_cold_and_says_so():
     # Not our library: python cannot find pyexec_zygote_serve in it.
     env, run_dir, _ = _fallback_stack(
-        "warmfail", "127.0.0.1:18095", 62840,
+        WARM_INSTANCE + "fail", FAIL_LISTEN, UID_BASE + 40,
         {"PYEXEC_ZYGOTE": os.path.realpath("/usr/lib/x86_64-linux-gnu/libz.so.1")})
     try:
         deadline = time.time() + 60
         while True:
-            status, j = _health("127.0.0.1:18095", KEY)
+            status, j = _health(FAIL_LISTEN, KEY)
             w = j["slots"][0]["warm"] if j else None
             if w and w["bare"] == "failed" and w["data"] == "failed":
                 break
             assert time.time() < deadline, j
             time.sleep(0.5)
         assert status == 200 and j["status"] == "healthy", j
-        ex = _exec("127.0.0.1:18095", KEY, "print(6 * 7)")
+        ex = _exec(FAIL_LISTEN, KEY, "print(6 * 7)")
         assert ex["outcome"] == "completed" and ex["stdout"] == "42\n", ex
         assert ex["warm"] is False, ex
         with open(os.path.join(run_dir, "pyexec.log"), errors="replace") as f:
@@ -366,4 +388,4 @@ def test_a_zygote_that_cannot_start_leaves_the_slot_cold_and_says_so():
         assert "its runs start cold" in log
     finally:
         private.down(env, run_dir)
-        private.rm_cgroups("warmfail")
+        private.rm_cgroups(WARM_INSTANCE + "fail")

@@ -76,8 +76,17 @@ RUN_DIR = os.environ.get(ph.ENV_RUN_DIR) or ""
 # The sandbox's own identity (SANDBOX-TARGET: uid/gid 1000 inside).
 SANDBOX_UID = 1000
 
-# Grace for the launcher's sweep (kill(-1), reap) after a response.
-GRACE = 2.0
+# Grace for the launcher's sweep (kill(-1), reap) after a response: how
+# long a check polls for the sandbox's uid range to empty (it ends as soon
+# as it is).  A process still there after it is a leak; on a loaded host
+# (2 cores shared with a full suite) the sweep alone can take seconds.
+GRACE = 10.0
+# How long assert_host_clean() waits for /health healthy and every slot
+# ready with no zygote starting: a slot or zygote made again after a test
+# imports numpy, pandas and matplotlib, 2-3 s idle and over 10 s under
+# load.  A stack that does not recover still fails (and after two such
+# waits the next ones are short: _PATIENCE).
+READY_WITHIN = 30.0
 
 
 def new_token():
@@ -466,7 +475,7 @@ def host_problems(token=None, extra_paths=(), grace=GRACE, baseline=True):
     use = _TEST if (baseline and _TEST) else {}
     problems = []
 
-    j, resp = health_json(within=10.0)
+    j, resp = health_json(within=READY_WITHIN)
     healthy = j is not None and ph.healthy_and_ready(resp)
     if not healthy:
         problems.append("/health is not healthy with every worker alive and "

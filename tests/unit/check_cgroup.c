@@ -1,5 +1,6 @@
 /*
- * Unit tests: where the slots' cgroups go on cgroup v2 (cgroup.c):
+ * Unit tests (cgroup.c): the v1 real-time budget and the reason given when
+ * it is refused; and where the slots' cgroups go on cgroup v2:
  * under the service's own delegated cgroup, read from /proc/self/cgroup,
  * never at the root of the unified tree.  sb_cgroup_delegate() runs on a
  * directory made here that stands for the unified mount: its files are
@@ -158,6 +159,77 @@ START_TEST(test_slot_name_under_base)
 }
 END_TEST
 
+/*
+ * The v1 real-time budget (sb_cgroup_rt_budget) on a tree of plain files
+ * standing for cpu/pyexec/default/slot-0/{launcher,run}: cpu/ has
+ * 200000 us/s, everything below 0.
+ */
+static void
+rt_tree(struct sb_cgroup *cg, char *run, size_t len)
+{
+	static const char *const dirs[] = { "cpu", "cpu/pyexec",
+	    "cpu/pyexec/default", "cpu/pyexec/default/slot-0",
+	    "cpu/pyexec/default/slot-0/launcher",
+	    "cpu/pyexec/default/slot-0/run" };
+	char	f[256];
+	size_t	i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		mk(dirs[i]);
+		snprintf(f, sizeof(f), "%s/cpu.rt_runtime_us", dirs[i]);
+		put(f, i == 0 ? "200000\n" : "0\n");
+		snprintf(f, sizeof(f), "%s/cpu.rt_period_us", dirs[i]);
+		put(f, "");	/* a plain file: what is written is read */
+	}
+	memset(cg, 0, sizeof(*cg));
+	cg->version = SB_CGROUP_V1;
+	snprintf(run, len, "%s/cpu/pyexec/default/slot-0/run", mnt);
+	cg->dir[SB_KNOB_CPU_QUOTA] = run;
+}
+
+/* Given: one share (50000 of 1 s) for the instance, 500 of 10 ms for the
+ * slot and its launcher, and no reason to give. */
+START_TEST(test_rt_budget_given)
+{
+	struct sb_cgroup	cg;
+	char			run[256];
+
+	rt_tree(&cg, run, sizeof(run));
+	sb_cgroup_rt_budget(&cg);
+	ck_assert_str_eq(cg.rt_why, "");
+	ck_assert_str_eq(get("cpu/pyexec/default/cpu.rt_runtime_us"), "50000");
+	ck_assert_str_eq(get("cpu/pyexec/default/slot-0/cpu.rt_runtime_us"),
+	    "500");
+	ck_assert_str_eq(get("cpu/pyexec/default/slot-0/cpu.rt_period_us"),
+	    "10000");
+	ck_assert_str_eq(get(
+	    "cpu/pyexec/default/slot-0/launcher/cpu.rt_runtime_us"), "500");
+}
+END_TEST
+
+/* Refused (the instance's file takes no write, as the kernel refuses one
+ * that does not fit): the reason names the file, the value, the error,
+ * what pyexec/ has and what its parent has and its children hold; the
+ * slot gets no share. */
+START_TEST(test_rt_budget_refused_is_said)
+{
+	struct sb_cgroup	cg;
+	char			run[256], f[256], want[512];
+
+	rt_tree(&cg, run, sizeof(run));
+	snprintf(f, sizeof(f), "%s/cpu/pyexec/default/cpu.rt_runtime_us", mnt);
+	ck_assert_int_eq(unlink(f), 0);
+	ck_assert_int_eq(symlink("/dev/full", f), 0);
+	sb_cgroup_rt_budget(&cg);
+	snprintf(want, sizeof(want), "%s/cpu/pyexec/default/cpu.rt_runtime_us "
+	    "50000: No space left on device (pyexec/ has 50000; its parent "
+	    "200000, of which its children hold 50000)", mnt);
+	ck_assert_str_eq(cg.rt_why, want);
+	ck_assert_str_eq(get("cpu/pyexec/default/slot-0/cpu.rt_runtime_us"),
+	    "0\n");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -172,6 +244,8 @@ main(void)
 	tcase_add_test(tc, test_delegate_at_root);
 	tcase_add_test(tc, test_delegate_fails_closed);
 	tcase_add_test(tc, test_slot_name_under_base);
+	tcase_add_test(tc, test_rt_budget_given);
+	tcase_add_test(tc, test_rt_budget_refused_is_said);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
