@@ -115,34 +115,29 @@ static const struct field seed001_generate_fields[] = {
 	F_END,
 };
 
-const struct field_table request_execute = { "/v1/execute", execute_fields,
-	true, 0, RUN_MODE_SCRIPT, false, false, false, true, WS_OPT_IN };
-const struct field_table request_generate = { "/v1/generate-and-execute",
-	generate_fields, true, 0, RUN_MODE_SCRIPT, false, false, false, true,
-	WS_OPT_IN };
-const struct field_table request_workspace = { "/v1/workspace",
-	workspace_fields, true, 0, RUN_MODE_SCRIPT, false, false, false, false,
-	WS_NEVER };
-const struct field_table request_seed000_execute = { "/execute",
-	seed000_execute_fields, true, 0, RUN_MODE_SCRIPT, false, false, false,
-	false, WS_NEVER };
-const struct field_table request_seed000_generate = { "/generate-and-execute",
-	seed000_generate_fields, true, 0, RUN_MODE_SCRIPT, false, false, false,
-	false, WS_NEVER };
-const struct field_table request_seed004 = { "/api/v1/execute",
-	seed004_fields, false, 5, RUN_MODE_SCRIPT, false, false, false, false,
-	WS_NEVER };
-const struct field_table request_seed002 = { "/execute", seed002_fields,
-	false, 30, RUN_MODE_MAIN, false, false, false, false, WS_NEVER };
-const struct field_table request_seed003 = { "/execute", seed003_fields,
-	false, 10, RUN_MODE_SCRIPT, true, false, false, false, WS_ALWAYS };
+/* The tables (designated: what is not named is false, 0, RUN_MODE_SCRIPT,
+ * WS_NEVER).  Which route takes which table is the route table's
+ * (serve/routes.c) to say. */
+const struct field_table request_execute = { .fields = execute_fields,
+	.strict = true, .artifacts = true, .ws = WS_OPT_IN };
+const struct field_table request_generate = { .fields = generate_fields,
+	.strict = true, .artifacts = true, .ws = WS_OPT_IN };
+const struct field_table request_workspace = { .fields = workspace_fields,
+	.strict = true };
+const struct field_table request_seed000_execute = {
+	.fields = seed000_execute_fields, .strict = true };
+const struct field_table request_seed000_generate = {
+	.fields = seed000_generate_fields, .strict = true };
+const struct field_table request_seed004 = { .fields = seed004_fields,
+	.timeout = 5 };
+const struct field_table request_seed002 = { .fields = seed002_fields,
+	.timeout = 30, .mode = RUN_MODE_MAIN };
+const struct field_table request_seed003 = { .fields = seed003_fields,
+	.timeout = 10, .unwrap = true, .ws = WS_ALWAYS };
 const struct field_table request_seed001_execute = {
-	"/system/python_executor/execute_code/invoke", seed001_execute_fields,
-	false, 0, RUN_MODE_SCRIPT, false, true, true, false, WS_NEVER };
+	.fields = seed001_execute_fields, .policy = true, .show = true };
 const struct field_table request_seed001_generate = {
-	"/experience/python_executor/generate_and_execute/invoke",
-	seed001_generate_fields, false, 0, RUN_MODE_SCRIPT, false, false, true, false,
-	WS_NEVER };
+	.fields = seed001_generate_fields, .show = true };
 
 /* Sets e to kind with pyexec's own words for it; returns INVALID. */
 static enum pyexec_err __attribute__((format(printf, 4, 5)))

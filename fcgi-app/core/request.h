@@ -61,7 +61,6 @@ struct field {
 };
 
 struct field_table {
-	const char		*route;		/* for the log */
 	const struct field	*fields;	/* ends with a NULL name */
 	bool			 strict;	/* unknown, duplicate fields refused */
 	double			 timeout;	/* the run's default, s, capped by
