@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "sandbox.h"
 
 static char	mnt[64];
@@ -158,13 +159,11 @@ START_TEST(test_slot_name_under_base)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+cgroup_suite(void)
 {
-	Suite	*s = suite_create("cgroup");
-	TCase	*tc = tcase_create("v2 delegation");
-	SRunner	*sr;
-	int	 failed;
+	TCase	*tc;
+	Suite	*s = check_suite("cgroup", "v2 delegation", &tc);
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_self_path);
@@ -172,10 +171,7 @@ main(void)
 	tcase_add_test(tc, test_delegate_at_root);
 	tcase_add_test(tc, test_delegate_fails_closed);
 	tcase_add_test(tc, test_slot_name_under_base);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(cgroup_suite(), CK_FORK_GETENV)
