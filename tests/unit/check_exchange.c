@@ -12,7 +12,6 @@
 
 #include "check_main.h"
 #include "fake.h"
-#include "serve.h"
 
 static struct fake_world	w;
 static struct exchange		x;
@@ -22,10 +21,7 @@ static void
 setup(void)
 {
 	fake_world_init(&w, NULL);
-	memset(&x, 0, sizeof(x));
-	x.env = &w.env;
-	snprintf(x.id, sizeof(x.id), "11111111-2222-4333-8444-555555555555");
-	x.task.req = &x.req;
+	fake_exchange(&w, &x, "");
 	ans = NULL;
 }
 
@@ -46,14 +42,6 @@ answer(void)
 	return ans;
 }
 
-static const char *
-str(struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no %s", key);
-	return json_object_get_string(v);
-}
 
 /* The native error envelope: its one item's code and message. */
 static void
@@ -62,14 +50,14 @@ assert_error(int status, const char *code, const char *message)
 	struct json_object	*o = answer(), *resp, *it;
 
 	ck_assert_int_eq(x.status, status);
-	ck_assert_str_eq(str(o, "status"), "error");
-	ck_assert_str_eq(str(o, "invocationId"), x.id);
-	ck_assert(json_object_object_get_ex(o, "response", &resp));
+	ck_assert_str_eq(fake_str(o, "status"), "error");
+	ck_assert_str_eq(fake_str(o, "invocationId"), x.id);
+	resp = fake_get(o, "response");
 	ck_assert_uint_eq(json_object_array_length(resp), 1);
 	it = json_object_array_get_idx(resp, 0);
-	ck_assert_str_eq(str(it, "type"), "error");
-	ck_assert_str_eq(str(it, "code"), code);
-	ck_assert_str_eq(str(it, "message"), message);
+	ck_assert_str_eq(fake_str(it, "type"), "error");
+	ck_assert_str_eq(fake_str(it, "code"), code);
+	ck_assert_str_eq(fake_str(it, "message"), message);
 }
 
 START_TEST(test_json)
@@ -160,10 +148,10 @@ START_TEST(test_answer)
 	exchange_answer(&x, items);
 	ck_assert_int_eq(x.status, 200);
 	ck_assert_str_eq(x.outcome, "timeout");
-	ck_assert_str_eq(str(answer(), "status"), "success");
-	ck_assert_str_eq(str(ans, "invocationId"), x.id);
-	ck_assert(json_object_object_get_ex(ans, "response", &resp));
-	ck_assert_str_eq(str(json_object_array_get_idx(resp, 0), "message"),
+	ck_assert_str_eq(fake_str(answer(), "status"), "success");
+	ck_assert_str_eq(fake_str(ans, "invocationId"), x.id);
+	resp = fake_get(ans, "response");
+	ck_assert_str_eq(fake_str(json_object_array_get_idx(resp, 0), "message"),
 	    "hello");
 }
 END_TEST

@@ -13,7 +13,6 @@
 
 #include "check_main.h"
 #include "fake.h"
-#include "serve.h"
 
 static struct fake_world	w;
 static struct exec_request	req;
@@ -50,20 +49,6 @@ execute(const char *body, const struct fake_run *f)
 	item_summary(&t, line, sizeof(line));
 }
 
-static struct json_object *
-get(struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\"", key);
-	return v;
-}
-
-static const char *
-str(struct json_object *o, const char *key)
-{
-	return json_object_get_string(get(o, key));
-}
 
 START_TEST(test_execution_completed)
 {
@@ -81,34 +66,34 @@ START_TEST(test_execution_completed)
 	    .cpu_ms = 10, .memory_peak = 1 << 20, .warm = true,
 	    .report = "{\"result_json\": \"[1, 2.5]\"}" });
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		get(it, keys[i]);
+		fake_get(it, keys[i]);
 	ck_assert_int_eq(json_object_object_length(it), (int)i);
-	ck_assert_str_eq(str(it, "type"), "execution");
-	ck_assert_str_eq(str(it, "outcome"), "completed");
-	ck_assert_int_eq(json_object_get_int(get(it, "exit_code")), 0);
-	ck_assert_ptr_null(get(it, "signal"));
-	ck_assert_str_eq(str(it, "stdout"), "42\n");
-	ck_assert_int_eq(json_object_get_int(get(it, "stdout_bytes")), 3);
-	ck_assert_str_eq(json_object_to_json_string(get(it, "duration_ms")),
+	ck_assert_str_eq(fake_str(it, "type"), "execution");
+	ck_assert_str_eq(fake_str(it, "outcome"), "completed");
+	ck_assert_int_eq(json_object_get_int(fake_get(it, "exit_code")), 0);
+	ck_assert_ptr_null(fake_get(it, "signal"));
+	ck_assert_str_eq(fake_str(it, "stdout"), "42\n");
+	ck_assert_int_eq(json_object_get_int(fake_get(it, "stdout_bytes")), 3);
+	ck_assert_str_eq(json_object_to_json_string(fake_get(it, "duration_ms")),
 	    "12.5");
-	ck_assert_int_eq(json_object_get_int(get(it, "queue_ms")), 4);
-	ck_assert(json_object_get_boolean(get(it, "warm")));
-	ck_assert_ptr_null(get(it, "limit"));
-	ck_assert_ptr_null(get(it, "exception"));
-	ck_assert_ptr_null(get(it, "workspace"));
+	ck_assert_int_eq(json_object_get_int(fake_get(it, "queue_ms")), 4);
+	ck_assert(json_object_get_boolean(fake_get(it, "warm")));
+	ck_assert_ptr_null(fake_get(it, "limit"));
+	ck_assert_ptr_null(fake_get(it, "exception"));
+	ck_assert_ptr_null(fake_get(it, "workspace"));
 	/* The result as the runner's text, digit for digit. */
-	ck_assert_str_eq(json_object_to_json_string(get(it, "result")),
+	ck_assert_str_eq(json_object_to_json_string(fake_get(it, "result")),
 	    "[1, 2.5]");
-	lim = get(it, "limits");
-	ck_assert_int_eq(json_object_get_int(get(lim, "timeout")), 3);
-	ck_assert_int_eq(json_object_get_int64(get(lim, "memory_limit_bytes")),
+	lim = fake_get(it, "limits");
+	ck_assert_int_eq(json_object_get_int(fake_get(lim, "timeout")), 3);
+	ck_assert_int_eq(json_object_get_int64(fake_get(lim, "memory_limit_bytes")),
 	    128 << 20);
-	ck_assert_int_eq(json_object_get_int(get(lim, "cpu_limit")), 1);
+	ck_assert_int_eq(json_object_get_int(fake_get(lim, "cpu_limit")), 1);
 	ck_assert_str_eq(line, "Completed in 12.5 ms.");
 	/* A later attempt says which. */
 	json_object_put(it);
 	it = item_execution(&t, &t.at[0], 2);
-	ck_assert_int_eq(json_object_get_int(get(it, "attempt")), 2);
+	ck_assert_int_eq(json_object_get_int(fake_get(it, "attempt")), 2);
 }
 END_TEST
 
@@ -120,12 +105,12 @@ START_TEST(test_execution_exception)
 	    RUN_ERROR, .exit_code = 1, .err = "Traceback\n", .report =
 	    "{\"exception\": {\"type\": \"ZeroDivisionError\", \"message\": "
 	    "\"division by zero\", \"line\": 3}}" });
-	ck_assert_str_eq(str(it, "outcome"), "error");
-	ck_assert_int_eq(json_object_get_int(get(it, "exit_code")), 1);
-	exc = get(it, "exception");
-	ck_assert_str_eq(str(exc, "type"), "ZeroDivisionError");
-	ck_assert_str_eq(str(exc, "message"), "division by zero");
-	ck_assert_ptr_null(get(it, "result"));
+	ck_assert_str_eq(fake_str(it, "outcome"), "error");
+	ck_assert_int_eq(json_object_get_int(fake_get(it, "exit_code")), 1);
+	exc = fake_get(it, "exception");
+	ck_assert_str_eq(fake_str(exc, "type"), "ZeroDivisionError");
+	ck_assert_str_eq(fake_str(exc, "message"), "division by zero");
+	ck_assert_ptr_null(fake_get(it, "result"));
 	ck_assert_str_eq(line, "Raised ZeroDivisionError: division by zero on "
 	    "line 3.");
 }
@@ -135,7 +120,7 @@ START_TEST(test_execution_exit_status)
 {
 	execute("{\"code\": \"exit(4)\"}", &(struct fake_run){ .outcome =
 	    RUN_ERROR, .exit_code = 4 });
-	ck_assert_ptr_null(get(it, "exception"));
+	ck_assert_ptr_null(fake_get(it, "exception"));
 	ck_assert_str_eq(line, "Exited with status 4.");
 }
 END_TEST
@@ -145,11 +130,11 @@ START_TEST(test_execution_timeout)
 	execute("{\"code\": \"while 1: pass\", \"timeout\": 2}",
 	    &(struct fake_run){ .outcome = RUN_TIMEOUT, .exit_code = -1,
 	    .signal = 9, .limit = "timeout", .overshoot_ms = 7.25 });
-	ck_assert_str_eq(str(it, "outcome"), "timeout");
-	ck_assert_ptr_null(get(it, "exit_code"));
-	ck_assert_str_eq(str(it, "signal"), "SIGKILL");
-	ck_assert_str_eq(str(it, "limit"), "timeout");
-	ck_assert_str_eq(json_object_to_json_string(get(it, "overshoot_ms")),
+	ck_assert_str_eq(fake_str(it, "outcome"), "timeout");
+	ck_assert_ptr_null(fake_get(it, "exit_code"));
+	ck_assert_str_eq(fake_str(it, "signal"), "SIGKILL");
+	ck_assert_str_eq(fake_str(it, "limit"), "timeout");
+	ck_assert_str_eq(json_object_to_json_string(fake_get(it, "overshoot_ms")),
 	    "7.2");
 	ck_assert_str_eq(line, "Stopped: the 2 s time limit was reached.");
 }
@@ -160,8 +145,8 @@ START_TEST(test_execution_memory)
 	execute("{\"code\": \"b = b'x' * 10**9\", \"memory_limit\": 100}",
 	    &(struct fake_run){ .outcome = RUN_MEMORY_LIMIT, .exit_code = -1,
 	    .signal = 9, .limit = "memory" });
-	ck_assert_str_eq(str(it, "outcome"), "memory_limit");
-	ck_assert_str_eq(str(it, "limit"), "memory");
+	ck_assert_str_eq(fake_str(it, "outcome"), "memory_limit");
+	ck_assert_str_eq(fake_str(it, "limit"), "memory");
 	ck_assert_str_eq(line, "Stopped: the 100 MB memory limit was exceeded.");
 }
 END_TEST
@@ -171,12 +156,12 @@ START_TEST(test_execution_signal)
 	execute("{\"code\": \"import os; os.abort()\"}", &(struct fake_run){
 	    .outcome = RUN_SIGNAL, .exit_code = -1, .signal = 11,
 	    .out = "bad \xff byte" });
-	ck_assert_str_eq(str(it, "outcome"), "signal");
-	ck_assert_ptr_null(get(it, "exit_code"));
-	ck_assert_str_eq(str(it, "signal"), "SIGSEGV");
-	ck_assert_ptr_null(get(it, "limit"));
+	ck_assert_str_eq(fake_str(it, "outcome"), "signal");
+	ck_assert_ptr_null(fake_get(it, "exit_code"));
+	ck_assert_str_eq(fake_str(it, "signal"), "SIGSEGV");
+	ck_assert_ptr_null(fake_get(it, "limit"));
 	/* Bytes that are not UTF-8 reach the client as U+FFFD. */
-	ck_assert_str_eq(str(it, "stdout"), "bad \xef\xbf\xbd byte");
+	ck_assert_str_eq(fake_str(it, "stdout"), "bad \xef\xbf\xbd byte");
 	ck_assert_str_eq(line, "Killed by signal SIGSEGV.");
 }
 END_TEST
@@ -191,23 +176,23 @@ START_TEST(test_rejected)
 	    "true, \"timeout\": 2}", &req, &t);
 	task_execute(&w.env, &t);
 	it = item_rejected(&t, &t.at[0], 0);
-	ck_assert_str_eq(str(it, "outcome"), "rejected");
-	ck_assert_ptr_null(get(it, "exit_code"));
-	ck_assert_str_eq(str(it, "stdout"), "");
-	ck_assert_int_eq(json_object_get_int(get(get(it, "limits"), "timeout")),
+	ck_assert_str_eq(fake_str(it, "outcome"), "rejected");
+	ck_assert_ptr_null(fake_get(it, "exit_code"));
+	ck_assert_str_eq(fake_str(it, "stdout"), "");
+	ck_assert_int_eq(json_object_get_int(fake_get(fake_get(it, "limits"), "timeout")),
 	    2);
-	rej = get(it, "rejection");
-	ck_assert_str_eq(str(rej, "reason"), "the review judged the code unsafe");
-	ck_assert_uint_eq(json_object_array_length(get(rej, "concerns")), 2);
+	rej = fake_get(it, "rejection");
+	ck_assert_str_eq(fake_str(rej, "reason"), "the review judged the code unsafe");
+	ck_assert_uint_eq(json_object_array_length(fake_get(rej, "concerns")), 2);
 	item_summary(&t, line, sizeof(line));
 	ck_assert_str_eq(line, "Rejected: the review judged the code unsafe: "
 	    "a; b.");
 	v = item_validation(&w.cfg, &t);
-	ck_assert_str_eq(str(v, "type"), "validation");
-	ck_assert_str_eq(str(v, "status"), "rejected");
-	ck_assert_uint_eq(json_object_array_length(get(v, "concerns")), 2);
-	ck_assert_ptr_null(get(v, "reason"));
-	ck_assert_str_eq(str(v, "model"), w.cfg.llm_model);
+	ck_assert_str_eq(fake_str(v, "type"), "validation");
+	ck_assert_str_eq(fake_str(v, "status"), "rejected");
+	ck_assert_uint_eq(json_object_array_length(fake_get(v, "concerns")), 2);
+	ck_assert_ptr_null(fake_get(v, "reason"));
+	ck_assert_str_eq(fake_str(v, "model"), w.cfg.llm_model);
 	json_object_put(v);
 }
 END_TEST
@@ -219,9 +204,9 @@ START_TEST(test_validation_skipped)
 	    "true}", &req, &t);
 	task_execute(&w.env, &t);
 	it = item_validation(&w.cfg, &t);
-	ck_assert_str_eq(str(it, "status"), "skipped");
-	ck_assert_str_eq(str(it, "reason"), "llm_unavailable: down");
-	ck_assert_uint_eq(json_object_array_length(get(it, "concerns")), 0);
+	ck_assert_str_eq(fake_str(it, "status"), "skipped");
+	ck_assert_str_eq(fake_str(it, "reason"), "llm_unavailable: down");
+	ck_assert_uint_eq(json_object_array_length(fake_get(it, "concerns")), 0);
 }
 END_TEST
 
@@ -240,18 +225,18 @@ START_TEST(test_code_usage_fix)
 	    "2}", &req, &t);
 	task_generate(&w.env, &t);
 	it = item_code(&w.cfg, &t.at[0], 1);
-	ck_assert_str_eq(str(it, "type"), "code");
-	ck_assert_str_eq(str(it, "language"), "python");
-	ck_assert_str_eq(str(it, "code"), "1/0");
-	ck_assert_str_eq(str(it, "explanation"), "divides");
-	ck_assert_int_eq(json_object_get_int(get(it, "attempt")), 1);
+	ck_assert_str_eq(fake_str(it, "type"), "code");
+	ck_assert_str_eq(fake_str(it, "language"), "python");
+	ck_assert_str_eq(fake_str(it, "code"), "1/0");
+	ck_assert_str_eq(fake_str(it, "explanation"), "divides");
+	ck_assert_int_eq(json_object_get_int(fake_get(it, "attempt")), 1);
 	u = item_usage(&w.cfg, &t);
-	ck_assert_str_eq(str(u, "type"), "usage");
-	ck_assert_str_eq(str(u, "model"), w.cfg.llm_model);
-	ck_assert_int_eq(json_object_get_int(get(u, "prompt_tokens")), 7);
-	ck_assert_int_eq(json_object_get_int(get(u, "completion_tokens")), 3);
-	ck_assert_int_eq(json_object_get_int(get(u, "llm_calls")), 2);
-	ck_assert_str_eq(json_object_to_json_string(get(u, "llm_ms")),
+	ck_assert_str_eq(fake_str(u, "type"), "usage");
+	ck_assert_str_eq(fake_str(u, "model"), w.cfg.llm_model);
+	ck_assert_int_eq(json_object_get_int(fake_get(u, "prompt_tokens")), 7);
+	ck_assert_int_eq(json_object_get_int(fake_get(u, "completion_tokens")), 3);
+	ck_assert_int_eq(json_object_get_int(fake_get(u, "llm_calls")), 2);
+	ck_assert_str_eq(json_object_to_json_string(fake_get(u, "llm_ms")),
 	    "250.500");
 	json_object_put(u);
 	item_summary(&t, line, sizeof(line));
@@ -267,7 +252,7 @@ START_TEST(test_code_without_explanation)
 	fake_task(&w, &request_generate, "{\"query\": \"q\"}", &req, &t);
 	task_generate(&w.env, &t);
 	it = item_code(&w.cfg, &t.at[0], 1);
-	ck_assert_ptr_null(get(it, "explanation"));
+	ck_assert_ptr_null(fake_get(it, "explanation"));
 }
 END_TEST
 
@@ -287,14 +272,14 @@ START_TEST(test_workspace_item)
 	t.client = "k:test";
 	task_execute(&w.env, &t);
 	it = item_execution(&t, &t.at[0], 0);
-	ws = get(it, "workspace");
-	ck_assert_str_eq(str(ws, "session_id"), "s2");
-	ck_assert_str_eq(str(ws, "path"), "/workspace");
-	ck_assert(!json_object_get_boolean(get(ws, "created")));
-	ck_assert_int_eq(json_object_get_int(get(ws, "bytes")), 10);
-	ck_assert_int_eq(json_object_get_int(get(ws, "max_files")), 4096);
-	ck_assert(json_object_get_boolean(get(ws, "full")));
-	ck_assert_str_eq(str(ws, "expires_at"), "1970-01-02T00:00:00Z");
+	ws = fake_get(it, "workspace");
+	ck_assert_str_eq(fake_str(ws, "session_id"), "s2");
+	ck_assert_str_eq(fake_str(ws, "path"), "/workspace");
+	ck_assert(!json_object_get_boolean(fake_get(ws, "created")));
+	ck_assert_int_eq(json_object_get_int(fake_get(ws, "bytes")), 10);
+	ck_assert_int_eq(json_object_get_int(fake_get(ws, "max_files")), 4096);
+	ck_assert(json_object_get_boolean(fake_get(ws, "full")));
+	ck_assert_str_eq(fake_str(ws, "expires_at"), "1970-01-02T00:00:00Z");
 }
 END_TEST
 
@@ -308,11 +293,11 @@ START_TEST(test_envelope)
 	ck_assert_ptr_nonnull(strstr(s, "done: a/b"));	/* no \/ */
 	o = json_tokener_parse(s);
 	ck_assert_int_eq(json_object_object_length(o), 3);
-	ck_assert_str_eq(str(o, "status"), "success");
-	ck_assert_str_eq(str(o, "invocationId"), "abc");
-	r = get(o, "response");
+	ck_assert_str_eq(fake_str(o, "status"), "success");
+	ck_assert_str_eq(fake_str(o, "invocationId"), "abc");
+	r = fake_get(o, "response");
 	ck_assert_uint_eq(json_object_array_length(r), 1);
-	ck_assert_str_eq(str(json_object_array_get_idx(r, 0), "type"), "text");
+	ck_assert_str_eq(fake_str(json_object_array_get_idx(r, 0), "type"), "text");
 	json_object_put(o);
 	free(s);
 }

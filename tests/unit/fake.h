@@ -17,7 +17,7 @@
 #ifndef PYEXEC_FAKE_H
 #define PYEXEC_FAKE_H
 
-#include "core.h"
+#include "serve.h"
 #include "sandbox.h"
 #include "store.h"
 
@@ -102,5 +102,13 @@ void	 fake_store_reset(void);
  * task on it with the configured budget ahead. */
 void	 fake_task(struct fake_world *, const struct field_table *,
 	    const char *body, struct exec_request *, struct task *);
+
+/* x as the worker makes it for body (a copy), on w's environment, with
+ * the budget ahead; what x held before is the caller's to free. */
+void	 fake_exchange(struct fake_world *, struct exchange *x,
+	    const char *body);
+/* o's member key (the test fails without it), and as a string. */
+struct json_object *fake_get(struct json_object *o, const char *key);
+const char *fake_str(struct json_object *o, const char *key);
 
 #endif /* PYEXEC_FAKE_H */

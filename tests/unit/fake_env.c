@@ -56,3 +56,33 @@ fake_task(struct fake_world *w, const struct field_table *tab,
 	t->deadline_ms = clock_mono_ms() + config_budget(&w->cfg);
 	t->queue_ms = -1;
 }
+
+void
+fake_exchange(struct fake_world *w, struct exchange *x, const char *body)
+{
+	memset(x, 0, sizeof(*x));
+	x->env = &w->env;
+	snprintf(x->id, sizeof(x->id), "0b6c6a3e-59d4-4f1e-9d5c-3a4c2f7c1b2a");
+	ck_assert_ptr_nonnull(x->body = strdup(body));
+	x->len = strlen(body);
+	x->task.req = &x->req;
+	x->task.deadline_ms = clock_mono_ms() + config_budget(&w->cfg);
+	x->task.queue_ms = -1;
+	x->task.client = "k:test";
+}
+
+struct json_object *
+fake_get(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s",
+	    key, json_object_to_json_string(o));
+	return v;
+}
+
+const char *
+fake_str(struct json_object *o, const char *key)
+{
+	return json_object_get_string(fake_get(o, key));
+}
