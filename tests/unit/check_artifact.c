@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "core.h"
 #include "sandbox.h"
 
@@ -359,8 +360,8 @@ END_TEST
 static Suite *
 artifact_suite(void)
 {
-	Suite	*s = suite_create("artifact");
-	TCase	*tc = tcase_create("core");
+	TCase	*tc;
+	Suite	*s = check_suite("artifact", "core", &tc);
 
 	tcase_add_test(tc, test_mime);
 	tcase_add_test(tc, test_names);
@@ -371,18 +372,7 @@ artifact_suite(void)
 	tcase_add_test(tc, test_caps);
 	tcase_add_test(tc, test_forged);
 	tcase_add_test(tc, test_list_cap);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(artifact_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(artifact_suite(), CK_FORK_GETENV)

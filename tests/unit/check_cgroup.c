@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "sandbox.h"
 
 static char	mnt[64];
@@ -230,13 +231,11 @@ START_TEST(test_rt_budget_refused_is_said)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+cgroup_suite(void)
 {
-	Suite	*s = suite_create("cgroup");
-	TCase	*tc = tcase_create("v2 delegation");
-	SRunner	*sr;
-	int	 failed;
+	TCase	*tc;
+	Suite	*s = check_suite("cgroup", "v2 delegation", &tc);
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_self_path);
@@ -246,10 +245,7 @@ main(void)
 	tcase_add_test(tc, test_slot_name_under_base);
 	tcase_add_test(tc, test_rt_budget_given);
 	tcase_add_test(tc, test_rt_budget_refused_is_said);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(cgroup_suite(), CK_FORK_GETENV)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "check_main.h"
 
 static struct pyexec_config	c;
 static char			err[512];
@@ -482,8 +483,8 @@ END_TEST
 static Suite *
 config_suite(void)
 {
-	Suite	*s = suite_create("config");
-	TCase	*tc = tcase_create("table");
+	TCase	*tc;
+	Suite	*s = check_suite("config", "table", &tc);
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_defaults);
@@ -499,18 +500,7 @@ config_suite(void)
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_env_example);
 	tcase_add_test(tc, test_nginx_defaults);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(config_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(config_suite(), CK_FORK_GETENV)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "base.h"
 #include "sandbox.h"
 
@@ -161,8 +162,8 @@ END_TEST
 static Suite *
 envelope_suite(void)
 {
-	Suite	*s = suite_create("envelope");
-	TCase	*tc = tcase_create("core");
+	TCase	*tc;
+	Suite	*s = check_suite("envelope", "core", &tc);
 
 	tcase_add_test(tc, test_uuid4);
 	tcase_add_test(tc, test_utf8_valid);
@@ -172,18 +173,7 @@ envelope_suite(void)
 	tcase_add_test(tc, test_cgroup_knobs);
 	tcase_add_test(tc, test_cgroup_cpu_format);
 	tcase_add_test(tc, test_cgroup_parse);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(envelope_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(envelope_suite(), CK_FORK_GETENV)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "core.h"
 
 static struct llm_code c;
@@ -195,13 +196,11 @@ START_TEST(test_repair_tail)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+extract_suite(void)
 {
-	Suite	*s = suite_create("extract");
-	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
+	TCase	*tc;
+	Suite	*s = check_suite("extract", "core", &tc);
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_whole_json);
@@ -215,10 +214,7 @@ main(void)
 	tcase_add_test(tc, test_generate_validation);
 	tcase_add_test(tc, test_llm_budget);
 	tcase_add_test(tc, test_repair_tail);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return s;
 }
+
+CHECK_MAIN(extract_suite(), CK_FORK_GETENV)

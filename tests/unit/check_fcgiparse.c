@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "fcgiparse.h"
 
 #define BUF	(3 * FRONT_PEEK)
@@ -469,13 +470,11 @@ START_TEST(test_skip)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+fcgiparse_suite(void)
 {
-	Suite	*s = suite_create("fcgiparse");
-	TCase	*tc = tcase_create("walk");
-	SRunner	*sr;
-	int	 failed;
+	TCase	*tc;
+	Suite	*s = check_suite("fcgiparse", "walk", &tc);
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_whole);
@@ -491,10 +490,7 @@ main(void)
 	tcase_add_test(tc, test_first_param_counts);
 	tcase_add_test(tc, test_len);
 	tcase_add_test(tc, test_skip);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(fcgiparse_suite(), CK_FORK_GETENV)

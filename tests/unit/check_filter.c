@@ -25,6 +25,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "filter.h"
 
 #define EXIT_ALLOWED	100	/* the call worked */
@@ -290,8 +291,8 @@ END_TEST
 static Suite *
 filter_suite(void)
 {
-	Suite	*s = suite_create("filter");
-	TCase	*tc = tcase_create("policy");
+	TCase	*tc;
+	Suite	*s = check_suite("filter", "policy", &tc);
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_refused_with_eperm);
@@ -302,19 +303,7 @@ filter_suite(void)
 	tcase_add_test(tc, test_pools_watches_and_core_limit);
 	tcase_add_test(tc, test_launcher_policy);
 	tcase_add_test(tc, test_nodes_and_move_mount);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(filter_suite());
-	int	 failed;
-
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(filter_suite(), CK_NOFORK)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base.h"
+#include "check_main.h"
 
 struct gate_case {
 	const char	*text;
@@ -285,8 +286,8 @@ END_TEST
 static Suite *
 jsonstrict_suite(void)
 {
-	Suite	*s = suite_create("jsonstrict");
-	TCase	*tc = tcase_create("gate");
+	TCase	*tc;
+	Suite	*s = check_suite("jsonstrict", "gate", &tc);
 
 	tcase_add_loop_test(tc, test_gate_table, 0,
 	    (int)(sizeof(gate_cases) / sizeof(gate_cases[0])));
@@ -294,18 +295,7 @@ jsonstrict_suite(void)
 	tcase_add_test(tc, test_dup_decoding);
 	tcase_add_test(tc, test_dup_wide);
 	tcase_add_test(tc, test_strict_parse);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(jsonstrict_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(jsonstrict_suite(), CK_FORK_GETENV)

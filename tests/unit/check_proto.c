@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "proto.h"
 
 static int
@@ -90,19 +91,14 @@ START_TEST(test_too_many_fds)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+proto_suite(void)
 {
-	Suite	*s = suite_create("proto");
-	TCase	*tc = tcase_create("recv");
-	SRunner	*sr;
-	int	 failed;
+	TCase	*tc;
+	Suite	*s = check_suite("proto", "recv", &tc);
 
 	tcase_add_test(tc, test_too_many_fds);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(proto_suite(), CK_FORK_GETENV)

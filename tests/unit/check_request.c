@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "core.h"
 
 static struct pyexec_config cfg;
@@ -859,8 +860,8 @@ END_TEST
 static Suite *
 request_suite(void)
 {
-	Suite	*s = suite_create("request");
-	TCase	*tc = tcase_create("execute");
+	TCase	*tc;
+	Suite	*s = check_suite("request", "execute", &tc);
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_defaults);
@@ -886,18 +887,7 @@ request_suite(void)
 	tcase_add_test(tc, test_artifacts_field);
 	tcase_add_test(tc, test_session_field);
 	tcase_add_test(tc, test_workspace_client);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(request_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(request_suite(), CK_FORK_GETENV)

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "sandbox.h"
 #include "proto.h"
 
@@ -125,21 +126,16 @@ START_TEST(test_the_other_answers_as_before)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+run_suite(void)
 {
-	Suite	*s = suite_create("run");
-	TCase	*tc = tcase_create("done");
-	SRunner	*sr;
-	int	 failed;
+	TCase	*tc;
+	Suite	*s = check_suite("run", "done", &tc);
 
 	signal(SIGPIPE, SIG_IGN);	/* as in the worker */
 	tcase_add_test(tc, test_workspace_not_entered_is_not_a_failed_slot);
 	tcase_add_test(tc, test_the_other_answers_as_before);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(run_suite(), CK_FORK_GETENV)

@@ -9,6 +9,8 @@
 
 #include <check.h>
 
+#include "check_main.h"
+
 static char			dir[64];
 static struct ws_stats		stats;
 static struct store_opts	opts;
@@ -251,13 +253,11 @@ START_TEST(test_rate_more_clients_than_buckets)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+store_suite(void)
 {
-	Suite	*su = suite_create("store");
-	TCase	*tc = tcase_create("accounting and rate");
-	SRunner	*sr;
-	int	 failed;
+	TCase	*tc;
+	Suite	*su = check_suite("store", "accounting and rate", &tc);
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_file_kinds);
@@ -269,10 +269,7 @@ main(void)
 	tcase_add_test(tc, test_rate_give_back);
 	tcase_add_test(tc, test_rate_zero_is_no_limit);
 	tcase_add_test(tc, test_rate_more_clients_than_buckets);
-	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return su;
 }
+
+CHECK_MAIN(store_suite(), CK_FORK_GETENV)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "trust.h"
 
 #define HEX	"0123456789abcdef0123456789abcdef" \
@@ -198,13 +199,11 @@ START_TEST(test_check_unset)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+trust_suite(void)
 {
 	Suite	*su = suite_create("trust");
 	TCase	*tl = tcase_create("load"), *tc = tcase_create("check");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(tl, setup, teardown);
 	tcase_add_test(tl, test_load_wellformed);
@@ -216,9 +215,7 @@ main(void)
 	tcase_add_test(tc, test_check_unset);
 	suite_add_tcase(su, tl);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return su;
 }
+
+CHECK_MAIN(trust_suite(), CK_FORK_GETENV)

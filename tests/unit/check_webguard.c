@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "webguard.h"
 
 static const struct web_policy none = { "", "" };
@@ -337,8 +338,8 @@ END_TEST
 static Suite *
 webguard_suite(void)
 {
-	Suite	*s = suite_create("webguard");
-	TCase	*tc = tcase_create("core");
+	TCase	*tc;
+	Suite	*s = check_suite("webguard", "core", &tc);
 
 	tcase_add_test(tc, test_host);
 	tcase_add_test(tc, test_host_bad);
@@ -350,18 +351,7 @@ webguard_suite(void)
 	tcase_add_test(tc, test_check_content_type);
 	tcase_add_test(tc, test_lists_valid);
 	tcase_add_test(tc, test_words);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(webguard_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(webguard_suite(), CK_FORK_GETENV)

@@ -1,0 +1,106 @@
+/*
+ * fake_run.c: the sandbox's run, faked at link time (fake.h): the slot's
+ * run_execute() answers what the test pushed and records its params;
+ * run_ping() and run_settle() answer 0 (a slot that is there).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake.h"
+
+unsigned		 fake_run_calls;
+struct fake_run_call	 fake_run_seen[FAKE_MAX];
+static struct fake_run	 fake_run_q[FAKE_MAX];
+static unsigned		 fake_run_n;
+
+void
+fake_run_push(const struct fake_run *f)
+{
+	ck_assert_uint_lt(fake_run_n, FAKE_MAX);
+	fake_run_q[fake_run_n++] = *f;
+}
+
+/* s (may be NULL) as an owned copy and its length. */
+static char *
+fake_copy(const char *s, size_t *len)
+{
+	*len = s != NULL ? strlen(s) : 0;
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static void
+fake_result(const struct fake_run *f, struct run_result *rr)
+{
+	memset(rr, 0, sizeof(*rr));
+	rr->outcome = f->outcome;
+	rr->exit_code = f->exit_code;
+	rr->signal = f->signal;
+	rr->out = fake_copy(f->out, &rr->out_len);
+	rr->err = fake_copy(f->err, &rr->err_len);
+	rr->report = fake_copy(f->report, &rr->report_len);
+	rr->out_total = rr->out_len;
+	rr->err_total = rr->err_len;
+	rr->limit = f->limit;
+	rr->duration_ms = f->duration_ms;
+	rr->overshoot_ms = f->overshoot_ms;
+	rr->cpu_ms = f->cpu_ms;
+	rr->memory_peak = f->memory_peak;
+	rr->warm = f->warm;
+}
+
+int	__wrap_run_execute(struct run_slot *, const struct run_params *,
+	    struct run_result *, char *, size_t);
+int	__wrap_run_ping(struct run_slot *, int, struct run_warm *);
+int	__wrap_run_settle(struct run_slot *, int);
+
+int
+__wrap_run_execute(struct run_slot *rs, const struct run_params *p,
+    struct run_result *rr, char *err, size_t errlen)
+{
+	struct fake_run_call	*c;
+	const struct fake_run	*f;
+
+	(void)rs;
+	ck_assert_msg(fake_run_calls < fake_run_n, "a run nobody scripted "
+	    "(run %u)", fake_run_calls + 1);
+	c = &fake_run_seen[fake_run_calls];
+	f = &fake_run_q[fake_run_calls++];
+	c->p = *p;
+	snprintf(c->code, sizeof(c->code), "%.*s", (int)p->code_len, p->code);
+	c->had_workspace_fd = p->workspace && p->workspace_fd >= 0;
+	if (f->rc != 0) {
+		snprintf(err, errlen, "%s", f->why != NULL ? f->why : "fake");
+		return f->rc;
+	}
+	fake_result(f, rr);
+	return 0;
+}
+
+int
+__wrap_run_ping(struct run_slot *rs, int timeout_ms, struct run_warm *w)
+{
+	(void)rs;
+	(void)timeout_ms;
+	if (w != NULL)
+		memset(w, 0, sizeof(*w));
+	return 0;
+}
+
+int
+__wrap_run_settle(struct run_slot *rs, int timeout_ms)
+{
+	(void)rs;
+	(void)timeout_ms;
+	return 0;
+}
+
+void
+fake_run_reset(void)
+{
+	fake_run_calls = fake_run_n = 0;
+	memset(fake_run_seen, 0, sizeof(fake_run_seen));
+}
