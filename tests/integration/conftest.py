@@ -26,6 +26,10 @@ import pyexec_http as ph  # noqa: E402
 REQUIRED = (ph.ENV_URL, ph.ENV_KEY, ph.ENV_KEY2)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", ph.SLOW_MARKER)
+
+
 def pytest_sessionstart(session):
     missing = [v for v in REQUIRED if not os.environ.get(v)]
     if missing:

@@ -15,6 +15,9 @@ import pytest
 
 import faults
 
+# slow: not in tests/run --quick (tests/README.md)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def stack():

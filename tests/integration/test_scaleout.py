@@ -371,6 +371,9 @@ def test_docs_firewall_keeps_all_but_nginx_off_the_fastcgi_port():
         c.replace("10.0.0.5", "127.0.0.5") for c in cmds) + "\n" + r'''
 exec /usr/bin/python3 - <<'PY'
 import socket
+
+# slow: not in tests/run --quick (tests/README.md)
+pytestmark = pytest.mark.slow
 srv = socket.socket()
 srv.bind(("127.0.0.1", 9000))
 srv.listen(8)

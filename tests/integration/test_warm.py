@@ -110,6 +110,7 @@ def test_the_ibm_policy_applies_to_modules_the_zygote_has_loaded():
             "Invalid input: Potentially unsafe code detected", (code, resp.json)
 
 
+@pytest.mark.slow
 def test_back_to_back_runs_from_many_clients_all_complete():
     # Spares are taken while still warming up when requests come faster
     # than they are made (a spare's socket then reports ECONNRESET once
@@ -184,6 +185,7 @@ def _run1(code, **fields):
     return _exec(LISTEN, KEY, code, **fields)
 
 
+@pytest.mark.slow
 def test_a_module_that_fails_to_import_is_logged_and_left_out(one):
     status, j = _health(LISTEN, KEY)
     assert status == 200, j
@@ -253,6 +255,7 @@ def test_what_a_run_changes_does_not_reach_the_next_run(one):
         assert ex["stdout"] == "DataFrame True False [1] False 1 True\n", ex
 
 
+@pytest.mark.slow
 def test_fork_and_memory_bombs_end_as_cold_and_the_slot_comes_back(one):
     ex = _run1("import os\nwhile True:\n    try:\n        os.fork()\n"
                "    except OSError:\n        pass\n", timeout=2)
@@ -290,6 +293,7 @@ def _zygotes(master):
     return out
 
 
+@pytest.mark.slow
 def test_a_zygote_killed_from_outside_is_remade_with_no_failed_request(one):
     z = _zygotes(one["master"])
     assert set(z) == {"bare", "data"}, z
@@ -325,6 +329,7 @@ def _fallback_stack(name, listen, uid_base, settings):
     return private.up(s, "pyexec-%s-" % name)
 
 
+@pytest.mark.slow
 def test_warm_off_runs_every_run_cold():
     env, run_dir, _ = _fallback_stack("warmoff", "127.0.0.1:18094", 62820,
                                       {"PYEXEC_WARM": "0"})
@@ -342,6 +347,7 @@ def test_warm_off_runs_every_run_cold():
         private.rm_cgroups("warmoff")
 
 
+@pytest.mark.slow
 def test_a_zygote_that_cannot_start_leaves_the_slot_cold_and_says_so():
     # Not our library: python cannot find pyexec_zygote_serve in it.
     env, run_dir, _ = _fallback_stack(

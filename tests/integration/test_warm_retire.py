@@ -24,6 +24,9 @@ import pytest
 
 import private_stack as private
 
+# slow: not in tests/run --quick (tests/README.md)
+pytestmark = pytest.mark.slow
+
 KEY = "retire-key-1"
 RUNS = {"listen": "127.0.0.1:18783", "instance": "wretire", "uid": 67540}
 AGE = {"listen": "127.0.0.1:18784", "instance": "wretireage", "uid": 67560}

@@ -29,6 +29,9 @@ import pytest
 
 import private_stack as private
 
+# slow: not in tests/run --quick (tests/README.md)
+pytestmark = pytest.mark.slow
+
 DISK_MB = 128
 MIN_FREE_MB = 32
 KEYS = ("wsdisk-key-1", "wsdisk-key-2")

@@ -16,6 +16,9 @@ import pytest
 
 import private_stack as private
 
+# slow: not in tests/run --quick (tests/README.md)
+pytestmark = pytest.mark.slow
+
 LISTEN = "127.0.0.1:18981"
 KEY = "wsstack-key-1"
 UID_BASE = 70600

@@ -4,9 +4,12 @@ it uses up PYEXEC_TEST_KEY2's budget and the address's, then waits it out."""
 import concurrent.futures
 import time
 
+import pytest
+
 import pyexec_http as ph
 
 
+@pytest.mark.slow
 def test_rate_limit_429():
     def one(_):
         # `{}` is cheap: the worker answers 400 without running anything

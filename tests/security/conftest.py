@@ -31,6 +31,10 @@ import pyexec_http as ph  # noqa: E402
 import sec_helpers as sh  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", ph.SLOW_MARKER)
+
+
 def pytest_sessionstart(session):
     # Same rule as tests/integration: never pass by skipping everything.
     missing = [v for v in (ph.ENV_URL, ph.ENV_KEY, ph.ENV_KEY2)

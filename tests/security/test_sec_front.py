@@ -35,6 +35,8 @@ import threading
 import time
 import uuid
 
+import pytest
+
 import pyexec_http as ph
 import sec_helpers as sh
 
@@ -231,6 +233,7 @@ def _execute(code, timeout=15):
 
 # ------------------------------------------------------------ the tests
 
+@pytest.mark.slow
 def test_partial_headers_do_not_pin_the_front():
     front = _front_pid()
     before = _drops()
@@ -276,6 +279,7 @@ def test_partial_headers_do_not_pin_the_front():
     ph.assert_success(ph.execute({"code": "print('after')"}))
 
 
+@pytest.mark.slow
 def test_a_trickled_body_does_not_stall_the_front():
     # Four complete headers of the public GET /health (the front answers
     # it), then a STDIN record of 200 bytes sent a byte every 50 ms.
@@ -326,6 +330,7 @@ def _all_busy(n, within):
     return False
 
 
+@pytest.mark.slow
 def test_a_queued_request_whose_client_hung_up_takes_no_worker(workers):
     before = _drops()
     inv = str(uuid.uuid4())

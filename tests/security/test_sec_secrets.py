@@ -167,6 +167,7 @@ def _with_a_run(fn):
             ph.assert_success(fut.result())
 
 
+@pytest.mark.slow
 def test_no_process_of_the_stack_shows_the_key_in_its_environment():
     key = _key()
 
@@ -182,6 +183,7 @@ def test_no_process_of_the_stack_shows_the_key_in_its_environment():
         sorted(found))
 
 
+@pytest.mark.slow
 def test_only_the_master_and_the_workers_hold_the_key_in_memory():
     key = _key()
 

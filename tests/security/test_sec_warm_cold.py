@@ -114,6 +114,7 @@ def _diff(warm, cold):
             warm.get(k) != cold.get(k)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("zygote", ["bare", "data"])
 def test_a_warm_run_starts_in_the_cold_runs_state(stacks, zygote):
     exc, cold = _probe(COLD, data=zygote == "data")
@@ -168,6 +169,7 @@ def _keeper(s):
     return None
 
 
+@pytest.mark.slow
 def test_a_keeper_made_again_starts_cold_runs_with_one_filter(stacks):
     # The first keeper was forked before the launcher's own policy, a
     # keeper made again (the OOM killer may pick it) after it: its runs
