@@ -22,12 +22,17 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pyexec_http as ph  # noqa: E402
+import suite  # noqa: E402
 
 REQUIRED = (ph.ENV_URL, ph.ENV_KEY, ph.ENV_KEY2)
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", ph.SLOW_MARKER)
+    suite.configure(config)
+
+
+def pytest_collection_modifyitems(items):
+    suite.order(items)
 
 
 def pytest_sessionstart(session):

@@ -38,12 +38,6 @@ ENV_MASTER_PID = "PYEXEC_MASTER_PID"
 
 DEFAULT_TIMEOUT = 30.0
 
-# The marker of the tests `tests/run --quick` leaves out (the full tier runs
-# them): private stacks, faults, drains, floods, long loops.
-SLOW_MARKER = ("slow: heavy or long (a private stack, a fault, a drain, a "
-               "flood, a loop); not in tests/run --quick")
-
-
 def base_url():
     url = os.environ.get(ENV_URL, "")
     if not url:

@@ -8,8 +8,6 @@ slot (so that consecutive runs are known to share a zygote) use a private
 stack with one worker ("warm", 127.0.0.1:18093); the fallbacks use two
 more private stacks ("warmoff", "warmfail")."""
 
-import http.client
-import json
 import os
 import signal
 import time
@@ -142,30 +140,14 @@ UID_BASE = 62800
 
 
 def _req(listen, key, method, path, body=None, timeout=60):
-    host, port = listen.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=data, headers={
-            "Integrations-API-Key": key, "Content-Type": "application/json"})
-        r = conn.getresponse()
-        raw = r.read()
-        return r.status, json.loads(raw) if raw else None
-    finally:
-        conn.close()
+    return private.request(listen, method, path, body, key=key, timeout=timeout)[:2]
 
 
-def _exec(listen, key, code, **fields):
-    body = {"code": code}
-    body.update(fields)
-    status, j = _req(listen, key, "POST", "/v1/execute", body)
-    assert status == 200, (status, j)
-    return [i for i in j["response"] if i["type"] == "execution"][0]
+_exec = private.execute
 
 
 def _health(listen, key):
-    status, j = _req(listen, key, "GET", "/health")
-    return status, j
+    return _req(listen, key, "GET", "/health")
 
 
 @pytest.fixture(scope="module")
@@ -269,33 +251,16 @@ def test_fork_and_memory_bombs_end_as_cold_and_the_slot_comes_back(one):
     assert status == 200 and j["slots"][0]["warm"]["data"] == "ready", j
 
 
-def _zygotes(master):
+def _zygotes():
     """{"bare": pid, "data": pid} of the private stack's zygotes."""
-    out = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                cmd = f.read().decode(errors="replace").split("\0")
-            with open("/proc/%s/status" % d) as f:
-                st = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
-        except OSError:
-            continue
-        uids = st.get("Uid", "").split()
-        if "--zygote" not in cmd or not uids or int(uids[0]) != UID_BASE:
-            continue
-        ppid = int(st["PPid"])
-        with open("/proc/%d/cmdline" % ppid, "rb") as f:
-            if b"pyexec-launcher" not in f.read():
-                continue                # a spare, not the zygote
-        out["data" if cmd[cmd.index("--zygote") + 1] else "bare"] = int(d)
-    return out
+    status, j = _health(LISTEN, KEY)
+    assert status == 200, j
+    return private.zygotes(j["slots"][0]["launcher_pid"])
 
 
 @pytest.mark.slow
 def test_a_zygote_killed_from_outside_is_remade_with_no_failed_request(one):
-    z = _zygotes(one["master"])
+    z = _zygotes()
     assert set(z) == {"bare", "data"}, z
     os.kill(z["data"], signal.SIGKILL)
     os.kill(z["bare"], signal.SIGKILL)
@@ -313,7 +278,7 @@ def test_a_zygote_killed_from_outside_is_remade_with_no_failed_request(one):
     else:
         pytest.fail("the data zygote did not come back")
     assert seen_cold
-    z2 = _zygotes(one["master"])
+    z2 = _zygotes()
     assert set(z2) == {"bare", "data"} and not set(z2.values()) & set(z.values()), (z, z2)
     with open(os.path.join(one["run_dir"], "pyexec.log"), errors="replace") as f:
         assert "the data zygote ended (status 9)" in f.read()

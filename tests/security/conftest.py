@@ -29,10 +29,15 @@ for _d in (HERE, INTEGRATION):
 
 import pyexec_http as ph  # noqa: E402
 import sec_helpers as sh  # noqa: E402
+import suite  # noqa: E402
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", ph.SLOW_MARKER)
+    suite.configure(config)
+
+
+def pytest_collection_modifyitems(items):
+    suite.order(items)
 
 
 def pytest_sessionstart(session):
