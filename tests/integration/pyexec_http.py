@@ -43,7 +43,7 @@ def base_url():
     if not url:
         raise RuntimeError(
             ENV_URL + " is not set: the integration tests need a live stack "
-            "(run them with `scripts/dev test`, or export PYEXEC_URL, "
+            "(run them with `tests/run`, or export PYEXEC_URL, "
             "PYEXEC_TEST_KEY and PYEXEC_TEST_KEY2)")
     return url
 

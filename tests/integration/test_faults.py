@@ -15,7 +15,7 @@ import pytest
 
 import faults
 
-# slow: not in tests/run --quick (tests/README.md)
+# slow: not in tests/run --quick (tests/integration/suite.py)
 pytestmark = pytest.mark.slow
 
 

@@ -1,6 +1,6 @@
 """POST /v1/generate-and-execute against the fake LLM (tests/fake-llm).
 
-The stack's model is the fake that `scripts/dev test` starts (PYEXEC_LLM_URL,
+The stack's model is the fake that `tests/run` starts (PYEXEC_LLM_URL,
 key PYEXEC_TEST_LLM_KEY, PYEXEC_LLM_TIMEOUT=5); each test picks the fake's
 behaviour with a "[mode:NAME]" marker in its query and finds its own requests
 in the fake's log by a unique token.  Two private stacks cover the settings

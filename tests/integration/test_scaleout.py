@@ -372,7 +372,7 @@ def test_docs_firewall_keeps_all_but_nginx_off_the_fastcgi_port():
 exec /usr/bin/python3 - <<'PY'
 import socket
 
-# slow: not in tests/run --quick (tests/README.md)
+# slow: not in tests/run --quick (tests/integration/suite.py)
 pytestmark = pytest.mark.slow
 srv = socket.socket()
 srv.bind(("127.0.0.1", 9000))

@@ -22,7 +22,7 @@ import pytest
 
 import private_stack as private
 
-# slow: not in tests/run --quick (tests/README.md)
+# slow: not in tests/run --quick (tests/integration/suite.py)
 pytestmark = pytest.mark.slow
 
 KEY = "retire-key-1"

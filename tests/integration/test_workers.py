@@ -9,7 +9,7 @@ import pytest
 
 import pyexec_http as ph
 
-# slow: not in tests/run --quick (tests/README.md)
+# slow: not in tests/run --quick (tests/integration/suite.py)
 pytestmark = pytest.mark.slow
 
 SERVER_ERRORS = {500: "internal_error", 502: "bad_gateway",

@@ -16,7 +16,7 @@ import pytest
 
 import private_stack as private
 
-# slow: not in tests/run --quick (tests/README.md)
+# slow: not in tests/run --quick (tests/integration/suite.py)
 pytestmark = pytest.mark.slow
 
 LISTEN = "127.0.0.1:18981"

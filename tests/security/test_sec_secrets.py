@@ -38,7 +38,7 @@ def _key():
     key = os.environ.get("PYEXEC_TEST_LLM_KEY") or ""
     if not key:
         pytest.fail("PYEXEC_TEST_LLM_KEY is not set: the stack's LLM key "
-                    "(scripts/dev test exports it)")
+                    "(tests/run exports it)")
     return key.encode()
 
 
