@@ -89,21 +89,28 @@ def execute(listen, key, code, **fields):
     return [i for i in j["response"] if i["type"] == "execution"][0]
 
 
+def children(pid):
+    """The pids of pid's children ([] when it is gone)."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
 def zygotes(launcher):
     """{"bare": host pid, "data": host pid}: the zygotes of the slot whose
     launcher is launcher (its children on the runner with --zygote; an
     empty preload is the bare one's)."""
-    with open("/proc/%d/task/%d/children" % (launcher, launcher)) as f:
-        kids = f.read().split()
     out = {}
-    for k in kids:
+    for p in children(launcher):
         try:
-            with open("/proc/%s/cmdline" % k, "rb") as f:
+            with open("/proc/%d/cmdline" % p, "rb") as f:
                 cmd = f.read().decode(errors="replace").split("\0")
         except OSError:
             continue
         if "--zygote" in cmd:
-            out["data" if cmd[cmd.index("--zygote") + 1] else "bare"] = int(k)
+            out["data" if cmd[cmd.index("--zygote") + 1] else "bare"] = p
     return out
 
 

@@ -38,6 +38,7 @@ import pytest
 import pyexec_fcgi as fcgi
 import pyexec_http as ph
 import sec_helpers as sh
+from private_stack import children as _children
 
 show = ph.show
 
@@ -86,14 +87,6 @@ PARTIALS = [
 
 
 # ------------------------------------------------------------ the front
-
-def _children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
 
 def _comm(pid):
     try:
