@@ -31,6 +31,9 @@ import private_stack as private
 from private_stack import comm, running
 from private_stack import instance_cgroups as cgroups_of
 
+# slow: not in tests/run --quick (tests/integration/suite.py)
+pytestmark = pytest.mark.slow
+
 KEY = "scaleout-key-3f9d"
 # Several clients: nginx sends each client's requests to one backend
 # (`hash $pyexec_affinity consistent`, for its workspaces); each thread
@@ -371,9 +374,6 @@ def test_docs_firewall_keeps_all_but_nginx_off_the_fastcgi_port():
         c.replace("10.0.0.5", "127.0.0.5") for c in cmds) + "\n" + r'''
 exec /usr/bin/python3 - <<'PY'
 import socket
-
-# slow: not in tests/run --quick (tests/integration/suite.py)
-pytestmark = pytest.mark.slow
 srv = socket.socket()
 srv.bind(("127.0.0.1", 9000))
 srv.listen(8)
