@@ -1,6 +1,6 @@
 """The playground (GET /playground) in a real headless Chromium.
 
-Needs a live stack whose model is tests/fake-llm (`scripts/dev test` runs
+Needs a live stack whose model is tests/fake-llm (`tests/run` runs
 this file as its browser step; docs/playground.md says how to run it alone):
   PYEXEC_URL       e.g. http://127.0.0.1:18080
   PYEXEC_TEST_KEY  a valid API key

@@ -1,7 +1,7 @@
 """pytest set-up for the pyexec integration tests.
 
 The tests drive a live stack (nginx -> spawn-fcgi -> pyexec-fcgi) started by
-`scripts/dev test`, which exports:
+`tests/run`, which exports:
   PYEXEC_URL         e.g. http://127.0.0.1:18080
   PYEXEC_TEST_KEY    a valid API key
   PYEXEC_TEST_KEY2   a second valid API key (used up by the rate-limit test)
@@ -22,8 +22,17 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pyexec_http as ph  # noqa: E402
+import suite  # noqa: E402
 
 REQUIRED = (ph.ENV_URL, ph.ENV_KEY, ph.ENV_KEY2)
+
+
+def pytest_configure(config):
+    suite.configure(config)
+
+
+def pytest_collection_modifyitems(items):
+    suite.order(items)
 
 
 def pytest_sessionstart(session):
@@ -31,7 +40,7 @@ def pytest_sessionstart(session):
     if missing:
         pytest.exit(
             "pyexec integration tests: %s not set. These tests need a live "
-            "stack: run them through `scripts/dev test`, or start the stack "
+            "stack: run them through `tests/run`, or start the stack "
             "and export PYEXEC_URL, PYEXEC_TEST_KEY, PYEXEC_TEST_KEY2, "
             "PYEXEC_RUN_DIR and PYEXEC_MASTER_PID." % ", ".join(missing),
             returncode=1)
@@ -75,7 +84,7 @@ def run_dir():
     d = os.environ.get(ph.ENV_RUN_DIR)
     if not d:
         pytest.fail(ph.ENV_RUN_DIR + " is not set: the log tests need the "
-                    "run dir (scripts/dev test exports it)")
+                    "run dir (tests/run exports it)")
     path = os.path.join(d, "pyexec.log")
     if not os.path.isfile(path):
         pytest.fail("no service log at " + path)
@@ -86,7 +95,7 @@ def run_dir():
 def master_pid():
     v = os.environ.get(ph.ENV_MASTER_PID)
     if not v:
-        pytest.fail(ph.ENV_MASTER_PID + " is not set (scripts/dev test "
+        pytest.fail(ph.ENV_MASTER_PID + " is not set (tests/run "
                     "exports it)")
     pid = int(v)
     assert os.path.exists("/proc/%d" % pid), (

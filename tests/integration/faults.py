@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 
-from private_stack import comm, running as alive  # noqa: F401 (used by tests)
+from private_stack import children, comm, running as alive, zygotes  # noqa: F401 (used by tests)
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LISTEN = "127.0.0.1:18750"
@@ -333,14 +333,6 @@ def store_fds(pid):
     return other + max(0, roots - cached), cached
 
 
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
 def held(stack, view):
     """What the service holds that must not grow: the descriptors of the
     master, the front, the store and the guard, its cgroups and the host's
@@ -403,20 +395,6 @@ def leaks(before, after):
 
 
 # ------------------------------------------------------------------- faults
-
-def zygotes(launcher):
-    """{"bare": pid, "data": pid}: the launcher's zygote children."""
-    out = {}
-    for p in children(launcher):
-        try:
-            with open("/proc/%d/cmdline" % p, "rb") as f:
-                cmd = f.read().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if "--zygote" in cmd:
-            out["data" if cmd[cmd.index("--zygote") + 1] else "bare"] = p
-    return out
-
 
 def _rm_run_cgroup(launcher, slot):
     """Removes slot's run/ cgroup in every hierarchy, as a cleanup tool

@@ -2,7 +2,7 @@
 it received, the envelopes of /v1/generate-and-execute and of /v1/execute
 with validate_code, and private stacks with other LLM settings.
 
-`scripts/dev test` starts tests/fake-llm/server.py and exports:
+`tests/run` starts tests/fake-llm/server.py and exports:
   PYEXEC_LLM_URL        http://127.0.0.1:<port>/v1 (the stack's model)
   PYEXEC_LLM_API_KEY    the stack's LLM key (also as PYEXEC_TEST_LLM_KEY)
   PYEXEC_TEST_LLM_KEY   the same key, for the tests
@@ -44,11 +44,11 @@ REVIEW_CONCERNS = ["reads /etc/shadow (fake review)",
 
 
 def require_env():
-    """Fail (never skip) when scripts/dev test did not set the LLM up."""
+    """Fail (never skip) when tests/run did not set the LLM up."""
     missing = [v for v in (ENV_LLM_KEY, ENV_LLM_LOG, ENV_LLM_URL,
                            ENV_LLM_TIMEOUT) if not os.environ.get(v)]
     if missing:
-        pytest.fail("the LLM tests need the fake LLM that `scripts/dev test` "
+        pytest.fail("the LLM tests need the fake LLM that `tests/run` "
                     "starts: %s not set" % ", ".join(missing))
     if not os.path.isfile(os.environ[ENV_LLM_LOG]):
         pytest.fail("no fake LLM log at " + os.environ[ENV_LLM_LOG])

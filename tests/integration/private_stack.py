@@ -3,6 +3,8 @@
 up with `scripts/dev up --detach` in its own run dir, with its own listen
 address, key, cgroup instance and run uids."""
 
+import http.client
+import json
 import os
 import shutil
 import subprocess
@@ -48,6 +50,68 @@ def up(settings, prefix):
 def down(env, run_dir):
     dev("down", env=env)
     shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def request(listen, method, path, body=None, key=None, timeout=60,
+            source=None, headers=None, text=False):
+    """One HTTP request to the stack at listen ("HOST:PORT") with API key
+    key (none: keyless), from address source; (status, JSON body,
+    {lower-case header: value}).  The JSON is None when the body is empty
+    or not JSON (text=True: then the body as text)."""
+    host, port = listen.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout,
+                                      source_address=(source, 0) if source else None)
+    hdrs = {"Content-Type": "application/json"}
+    if key is not None:
+        hdrs["Integrations-API-Key"] = key
+    hdrs.update(headers or {})
+    try:
+        conn.request(method, path, body=json.dumps(body).encode()
+                     if body is not None else None, headers=hdrs)
+        r = conn.getresponse()
+        raw = r.read()
+        try:
+            j = json.loads(raw) if raw else None
+        except ValueError:
+            j = raw.decode(errors="replace") if text else None
+        return r.status, j, dict((k.lower(), v) for k, v in r.getheaders())
+    finally:
+        conn.close()
+
+
+def execute(listen, key, code, **fields):
+    """POST /v1/execute of code (and fields) to the stack at listen; its
+    execution item (the answer must be 200)."""
+    body = {"code": code}
+    body.update(fields)
+    status, j, _ = request(listen, "POST", "/v1/execute", body, key=key)
+    assert status == 200, (status, j)
+    return [i for i in j["response"] if i["type"] == "execution"][0]
+
+
+def children(pid):
+    """The pids of pid's children ([] when it is gone)."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def zygotes(launcher):
+    """{"bare": host pid, "data": host pid}: the zygotes of the slot whose
+    launcher is launcher (its children on the runner with --zygote; an
+    empty preload is the bare one's)."""
+    out = {}
+    for p in children(launcher):
+        try:
+            with open("/proc/%d/cmdline" % p, "rb") as f:
+                cmd = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "--zygote" in cmd:
+            out["data" if cmd[cmd.index("--zygote") + 1] else "bare"] = p
+    return out
 
 
 def rm_cgroups(instance):

@@ -13,10 +13,15 @@ import json
 import os
 import re
 import socket
-import struct
 import subprocess
+import sys
 import time
 import urllib.parse
+
+# scripts/pyexec_fcgi.py: the one FastCGI client (scripts/dev's too)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "scripts"))
+import pyexec_fcgi  # noqa: E402
 
 UUID4_RE = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -33,13 +38,12 @@ ENV_MASTER_PID = "PYEXEC_MASTER_PID"
 
 DEFAULT_TIMEOUT = 30.0
 
-
 def base_url():
     url = os.environ.get(ENV_URL, "")
     if not url:
         raise RuntimeError(
             ENV_URL + " is not set: the integration tests need a live stack "
-            "(run them with `scripts/dev test`, or export PYEXEC_URL, "
+            "(run them with `tests/run`, or export PYEXEC_URL, "
             "PYEXEC_TEST_KEY and PYEXEC_TEST_KEY2)")
     return url
 
@@ -376,35 +380,7 @@ def backend_secret(run_dir=None):
     path = os.environ.get("PYEXEC_BACKEND_SECRET_FILE") if run_dir is None else None
     if not path:
         path = os.path.join(run_dir or os.environ[ENV_RUN_DIR], "backend-secret")
-    with open(path, "rb") as f:
-        return f.read().strip()
-
-
-def _fcgi_len(n):
-    return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
-
-
-def fcgi_params(params):
-    """The PARAMS stream's bytes of a list of (name, value) pairs (str or
-    bytes; a repeated name is sent as often as it is listed)."""
-    out = b""
-    for k, v in params:
-        k = k.encode() if isinstance(k, str) else k
-        v = v.encode() if isinstance(v, str) else v
-        out += _fcgi_len(len(k)) + _fcgi_len(len(v)) + k + v
-    return out
-
-
-def fcgi_record(rtype, content=b"", rid=1):
-    return struct.pack(">BBHHBx", 1, rtype, rid, len(content), 0) + content
-
-
-def fcgi_stream(rtype, data, rid=1):
-    """data as records of rtype, ending with the empty one."""
-    out = b""
-    for i in range(0, len(data), 65535):
-        out += fcgi_record(rtype, data[i:i + 65535], rid)
-    return out + fcgi_record(rtype, b"", rid)
+    return pyexec_fcgi.read_secret(path)
 
 
 def fcgi_request_bytes(method, path, params=(), body=b"", secret=None,
@@ -420,60 +396,20 @@ def fcgi_request_bytes(method, path, params=(), body=b"", secret=None,
     base += list(params)
     if secret is not None:
         base.append(("PYEXEC_BACKEND_SECRET", secret))
-    return (fcgi_record(1, struct.pack(">HB5x", 1, 0))
-            + fcgi_stream(4, fcgi_params(base)) + fcgi_stream(5, body))
-
-
-def fcgi_connect(addr, timeout=DEFAULT_TIMEOUT):
-    """A connection to a backend: "unix:PATH" or "HOST:PORT"."""
-    if addr.startswith("unix:"):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        s.connect(addr[5:])
-        return s
-    host, port = addr.rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=timeout)
+    return pyexec_fcgi.request(base, body)
 
 
 def fcgi_raw(addr, data, timeout=DEFAULT_TIMEOUT):
-    """Sends data (FastCGI records) to the backend at addr; returns every
-    byte it answered until it closed."""
-    s = fcgi_connect(addr, timeout)
-    try:
-        s.sendall(data)
-        out = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                return out
-            out += d
-    finally:
-        s.close()
-
-
-def fcgi_exchange(addr, data, timeout=DEFAULT_TIMEOUT):
-    """fcgi_raw()'s answer as a Response (status 0 when none came)."""
-    return fcgi_response(fcgi_raw(addr, data, timeout))
+    """Sends data (FastCGI records) to the backend at addr ("unix:PATH"
+    or "HOST:PORT"); returns every byte it answered until it closed."""
+    return pyexec_fcgi.exchange(addr, data, timeout)
 
 
 def fcgi_response(out):
-    """The Response of a backend's FastCGI records (their STDOUT)."""
-    stdout, i = b"", 0
-    while i + 8 <= len(out):
-        _, t, _, n, pad = struct.unpack(">BBHHB", out[i:i + 7])
-        if t == 6:
-            stdout += out[i + 8:i + 8 + n]
-        i += 8 + n + pad
-    head, _, body = stdout.partition(b"\r\n\r\n")
-    status, reason, headers = 0, "", []
-    for line in head.decode("latin-1").split("\r\n"):
-        name, _, value = line.partition(":")
-        if name.lower() == "status":
-            code, _, reason = value.strip().partition(" ")
-            status = int(code)
-        elif name:
-            headers.append((name, value.strip()))
-    return Response(status, reason, headers, body)
+    """The Response of a backend's FastCGI records (their STDOUT; status 0
+    when none came)."""
+    status, reason, headers, body = pyexec_fcgi.split_http(pyexec_fcgi.stdout_of(out))
+    return Response(status or 0, reason, headers, body)
 
 
 def fcgi(addr, method, path, params=(), body=b"", secret=None, query="",
@@ -482,5 +418,5 @@ def fcgi(addr, method, path, params=(), body=b"", secret=None, query="",
     by the caller: with secret=backend_secret(), as nginx does)."""
     if body is not None and not isinstance(body, (bytes, bytearray)):
         body = json.dumps(body).encode()
-    return fcgi_exchange(addr, fcgi_request_bytes(
-        method, path, params, body or b"", secret, query), timeout)
+    return fcgi_response(fcgi_raw(addr, fcgi_request_bytes(
+        method, path, params, body or b"", secret, query), timeout))

@@ -15,6 +15,9 @@ import pytest
 
 import faults
 
+# slow: not in tests/run --quick (tests/integration/suite.py)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def stack():

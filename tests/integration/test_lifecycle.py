@@ -163,6 +163,7 @@ def _wait_healthy(n, within=20):
     raise AssertionError("not healthy within %ds: %s" % (within, ph.show(r)))
 
 
+@pytest.mark.slow
 def test_health_503_when_slots_do_not_answer(private_stack):
     before = _wait_healthy(2)
     launchers = [s["launcher_pid"] for s in before["slots"]]
@@ -205,6 +206,7 @@ def test_launcher_death_remakes_the_slot(private_stack):
         assert ok.status == 200 and ok.json["response"][1]["stdout"] == "alive\n", ph.show(ok)
 
 
+@pytest.mark.slow
 def test_sigterm_drains_then_nginx_answers_502(private_stack):
     _wait_healthy(2)
     result = {}

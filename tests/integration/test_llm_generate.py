@@ -1,6 +1,6 @@
 """POST /v1/generate-and-execute against the fake LLM (tests/fake-llm).
 
-The stack's model is the fake that `scripts/dev test` starts (PYEXEC_LLM_URL,
+The stack's model is the fake that `tests/run` starts (PYEXEC_LLM_URL,
 key PYEXEC_TEST_LLM_KEY, PYEXEC_LLM_TIMEOUT=5); each test picks the fake's
 behaviour with a "[mode:NAME]" marker in its query and finds its own requests
 in the fake's log by a unique token.  Two private stacks cover the settings
@@ -142,6 +142,7 @@ def test_429_is_retried_after_retry_after():
     lh.assert_usage_matches(usage, recs)
 
 
+@pytest.mark.slow
 def test_slow_model_is_llm_timeout():
     t0 = time.monotonic()
     resp, tok, q = _single("slow")
@@ -369,6 +370,7 @@ def test_no_key_is_llm_not_configured(stack_without_key):
     assert lh.fake_records(tok) == [], "the model was asked without a key"
 
 
+@pytest.mark.slow
 def test_connection_refused_is_llm_unavailable(stack_refused):
     st = stack_refused
     t0 = time.monotonic()
@@ -437,6 +439,7 @@ def stack_tls(tls_fake):
                                  "PYEXEC_LLM_TIMEOUT": "5"})
 
 
+@pytest.mark.slow
 def test_tls_certificate_is_verified(stack_tls, tls_fake):
     """A model behind a certificate nobody vouches for is not talked to:
     the handshake fails before any HTTP, so the key never leaves."""

@@ -108,6 +108,7 @@ def assert_refused_unreviewed(resp, marker, reason):
     assert marker not in resp.text, "the code ran: " + ph.show(resp)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode,reason", SKIPPED, ids=[m for m, _ in SKIPPED])
 def test_review_unavailable_is_skipped_and_nothing_runs(mode, reason):
     resp, tok, code, marker, elapsed = _validated(mode)
@@ -212,6 +213,7 @@ def test_no_model_runs_when_the_operator_says(stack_without_model_run):
     assert lh.fake_records(tok) == [], "the model was asked without a key"
 
 
+@pytest.mark.slow
 def test_a_bad_setting_refuses_to_start():
     app = os.environ.get("PYEXEC_FCGI") or os.path.join(
         lh.TOP, "build", "fcgi-app", "pyexec-fcgi")

@@ -118,6 +118,7 @@ def test_only_allowed_addresses_without_a_key():
     assert _metrics(source="127.0.0.1").status == 200
 
 
+@pytest.mark.slow
 def test_counters_survive_a_worker_restart():
     key = 'pyexec_requests_total{route="/v1/execute",status="200"}'
     ph.assert_success(ph.execute({"code": "print(1)"}))
@@ -169,6 +170,7 @@ def _query(expr):
     return j["data"]["result"]
 
 
+@pytest.mark.slow
 def test_a_real_prometheus_scrapes_the_run_counter(prometheus):
     expr = 'pyexec_runs_total{job="pyexec",outcome="completed"}'
     deadline = time.monotonic() + 60

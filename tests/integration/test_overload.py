@@ -19,6 +19,9 @@ import pytest
 import private_stack as private
 import pyexec_http as ph
 
+# slow: not in tests/run --quick (tests/integration/suite.py)
+pytestmark = pytest.mark.slow
+
 LISTEN = "127.0.0.1:18097"
 KEY = "overload-key-1"
 INSTANCE = "overload"

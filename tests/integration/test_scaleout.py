@@ -31,6 +31,9 @@ import private_stack as private
 from private_stack import comm, running
 from private_stack import instance_cgroups as cgroups_of
 
+# slow: not in tests/run --quick (tests/integration/suite.py)
+pytestmark = pytest.mark.slow
+
 KEY = "scaleout-key-3f9d"
 # Several clients: nginx sends each client's requests to one backend
 # (`hash $pyexec_affinity consistent`, for its workspaces); each thread

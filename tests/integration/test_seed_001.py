@@ -4,6 +4,8 @@ inside the sandbox) and the input length limit."""
 
 import re
 
+import pytest
+
 import pyexec_http as ph
 
 EXEC = "/system/python_executor/execute_code/invoke"
@@ -45,6 +47,7 @@ def test_readme_generating_and_executing():
         assert m.endswith("The result of the execution is:\n\nfake-llm-ok"), m
 
 
+@pytest.mark.slow
 def test_readme_error_messages():
     assert _msg(EXEC, {"code": "import os\nprint(os.getcwd())"}) == \
         "Invalid input: Potentially unsafe code detected"

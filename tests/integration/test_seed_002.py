@@ -1,6 +1,8 @@
 """Seed 002 (Flask + nsjail): POST /execute with {"script"} whose main() is
 called; every example of its README and its error responses."""
 
+import pytest
+
 import pyexec_http as ph
 
 
@@ -67,6 +69,7 @@ def test_readme_error_handling_example():
     assert e == "Script execution error: This is a test error", e
 
 
+@pytest.mark.slow
 def test_readme_error_responses():
     assert _err({"script": "print('no main')"}, 400) == "Script must contain a main() function"
     assert _err("this is not json", 400) == "Request must be JSON"

@@ -24,6 +24,9 @@ import pytest
 
 import private_stack as private
 
+# slow: not in tests/run --quick (tests/integration/suite.py)
+pytestmark = pytest.mark.slow
+
 LISTEN = "127.0.0.1:18983"
 KEY = "nvidia-key-1"
 SETTINGS = {

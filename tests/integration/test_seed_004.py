@@ -1,6 +1,8 @@
 """Seed 004 (FastAPI execution agent): POST /api/v1/execute, every example
 of its README, and its 422s."""
 
+import pytest
+
 import pyexec_http as ph
 
 
@@ -38,6 +40,7 @@ def test_readme_error_handling():
     assert "NameError: name 'undefined_variable' is not defined" in j["stderr"], j
 
 
+@pytest.mark.slow
 def test_readme_timeout_test():
     j = _ok({"code": "import time\ntime.sleep(10)", "timeout": 2})
     assert j["status"] == "timeout" and j["return_code"] == -9, j

@@ -8,8 +8,6 @@ slot (so that consecutive runs are known to share a zygote) use a private
 stack with one worker ("warm", 127.0.0.1:18093); the fallbacks use two
 more private stacks ("warmoff", "warmfail")."""
 
-import http.client
-import json
 import os
 import signal
 import time
@@ -110,6 +108,7 @@ def test_the_ibm_policy_applies_to_modules_the_zygote_has_loaded():
             "Invalid input: Potentially unsafe code detected", (code, resp.json)
 
 
+@pytest.mark.slow
 def test_back_to_back_runs_from_many_clients_all_complete():
     # Spares are taken while still warming up when requests come faster
     # than they are made (a spare's socket then reports ECONNRESET once
@@ -148,30 +147,14 @@ WARM_INSTANCE = os.environ.get("PYEXEC_TEST_WARM_INSTANCE", "warm")
 
 
 def _req(listen, key, method, path, body=None, timeout=60):
-    host, port = listen.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=data, headers={
-            "Integrations-API-Key": key, "Content-Type": "application/json"})
-        r = conn.getresponse()
-        raw = r.read()
-        return r.status, json.loads(raw) if raw else None
-    finally:
-        conn.close()
+    return private.request(listen, method, path, body, key=key, timeout=timeout)[:2]
 
 
-def _exec(listen, key, code, **fields):
-    body = {"code": code}
-    body.update(fields)
-    status, j = _req(listen, key, "POST", "/v1/execute", body)
-    assert status == 200, (status, j)
-    return [i for i in j["response"] if i["type"] == "execution"][0]
+_exec = private.execute
 
 
 def _health(listen, key):
-    status, j = _req(listen, key, "GET", "/health")
-    return status, j
+    return _req(listen, key, "GET", "/health")
 
 
 def _health_until(listen, key, pred, within=15):
@@ -204,6 +187,7 @@ def _run1(code, **fields):
     return _exec(LISTEN, KEY, code, **fields)
 
 
+@pytest.mark.slow
 def test_a_module_that_fails_to_import_is_logged_and_left_out(one):
     status, j = _health(LISTEN, KEY)
     assert status == 200, j
@@ -273,6 +257,7 @@ def test_what_a_run_changes_does_not_reach_the_next_run(one):
         assert ex["stdout"] == "DataFrame True False [1] False 1 True\n", ex
 
 
+@pytest.mark.slow
 def test_fork_and_memory_bombs_end_as_cold_and_the_slot_comes_back(one):
     ex = _run1("import os\nwhile True:\n    try:\n        os.fork()\n"
                "    except OSError:\n        pass\n", timeout=2)
@@ -287,32 +272,16 @@ def test_fork_and_memory_bombs_end_as_cold_and_the_slot_comes_back(one):
     assert status == 200 and j["slots"][0]["warm"]["data"] == "ready", j
 
 
-def _zygotes(master):
+def _zygotes():
     """{"bare": pid, "data": pid} of the private stack's zygotes."""
-    out = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                cmd = f.read().decode(errors="replace").split("\0")
-            with open("/proc/%s/status" % d) as f:
-                st = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
-        except OSError:
-            continue
-        uids = st.get("Uid", "").split()
-        if "--zygote" not in cmd or not uids or int(uids[0]) != UID_BASE:
-            continue
-        ppid = int(st["PPid"])
-        with open("/proc/%d/cmdline" % ppid, "rb") as f:
-            if b"pyexec-launcher" not in f.read():
-                continue                # a spare, not the zygote
-        out["data" if cmd[cmd.index("--zygote") + 1] else "bare"] = int(d)
-    return out
+    status, j = _health(LISTEN, KEY)
+    assert status == 200, j
+    return private.zygotes(j["slots"][0]["launcher_pid"])
 
 
+@pytest.mark.slow
 def test_a_zygote_killed_from_outside_is_remade_with_no_failed_request(one):
-    z = _zygotes(one["master"])
+    z = _zygotes()
     assert set(z) == {"bare", "data"}, z
     os.kill(z["data"], signal.SIGKILL)
     os.kill(z["bare"], signal.SIGKILL)
@@ -330,7 +299,7 @@ def test_a_zygote_killed_from_outside_is_remade_with_no_failed_request(one):
     else:
         pytest.fail("the data zygote did not come back")
     assert seen_cold
-    z2 = _zygotes(one["master"])
+    z2 = _zygotes()
     assert set(z2) == {"bare", "data"} and not set(z2.values()) & set(z.values()), (z, z2)
     with open(os.path.join(one["run_dir"], "pyexec.log"), errors="replace") as f:
         assert "the data zygote ended (status 9)" in f.read()
@@ -346,6 +315,7 @@ def _fallback_stack(name, listen, uid_base, settings):
     return private.up(s, "pyexec-%s-" % name)
 
 
+@pytest.mark.slow
 def test_warm_off_runs_every_run_cold():
     env, run_dir, _ = _fallback_stack(WARM_INSTANCE + "off", OFF_LISTEN,
                                       UID_BASE + 20,
@@ -364,6 +334,7 @@ def test_warm_off_runs_every_run_cold():
         private.rm_cgroups(WARM_INSTANCE + "off")
 
 
+@pytest.mark.slow
 def test_a_zygote_that_cannot_start_leaves_the_slot_cold_and_says_so():
     # Not our library: python cannot find pyexec_zygote_serve in it.
     env, run_dir, _ = _fallback_stack(

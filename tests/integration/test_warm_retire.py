@@ -14,8 +14,6 @@ has others.
 Private stacks with one worker: 127.0.0.1:18783 (PYEXEC_WARM_MAX_RUNS=3)
 and 127.0.0.1:18784 (PYEXEC_WARM_MAX_AGE=3, no data zygote)."""
 
-import http.client
-import json
 import os
 import re
 import time
@@ -23,6 +21,9 @@ import time
 import pytest
 
 import private_stack as private
+
+# slow: not in tests/run --quick (tests/integration/suite.py)
+pytestmark = pytest.mark.slow
 
 KEY = "retire-key-1"
 RUNS = {"listen": "127.0.0.1:18783", "instance": "wretire", "uid": 67540}
@@ -50,20 +51,8 @@ SECRETS = FINGERPRINT % (
 
 
 def _req(listen, method, path, body=None, timeout=60):
-    host, port = listen.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=data, headers={
-            "Integrations-API-Key": KEY, "Content-Type": "application/json"})
-        r = conn.getresponse()
-        raw = r.read()
-        try:
-            return r.status, json.loads(raw) if raw else None
-        except ValueError:
-            return r.status, raw.decode(errors="replace")
-    finally:
-        conn.close()
+    return private.request(listen, method, path, body, key=KEY, timeout=timeout,
+                           text=True)[:2]
 
 
 def _run(s, code):
@@ -87,21 +76,8 @@ def _slot(s):
 
 
 def _zygote_pids(s):
-    """{"bare": host pid, "data": host pid}: the launcher's children on
-    the runner with --zygote (an empty preload for the bare one)."""
-    launcher = _slot(s)["launcher_pid"]
-    with open("/proc/%d/task/%d/children" % (launcher, launcher)) as f:
-        kids = f.read().split()
-    out = {}
-    for k in kids:
-        try:
-            with open("/proc/%s/cmdline" % k, "rb") as f:
-                cmd = f.read().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if "--zygote" in cmd:
-            out["data" if cmd[cmd.index("--zygote") + 1] else "bare"] = int(k)
-    return out
+    """{"bare": host pid, "data": host pid} of the stack's one slot."""
+    return private.zygotes(_slot(s)["launcher_pid"])
 
 
 def _retirements(s):

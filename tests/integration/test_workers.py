@@ -5,7 +5,12 @@ import os
 import signal
 import time
 
+import pytest
+
 import pyexec_http as ph
+
+# slow: not in tests/run --quick (tests/integration/suite.py)
+pytestmark = pytest.mark.slow
 
 SERVER_ERRORS = {500: "internal_error", 502: "bad_gateway",
                  503: "service_unavailable", 504: "gateway_timeout"}

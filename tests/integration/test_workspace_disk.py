@@ -29,6 +29,9 @@ import pytest
 
 import private_stack as private
 
+# slow: not in tests/run --quick (tests/integration/suite.py)
+pytestmark = pytest.mark.slow
+
 DISK_MB = 128
 MIN_FREE_MB = 32
 KEYS = ("wsdisk-key-1", "wsdisk-key-2")
@@ -93,22 +96,8 @@ def rate(disk):
 
 
 def _req(stack, method, path, body=None, key=0, timeout=60):
-    host, port = stack["listen"].rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        conn.request(method, path, body=json.dumps(body).encode()
-                     if body is not None else None,
-                     headers={"Content-Type": "application/json",
-                              "Integrations-API-Key": stack["keys"][key]})
-        r = conn.getresponse()
-        raw = r.read()
-        try:
-            j = json.loads(raw)
-        except ValueError:
-            j = None
-        return r.status, j, dict((k.lower(), v) for k, v in r.getheaders())
-    finally:
-        conn.close()
+    return private.request(stack["listen"], method, path, body,
+                           key=stack["keys"][key], timeout=timeout)
 
 
 def _native(stack, session, code="print(1)", key=0):

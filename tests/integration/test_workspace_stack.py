@@ -16,6 +16,9 @@ import pytest
 
 import private_stack as private
 
+# slow: not in tests/run --quick (tests/integration/suite.py)
+pytestmark = pytest.mark.slow
+
 LISTEN = "127.0.0.1:18981"
 KEY = "wsstack-key-1"
 UID_BASE = 70600
@@ -42,25 +45,8 @@ def stack():
 
 def _req(method, path, body=None, key=None, source="127.0.0.1", headers=None,
          timeout=40):
-    host, port = LISTEN.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout,
-                                      source_address=(source, 0))
-    hdrs = {"Content-Type": "application/json"}
-    if key is not None:
-        hdrs["Integrations-API-Key"] = key
-    hdrs.update(headers or {})
-    data = json.dumps(body).encode() if body is not None else None
-    try:
-        conn.request(method, path, body=data, headers=hdrs)
-        r = conn.getresponse()
-        raw = r.read()
-        try:
-            j = json.loads(raw)
-        except ValueError:
-            j = None
-        return r.status, j, dict((k.lower(), v) for k, v in r.getheaders())
-    finally:
-        conn.close()
+    return private.request(LISTEN, method, path, body, key=key, timeout=timeout,
+                           source=source, headers=headers)
 
 
 def _seed003(code, **kw):

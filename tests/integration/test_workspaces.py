@@ -14,6 +14,8 @@ import threading
 import time
 import uuid
 
+import pytest
+
 import pyexec_http as ph
 
 
@@ -173,6 +175,7 @@ def _background(fn):
     return t, out
 
 
+@pytest.mark.slow
 def test_delete_while_in_use_is_409_and_the_workspace_survives():
     s = _sess("busydel")
     _exec({"session_id": s, "code": "open('keep', 'w').write('x')"})

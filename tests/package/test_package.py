@@ -34,12 +34,17 @@ import shutil
 import signal
 import socket
 import stat
-import struct
 import subprocess
+import sys
 import tempfile
 import time
 
 import pytest
+
+# scripts/pyexec_fcgi.py: the one FastCGI client
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "scripts"))
+import pyexec_fcgi as fcgi  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PKG_DIR = os.environ.get("PYEXEC_PACKAGE_DIR") or os.path.join(TOP, "run", "package")
@@ -1088,18 +1093,12 @@ def test_service_started_as_the_unit_says_answers_through_nginx(
 def forge_as_www_data(sock, path, body):
     """POST path to the FastCGI socket from a child running as www-data,
     with what nginx sends but PYEXEC_BACKEND_SECRET; (status, error code)."""
-    def nv(k, v):
-        return bytes([len(k), len(v)]) + k + v if len(v) < 128 else b""
-
-    def rec(t, c=b""):
-        return struct.pack(">BBHHBx", 1, t, 1, len(c), 0) + c
     body = body.encode()
-    params = b"".join(nv(k.encode(), v.encode()) for k, v in (
+    data = fcgi.request((
         ("REQUEST_METHOD", "POST"), ("DOCUMENT_URI", path),
         ("CONTENT_TYPE", "application/json"), ("CONTENT_LENGTH", str(len(body))),
         ("PYEXEC_KEY_VALID", "1"), ("PYEXEC_CLIENT", "k:000000000000"),
-        ("REMOTE_ADDR", "127.0.0.1")))
-    data = rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4) + rec(5, body) + rec(5)
+        ("REMOTE_ADDR", "127.0.0.1")), body)
     www = pwd.getpwnam("www-data")
     r, w = os.pipe()
     pid = os.fork()
@@ -1109,15 +1108,7 @@ def forge_as_www_data(sock, path, body):
             os.setgroups([])
             os.setgid(www.pw_gid)
             os.setuid(www.pw_uid)
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(30)
-                s.connect(sock)
-                s.sendall(data)
-                while True:
-                    d = s.recv(65536)
-                    if not d:
-                        break
-                    os.write(w, d)
+            os.write(w, fcgi.exchange(sock, data))
         finally:
             os._exit(0)
     os.close(w)
@@ -1129,19 +1120,12 @@ def forge_as_www_data(sock, path, body):
         out += d
     os.close(r)
     os.waitpid(pid, 0)
-    stdout, i = b"", 0
-    while i + 8 <= len(out):
-        _v, t, _id, n, pad = struct.unpack(">BBHHB", out[i:i + 7])
-        if t == 6:
-            stdout += out[i + 8:i + 8 + n]
-        i += 8 + n + pad
-    head, _, raw = stdout.partition(b"\r\n\r\n")
-    status = int(re.search(rb"^Status: (\d+)", head, re.M).group(1)) if head else 0
+    status, _, _, raw = fcgi.split_http(fcgi.stdout_of(out))
     try:
         code = json.loads(raw)["response"][0]["code"]
     except (ValueError, KeyError, IndexError):
         code = None
-    return status, code, raw[:300]
+    return status or 0, code, raw[:300]
 
 
 def check_playground_served():

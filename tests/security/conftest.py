@@ -1,11 +1,11 @@
 """pytest set-up for the pyexec security tests (tests/security).
 
 Hostile programs are sent through the live stack (nginx -> spawn-fcgi ->
-pyexec-fcgi -> slot launcher -> python) that `scripts/dev test` starts; the
+pyexec-fcgi -> slot launcher -> python) that `tests/run` starts; the
 environment is the one described in tests/integration/conftest.py
 (PYEXEC_URL, PYEXEC_TEST_KEY, PYEXEC_TEST_KEY2, PYEXEC_RUN_DIR,
 PYEXEC_MASTER_PID) plus PYEXEC_UID_BASE (default 62000) and PYEXEC_INSTANCE
-(default "test"), which scripts/dev test exports as well.
+(default "test"), which tests/run exports as well.
 
 The HTTP helper is tests/integration/pyexec_http.py, imported by module
 name: tests/integration goes on sys.path here.  The security test modules
@@ -29,6 +29,15 @@ for _d in (HERE, INTEGRATION):
 
 import pyexec_http as ph  # noqa: E402
 import sec_helpers as sh  # noqa: E402
+import suite  # noqa: E402
+
+
+def pytest_configure(config):
+    suite.configure(config)
+
+
+def pytest_collection_modifyitems(items):
+    suite.order(items)
 
 
 def pytest_sessionstart(session):
@@ -38,7 +47,7 @@ def pytest_sessionstart(session):
     if missing:
         pytest.exit(
             "pyexec security tests: %s not set. These tests need a live "
-            "stack: run them through `scripts/dev test`, or start the stack "
+            "stack: run them through `tests/run`, or start the stack "
             "and export PYEXEC_URL, PYEXEC_TEST_KEY, PYEXEC_TEST_KEY2, "
             "PYEXEC_RUN_DIR, PYEXEC_MASTER_PID, PYEXEC_UID_BASE and "
             "PYEXEC_INSTANCE." % ", ".join(missing), returncode=1)

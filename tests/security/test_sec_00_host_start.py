@@ -1,8 +1,13 @@
-"""Runs first among the security tests: the host is clean before any
-hostile program ran (no baseline: whatever the integration tests may have
-left counts), and the sandbox answers at all."""
+"""Runs first among the security tests (marked first, tests/integration/
+suite.py): the host is clean before any hostile program ran (no baseline:
+whatever the integration tests may have left counts), and the sandbox
+answers at all."""
+
+import pytest
 
 import sec_helpers as sh
+
+pytestmark = pytest.mark.first
 
 
 def test_host_clean_before_hostile_programs():

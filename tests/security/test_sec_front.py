@@ -29,19 +29,19 @@ import concurrent.futures
 import json
 import os
 import selectors
-import socket
-import struct
 import threading
 import time
 import uuid
 
+import pytest
+
+import pyexec_fcgi as fcgi
 import pyexec_http as ph
 import sec_helpers as sh
+from private_stack import children as _children
 
 show = ph.show
 
-BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
-KEEP_CONN = 1
 RUN_DIR = os.environ.get(ph.ENV_RUN_DIR) or ""
 HEADER_TIMEOUT = int(os.environ.get("PYEXEC_HEADER_TIMEOUT") or 5)
 PARTIAL = 600                   # connections that send part of a header
@@ -53,28 +53,9 @@ def _connect(timeout=10):
     """A new connection to the backend, as nginx makes one."""
     path = os.path.join(RUN_DIR, "pyexec.sock")
     if os.path.exists(path):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        s.connect(path)
-        return s
-    port = int(os.environ.get("PYEXEC_BACKEND_PORT") or 9000)
-    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
-
-
-def _record(rtype, content=b"", rid=1):
-    pad = (8 - len(content) % 8) % 8
-    return (struct.pack("!BBHHBx", 1, rtype, rid, len(content), pad) +
-            content + b"\0" * pad)
-
-
-def _nv(name, value):
-    def n(x):
-        return bytes([x]) if x < 128 else struct.pack("!I", x | 0x80000000)
-    return n(len(name)) + n(len(value)) + name + value
-
-
-def _begin(flags=0):
-    return _record(BEGIN, struct.pack("!HB5x", 1, flags))
+        return fcgi.connect("unix:" + path, timeout)
+    return fcgi.connect("127.0.0.1:%d" % int(os.environ.get("PYEXEC_BACKEND_PORT") or 9000),
+                        timeout)
 
 
 def fcgi_request(method, path, body=b"", request_id=None, flags=0,
@@ -83,75 +64,29 @@ def fcgi_request(method, path, body=b"", request_id=None, flags=0,
     params of nginx/pyexec.conf.in, its backend secret among them; keyed:
     nginx found a valid key, PYEXEC_KEY_VALID=1).  stdin=False leaves out
     the STDIN stream (the caller sends it)."""
-    params = {
-        "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_SOFTWARE": "nginx",
-        "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_SCHEME": "http",
-        "REQUEST_METHOD": method, "REQUEST_URI": path, "DOCUMENT_URI": path,
-        "SCRIPT_NAME": path, "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/json" if body else "",
-        "CONTENT_LENGTH": str(len(body)) if body else "",
-        "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "40000",
-        "SERVER_ADDR": "127.0.0.1", "SERVER_PORT": "80",
-        "SERVER_NAME": "localhost",
-        "PYEXEC_REQUEST_ID": request_id or str(uuid.uuid4()),
-        "PYEXEC_REQUEST_START": "%.3f" % time.time(),
-        "PYEXEC_KEY_VALID": "1" if keyed else "0",
-        "PYEXEC_CLIENT": "k:secfronttest0" if keyed else "",
-        "PYEXEC_BACKEND_SECRET": ph.backend_secret().decode(),
-    }
-    p = b"".join(_nv(k.encode(), v.encode()) for k, v in params.items())
-    out = _begin(flags) + _record(PARAMS, p) + _record(PARAMS)
-    if stdin:
-        out += (_record(STDIN, body) if body else b"") + _record(STDIN)
-    return out
-
-
-def _answer(s, within):
-    """The STDOUT of a FastCGI answer on s, up to END_REQUEST, or None
-    when s closed first; (stdout, ended)."""
-    s.settimeout(within)
-    buf, out = b"", b""
-    while True:
-        while len(buf) >= 8:
-            _, rtype, _, clen, pad = struct.unpack("!BBHHBx", buf[:8])
-            if len(buf) < 8 + clen + pad:
-                break
-            content, buf = buf[8:8 + clen], buf[8 + clen + pad:]
-            if rtype == STDOUT:
-                out += content
-            elif rtype == END:
-                return out, True
-        try:
-            data = s.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            data = b""
-        if not data:
-            return out, False
-        buf += data
+    params = fcgi.nginx_params(method, path, body) + [
+        ("PYEXEC_REQUEST_ID", request_id or str(uuid.uuid4())),
+        ("PYEXEC_REQUEST_START", "%.3f" % time.time()),
+        ("PYEXEC_KEY_VALID", "1" if keyed else "0"),
+        ("PYEXEC_CLIENT", "k:secfronttest0" if keyed else ""),
+        ("PYEXEC_BACKEND_SECRET", ph.backend_secret().decode())]
+    return fcgi.request(params, body, flags, pad=True, stdin=stdin)
 
 
 # What a partial header looks like: a few bytes of the first record, a
 # whole BEGIN_REQUEST and half a PARAMS record, the params without their
 # empty end record, a PARAMS header without its content, one byte.
-_P = _nv(b"REQUEST_METHOD", b"GET") + _nv(b"DOCUMENT_URI", b"/v1/execute")
+_P = fcgi.params([("REQUEST_METHOD", "GET"), ("DOCUMENT_URI", "/v1/execute")])
 PARTIALS = [
-    _begin()[:5],
-    _begin() + _record(PARAMS, _P)[:8 + len(_P) // 2],
-    _begin() + _record(PARAMS, _P),
-    _begin() + _record(PARAMS, _P)[:8],
+    fcgi.begin()[:5],
+    fcgi.begin() + fcgi.record(fcgi.PARAMS, _P, pad=True)[:8 + len(_P) // 2],
+    fcgi.begin() + fcgi.record(fcgi.PARAMS, _P, pad=True),
+    fcgi.begin() + fcgi.record(fcgi.PARAMS, _P, pad=True)[:8],
     b"\x01",
 ]
 
 
 # ------------------------------------------------------------ the front
-
-def _children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
 
 def _comm(pid):
     try:
@@ -231,6 +166,7 @@ def _execute(code, timeout=15):
 
 # ------------------------------------------------------------ the tests
 
+@pytest.mark.slow
 def test_partial_headers_do_not_pin_the_front():
     front = _front_pid()
     before = _drops()
@@ -276,6 +212,7 @@ def test_partial_headers_do_not_pin_the_front():
     ph.assert_success(ph.execute({"code": "print('after')"}))
 
 
+@pytest.mark.slow
 def test_a_trickled_body_does_not_stall_the_front():
     # Four complete headers of the public GET /health (the front answers
     # it), then a STDIN record of 200 bytes sent a byte every 50 ms.
@@ -283,7 +220,7 @@ def test_a_trickled_body_does_not_stall_the_front():
     for _ in range(4):
         s = _connect()
         s.sendall(fcgi_request("GET", "/health", stdin=False, keyed=False) +
-                  struct.pack("!BBHHBx", 1, STDIN, 1, 200, 0))
+                  fcgi.HEADER.pack(1, fcgi.STDIN, 1, 200, 0))
         socks.append(s)
 
     def trickle():
@@ -306,7 +243,7 @@ def test_a_trickled_body_does_not_stall_the_front():
         assert took < 1.5, "the public /health took %.1f s" % took
         # Each trickler gets its answer once the front stops reading (2 s).
         for s in socks:
-            out, ended = _answer(s, 6)
+            out, ended = fcgi.read_answer(s, 6)
             assert ended and out.startswith(b"Status: 200"), out[:300]
     finally:
         stop.set()
@@ -326,6 +263,7 @@ def _all_busy(n, within):
     return False
 
 
+@pytest.mark.slow
 def test_a_queued_request_whose_client_hung_up_takes_no_worker(workers):
     before = _drops()
     inv = str(uuid.uuid4())
@@ -357,9 +295,9 @@ def test_keep_conn_is_closed_unanswered():
     s = _connect()
     try:
         s.sendall(fcgi_request("POST", "/v1/execute", request_id=inv,
-                               flags=KEEP_CONN,
+                               flags=fcgi.KEEP_CONN,
                                body=json.dumps({"code": "print(1)"}).encode()))
-        out, ended = _answer(s, 10)
+        out, ended = fcgi.read_answer(s, 10)
         assert not ended and out == b"", out[:300]
     finally:
         s.close()

@@ -13,6 +13,8 @@ import subprocess
 import textwrap
 import time
 
+import pytest
+
 import pyexec_http as ph
 import sec_helpers as sh
 
@@ -199,6 +201,7 @@ report["child_pid"] = int(_s.run(["sh", "-c", "echo $$"], capture_output=True).s
 '''
 
 
+@pytest.mark.slow
 def test_poisoned_tmp_shm_and_pid_counter_do_not_reach_the_next_run(token):
     # Poison every slot (more requests than workers), then probe every
     # slot: /tmp and /dev/shm are as a fresh slot gives them (mode 0700,

@@ -523,6 +523,7 @@ def test_cgroup_files_not_present(token):
 
 # ---------------------------------------------------------------- secrets
 
+@pytest.mark.slow
 def test_disk_search_for_api_keys(token):
     # The program never receives a key: it looks for the test keys' common
     # prefix anywhere it can read (regular files < 1 MiB), /proc first

@@ -238,6 +238,7 @@ def test_a_keyed_request_is_unaffected(stack):
     ("PYEXEC_SERVER_NAMES", "pyexec.test:8080", "is not a host name"),
     ("PYEXEC_SERVER_NAMES", "fd00::5", "is not a host name"),
 ])
+@pytest.mark.slow
 def test_a_bad_list_refuses_to_start(name, value, word):
     app = os.environ.get("PYEXEC_FCGI") or os.path.join(
         private.TOP, "build", "fcgi-app", "pyexec-fcgi")

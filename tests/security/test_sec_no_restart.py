@@ -448,6 +448,7 @@ def _cases():
 
 # ------------------------------------------------------------ the tests
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,where", list(_cases()))
 def test_no_poison_restarts_anything(name, where, workers, token):
     code, fields, _ = POISONS[name]
@@ -470,6 +471,7 @@ def test_no_poison_restarts_anything(name, where, workers, token):
     sh.assert_host_clean(token)
 
 
+@pytest.mark.slow
 def test_odd_exit_codes_and_every_signal_restart_nothing(workers, token):
     before = _marks()
     for code in EXIT_CODES:

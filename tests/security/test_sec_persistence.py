@@ -9,6 +9,8 @@ shows a new run in every slot."""
 import time
 import textwrap
 
+import pytest
+
 import sec_helpers as sh
 
 show = sh.show
@@ -107,6 +109,7 @@ def test_double_fork_setsid_daemon(token, nginx_port):
         sh.assert_host_clean(token)
 
 
+@pytest.mark.slow
 def test_clone_parent_sibling_daemon(token, nginx_port):
     # clone(CLONE_PARENT) makes the daemon a child of pid 1 (a sibling of
     # the run) instead of the run's child.

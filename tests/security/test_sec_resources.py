@@ -8,6 +8,8 @@ import errno
 import os
 import textwrap
 
+import pytest
+
 import sec_helpers as sh
 
 show = sh.show
@@ -41,6 +43,7 @@ def test_fork_bomb_uncaught(token):
         sh.assert_host_clean(token)
 
 
+@pytest.mark.slow
 def test_fork_bomb_retrying_until_timeout(token):
     code = _code("""
         import os, time
@@ -87,6 +90,7 @@ def test_fork_count_bounded_by_pids_limit(token):
         sh.assert_host_clean(token)
 
 
+@pytest.mark.slow
 def test_shell_fork_bomb(token):
     code = _code("""
         import subprocess, time
@@ -214,6 +218,7 @@ def _oom_children(count, pause, wait):
         """ % (count, pause, pause, wait))
 
 
+@pytest.mark.slow
 def test_memory_many_children(token):
     # 8 children x 40 MiB against a 100 MiB limit: the limit covers the
     # slot as a whole, so the OOM killer must kill some of them.  The
@@ -237,6 +242,7 @@ def test_memory_many_children(token):
         sh.assert_host_clean(token)
 
 
+@pytest.mark.slow
 def test_memory_many_reclaimers_do_not_stall_the_oom_killer(token):
     # 16 children allocating flat out against 100 MiB at the default quota
     # of one core.  The OOM killer kills one and waits for it to exit; the
@@ -258,6 +264,7 @@ def test_memory_many_reclaimers_do_not_stall_the_oom_killer(token):
         sh.assert_host_clean(token)
 
 
+@pytest.mark.slow
 def test_oom_kills_cannot_buy_cpu_past_the_grace(token):
     # The OOM grace lifts a run's CPU quota after each OOM kill, for 1 s
     # in all per run.  A run that makes OOM kills back to back while two
@@ -314,6 +321,7 @@ def test_memory_memfd_bomb(token):
 
 # ------------------------------------------------------- cpu, wall clock
 
+@pytest.mark.slow
 def test_cpu_spin(token):
     ex = sh.run("while True:\n    pass\n", timeout=2)
     try:
@@ -322,6 +330,7 @@ def test_cpu_spin(token):
         sh.assert_host_clean(token)
 
 
+@pytest.mark.slow
 def test_cpu_spin_many_processes_respects_quota(token):
     code = _code("""
         import os
@@ -342,6 +351,7 @@ def test_cpu_spin_many_processes_respects_quota(token):
         sh.assert_host_clean(token)
 
 
+@pytest.mark.slow
 def test_sleep(token):
     ex = sh.run("import time\ntime.sleep(60)\nprint('woke')\n", timeout=2)
     try:
@@ -351,6 +361,7 @@ def test_sleep(token):
         sh.assert_host_clean(token)
 
 
+@pytest.mark.slow
 def test_signal_ignoring_program(token):
     code = _code("""
         import os, signal, time
@@ -378,6 +389,7 @@ def test_signal_ignoring_program(token):
         sh.assert_host_clean(token)
 
 
+@pytest.mark.slow
 def test_self_stopped_program(token):
     # a stopped process never exits by itself; the wall clock still ends it
     code = "import os, signal\nprint('stopping', flush=True)\n" \

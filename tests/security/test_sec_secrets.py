@@ -38,7 +38,7 @@ def _key():
     key = os.environ.get("PYEXEC_TEST_LLM_KEY") or ""
     if not key:
         pytest.fail("PYEXEC_TEST_LLM_KEY is not set: the stack's LLM key "
-                    "(scripts/dev test exports it)")
+                    "(tests/run exports it)")
     return key.encode()
 
 
@@ -167,6 +167,7 @@ def _with_a_run(fn):
             ph.assert_success(fut.result())
 
 
+@pytest.mark.slow
 def test_no_process_of_the_stack_shows_the_key_in_its_environment():
     key = _key()
 
@@ -182,6 +183,7 @@ def test_no_process_of_the_stack_shows_the_key_in_its_environment():
         sorted(found))
 
 
+@pytest.mark.slow
 def test_only_the_master_and_the_workers_hold_the_key_in_memory():
     key = _key()
 

@@ -435,6 +435,7 @@ def test_master_refuses_to_start_without_a_good_secret(secret_dir, name, content
     assert not os.path.exists("/sys/fs/cgroup/memory/pyexec/trustfail"), "cgroup left"
 
 
+@pytest.mark.slow
 def test_scripts_dev_up_fails_closed_on_an_open_secret(secret_dir):
     path = os.path.join(secret_dir, "backend-secret")
     _write(path, GOOD, 0o644)

@@ -138,6 +138,7 @@ def test_a_run_cannot_write_the_zygotes_memory(token):
     _zygotes_alive(before)
 
 
+@pytest.mark.slow
 def test_fork_bomb_and_memory_bomb_warm_leave_zygotes_and_slot_clean(token):
     before = _all_zygotes()
     bomb = _code("""

@@ -14,7 +14,6 @@ The stacks are private (one worker each, 127.0.0.1:18781 warm and
 comparison does not depend on the shared stack's mode, and the warm one
 is known to be warm."""
 
-import http.client
 import json
 import os
 import re
@@ -43,24 +42,11 @@ LEGITIMATE = {
 
 
 def _req(listen, method, path, body=None, timeout=60):
-    host, port = listen.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=data, headers={
-            "Integrations-API-Key": KEY, "Content-Type": "application/json"})
-        r = conn.getresponse()
-        raw = r.read()
-        return r.status, json.loads(raw) if raw else None
-    finally:
-        conn.close()
+    return private.request(listen, method, path, body, key=KEY, timeout=timeout)[:2]
 
 
 def _exec(listen, code):
-    status, j = _req(listen, "POST", "/v1/execute", {"code": code,
-                                                     "timeout": 20})
-    assert status == 200, (status, j)
-    return [i for i in j["response"] if i["type"] == "execution"][0]
+    return private.execute(listen, KEY, code, timeout=20)
 
 
 def _up(s, warm):
@@ -114,6 +100,7 @@ def _diff(warm, cold):
             warm.get(k) != cold.get(k)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("zygote", ["bare", "data"])
 def test_a_warm_run_starts_in_the_cold_runs_state(stacks, zygote):
     exc, cold = _probe(COLD, data=zygote == "data")
@@ -168,6 +155,7 @@ def _keeper(s):
     return None
 
 
+@pytest.mark.slow
 def test_a_keeper_made_again_starts_cold_runs_with_one_filter(stacks):
     # The first keeper was forked before the launcher's own policy, a
     # keeper made again (the OOM killer may pick it) after it: its runs

@@ -1,8 +1,12 @@
-"""Runs last among the security tests: after every hostile program the host
-is clean with no baseline at all, and the service runs code in every
-slot."""
+"""Runs last among the security tests (marked last, tests/integration/
+suite.py): after every hostile program the host is clean with no baseline
+at all, and the service runs code in every slot."""
+
+import pytest
 
 import sec_helpers as sh
+
+pytestmark = pytest.mark.last
 
 
 def test_every_slot_still_serves():

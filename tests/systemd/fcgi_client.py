@@ -12,77 +12,31 @@ the secret and expects 403 untrusted_peer.
 """
 import json
 import os
-import socket
-import struct
 import sys
 
-BEGIN, END, PARAMS, STDIN, STDOUT, STDERR = 1, 3, 4, 5, 6, 7
-
-
-def record(rtype, content, rid=1):
-    out = b""
-    while True:
-        chunk, content = content[:65535], content[65535:]
-        pad = (8 - len(chunk) % 8) % 8
-        out += struct.pack("!BBHHBx", 1, rtype, rid, len(chunk), pad) + chunk + b"\0" * pad
-        if not content:
-            return out
-
-
-def nvlen(n):
-    return bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
+# The one FastCGI client, scripts/pyexec_fcgi.py: installed next to this
+# file in the container, two folders up in a checkout.
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path[1:1] = [os.path.join(HERE, "..", "..", "scripts")]
+import pyexec_fcgi as fcgi  # noqa: E402
 
 
 def request(path, method="GET", body=b"", query="", secret=True):
-    params = {
-        "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_SOFTWARE": "nginx",
-        "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_SCHEME": "http",
-        "REQUEST_METHOD": method, "DOCUMENT_URI": path,
-        "REQUEST_URI": path + ("?" + query if query else ""),
-        "SCRIPT_NAME": path, "QUERY_STRING": query,
-        "CONTENT_TYPE": "application/json" if body else "",
-        "CONTENT_LENGTH": str(len(body)) if body else "",
-        "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "40000",
-        "SERVER_ADDR": "127.0.0.1", "SERVER_PORT": "80", "SERVER_NAME": "localhost",
-        "PYEXEC_KEY_VALID": "1", "PYEXEC_CLIENT": "k:systemdtest0",
-    }
+    params = fcgi.nginx_params(method, path, body, query) + [
+        ("PYEXEC_KEY_VALID", "1"), ("PYEXEC_CLIENT", "k:systemdtest0")]
     secret_file = os.environ.get("PYEXEC_BACKEND_SECRET_FILE", "/etc/pyexec/backend-secret")
     if secret_file and secret:
-        with open(secret_file) as f:
-            params["PYEXEC_BACKEND_SECRET"] = f.read().strip()
-    p = b"".join(nvlen(len(k)) + nvlen(len(v.encode())) + k.encode() + v.encode()
-                 for k, v in params.items())
-    if SOCK.startswith("/"):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(SOCK)
-    else:                       # HOST:PORT (a backend on TCP)
-        host, port = SOCK.rsplit(":", 1)
-        s = socket.create_connection((host, int(port)), timeout=60)
-    s.sendall(record(BEGIN, struct.pack("!HB5x", 1, 0)) + record(PARAMS, p) +
-              record(PARAMS, b"") + (record(STDIN, body) if body else b"") +
-              record(STDIN, b""))
-    buf, out = b"", b""
-    while True:
-        while len(buf) >= 8:
-            _, rtype, _, clen, pad = struct.unpack("!BBHHBx", buf[:8])
-            if len(buf) < 8 + clen + pad:
-                break
-            content, buf = buf[8:8 + clen], buf[8 + clen + pad:]
-            if rtype == STDOUT:
-                out += content
-            elif rtype == END:
-                s.close()
-                head, _, resp = out.partition(b"\r\n\r\n")
-                status = 200
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"status:"):
-                        status = int(line.split()[1])
-                return status, resp
-        data = s.recv(65536)
-        if not data:
-            raise RuntimeError("connection closed before END_REQUEST (%d bytes)" % len(out))
-        buf += data
+        params.append(("PYEXEC_BACKEND_SECRET", fcgi.read_secret(secret_file)))
+    s = fcgi.connect(SOCK, 60)  # the socket's path, or HOST:PORT (a backend on TCP)
+    try:
+        s.sendall(fcgi.request(params, body, pad=True))
+        out, ended = fcgi.read_answer(s)
+    finally:
+        s.close()
+    if not ended:
+        raise RuntimeError("connection closed before END_REQUEST (%d bytes)" % len(out))
+    status, _, _, resp = fcgi.split_http(out)
+    return status or 200, resp
 
 
 def main():
