@@ -146,7 +146,7 @@ START_TEST(test_seed004_invalid)
 	    JSON_C_TO_STRING_PLAIN), "[\"body\",\"code\"]");
 	ck_assert_str_eq(fake_str(e, "type"), "value_error.missing");
 	ck_assert_str_eq(fake_str(e, "msg"), "field required");
-	ck_assert_uint_eq(fake_run_calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 0);
 }
 END_TEST
 
@@ -204,7 +204,7 @@ START_TEST(test_seed002_errors)
 	call(seed_execute, "{\"other\": 1}");
 	ck_assert_int_eq(x.status, 400);
 	ck_assert_ptr_nonnull(strstr(fake_str(ans, "error"), "\"script\""));
-	ck_assert_uint_eq(fake_run_calls, 4);
+	ck_assert_uint_eq(fake_runs.calls, 4);
 	assert_sandbox_failed(seed_execute, "{\"script\": \"def main(): pass\"}");
 }
 END_TEST
@@ -237,7 +237,7 @@ START_TEST(test_seed003)
 	ck_assert_str_eq(fake_str(ans, "process_status"), "error");
 	ck_assert_ptr_nonnull(strstr(fake_str(ans, "stderr"), "Unsupported language: "
 	    "ruby"));
-	ck_assert_uint_eq(fake_run_calls, 3);
+	ck_assert_uint_eq(fake_runs.calls, 3);
 }
 END_TEST
 
@@ -253,7 +253,7 @@ START_TEST(test_seed003_workspace_busy)
 	assert_keys(ans, keys003);
 	ck_assert_str_eq(fake_str(ans, "process_status"), "error");
 	ck_assert_str_eq(fake_store_seen[0].session, "default");
-	ck_assert_uint_eq(fake_run_calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 0);
 }
 END_TEST
 
@@ -311,7 +311,7 @@ START_TEST(test_seed000_validated)
 	ck_assert_int_eq(num(ans, "exit_code"), -1);
 	ck_assert_str_eq(fake_str(ans, "validation_result"), "Validation "
 	    "unavailable: llm_unavailable: down. The code was not executed.");
-	ck_assert_uint_eq(fake_run_calls, 1);
+	ck_assert_uint_eq(fake_runs.calls, 1);
 }
 END_TEST
 
@@ -413,7 +413,7 @@ START_TEST(test_seed001_failures)
 	ck_assert_str_eq(message001(), "Execution error: SIGSEGV");
 	call(seed001_execute, "{}");
 	ck_assert(strncmp(message001(), "Invalid input: ", 15) == 0);
-	ck_assert_uint_eq(fake_run_calls, 5);
+	ck_assert_uint_eq(fake_runs.calls, 5);
 	assert_sandbox_failed(seed001_execute, "{\"code\": \"x\"}");
 }
 END_TEST

@@ -64,8 +64,8 @@ START_TEST(test_execute_runs_without_review)
 	ck_assert_int_eq(t.review, TASK_REVIEW_NONE);
 	ck_assert_ptr_null(t.rejected_by);
 	ck_assert_uint_eq(t.n, 1);
-	ck_assert_uint_eq(fake_llm_calls, 0);
-	ck_assert_uint_eq(fake_run_calls, 1);
+	ck_assert_uint_eq(fake_llms.calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 1);
 	ck_assert_str_eq(fake_run_seen[0].code, "print('hi')");
 	ck_assert(t.at[0].ran);
 	ck_assert_int_eq(t.at[0].rr.outcome, RUN_COMPLETED);
@@ -88,7 +88,7 @@ START_TEST(test_execute_params_from_request)
 	w.env.proven[0] = true;
 	w.env.proven_gen[0] = 7;
 	task_execute(&w.env, &t);
-	ck_assert_uint_eq(fake_run_calls, 1);
+	ck_assert_uint_eq(fake_runs.calls, 1);
 	ck_assert(fake_run_seen[0].p.timeout == 2.5);
 	ck_assert_uint_eq(fake_run_seen[0].p.memory_bytes, 200ull << 20);
 	ck_assert(fake_run_seen[0].p.cpu_limit == 0.5);
@@ -130,11 +130,11 @@ START_TEST(test_execute_review_passed)
 	task_execute(&w.env, &t);
 	ck_assert_int_eq(t.review, TASK_REVIEW_PASSED);
 	ck_assert_ptr_null(t.rejected_by);
-	ck_assert_uint_eq(fake_llm_calls, 1);
+	ck_assert_uint_eq(fake_llms.calls, 1);
 	ck_assert_uint_eq(fake_llm_seen[0].n, 2);
 	ck_assert_str_eq(fake_llm_seen[0].role[0], "system");
 	ck_assert_str_eq(fake_llm_seen[0].content[1], "print(1)");
-	ck_assert_uint_eq(fake_run_calls, 1);
+	ck_assert_uint_eq(fake_runs.calls, 1);
 	ck_assert(t.at[0].ran);
 	ck_assert_int_eq(json_object_array_length(t.concerns), 1);
 	ck_assert_int_eq(t.usage.prompt_tokens, 10);
@@ -153,7 +153,7 @@ START_TEST(test_execute_review_rejected)
 	ck_assert_str_eq(t.rejected_by, "the review judged the code unsafe");
 	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(
 	    t.concerns, 0)), "reads /etc/shadow");
-	ck_assert_uint_eq(fake_run_calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 0);
 	ck_assert(!t.at[0].ran);
 	ck_assert_uint_eq(w.met.runs[MET_REJECTED], 1);
 }
@@ -172,7 +172,7 @@ START_TEST(test_execute_review_unavailable_refuses)
 	ck_assert_str_eq(t.rejected_by, "validate_code asked for a review and "
 	    "no model could give one");
 	ck_assert_str_eq(t.why, "llm_unavailable: HTTP 503");
-	ck_assert_uint_eq(fake_run_calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 0);
 	ck_assert_uint_eq(w.met.runs[MET_REJECTED], 1);
 }
 END_TEST
@@ -187,7 +187,7 @@ START_TEST(test_execute_review_unreadable_refuses)
 	ck_assert_int_eq(t.review, TASK_REVIEW_SKIPPED);
 	ck_assert_ptr_nonnull(t.rejected_by);
 	ck_assert_ptr_nonnull(strstr(t.why, "llm_bad_response: "));
-	ck_assert_uint_eq(fake_run_calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 0);
 }
 END_TEST
 
@@ -204,7 +204,7 @@ START_TEST(test_execute_review_unavailable_runs)
 	ck_assert_int_eq(t.review, TASK_REVIEW_SKIPPED);
 	ck_assert_ptr_null(t.rejected_by);
 	ck_assert_str_eq(t.why, "llm_timeout: slow");
-	ck_assert_uint_eq(fake_run_calls, 1);
+	ck_assert_uint_eq(fake_runs.calls, 1);
 	ck_assert(t.at[0].ran);
 	ck_assert_uint_eq(w.met.llm_calls[LLM_TIMEOUT], 1);
 }
@@ -218,7 +218,7 @@ START_TEST(test_execute_budget_exhausted)
 	ck_assert_int_eq(t.fail, TASK_FAIL_BUDGET);
 	ck_assert_ptr_nonnull(strstr(t.why, "time budget"));
 	ck_assert_ptr_nonnull(strstr(t.why, "the run may take"));
-	ck_assert_uint_eq(fake_run_calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 0);
 	ck_assert(!t.at[0].ran);
 }
 END_TEST
@@ -232,8 +232,8 @@ START_TEST(test_execute_budget_before_review)
 	task_execute(&w.env, &t);
 	ck_assert_int_eq(t.fail, TASK_FAIL_BUDGET);
 	ck_assert_ptr_nonnull(strstr(t.why, "a model call may take"));
-	ck_assert_uint_eq(fake_llm_calls, 0);
-	ck_assert_uint_eq(fake_run_calls, 0);
+	ck_assert_uint_eq(fake_llms.calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 0);
 }
 END_TEST
 
@@ -318,7 +318,7 @@ START_TEST(test_execute_workspace)
 	task_execute(&w.env, &t);
 	ck_assert_int_eq(t.fail, TASK_OK);
 	ck_assert_str_eq(t.session, "s1");
-	ck_assert_uint_eq(fake_store_calls, 2);
+	ck_assert_uint_eq(fake_stores.calls, 2);
 	ck_assert_int_eq(fake_store_seen[0].op, WS_ATTACH);
 	ck_assert_str_eq(fake_store_seen[0].session, "s1");
 	ck_assert_int_eq(fake_store_seen[1].op, WS_USAGE);
@@ -340,8 +340,8 @@ START_TEST(test_execute_workspace_off)
 	ck_assert_int_eq(t.fail, TASK_FAIL_WORKSPACE);
 	ck_assert_int_eq(t.ws_status, 400);
 	ck_assert_ptr_nonnull(strstr(t.why, "workspaces are off"));
-	ck_assert_uint_eq(fake_store_calls, 0);
-	ck_assert_uint_eq(fake_run_calls, 0);
+	ck_assert_uint_eq(fake_stores.calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 0);
 }
 END_TEST
 
@@ -394,8 +394,8 @@ START_TEST(test_generate_fix)
 	task_generate(&w.env, &t);
 	ck_assert_int_eq(t.fail, TASK_OK);
 	ck_assert_uint_eq(t.n, 2);
-	ck_assert_uint_eq(fake_run_calls, 2);
-	ck_assert_uint_eq(fake_llm_calls, 2);
+	ck_assert_uint_eq(fake_runs.calls, 2);
+	ck_assert_uint_eq(fake_llms.calls, 2);
 	ck_assert_str_eq(fake_run_seen[1].code, "x = 1\nprint(x)");
 	/* The second call: system, query, the first answer, the failure. */
 	ck_assert_uint_eq(fake_llm_seen[1].n, 4);
@@ -428,8 +428,8 @@ START_TEST(test_generate_max_attempts)
 	    "\"max_attempts\": 2}", &req, &t);
 	task_generate(&w.env, &t);
 	ck_assert_uint_eq(t.n, 2);
-	ck_assert_uint_eq(fake_llm_calls, 2);
-	ck_assert_uint_eq(fake_run_calls, 2);
+	ck_assert_uint_eq(fake_llms.calls, 2);
+	ck_assert_uint_eq(fake_runs.calls, 2);
 	ck_assert_int_eq(task_last(&t)->rr.outcome, RUN_ERROR);
 	task_free(&t);
 	request_free(&req);
@@ -439,7 +439,7 @@ START_TEST(test_generate_max_attempts)
 	fake_task(&w, &request_generate, "{\"query\": \"q\"}", &req, &t);
 	task_generate(&w.env, &t);
 	ck_assert_uint_eq(t.n, 1);
-	ck_assert_uint_eq(fake_llm_calls, 1);
+	ck_assert_uint_eq(fake_llms.calls, 1);
 }
 END_TEST
 
@@ -472,7 +472,7 @@ START_TEST(test_generate_llm_failed)
 	ck_assert_str_eq(t.why, "no key");
 	ck_assert_uint_eq(t.n, 0);
 	ck_assert_ptr_null(task_last(&t));
-	ck_assert_uint_eq(fake_run_calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 0);
 }
 END_TEST
 
@@ -484,7 +484,7 @@ START_TEST(test_generate_no_code)
 	ck_assert_int_eq(t.fail, TASK_FAIL_LLM);
 	ck_assert_int_eq(t.llm, LLM_BAD_RESPONSE);
 	ck_assert_ptr_nonnull(strstr(t.why, "holds no code"));
-	ck_assert_uint_eq(fake_run_calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 0);
 }
 END_TEST
 
@@ -500,7 +500,7 @@ START_TEST(test_generate_unsafe)
 	    t.concerns, 0)), "reads secrets");
 	ck_assert_uint_eq(t.n, 1);
 	ck_assert(!t.at[0].ran);
-	ck_assert_uint_eq(fake_run_calls, 0);
+	ck_assert_uint_eq(fake_runs.calls, 0);
 	ck_assert_uint_eq(w.met.runs[MET_REJECTED], 1);
 }
 END_TEST
@@ -514,7 +514,7 @@ START_TEST(test_generate_redacts_key)
 	push_ok("");
 	fake_task(&w, &request_generate, "{\"query\": \"q\"}", &req, &t);
 	task_generate(&w.env, &t);
-	ck_assert_uint_eq(fake_run_calls, 1);
+	ck_assert_uint_eq(fake_runs.calls, 1);
 	ck_assert_ptr_null(strstr(fake_run_seen[0].code, "sk-unit-secret"));
 	ck_assert_ptr_null(strstr(t.at[0].gen.code, "sk-unit-secret"));
 }

@@ -8,8 +8,9 @@
  * while everything else (run_result_free, llm_err_code, ...) stays the
  * real code.
  *
- * Each fake answers from a queue the test fills (fake_*_push) and records
- * what it was called with; a call with an empty queue fails the test.
+ * Each fake answers from a queue the test fills (fake_*_push; one
+ * struct fake_queue each, whose calls counts the calls) and records what
+ * it was called with; a call with an empty queue fails the test.
  * fake_world_init() (fake_env.c) makes the configuration from its
  * defaults and a struct core_env around it; fake_reset() empties the
  * queues and the records (each test starts with it).
@@ -22,6 +23,24 @@
 #include "store.h"
 
 #define FAKE_MAX	8	/* calls a test may script, each fake */
+
+/* fake_env.c: one fake's script, the answers a test pushed, taken in
+ * order; what (a run, a model call, ...) names it in a failure. */
+struct fake_queue {
+	const char	*what;
+	void		*items;		/* FAKE_MAX answers of size bytes */
+	size_t		 size;
+	unsigned	 n;		/* answers pushed */
+	unsigned	 calls;		/* answers taken: the calls made */
+};
+
+#define FAKE_QUEUE(what, items) { (what), (items), sizeof((items)[0]), 0, 0 }
+
+/* Appends a copy of item (the test fails past FAKE_MAX). */
+void	 fake_queue_push(struct fake_queue *, const void *item);
+/* The next answer; a call with none left fails the test. */
+const void *fake_queue_take(struct fake_queue *);
+void	 fake_queue_reset(struct fake_queue *);
 
 /* fake_run.c: one run_execute(). */
 struct fake_run {
@@ -46,8 +65,9 @@ struct fake_run_call {
 	bool		 had_workspace_fd;
 };
 
-void	 fake_run_push(const struct fake_run *);
-extern unsigned			 fake_run_calls;
+extern struct fake_queue		 fake_runs;
+static inline void fake_run_push(const struct fake_run *f)
+{ fake_queue_push(&fake_runs, f); }
 extern struct fake_run_call	 fake_run_seen[FAKE_MAX];
 
 /* fake_llm.c: one llm_chat().  On LLM_OK the reply's content becomes
@@ -66,8 +86,9 @@ struct fake_llm_call {
 	char		*content[2 + 2 * (TASK_MAX_ATTEMPTS - 1)]; /* owned */
 };
 
-void	 fake_llm_push(const struct fake_llm *);
-extern unsigned			 fake_llm_calls;
+extern struct fake_queue		 fake_llms;
+static inline void fake_llm_push(const struct fake_llm *f)
+{ fake_queue_push(&fake_llms, f); }
 extern struct fake_llm_call	 fake_llm_seen[FAKE_MAX];
 
 /* fake_store.c: one ws_call() to the workspace store. */
@@ -77,8 +98,9 @@ struct fake_store {
 	bool		 fd;		/* hand back a descriptor (/dev/null) */
 };
 
-void	 fake_store_push(const struct fake_store *);
-extern unsigned			 fake_store_calls;
+extern struct fake_queue		 fake_stores;
+static inline void fake_store_push(const struct fake_store *f)
+{ fake_queue_push(&fake_stores, f); }
 extern struct ws_req		 fake_store_seen[FAKE_MAX];
 
 /* fake_env.c: a configuration from its defaults (the environment

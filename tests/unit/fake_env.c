@@ -43,6 +43,27 @@ fake_reset(void)
 }
 
 void
+fake_queue_push(struct fake_queue *q, const void *item)
+{
+	ck_assert_uint_lt(q->n, FAKE_MAX);
+	memcpy((char *)q->items + q->n++ * q->size, item, q->size);
+}
+
+const void *
+fake_queue_take(struct fake_queue *q)
+{
+	ck_assert_msg(q->calls < q->n, "%s nobody scripted (call %u)", q->what,
+	    q->calls + 1);
+	return (const char *)q->items + q->calls++ * q->size;
+}
+
+void
+fake_queue_reset(struct fake_queue *q)
+{
+	q->n = q->calls = 0;
+}
+
+void
 fake_task(struct fake_world *w, const struct field_table *tab,
     const char *body, struct exec_request *req, struct task *t)
 {

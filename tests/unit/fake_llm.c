@@ -12,17 +12,9 @@
 
 #include "fake.h"
 
-unsigned		 fake_llm_calls;
 struct fake_llm_call	 fake_llm_seen[FAKE_MAX];
 static struct fake_llm	 fake_llm_q[FAKE_MAX];
-static unsigned		 fake_llm_n;
-
-void
-fake_llm_push(const struct fake_llm *f)
-{
-	ck_assert_uint_lt(fake_llm_n, FAKE_MAX);
-	fake_llm_q[fake_llm_n++] = *f;
-}
+struct fake_queue	 fake_llms = FAKE_QUEUE("a model call", fake_llm_q);
 
 static void
 fake_llm_record(struct fake_llm_call *c, const struct llm_msg *msgs, size_t n)
@@ -48,10 +40,8 @@ __wrap_llm_chat(const struct pyexec_config *c, const struct llm_msg *msgs,
 	const struct fake_llm	*f;
 
 	(void)c;
-	ck_assert_msg(fake_llm_calls < fake_llm_n, "a model call nobody "
-	    "scripted (call %u)", fake_llm_calls + 1);
-	fake_llm_record(&fake_llm_seen[fake_llm_calls], msgs, n);
-	f = &fake_llm_q[fake_llm_calls++];
+	f = fake_queue_take(&fake_llms);
+	fake_llm_record(&fake_llm_seen[fake_llms.calls - 1], msgs, n);
 	r->calls++;
 	r->ms += f->ms;
 	if (f->e != LLM_OK) {
@@ -75,5 +65,5 @@ fake_llm_reset(void)
 		for (j = 0; j < fake_llm_seen[i].n; j++)
 			free(fake_llm_seen[i].content[j]);
 	memset(fake_llm_seen, 0, sizeof(fake_llm_seen));
-	fake_llm_calls = fake_llm_n = 0;
+	fake_queue_reset(&fake_llms);
 }

@@ -12,17 +12,9 @@
 
 #include "fake.h"
 
-unsigned		 fake_run_calls;
 struct fake_run_call	 fake_run_seen[FAKE_MAX];
 static struct fake_run	 fake_run_q[FAKE_MAX];
-static unsigned		 fake_run_n;
-
-void
-fake_run_push(const struct fake_run *f)
-{
-	ck_assert_uint_lt(fake_run_n, FAKE_MAX);
-	fake_run_q[fake_run_n++] = *f;
-}
+struct fake_queue	 fake_runs = FAKE_QUEUE("a run", fake_run_q);
 
 /* s (may be NULL) as an owned copy and its length. */
 static char *
@@ -65,10 +57,8 @@ __wrap_run_execute(struct run_slot *rs, const struct run_params *p,
 	const struct fake_run	*f;
 
 	(void)rs;
-	ck_assert_msg(fake_run_calls < fake_run_n, "a run nobody scripted "
-	    "(run %u)", fake_run_calls + 1);
-	c = &fake_run_seen[fake_run_calls];
-	f = &fake_run_q[fake_run_calls++];
+	f = fake_queue_take(&fake_runs);
+	c = &fake_run_seen[fake_runs.calls - 1];
 	c->p = *p;
 	snprintf(c->code, sizeof(c->code), "%.*s", (int)p->code_len, p->code);
 	c->had_workspace_fd = p->workspace && p->workspace_fd >= 0;
@@ -101,6 +91,6 @@ __wrap_run_settle(struct run_slot *rs, int timeout_ms)
 void
 fake_run_reset(void)
 {
-	fake_run_calls = fake_run_n = 0;
+	fake_queue_reset(&fake_runs);
 	memset(fake_run_seen, 0, sizeof(fake_run_seen));
 }

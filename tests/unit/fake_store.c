@@ -12,17 +12,9 @@
 
 #include "fake.h"
 
-unsigned		 fake_store_calls;
 struct ws_req		 fake_store_seen[FAKE_MAX];
 static struct fake_store fake_store_q[FAKE_MAX];
-static unsigned		 fake_store_n;
-
-void
-fake_store_push(const struct fake_store *f)
-{
-	ck_assert_uint_lt(fake_store_n, FAKE_MAX);
-	fake_store_q[fake_store_n++] = *f;
-}
+struct fake_queue	 fake_stores = FAKE_QUEUE("a store call", fake_store_q);
 
 int	__wrap_ws_call(int, struct ws_req *, struct ws_reply *, int *, int);
 
@@ -34,10 +26,8 @@ __wrap_ws_call(int fd, struct ws_req *q, struct ws_reply *r, int *mntfd,
 
 	(void)fd;
 	(void)timeout_ms;
-	ck_assert_msg(fake_store_calls < fake_store_n, "a store call nobody "
-	    "scripted (call %u)", fake_store_calls + 1);
-	fake_store_seen[fake_store_calls] = *q;
-	f = &fake_store_q[fake_store_calls++];
+	f = fake_queue_take(&fake_stores);
+	fake_store_seen[fake_stores.calls - 1] = *q;
 	*mntfd = -1;
 	if (f->rc != 0) {
 		errno = ETIMEDOUT;
@@ -52,6 +42,6 @@ __wrap_ws_call(int fd, struct ws_req *q, struct ws_reply *r, int *mntfd,
 void
 fake_store_reset(void)
 {
-	fake_store_calls = fake_store_n = 0;
+	fake_queue_reset(&fake_stores);
 	memset(fake_store_seen, 0, sizeof(fake_store_seen));
 }
