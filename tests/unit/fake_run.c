@@ -27,21 +27,16 @@ fake_copy(const char *s, size_t *len)
 static void
 fake_result(const struct fake_run *f, struct run_result *rr)
 {
-	memset(rr, 0, sizeof(*rr));
-	rr->outcome = f->outcome;
-	rr->exit_code = f->exit_code;
-	rr->signal = f->signal;
+	*rr = (struct run_result){ .outcome = f->outcome,
+	    .exit_code = f->exit_code, .signal = f->signal, .limit = f->limit,
+	    .duration_ms = f->duration_ms, .overshoot_ms = f->overshoot_ms,
+	    .cpu_ms = f->cpu_ms, .memory_peak = f->memory_peak,
+	    .warm = f->warm };
 	rr->out = fake_copy(f->out, &rr->out_len);
 	rr->err = fake_copy(f->err, &rr->err_len);
 	rr->report = fake_copy(f->report, &rr->report_len);
 	rr->out_total = rr->out_len;
 	rr->err_total = rr->err_len;
-	rr->limit = f->limit;
-	rr->duration_ms = f->duration_ms;
-	rr->overshoot_ms = f->overshoot_ms;
-	rr->cpu_ms = f->cpu_ms;
-	rr->memory_peak = f->memory_peak;
-	rr->warm = f->warm;
 }
 
 int	__wrap_run_execute(struct run_slot *, const struct run_params *,
