@@ -13,45 +13,15 @@
 #include "check_main.h"
 #include "fake.h"
 
-static struct fake_world	w;
-static struct exchange		x;
-static struct json_object	*ans;
-
-static void
-setup(void)
-{
-	fake_world_init(&w, NULL);
-	fake_exchange(&w, &x, "");
-	ans = NULL;
-}
-
-static void
-teardown(void)
-{
-	json_object_put(ans);
-	exchange_free(&x);
-}
-
-/* The answer, parsed (freed by teardown). */
-static struct json_object *
-answer(void)
-{
-	ck_assert_ptr_nonnull(x.answer);
-	json_object_put(ans);
-	ck_assert_ptr_nonnull(ans = json_tokener_parse(x.answer));
-	return ans;
-}
-
-
 /* The native error envelope: its one item's code and message. */
 static void
 assert_error(int status, const char *code, const char *message)
 {
-	struct json_object	*o = answer(), *resp, *it;
+	struct json_object	*o = fake_answer(), *resp, *it;
 
-	ck_assert_int_eq(x.status, status);
+	ck_assert_int_eq(fake_x.status, status);
 	ck_assert_str_eq(fake_str(o, "status"), "error");
-	ck_assert_str_eq(fake_str(o, "invocationId"), x.id);
+	ck_assert_str_eq(fake_str(o, "invocationId"), fake_x.id);
 	resp = fake_get(o, "response");
 	ck_assert_uint_eq(json_object_array_length(resp), 1);
 	it = json_object_array_get_idx(resp, 0);
@@ -65,20 +35,20 @@ START_TEST(test_json)
 	struct json_object	*o = json_object_new_object();
 
 	json_object_object_add(o, "path", json_object_new_string("a/b"));
-	exchange_json(&x, 422, o);
-	ck_assert_int_eq(x.status, 422);
+	exchange_json(&fake_x, 422, o);
+	ck_assert_int_eq(fake_x.status, 422);
 	/* Plain, and no escaped slash. */
-	ck_assert_str_eq(x.answer, "{\"path\":\"a/b\"}");
+	ck_assert_str_eq(fake_x.answer, "{\"path\":\"a/b\"}");
 }
 END_TEST
 
 START_TEST(test_error)
 {
-	exchange_error(&x, 400, "field %s: %d", "timeout", 7);
+	exchange_error(&fake_x, 400, "field %s: %d", "timeout", 7);
 	assert_error(400, "invalid_request", "field timeout: 7");
-	exchange_error(&x, 413, "too big");
+	exchange_error(&fake_x, 413, "too big");
 	assert_error(413, "payload_too_large", "too big");
-	exchange_error(&x, 500, "out of memory");
+	exchange_error(&fake_x, 500, "out of memory");
 	assert_error(500, "internal_error", "out of memory");
 }
 END_TEST
@@ -95,41 +65,41 @@ START_TEST(test_task_error_llm)
 	size_t	i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		x.task.fail = TASK_FAIL_LLM;
-		x.task.llm = cases[i].e;
-		snprintf(x.task.why, sizeof(x.task.why), "why %zu", i);
-		exchange_task_error(&x);
-		assert_error(cases[i].status, cases[i].code, x.task.why);
+		fake_x.task.fail = TASK_FAIL_LLM;
+		fake_x.task.llm = cases[i].e;
+		snprintf(fake_x.task.why, sizeof(fake_x.task.why), "why %zu", i);
+		exchange_task_error(&fake_x);
+		assert_error(cases[i].status, cases[i].code, fake_x.task.why);
 	}
 }
 END_TEST
 
 START_TEST(test_task_error_budget_sandbox)
 {
-	x.task.fail = TASK_FAIL_BUDGET;
-	snprintf(x.task.why, sizeof(x.task.why), "the budget");
-	exchange_task_error(&x);
+	fake_x.task.fail = TASK_FAIL_BUDGET;
+	snprintf(fake_x.task.why, sizeof(fake_x.task.why), "the budget");
+	exchange_task_error(&fake_x);
 	assert_error(504, "time_budget", "the budget");
-	x.task.fail = TASK_FAIL_SANDBOX;
-	snprintf(x.task.why, sizeof(x.task.why), "the sandbox failed");
-	exchange_task_error(&x);
+	fake_x.task.fail = TASK_FAIL_SANDBOX;
+	snprintf(fake_x.task.why, sizeof(fake_x.task.why), "the sandbox failed");
+	exchange_task_error(&fake_x);
 	assert_error(500, "internal_error", "the sandbox failed");
-	ck_assert_uint_eq(x.retry_after, 0);
+	ck_assert_uint_eq(fake_x.retry_after, 0);
 }
 END_TEST
 
 START_TEST(test_task_error_workspace)
 {
-	x.task.fail = TASK_FAIL_WORKSPACE;
-	x.task.ws_status = 429;
-	x.task.ws_retry_after = 30;
-	snprintf(x.task.why, sizeof(x.task.why), "too many");
-	exchange_task_error(&x);
+	fake_x.task.fail = TASK_FAIL_WORKSPACE;
+	fake_x.task.ws_status = 429;
+	fake_x.task.ws_retry_after = 30;
+	snprintf(fake_x.task.why, sizeof(fake_x.task.why), "too many");
+	exchange_task_error(&fake_x);
 	assert_error(429, "rate_limited", "too many");
-	ck_assert_uint_eq(x.retry_after, 30);
-	x.task.ws_status = 409;
-	x.task.ws_code = "workspace_busy";
-	exchange_task_error(&x);
+	ck_assert_uint_eq(fake_x.retry_after, 30);
+	fake_x.task.ws_status = 409;
+	fake_x.task.ws_code = "workspace_busy";
+	exchange_task_error(&fake_x);
 	assert_error(409, "workspace_busy", "too many");
 }
 END_TEST
@@ -141,16 +111,16 @@ START_TEST(test_answer)
 
 	fake_run_push(&(struct fake_run){ .outcome = RUN_TIMEOUT,
 	    .exit_code = -1, .signal = 9, .limit = "timeout" });
-	fake_task(&w, &request_execute, "{\"code\": \"while 1: pass\"}",
-	    &x.req, &x.task);
-	task_execute(&w.env, &x.task);
+	fake_task(&fake_w, &request_execute, "{\"code\": \"while 1: pass\"}",
+	    &fake_x.req, &fake_x.task);
+	task_execute(&fake_w.env, &fake_x.task);
 	json_object_array_add(items, item_text("hello"));
-	exchange_answer(&x, items);
-	ck_assert_int_eq(x.status, 200);
-	ck_assert_str_eq(x.outcome, "timeout");
-	ck_assert_str_eq(fake_str(answer(), "status"), "success");
-	ck_assert_str_eq(fake_str(ans, "invocationId"), x.id);
-	resp = fake_get(ans, "response");
+	exchange_answer(&fake_x, items);
+	ck_assert_int_eq(fake_x.status, 200);
+	ck_assert_str_eq(fake_x.outcome, "timeout");
+	ck_assert_str_eq(fake_str(fake_answer(), "status"), "success");
+	ck_assert_str_eq(fake_str(fake_ans, "invocationId"), fake_x.id);
+	resp = fake_get(fake_ans, "response");
 	ck_assert_str_eq(fake_str(json_object_array_get_idx(resp, 0), "message"),
 	    "hello");
 }
@@ -159,12 +129,12 @@ END_TEST
 START_TEST(test_answer_rejected)
 {
 	fake_llm_push(&(struct fake_llm){ .text = "{\"safe\": false}" });
-	fake_task(&w, &request_execute, "{\"code\": \"x\", \"validate_code\": "
-	    "true}", &x.req, &x.task);
-	task_execute(&w.env, &x.task);
-	exchange_answer(&x, json_object_new_array());
-	ck_assert_int_eq(x.status, 200);
-	ck_assert_str_eq(x.outcome, "rejected");
+	fake_task(&fake_w, &request_execute, "{\"code\": \"x\", \"validate_code\": "
+	    "true}", &fake_x.req, &fake_x.task);
+	task_execute(&fake_w.env, &fake_x.task);
+	exchange_answer(&fake_x, json_object_new_array());
+	ck_assert_int_eq(fake_x.status, 200);
+	ck_assert_str_eq(fake_x.outcome, "rejected");
 }
 END_TEST
 
@@ -174,7 +144,7 @@ exchange_suite(void)
 	TCase	*tc;
 	Suite	*s = check_suite("exchange", "answers", &tc);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, fake_x_setup, fake_x_teardown);
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_error);
 	tcase_add_test(tc, test_task_error_llm);

@@ -14,40 +14,15 @@
 #include "check_main.h"
 #include "fake.h"
 
-static struct fake_world	w;
-static struct exchange		x;
-static struct json_object	*ans;
-
-static void
-setup(void)
-{
-	fake_world_init(&w, NULL);
-	memset(&x, 0, sizeof(x));
-	ans = NULL;
-}
-
-static void
-teardown(void)
-{
-	json_object_put(ans);
-	exchange_free(&x);
-	fake_reset();
-}
-
 /* Calls route on body as the worker would, parses the answer. */
 static struct json_object *
 call(void (*route)(struct exchange *), const char *body)
 {
-	exchange_free(&x);
-	fake_exchange(&w, &x, body);
-	route(&x);
-	ck_assert_ptr_nonnull(x.answer);
-	json_object_put(ans);
-	ck_assert_msg((ans = json_tokener_parse(x.answer)) != NULL, "not JSON: "
-	    "%s", x.answer);
-	return ans;
+	exchange_free(&fake_x);
+	fake_exchange(&fake_w, &fake_x, body);
+	route(&fake_x);
+	return fake_answer();
 }
-
 
 static int
 num(struct json_object *o, const char *key)
@@ -81,9 +56,9 @@ assert_sandbox_failed(void (*route)(struct exchange *), const char *body)
 {
 	fake_run_push(&(struct fake_run){ .rc = -1, .why = "gone" });
 	call(route, body);
-	ck_assert_int_eq(x.status, 500);
-	ck_assert_str_eq(fake_str(ans, "status"), "error");
-	ck_assert_str_eq(fake_str(json_object_array_get_idx(fake_get(ans, "response"), 0),
+	ck_assert_int_eq(fake_x.status, 500);
+	ck_assert_str_eq(fake_str(fake_ans, "status"), "error");
+	ck_assert_str_eq(fake_str(json_object_array_get_idx(fake_get(fake_ans, "response"), 0),
 	    "code"), "internal_error");
 }
 
@@ -96,16 +71,16 @@ START_TEST(test_seed004_success)
 {
 	push_run(RUN_COMPLETED, 0, 0, "Sum: 30\n", "", NULL);
 	call(seed004_execute, "{\"code\": \"print('Sum:', 10 + 20)\"}");
-	ck_assert_int_eq(x.status, 200);
-	assert_keys(ans, keys004);
-	ck_assert_str_eq(fake_str(ans, "status"), "success");
-	ck_assert_str_eq(fake_str(ans, "stdout"), "Sum: 30\n");
-	ck_assert_str_eq(fake_str(ans, "stderr"), "");
-	ck_assert_int_eq(num(ans, "return_code"), 0);
-	ck_assert(json_object_is_type(fake_get(ans, "execution_time"),
+	ck_assert_int_eq(fake_x.status, 200);
+	assert_keys(fake_ans, keys004);
+	ck_assert_str_eq(fake_str(fake_ans, "status"), "success");
+	ck_assert_str_eq(fake_str(fake_ans, "stdout"), "Sum: 30\n");
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"), "");
+	ck_assert_int_eq(num(fake_ans, "return_code"), 0);
+	ck_assert(json_object_is_type(fake_get(fake_ans, "execution_time"),
 	    json_type_double));
-	ck_assert(json_object_get_double(fake_get(ans, "execution_time")) == 1.5);
-	ck_assert_str_eq(x.outcome, "completed");
+	ck_assert(json_object_get_double(fake_get(fake_ans, "execution_time")) == 1.5);
+	ck_assert_str_eq(fake_x.outcome, "completed");
 }
 END_TEST
 
@@ -114,21 +89,21 @@ START_TEST(test_seed004_failures)
 	push_run(RUN_ERROR, 1, 0, "", "NameError: name 'u' is not defined\n",
 	    NULL);
 	call(seed004_execute, "{\"code\": \"u\"}");
-	ck_assert_int_eq(x.status, 200);
-	assert_keys(ans, keys004);
-	ck_assert_str_eq(fake_str(ans, "status"), "error");
-	ck_assert_int_eq(num(ans, "return_code"), 1);
-	ck_assert_str_eq(fake_str(ans, "stderr"), "NameError: name 'u' is not "
+	ck_assert_int_eq(fake_x.status, 200);
+	assert_keys(fake_ans, keys004);
+	ck_assert_str_eq(fake_str(fake_ans, "status"), "error");
+	ck_assert_int_eq(num(fake_ans, "return_code"), 1);
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"), "NameError: name 'u' is not "
 	    "defined\n");
 	push_run(RUN_TIMEOUT, -1, 9, "", "", NULL);
 	call(seed004_execute, "{\"code\": \"while 1: pass\", \"timeout\": 2}");
-	ck_assert_str_eq(fake_str(ans, "status"), "timeout");
-	ck_assert_int_eq(num(ans, "return_code"), -9);
+	ck_assert_str_eq(fake_str(fake_ans, "status"), "timeout");
+	ck_assert_int_eq(num(fake_ans, "return_code"), -9);
 	ck_assert(fake_run_seen[1].p.timeout == 2);
 	push_run(RUN_SIGNAL, -1, 11, "", "", NULL);
 	call(seed004_execute, "{\"code\": \"import ctypes\"}");
-	ck_assert_str_eq(fake_str(ans, "status"), "failed");
-	ck_assert_int_eq(num(ans, "return_code"), -11);
+	ck_assert_str_eq(fake_str(fake_ans, "status"), "failed");
+	ck_assert_int_eq(num(fake_ans, "return_code"), -11);
 	assert_sandbox_failed(seed004_execute, "{\"code\": \"x\"}");
 }
 END_TEST
@@ -138,8 +113,8 @@ START_TEST(test_seed004_invalid)
 	struct json_object	*d, *e;
 
 	call(seed004_execute, "{\"timeout\": 1}");
-	ck_assert_int_eq(x.status, 422);
-	d = fake_get(ans, "detail");
+	ck_assert_int_eq(fake_x.status, 422);
+	d = fake_get(fake_ans, "detail");
 	ck_assert_uint_eq(json_object_array_length(d), 1);
 	e = json_object_array_get_idx(d, 0);
 	ck_assert_str_eq(json_object_to_json_string_ext(fake_get(e, "loc"),
@@ -160,10 +135,10 @@ START_TEST(test_seed002_result)
 	    "\"{\\\"message\\\": \\\"Hello, World!\\\"}\"}");
 	call(seed_execute, "{\"script\": \"def main():\\n    return "
 	    "{'message': 'Hello, World!'}\"}");
-	ck_assert_int_eq(x.status, 200);
-	assert_keys(ans, keys);
-	ck_assert_str_eq(fake_str(fake_get(ans, "result"), "message"), "Hello, World!");
-	ck_assert_str_eq(fake_str(ans, "stdout"), "");
+	ck_assert_int_eq(fake_x.status, 200);
+	assert_keys(fake_ans, keys);
+	ck_assert_str_eq(fake_str(fake_get(fake_ans, "result"), "message"), "Hello, World!");
+	ck_assert_str_eq(fake_str(fake_ans, "stdout"), "");
 	ck_assert_int_eq(fake_run_seen[0].p.mode, RUN_MODE_MAIN);
 }
 END_TEST
@@ -176,34 +151,34 @@ START_TEST(test_seed002_errors)
 	    "\"Exception\", \"message\": \"This is a test error\"}}");
 	call(seed_execute, "{\"script\": \"def main():\\n    raise "
 	    "Exception('This is a test error')\"}");
-	ck_assert_int_eq(x.status, 400);
-	assert_keys(ans, keys);
-	ck_assert_str_eq(fake_str(ans, "error"), "Script execution error: This is a "
-	    "test error");
+	ck_assert_int_eq(fake_x.status, 400);
+	assert_keys(fake_ans, keys);
+	ck_assert_str_eq(fake_str(fake_ans, "error"), "Script execution error: "
+	    "This is a test error");
 	push_run(RUN_ERROR, 1, 0, "", "", "{\"exception\": {\"type\": "
 	    "\"MissingMain\", \"message\": \"no main\"}}");
 	call(seed_execute, "{\"script\": \"print('no main')\"}");
-	ck_assert_int_eq(x.status, 400);
-	ck_assert_str_eq(fake_str(ans, "error"), "Script must contain a main() "
+	ck_assert_int_eq(fake_x.status, 400);
+	ck_assert_str_eq(fake_str(fake_ans, "error"), "Script must contain a main() "
 	    "function");
 	push_run(RUN_TIMEOUT, -1, 9, "", "", NULL);
 	call(seed_execute, "{\"script\": \"def main():\\n    while 1: pass\"}");
-	ck_assert_int_eq(x.status, 408);
-	ck_assert_str_eq(fake_str(ans, "error"), "Script execution timed out");
+	ck_assert_int_eq(fake_x.status, 408);
+	ck_assert_str_eq(fake_str(fake_ans, "error"), "Script execution timed out");
 	push_run(RUN_MEMORY_LIMIT, -1, 9, "", "", NULL);
 	call(seed_execute, "{\"script\": \"def main():\\n    return 1\"}");
-	ck_assert_int_eq(x.status, 400);
-	ck_assert_str_eq(fake_str(ans, "error"), "Script execution error: memory "
+	ck_assert_int_eq(fake_x.status, 400);
+	ck_assert_str_eq(fake_str(fake_ans, "error"), "Script execution error: memory "
 	    "limit exceeded");
 	call(seed_execute, "this is not json");
-	ck_assert_int_eq(x.status, 400);
-	ck_assert_str_eq(fake_str(ans, "error"), "Request must be JSON");
+	ck_assert_int_eq(fake_x.status, 400);
+	ck_assert_str_eq(fake_str(fake_ans, "error"), "Request must be JSON");
 	call(seed_execute, "{\"script\": \"\"}");
-	ck_assert_int_eq(x.status, 400);
-	ck_assert_str_eq(fake_str(ans, "error"), "script must be a non-empty string");
+	ck_assert_int_eq(fake_x.status, 400);
+	ck_assert_str_eq(fake_str(fake_ans, "error"), "script must be a non-empty string");
 	call(seed_execute, "{\"other\": 1}");
-	ck_assert_int_eq(x.status, 400);
-	ck_assert_ptr_nonnull(strstr(fake_str(ans, "error"), "\"script\""));
+	ck_assert_int_eq(fake_x.status, 400);
+	ck_assert_ptr_nonnull(strstr(fake_str(fake_ans, "error"), "\"script\""));
 	ck_assert_uint_eq(fake_runs.calls, 4);
 	assert_sandbox_failed(seed_execute, "{\"script\": \"def main(): pass\"}");
 }
@@ -218,25 +193,25 @@ START_TEST(test_seed003)
 {
 	push_run(RUN_COMPLETED, 0, 0, "Hello, World!\n", "", NULL);
 	call(seed_execute, "{\"generated_code\": \"print('Hello, World!')\"}");
-	ck_assert_int_eq(x.status, 200);
-	assert_keys(ans, keys003);
-	ck_assert_str_eq(fake_str(ans, "process_status"), "completed");
-	ck_assert_str_eq(fake_str(ans, "stdout"), "Hello, World!\n");
+	ck_assert_int_eq(fake_x.status, 200);
+	assert_keys(fake_ans, keys003);
+	ck_assert_str_eq(fake_str(fake_ans, "process_status"), "completed");
+	ck_assert_str_eq(fake_str(fake_ans, "stdout"), "Hello, World!\n");
 	ck_assert(fake_run_seen[0].p.unwrap);
 	push_run(RUN_ERROR, 1, 0, "", "RuntimeError: boom\n", NULL);
 	call(seed_execute, "{\"generated_code\": \"raise RuntimeError('boom')\"}");
-	assert_keys(ans, keys003);
-	ck_assert_str_eq(fake_str(ans, "process_status"), "error");
-	ck_assert_str_eq(fake_str(ans, "stderr"), "RuntimeError: boom\n");
+	assert_keys(fake_ans, keys003);
+	ck_assert_str_eq(fake_str(fake_ans, "process_status"), "error");
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"), "RuntimeError: boom\n");
 	push_run(RUN_TIMEOUT, -1, 9, "", "", NULL);
 	call(seed_execute, "{\"generated_code\": \"while 1: pass\"}");
-	ck_assert_str_eq(fake_str(ans, "process_status"), "timeout");
+	ck_assert_str_eq(fake_str(fake_ans, "process_status"), "timeout");
 	/* A language it does not speak: a 200 in its words. */
 	call(seed_execute, "{\"generated_code\": \"x\", \"language\": \"ruby\"}");
-	ck_assert_int_eq(x.status, 200);
-	ck_assert_str_eq(fake_str(ans, "process_status"), "error");
-	ck_assert_ptr_nonnull(strstr(fake_str(ans, "stderr"), "Unsupported language: "
-	    "ruby"));
+	ck_assert_int_eq(fake_x.status, 200);
+	ck_assert_str_eq(fake_str(fake_ans, "process_status"), "error");
+	ck_assert_ptr_nonnull(strstr(fake_str(fake_ans, "stderr"),
+	    "Unsupported language: ruby"));
 	ck_assert_uint_eq(fake_runs.calls, 3);
 }
 END_TEST
@@ -244,14 +219,14 @@ END_TEST
 /* Its workspace refused (busy): in its shape, with the store's status. */
 START_TEST(test_seed003_workspace_busy)
 {
-	fake_world_init(&w, (const char *const[]){ "PYEXEC_WORKSPACE_WAIT=0",
+	fake_world_init(&fake_w, (const char *const[]){ "PYEXEC_WORKSPACE_WAIT=0",
 	    NULL });
-	w.env.store = 99;
+	fake_w.env.store = 99;
 	fake_store_push(&(struct fake_store){ .r = { .status = WS_BUSY } });
 	call(seed_execute, "{\"generated_code\": \"x\"}");
-	ck_assert_int_eq(x.status, 409);
-	assert_keys(ans, keys003);
-	ck_assert_str_eq(fake_str(ans, "process_status"), "error");
+	ck_assert_int_eq(fake_x.status, 409);
+	assert_keys(fake_ans, keys003);
+	ck_assert_str_eq(fake_str(fake_ans, "process_status"), "error");
 	ck_assert_str_eq(fake_store_seen[0].session, "default");
 	ck_assert_uint_eq(fake_runs.calls, 0);
 }
@@ -267,21 +242,23 @@ START_TEST(test_seed000_execute)
 {
 	push_run(RUN_COMPLETED, 0, 0, "Hello, world!\n", "", NULL);
 	call(seed_execute, "{\"code\": \"print('Hello, world!')\"}");
-	ck_assert_int_eq(x.status, 200);
-	assert_keys(ans, keys000);
-	ck_assert_str_eq(fake_str(ans, "stdout"), "Hello, world!\n");
-	ck_assert_int_eq(num(ans, "exit_code"), 0);
-	ck_assert_str_eq(fake_str(ans, "original_code"), "print('Hello, world!')");
-	ck_assert_str_eq(fake_str(ans, "executed_code"), "print('Hello, world!')");
-	ck_assert_ptr_null(fake_get(ans, "validation_result"));
-	ck_assert(json_object_is_type(fake_get(ans, "execution_time"),
+	ck_assert_int_eq(fake_x.status, 200);
+	assert_keys(fake_ans, keys000);
+	ck_assert_str_eq(fake_str(fake_ans, "stdout"), "Hello, world!\n");
+	ck_assert_int_eq(num(fake_ans, "exit_code"), 0);
+	ck_assert_str_eq(fake_str(fake_ans, "original_code"),
+	    "print('Hello, world!')");
+	ck_assert_str_eq(fake_str(fake_ans, "executed_code"),
+	    "print('Hello, world!')");
+	ck_assert_ptr_null(fake_get(fake_ans, "validation_result"));
+	ck_assert(json_object_is_type(fake_get(fake_ans, "execution_time"),
 	    json_type_double));
 	push_run(RUN_ERROR, 7, 0, "", "", NULL);
 	call(seed_execute, "{\"code\": \"import sys; sys.exit(7)\"}");
-	ck_assert_int_eq(num(ans, "exit_code"), 7);
+	ck_assert_int_eq(num(fake_ans, "exit_code"), 7);
 	push_run(RUN_TIMEOUT, -1, 9, "", "", NULL);
 	call(seed_execute, "{\"code\": \"while True: pass\", \"timeout\": 1}");
-	ck_assert_int_eq(num(ans, "exit_code"), -9);
+	ck_assert_int_eq(num(fake_ans, "exit_code"), -9);
 	assert_sandbox_failed(seed_execute, "{\"code\": \"x\"}");
 }
 END_TEST
@@ -291,25 +268,25 @@ START_TEST(test_seed000_validated)
 	fake_llm_push(&(struct fake_llm){ .text = "{\"safe\": true}" });
 	push_run(RUN_COMPLETED, 0, 0, "ok\n", "", NULL);
 	call(seed_execute, "{\"code\": \"print('ok')\", \"validate_code\": true}");
-	assert_keys(ans, keys000);
-	ck_assert_str_eq(fake_str(ans, "validation_result"), "Code is safe to "
+	assert_keys(fake_ans, keys000);
+	ck_assert_str_eq(fake_str(fake_ans, "validation_result"), "Code is safe to "
 	    "execute.");
 	fake_llm_push(&(struct fake_llm){ .text = "{\"safe\": false, "
 	    "\"concerns\": [\"deletes files\"]}" });
 	call(seed_execute, "{\"code\": \"import shutil\", \"validate_code\": "
 	    "true}");
-	ck_assert_int_eq(x.status, 200);
-	assert_keys(ans, keys000);
-	ck_assert_str_eq(fake_str(ans, "stdout"), "");
-	ck_assert_int_eq(num(ans, "exit_code"), -1);
-	ck_assert_str_eq(fake_str(ans, "validation_result"), "Code is unsafe: "
+	ck_assert_int_eq(fake_x.status, 200);
+	assert_keys(fake_ans, keys000);
+	ck_assert_str_eq(fake_str(fake_ans, "stdout"), "");
+	ck_assert_int_eq(num(fake_ans, "exit_code"), -1);
+	ck_assert_str_eq(fake_str(fake_ans, "validation_result"), "Code is unsafe: "
 	    "deletes files");
-	ck_assert_str_eq(fake_str(ans, "stderr"), "Code rejected by validation; it "
-	    "was not executed.");
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"), "Code rejected by "
+	    "validation; it was not executed.");
 	fake_llm_push(&(struct fake_llm){ .e = LLM_UNAVAILABLE, .why = "down" });
 	call(seed_execute, "{\"code\": \"x\", \"validate_code\": true}");
-	ck_assert_int_eq(num(ans, "exit_code"), -1);
-	ck_assert_str_eq(fake_str(ans, "validation_result"), "Validation "
+	ck_assert_int_eq(num(fake_ans, "exit_code"), -1);
+	ck_assert_str_eq(fake_str(fake_ans, "validation_result"), "Validation "
 	    "unavailable: llm_unavailable: down. The code was not executed.");
 	ck_assert_uint_eq(fake_runs.calls, 1);
 }
@@ -325,30 +302,30 @@ START_TEST(test_seed000_generate)
 	    "\"print('fake-llm-ok')\"}" });
 	push_run(RUN_COMPLETED, 0, 0, "fake-llm-ok\n", "", NULL);
 	call(seed000_generate, "{\"query\": \"say ok\"}");
-	ck_assert_int_eq(x.status, 200);
-	assert_keys(ans, keys);
-	ck_assert_str_eq(fake_str(ans, "query"), "say ok");
-	ck_assert_str_eq(fake_str(ans, "generated_code"), "print('fake-llm-ok')");
-	ck_assert_str_eq(fake_str(ans, "stdout"), "fake-llm-ok\n");
-	ck_assert_int_eq(num(ans, "exit_code"), 0);
-	ck_assert_str_eq(fake_str(ans, "validation_result"), "Code is safe to "
+	ck_assert_int_eq(fake_x.status, 200);
+	assert_keys(fake_ans, keys);
+	ck_assert_str_eq(fake_str(fake_ans, "query"), "say ok");
+	ck_assert_str_eq(fake_str(fake_ans, "generated_code"), "print('fake-llm-ok')");
+	ck_assert_str_eq(fake_str(fake_ans, "stdout"), "fake-llm-ok\n");
+	ck_assert_int_eq(num(fake_ans, "exit_code"), 0);
+	ck_assert_str_eq(fake_str(fake_ans, "validation_result"), "Code is safe to "
 	    "execute.");
 	fake_llm_push(&(struct fake_llm){ .text = "{\"code\": \"x\", \"safe\": "
 	    "false, \"concerns\": [\"harm\"]}" });
 	call(seed000_generate, "{\"query\": \"do harm\"}");
-	ck_assert_int_eq(x.status, 200);
-	ck_assert_int_eq(num(ans, "exit_code"), -1);
-	ck_assert_str_eq(fake_str(ans, "stdout"), "");
-	ck_assert_str_eq(fake_str(ans, "validation_result"), "Code is unsafe: harm");
+	ck_assert_int_eq(fake_x.status, 200);
+	ck_assert_int_eq(num(fake_ans, "exit_code"), -1);
+	ck_assert_str_eq(fake_str(fake_ans, "stdout"), "");
+	ck_assert_str_eq(fake_str(fake_ans, "validation_result"), "Code is unsafe: harm");
 	fake_llm_push(&(struct fake_llm){ .e = LLM_UNAVAILABLE, .why = "HTTP "
 	    "500" });
 	call(seed000_generate, "{\"query\": \"q\"}");
-	ck_assert_int_eq(x.status, 400);
-	ck_assert_str_eq(fake_str(ans, "detail"), "Code generation failed: HTTP 500");
+	ck_assert_int_eq(fake_x.status, 400);
+	ck_assert_str_eq(fake_str(fake_ans, "detail"), "Code generation failed: HTTP 500");
 	call(seed000_generate, "{\"timeout\": 1}");
-	ck_assert_int_eq(x.status, 422);
+	ck_assert_int_eq(fake_x.status, 422);
 	ck_assert_str_eq(json_object_to_json_string_ext(fake_get(
-	    json_object_array_get_idx(fake_get(ans, "detail"), 0), "loc"),
+	    json_object_array_get_idx(fake_get(fake_ans, "detail"), 0), "loc"),
 	    JSON_C_TO_STRING_PLAIN), "[\"body\",\"query\"]");
 }
 END_TEST
@@ -359,14 +336,14 @@ END_TEST
 static const char *
 message001(void)
 {
-	struct json_object	*r = fake_get(ans, "response"), *it;
+	struct json_object	*r = fake_get(fake_ans, "response"), *it;
 	static const char *const keys[] = { "status", "invocationId",
 	    "response", NULL };
 
-	ck_assert_int_eq(x.status, 200);
-	assert_keys(ans, keys);
-	ck_assert_str_eq(fake_str(ans, "status"), "success");
-	ck_assert_str_eq(fake_str(ans, "invocationId"), x.id);
+	ck_assert_int_eq(fake_x.status, 200);
+	assert_keys(fake_ans, keys);
+	ck_assert_str_eq(fake_str(fake_ans, "status"), "success");
+	ck_assert_str_eq(fake_str(fake_ans, "invocationId"), fake_x.id);
 	ck_assert_uint_eq(json_object_array_length(r), 1);
 	it = json_object_array_get_idx(r, 0);
 	ck_assert_str_eq(fake_str(it, "type"), "text");
@@ -440,7 +417,7 @@ seeds_suite(void)
 	TCase	*tc;
 	Suite	*s = check_suite("seeds", "answers", &tc);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, fake_x_setup, fake_x_teardown);
 	tcase_add_test(tc, test_seed004_success);
 	tcase_add_test(tc, test_seed004_failures);
 	tcase_add_test(tc, test_seed004_invalid);

@@ -129,6 +129,18 @@ void	 fake_task(struct fake_world *, const struct field_table *,
  * the budget ahead; what x held before is the caller's to free. */
 void	 fake_exchange(struct fake_world *, struct exchange *x,
 	    const char *body);
+/* The fixture of the tests that answer exchanges (check_exchange.c,
+ * check_seeds.c): fake_w from the defaults, fake_x an exchange on it with
+ * an empty body, fake_ans its answer once fake_answer() parsed it (freed
+ * by the teardown, as is fake_x). */
+extern struct fake_world	 fake_w;
+extern struct exchange		 fake_x;
+extern struct json_object	*fake_ans;
+void	 fake_x_setup(void);
+void	 fake_x_teardown(void);
+/* fake_x's answer, parsed (the test fails if it is not JSON). */
+struct json_object *fake_answer(void);
+
 /* o's member key (the test fails without it), and as a string. */
 struct json_object *fake_get(struct json_object *o, const char *key);
 const char *fake_str(struct json_object *o, const char *key);

@@ -92,6 +92,36 @@ fake_exchange(struct fake_world *w, struct exchange *x, const char *body)
 	x->task.client = "k:test";
 }
 
+struct fake_world	 fake_w;
+struct exchange		 fake_x;
+struct json_object	*fake_ans;
+
+void
+fake_x_setup(void)
+{
+	fake_world_init(&fake_w, NULL);
+	fake_exchange(&fake_w, &fake_x, "");
+	fake_ans = NULL;
+}
+
+void
+fake_x_teardown(void)
+{
+	json_object_put(fake_ans);
+	exchange_free(&fake_x);
+	fake_reset();
+}
+
+struct json_object *
+fake_answer(void)
+{
+	ck_assert_ptr_nonnull(fake_x.answer);
+	json_object_put(fake_ans);
+	ck_assert_msg((fake_ans = json_tokener_parse(fake_x.answer)) != NULL,
+	    "not JSON: %s", fake_x.answer);
+	return fake_ans;
+}
+
 struct json_object *
 fake_get(struct json_object *o, const char *key)
 {
