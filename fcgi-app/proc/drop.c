@@ -1,6 +1,7 @@
 /*
- * drop.c: the privilege drop the front and the workers share, and the
- * exit of a process that went through it (the master's too).  The master
+ * drop.c: the privilege drop the front and the workers share, their
+ * signals, and the exit of a process that went through it (the
+ * master's too).  The master
  * forks them as root; each drops to PYEXEC_USER at once, before it
  * touches a socket or a request: no capability survives, no_new_privs is
  * set, and the process is not dumpable (a worker holds the LLM key).
@@ -41,6 +42,30 @@ drop_privileges(const struct pyexec_config *c)
 	 * ptrace, no /proc/PID/mem of the worker (it holds the LLM key). */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		log_die(1, "worker", "dumpable: %s", strerror(errno));
+}
+
+/*
+ * The master forks the front and the workers with SIGTERM, SIGINT, SIGHUP
+ * and SIGCHLD blocked.  The handlers first, then the unblocking: a
+ * drain's SIGTERM sent right after the fork waits for on_term instead of
+ * ending the process before it took what is queued.  No SA_RESTART: a
+ * blocking call (accept(), epoll_wait()) returns to look at the flag.
+ */
+void
+drop_signals(void (*on_term)(int), const int *ignore)
+{
+	struct sigaction sa;
+	sigset_t	 none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	for (; *ignore != 0; ignore++)
+		sigaction(*ignore, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 #if defined(__has_feature)

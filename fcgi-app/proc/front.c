@@ -855,22 +855,11 @@ front_main(const struct pyexec_config *c, struct shared *sh, const int *chan)
 {
 	struct front	 f = { .cfg = c, .sh = sh, .chan = chan, .lfd = 0,
 			    .cap = (size_t)c->queue_max + c->header_max };
-	struct sigaction sa;
-	sigset_t	 none;
 	size_t		 i;
 
 	drop_privileges(c);
-	/* The handlers first, then unblock what the master blocks: a drain's
-	 * SIGTERM sent right after the fork waits for the handler instead of
-	 * ending the front before it took what is queued. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = front_on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The handlers first, then unblock what the master blocks (drop.c). */
+	drop_signals(front_on_term, (const int[]){ SIGPIPE, 0 });
 	if (fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK) != 0)
 		log_die(1, "front", "the listening socket: %s", strerror(errno));
 	if ((f.idle = calloc(sh->nslots, sizeof(*f.idle))) == NULL ||

@@ -22,6 +22,10 @@ void		 worker_main(struct worker *) __attribute__((noreturn));
 /* drop.c: the front's and the workers' privilege drop, and their exit. */
 void		 drop_privileges(const struct pyexec_config *);
 void		 drop_exit(int) __attribute__((noreturn));
+/* on_term for SIGTERM and SIGINT, the 0-ended ignore ignored, then the
+ * mask the master blocked cleared: the handlers first, so that a SIGTERM
+ * sent right after the fork waits for its handler. */
+void		 drop_signals(void (*on_term)(int), const int *ignore);
 
 /* front.c: owns the listening socket; hands connections to idle workers
  * over their channels (chan[i], slot i), answers /health and /metrics,

@@ -49,19 +49,12 @@ static void
 worker_signals(void)
 {
 	struct sigaction sa;
-	sigset_t	 none;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = worker_on_term;	/* no SA_RESTART: accept() returns */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* No SA_RESTART (drop.c): accept() returns. */
+	drop_signals(worker_on_term, (const int[]){ SIGPIPE, SIGHUP, 0 });
 }
 
 /* Reads the body, at most max bytes.  0, 1 if too large, -1 on error. */
