@@ -493,8 +493,7 @@ config_suite(void)
 	tcase_add_test(tc, test_int_bool_word);
 	tcase_add_test(tc, test_aliases);
 	tcase_add_test(tc, test_web);
-	tcase_add_loop_test(tc, test_refused, 0,
-	    (int)(sizeof(refused) / sizeof(refused[0])));
+	CHECK_LOOP(tc, test_refused, refused);
 	tcase_add_test(tc, test_empty_values);
 	tcase_add_test(tc, test_llm_key);
 	tcase_add_test(tc, test_budget);

@@ -289,8 +289,7 @@ jsonstrict_suite(void)
 	TCase	*tc;
 	Suite	*s = check_suite("jsonstrict", "gate", &tc);
 
-	tcase_add_loop_test(tc, test_gate_table, 0,
-	    (int)(sizeof(gate_cases) / sizeof(gate_cases[0])));
+	CHECK_LOOP(tc, test_gate_table, gate_cases);
 	tcase_add_test(tc, test_dup_depths);
 	tcase_add_test(tc, test_dup_decoding);
 	tcase_add_test(tc, test_dup_wide);

@@ -49,6 +49,11 @@ check_run(Suite *s, enum fork_status fork)
 	return failed == 0 ? 0 : 1;
 }
 
+/* fn as a loop test over each of the array cases (fn reads cases[_i]). */
+#define CHECK_LOOP(tc, fn, cases)				\
+	tcase_add_loop_test((tc), (fn), 0,			\
+	    (int)(sizeof(cases) / sizeof((cases)[0])))
+
 #define CHECK_MAIN(suite, fork)					\
 int								\
 main(void)							\
