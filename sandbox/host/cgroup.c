@@ -390,20 +390,82 @@ rt_refused(struct sb_cgroup *cg, const char *dir, long value,
 	    "(pyexec/ has %ld; its parent %ld, of which its children hold "
 	    "%ld)", dir, value, strerror(e), dir_read_long(top, SB_RT_FILE),
 	    dir_read_long(up, SB_RT_FILE), rt_children(up));
+	errno = e;
 }
+
+/*
+ * The instance's budget: one share per slot it has now (a slot made again
+ * takes the share of the one it replaces).  "pyexec" grows by what its
+ * instance is missing, as far as its parent allows: it holds no more of
+ * the host's real-time time than its instances have needed.  0, or the
+ * errno of a refusal with cg->rt_why said and *lack what the instance
+ * still misses.
+ */
+static int
+rt_instance(struct sb_cgroup *cg, const char *inst, const char *top,
+    long share, long *lack)
+{
+	char	num[32], tnum[32];
+	long	cur, t, need, want;
+
+	*lack = 0;
+	if ((cur = dir_read_long(inst, SB_RT_FILE)) < 0)
+		return EIO;
+	want = rt_slots(inst) * share;
+	snprintf(num, sizeof(num), "%ld", want);
+	if (want <= cur || dir_write(inst, SB_RT_FILE, num) == 0)
+		return 0;
+	*lack = want - cur;
+	/* "pyexec" must hold what its instances hold with this one's want
+	 * (not more: a retry asks for no more than the first try). */
+	if ((t = dir_read_long(top, SB_RT_FILE)) < 0 ||
+	    (need = rt_children(top)) < 0)
+		return EIO;
+	need += want - cur;
+	snprintf(tnum, sizeof(tnum), "%ld", need);
+	if (need > t && dir_write(top, SB_RT_FILE, tnum) != 0) {
+		rt_refused(cg, top, need, top);
+		return errno;
+	}
+	if (dir_write(inst, SB_RT_FILE, num) != 0) {
+		rt_refused(cg, inst, want, top);
+		return errno;
+	}
+	return 0;
+}
+
+/* Whether the parent of "pyexec" shows room for lack more: a refusal
+ * the numbers do not explain is passing (the cgroups of a master that
+ * just stopped leave the kernel's accounting after their last task is
+ * reaped), one they explain is not. */
+static bool
+rt_room(const char *top, long lack)
+{
+	char	up[512];
+	long	have, held;
+
+	if (lack <= 0 || dir_up(top, 1, up, sizeof(up)) != 0 ||
+	    (have = dir_read_long(up, SB_RT_FILE)) < 0 ||
+	    (held = rt_children(up)) < 0)
+		return false;
+	return have - held >= lack;
+}
+
+#define SB_RT_TRIES	10		/* a passing refusal: 100 ms apart */
 
 /*
  * Gives the slot's cgroups their RT budget (see above); on a refusal
  * cg->rt_why says which.  Called when the slot is made, and again when
  * its launcher could not be made SCHED_FIFO (slot.c): the budget may have
- * been freed meanwhile.
+ * been freed meanwhile.  A refusal the parent's numbers do not explain
+ * is tried again for up to a second; one they explain is final at once.
  */
 void
 sb_cgroup_rt_budget(struct sb_cgroup *cg)
 {
-	char	 launcher[560], slot[512], inst[512], top[512], num[32],
-		 tnum[32];
-	long	 cur, t, want, share = 1000000L / SB_RT_PERIOD_US * SB_RT_SLOT_US;
+	char	 launcher[560], slot[512], inst[512], top[512], num[32];
+	long	 lack, share = 1000000L / SB_RT_PERIOD_US * SB_RT_SLOT_US;
+	int	 i, e;
 
 	cg->rt_why[0] = '\0';
 	/* dir[] is .../pyexec/<instance>/slot-N/run */
@@ -414,28 +476,16 @@ sb_cgroup_rt_budget(struct sb_cgroup *cg)
 	    dir_read_long(slot, SB_RT_FILE) < 0)
 		return;
 	snprintf(launcher, sizeof(launcher), "%s/" SB_CG_LAUNCHER, slot);
-	/* The instance keeps the 1 s period: its budget is one share per slot
-	 * it has now (a slot made again takes the share of the one it
-	 * replaces).  "pyexec" grows by what its instance is missing, as far
-	 * as its parent allows: it holds no more of the host's real-time time
-	 * than its instances have needed. */
-	if ((cur = dir_read_long(inst, SB_RT_FILE)) < 0)
-		return;
-	want = rt_slots(inst) * share;
-	snprintf(num, sizeof(num), "%ld", want);
-	if (want > cur && dir_write(inst, SB_RT_FILE, num) != 0) {
-		if ((t = dir_read_long(top, SB_RT_FILE)) < 0)
+	for (i = 0; (e = rt_instance(cg, inst, top, share, &lack)) != 0;
+	    i++) {
+		/* The kernel's word for "does not fit" is EINVAL (EBUSY
+		 * for a group with RT tasks and no runtime). */
+		if ((e != EINVAL && e != EBUSY) || i + 1 >= SB_RT_TRIES ||
+		    !rt_room(top, lack))
 			return;
-		snprintf(tnum, sizeof(tnum), "%ld", t + want - cur);
-		if (dir_write(top, SB_RT_FILE, tnum) != 0) {
-			rt_refused(cg, top, t + want - cur, top);
-			return;
-		}
-		if (dir_write(inst, SB_RT_FILE, num) != 0) {
-			rt_refused(cg, inst, want, top);
-			return;
-		}
+		usleep(100 * 1000);
 	}
+	cg->rt_why[0] = '\0';
 	snprintf(num, sizeof(num), "%d", SB_RT_PERIOD_US);
 	(void)dir_write(slot, "cpu.rt_period_us", num);
 	(void)dir_write(launcher, "cpu.rt_period_us", num);
