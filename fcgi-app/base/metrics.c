@@ -168,19 +168,22 @@ met_counter(FILE *f, const char *name, const char *help, const uint64_t *c)
 
 static void
 met_requests(FILE *f, const struct metrics *m, const char *const *routes,
-    unsigned nroutes)
+    const char *const *dialects, unsigned nroutes)
 {
 	unsigned	r, s;
 	uint64_t	n;
 
 	met_head(f, "pyexec_requests_total", "counter",
-	    "Requests answered by the workers, by route and HTTP status.");
+	    "Requests answered, by route, dialect (which service's API: "
+	    "native, fastapi, flask, nvidia, together, ibm) and HTTP status.");
 	for (r = 0; r < nroutes && r < MET_ROUTES; r++)
 		for (s = 0; s < MET_STATUSES; s++) {
 			if ((n = met_get(&m->requests[r][s])) == 0)
 				continue;
 			fputs("pyexec_requests_total{route=\"", f);
 			met_label(f, routes[r]);
+			fputs("\",dialect=\"", f);
+			met_label(f, dialects[r]);
 			if (s < MET_STATUSES - 1)
 				fprintf(f, "\",status=\"%d\"} %llu\n",
 				    met_status[s], (unsigned long long)n);
@@ -292,12 +295,13 @@ met_keyless(FILE *f, const struct metrics *m)
 }
 
 /*
- * The text exposition of every metric (malloc'd), or NULL.  routes are
- * the route label values, by the index metrics_request() was given.
+ * The text exposition of every metric (malloc'd), or NULL.  routes and
+ * dialects are the request series' label values, by the index
+ * metrics_request() was given.
  */
 char *
 metrics_render(const struct shared *sh, const struct pyexec_config *c,
-    const char *const *routes, unsigned nroutes)
+    const char *const *routes, const char *const *dialects, unsigned nroutes)
 {
 	const struct metrics	*m = &sh->met;
 	char			*buf = NULL;
@@ -314,7 +318,7 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	    PACKAGE_VERSION, sh->cgversion);
 	met_label(f, c->python_path);
 	fputs("\"} 1\n", f);
-	met_requests(f, m, routes, nroutes);
+	met_requests(f, m, routes, dialects, nroutes);
 	met_runs(f, m);
 	met_hist(f, "pyexec_run_duration_seconds", "Wall time of a run in "
 	    "the sandbox.", &m->run);

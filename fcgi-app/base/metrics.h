@@ -55,7 +55,8 @@ struct shared_slot {
  * format 0.0.4).
  */
 #define MET_BUCKETS	19		/* latency buckets, metrics.c */
-#define MET_ROUTES	12		/* at least routes.c's table + "-" */
+#define MET_ROUTES	16		/* request series: at least routes.c's
+					 * routes x dialect labels, + "-" */
 #define MET_STATUSES	19		/* metrics.c's status list + "other" */
 #define MET_OUTCOMES	7		/* enum run_outcome + "rejected" */
 #define MET_REJECTED	6		/* the runs[] index of "rejected" */
@@ -109,7 +110,8 @@ void		 metrics_request(struct metrics *, unsigned route, int status);
 void		 metrics_run(struct metrics *, const struct run_result *);
 void		 metrics_llm(struct metrics *, int llm_err, double ms);
 char		*metrics_render(const struct shared *, const struct pyexec_config *,
-		    const char *const *routes, unsigned nroutes);
+		    const char *const *routes, const char *const *dialects,
+		    unsigned nseries);
 bool		 metrics_allowed(const char *allow, const char *addr);
 
 /* status.c.  What a worker last heard of its slot's zygotes: the word

@@ -25,26 +25,30 @@
  * The routes' fields.  Timeouts of the seeds' own defaults and caps are
  * here, as data, and nowhere else: seed 004 (FastAPI) 5 s, at most 30;
  * seed 002 (Flask) always 30; seed 003 (NVIDIA) 10 s.  Every one is also
- * capped by PYTHON_EXECUTOR_MAX_TIMEOUT.
+ * capped by PYTHON_EXECUTOR_MAX_TIMEOUT: refused past it where the seed
+ * had a cap of its own (native, 004), clamped to it where the seed had
+ * none (000, 003: FF_CLAMP), so that a client's own timeout of 60 runs.
  */
 #define F_END	{ NULL, 0, 0, FS_NONE, 0, 0, FB_NONE, NULL }
 
 /* The native routes' fields; seed 000 (Together) takes the same but never
  * input files (its clients never sent them, and an unknown field is
  * refused there as it was) and its answers carry no artifacts. */
-#define F_EXECUTE_ROWS							\
+#define F_EXECUTE_ROWS(tflags)						\
 	{ "code", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL, FS_CODE,	\
 	    0, 0, FB_NONE, NULL },						\
-	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL }, \
+	{ "timeout", FT_NUMBER, tflags, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT,	\
+	    NULL },								\
 	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL }, \
 	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },	\
 	{ "stdin", FT_STRING, 0, FS_STDIN, 0, 0, FB_NONE, NULL },		\
 	{ "validate_code", FT_BOOL, 0, FS_VALIDATE, 0, 0, FB_NONE, NULL },	\
 	{ "mode", FT_WORD, 0, FS_MODE, 0, 0, FB_NONE, "script|main" }
-#define F_GENERATE_ROWS							\
+#define F_GENERATE_ROWS(tflags)						\
 	{ "query", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL | FF_NOCTRL, \
 	    FS_QUERY, 0, 1e9, FB_MAX_QUERY, NULL },				\
-	{ "timeout", FT_NUMBER, 0, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT, NULL }, \
+	{ "timeout", FT_NUMBER, tflags, FS_TIMEOUT, 0.1, 1e9, FB_MAX_TIMEOUT,	\
+	    NULL },								\
 	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL }, \
 	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },	\
 	{ "max_attempts", FT_INT, 0, FS_ATTEMPTS, 1, TASK_MAX_ATTEMPTS, FB_NONE, \
@@ -58,19 +62,20 @@
 	F_SESSION_ROW
 
 static const struct field execute_fields[] = {
-	F_EXECUTE_ROWS, F_NATIVE_ROWS, F_END,
+	F_EXECUTE_ROWS(0), F_NATIVE_ROWS, F_END,
 };
 
 static const struct field generate_fields[] = {
-	F_GENERATE_ROWS, F_NATIVE_ROWS, F_END,
+	F_GENERATE_ROWS(0), F_NATIVE_ROWS, F_END,
 };
 
+/* Seed 000's timeout had no cap: one past the bounds is clamped. */
 static const struct field seed000_execute_fields[] = {
-	F_EXECUTE_ROWS, F_END,
+	F_EXECUTE_ROWS(FF_CLAMP), F_END,
 };
 
 static const struct field seed000_generate_fields[] = {
-	F_GENERATE_ROWS, F_END,
+	F_GENERATE_ROWS(FF_CLAMP), F_END,
 };
 
 static const struct field seed004_fields[] = {
@@ -89,8 +94,8 @@ static const struct field seed002_fields[] = {
 static const struct field seed003_fields[] = {
 	{ "generated_code", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL,
 	    FS_CODE, 0, 0, FB_NONE, NULL },
-	{ "timeout", FT_NUMBER, FF_NULL_ABSENT, FS_TIMEOUT, 0.1, 1e9,
-	    FB_MAX_TIMEOUT, NULL },
+	{ "timeout", FT_NUMBER, FF_NULL_ABSENT | FF_CLAMP, FS_TIMEOUT, 0.1,
+	    1e9, FB_MAX_TIMEOUT, NULL },	/* no cap in the seed: clamped */
 	{ "language", FT_WORD, FF_NULL_ABSENT | FF_WORD_CI, FS_NONE, 0, 0,
 	    FB_NONE, "python" },
 	F_SESSION_ROW,
@@ -251,8 +256,17 @@ field_number(const struct field *f, struct json_object *v,
 	    !json_object_is_type(v, json_type_double) &&
 	    !json_object_is_type(v, json_type_int))
 		goto bad;
-	if (!isfinite(d) || d < e->lo || d > e->hi)
+	if (!isfinite(d))
 		goto bad;
+	if ((d < e->lo || d > e->hi) && !(f->flags & FF_CLAMP))
+		goto bad;
+	if (d < e->lo || d > e->hi) {
+		if (f->slot == FS_TIMEOUT) {
+			r->timeout_clamped = true;
+			r->timeout_asked = d;
+		}
+		d = d < e->lo ? e->lo : e->hi;
+	}
 	if (f->slot == FS_TIMEOUT)
 		r->timeout = d;
 	else if (f->slot == FS_CPU)
@@ -857,6 +871,8 @@ field_json(const struct field *f, const struct pyexec_config *c)
 	    json_object_new_boolean(f->flags & FF_NONUL));
 	json_object_object_add(o, "no_control",
 	    json_object_new_boolean(f->flags & FF_NOCTRL));
+	json_object_object_add(o, "clamped",
+	    json_object_new_boolean(f->flags & FF_CLAMP));
 	field_bounds_json(f, c, o);
 	return o;
 }

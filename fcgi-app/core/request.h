@@ -49,6 +49,9 @@ enum field_bound {		/* the configured bound hi is capped at */
 #define FF_NOCTRL	0x08	/* no control character but \t \n \r */
 #define FF_NULL_ABSENT	0x10	/* null counts as not given */
 #define FF_WORD_CI	0x20	/* FT_WORD: compared ignoring case */
+#define FF_CLAMP	0x40	/* FT_NUMBER: a finite number out of [lo, hi]
+				 * is taken as the nearest bound (the seed
+				 * had no cap), not refused */
 
 struct field {
 	const char	*name;
@@ -115,6 +118,8 @@ struct exec_request {
 	char		*query;		/* owned: a task in plain words */
 	size_t		 query_len;
 	double		 timeout;	/* seconds */
+	bool		 timeout_clamped;	/* FF_CLAMP moved it into range */
+	double		 timeout_asked;	/* and what was asked */
 	uint64_t	 memory_bytes;
 	double		 cpu_limit;	/* cores */
 	bool		 validate_code;	/* review by the LLM first */

@@ -283,7 +283,7 @@ front_flush(struct front *f, struct front_conn *c)
 			return;
 		}
 	}
-	metrics_request(&f->sh->met, route_index(c->req.path), c->status);
+	metrics_request(&f->sh->met, route_series(c->req.path, NULL), c->status);
 	front_close(f, c);
 }
 
@@ -385,7 +385,7 @@ front_refuse(struct front *f, struct front_conn *c, const char *why)
 	front_error(f, c, 503, "overloaded", why, retry);
 }
 
-/* /health and /metrics without a worker. */
+/* /health, /metrics and / without a worker. */
 static void
 front_status(struct front *f, struct front_conn *c)
 {
@@ -405,10 +405,15 @@ front_status(struct front *f, struct front_conn *c)
 			    "(PYEXEC_METRICS=0)", "");
 			return;
 		}
-		body = metrics_render(f->sh, f->cfg, route_names(), route_count());
+		body = metrics_render(f->sh, f->cfg, route_names(),
+		    route_dialects(), route_count());
 		front_answer(f, c, body != NULL ? 200 : 500, "Content-Type: "
 		    "text/plain; version=0.0.4; charset=utf-8\r\n",
 		    body != NULL ? body : "");
+	} else if (strcmp(c->req.path, "/") == 0) {
+		front_answer(f, c, 200, "Content-Type: application/json\r\n",
+		    ROUTE_ROOT_ANSWER);
+		return;
 	} else {
 		body = status_health(f->sh, &status);
 		front_answer(f, c, body != NULL ? status : 500,

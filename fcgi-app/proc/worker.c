@@ -91,6 +91,9 @@ worker_send(FCGX_Request *req, const struct exchange *x)
 		FCGX_FPrintF(req->out, "Allow: %s\r\n", x->allow);
 	if (x->retry_after > 0)
 		FCGX_FPrintF(req->out, "Retry-After: %u\r\n", x->retry_after);
+	if (x->req.timeout_clamped)
+		FCGX_FPrintF(req->out, "X-Pyexec-Timeout-Clamped: requested=%g; "
+		    "applied=%g\r\n", x->req.timeout_asked, x->req.timeout);
 	FCGX_FPrintF(req->out, "Content-Length: %lu\r\n\r\n",
 	    (unsigned long)strlen(x->answer));
 	FCGX_PutStr(x->answer, (int)strlen(x->answer), req->out);
@@ -106,7 +109,16 @@ worker_log(struct worker *w, const struct exchange *x, double ms)
 	json_object_object_add(o, "invocationId", json_object_new_string(x->id));
 	json_object_object_add(o, "method", json_object_new_string(x->method));
 	json_object_object_add(o, "route", json_object_new_string(x->route));
+	if (strcmp(x->route, "-") == 0)		/* no route: which path */
+		json_object_object_add(o, "path", item_bytes(x->path,
+		    strnlen(x->path, 200)));
+	if (x->dialect != NULL)
+		json_object_object_add(o, "dialect",
+		    json_object_new_string(x->dialect));
 	json_object_object_add(o, "status", json_object_new_int(x->status));
+	if (x->why[0] != '\0')			/* a 4xx: what was refused */
+		json_object_object_add(o, "why", item_bytes(x->why,
+		    strlen(x->why)));
 	json_object_object_add(o, "outcome", x->outcome != NULL ?
 	    json_object_new_string(x->outcome) : NULL);
 	snprintf(buf, sizeof(buf), "%.1f", ms);
@@ -238,7 +250,7 @@ worker_untrusted(struct worker *w, FCGX_Request *req, bool sent)
 	x.answer = envelope_error(x.id, TRUST_CODE, trust_refusal(sent));
 	if (x.answer != NULL)
 		worker_send(req, &x);
-	metrics_request(w->env.met, route_index(x.route), x.status);
+	metrics_request(w->env.met, route_series(x.route, x.dialect), x.status);
 	exchange_free(&x);
 }
 
@@ -263,6 +275,7 @@ worker_handle(struct worker *w, FCGX_Request *req)
 	x.key_valid = kv != NULL && strcmp(kv, "1") == 0;
 	x.remote_addr = FCGX_GetParam("REMOTE_ADDR", req->envp);
 	cl = FCGX_GetParam("PYEXEC_CLIENT", req->envp);
+	x.req_type = FCGX_GetParam("CONTENT_TYPE", req->envp);
 	x.anonymous = cl != NULL && strcmp(cl, "anonymous") == 0;
 	anon_ok = workspace_client(w->env.cfg, cl, x.key_valid, x.remote_addr,
 	    x.client, sizeof(x.client)) == 0;
@@ -302,7 +315,7 @@ worker_handle(struct worker *w, FCGX_Request *req)
 		workspace_release(&w->env);
 	if (x.answer != NULL)
 		worker_send(req, &x);
-	metrics_request(w->env.met, route_index(x.route), x.status);
+	metrics_request(w->env.met, route_series(x.route, x.dialect), x.status);
 	worker_log(w, &x, (double)(clock_mono_ms() - t0));
 	exchange_free(&x);
 }

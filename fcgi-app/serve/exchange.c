@@ -35,6 +35,18 @@ exchange_json(struct exchange *x, int status, struct json_object *o)
 	json_object_put(o);
 }
 
+/* What a 4xx refused, for the request's log line (never a value of the
+ * body: a field's name and pyexec's own words). */
+void
+exchange_why(struct exchange *x, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(x->why, sizeof(x->why), fmt, ap);
+	va_end(ap);
+}
+
 /* Answers the native error envelope with status and the message. */
 void
 exchange_error(struct exchange *x, int status, const char *fmt, ...)
@@ -45,6 +57,8 @@ exchange_error(struct exchange *x, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (status >= 400 && status < 500 && x->why[0] == '\0')
+		exchange_why(x, "%s", msg);
 	free(x->answer);
 	x->status = status;
 	x->answer = envelope_error(x->id, envelope_error_code(status), msg);

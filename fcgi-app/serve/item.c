@@ -89,8 +89,9 @@ item_text(const char *msg)
 	return t;
 }
 
-/* One sentence for a run: how it ended. */
-static void
+/* One sentence for a run: how it ended.  The seeds' stderr ends with it
+ * when a limit or a signal stopped the run (seeds.c). */
+void
 item_run_summary(const struct task_attempt *a, char *buf, size_t len)
 {
 	const struct run_result	*rr = &a->rr;

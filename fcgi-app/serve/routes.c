@@ -26,6 +26,7 @@ struct route_body {
 };
 #define ROUTE_BODY(t)	{ #t, &t }
 #define ROUTE_BODIES	3		/* at most, per route */
+#define ROUTE_LABELS	4		/* dialect labels, at most, per route */
 
 /*
  * One row per path, and the only place a route is spelled: the worker's
@@ -45,70 +46,111 @@ struct route {
 	const char	*dialect;	/* whose API it speaks */
 	struct route_body body[ROUTE_BODIES];	/* its field tables: one, or
 					 * one per shape the body's keys pick */
+	const char	*labels[ROUTE_LABELS];	/* its metrics' dialect labels:
+					 * the first is the route's, the others
+					 * a handler may choose (x->dialect) */
 };
 
 static void	route_execute(struct exchange *);
 static void	route_generate(struct exchange *);
 static void	route_health(struct exchange *);
 static void	route_metrics(struct exchange *);
+static void	route_root(struct exchange *);
 
 static const struct route routes[] = {
 	{ "/v1/execute", "POST", route_execute, false, ROUTE_FRONT_NEVER,
-	    "native", { ROUTE_BODY(request_execute) } },
+	    "native", { ROUTE_BODY(request_execute) }, { "native" } },
 	{ "/v1/generate-and-execute", "POST", route_generate, false,
-	    ROUTE_FRONT_NEVER, "native", { ROUTE_BODY(request_generate) } },
+	    ROUTE_FRONT_NEVER, "native", { ROUTE_BODY(request_generate) },
+	    { "native" } },
 	{ "/v1/workspace", "DELETE", route_workspace, false, ROUTE_FRONT_NEVER,
-	    "native", { ROUTE_BODY(request_workspace) } },
+	    "native", { ROUTE_BODY(request_workspace) }, { "native" } },
 	{ "/api/v1/execute", "POST", seed004_execute, false, ROUTE_FRONT_NEVER,
-	    "seed 004 (FastAPI)", { ROUTE_BODY(request_seed004) } },
-	/* the body's keys pick the seed: "script", "generated_code", "code" */
+	    "seed 004 (FastAPI)", { ROUTE_BODY(request_seed004) },
+	    { "fastapi" } },
+	/* the body's keys pick the seed: "script", "generated_code", "code";
+	 * a body that picks none is counted as "-" */
 	{ "/execute", "POST", seed_execute, false, ROUTE_FRONT_NEVER,
 	    "seeds 002 (Flask), 003 (NVIDIA), 000 (Together)",
 	    { ROUTE_BODY(request_seed002), ROUTE_BODY(request_seed003),
-	    ROUTE_BODY(request_seed000_execute) } },
+	    ROUTE_BODY(request_seed000_execute) },
+	    { "-", SEED_FLASK, SEED_NVIDIA, SEED_TOGETHER } },
 	{ "/generate-and-execute", "POST", seed000_generate, false,
 	    ROUTE_FRONT_NEVER, "seed 000 (Together)",
-	    { ROUTE_BODY(request_seed000_generate) } },
+	    { ROUTE_BODY(request_seed000_generate) }, { SEED_TOGETHER } },
 	{ "/system/python_executor/execute_code/invoke", "POST",
 	    seed001_execute, false, ROUTE_FRONT_NEVER, "seed 001 (IBM)",
-	    { ROUTE_BODY(request_seed001_execute) } },
+	    { ROUTE_BODY(request_seed001_execute) }, { "ibm" } },
 	{ "/experience/python_executor/generate_and_execute/invoke", "POST",
 	    seed001_generate, false, ROUTE_FRONT_NEVER, "seed 001 (IBM)",
-	    { ROUTE_BODY(request_seed001_generate) } },
+	    { ROUTE_BODY(request_seed001_generate) }, { "ibm" } },
 	{ "/health", "GET", route_health, true, ROUTE_FRONT_PUBLIC, "native",
-	    { { NULL, NULL } } },
+	    { { NULL, NULL } }, { "native" } },
 	{ "/metrics", "GET", route_metrics, true, ROUTE_FRONT_ALWAYS, "native",
-	    { { NULL, NULL } } },
+	    { { NULL, NULL } }, { "native" } },
+	/* NVIDIA's client checks its sandbox is up with GET / */
+	{ "/", "GET", route_root, true, ROUTE_FRONT_ALWAYS, "seed 003 (NVIDIA)",
+	    { { NULL, NULL } }, { SEED_NVIDIA } },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 #define ROUTE_NONE	"-"		/* the label of a request of no route */
 
-_Static_assert(NROUTES + 1 <= MET_ROUTES, "MET_ROUTES holds every route and \"-\"");
+/*
+ * The metrics' request series: one per route and dialect label, in the
+ * table's order, then ("-", "-") for a request of no route.  Made once,
+ * from the table; MET_ROUTES must hold them (route_series_make() says so
+ * at the first use, and check_routes tests it).
+ */
+static const char	*series_route[MET_ROUTES], *series_dialect[MET_ROUTES];
+static unsigned		 series_first[NROUTES], nseries;
 
-static const char *route_label[NROUTES + 1];
+static void
+route_series_make(void)
+{
+	unsigned	i, j;
 
-/* The routes' labels for the metrics, by route_index(): the paths, "-". */
+	if (nseries > 0)
+		return;
+	for (i = 0; i < NROUTES; i++) {
+		series_first[i] = nseries;
+		for (j = 0; j < ROUTE_LABELS && routes[i].labels[j] != NULL &&
+		    nseries < MET_ROUTES - 1; j++) {
+			series_route[nseries] = routes[i].path;
+			series_dialect[nseries++] = routes[i].labels[j];
+		}
+	}
+	series_route[nseries] = series_dialect[nseries] = ROUTE_NONE;
+	nseries++;
+}
+
+/* The series' route labels (the paths, "-"), by route_series(). */
 const char *const *
 route_names(void)
 {
-	unsigned	i;
-
-	for (i = 0; i < NROUTES; i++)
-		route_label[i] = routes[i].path;
-	route_label[NROUTES] = ROUTE_NONE;
-	return route_label;
+	route_series_make();
+	return series_route;
 }
 
+/* The series' dialect labels, by route_series(). */
+const char *const *
+route_dialects(void)
+{
+	route_series_make();
+	return series_dialect;
+}
+
+/* How many series there are, "-" included. */
 unsigned
 route_count(void)
 {
-	return NROUTES + 1;
+	route_series_make();
+	return nseries;
 }
 
-/* The route's index for the metrics: its row, or NROUTES for "-". */
-unsigned
-route_index(const char *path)
+/* The row of path, or NROUTES. */
+static unsigned
+route_row(const char *path)
 {
 	unsigned	i;
 
@@ -118,11 +160,28 @@ route_index(const char *path)
 	return NROUTES;
 }
 
+/* The series of a request of path in dialect (NULL: the route's own
+ * label, its first), for metrics_request(); the last for no route. */
+unsigned
+route_series(const char *path, const char *dialect)
+{
+	unsigned	i = route_row(path), j;
+
+	route_series_make();
+	if (i == NROUTES)
+		return nseries - 1;
+	for (j = 0; dialect != NULL && j < ROUTE_LABELS &&
+	    routes[i].labels[j] != NULL; j++)
+		if (strcmp(routes[i].labels[j], dialect) == 0)
+			return series_first[i] + j;
+	return series_first[i];
+}
+
 /* Whether (and when) the front answers a GET of path itself. */
 enum route_front
 route_front(const char *path)
 {
-	unsigned	i = route_index(path);
+	unsigned	i = route_row(path);
 
 	return i < NROUTES ? routes[i].front : ROUTE_FRONT_NEVER;
 }
@@ -154,6 +213,10 @@ route_row_json(const struct route *r)
 	json_object_object_add(o, "front",
 	    json_object_new_string(route_front_name(r->front)));
 	json_object_object_add(o, "dialect", json_object_new_string(r->dialect));
+	a = json_object_new_array();
+	for (i = 0; i < ROUTE_LABELS && r->labels[i] != NULL; i++)
+		json_object_array_add(a, json_object_new_string(r->labels[i]));
+	json_object_object_add(o, "metric_dialects", a);
 	a = json_object_new_array();
 	for (i = 0; i < ROUTE_BODIES && r->body[i].t != NULL; i++)
 		json_object_array_add(a, json_object_new_string(r->body[i].name));
@@ -209,12 +272,21 @@ route_metrics(struct exchange *x)
 		return;
 	}
 	if ((x->answer = metrics_render(x->sh, x->env->cfg, route_names(),
-	    route_count())) == NULL) {
+	    route_dialects(), route_count())) == NULL) {
 		exchange_error(x, 500, "out of memory");
 		return;
 	}
 	x->status = 200;
 	x->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* GET /: that the service is up, and nothing else (NVIDIA's client checks
+ * its sandbox so before it runs anything).  The front answers it too. */
+static void
+route_root(struct exchange *x)
+{
+	x->status = 200;
+	x->answer = strdup(ROUTE_ROOT_ANSWER);
 }
 
 void

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "serve.h"
 #include "sandbox.h"
@@ -40,6 +41,8 @@ seed_parse(struct exchange *x, const struct field_table *t,
 	if (request_parse(t, x->body, x->len, x->env->cfg, &x->req, e) ==
 	    PYEXEC_OK)
 		return true;
+	exchange_why(x, "%s: %s", e->f != NULL || e->kind == FK_UNKNOWN ?
+	    e->name : "body", e->text);
 	if (e->kind == FK_NOMEM)
 		exchange_error(x, 500, "out of memory");
 	return false;
@@ -69,6 +72,47 @@ static int
 seed_return_code(const struct run_result *rr)
 {
 	return rr->signal != 0 ? -rr->signal : rr->exit_code;
+}
+
+/* Whether a limit or a signal stopped the run, not the code itself. */
+static bool
+seed_stopped(const struct run_result *rr)
+{
+	return rr->outcome == RUN_TIMEOUT || rr->outcome == RUN_MEMORY_LIMIT ||
+	    rr->outcome == RUN_OUTPUT_LIMIT || rr->outcome == RUN_SIGNAL;
+}
+
+/*
+ * The run's stderr for a seed's answer, which has no field that says why a
+ * run was stopped: when a limit or a signal stopped it, stderr ends with
+ * one more line saying which (item_run_summary's "Stopped: the 100 MB
+ * memory limit was exceeded.", or the seed's own words in line).  A
+ * memory kill would otherwise answer an empty stderr.
+ */
+static struct json_object *
+seed_stderr(const struct task_attempt *a, const char *line)
+{
+	const struct run_result	*rr = &a->rr;
+	struct json_object	*o;
+	char			 why[600], *s;
+	size_t			 n = rr->err_len;
+
+	if (!seed_stopped(rr))
+		return item_bytes(rr->err, rr->err_len);
+	if (line == NULL) {
+		item_run_summary(a, why, sizeof(why));
+		line = why;
+	}
+	if ((s = malloc(n + strlen(line) + 3)) == NULL)
+		return NULL;
+	if (n > 0)
+		memcpy(s, rr->err, n);
+	if (n > 0 && s[n - 1] != '\n')
+		s[n++] = '\n';
+	n += (size_t)sprintf(s + n, "%s\n", line);
+	o = item_bytes(s, n);
+	free(s);
+	return o;
 }
 
 /* The log's outcome of the task. */
@@ -140,7 +184,8 @@ void
 seed004_execute(struct exchange *x)
 {
 	struct field_error	 e;
-	const struct run_result	*rr = &x->task.at[0].rr;
+	const struct task_attempt *a = &x->task.at[0];
+	const struct run_result	*rr = &a->rr;
 	struct json_object	*ans;
 
 	if (!seed_parse(x, &request_seed004, &e)) {
@@ -155,7 +200,7 @@ seed004_execute(struct exchange *x)
 	json_object_object_add(ans, "status",
 	    json_object_new_string(seed004_status(rr)));
 	json_object_object_add(ans, "stdout", item_bytes(rr->out, rr->out_len));
-	json_object_object_add(ans, "stderr", item_bytes(rr->err, rr->err_len));
+	json_object_object_add(ans, "stderr", seed_stderr(a, NULL));
 	json_object_object_add(ans, "execution_time", seed_seconds(rr->duration_ms));
 	json_object_object_add(ans, "return_code",
 	    json_object_new_int(seed_return_code(rr)));
@@ -207,6 +252,7 @@ seed002_execute(struct exchange *x)
 	const struct task_attempt *a = &x->task.at[0];
 	struct json_object	*ans;
 
+	x->dialect = SEED_FLASK;
 	if (!seed_parse(x, &request_seed002, &e)) {
 		if (e.kind != FK_NOMEM)
 			seed002_error(x, 400, "", "script must be a non-empty string");
@@ -241,18 +287,16 @@ seed003_answer(struct exchange *x, int status, const char *ps,
 	exchange_json(x, status, o);
 }
 
-/* e in the NVIDIA sandbox's words; an unsupported language is a 200. */
+/* e in the NVIDIA sandbox's words and status. */
 static void
 seed003_invalid(struct exchange *x, const struct field_error *e)
 {
 	char	why[256];
 	int	status = 400;
 
-	if (e->f != NULL && e->f->type == FT_WORD) {
-		snprintf(why, sizeof(why), "Unsupported language: %.64s (only "
-		    "python is supported)", e->value);
-		status = 200;
-	} else if (e->f != NULL && e->f->type == FT_NUMBER)
+	if (e->f != NULL && e->f->type == FT_WORD)
+		snprintf(why, sizeof(why), "Only python execution is supported");
+	else if (e->f != NULL && e->f->type == FT_NUMBER)
 		snprintf(why, sizeof(why), "timeout must be a number between "
 		    "%g and %g", e->lo, e->hi);
 	else if (e->f != NULL && e->f->slot == FS_SESSION)
@@ -273,8 +317,11 @@ static void
 seed003_execute(struct exchange *x)
 {
 	struct field_error	 e;
-	const struct run_result	*rr = &x->task.at[0].rr;
+	const struct task_attempt *a = &x->task.at[0];
+	const struct run_result	*rr = &a->rr;
+	struct json_object	*o;
 
+	x->dialect = SEED_NVIDIA;
 	if (!seed_parse(x, &request_seed003, &e)) {
 		if (e.kind != FK_NOMEM)
 			seed003_invalid(x, &e);
@@ -291,9 +338,15 @@ seed003_execute(struct exchange *x)
 	if (seed_failed(x))
 		return;
 	seed_outcome(x);
-	seed003_answer(x, 200, rr->outcome == RUN_COMPLETED ? "completed" :
-	    rr->outcome == RUN_TIMEOUT ? "timeout" : "error", rr->out,
-	    rr->out_len, rr->err, rr->err_len);
+	/* The sandbox's own words for its timeout: "Timed out". */
+	o = json_object_new_object();
+	json_object_object_add(o, "process_status", json_object_new_string(
+	    rr->outcome == RUN_COMPLETED ? "completed" :
+	    rr->outcome == RUN_TIMEOUT ? "timeout" : "error"));
+	json_object_object_add(o, "stdout", item_bytes(rr->out, rr->out_len));
+	json_object_object_add(o, "stderr", seed_stderr(a,
+	    rr->outcome == RUN_TIMEOUT ? "Timed out" : NULL));
+	exchange_json(x, 200, o);
 }
 
 /* ---- seed 000: Together AI service ------------------------------------ */
@@ -335,6 +388,14 @@ seed000_verdict(const struct task *t)
 	return item_bytes(buf, strlen(buf));
 }
 
+/* The exit code docker's container would have had: 128 + the signal
+ * (137 for the OOM killer's and the timeout's SIGKILL). */
+static int
+seed000_exit_code(const struct run_result *rr)
+{
+	return rr->signal != 0 ? 128 + rr->signal : rr->exit_code;
+}
+
 /* stdout, stderr, exit_code and execution_time of attempt a. */
 static void
 seed000_run(struct json_object *ans, const struct task *t,
@@ -351,10 +412,10 @@ seed000_run(struct json_object *ans, const struct task *t,
 		    "not executed."));
 	} else {
 		json_object_object_add(ans, "stdout", item_bytes(rr->out, rr->out_len));
-		json_object_object_add(ans, "stderr", item_bytes(rr->err, rr->err_len));
+		json_object_object_add(ans, "stderr", seed_stderr(a, NULL));
 	}
 	json_object_object_add(ans, "exit_code", json_object_new_int(a->ran ?
-	    seed_return_code(rr) : -1));
+	    seed000_exit_code(rr) : -1));
 	json_object_object_add(ans, "execution_time",
 	    seed_seconds(a->ran ? rr->duration_ms : 0));
 }
@@ -366,6 +427,7 @@ seed000_execute(struct exchange *x)
 	struct task		*t = &x->task;
 	struct json_object	*ans;
 
+	x->dialect = SEED_TOGETHER;
 	if (!seed_parse(x, &request_seed000_execute, &e)) {
 		if (e.kind != FK_NOMEM)
 			seed000_invalid(x, &e);
@@ -430,29 +492,80 @@ seed000_generate(struct exchange *x)
 	exchange_json(x, 200, ans);
 }
 
+/* Whether the request says its body is JSON, as Flask's is_json does:
+ * application/json or application/<anything>+json, parameters aside. */
+static bool
+seed_json_type(const char *type)
+{
+	size_t	n;
+
+	if (type == NULL)
+		return false;
+	n = strcspn(type, "; \t");
+	if (n == 16 && strncasecmp(type, "application/json", n) == 0)
+		return true;
+	return n > 17 && strncasecmp(type, "application/", 12) == 0 &&
+	    strncasecmp(type + n - 5, "+json", 5) == 0;
+}
+
+/*
+ * POST /execute whose body names no seed: 400 in the shapes of both seeds
+ * whose clients could have sent it, 002's {"error"} and 003's
+ * {process_status, stdout, stderr}, with the NVIDIA sandbox's own words
+ * in stderr.  (000 is FastAPI's; its bodies always carry "code".)
+ */
+static void
+seed_execute_unknown(struct exchange *x, const char *nvidia, const char *why)
+{
+	struct json_object	*o = json_object_new_object();
+
+	exchange_why(x, "body: %s", why);
+	json_object_object_add(o, "error", json_object_new_string(why));
+	json_object_object_add(o, "process_status",
+	    json_object_new_string("error"));
+	json_object_object_add(o, "stdout", json_object_new_string(""));
+	json_object_object_add(o, "stderr", json_object_new_string(nvidia));
+	exchange_json(x, 400, o);
+}
+
 /*
  * POST /execute: the body's keys choose the seed.  "script": seed 002,
- * "generated_code": seed 003, "code": seed 000.
+ * "generated_code": seed 003, "code": seed 000.  A body that is not JSON
+ * is worded as the NVIDIA sandbox words it ("Request must be JSON" when
+ * its Content-Type is not JSON, else "Invalid JSON data"); a JSON body of
+ * the NVIDIA sandbox's keys without "generated_code" gets its 400.
  */
 void
 seed_execute(struct exchange *x)
 {
 	struct json_object	*o;
 	char			 msg[256];
+	const char		*no_seed = "Missing required field: generated_code";
 
-	if ((o = request_json(x->body, x->len, msg, sizeof(msg))) == NULL ||
-	    !json_object_is_type(o, json_type_object))
-		seed002_error(x, 400, "", "Request must be JSON");
+	o = request_json(x->body, x->len, msg, sizeof(msg));
+	if (o == NULL && !seed_json_type(x->req_type))
+		seed_execute_unknown(x, "Request must be JSON",
+		    "Request must be JSON");
+	else if (o == NULL)
+		seed_execute_unknown(x, "Invalid JSON data", "Invalid JSON data");
+	else if (!json_object_is_type(o, json_type_object))
+		seed_execute_unknown(x, no_seed, "Request must be a JSON object");
 	else if (json_object_object_get_ex(o, "script", NULL))
 		seed002_execute(x);
 	else if (json_object_object_get_ex(o, "generated_code", NULL))
 		seed003_execute(x);
 	else if (json_object_object_get_ex(o, "code", NULL))
 		seed000_execute(x);
+	else if (json_object_object_get_ex(o, "timeout", NULL) ||
+	    json_object_object_get_ex(o, "language", NULL)) {
+		x->dialect = SEED_NVIDIA;
+		exchange_why(x, "generated_code: missing");
+		seed003_answer(x, 400, "error", "", 0, no_seed, strlen(no_seed));
+	}
 	else
-		seed002_error(x, 400, "", "POST /execute needs one of \"code\" "
-		    "(run the code), \"script\" (a program with main()) or "
-		    "\"generated_code\" (raw, dict or fenced code)");
+		seed_execute_unknown(x, no_seed, "POST /execute needs one of "
+		    "\"code\" (run the code), \"script\" (a program with "
+		    "main()) or \"generated_code\" (raw, dict or fenced code)");
 	json_object_put(o);
 }
 

@@ -33,6 +33,10 @@ struct exchange {
 	const char		*allow;		/* Allow header for 405, static */
 	unsigned		 retry_after;	/* s: a Retry-After header, or 0 */
 	const char		*route;		/* static, for the log */
+	const char		*dialect;	/* static: a label of the route's
+						 * (routes.c), or NULL: its first */
+	const char		*req_type;	/* borrowed: the Content-Type */
+	char			 why[200];	/* what a 4xx refused, for the log */
 	const char		*outcome;	/* static, for the log, or NULL */
 	const char		*content_type;	/* static; NULL: JSON */
 	const char		*remote_addr;	/* borrowed: nginx's REMOTE_ADDR */
@@ -47,15 +51,23 @@ void		 exchange_json(struct exchange *, int status, struct json_object *);
 void		 exchange_error(struct exchange *, int status, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 void		 exchange_task_error(struct exchange *);
+void		 exchange_why(struct exchange *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
 void		 exchange_answer(struct exchange *, struct json_object *items);
 
 /* routes.c: the table of routes and the native handlers. */
 typedef void	(*route_fn)(struct exchange *);
 void		 route_dispatch(struct exchange *);
 void		 route_workspace(struct exchange *);
-unsigned	 route_index(const char *path);
+unsigned	 route_series(const char *path, const char *dialect);
 const char *const *route_names(void);
+const char *const *route_dialects(void);
 unsigned	 route_count(void);
+#define ROUTE_ROOT_ANSWER	"{\"status\":\"ok\"}"	/* GET / */
+/* The seeds' dialect labels (x->dialect, the metrics' "dialect"). */
+#define SEED_FLASK	"flask"		/* 002 */
+#define SEED_NVIDIA	"nvidia"	/* 003 */
+#define SEED_TOGETHER	"together"	/* 000 */
 /* Whether the front answers a GET of a route without a worker. */
 enum route_front {
 	ROUTE_FRONT_NEVER = 0,
@@ -81,6 +93,7 @@ struct json_object *item_code(const struct pyexec_config *, const struct task_at
 		    unsigned attempt);
 struct json_object *item_usage(const struct pyexec_config *, const struct task *);
 void		 item_summary(const struct task *, char *, size_t);
+void		 item_run_summary(const struct task_attempt *, char *, size_t);
 char		*item_envelope(const char *id, struct json_object *items);
 const char	*item_signal_name(int, char *, size_t);
 struct json_object *item_workspace(const struct task *,

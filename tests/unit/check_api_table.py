@@ -113,6 +113,15 @@ def check_field(doc, where, field, prop):
     elif kind == "string":
         check_bound(where, field, "min_length", prop, "minLength")
         check_bound(where, field, "max_length", prop, "maxLength")
+    elif kind in ("number", "integer") and field.get("clamped"):
+        # Any number is taken (moved into [minimum, maximum]): the
+        # document must not refuse what the service takes.
+        for skey in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if skey in prop:
+                bad(where, "%s in the document, but the service clamps "
+                    "this field instead of refusing it" % skey)
+        if "clamp" not in prop.get("description", "").lower():
+            bad(where, "a clamped field whose description does not say so")
     elif kind in ("number", "integer"):
         check_bound(where, field, "minimum", prop, "minimum")
         check_bound(where, field, "maximum", prop, "maximum")

@@ -104,6 +104,16 @@ START_TEST(test_seed004_failures)
 	call(seed004_execute, "{\"code\": \"import ctypes\"}");
 	ck_assert_str_eq(fake_str(fake_ans, "status"), "failed");
 	ck_assert_int_eq(num(fake_ans, "return_code"), -11);
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"), "Killed by signal SIGSEGV.\n");
+	/* A memory kill: "failed", and why in stderr (not an empty one). */
+	push_run(RUN_MEMORY_LIMIT, -1, 9, "", "", NULL);
+	call(seed004_execute, "{\"code\": \"x = bytearray(2**30)\"}");
+	ck_assert_str_eq(fake_str(fake_ans, "status"), "failed");
+	ck_assert_ptr_nonnull(strstr(fake_str(fake_ans, "stderr"),
+	    " MB memory limit was exceeded.\n"));
+	/* Its own cap (1 to 30 s) stands: refused, not clamped. */
+	call(seed004_execute, "{\"code\": \"x\", \"timeout\": 60}");
+	ck_assert_int_eq(fake_x.status, 422);
 	assert_sandbox_failed(seed004_execute, "{\"code\": \"x\"}");
 }
 END_TEST
@@ -206,13 +216,81 @@ START_TEST(test_seed003)
 	push_run(RUN_TIMEOUT, -1, 9, "", "", NULL);
 	call(seed_execute, "{\"generated_code\": \"while 1: pass\"}");
 	ck_assert_str_eq(fake_str(fake_ans, "process_status"), "timeout");
-	/* A language it does not speak: a 200 in its words. */
-	call(seed_execute, "{\"generated_code\": \"x\", \"language\": \"ruby\"}");
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"), "Timed out\n");
+	/* A memory kill says so in stderr, after what the run wrote. */
+	push_run(RUN_MEMORY_LIMIT, -1, 9, "", "partial", NULL);
+	call(seed_execute, "{\"generated_code\": \"x = bytearray(2**30)\"}");
 	ck_assert_int_eq(fake_x.status, 200);
 	ck_assert_str_eq(fake_str(fake_ans, "process_status"), "error");
 	ck_assert_ptr_nonnull(strstr(fake_str(fake_ans, "stderr"),
-	    "Unsupported language: ruby"));
+	    "partial\nStopped: the "));
+	ck_assert_ptr_nonnull(strstr(fake_str(fake_ans, "stderr"),
+	    " MB memory limit was exceeded.\n"));
+	/* A language it does not speak: its 400, in its words. */
+	call(seed_execute, "{\"generated_code\": \"x\", \"language\": \"ruby\"}");
+	ck_assert_int_eq(fake_x.status, 400);
+	assert_keys(fake_ans, keys003);
+	ck_assert_str_eq(fake_str(fake_ans, "process_status"), "error");
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"),
+	    "Only python execution is supported");
+	ck_assert_str_eq(fake_x.why, "language: must be \"python\"");
+	ck_assert_uint_eq(fake_runs.calls, 4);
+}
+END_TEST
+
+/* The seed had no cap: a timeout past the bounds is clamped, and said. */
+START_TEST(test_seed003_timeout_clamped)
+{
+	push_run(RUN_COMPLETED, 0, 0, "", "", NULL);
+	call(seed_execute, "{\"generated_code\": \"x\", \"timeout\": 60}");
+	ck_assert_int_eq(fake_x.status, 200);
+	ck_assert(fake_x.req.timeout_clamped);
+	ck_assert(fake_x.req.timeout_asked == 60);
+	ck_assert(fake_run_seen[0].p.timeout == fake_w.cfg.max_timeout);
+	push_run(RUN_COMPLETED, 0, 0, "", "", NULL);
+	call(seed_execute, "{\"generated_code\": \"x\", \"timeout\": 0}");
+	ck_assert(fake_x.req.timeout_clamped);
+	ck_assert(fake_run_seen[1].p.timeout == 0.1);
+	push_run(RUN_COMPLETED, 0, 0, "", "", NULL);
+	call(seed_execute, "{\"generated_code\": \"x\", \"timeout\": 2}");
+	ck_assert(!fake_x.req.timeout_clamped);
+	ck_assert(fake_run_seen[2].p.timeout == 2);
+	/* Not a number is still refused, in its words. */
+	call(seed_execute, "{\"generated_code\": \"x\", \"timeout\": \"60\"}");
+	ck_assert_int_eq(fake_x.status, 400);
 	ck_assert_uint_eq(fake_runs.calls, 3);
+}
+END_TEST
+
+/* A body that names no seed: NVIDIA's words and status, and seed 002's
+ * "error" too when the body cannot say which seed it is for. */
+START_TEST(test_execute_no_seed)
+{
+	static const char *const both[] = { "error", "process_status",
+	    "stdout", "stderr", NULL };
+
+	call(seed_execute, "not json");
+	ck_assert_int_eq(fake_x.status, 400);
+	assert_keys(fake_ans, both);
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"), "Request must be JSON");
+	exchange_free(&fake_x);
+	fake_exchange(&fake_w, &fake_x, "{\"generated_code\": ");
+	fake_x.req_type = "application/json; charset=utf-8";
+	seed_execute(&fake_x);
+	fake_answer();
+	ck_assert_int_eq(fake_x.status, 400);
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"), "Invalid JSON data");
+	ck_assert_str_eq(fake_str(fake_ans, "process_status"), "error");
+	call(seed_execute, "{\"timeout\": 10, \"language\": \"python\"}");
+	ck_assert_int_eq(fake_x.status, 400);
+	assert_keys(fake_ans, keys003);
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"),
+	    "Missing required field: generated_code");
+	call(seed_execute, "{}");
+	ck_assert_int_eq(fake_x.status, 400);
+	assert_keys(fake_ans, both);
+	ck_assert_ptr_nonnull(strstr(fake_str(fake_ans, "error"), "\"script\""));
+	ck_assert_uint_eq(fake_runs.calls, 0);
 }
 END_TEST
 
@@ -256,9 +334,23 @@ START_TEST(test_seed000_execute)
 	push_run(RUN_ERROR, 7, 0, "", "", NULL);
 	call(seed_execute, "{\"code\": \"import sys; sys.exit(7)\"}");
 	ck_assert_int_eq(num(fake_ans, "exit_code"), 7);
+	/* Killed: docker's 128 + the signal, and the reason in stderr. */
 	push_run(RUN_TIMEOUT, -1, 9, "", "", NULL);
 	call(seed_execute, "{\"code\": \"while True: pass\", \"timeout\": 1}");
-	ck_assert_int_eq(num(fake_ans, "exit_code"), -9);
+	ck_assert_int_eq(num(fake_ans, "exit_code"), 137);
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"),
+	    "Stopped: the 1 s time limit was reached.\n");
+	push_run(RUN_MEMORY_LIMIT, -1, 9, "", "", NULL);
+	call(seed_execute, "{\"code\": \"x = bytearray(2**30)\", "
+	    "\"memory_limit\": \"100m\"}");
+	ck_assert_int_eq(num(fake_ans, "exit_code"), 137);
+	ck_assert_str_eq(fake_str(fake_ans, "stderr"),
+	    "Stopped: the 100 MB memory limit was exceeded.\n");
+	/* No cap in the seed: clamped. */
+	push_run(RUN_COMPLETED, 0, 0, "", "", NULL);
+	call(seed_execute, "{\"code\": \"x\", \"timeout\": 600}");
+	ck_assert_int_eq(fake_x.status, 200);
+	ck_assert(fake_x.req.timeout_clamped);
 	assert_sandbox_failed(seed_execute, "{\"code\": \"x\"}");
 }
 END_TEST
@@ -425,6 +517,8 @@ seeds_suite(void)
 	tcase_add_test(tc, test_seed002_errors);
 	tcase_add_test(tc, test_seed003);
 	tcase_add_test(tc, test_seed003_workspace_busy);
+	tcase_add_test(tc, test_seed003_timeout_clamped);
+	tcase_add_test(tc, test_execute_no_seed);
 	tcase_add_test(tc, test_seed000_execute);
 	tcase_add_test(tc, test_seed000_validated);
 	tcase_add_test(tc, test_seed000_generate);
