@@ -91,3 +91,40 @@ def test_one_request_in_both_logs_with_the_key_named_not_shown(run_dir):
     assert line["status"] == 200 and line["upstream_status"] == "200", line
     assert float(line["upstream_response_time"]) >= 0, line
     assert line["path"] == "/v1/execute", line
+
+
+def _find_marked(marker, within=3.0):
+    """The JSON log line holding marker (not code: a field name or path)."""
+    deadline = time.monotonic() + within
+    while True:
+        for line in ph.read_log_lines():
+            if marker in line:
+                return json.loads(line)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.1)
+
+
+def test_a_refusal_says_which_field_and_why(run_dir):
+    resp = ph.execute({"code": "print(1)", "timeout": 99})
+    ph.assert_invalid(resp, "timeout:")
+    obj = _find_line(resp.json["invocationId"])
+    assert obj is not None and obj["status"] == 400, obj
+    assert obj["why"].startswith("timeout: must be a number between 0.1 and "), obj
+    # a seed's own refusal (FastAPI's 422 of seed 000) names its field too
+    field = "unknown_" + uuid.uuid4().hex
+    resp = ph.request("POST", "/execute", body={"code": "print(1)", field: 1})
+    assert resp.status == 422, ph.show(resp)
+    obj = _find_marked(field)
+    assert obj is not None and obj["status"] == 422, obj
+    assert obj["why"].startswith(field + ": "), obj
+    assert obj["route"] == "/execute" and obj["dialect"] == "together", obj
+
+
+def test_an_unknown_path_is_logged_by_its_path(run_dir):
+    path = "/no-such-route-" + uuid.uuid4().hex
+    resp = ph.request("GET", path)
+    assert resp.status == 404, ph.show(resp)
+    obj = _find_line(resp.json["invocationId"])
+    assert obj is not None, "no log line for " + path
+    assert obj["route"] == "-" and obj["path"] == path, obj

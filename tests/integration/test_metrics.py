@@ -73,7 +73,7 @@ def test_promtool_accepts_the_exposition():
 
 
 def test_counters_are_exact_under_concurrency():
-    key = 'pyexec_requests_total{route="/v1/execute",status="200"}'
+    key = 'pyexec_requests_total{route="/v1/execute",dialect="native",status="200"}'
     runs = 'pyexec_runs_total{outcome="completed"}'
     before = _read()
     n = 40
@@ -103,6 +103,27 @@ def test_no_key_code_or_user_text_in_any_label():
     labels = {r["metric_label"] for r in table["routes"]}
     assert routes <= labels | {table["no_route_label"]}, routes
     assert "/v1/execute" in routes and table["no_route_label"] in routes, routes
+    # every series' dialect is one of its route's (pyexec-fcgi --routes)
+    dialects = {r["path"]: set(r["metric_dialects"]) for r in table["routes"]}
+    dialects[table["no_route_label"]] = {"-"}
+    for route, dialect in re.findall(r'pyexec_requests_total\{route="([^"]*)",'
+                                     r'dialect="([^"]*)"', text):
+        assert dialect in dialects[route], (route, dialect)
+
+
+def test_the_three_execute_dialects_are_told_apart():
+    def count(dialect):
+        m = re.search(r'pyexec_requests_total\{route="/execute",dialect="%s",'
+                      r'status="200"\} (\d+)' % dialect, _metrics().text)
+        return int(m.group(1)) if m else 0
+    before = {d: count(d) for d in ("flask", "nvidia", "together")}
+    for body in ({"script": "def main():\n    return 1"},
+                 {"generated_code": "print(1)"},
+                 {"code": "print(1)", "validate_code": False}):
+        r = ph.request("POST", "/execute", body=body)
+        assert r.status == 200, ph.show(r)
+    after = {d: count(d) for d in ("flask", "nvidia", "together")}
+    assert after == {d: before[d] + 1 for d in before}, (before, after)
 
 
 def test_only_allowed_addresses_without_a_key():
@@ -120,7 +141,7 @@ def test_only_allowed_addresses_without_a_key():
 
 @pytest.mark.slow
 def test_counters_survive_a_worker_restart():
-    key = 'pyexec_requests_total{route="/v1/execute",status="200"}'
+    key = 'pyexec_requests_total{route="/v1/execute",dialect="native",status="200"}'
     ph.assert_success(ph.execute({"code": "print(1)"}))
     before = _read()
     h = ph.health().json

@@ -8,7 +8,7 @@ import pyexec_http as ph
 @pytest.mark.parametrize("method,path", [
     ("GET", "/v1/unknown"),
     ("POST", "/v1/unknown"),
-    ("GET", "/"),
+    ("GET", "/index.html"),
     ("POST", "/v1/execute/extra"),
 ])
 def test_unknown_route_is_404(method, path):
@@ -16,6 +16,17 @@ def test_unknown_route_is_404(method, path):
     resp = ph.request(method, path, body=body)
     msg = ph.assert_error(resp, 404, "not_found")
     assert ph.key().encode() not in resp.body, msg
+
+
+@pytest.mark.parametrize("auth", [None, "integrations"])
+def test_root_says_ok_and_nothing_else(auth):
+    # NVIDIA's sandbox client checks GET / for a 2xx before anything else
+    resp = ph.request("GET", "/", auth=auth)
+    assert resp.status == 200, ph.show(resp)
+    assert resp.header("Content-Type", "").startswith("application/json"), ph.show(resp)
+    assert resp.json == {"status": "ok"}, ph.show(resp)
+    resp = ph.request("POST", "/", body={}, auth=auth)
+    ph.assert_error(resp, 405, "method_not_allowed")
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])

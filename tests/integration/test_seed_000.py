@@ -39,7 +39,13 @@ def test_exit_code_is_the_real_one():
     assert _ok({"code": "import sys; sys.exit(7)"})["exit_code"] == 7
     j = _ok({"code": "1/0"})
     assert j["exit_code"] == 1 and "ZeroDivisionError" in j["stderr"], j
-    assert _ok({"code": "while True: pass", "timeout": 1})["exit_code"] == -9
+    # killed: docker's 128 + SIGKILL, and why in stderr
+    j = _ok({"code": "while True: pass", "timeout": 1})
+    assert j["exit_code"] == 137, j
+    assert j["stderr"].endswith("Stopped: the 1 s time limit was reached.\n"), j
+    j = _ok({"code": "x = bytearray(400 * 2**20)", "memory_limit": "100m"})
+    assert j["exit_code"] == 137 or "MemoryError" in j["stderr"], j
+    assert "memory limit" in j["stderr"] or "MemoryError" in j["stderr"], j
 
 
 def test_unsafe_code_is_not_executed():

@@ -88,16 +88,35 @@ def test_the_working_directory_is_the_clients_workspace():
 
 
 def test_other_languages_are_an_error():
+    # the NVIDIA sandbox's own status and words
     resp = _post({"generated_code": "console.log(1)", "language": "javascript"})
-    assert resp.status == 200, ph.show(resp)
-    assert resp.json["process_status"] == "error", ph.show(resp)
-    assert resp.json["stderr"].startswith("Unsupported language: javascript"), ph.show(resp)
+    assert resp.status == 400, ph.show(resp)
+    assert resp.json == {"process_status": "error", "stdout": "",
+                         "stderr": "Only python execution is supported"}, ph.show(resp)
+
+
+def test_a_timeout_past_the_maximum_is_clamped_and_said():
+    # the seed had no cap: a client's own 60 runs, at the operator's maximum
+    resp = _post({"generated_code": "print('clamped')", "timeout": 60})
+    assert resp.status == 200 and resp.json["stdout"] == "clamped\n", ph.show(resp)
+    assert resp.header("X-Pyexec-Timeout-Clamped") == "requested=60; applied=30", \
+        ph.show(resp)
+    resp = _post({"generated_code": "print(1)", "timeout": 5})
+    assert resp.status == 200 and resp.header("X-Pyexec-Timeout-Clamped") is None, \
+        ph.show(resp)
+
+
+def test_a_memory_kill_says_so_in_stderr():
+    resp = _post({"generated_code": "x = bytearray(400 * 2**20)\nprint(len(x))",
+                  "timeout": 20})
+    j = resp.json
+    assert resp.status == 200 and j["process_status"] == "error", ph.show(resp)
+    assert "memory limit" in j["stderr"] or "MemoryError" in j["stderr"], j
 
 
 def test_bad_bodies():
     for body, status in (({"generated_code": ""}, 400),
                          ({"generated_code": 5}, 400),
-                         ({"generated_code": "print(1)", "timeout": -1}, 400),
                          ({"generated_code": "print(1)", "timeout": "x"}, 400)):
         resp = _post(body)
         assert resp.status == status, ph.show(resp)

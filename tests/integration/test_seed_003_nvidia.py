@@ -202,21 +202,26 @@ def test_scenario_15_alone_in_a_fresh_workspace_fails(stack):
 
 def test_its_malformed_requests(stack):
     hdr = {"Integrations-API-Key": KEY, "Content-Type": "application/json"}
-    # no generated_code: nothing tells which service's request it is; the
-    # route's own 400 ({"error": ...}, what its later pytest asks for)
+    # no generated_code, but the sandbox's other keys: its 400 and words
     st, raw = _post(b'{"timeout": 10, "language": "python"}', hdr)
     j = json.loads(raw)
-    assert st == 400 and "error" in j, j
+    assert st == 400 and j == {"process_status": "error", "stdout": "",
+                               "stderr": "Missing required field: generated_code"}, j
     # no timeout: the seed's README default (10 s) applies
     st, raw = _post(b'{"generated_code": "print(\\"test\\")", "language": "python"}', hdr)
     j = json.loads(raw)
     assert st == 200 and j["stdout"] == "test\n", j
-    # invalid JSON and a text body: 400 with "error" (the route cannot tell
-    # whose request a body it cannot read is)
+    # invalid JSON and a text body: 400 in the sandbox's words, with seed
+    # 002's "error" too (the route cannot tell whose request a body it
+    # cannot read is)
     st, raw = _post(b'{"generated_code": "print("test")", "timeout": 10}', hdr)
-    assert st == 400 and "error" in json.loads(raw), raw
+    j = json.loads(raw)
+    assert st == 400 and j["process_status"] == "error" and \
+        j["stderr"] == "Invalid JSON data" and "error" in j, raw
     st, raw = _post(b"This is not JSON", dict(hdr, **{"Content-Type": "text/plain"}))
-    assert st == 400 and "error" in json.loads(raw), raw
+    j = json.loads(raw)
+    assert st == 400 and j["process_status"] == "error" and \
+        j["stderr"] == "Request must be JSON" and j["error"] == "Request must be JSON", raw
 
 
 @pytest.mark.skipif(not os.environ.get("PYEXEC_NVIDIA_SCRIPT"),

@@ -44,6 +44,7 @@ def test_readme_error_handling():
 def test_readme_timeout_test():
     j = _ok({"code": "import time\ntime.sleep(10)", "timeout": 2})
     assert j["status"] == "timeout" and j["return_code"] == -9, j
+    assert j["stderr"].endswith("time limit was reached.\n"), j
     assert 2.0 <= j["execution_time"] < 2.5, j
 
 
