@@ -717,14 +717,18 @@ def _exit_code(e):
     return 1
 
 
-def _run(source, mode, show=False):
+def _run(source, mode, show=False, exec_style=False):
     """Runs source; returns (exit status, exception info, report of the
     result: {"result_json": text, "result_str": str(value)}, either may
-    be missing)."""
+    be missing).  exec_style: a syntax error is reported as a program
+    that exec()s the code reports it, under "Traceback (most recent call
+    last):" (the NVIDIA sandbox's clients look for that line)."""
     try:
         code = compile(source, "<string>", "exec")
     except (SyntaxError, ValueError) as e:
         import traceback
+        if exec_style:
+            sys.stderr.write("Traceback (most recent call last):\n")
         sys.stderr.write("".join(traceback.format_exception_only(type(e), e)))
         return 1, {"type": type(e).__name__,
                    "message": str(getattr(e, "msg", e)),
@@ -789,7 +793,8 @@ def _main(warm=False):
                                        "line": refused[0]}, None
     else:
         status, exc_info, result = _run(source, header.get("mode", "script"),
-                                        header.get("show") == "1")
+                                        header.get("show") == "1",
+                                        header.get("unwrap") == "1")
     try:
         sys.stdout.flush()
         sys.stderr.flush()

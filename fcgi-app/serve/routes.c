@@ -37,8 +37,9 @@ struct route_body {
  */
 struct route {
 	const char	*path;		/* also its metrics label */
-	const char	*method;	/* also the Allow header for 405; a
-					 * GET route takes HEAD too */
+	const char	*method;	/* "GET" or a list "GET, POST": also
+					 * the Allow header for 405; a GET
+					 * route takes HEAD too */
 	route_fn	 fn;
 	bool		 keyless;	/* nginx passes it without a key (its
 					 * own location = path) */
@@ -54,6 +55,7 @@ struct route {
 static void	route_execute(struct exchange *);
 static void	route_generate(struct exchange *);
 static void	route_health(struct exchange *);
+static void	route_health_any(struct exchange *);
 static void	route_metrics(struct exchange *);
 static void	route_root(struct exchange *);
 
@@ -84,8 +86,10 @@ static const struct route routes[] = {
 	{ "/experience/python_executor/generate_and_execute/invoke", "POST",
 	    seed001_generate, false, ROUTE_FRONT_NEVER, "seed 001 (IBM)",
 	    { ROUTE_BODY(request_seed001_generate) }, { "ibm" } },
-	{ "/health", "GET", route_health, true, ROUTE_FRONT_PUBLIC, "native",
-	    { { NULL, NULL } }, { "native" } },
+	/* seed 001 (IBM) answered "OK" to any of its methods but GET */
+	{ "/health", "GET, POST, PUT, DELETE", route_health_any, true,
+	    ROUTE_FRONT_PUBLIC, "native", { { NULL, NULL } },
+	    { "native", "ibm" } },
 	{ "/metrics", "GET", route_metrics, true, ROUTE_FRONT_ALWAYS, "native",
 	    { { NULL, NULL } }, { "native" } },
 	/* NVIDIA's client checks its sandbox is up with GET / */
@@ -201,11 +205,16 @@ static struct json_object *
 route_row_json(const struct route *r)
 {
 	struct json_object	*o = json_object_new_object(), *a;
+	const char		*m;
+	size_t			 n;
 	unsigned		 i;
 
 	json_object_object_add(o, "path", json_object_new_string(r->path));
 	a = json_object_new_array();
-	json_object_array_add(a, json_object_new_string(r->method));
+	for (m = r->method; *m != '\0'; m += n + strspn(m + n, ", ")) {
+		n = strcspn(m, ", ");
+		json_object_array_add(a, json_object_new_string_len(m, (int)n));
+	}
 	json_object_object_add(o, "methods", a);
 	json_object_object_add(o, "metric_label",
 	    json_object_new_string(r->path));
@@ -289,6 +298,20 @@ route_root(struct exchange *x)
 	x->answer = strdup(ROUTE_ROOT_ANSWER);
 }
 
+/* Whether method is one of list ("GET" or "GET, POST"). */
+static bool
+route_method_ok(const char *list, const char *method)
+{
+	size_t	n, len = strlen(method);
+
+	for (; *list != '\0'; list += n + strspn(list + n, ", ")) {
+		n = strcspn(list, ", ");
+		if (n == len && strncmp(list, method, n) == 0)
+			return true;
+	}
+	return false;
+}
+
 void
 route_dispatch(struct exchange *x)
 {
@@ -298,9 +321,9 @@ route_dispatch(struct exchange *x)
 		if (strcmp(routes[i].path, x->path) != 0)
 			continue;
 		x->route = routes[i].path;
-		if (strcmp(routes[i].method, x->method) != 0 &&
+		if (!route_method_ok(routes[i].method, x->method) &&
 		    !(strcmp(x->method, "HEAD") == 0 &&
-		    strcmp(routes[i].method, "GET") == 0)) {
+		    route_method_ok(routes[i].method, "GET"))) {
 			x->allow = routes[i].method;
 			exchange_error(x, 405, "method %.16s not allowed on %s; "
 			    "use %s", x->method, routes[i].path, routes[i].method);
@@ -388,6 +411,20 @@ route_generate(struct exchange *x)
 	}
 	json_object_array_add(items, item_usage(x->env->cfg, t));
 	exchange_answer(x, items);
+}
+
+/* /health by any method but GET: "OK", as seed 001's (IBM's) server
+ * answered, with or without a key; the body is not read for anything. */
+static void
+route_health_any(struct exchange *x)
+{
+	if (strcmp(x->method, "GET") == 0 || strcmp(x->method, "HEAD") == 0) {
+		route_health(x);
+		return;
+	}
+	x->dialect = "ibm";
+	x->status = 200;
+	x->answer = strdup("\"OK\"");
 }
 
 /*

@@ -338,14 +338,18 @@ seed003_execute(struct exchange *x)
 	if (seed_failed(x))
 		return;
 	seed_outcome(x);
-	/* The sandbox's own words for its timeout: "Timed out". */
+	/* A timeout is the sandbox's own answer, exactly: no output, stderr
+	 * "Timed out\n" (its clients compare it, and write the same when
+	 * their own read times out first). */
+	if (rr->outcome == RUN_TIMEOUT) {
+		seed003_answer(x, 200, "timeout", "", 0, "Timed out\n", 10);
+		return;
+	}
 	o = json_object_new_object();
 	json_object_object_add(o, "process_status", json_object_new_string(
-	    rr->outcome == RUN_COMPLETED ? "completed" :
-	    rr->outcome == RUN_TIMEOUT ? "timeout" : "error"));
+	    rr->outcome == RUN_COMPLETED ? "completed" : "error"));
 	json_object_object_add(o, "stdout", item_bytes(rr->out, rr->out_len));
-	json_object_object_add(o, "stderr", seed_stderr(a,
-	    rr->outcome == RUN_TIMEOUT ? "Timed out" : NULL));
+	json_object_object_add(o, "stderr", seed_stderr(a, NULL));
 	exchange_json(x, 200, o);
 }
 

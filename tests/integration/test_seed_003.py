@@ -121,3 +121,17 @@ def test_bad_bodies():
         resp = _post(body)
         assert resp.status == status, ph.show(resp)
         assert resp.json["process_status"] == "error" and resp.json["stderr"], ph.show(resp)
+
+
+def test_a_timeout_is_exactly_the_sandboxs_answer():
+    # its clients compare stderr with "Timed out" and stdout with ""
+    j = _run("print('before', flush=True)\nimport time\ntime.sleep(5)", timeout=1)
+    assert j == {"process_status": "timeout", "stdout": "", "stderr": "Timed out\n"}, j
+
+
+def test_a_syntax_error_reads_as_a_traceback():
+    # the sandbox exec()s the code: a syntax error comes under "Traceback"
+    j = _run("124ijfmpoeqfmpew')")
+    assert j["process_status"] == "error" and j["stdout"] == "", j
+    assert j["stderr"].startswith("Traceback (most recent call last):\n"), j
+    assert "SyntaxError" in j["stderr"], j

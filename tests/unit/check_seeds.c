@@ -213,9 +213,11 @@ START_TEST(test_seed003)
 	assert_keys(fake_ans, keys003);
 	ck_assert_str_eq(fake_str(fake_ans, "process_status"), "error");
 	ck_assert_str_eq(fake_str(fake_ans, "stderr"), "RuntimeError: boom\n");
-	push_run(RUN_TIMEOUT, -1, 9, "", "", NULL);
+	/* A timeout: exactly the sandbox's own answer, output dropped. */
+	push_run(RUN_TIMEOUT, -1, 9, "tick\n", "warn\n", NULL);
 	call(seed_execute, "{\"generated_code\": \"while 1: pass\"}");
 	ck_assert_str_eq(fake_str(fake_ans, "process_status"), "timeout");
+	ck_assert_str_eq(fake_str(fake_ans, "stdout"), "");
 	ck_assert_str_eq(fake_str(fake_ans, "stderr"), "Timed out\n");
 	/* A memory kill says so in stderr, after what the run wrote. */
 	push_run(RUN_MEMORY_LIMIT, -1, 9, "", "partial", NULL);
