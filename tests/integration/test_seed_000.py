@@ -56,13 +56,25 @@ def test_unsafe_code_is_not_executed():
 
 
 def test_invalid_bodies_are_422():
-    for body, loc in (({"code": "1", "timeout": 0}, ["body", "timeout"]),
+    for body, loc in (({"code": "1", "timeout": "ten"}, ["body", "timeout"]),
                       ({"code": "1", "memory_limit": "1t"}, ["body", "memory_limit"]),
                       ({"code": ""}, ["body", "code"])):
         resp = _post(body)
         assert resp.status == 422, ph.show(resp)
         d = resp.json["detail"]
         assert d[0]["loc"] == loc and d[0]["msg"], ph.show(resp)
+
+
+def test_a_timeout_past_the_bounds_is_clamped_and_said():
+    # the seed's timeout had no cap: one past the bounds runs at the bound
+    resp = _post({"code": "print('ran')", "timeout": 600, "validate_code": False})
+    assert resp.status == 200 and resp.json["stdout"] == "ran\n", ph.show(resp)
+    assert resp.header("X-Pyexec-Timeout-Clamped") == "requested=600; applied=30", \
+        ph.show(resp)
+    resp = _post({"code": "print('ran')", "timeout": 0, "validate_code": False})
+    assert resp.status == 200, ph.show(resp)
+    assert resp.header("X-Pyexec-Timeout-Clamped") == "requested=0; applied=0.1", \
+        ph.show(resp)
 
 
 def test_a_body_for_no_seed_is_a_clear_400():
