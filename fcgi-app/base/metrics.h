@@ -55,7 +55,7 @@ struct shared_slot {
  * format 0.0.4).
  */
 #define MET_BUCKETS	19		/* latency buckets, metrics.c */
-#define MET_ROUTES	16		/* request series: at least routes.c's
+#define MET_ROUTES	24		/* request series: at least routes.c's
 					 * routes x dialect labels, + "-" */
 #define MET_STATUSES	19		/* metrics.c's status list + "other" */
 #define MET_OUTCOMES	7		/* enum run_outcome + "rejected" */

@@ -72,7 +72,12 @@ def test_readme_error_handling_example():
 @pytest.mark.slow
 def test_readme_error_responses():
     assert _err({"script": "print('no main')"}, 400) == "Script must contain a main() function"
-    assert _err("this is not json", 400) == "Request must be JSON"
+    # a body no seed can be told from: 002's "error" and 003's (NVIDIA's)
+    # keys both, since POST /execute is both of theirs
+    resp = _post("this is not json")
+    assert resp.status == 400, ph.show(resp)
+    assert resp.json == {"error": "Request must be JSON", "process_status": "error",
+                         "stdout": "", "stderr": "Request must be JSON"}, ph.show(resp)
     assert _err({"script": "def main():\n    return 1/0"}, 400) == \
         "Script execution error: division by zero"
     assert _err({"script": "import time\ndef main():\n    time.sleep(60)"}, 408) == \

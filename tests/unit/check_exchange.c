@@ -126,6 +126,34 @@ START_TEST(test_answer)
 }
 END_TEST
 
+/* Every route's dialect labels have a metrics series, "-" last; a
+ * request picks its route's series by dialect, its first by default. */
+START_TEST(test_metric_series)
+{
+	struct json_object	*t = route_table_json(&fake_w.cfg, false), *rs, *d;
+	const char *const	*names = route_names(), *const *dialects =
+				    route_dialects();
+	unsigned		 i, want = 1;
+
+	ck_assert(json_object_object_get_ex(t, "routes", &rs));
+	for (i = 0; i < json_object_array_length(rs); i++) {
+		ck_assert(json_object_object_get_ex(json_object_array_get_idx(rs,
+		    i), "metric_dialects", &d));
+		want += (unsigned)json_object_array_length(d);
+	}
+	json_object_put(t);
+	ck_assert_uint_eq(route_count(), want);
+	ck_assert_uint_le(route_count(), MET_ROUTES);
+	i = route_series("/execute", "nvidia");
+	ck_assert_str_eq(names[i], "/execute");
+	ck_assert_str_eq(dialects[i], "nvidia");
+	ck_assert_str_eq(dialects[route_series("/execute", NULL)], "-");
+	ck_assert_str_eq(dialects[route_series("/v1/execute", "nvidia")], "native");
+	ck_assert_str_eq(names[route_series("/nowhere", NULL)], "-");
+	ck_assert_uint_eq(route_series("/nowhere", NULL), route_count() - 1);
+}
+END_TEST
+
 START_TEST(test_answer_rejected)
 {
 	fake_llm_push(&(struct fake_llm){ .text = "{\"safe\": false}" });
@@ -146,6 +174,7 @@ exchange_suite(void)
 
 	tcase_add_checked_fixture(tc, fake_x_setup, fake_x_teardown);
 	tcase_add_test(tc, test_json);
+	tcase_add_test(tc, test_metric_series);
 	tcase_add_test(tc, test_error);
 	tcase_add_test(tc, test_task_error_llm);
 	tcase_add_test(tc, test_task_error_budget_sandbox);
