@@ -8,7 +8,9 @@ live stack:
     route (and only one) has "security": []; each route's request schema
     (one per field table; /execute has one per shape) has the table's
     properties, required fields, additionalProperties, types, enums and
-    bounds;
+    bounds (a clamped number, x-pyexec-clamp, has no minimum/maximum:
+    out of range is not invalid); memory's string pattern takes what
+    the service's size parser takes and no more;
   - nginx/pyexec.conf.in: an exact location that passes to the backend
     without the key check for each keyless route and no other; every
     other route reaches the backend only through `location /`, which
@@ -90,6 +92,29 @@ def check_session(where, field, prop):
                                              "takes", name))
 
 
+# What request_parse_memory() (fcgi-app/core/request.c) takes as a string,
+# through config_parse_size() (fcgi-app/base/config.c): digits, then k, m
+# or g in any case and an optional b or B after it; digits alone are MB.
+# tests/integration/test_openapi.py asks the service the same of its pattern.
+MEMORY_TAKEN = ("100", "0100", "100m", "100M", "100mb", "100MB", "100mB",
+                "102400k", "102400KB", "1g", "1G", "1gb", "1GB")
+MEMORY_REFUSED = ("", "m", "MB", "100b", "100B", "100 m", " 100m", "100m ",
+                  "-5m", "+5m", "1.5g", "100x", "100mbb", "100kib", "0x10",
+                  "100t", "100\n")
+
+
+def check_memory_pattern(where, pattern):
+    if pattern is None:
+        bad(where, "memory's string without its pattern")
+        return
+    for s, ok in [(s, True) for s in MEMORY_TAKEN] + \
+            [(s, False) for s in MEMORY_REFUSED]:
+        if bool(re.fullmatch(pattern, s)) != ok:
+            bad(where, "pattern %r %s %r, which the service %s" % (
+                pattern, "refuses" if ok else "takes", s,
+                "takes" if ok else "refuses"))
+
+
 def check_field(doc, where, field, prop):
     prop = resolve(doc, prop)
     kind = field["type"]
@@ -103,6 +128,7 @@ def check_field(doc, where, field, prop):
             return
         check_bound(where, field, "minimum", by_type["integer"], "minimum")
         check_bound(where, field, "maximum", by_type["integer"], "maximum")
+        check_memory_pattern(where, by_type["string"].get("pattern"))
         return
     want = {PRIMITIVE[kind]} | nullable
     if type_set(prop) != want:
@@ -113,16 +139,23 @@ def check_field(doc, where, field, prop):
     elif kind == "string":
         check_bound(where, field, "min_length", prop, "minLength")
         check_bound(where, field, "max_length", prop, "maxLength")
-    elif kind in ("number", "integer") and field.get("clamped"):
-        # Any number is taken (moved into [minimum, maximum]): the
-        # document must not refuse what the service takes.
+    elif kind in ("number", "integer") and "x-pyexec-clamp" in prop:
+        # clamped, not refused (the seeds' timeouts): no JSON Schema bound
+        # may say a value out of range is invalid; the clamp's bounds are
+        # the table's
         for skey in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             if skey in prop:
-                bad(where, "%s in the document, but the service clamps "
-                    "this field instead of refusing it" % skey)
-        if "clamp" not in prop.get("description", "").lower():
-            bad(where, "a clamped field whose description does not say so")
+                bad(where, "%s, but the value is clamped (x-pyexec-clamp), "
+                    "not refused" % skey)
+        if field.get("clamped") is False:
+            bad(where, "x-pyexec-clamp, but the field table refuses "
+                "out-of-range values")
+        check_bound(where, field, "minimum", prop["x-pyexec-clamp"], "minimum")
+        check_bound(where, field, "maximum", prop["x-pyexec-clamp"], "maximum")
     elif kind in ("number", "integer"):
+        if field.get("clamped"):
+            bad(where, "the field table clamps it: the document needs "
+                "x-pyexec-clamp, not minimum/maximum")
         check_bound(where, field, "minimum", prop, "minimum")
         check_bound(where, field, "maximum", prop, "maximum")
     elif kind == "files":
