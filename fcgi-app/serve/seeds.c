@@ -400,28 +400,34 @@ seed000_exit_code(const struct run_result *rr)
 	return rr->signal != 0 ? 128 + rr->signal : rr->exit_code;
 }
 
-/* stdout, stderr, exit_code and execution_time of attempt a. */
+/* stdout, stderr, exit_code and execution_time of attempt a (a review
+ * that did not pass never gets here: seed000_refused()). */
 static void
-seed000_run(struct json_object *ans, const struct task *t,
-    const struct task_attempt *a)
+seed000_run(struct json_object *ans, const struct task_attempt *a)
 {
 	const struct run_result	*rr = &a->rr;
 
-	if (t->rejected_by != NULL && t->review != TASK_REVIEW_NONE) {
-		json_object_object_add(ans, "stdout", json_object_new_string(""));
-		json_object_object_add(ans, "stderr", json_object_new_string(
-		    t->review == TASK_REVIEW_REJECTED ?
-		    "Code rejected by validation; it was not executed." :
-		    "Code not validated (no model could review it); it was "
-		    "not executed."));
-	} else {
-		json_object_object_add(ans, "stdout", item_bytes(rr->out, rr->out_len));
-		json_object_object_add(ans, "stderr", seed_stderr(a, NULL));
-	}
+	json_object_object_add(ans, "stdout", item_bytes(rr->out, rr->out_len));
+	json_object_object_add(ans, "stderr", seed_stderr(a, NULL));
 	json_object_object_add(ans, "exit_code", json_object_new_int(a->ran ?
 	    seed000_exit_code(rr) : -1));
 	json_object_object_add(ans, "execution_time",
 	    seed_seconds(a->ran ? rr->duration_ms : 0));
+}
+
+/* Code the review did not pass (unsafe, or no model could review it and
+ * the operator refuses unreviewed code): the service's 400, FastAPI's
+ * {"detail"}, prefix and the verdict (as validation_result words it). */
+static void
+seed000_refused(struct exchange *x, const char *prefix, const char *verdict)
+{
+	struct json_object	*o = json_object_new_object();
+	char			 buf[1200];
+
+	snprintf(buf, sizeof(buf), "%s%s", prefix, verdict);
+	json_object_object_add(o, "detail", item_bytes(buf, strlen(buf)));
+	seed_outcome(x);
+	exchange_json(x, 400, o);
 }
 
 static void
@@ -440,8 +446,15 @@ seed000_execute(struct exchange *x)
 	task_execute(x->env, t);
 	if (seed_failed(x))
 		return;
+	if (t->rejected_by != NULL) {
+		ans = seed000_verdict(t);
+		seed000_refused(x, "Code validation failed: ", ans != NULL ?
+		    json_object_get_string(ans) : t->rejected_by);
+		json_object_put(ans);
+		return;
+	}
 	ans = json_object_new_object();
-	seed000_run(ans, t, &t->at[0]);
+	seed000_run(ans, &t->at[0]);
 	json_object_object_add(ans, "original_code",
 	    item_bytes(x->req.code, x->req.code_len));
 	json_object_object_add(ans, "executed_code",
@@ -477,21 +490,22 @@ seed000_generate(struct exchange *x)
 	}
 	if (seed_failed(x))
 		return;
+	if (t->rejected_by != NULL) {
+		task_concerns_line(t->concerns, line, sizeof(line));
+		snprintf(buf, sizeof(buf), "Code is unsafe: %s", *line ? line :
+		    "the model judged the task unsafe");
+		seed000_refused(x, "Generated code validation failed: ", buf);
+		return;
+	}
 	a = task_last(t);
 	ans = json_object_new_object();
 	json_object_object_add(ans, "query",
 	    item_bytes(x->req.query, x->req.query_len));
 	json_object_object_add(ans, "generated_code",
 	    item_bytes(a->gen.code, strlen(a->gen.code)));
-	seed000_run(ans, t, a);
-	task_concerns_line(t->concerns, line, sizeof(line));
-	if (t->rejected_by != NULL)
-		snprintf(buf, sizeof(buf), "Code is unsafe: %s", *line ? line :
-		    "the model judged the task unsafe");
-	else
-		snprintf(buf, sizeof(buf), "Code is safe to execute.");
+	seed000_run(ans, a);
 	json_object_object_add(ans, "validation_result",
-	    item_bytes(buf, strlen(buf)));
+	    json_object_new_string("Code is safe to execute."));
 	seed_outcome(x);
 	exchange_json(x, 200, ans);
 }

@@ -128,14 +128,13 @@ def test_seed000_review_unavailable_is_not_executed():
     marker = "seed000-unreviewed-ran-" + tok
     code = _code("error500", tok, marker)
     resp = ph.request("POST", "/execute", body={"code": code, "validate_code": True})
-    assert resp.status == 200, ph.show(resp)
-    j = resp.json
-    assert j["stdout"] == "" and j["exit_code"] == -1, ph.show(resp)
-    assert j["execution_time"] == 0, ph.show(resp)
-    assert j["stderr"] == ("Code not validated (no model could review it); "
-                           "it was not executed."), ph.show(resp)
-    assert j["validation_result"].startswith("Validation unavailable: llm_unavailable"), j
-    assert j["validation_result"].endswith("The code was not executed."), j
+    # the original's answer for code its validation did not pass
+    assert resp.status == 400, ph.show(resp)
+    assert list(resp.json) == ["detail"], ph.show(resp)
+    d = resp.json["detail"]
+    assert d.startswith("Code validation failed: Validation unavailable: "
+                        "llm_unavailable"), ph.show(resp)
+    assert d.endswith("The code was not executed."), ph.show(resp)
     assert marker not in resp.text, "the code ran: " + ph.show(resp)
 
 
@@ -185,9 +184,10 @@ def test_no_model_refuses_by_default(stack_without_model):
     resp = st.request("POST", "/v1/execute", {"code": code, "validate_code": True})
     assert_refused_unreviewed(resp, marker, "llm_not_configured")
     resp = st.request("POST", "/execute", {"code": code, "validate_code": True})
-    assert resp.status == 200 and resp.json["exit_code"] == -1, ph.show(resp)
-    assert resp.json["validation_result"].startswith(
-        "Validation unavailable: llm_not_configured"), ph.show(resp)
+    assert resp.status == 400, ph.show(resp)
+    assert resp.json["detail"].startswith(
+        "Code validation failed: Validation unavailable: llm_not_configured"), \
+        ph.show(resp)
     assert marker not in resp.text, "the code ran: " + ph.show(resp)
     # without validate_code the code runs: nothing else changed
     resp = st.request("POST", "/v1/execute", {"code": code})

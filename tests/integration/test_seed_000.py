@@ -49,10 +49,14 @@ def test_exit_code_is_the_real_one():
 
 
 def test_unsafe_code_is_not_executed():
-    j = _ok({"code": "# [mode:review_unsafe]\nprint('must not run')",
-             "validate_code": True})
-    assert j["stdout"] == "" and j["exit_code"] == -1, j
-    assert j["validation_result"].startswith("Code is unsafe"), j
+    # the service's own answer: FastAPI's 400 {"detail": "Code validation
+    # failed: ..."} (its test_api.py prints "API Error" for it)
+    resp = _post({"code": "# [mode:review_unsafe]\nprint('must not run')",
+                  "validate_code": True})
+    assert resp.status == 400, ph.show(resp)
+    assert resp.json["detail"].startswith("Code validation failed: Code is unsafe"), \
+        ph.show(resp)
+    assert "must not run" not in resp.body.decode(), ph.show(resp)
 
 
 def test_invalid_bodies_are_422():
@@ -113,9 +117,9 @@ def test_readme_curl_generate():
 
 def test_generate_unsafe_is_not_run():
     resp = _gen({"query": "wipe the disk [mode:unsafe]"})
-    j = resp.json
-    assert resp.status == 200 and j["exit_code"] == -1 and j["stdout"] == "", j
-    assert j["validation_result"].startswith("Code is unsafe: "), j
+    assert resp.status == 400, ph.show(resp)
+    assert resp.json["detail"].startswith(
+        "Generated code validation failed: Code is unsafe: "), ph.show(resp)
 
 
 def test_generation_failure_is_400_detail():

@@ -367,21 +367,21 @@ START_TEST(test_seed000_validated)
 	    "execute.");
 	fake_llm_push(&(struct fake_llm){ .text = "{\"safe\": false, "
 	    "\"concerns\": [\"deletes files\"]}" });
+	/* Unsafe: the service's own 400, FastAPI's {"detail"}, not run. */
 	call(seed_execute, "{\"code\": \"import shutil\", \"validate_code\": "
 	    "true}");
-	ck_assert_int_eq(fake_x.status, 200);
-	assert_keys(fake_ans, keys000);
-	ck_assert_str_eq(fake_str(fake_ans, "stdout"), "");
-	ck_assert_int_eq(num(fake_ans, "exit_code"), -1);
-	ck_assert_str_eq(fake_str(fake_ans, "validation_result"), "Code is unsafe: "
-	    "deletes files");
-	ck_assert_str_eq(fake_str(fake_ans, "stderr"), "Code rejected by "
-	    "validation; it was not executed.");
+	ck_assert_int_eq(fake_x.status, 400);
+	ck_assert_str_eq(fake_str(fake_ans, "detail"), "Code validation failed: "
+	    "Code is unsafe: deletes files");
+	ck_assert_ptr_null(fake_get(fake_ans, "stdout"));
+	ck_assert_str_eq(fake_x.outcome, "rejected");
+	/* No model to review it, and the operator refuses unreviewed code. */
 	fake_llm_push(&(struct fake_llm){ .e = LLM_UNAVAILABLE, .why = "down" });
 	call(seed_execute, "{\"code\": \"x\", \"validate_code\": true}");
-	ck_assert_int_eq(num(fake_ans, "exit_code"), -1);
-	ck_assert_str_eq(fake_str(fake_ans, "validation_result"), "Validation "
-	    "unavailable: llm_unavailable: down. The code was not executed.");
+	ck_assert_int_eq(fake_x.status, 400);
+	ck_assert_str_eq(fake_str(fake_ans, "detail"), "Code validation failed: "
+	    "Validation unavailable: llm_unavailable: down. The code was not "
+	    "executed.");
 	ck_assert_uint_eq(fake_runs.calls, 1);
 }
 END_TEST
@@ -407,10 +407,9 @@ START_TEST(test_seed000_generate)
 	fake_llm_push(&(struct fake_llm){ .text = "{\"code\": \"x\", \"safe\": "
 	    "false, \"concerns\": [\"harm\"]}" });
 	call(seed000_generate, "{\"query\": \"do harm\"}");
-	ck_assert_int_eq(fake_x.status, 200);
-	ck_assert_int_eq(num(fake_ans, "exit_code"), -1);
-	ck_assert_str_eq(fake_str(fake_ans, "stdout"), "");
-	ck_assert_str_eq(fake_str(fake_ans, "validation_result"), "Code is unsafe: harm");
+	ck_assert_int_eq(fake_x.status, 400);
+	ck_assert_str_eq(fake_str(fake_ans, "detail"), "Generated code validation "
+	    "failed: Code is unsafe: harm");
 	fake_llm_push(&(struct fake_llm){ .e = LLM_UNAVAILABLE, .why = "HTTP "
 	    "500" });
 	call(seed000_generate, "{\"query\": \"q\"}");
