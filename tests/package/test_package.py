@@ -20,6 +20,7 @@ import contextlib
 import functools
 import glob
 import grp
+import gzip
 import hashlib
 import http.client
 import json
@@ -825,6 +826,29 @@ def test_install_creates_the_user_and_starts_nothing(installed):
     # dpkg knows both conffiles
     conf = run(["dpkg-query", "-W", "-f=${Conffiles}", PACKAGE]).stdout
     assert ENV_FILE in conf and SITE in conf, conf
+
+
+def test_docs_installed(installed):
+    """Every document debian/pyexec.docs names (docs/reliability.md among
+    them) is installed in /usr/share/doc/pyexec, as it is in the source
+    (dh_compress gzips the larger ones)."""
+    with open(os.path.join(TOP, "debian", "pyexec.docs")) as f:
+        docs = [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
+    assert "docs/reliability.md" in docs, docs
+    listed = set(run(["dpkg-query", "-L", PACKAGE]).stdout.split("\n"))
+    for doc in docs:
+        with open(os.path.join(TOP, doc), "rb") as f:
+            want = f.read()
+        path = "/usr/share/doc/pyexec/" + os.path.basename(doc)
+        if os.path.isfile(path + ".gz"):
+            path += ".gz"
+            with gzip.open(path) as f:
+                got = f.read()
+        else:
+            with open(path, "rb") as f:
+                got = f.read()
+        assert path in listed, path + " is not the package's"
+        assert got == want, path + " is not " + doc
 
 
 @pytest.fixture
