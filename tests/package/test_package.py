@@ -1,14 +1,18 @@
 """The Debian package of pyexec: lintian, contents, install, the service
 started as its unit says, purge.
 
-Run by `scripts/package test JUNIT_XML` (Debian's /usr/bin/python3, as root)
-after `scripts/package build`; the package is taken from PYEXEC_PACKAGE_DIR
-(default <checkout>/run/package).
+Run by `scripts/package test JUNIT_XML` after `scripts/package build`,
+through tests/package/run: inside a throwaway Debian root under
+systemd-nspawn (Debian's /usr/bin/python3, as root there), never on the
+host; the package is taken from PYEXEC_PACKAGE_DIR (default
+<checkout>/run/package).  The tests that install the package refuse to run
+outside that root unless PYEXEC_PACKAGE_TEST_ON_HOST=1 says to install it
+system-wide on this machine.
 
-The tests install the package on this machine and leave it as they found it,
-also when they fail: every process is stopped by the pid the test started,
-the package is purged, what the test created (log files, directories, the
-user if the package made it, dependencies apt had to install) is removed.
+The tests leave the root as they found it, also when they fail: every
+process is stopped by the pid the test started, the package is purged, what
+the test created (log files, directories, the user if the package made it,
+dependencies apt had to install) is removed.
 
 The service runs as instance `pkgtest` with run uids from 64000 (added to the
 environment file's variables), so that it collides neither with a
@@ -20,6 +24,7 @@ import contextlib
 import functools
 import glob
 import grp
+import gzip
 import hashlib
 import http.client
 import json
@@ -98,6 +103,12 @@ EXPECTED_DEPENDS = ["nginx", "spawn-fcgi", "python3", "python3-numpy",
                     # the playground's plotly.js and editor (VENDOR_FILES)
                     "python3-plotly", "libjs-codemirror"]
 PACKAGE_BINARIES = (SBIN, LAUNCHER)
+
+# tests/package/run's root (it sets PYEXEC_PACKAGE_TEST_IN_ROOT; nspawn sets
+# container=systemd-nspawn), or this host by explicit choice.
+IN_ROOT = bool(os.environ.get("PYEXEC_PACKAGE_TEST_IN_ROOT")) and (
+    os.environ.get("container") == "systemd-nspawn")
+ON_HOST = os.environ.get("PYEXEC_PACKAGE_TEST_ON_HOST") == "1"
 
 APT = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "-y"]
 APT_ENV = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -719,8 +730,13 @@ def test_maintscripts_state_dir_0700_and_purge_of_a_custom_workspace_dir(extract
 # --------------------------------------------- install, run, purge here ---
 @pytest.fixture(scope="module")
 def installed():
-    """The package installed on this machine with apt (dependencies from the
-    archive); the machine restored afterwards whatever happened."""
+    """The package installed in tests/package/run's root (or, with
+    PYEXEC_PACKAGE_TEST_ON_HOST=1, on this machine) with apt (dependencies
+    from the archive); restored afterwards whatever happened."""
+    assert IN_ROOT or ON_HOST, (
+        "the install tests run in tests/package/run's throwaway root "
+        "(scripts/package test); PYEXEC_PACKAGE_TEST_ON_HOST=1 installs the "
+        "package on this machine instead")
     deb = deb_path()
     assert dpkg_status(PACKAGE) in ("", "unknown ok not-installed"), (
         "pyexec is installed already (%s): purge it first (apt-get purge pyexec)"
@@ -825,6 +841,29 @@ def test_install_creates_the_user_and_starts_nothing(installed):
     # dpkg knows both conffiles
     conf = run(["dpkg-query", "-W", "-f=${Conffiles}", PACKAGE]).stdout
     assert ENV_FILE in conf and SITE in conf, conf
+
+
+def test_docs_installed(installed):
+    """Every document debian/pyexec.docs names (docs/reliability.md among
+    them) is installed in /usr/share/doc/pyexec, as it is in the source
+    (dh_compress gzips the larger ones)."""
+    with open(os.path.join(TOP, "debian", "pyexec.docs")) as f:
+        docs = [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
+    assert "docs/reliability.md" in docs, docs
+    listed = set(run(["dpkg-query", "-L", PACKAGE]).stdout.split("\n"))
+    for doc in docs:
+        with open(os.path.join(TOP, doc), "rb") as f:
+            want = f.read()
+        path = "/usr/share/doc/pyexec/" + os.path.basename(doc)
+        if os.path.isfile(path + ".gz"):
+            path += ".gz"
+            with gzip.open(path) as f:
+                got = f.read()
+        else:
+            with open(path, "rb") as f:
+                got = f.read()
+        assert path in listed, path + " is not the package's"
+        assert got == want, path + " is not " + doc
 
 
 @pytest.fixture
