@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -547,6 +548,65 @@ START_TEST(test_nginx_geo)
 }
 END_TEST
 
+/* The master's check at start (nginxgeo.c): silent when the file holds
+ * the list or there is none; a warning naming it when it holds another
+ * one.  What it says goes to stderr, here a file. */
+static char *
+geo_check_says(const struct pyexec_config *p, const char *dir)
+{
+	char	path[512], *buf;
+	size_t	len;
+	FILE	*f;
+	int	fd, saved = dup(2);
+
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
+	dup2(fd, 2);
+	close(fd);
+	nginxgeo_check(p);
+	dup2(saved, 2);
+	close(saved);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	buf = calloc(1, 4096);
+	len = fread(buf, 1, 4095, f);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_nginx_geo_check)
+{
+	char	dir[] = "/tmp/pyexec-geo.XXXXXX", path[512], *said;
+	FILE	*f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/nginx-anonymous.conf", dir);
+	env_set("PYEXEC_ANONYMOUS_FROM", "127.0.0.1,10.0.0.0/8",
+	    "PYEXEC_NGINX_ANONYMOUS_CONF", path, NULL);
+	load_ok();
+	said = geo_check_says(&c, dir);		/* no file: the site's own */
+	ck_assert_str_eq(said, "");
+	free(said);
+	ck_assert_int_eq(nginxgeo_update(&c), 0);
+	said = geo_check_says(&c, dir);		/* the list */
+	ck_assert_str_eq(said, "");
+	free(said);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));	/* an older list */
+	fputs("127.0.0.1 1;\n", f);
+	fclose(f);
+	said = geo_check_says(&c, dir);
+	ck_assert_msg(strstr(said, "\"level\":\"warning\"") != NULL &&
+	    strstr(said, "does not hold PYEXEC_ANONYMOUS_FROM's addresses") !=
+	    NULL && strstr(said, "nginx-anonymous.conf") != NULL, "%s", said);
+	free(said);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	unlink(path);
+	rmdir(dir);
+	config_free(&c);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -567,6 +627,7 @@ config_suite(void)
 	tcase_add_test(tc, test_env_example);
 	tcase_add_test(tc, test_nginx_defaults);
 	tcase_add_test(tc, test_nginx_geo);
+	tcase_add_test(tc, test_nginx_geo_check);
 	return s;
 }
 
