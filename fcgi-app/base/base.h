@@ -4,8 +4,9 @@
  * carry their file: clock_*, config_* (conf.h), log_*, envelope_*,
  * unicode_*, json_strict_*, llm_* and extract_* (llm.h), metrics_* and
  * status_* (metrics.h: the table the master shares with its workers),
- * trust_* (trust.h), webguard_* (webguard.h), fcgi_* (fcgiparse.h, the
- * front's parser, included by the front alone).
+ * trust_* (trust.h), webguard_* (webguard.h), nginxgeo_* (nginx's copy
+ * of the keyless list), fcgi_* (fcgiparse.h, the front's parser,
+ * included by the front alone).
  *
  * The floors, from the bottom: base, core (core/core.h), serve
  * (serve/serve.h), proc (proc/proc.h).  A floor's header is included by
@@ -54,6 +55,12 @@ void		 log_msg(const char *level, const char *event, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 void		 log_die(int, const char *event, const char *fmt, ...)
 		    __attribute__((noreturn, format(printf, 3, 4)));
+
+/* nginxgeo.c: the file nginx's geo block includes
+ * (PYEXEC_NGINX_ANONYMOUS_CONF): made current (--nginx-geo-update; 0, or
+ * 1 said on stderr), compared at the master's start (a warning). */
+int		 nginxgeo_update(const struct pyexec_config *);
+void		 nginxgeo_check(const struct pyexec_config *);
 
 /* envelope.c */
 #define UUID_STR_LEN	37

@@ -88,6 +88,8 @@ struct pyexec_config {
 	unsigned	 ws_create_burst;	/* PYEXEC_WORKSPACE_CREATE_BURST */
 	const char	*anonymous_from;	/* PYEXEC_ANONYMOUS_FROM: whose
 						 * requests need no key ("") */
+	const char	*nginx_anonymous_conf;	/* PYEXEC_NGINX_ANONYMOUS_CONF:
+						 * nginx's copy of it ("": none) */
 	struct web_policy web;			/* PYEXEC_SERVER_NAMES and
 						 * PYEXEC_ALLOWED_ORIGINS: what
 						 * keyless requests may name */
@@ -122,8 +124,13 @@ bool		 config_names_preloaded(const struct pyexec_config *,
 		    const char *code, size_t len);
 bool		 config_llm_cleartext(const char *url);
 /* --env-example: systemd/pyexec.env.example; --nginx-defaults: NAME=value
- * lines, the nginx site's defaults (both from config.c's table). */
+ * lines, the nginx site's defaults; --nginx-geo: its geo block's keyless
+ * addresses (all from config.c's table). */
 void		 config_env_example(FILE *);
 void		 config_nginx_defaults(FILE *);
+void		 config_nginx_geo(FILE *, const struct pyexec_config *);
+/* One setting's row alone, into c (the printing options'). */
+enum pyexec_err	 config_load_var(struct pyexec_config *, const char *name,
+		    char *, size_t);
 
 #endif /* PYEXEC_CONF_H */

@@ -8,8 +8,10 @@
  * (a path's shape, a list's syntax, a default derived from another
  * setting, the LLM key's three sources) is a small check hook in its row.
  * `pyexec-fcgi --env-example` prints systemd/pyexec.env.example from the
- * same rows, and `--nginx-defaults` the defaults of the settings nginx's
- * site is rendered with (scripts/dev, debian/render-nginx-site).
+ * same rows, `--nginx-defaults` the defaults of the settings nginx's
+ * site is rendered with (scripts/dev, debian/render-nginx-site), and
+ * `--nginx-geo` the keyless addresses of its geo block, from the row that
+ * gives the worker its own list.
  *
  * Seed names are kept where a seed named one (PYTHON_EXECUTOR_*); the rest
  * are PYEXEC_*.  Every value is range-checked here, so the rest of the
@@ -167,7 +169,9 @@ static enum pyexec_err config_policy(struct pyexec_config *,
 static bool config_instance_ok(const char *);
 static bool config_absolute(const char *);
 static bool config_workspace_dir_ok(const char *);
-static bool config_anonymous_ok(const char *);
+static enum pyexec_err config_anonymous(struct pyexec_config *,
+    const struct config_var *, const char *, char *, size_t);
+static bool config_absolute_or_none(const char *);
 static bool config_llm_url_ok(const char *);
 static bool config_addresses_ok(const char *);
 static bool config_names_ok(const char *);
@@ -380,12 +384,20 @@ static const struct config_var config_vars[] = {
 	{ .type = CONFIG_SECTION, .doc =
 	    "--- keyless clients (docs/operations.md \"Keyless clients\") ------------------" },
 	{ .type = CONFIG_STRING, .name = "PYEXEC_ANONYMOUS_FROM", .def = "", FIELD(anonymous_from),
-	    .flags = CONFIG_F_EMPTY, .valid = config_anonymous_ok,
-	    .invalid = "PYEXEC_ANONYMOUS_FROM: addresses or networks separated "
-	    "by commas, like 127.0.0.1,10.1.2.0/24 (never everyone)", .doc =
+	    .flags = CONFIG_F_EMPTY, .check = config_anonymous, .doc =
 	    "Addresses or networks whose requests need no key (sidecars on the same host\n"
-	    "or a private network). Empty: every request needs a key. Put the same list\n"
-	    "in the nginx site's geo block (@ANONYMOUS_GEO@)." },
+	    "or a private network), separated by commas: 127.0.0.1,10.1.2.0/24. Empty:\n"
+	    "every request needs a key. Written here only: nginx's geo block gets it\n"
+	    "from `pyexec-fcgi --nginx-geo` (the file below, or scripts/dev's site)." },
+	{ .type = CONFIG_STRING, .name = "PYEXEC_NGINX_ANONYMOUS_CONF",
+	    .def = "/etc/pyexec/nginx-anonymous.conf", FIELD(nginx_anonymous_conf),
+	    .flags = CONFIG_F_EMPTY, .valid = config_absolute_or_none,
+	    .invalid = "PYEXEC_NGINX_ANONYMOUS_CONF: an absolute path, or empty",
+	    .doc =
+	    "The file the nginx site's geo block includes: PYEXEC_ANONYMOUS_FROM's entries,\n"
+	    "written by `pyexec-fcgi --nginx-geo-update` (the unit, before each start; then\n"
+	    "reload nginx). The master warns at start when it is not the list. Set and\n"
+	    "empty: none (the site holds the list itself, as scripts/dev's)." },
 	{ .type = CONFIG_STRING, .name = "PYEXEC_SERVER_NAMES", .def = "", FIELD(web.server_names),
 	    .flags = CONFIG_F_EMPTY, .check = config_web, .doc =
 	    "Keyless requests must name the service in their Host header: localhost,\n"
@@ -778,24 +790,36 @@ config_mounts(struct pyexec_config *c, const struct config_var *r,
 	return PYEXEC_OK;
 }
 
-/* Whether a list of networks has a /0 (everyone) in it. */
-static bool
-config_everyone(const char *list)
+/*
+ * PYEXEC_ANONYMOUS_FROM: addresses or networks whose requests need no
+ * key (nginx decides, the worker checks it agrees); never everyone.  The
+ * message names the first entry refused.
+ */
+static enum pyexec_err
+config_anonymous(struct pyexec_config *c, const struct config_var *r,
+    const char *v, char *err, size_t errlen)
 {
-	const char	*p;
+	const char	*e;
+	size_t		 n;
 
-	for (p = strstr(list, "/0"); p != NULL; p = strstr(p + 1, "/0"))
-		if (p[2] == '\0' || p[2] == ',' || p[2] == ' ')
-			return true;
-	return false;
+	(void)c;
+	(void)r;
+	if ((e = metrics_list_bad(v, false, &n)) != NULL)
+		snprintf(err, errlen, "PYEXEC_ANONYMOUS_FROM: '%.*s' is not an "
+		    "address or network (addresses or networks separated by "
+		    "commas, like 127.0.0.1,10.1.2.0/24)", (int)(n > 64 ? 64 : n),
+		    e);
+	else if ((e = metrics_list_bad(v, true, &n)) != NULL)
+		snprintf(err, errlen, "PYEXEC_ANONYMOUS_FROM: '%.*s' is everyone "
+		    "(every IPv4 address, or every address): never that",
+		    (int)n, e);
+	return e == NULL ? PYEXEC_OK : PYEXEC_ERR_CONFIG;
 }
 
-/* PYEXEC_ANONYMOUS_FROM: addresses or networks whose requests need no
- * key (nginx decides, the worker checks it agrees); never everyone. */
 static bool
-config_anonymous_ok(const char *v)
+config_absolute_or_none(const char *v)
 {
-	return metrics_allowed(v, NULL) && !config_everyone(v);
+	return v[0] == '\0' || v[0] == '/';
 }
 
 /*
@@ -1112,6 +1136,54 @@ config_nginx_defaults(FILE *f)
 			fprintf(f, "%s=%s\n", r->name + strlen("PYEXEC_"),
 			    r->def);
 	}
+}
+
+/* The row of the variable name; NULL if there is none. */
+static const struct config_var *
+config_row(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < CONFIG_NVARS; i++)
+		if (config_vars[i].name != NULL &&
+		    strcmp(config_vars[i].name, name) == 0)
+			return &config_vars[i];
+	return NULL;
+}
+
+/*
+ * Only the row of the variable name, read into c as config_load() reads
+ * it (its default when unset, its type, its checks): what a printing
+ * option needs of the configuration, without the rest.  PYEXEC_OK, or
+ * PYEXEC_ERR_CONFIG with the message in err.
+ */
+enum pyexec_err
+config_load_var(struct pyexec_config *c, const char *name, char *err,
+    size_t errlen)
+{
+	const struct config_var	*r = config_row(name);
+
+	if (r == NULL) {
+		snprintf(err, errlen, "%s: no such setting", name);
+		return PYEXEC_ERR_CONFIG;
+	}
+	return config_read(c, r, err, errlen);
+}
+
+/*
+ * The entries of nginx's geo block of keyless addresses (the site's
+ * $pyexec_anon_from): "<address or network> 1;" a line for each entry of
+ * c->anonymous_from, in its order; nothing when it is empty
+ * (pyexec-fcgi --nginx-geo).  The list was judged when it was read.
+ */
+void
+config_nginx_geo(FILE *f, const struct pyexec_config *c)
+{
+	const char	*list = c->anonymous_from, *e;
+	size_t		 n;
+
+	while ((n = metrics_list_next(&list, &e)) != 0)
+		fprintf(f, "%.*s 1;\n", (int)n, e);
 }
 
 /* The CPU limit of a run that asks for none: one core, or less where the

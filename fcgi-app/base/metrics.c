@@ -382,9 +382,10 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 static int
 met_net(const char *s, size_t n, unsigned char a[16], int *bits)
 {
-	char		buf[64], *slash, *end;
+	char		buf[64], *slash;
 	struct in_addr	v4;
 	long		b;
+	size_t		digits;
 	bool		is4;
 
 	if (n == 0 || n >= sizeof(buf))
@@ -401,8 +402,12 @@ met_net(const char *s, size_t n, unsigned char a[16], int *bits)
 		return -1;
 	*bits = 128;
 	if (slash != NULL) {
-		b = strtol(slash, &end, 10);
-		if (*slash == '\0' || *end != '\0' || b < 0 || b > (is4 ? 32 : 128))
+		/* 1-3 digits, as nginx reads them: no sign, no space. */
+		digits = strspn(slash, "0123456789");
+		if (digits == 0 || digits > 3 || slash[digits] != '\0')
+			return -1;
+		b = strtol(slash, NULL, 10);
+		if (b > (is4 ? 32 : 128))
 			return -1;
 		*bits = (int)b + (is4 ? 96 : 0);
 	}
@@ -422,6 +427,46 @@ met_in(const unsigned char a[16], const unsigned char net[16], int bits)
 }
 
 /*
+ * The next entry of an address list (separated by commas or spaces) from
+ * *list: its length, *entry its start; *list moves past it.  0 at the
+ * end.  Both pointers are into the caller's string.
+ */
+size_t
+metrics_list_next(const char **list, const char **entry)
+{
+	size_t	n;
+
+	*list += strspn(*list, ", ");
+	n = strcspn(*list, ", ");
+	*entry = *list;
+	*list += n;
+	return n;
+}
+
+/*
+ * The first entry of list that is not an address or network, or, with
+ * someone, one that holds every IPv4 address or every address (a /0 however
+ * it is written, v4 or v6, or ::ffff:0:0/96 or a network that holds it):
+ * NULL if there is none, else a pointer into list and its length in *len.
+ */
+const char *
+metrics_list_bad(const char *list, bool someone, size_t *len)
+{
+	static const unsigned char v4[16] = { [10] = 0xff, [11] = 0xff };
+	unsigned char	 net[16];
+	const char	*e;
+	int		 bits;
+
+	while ((*len = metrics_list_next(&list, &e)) != 0) {
+		if (met_net(e, *len, net, &bits) != 0)
+			return e;
+		if (someone && bits <= 96 && met_in(v4, net, bits))
+			return e;
+	}
+	return NULL;
+}
+
+/*
  * Whether addr (nginx's REMOTE_ADDR) is in allow, a list of addresses
  * and networks separated by commas or spaces ("127.0.0.1 ::1 10.0.0.0/8").
  * With addr NULL: whether allow is a valid list.
@@ -429,20 +474,20 @@ met_in(const unsigned char a[16], const unsigned char net[16], int bits)
 bool
 metrics_allowed(const char *allow, const char *addr)
 {
-	unsigned char	a[16], net[16];
-	int		bits, abits;
-	size_t		n;
+	unsigned char	 a[16], net[16];
+	const char	*e;
+	int		 bits, abits;
+	size_t		 n;
 
-	if (addr != NULL && met_net(addr, strlen(addr), a, &abits) != 0)
+	if (addr == NULL)
+		return metrics_list_bad(allow, false, &n) == NULL;
+	if (met_net(addr, strlen(addr), a, &abits) != 0)
 		return false;
-	for (; *allow != '\0'; allow += n) {
-		allow += strspn(allow, ", ");
-		if ((n = strcspn(allow, ", ")) == 0)
-			break;
-		if (met_net(allow, n, net, &bits) != 0)
+	while ((n = metrics_list_next(&allow, &e)) != 0) {
+		if (met_net(e, n, net, &bits) != 0)
 			return false;
-		if (addr != NULL && met_in(a, net, bits))
+		if (met_in(a, net, bits))
 			return true;
 	}
-	return addr == NULL;
+	return false;
 }

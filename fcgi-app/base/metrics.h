@@ -113,6 +113,10 @@ char		*metrics_render(const struct shared *, const struct pyexec_config *,
 		    const char *const *routes, const char *const *dialects,
 		    unsigned nseries);
 bool		 metrics_allowed(const char *allow, const char *addr);
+/* An address list (PYEXEC_METRICS_ALLOW, PYEXEC_ANONYMOUS_FROM): its
+ * entries one by one; the first bad one (someone: or everyone). */
+size_t		 metrics_list_next(const char **list, const char **entry);
+const char	*metrics_list_bad(const char *list, bool someone, size_t *len);
 
 /* status.c.  What a worker last heard of its slot's zygotes: the word
  * itself, and the restart counts it has added to /metrics so far. */

@@ -345,6 +345,7 @@ master_preflight(struct master *m)
 	master_trust_ptrace(m);
 	master_core_pattern();
 	master_slot_opts(m);
+	nginxgeo_check(&m->cfg);
 	if (m->cfg.llm_key != NULL && config_llm_cleartext(m->cfg.llm_url))
 		log_msg("warning", "startup", "PYEXEC_LLM_URL is http:// to a "
 		    "host that is not this machine: the LLM key would travel "
@@ -923,6 +924,33 @@ master_print_budget(void)
 }
 
 /*
+ * --nginx-geo: the entries of nginx's geo block of keyless addresses
+ * from this environment's PYEXEC_ANONYMOUS_FROM, read and judged by its
+ * row as the worker's list is (config_nginx_geo); --nginx-geo-update:
+ * the file of them the site includes, made current (nginxgeo.c).  Only
+ * the rows they need are read: not the LLM key.
+ */
+static int
+master_print_geo(bool update)
+{
+	struct pyexec_config	c;
+	char			err[512];
+
+	memset(&c, 0, sizeof(c));
+	if (config_load_var(&c, "PYEXEC_ANONYMOUS_FROM", err,
+	    sizeof(err)) != PYEXEC_OK || (update &&
+	    config_load_var(&c, "PYEXEC_NGINX_ANONYMOUS_CONF", err,
+	    sizeof(err)) != PYEXEC_OK)) {
+		fprintf(stderr, "pyexec-fcgi: configuration: %s\n", err);
+		return 1;
+	}
+	if (update)
+		return nginxgeo_update(&c);
+	config_nginx_geo(stdout, &c);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/*
  * --routes, --fields: the route table (routes.c), or its field tables
  * with the bounds of this environment's configuration, as JSON: the tests
  * check docs/openapi.json, nginx's locations and the metrics against it.
@@ -1085,6 +1113,9 @@ main(int argc, char *argv[])
 		config_nginx_defaults(stdout);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
+	if (argc > 1 && (strcmp(argv[1], "--nginx-geo") == 0 ||
+	    strcmp(argv[1], "--nginx-geo-update") == 0))
+		return master_print_geo(strcmp(argv[1], "--nginx-geo") != 0);
 	if (argc > 1 && (strcmp(argv[1], "--routes") == 0 ||
 	    strcmp(argv[1], "--fields") == 0))
 		return master_print_routes(strcmp(argv[1], "--fields") == 0);

@@ -7,8 +7,10 @@ PYEXEC_ANONYMOUS_FROM (127.0.0.1 and 127.0.0.3, not 127.0.0.2), expiry
 import http.client
 import json
 import os
+import re
 import signal
 import socket
+import tempfile
 import threading
 import time
 
@@ -77,6 +79,52 @@ def _access_log(stack):
 
 
 # ---------------------------------------------------------------- keyless ---
+
+def _nginx_geo(from_list):
+    """pyexec-fcgi --nginx-geo for this list: (exit status, stdout, stderr)."""
+    import subprocess
+    app = os.environ.get("PYEXEC_FCGI") or os.path.join(
+        private.TOP, "build", "fcgi-app", "pyexec-fcgi")
+    r = subprocess.run([app, "--nginx-geo"], env={"PYEXEC_ANONYMOUS_FROM": from_list},
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_the_site_geo_is_what_pyexec_fcgi_prints(stack):
+    # the list is written once (PYEXEC_ANONYMOUS_FROM): scripts/dev's site
+    # has pyexec-fcgi --nginx-geo's entries, in its order, and no other
+    with open(os.path.join(stack["run_dir"], "nginx", "pyexec.conf")) as f:
+        site = f.read()
+    body = re.search(r"^geo \$pyexec_anon_from \{\n(.*?)^\}", site, re.M | re.S).group(1)
+    entries = [e.strip() + ";" for e in body.split(";") if e.strip()]
+    assert entries[0] == "default 0;", entries
+    rc, out, err = _nginx_geo(SETTINGS["PYEXEC_ANONYMOUS_FROM"])
+    assert rc == 0, err
+    assert out == "127.0.0.1 1;\n127.0.0.3 1;\n", out
+    assert entries[1:] == out.splitlines(), (entries, out)
+
+
+def test_scripts_dev_refuses_what_the_worker_refuses():
+    # a list pyexec-fcgi refuses (everyone, as /00 too) stops `up` before
+    # anything starts, with pyexec-fcgi's message
+    for bad in ("127.0.0.1,0.0.0.0/00", "127.0.0.1 sidecar"):
+        run_dir = tempfile.mkdtemp(prefix="pyexec-wsgeo-", dir="/tmp")
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("PYEXEC_", "PYTHON_EXECUTOR_", "TOGETHER_"))
+               or k == "PYEXEC_FCGI"}
+        env.update(SETTINGS, PYEXEC_LISTEN="127.0.0.1:18983", PYEXEC_INSTANCE="wsgeo",
+                   PYEXEC_ANONYMOUS_FROM=bad, PYEXEC_RUN_DIR=run_dir)
+        os.chmod(run_dir, 0o755)
+        try:
+            r = private.dev("up", "--detach", "--no-setup", env=env)
+            out = r.stdout.decode()
+            assert r.returncode != 0, out[-2000:]
+            assert "PYEXEC_ANONYMOUS_FROM: '" in out and "--nginx-geo refused" in out, out[-2000:]
+            assert not os.path.exists(os.path.join(run_dir, "pyexec-fcgi.pid"))
+            assert not os.path.exists(os.path.join(run_dir, "nginx", "pyexec.conf"))
+        finally:
+            private.down(env, run_dir)
+
 
 def test_keyless_from_a_listed_address_runs_in_its_own_workspace(stack):
     st, j, _ = _seed003("open('anon.txt', 'w').write('from .1')\nprint('ok')")

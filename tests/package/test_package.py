@@ -64,6 +64,7 @@ ENV_FILE = "/etc/pyexec/pyexec.env"
 KEYS_MAP = "/etc/pyexec/api-keys.map"
 SECRET = "/etc/pyexec/backend-secret"
 SECRET_CONF = "/etc/pyexec/nginx-backend-secret.conf"
+ANON_CONF = "/etc/pyexec/nginx-anonymous.conf"
 STATE_DIR = "/var/lib/pyexec"
 RUN_DIR = "/run/pyexec"
 SOCK = "/run/pyexec/pyexec.sock"
@@ -474,6 +475,8 @@ def test_unit_waits_for_the_drain_and_cleans_up(extracted):
     assert stop.isdigit() and int(stop) > drain, (stop, drain)
     assert unit["Service"]["KillMode"] == ["mixed"]
     assert unit["Service"]["ExecStopPost"] == [SBIN + " --cleanup"]
+    # nginx's copy of the keyless list, made current before each start
+    assert unit["Service"]["ExecStartPre"] == ["+" + SBIN + " --nginx-geo-update"]
     assert unit["Service"]["Delegate"] == ["yes"]
     assert "RestrictRealtime" not in unit["Service"]
 
@@ -540,7 +543,7 @@ def test_nginx_site_rendered_with_the_package_defaults(extracted):
         "KEYS_MAP": KEYS_MAP,
         "MAX_BODY": "1m",
         "KEY_RATE": "20", "KEY_BURST": "40",
-        "ANONYMOUS_GEO": "", "ANON_RATE": "20", "ANON_BURST": "40",
+        "ANONYMOUS_GEO": "include %s;" % ANON_CONF, "ANON_RATE": "20", "ANON_BURST": "40",
         "ADDR_RATE": "50", "ADDR_BURST": "100",
         "ACCESS_LOG": ACCESS_LOG,
         "DOCS_DIR": "/usr/share/pyexec",
@@ -560,6 +563,41 @@ def test_nginx_site_rendered_with_the_package_defaults(extracted):
     assert all(ln.startswith("#") for ln in header.splitlines()), header
     assert re.search(r"^\s*fastcgi_read_timeout\s+%ss;$" % rt, site, re.M)
     assert re.search(r"^\s*listen 127\.0\.0\.1:8080;$", site, re.M)
+
+
+def test_nginx_site_geo_includes_the_list_pyexec_fcgi_writes(extracted):
+    """The keyless list is written once (PYEXEC_ANONYMOUS_FROM): the packaged
+    pyexec-fcgi writes the file the site's geo block includes, and nginx
+    takes the site's geo block with it (empty, and with entries)."""
+    with open(extracted + SITE, encoding="utf-8") as f:
+        site = f.read()
+    geo = re.search(r"^geo \$pyexec_anon_from \{\n(.*?)^\}", site, re.M | re.S).group(1)
+    assert geo.split() == ["default", "0;", "include", ANON_CONF + ";"], geo
+    d = tempfile.mkdtemp(prefix="pyexec-pkggeo.")
+    try:
+        conf = os.path.join(d, "nginx-anonymous.conf")
+        for listed, want in (("", ""), ("127.0.0.1,10.1.2.0/24 2001:db8::/32",
+                                        "127.0.0.1 1;\n10.1.2.0/24 1;\n2001:db8::/32 1;\n")):
+            run([extracted + SBIN, "--nginx-geo-update"],
+                env={"PYEXEC_ANONYMOUS_FROM": listed, "PYEXEC_NGINX_ANONYMOUS_CONF": conf})
+            with open(conf) as f:
+                assert f.read() == want
+            assert stat.S_IMODE(os.stat(conf).st_mode) == 0o644
+            with open(os.path.join(d, "nginx.conf"), "w") as f:
+                f.write("pid %s/nginx.pid;\nevents {}\nhttp {\n%s}\n" % (
+                    d, geo_block(site).replace(ANON_CONF, conf)))
+            t = run(["nginx", "-p", d + "/", "-c", d + "/nginx.conf", "-e", d + "/error.log",
+                     "-t", "-q"], check=False)
+            assert t.returncode == 0, "nginx -t: " + t.stdout + t.stderr
+        bad = run([extracted + SBIN, "--nginx-geo-update"], check=False,
+                  env={"PYEXEC_ANONYMOUS_FROM": "0.0.0.0/0", "PYEXEC_NGINX_ANONYMOUS_CONF": conf})
+        assert bad.returncode != 0 and "is everyone" in bad.stderr, bad.stderr
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def geo_block(site):
+    return re.search(r"^geo \$pyexec_anon_from \{\n.*?^\}\n", site, re.M | re.S).group(0)
 
 
 # ------------------------------------------------- maintainer scripts ---
@@ -592,6 +630,7 @@ report map_keys "$(grep -vc '^#' /etc/pyexec/api-keys.map || true)"
 report secret "$(stat -c '%a %U %G %s' /etc/pyexec/backend-secret)"
 report secret_hex "$(grep -cxE '[0-9a-f]{64}' /etc/pyexec/backend-secret || true)"
 report secret_conf "$(stat -c '%a %U %G' /etc/pyexec/nginx-backend-secret.conf)"
+report anon_conf "$(stat -c '%a %U %G %s' /etc/pyexec/nginx-anonymous.conf)"
 report secret_agree "$(grep -c "^fastcgi_param  PYEXEC_BACKEND_SECRET  \"$(cat /etc/pyexec/backend-secret)\";$" /etc/pyexec/nginx-backend-secret.conf || true)"
 secret1=$(cat /etc/pyexec/backend-secret)
 echo '"~^k1234567$" "k:0123456789ab";' >>/etc/pyexec/api-keys.map
@@ -639,6 +678,9 @@ def test_maintscripts_make_and_purge_the_user_they_made(extracted):
     # include holds the same; an upgrade (configure again) keeps it
     assert r["secret"] == "600 root root 65" and r["secret_hex"] == "1", r
     assert r["secret_conf"] == "600 root root" and r["secret_agree"] == "1", r
+    # nginx's keyless list: no pyexec.env, no address; 0644, never writable
+    # by others (made empty if pyexec-fcgi is not at its place yet)
+    assert r["anon_conf"] == "644 root root 0", r
     assert r["secret_kept"] == "yes", r
     assert r["uid2"] == r["uid"] and r["map_kept"] == "1", r
     assert r["uid_after_remove"] == r["uid"], "remove (not purge) must keep the user"
@@ -838,6 +880,11 @@ def test_install_creates_the_user_and_starts_nothing(installed):
     assert re.fullmatch(r"[0-9a-f]{64}\n", secret), "not a backend secret"
     with open(SECRET_CONF) as f:
         assert 'fastcgi_param  PYEXEC_BACKEND_SECRET  "%s";' % secret.strip() in f.read()
+    # nginx's keyless list, which the site's geo block includes: root's,
+    # 0644, empty (the packaged pyexec.env lists no address)
+    st = os.stat(ANON_CONF)
+    assert stat.S_IMODE(st.st_mode) == 0o644 and st.st_uid == 0 and st.st_gid == 0
+    assert st.st_size == 0, ANON_CONF
     # dpkg knows both conffiles
     conf = run(["dpkg-query", "-W", "-f=${Conffiles}", PACKAGE]).stdout
     assert ENV_FILE in conf and SITE in conf, conf

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,9 +295,30 @@ static const struct refused {
 	    "PYEXEC_BACKEND_SECRET_FILE: an absolute path" },
 	{ NULL, NULL, "PYEXEC_LLM_URL", "ftp://x",
 	    "PYEXEC_LLM_URL: must start with https:// or http://" },
+#define EVERYONE_MSG(e) "PYEXEC_ANONYMOUS_FROM: '" e "' is everyone " \
+	"(every IPv4 address, or every address): never that"
+#define NOT_NET_MSG(e) "PYEXEC_ANONYMOUS_FROM: '" e "' is not an address " \
+	"or network (addresses or networks separated by commas, like " \
+	"127.0.0.1,10.1.2.0/24)"
 	{ NULL, NULL, "PYEXEC_ANONYMOUS_FROM", "10.0.0.0/8,0.0.0.0/0",
-	    "PYEXEC_ANONYMOUS_FROM: addresses or networks separated by commas, "
-	    "like 127.0.0.1,10.1.2.0/24 (never everyone)" },
+	    EVERYONE_MSG("0.0.0.0/0") },
+	{ NULL, NULL, "PYEXEC_ANONYMOUS_FROM", "0.0.0.0/00",
+	    EVERYONE_MSG("0.0.0.0/00") },
+	{ NULL, NULL, "PYEXEC_ANONYMOUS_FROM", "::1 ::/0", EVERYONE_MSG("::/0") },
+	{ NULL, NULL, "PYEXEC_ANONYMOUS_FROM", "::ffff:0.0.0.0/96",
+	    EVERYONE_MSG("::ffff:0.0.0.0/96") },
+	{ NULL, NULL, "PYEXEC_ANONYMOUS_FROM", "127.0.0.1,sidecar",
+	    NOT_NET_MSG("sidecar") },
+	{ NULL, NULL, "PYEXEC_ANONYMOUS_FROM", "10.0.0.0/+8",
+	    NOT_NET_MSG("10.0.0.0/+8") },
+	{ NULL, NULL, "PYEXEC_ANONYMOUS_FROM", "10.0.0.0/33",
+	    NOT_NET_MSG("10.0.0.0/33") },
+	{ NULL, NULL, "PYEXEC_ANONYMOUS_FROM", "10.0.0.0/8;",
+	    NOT_NET_MSG("10.0.0.0/8;") },
+	{ NULL, NULL, "PYEXEC_NGINX_ANONYMOUS_CONF", "nginx-anonymous.conf",
+	    "PYEXEC_NGINX_ANONYMOUS_CONF: an absolute path, or empty" },
+#undef EVERYONE_MSG
+#undef NOT_NET_MSG
 	{ NULL, NULL, "PYEXEC_METRICS_ALLOW", "everyone",
 	    "PYEXEC_METRICS_ALLOW: addresses or networks separated by commas, "
 	    "like 127.0.0.1,::1,10.0.0.0/8" },
@@ -407,7 +429,7 @@ describe(const struct pyexec_config *p, char *out, size_t len)
 	snprintf(out, len, "%u %s %u %s %s %s %s %d %s %u %u %zu %zu %zu %zu "
 	    "%u %u %zu %zu %g %g %u %u %g %u %zu %zu %u %s %s %g %u %zu %u %u "
 	    "%s %d %g %u %u %u %u %s %d %s %llu %u %u %u %u %u %u %u %u "
-	    "%llu %u %u %s %s %s %d %s",
+	    "%llu %u %u %s %s %s %d %s %s",
 	    p->workers, p->user, (unsigned)p->uid_base, p->instance,
 	    p->launcher_path, p->runner_path, p->zygote_path, p->warm,
 	    p->preload, p->warm_max_runs, p->warm_max_age, p->max_body,
@@ -425,7 +447,8 @@ describe(const struct pyexec_config *p, char *out, size_t len)
 	    p->ws_max_age, p->ws_sweep, p->ws_wait, p->ws_mounts,
 	    (unsigned long long)p->ws_min_free, p->ws_create_rate,
 	    p->ws_create_burst, p->anonymous_from, p->web.server_names,
-	    p->web.allowed_origins, p->validate_run, p->backend_secret_file);
+	    p->web.allowed_origins, p->validate_run, p->backend_secret_file,
+	    p->nginx_anonymous_conf);
 }
 
 /*
@@ -480,6 +503,110 @@ START_TEST(test_nginx_defaults)
 }
 END_TEST
 
+/* --nginx-geo: the geo block's entries of the list the worker reads,
+ * one a line in its order; nothing for the empty list; one row read. */
+START_TEST(test_nginx_geo)
+{
+	static const struct {
+		const char	*from, *want;
+	} cases[] = {
+		{ "", "" },
+		{ ", ", "" },
+		{ "127.0.0.1", "127.0.0.1 1;\n" },
+		{ "10.1.2.0/24, 2001:db8::/32 ::1",
+		    "10.1.2.0/24 1;\n2001:db8::/32 1;\n::1 1;\n" },
+	};
+	char	*buf;
+	size_t	 len, i;
+	FILE	*f;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		setenv("PYEXEC_ANONYMOUS_FROM", cases[i].from, 1);
+		load_ok();
+		ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+		config_nginx_geo(f, &c);
+		fclose(f);
+		ck_assert_str_eq(buf, cases[i].want);
+		free(buf);
+		config_free(&c);
+	}
+	/* one row alone, its default when unset, its checks */
+	memset(&c, 0, sizeof(c));
+	unsetenv("PYEXEC_ANONYMOUS_FROM");
+	setenv("PYEXEC_WORKERS", "0", 1);	/* another row: not read */
+	ck_assert_int_eq(config_load_var(&c, "PYEXEC_ANONYMOUS_FROM", err,
+	    sizeof(err)), PYEXEC_OK);
+	ck_assert_str_eq(c.anonymous_from, "");
+	ck_assert_int_eq(config_load_var(&c, "PYEXEC_NGINX_ANONYMOUS_CONF", err,
+	    sizeof(err)), PYEXEC_OK);
+	ck_assert_str_eq(c.nginx_anonymous_conf,
+	    "/etc/pyexec/nginx-anonymous.conf");
+	setenv("PYEXEC_ANONYMOUS_FROM", "::/0", 1);
+	ck_assert_int_eq(config_load_var(&c, "PYEXEC_ANONYMOUS_FROM", err,
+	    sizeof(err)), PYEXEC_ERR_CONFIG);
+	ck_assert(strstr(err, "'::/0' is everyone") != NULL);
+}
+END_TEST
+
+/* The master's check at start (nginxgeo.c): silent when the file holds
+ * the list or there is none; a warning naming it when it holds another
+ * one.  What it says goes to stderr, here a file. */
+static char *
+geo_check_says(const struct pyexec_config *p, const char *dir)
+{
+	char	path[512], *buf;
+	size_t	len;
+	FILE	*f;
+	int	fd, saved = dup(2);
+
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
+	dup2(fd, 2);
+	close(fd);
+	nginxgeo_check(p);
+	dup2(saved, 2);
+	close(saved);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	buf = calloc(1, 4096);
+	len = fread(buf, 1, 4095, f);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_nginx_geo_check)
+{
+	char	dir[] = "/tmp/pyexec-geo.XXXXXX", path[512], *said;
+	FILE	*f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/nginx-anonymous.conf", dir);
+	env_set("PYEXEC_ANONYMOUS_FROM", "127.0.0.1,10.0.0.0/8",
+	    "PYEXEC_NGINX_ANONYMOUS_CONF", path, NULL);
+	load_ok();
+	said = geo_check_says(&c, dir);		/* no file: the site's own */
+	ck_assert_str_eq(said, "");
+	free(said);
+	ck_assert_int_eq(nginxgeo_update(&c), 0);
+	said = geo_check_says(&c, dir);		/* the list */
+	ck_assert_str_eq(said, "");
+	free(said);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));	/* an older list */
+	fputs("127.0.0.1 1;\n", f);
+	fclose(f);
+	said = geo_check_says(&c, dir);
+	ck_assert_msg(strstr(said, "\"level\":\"warning\"") != NULL &&
+	    strstr(said, "does not hold PYEXEC_ANONYMOUS_FROM's addresses") !=
+	    NULL && strstr(said, "nginx-anonymous.conf") != NULL, "%s", said);
+	free(said);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	unlink(path);
+	rmdir(dir);
+	config_free(&c);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -499,6 +626,8 @@ config_suite(void)
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_env_example);
 	tcase_add_test(tc, test_nginx_defaults);
+	tcase_add_test(tc, test_nginx_geo);
+	tcase_add_test(tc, test_nginx_geo_check);
 	return s;
 }
 
