@@ -330,7 +330,32 @@
       box.appendChild(el("h3", { text: "result" }));
       box.appendChild(el("pre", { className: "result", text: JSON.stringify(item.result, null, 2) }));
     }
+    if (typeof item.value === "string") {
+      box.appendChild(el("h3", { text: "Out" }));
+      box.appendChild(el("pre", { className: "value", text: item.value }));
+    }
     return box;
+  }
+
+  // A table item (a pandas DataFrame or Series the code showed): its first
+  // rows as an HTML table, every cell as text.
+  function renderTable(item) {
+    var fig = el("figure", { className: "table-item" });
+    var cols = Array.isArray(item.columns) ? item.columns : [];
+    var head = el("tr", {}, [el("th", { text: "" })].concat(cols.map(function (c, i) {
+      var t = Array.isArray(item.dtypes) ? item.dtypes[i] : "";
+      return el("th", { text: String(c), title: String(t || "") });
+    })));
+    var rows = (Array.isArray(item.rows) ? item.rows : []).map(function (r, i) {
+      var idx = Array.isArray(item.index) ? item.index[i] : i;
+      return el("tr", {}, [el("th", { text: String(idx) })].concat((Array.isArray(r) ? r : []).map(function (c) {
+        return el("td", { text: c === null ? "NaN" : (typeof c === "object" ? JSON.stringify(c) : String(c)) });
+      })));
+    });
+    fig.appendChild(el("table", {}, [el("thead", {}, [head]), el("tbody", {}, rows)]));
+    var shape = Array.isArray(item.shape) ? item.shape : [];
+    fig.appendChild(el("figcaption", { text: shape.join(" rows × ") + " columns" + (item.cut ? " (first rows shown)" : "") }));
+    return fig;
   }
 
   // A name as a person may read it: the service refuses names with control,
@@ -449,6 +474,12 @@
           break;
         case "file":
           artifactBox().appendChild(renderFile(item));
+          break;
+        case "table":
+          out.appendChild(renderTable(item));
+          break;
+        case "display":
+          out.appendChild(el("pre", { className: "display", text: String(item.value || "") }));
           break;
         case "validation":
           out.appendChild(el("p", { className: "meta", text: "review: " + item.status + (item.reason ? " (" + item.reason + ")" : "") }));

@@ -14,6 +14,12 @@
 #       directory (the run's own /tmp) before the code runs, O_EXCL and
 #       O_NOFOLLOW; one that cannot be written ends the run as an error
 #       (exception InputFileError) before the code starts.
+#       "display=1" (the native routes): the code runs as a notebook cell
+#       named "<cell N>" ("cell=N", default 1): tracebacks show its source
+#       lines, the value of its last expression statement is reported
+#       (its repr, as a notebook's Out[n]; None is not), a pandas
+#       DataFrame or Series as a table too, and display(obj) reports the
+#       same mid-run (see _Display).
 #       "ws=1": the run's working directory is its workspace (/workspace,
 #       store.c), whose files outlive the run: an input file replaces a
 #       regular file of its name there (never a link or a directory), and
@@ -22,7 +28,9 @@
 # fd 4: the report, one JSON object written once at the end:
 #       {"exception": {"type": ..., "message": ..., "line": ...}},
 #       {"result_json": <the value as json.dumps writes it, a string>,
-#       "result_str": <str(value), when the header says show=1>} or {}.
+#       "result_str": <str(value), when the header says show=1>} or {};
+#       with display=1 either may also hold "displays": [item, ...] (an
+#       error's report too: what was displayed before it).
 #       mode "script": the code runs as __main__; a global `result` set by
 #       it is reported when json.dumps takes it (see _to_json).  mode
 #       "main": the code runs as a module named __pyexec__ (a __main__
@@ -282,13 +290,130 @@ def _result(value, mode, show):
     return 0, None, rep
 
 
-def _user_line(tb):
+def _user_line(tb, name="<string>"):
     line = None
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == "<string>":
+        if tb.tb_frame.f_code.co_filename == name:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
+
+
+# Notebook display (header display=1, the native routes).  Each item is
+# {"value": repr(obj) (cut at _VALUE_MAX characters, then "cut": true),
+# "from": "display" | "out", and for a pandas DataFrame or Series
+# "table": {"columns", "dtypes", "shape", "index", "rows" (the first
+# _TABLE_ROWS rows, at most _TABLE_COLS columns, as JSON values),
+# "cut": bool}}.  At most _DISPLAY_ITEMS items are kept; the worker checks
+# every one again and trusts none of it (the user's code could forge
+# them, which only changes its own answer).
+_VALUE_MAX = 10000
+_TABLE_ROWS = 20
+_TABLE_COLS = 50
+_TABLE_BYTES = 65536
+_TABLE_TEXT = 1000              # characters of a name, dtype or text cell
+_DISPLAY_ITEMS = 50
+_DISPLAY_BYTES = 192 << 10      # the report's room for them (run.c)
+
+
+class _Display:
+    def __init__(self):
+        self.items = []
+        self.size = 0           # their JSON's bytes, about
+
+    def add(self, obj, source):
+        if len(self.items) >= _DISPLAY_ITEMS:
+            return
+        try:
+            r = repr(obj)
+        except BaseException as e:   # the object's own repr failed
+            r = "<%s object: repr() raised %s>" % (
+                type(obj).__name__, type(e).__name__)
+        if not isinstance(r, str):
+            r = "<%s object>" % type(obj).__name__
+        item = {"value": r[:_VALUE_MAX], "from": source}
+        if len(r) > _VALUE_MAX:
+            item["cut"] = True
+        import json                     # _report imports it anyway
+        size = len(json.dumps(item["value"])) + 64
+        if self.size + size > _DISPLAY_BYTES:
+            return
+        t, tbytes = _table(obj)
+        if t is not None and self.size + size + tbytes <= _DISPLAY_BYTES:
+            item["table"] = t
+            size += tbytes
+        self.size += size
+        self.items.append(item)
+
+    def display(self, *objs, **_kw):
+        """display(obj, ...) as in a notebook: each shown now, in order."""
+        for o in objs:
+            self.add(o, "display")
+
+
+def _table_cell(c, json):
+    """A cell as the worker takes it: a scalar, a string of at most
+    _TABLE_TEXT characters; a list or an object as its JSON text."""
+    if isinstance(c, (list, dict)):
+        c = json.dumps(c)
+    return c[:_TABLE_TEXT] if isinstance(c, str) else c
+
+
+def _table(obj):
+    """A pandas DataFrame or Series as a table item and its JSON's bytes,
+    or (None, 0)."""
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(obj, (pd.DataFrame, pd.Series)):
+        return None, 0
+    try:
+        import json
+        df = obj.to_frame() if isinstance(obj, pd.Series) else obj
+        rows, cols = df.shape
+        part = df.iloc[:_TABLE_ROWS, :_TABLE_COLS]
+        while True:
+            t = {"columns": [str(c)[:_TABLE_TEXT] for c in part.columns],
+                 "dtypes": [str(d)[:_TABLE_TEXT] for d in part.dtypes],
+                 "shape": [int(rows), int(cols)],
+                 "index": [str(i)[:_TABLE_TEXT] for i in part.index],
+                 "rows": [[_table_cell(c, json) for c in r] for r in
+                          json.loads(part.to_json(orient="values",
+                                                  date_format="iso",
+                                                  default_handler=str))],
+                 "cut": part.shape != df.shape}
+            n = len(json.dumps(t))
+            if n <= _TABLE_BYTES or len(part) <= 1:
+                return t, n
+            part = part.iloc[:len(part) // 2]
+    except BaseException:
+        return None, 0
+
+
+_cells = {}                     # name: source, for tracebacks (_cell_lines)
+
+
+def _cell(source, name):
+    """source compiled as a notebook cell: (its statements, its last
+    expression statement or None).  _ast is builtin: the `ast` and
+    `linecache` modules cost milliseconds to import, so the source is
+    only put into linecache when a traceback is printed (_cell_lines)."""
+    import _ast
+    _cells[name] = source
+    tree = compile(source, name, "exec", _ast.PyCF_ONLY_AST)
+    last = None
+    if tree.body and isinstance(tree.body[-1], _ast.Expr):
+        last = _ast.Expression(tree.body.pop().value)
+    return (compile(tree, name, "exec"),
+            compile(last, name, "eval") if last is not None else None)
+
+
+def _cell_lines():
+    """The cells' sources into linecache, so a traceback shows their
+    lines as it shows a file's."""
+    if _cells:
+        import linecache
+        for name, source in _cells.items():
+            linecache.cache[name] = (len(source), None,
+                                     source.splitlines(True), name)
 
 
 def _report(obj, artifacts=None):
@@ -717,14 +842,21 @@ def _exit_code(e):
     return 1
 
 
-def _run(source, mode, show=False, exec_style=False):
+def _run(source, mode, show=False, exec_style=False, disp=None,
+         name="<string>"):
     """Runs source; returns (exit status, exception info, report of the
     result: {"result_json": text, "result_str": str(value)}, either may
     be missing).  exec_style: a syntax error is reported as a program
     that exec()s the code reports it, under "Traceback (most recent call
-    last):" (the NVIDIA sandbox's clients look for that line)."""
+    last):" (the NVIDIA sandbox's clients look for that line).  disp (a
+    _Display): the code is a notebook cell named name (_cell), its last
+    expression's value is displayed and display() is a builtin."""
+    last = None
     try:
-        code = compile(source, "<string>", "exec")
+        if disp is not None:
+            code, last = _cell(source, name)
+        else:
+            code = compile(source, name, "exec")
     except (SyntaxError, ValueError) as e:
         import traceback
         if exec_style:
@@ -735,9 +867,15 @@ def _run(source, mode, show=False, exec_style=False):
                    "line": getattr(e, "lineno", None)}, None
     mod = type(sys)("__main__" if mode == "script" else "__pyexec__")
     mod.__dict__["__builtins__"] = __builtins__
+    if disp is not None:
+        mod.__dict__["display"] = disp.display
     sys.modules["__main__"] = mod
     try:
         exec(code, mod.__dict__)
+        if last is not None:            # run; shown as Out[n] in a script
+            value = eval(last, mod.__dict__)
+            if value is not None and mode == "script":
+                disp.add(value, "out")
         if mode == "main":
             fn = mod.__dict__.get("main")
             if not callable(fn):
@@ -755,9 +893,10 @@ def _run(source, mode, show=False, exec_style=False):
     except BaseException as e:  # everything the program raised
         import traceback
         tb = e.__traceback__.tb_next if e.__traceback__ else None
+        _cell_lines()
         traceback.print_exception(type(e), e, tb)
         return 1, {"type": type(e).__name__, "message": str(e),
-                   "line": _user_line(e.__traceback__)}, None
+                   "line": _user_line(e.__traceback__, name)}, None
     return _result(value, mode, show)
 
 
@@ -784,6 +923,7 @@ def _main(warm=False):
         if _art_wrapped or not warm or ws:
             _art_start(warm, ws)
     bad_file = _write_files(files, ws) if files and not refused else None
+    disp = None
     if bad_file:
         status, exc_info, result = 1, bad_file, None
     elif refused:
@@ -792,9 +932,13 @@ def _main(warm=False):
                                        "refused by policy: " + refused[1],
                                        "line": refused[0]}, None
     else:
-        status, exc_info, result = _run(source, header.get("mode", "script"),
-                                        header.get("show") == "1",
-                                        header.get("unwrap") == "1")
+        disp = _Display() if header.get("display") == "1" else None
+        cell = header.get("cell", "1")
+        status, exc_info, result = _run(
+            source, header.get("mode", "script"), header.get("show") == "1",
+            header.get("unwrap") == "1", disp,
+            "<cell %s>" % (cell if cell.isdigit() else "1")
+            if disp is not None else "<string>")
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -804,12 +948,14 @@ def _main(warm=False):
     if _art_header is not None:
         arts = _art_finish() if _art_pending() else None
         _art_header = None
+    shown = {"displays": disp.items} if disp is not None and disp.items \
+        else {}
     if exc_info:
-        _report({"exception": exc_info}, arts)
+        _report(dict({"exception": exc_info}, **shown), arts)
     elif result and result is not _NO_RESULT and status == 0:
-        _report(result, arts)
+        _report(dict(result, **shown), arts)
     else:
-        _report(None, arts)
+        _report(shown or None, arts)
     posix.close(_REPORT_FD)
     if warm:
         _warm_exit(status)

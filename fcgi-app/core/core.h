@@ -89,6 +89,8 @@ struct task_attempt {
 	struct json_object	*exc;		/* owned: the program's exception */
 	char			*result_json;	/* owned: json.dumps(result) */
 	char			*result_str;	/* owned: str(result), if shown */
+	struct json_object	*displays;	/* owned: what the cell showed
+						 * (display.c), or NULL */
 	struct json_object	*artifacts;	/* owned: envelope items of the
 						 * run's figures and files, or NULL */
 	bool			 ws;		/* ran in the task's workspace: */
@@ -148,6 +150,10 @@ void		 task_generate(struct core_env *, struct task *);
 const struct task_attempt *task_last(const struct task *);
 void		 task_free(struct task *);
 void		 task_report(const struct run_result *, struct task_attempt *);
+
+/* display.c: what a notebook cell showed, checked again (the caller
+ * owns the array returned). */
+struct json_object *display_items(struct json_object *);
 
 /* artifact.c: a run's figures and files, checked again, as items. */
 struct json_object *artifact_items(const char *, size_t,

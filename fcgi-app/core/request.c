@@ -124,9 +124,9 @@ static const struct field seed001_generate_fields[] = {
  * WS_NEVER).  Which route takes which table is the route table's
  * (serve/routes.c) to say. */
 const struct field_table request_execute = { .fields = execute_fields,
-	.strict = true, .artifacts = true, .ws = WS_OPT_IN };
+	.strict = true, .artifacts = true, .display = true, .ws = WS_OPT_IN };
 const struct field_table request_generate = { .fields = generate_fields,
-	.strict = true, .artifacts = true, .ws = WS_OPT_IN };
+	.strict = true, .artifacts = true, .display = true, .ws = WS_OPT_IN };
 const struct field_table request_workspace = { .fields = workspace_fields,
 	.strict = true };
 const struct field_table request_seed000_execute = {
@@ -690,6 +690,7 @@ request_defaults(const struct field_table *t, const struct pyexec_config *c,
 	r->unwrap = t->unwrap;
 	r->policy = t->policy;
 	r->show = t->show;
+	r->display = t->display;
 	r->artifacts = t->artifacts;
 	r->ws = t->ws;
 }

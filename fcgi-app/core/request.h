@@ -73,6 +73,8 @@ struct field_table {
 	bool			 unwrap;	/* runner unwraps dict/fenced code */
 	bool			 policy;	/* the IBM AST policy */
 	bool			 show;		/* runner reports str(result) */
+	bool			 display;	/* a notebook cell (native): the
+						 * last expression's value, tables */
 	bool			 artifacts;	/* figures and files come back */
 	enum ws_policy		 ws;		/* whether it runs in a workspace */
 };
@@ -125,7 +127,7 @@ struct exec_request {
 	bool		 validate_code;	/* review by the LLM first */
 	unsigned	 max_attempts;	/* generate: 1..3 */
 	enum run_mode	 mode;		/* the table's, or the "mode" field */
-	bool		 unwrap, policy, show;	/* the table's */
+	bool		 unwrap, policy, show, display;	/* the table's */
 	bool		 artifacts;		/* the table's: native routes */
 	struct run_file	*files;		/* owned: the input files, or NULL */
 	unsigned	 nfiles;

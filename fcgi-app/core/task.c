@@ -116,7 +116,9 @@ report_object(const char *text, size_t len)
  * exception means exit status 1 and no signal; a result means the run
  * completed.  result_json must itself be one strict JSON text (it goes
  * into the answer as it is).  Anything else is ignored: the outcome never
- * depends on it.  Fills a->exc, a->result_json, a->result_str (owned).
+ * depends on it.  Fills a->exc, a->result_json, a->result_str (owned),
+ * and with p.display a->displays: what the cell showed (display.c), on a
+ * completed run or an error.
  * When the run was asked for artifacts, what follows the report's first
  * "\n" is their list: checked and shaped by artifact_items() into
  * a->artifacts (owned), whatever the outcome (a figure made before an
@@ -138,6 +140,12 @@ task_report(const struct run_result *rr, struct task_attempt *a)
 	}
 	if ((rep = report_object(rr->report, len)) == NULL)
 		return;
+	if (a->p.display && (rr->outcome == RUN_COMPLETED ||
+	    rr->outcome == RUN_ERROR) && json_object_object_get_ex(rep,
+	    "displays", &v)) {
+		a->displays = display_items(v);
+		json_object_object_del(rep, "displays");
+	}
 	if (rr->outcome == RUN_ERROR && rr->exit_code == 1 && rr->signal == 0 &&
 	    json_object_object_length(rep) == 1 &&
 	    json_object_object_get_ex(rep, "exception", &v) &&
@@ -248,7 +256,8 @@ task_params(const struct core_env *env, const struct exec_request *req,
 	    .cpu_limit = req->cpu_limit, .max_output = env->cfg->max_output,
 	    .mode = req->mode, .unwrap = req->unwrap,
 	    .policy = req->policy ? env->cfg->seed001_policy : NULL,
-	    .show = req->show, .artifacts = req->artifacts,
+	    .show = req->show, .display = req->display,
+	    .artifacts = req->artifacts,
 	    .art_total = env->cfg->max_artifact_bytes,
 	    .art_item = env->cfg->max_artifact_item,
 	    .art_count = env->cfg->max_artifacts,
@@ -481,6 +490,7 @@ task_free(struct task *t)
 		free(t->at[i].result_json);
 		free(t->at[i].result_str);
 		json_object_put(t->at[i].artifacts);
+		json_object_put(t->at[i].displays);
 		if (t->at[i].ws && t->at[i].p.workspace_fd >= 0)
 			close(t->at[i].p.workspace_fd);
 	}

@@ -192,6 +192,70 @@ item_measures(struct json_object *it, const struct run_result *rr)
 	json_object_object_add(it, "warm", json_object_new_boolean(rr->warm));
 }
 
+/* The cell's Out[n]: the repr of its last expression's value (the last
+ * display "from" "out"), or null. */
+static struct json_object *
+item_value(const struct task_attempt *a)
+{
+	struct json_object	*d, *f, *v = NULL;
+	size_t			 i, n;
+
+	n = a->displays != NULL ? json_object_array_length(a->displays) : 0;
+	for (i = 0; i < n; i++) {
+		d = json_object_array_get_idx(a->displays, i);
+		if (json_object_object_get_ex(d, "from", &f) &&
+		    strcmp(json_object_get_string(f), "out") == 0)
+			json_object_object_get_ex(d, "value", &v);
+	}
+	return json_object_get(v);
+}
+
+/*
+ * What the cell showed, as items after its execution item, in the order
+ * it showed them: a DataFrame or Series as a "table" item (its value's
+ * or display()'s), anything else display() showed as a "display" item
+ * with its repr.  The value of the last expression is the execution
+ * item's "value"; it is an item only when it is a table.
+ */
+void
+item_displays(struct json_object *items, const struct task_attempt *a,
+    unsigned attempt)
+{
+	struct json_object	*d, *it, *t, *f, *v;
+	size_t			 i, n;
+	bool			 out;
+
+	if (!a->ran || a->displays == NULL)
+		return;
+	n = json_object_array_length(a->displays);
+	for (i = 0; i < n; i++) {
+		d = json_object_array_get_idx(a->displays, i);
+		json_object_object_get_ex(d, "from", &f);
+		out = strcmp(json_object_get_string(f), "out") == 0;
+		if (json_object_object_get_ex(d, "table", &t)) {
+			it = json_object_new_object();
+			json_object_object_add(it, "type",
+			    json_object_new_string("table"));
+			json_object_object_add(it, "from", json_object_get(f));
+			json_object_object_foreach(t, k, tv)
+				json_object_object_add(it, k, json_object_get(tv));
+		} else if (!out) {
+			it = json_object_new_object();
+			json_object_object_get_ex(d, "value", &v);
+			json_object_object_add(it, "type",
+			    json_object_new_string("display"));
+			json_object_object_add(it, "value", json_object_get(v));
+			json_object_object_get_ex(d, "cut", &v);
+			json_object_object_add(it, "cut", json_object_get(v));
+		} else
+			continue;
+		if (attempt > 0)
+			json_object_object_add(it, "attempt",
+			    json_object_new_int((int)attempt));
+		json_object_array_add(items, it);
+	}
+}
+
 /* The execution item of attempt a (attempt 0: no "attempt" member). */
 struct json_object *
 item_execution(const struct task *t, const struct task_attempt *a,
@@ -222,6 +286,7 @@ item_execution(const struct task *t, const struct task_attempt *a,
 	json_object_object_add(it, "exception", json_object_get(a->exc));
 	json_object_object_add(it, "result", a->result_json != NULL ?
 	    item_raw_json(a->result_json) : NULL);
+	json_object_object_add(it, "value", item_value(a));
 	json_object_object_add(it, "limits", item_limits(&a->p));
 	json_object_object_add(it, "workspace", item_workspace(t, a));
 	if (attempt > 0)

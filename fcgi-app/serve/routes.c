@@ -387,6 +387,7 @@ route_execute(struct exchange *x)
 		json_object_array_add(items, item_validation(x->env->cfg, t));
 	json_object_array_add(items, t->rejected_by != NULL ?
 	    item_rejected(t, &t->at[0], 0) : item_execution(t, &t->at[0], 0));
+	item_displays(items, &t->at[0], 0);
 	item_artifacts(items, &t->at[0], 0);
 	exchange_answer(x, items);
 }
@@ -407,6 +408,7 @@ route_generate(struct exchange *x)
 		json_object_array_add(items, t->at[i].ran ?
 		    item_execution(t, &t->at[i], i + 1) :
 		    item_rejected(t, &t->at[i], i + 1));
+		item_displays(items, &t->at[i], i + 1);
 		item_artifacts(items, &t->at[i], i + 1);
 	}
 	json_object_array_add(items, item_usage(x->env->cfg, t));

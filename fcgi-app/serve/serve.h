@@ -86,6 +86,8 @@ struct json_object *item_execution(const struct task *,
 		    const struct task_attempt *, unsigned attempt);
 void		 item_artifacts(struct json_object *, const struct task_attempt *,
 		    unsigned attempt);
+void		 item_displays(struct json_object *, const struct task_attempt *,
+		    unsigned attempt);
 struct json_object *item_rejected(const struct task *, const struct task_attempt *,
 		    unsigned attempt);
 struct json_object *item_validation(const struct pyexec_config *, const struct task *);

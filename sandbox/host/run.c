@@ -38,6 +38,8 @@
 #include "run.h"
 
 #define REPORT_MAX	(64 * 1024)
+#define DISPLAY_MAX	(256 * 1024)	/* more with display=1: the runner keeps
+					 * its displays under 192 KiB */
 #define ART_FRAMING	(128 * 1024)	/* names, sizes, keys of <= 101 items */
 #define BACKSTOP_MS	10000	/* past the run's own timeout */
 #define OOM_TICK_MS	20	/* the run's OOM kill count is read this often */
@@ -411,9 +413,10 @@ run_payload(const struct run_params *pa, size_t *len)
 		    pa->art_count);
 	if (pa->nfiles > 0)
 		snprintf(files, sizeof(files), " files=%u", pa->nfiles);
-	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s%s%s%s%s\n",
+	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s%s%s%s%s%s\n",
 	    pa->mode == RUN_MODE_MAIN ? "main" : "script",
-	    pa->unwrap ? " unwrap=1" : "", pa->show ? " show=1" : "", art,
+	    pa->unwrap ? " unwrap=1" : "", pa->show ? " show=1" : "",
+	    pa->display ? " display=1" : "", art,
 	    files, pa->workspace ? " ws=1" : "", pa->policy ? " " : "",
 	    pa->policy ? pa->policy : "");
 	if (hl < 0 || (size_t)hl >= sizeof(head) || strchr(head, '\n') !=
@@ -548,8 +551,8 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	p.ctl = rs->ctl_fd;
 	p.max_output = pa->max_output;
 	/* Artifacts travel base64 (4 bytes for 3) after the report. */
-	p.rep_max = REPORT_MAX + (pa->artifacts ? 1 + (pa->art_total + 2) /
-	    3 * 4 + ART_FRAMING : 0);
+	p.rep_max = REPORT_MAX + (pa->display ? DISPLAY_MAX : 0) +
+	    (pa->artifacts ? 1 + (pa->art_total + 2) / 3 * 4 + ART_FRAMING : 0);
 	if ((payload = run_payload(pa, &payload_len)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -73,6 +73,8 @@ struct run_params {
 	const char	*policy;	/* borrowed: header words of the AST
 					 * policy ("deny_modules=..."), or NULL */
 	bool		 show;		/* the runner reports str(result) too */
+	bool		 display;	/* a notebook cell: the last expression's
+					 * value, tables, display() reported */
 	bool		 cold;		/* start python afresh, not warm */
 	bool		 artifacts;	/* the runner sends figures and files */
 	size_t		 art_total;	/* their caps: bytes in all, */

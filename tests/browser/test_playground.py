@@ -323,3 +323,23 @@ def test_file_names_cannot_masquerade(driver):
     assert len(refused) == 1 and "its name was refused" in refused[0], refused
     assert "\u202e" not in out.text and "invoice" not in out.text
     assert severe_console(driver) == []
+
+
+def test_value_and_table_are_shown(driver):
+    load(driver, KEY)
+    set_code(driver, "import pandas as pd\n"
+                     "display('<b>not html</b>')\n"
+                     "pd.DataFrame({'a': [1.5, None], 'b': ['x', '<i>y</i>']})")
+    out = run_and_wait(driver)
+    assert out.find_element(By.CLASS_NAME, "outcome").text == "completed"
+    assert out.find_element(By.CLASS_NAME, "value").text.split()[:2] == ["a", "b"]
+    assert out.find_element(By.CLASS_NAME, "display").text == "'<b>not html</b>'"
+    table = out.find_element(By.CSS_SELECTOR, ".table-item table")
+    heads = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+    assert heads == ["", "a", "b"], heads
+    cells = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+             for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert cells == [["1.5", "x"], ["NaN", "<i>y</i>"]], cells
+    # text, never markup: no element came from the data
+    assert not out.find_elements(By.TAG_NAME, "b") and not out.find_elements(By.TAG_NAME, "i")
+    assert not severe_console(driver)

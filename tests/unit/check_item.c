@@ -50,13 +50,55 @@ execute(const char *body, const struct fake_run *f)
 }
 
 
+/* A notebook cell's displays: the last expression's repr is "value",
+ * display()'s come after the execution item in order, a table as a
+ * table item; a forged one is dropped and the rest kept. */
+START_TEST(test_displays)
+{
+	struct json_object	*items = json_object_new_array(), *x;
+
+	execute("{\"code\": \"x\"}", &(struct fake_run){ .outcome =
+	    RUN_COMPLETED, .out = "", .err = "", .report = "{\"displays\": ["
+	    "{\"value\": \"'a'\", \"from\": \"display\"},"
+	    "{\"value\": 7, \"from\": \"display\"},"
+	    "{\"value\": \"df\", \"from\": \"display\", \"table\": "
+	    "{\"columns\": [\"c\"], \"dtypes\": [\"int64\"], \"shape\": [1, 1],"
+	    " \"index\": [\"0\"], \"rows\": [[7]], \"cut\": false}},"
+	    "{\"value\": \"42\", \"from\": \"out\"}]}" });
+	ck_assert(t.at[0].p.display);
+	ck_assert_str_eq(fake_str(it, "value"), "42");
+	item_displays(items, &t.at[0], 0);
+	ck_assert_uint_eq(json_object_array_length(items), 2);
+	x = json_object_array_get_idx(items, 0);
+	ck_assert_str_eq(fake_str(x, "type"), "display");
+	ck_assert_str_eq(fake_str(x, "value"), "'a'");
+	x = json_object_array_get_idx(items, 1);
+	ck_assert_str_eq(fake_str(x, "type"), "table");
+	ck_assert_str_eq(fake_str(x, "from"), "display");
+	ck_assert_str_eq(json_object_to_json_string_ext(fake_get(x, "rows"),
+	    JSON_C_TO_STRING_PLAIN), "[[7]]");
+	json_object_put(items);
+	json_object_put(it);
+	task_free(&t);
+	request_free(&req);
+	/* An error's report: the exception stands, and what was shown. */
+	execute("{\"code\": \"x\"}", &(struct fake_run){ .outcome = RUN_ERROR,
+	    .exit_code = 1, .out = "", .err = "", .report = "{\"exception\": "
+	    "{\"type\": \"ValueError\", \"message\": \"v\", \"line\": 2}, "
+	    "\"displays\": [{\"value\": \"'b'\", \"from\": \"display\"}]}" });
+	ck_assert_str_eq(fake_str(fake_get(it, "exception"), "type"), "ValueError");
+	ck_assert_ptr_null(fake_get(it, "value"));
+	ck_assert_uint_eq(json_object_array_length(t.at[0].displays), 1);
+}
+END_TEST
+
 START_TEST(test_execution_completed)
 {
 	static const char *const keys[] = { "type", "outcome", "exit_code",
 	    "signal", "stdout", "stderr", "truncated", "stdout_bytes",
 	    "stderr_bytes", "duration_ms", "cpu_ms", "setup_ms",
 	    "memory_peak_bytes", "warm", "queue_ms", "limit", "overshoot_ms",
-	    "exception", "result", "limits", "workspace" };
+	    "exception", "result", "value", "limits", "workspace" };
 	struct json_object	*lim;
 	size_t			 i;
 
@@ -311,6 +353,7 @@ item_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_execution_completed);
+	tcase_add_test(tc, test_displays);
 	tcase_add_test(tc, test_execution_exception);
 	tcase_add_test(tc, test_execution_exit_status);
 	tcase_add_test(tc, test_execution_timeout);
