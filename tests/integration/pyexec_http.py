@@ -290,8 +290,10 @@ def assert_invalid(resp, *prefixes):
     return msg
 
 
-def assert_success(resp):
-    """Check the 200 success envelope; return the execution item."""
+def assert_success(resp, shown=False):
+    """Check the 200 success envelope; return the execution item.  shown:
+    what a notebook cell showed ("display" and "table" items) may follow
+    it, and only that."""
     assert resp.status == 200, show(resp)
     assert_json_content_type(resp)
     j = resp.json
@@ -301,8 +303,11 @@ def assert_success(resp):
     inv = j.get("invocationId")
     assert isinstance(inv, str) and UUID4_RE.match(inv), show(resp)
     items = j.get("response")
-    assert isinstance(items, list) and len(items) == 2, show(resp)
-    text, ex = items
+    assert isinstance(items, list) and len(items) >= 2, show(resp)
+    assert len(items) == 2 or shown, show(resp)
+    assert all(it.get("type") in ("display", "table") for it in items[2:]), \
+        show(resp)
+    text, ex = items[:2]
     assert text.get("type") == "text", show(resp)
     assert isinstance(text.get("message"), str) and text["message"], show(resp)
     assert ex.get("type") == "execution", show(resp)

@@ -11,7 +11,7 @@ def _items(code, **fields):
     payload = {"code": code}
     payload.update(fields)
     resp = ph.execute(payload)
-    ex = ph.assert_success(resp)
+    ex = ph.assert_success(resp, shown=True)
     return ex, resp.json["response"]
 
 
@@ -69,7 +69,7 @@ def test_display_shows_mid_run_in_order():
 
 def test_what_was_shown_before_an_error_comes_back():
     resp = ph.execute({"code": "display('before')\nraise ValueError('boom')"})
-    ex = ph.assert_success(resp)
+    ex = ph.assert_success(resp, shown=True)
     assert ex["outcome"] == "error" and ex["value"] is None, ex
     shown = _typed(resp.json["response"], "display")
     assert [it["value"] for it in shown] == ["'before'"], resp.json
