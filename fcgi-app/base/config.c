@@ -387,7 +387,8 @@ static const struct config_var config_vars[] = {
 	    .flags = CONFIG_F_EMPTY, .check = config_anonymous, .doc =
 	    "Addresses or networks whose requests need no key (sidecars on the same host\n"
 	    "or a private network), separated by commas: 127.0.0.1,10.1.2.0/24. Empty:\n"
-	    "every request needs a key. Written here only: nginx's geo block gets it\n"
+	    "no address is admitted without a key (the keyless paths, such as / and\n"
+	    "/health, stay keyless). Written here only: nginx's geo block gets it\n"
 	    "from `pyexec-fcgi --nginx-geo` (the file below, or scripts/dev's site)." },
 	{ .type = CONFIG_STRING, .name = "PYEXEC_NGINX_ANONYMOUS_CONF",
 	    .def = "/etc/pyexec/nginx-anonymous.conf", FIELD(nginx_anonymous_conf),
