@@ -334,8 +334,8 @@ class _Display:
         item = {"value": r[:_VALUE_MAX], "from": source}
         if len(r) > _VALUE_MAX:
             item["cut"] = True
-        import json                     # _report imports it anyway
-        size = len(json.dumps(item["value"])) + 64
+        import _json
+        size = len(_json.encode_basestring_ascii(item["value"])) + 64
         if self.size + size > _DISPLAY_BYTES:
             return
         t, tbytes = _table(obj)
@@ -416,11 +416,32 @@ def _cell_lines():
                                      source.splitlines(True), name)
 
 
+def _dumps(o):
+    """o (dicts of str keys, lists, str, int, float, bool, None: the
+    report's own values) as ASCII JSON text.  `import json` costs a cold
+    run ~10 ms (it imports re); _json's C string encoder is all it needs.
+    A float that is not finite is null, as strict JSON wants."""
+    import _json
+    if o is None or o is True or o is False:
+        return "null" if o is None else ("true" if o else "false")
+    if isinstance(o, str):
+        return _json.encode_basestring_ascii(o)
+    if isinstance(o, int):
+        return int.__repr__(o)
+    if isinstance(o, float):
+        return float.__repr__(o) if o - o == 0 else "null"
+    if isinstance(o, dict):
+        return "{" + ", ".join(_json.encode_basestring_ascii(str(k)) + ": " +
+                               _dumps(v) for k, v in o.items()) + "}"
+    if isinstance(o, (list, tuple)):
+        return "[" + ", ".join(_dumps(v) for v in o) + "]"
+    return _json.encode_basestring_ascii(str(o))
+
+
 def _report(obj, artifacts=None):
     data = b"{}"
     if obj:
-        import json
-        data = json.dumps(obj).encode("ascii")
+        data = _dumps(obj).encode("ascii")
     if artifacts:
         data += b"\n" + artifacts
     try:
