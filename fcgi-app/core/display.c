@@ -61,8 +61,9 @@ display_strings(struct json_object *v, size_t n, size_t max)
 	return a;
 }
 
-/* A copy of one cell: null, a boolean, a number or a short string; a
- * list or an object (pandas' object columns) becomes its JSON text. */
+/* A copy of one cell: a boolean, a number or a short string of valid
+ * UTF-8; a list or an object (pandas' object columns) becomes its JSON
+ * text.  NULL for a null, and for a cell that does not pass. */
 static struct json_object *
 display_cell(struct json_object *v)
 {
@@ -89,7 +90,7 @@ display_cell(struct json_object *v)
 static struct json_object *
 display_rows(struct json_object *v, size_t ncols)
 {
-	struct json_object	*a, *r, *row, *c;
+	struct json_object	*a, *r, *row, *c, *cell;
 	size_t			 i, j, n;
 
 	if (v == NULL || !json_object_is_type(v, json_type_array) ||
@@ -105,11 +106,11 @@ display_rows(struct json_object *v, size_t ncols)
 		json_object_array_add(a, row);
 		for (j = 0; j < ncols; j++) {
 			c = json_object_array_get_idx(r, j);
-			if (c != NULL && !json_object_is_type(c, json_type_null) &&
-			    json_object_is_type(c, json_type_string) &&
-			    (size_t)json_object_get_string_len(c) > TABLE_TEXT)
-				goto bad;
-			json_object_array_add(row, display_cell(c));
+			cell = display_cell(c);
+			if (cell == NULL && c != NULL &&
+			    !json_object_is_type(c, json_type_null))
+				goto bad;	/* a cell that does not pass */
+			json_object_array_add(row, cell);
 		}
 	}
 	return a;

@@ -118,3 +118,21 @@ def test_the_seed_routes_are_untouched():
     resp = ph.request("POST", "/api/v1/execute", body={"code": "1/0"})
     assert 'File "<string>"' in resp.json["stderr"], ph.show(resp)
     assert "<cell" not in resp.json["stderr"], ph.show(resp)
+
+
+def test_a_report_forged_past_its_room_or_unwritable_costs_only_its_own_answer():
+    # past the report's room (256 KiB for displays): run.c drops the whole
+    # report, the run's own answer has no value; the worker serves on
+    ex, items = _items("display.__self__.items.append("
+                       "{'value': 'x' * (4 << 20), 'from': 'out'})\nprint('ran')")
+    assert ex["outcome"] == "completed" and ex["stdout"] == "ran\n", ex
+    assert ex["value"] is None and items[2:] == [], items
+    # an item the runner cannot write (it holds itself): the report is
+    # lost and the run's own answer says why; nothing else is
+    resp = ph.execute({"code": "l = []\nl.append(l)\n"
+                               "display.__self__.items.append(l)\nprint('ran')"})
+    ex = ph.assert_success(resp)
+    assert ex["stdout"] == "ran\n" and ex["value"] is None, ex
+    assert "RecursionError" in ex["stderr"], ex
+    ex = ph.run("1 + 1")
+    assert ex["value"] == "2", ex      # the slot serves the next run as ever

@@ -109,6 +109,26 @@ START_TEST(test_caps)
 	json_object_array_add(a, it);
 	ck_assert_ptr_null(display_items(a));
 	json_object_put(a);
+	/* A text cell past 1000 characters of UTF-8 drops its table's item. */
+	a = json_object_new_array();
+	it = json_object_new_object();
+	json_object_object_add(it, "value", json_object_new_string("t"));
+	json_object_object_add(it, "from", json_object_new_string("out"));
+	t = json_tokener_parse("{\"columns\":[\"a\"],\"dtypes\":[\"o\"],"
+	    "\"shape\":[1,1],\"index\":[\"0\"],\"rows\":[[null]]}");
+	big[4001] = '\0';
+	json_object_array_put_idx(json_object_array_get_idx(
+	    json_object_object_get(t, "rows"), 0), 0, json_object_new_string(big));
+	json_object_object_add(it, "table", t);
+	json_object_array_add(a, it);
+	ck_assert_ptr_null(display_items(a));
+	big[4000] = '\0';		/* 4000 bytes: the most a cell may have */
+	json_object_array_put_idx(json_object_array_get_idx(
+	    json_object_object_get(t, "rows"), 0), 0, json_object_new_string(big));
+	out = display_items(a);
+	ck_assert_ptr_nonnull(out);
+	json_object_put(out);
+	json_object_put(a);
 	free(big);
 	t = json_tokener_parse("{\"columns\":[\"a\"],\"dtypes\":[\"i\"],"
 	    "\"shape\":[21,1],\"index\":[],\"rows\":[]}");
