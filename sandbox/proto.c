@@ -18,16 +18,16 @@
 
 #include "proto.h"
 
-#define PROTO_MAX_FDS	8
+#define PROTO_RECV_FDS	16	/* the most any message of ours carries */
 
 ssize_t
 proto_recv(int fd, void *buf, size_t len, int *fds, int maxfds, int *nfds)
 {
 	union {
-		char		buf[CMSG_SPACE(sizeof(int) * (PROTO_MAX_FDS + 1))];
+		char		buf[CMSG_SPACE(sizeof(int) * (PROTO_RECV_FDS + 1))];
 		struct cmsghdr	align;
 	} cbuf;
-	int		 got[PROTO_MAX_FDS + 1];
+	int		 got[PROTO_RECV_FDS + 1];
 	struct iovec	 iov = { buf, len };
 	struct msghdr	 msg = { 0 };
 	struct cmsghdr	*c;
@@ -36,7 +36,7 @@ proto_recv(int fd, void *buf, size_t len, int *fds, int maxfds, int *nfds)
 	bool		 bad = false;
 
 	*nfds = 0;
-	if (maxfds < 0 || maxfds > PROTO_MAX_FDS) {
+	if (maxfds < 0 || maxfds > PROTO_RECV_FDS) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -60,7 +60,7 @@ proto_recv(int fd, void *buf, size_t len, int *fds, int maxfds, int *nfds)
 			int one;
 
 			memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (ngot < PROTO_MAX_FDS + 1)
+			if (ngot < PROTO_RECV_FDS + 1)
 				got[ngot++] = one;
 			else {
 				close(one);
@@ -86,14 +86,14 @@ int
 proto_send(int fd, const void *buf, size_t len, const int *fds, int nfds)
 {
 	union {
-		char		buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+		char		buf[CMSG_SPACE(sizeof(int) * PROTO_RECV_FDS)];
 		struct cmsghdr	align;
 	} cbuf;
 	struct iovec	 iov = { (void *)buf, len };
 	struct msghdr	 msg = { 0 };
 	struct cmsghdr	*c;
 
-	if (nfds < 0 || nfds > PROTO_MAX_FDS) {
+	if (nfds < 0 || nfds > PROTO_RECV_FDS) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -60,7 +60,11 @@ struct proto_run {
 	uint32_t	flags;		/* PROTO_RUN_* */
 	uint8_t		bare_gen;	/* with PROTO_RUN_BARE_PROVEN: the bare */
 	uint8_t		data_gen;	/* and data zygotes the worker proved */
-	uint8_t		reserved[2];
+	uint8_t		session_ncg;	/* with PROTO_RUN_SESSION: how many
+					 * cgroup.procs fds follow */
+	uint8_t		reserved;
+	uint32_t	session_uid;	/* ... and the uid it runs as, inside
+					 * the slot's user namespace */
 };
 
 #define PROTO_RUN_COLD	0x1u	/* start python afresh, not from a zygote */
@@ -79,14 +83,28 @@ struct proto_run {
 #define PROTO_RUN_PROBE	0x40u	/* a self-test's run: from any ready zygote
 				 * (it is what is proved), and not counted
 				 * toward the zygote's PYEXEC_WARM_MAX_RUNS */
-#define PROTO_RUN_KEEP	(PROTO_RUN_OUTPUTS | PROTO_RUN_WORKSPACE)
+#define PROTO_RUN_SESSION 0x80u	/* a live session, not a run: a zygote's
+				 * spare becomes an interpreter that does
+				 * not end with the call (the runner's
+				 * session loop, fed over the code fd, a
+				 * socket), in the session's own cgroup
+				 * (session_ncg cgroup.procs fds follow the
+				 * workspace's) and uid (session_uid); the
+				 * launcher answers PROTO_DONE with
+				 * PROTO_DONE_SESSION once it is set up, and
+				 * forgets it (sandbox/host/session.c) */
+#define PROTO_RUN_KEEP	(PROTO_RUN_OUTPUTS | PROTO_RUN_WORKSPACE | \
+			    PROTO_RUN_SESSION)
 				/* what the launcher passes on (KEEP_RUN) */
+#define PROTO_SESSION_MAX_CG 5	/* memory, cpu, cpuacct, pids, freezer (v1) */
+#define PROTO_MAX_FDS	(PROTO_NFDS + 1 + PROTO_SESSION_MAX_CG)
 
-/* How many fds come with a PROTO_RUN of these flags. */
+/* How many fds come with a PROTO_RUN of these flags (and session_ncg). */
 static inline int
-proto_run_nfds(uint32_t flags)
+proto_run_nfds(uint32_t flags, unsigned ncg)
 {
-	return PROTO_NFDS + ((flags & PROTO_RUN_WORKSPACE) ? 1 : 0);
+	return PROTO_NFDS + ((flags & PROTO_RUN_WORKSPACE) ? 1 : 0) +
+	    ((flags & PROTO_RUN_SESSION) ? (int)ncg : 0);
 }
 
 /* What the launcher receives: a header, or a whole run request. */
@@ -100,8 +118,11 @@ static inline int
 proto_run_valid(const union proto_msg *m, long n, int nfds)
 {
 	return n == (long)sizeof(m->run) && m->hdr.magic == PROTO_MAGIC &&
-	    m->hdr.op == PROTO_RUN && nfds == proto_run_nfds(m->run.flags) &&
-	    m->run.timeout_ms > 0;
+	    m->hdr.op == PROTO_RUN && m->run.timeout_ms > 0 &&
+	    (!(m->run.flags & PROTO_RUN_SESSION) || (m->run.session_ncg >= 1 &&
+	    m->run.session_ncg <= PROTO_SESSION_MAX_CG &&
+	    m->run.session_uid > 0)) &&
+	    nfds == proto_run_nfds(m->run.flags, m->run.session_ncg);
 }
 
 /* Sent once the runner's status is known and the run killed; PROTO_CLEAN
@@ -123,6 +144,9 @@ struct proto_done {
 #define PROTO_DONE_LOST		0x40u	/* its zygote died before the runner's
 					 * status was known, and the run with
 					 * it: not the code's doing */
+#define PROTO_DONE_SESSION	0x100u	/* PROTO_RUN_SESSION: the session's
+					 * interpreter is set up and lives on
+					 * (no wait status: it has not ended) */
 #define PROTO_DONE_WORKSPACE	0x80u	/* the run did not start: its
 					 * workspace could not be entered
 					 * (the client's error; the slot is

@@ -864,14 +864,15 @@ def _exit_code(e):
 
 
 def _run(source, mode, show=False, exec_style=False, disp=None,
-         name="<string>"):
+         name="<string>", mod=None):
     """Runs source; returns (exit status, exception info, report of the
     result: {"result_json": text, "result_str": str(value)}, either may
     be missing).  exec_style: a syntax error is reported as a program
     that exec()s the code reports it, under "Traceback (most recent call
     last):" (the NVIDIA sandbox's clients look for that line).  disp (a
     _Display): the code is a notebook cell named name (_cell), its last
-    expression's value is displayed and display() is a builtin."""
+    expression's value is displayed and display() is a builtin.  mod: a
+    live session's __main__, whose names outlive the call."""
     last = None
     try:
         if disp is not None:
@@ -886,8 +887,9 @@ def _run(source, mode, show=False, exec_style=False, disp=None,
         return 1, {"type": type(e).__name__,
                    "message": str(getattr(e, "msg", e)),
                    "line": getattr(e, "lineno", None)}, None
-    mod = type(sys)("__main__" if mode == "script" else "__pyexec__")
-    mod.__dict__["__builtins__"] = __builtins__
+    if mod is None:
+        mod = type(sys)("__main__" if mode == "script" else "__pyexec__")
+        mod.__dict__["__builtins__"] = __builtins__
     if disp is not None:
         mod.__dict__["display"] = disp.display
     sys.modules["__main__"] = mod
@@ -925,7 +927,6 @@ _NO_RESULT = object()
 
 
 def _main(warm=False):
-    global _art_header
     import _signal
     # CPython ignores SIGXFSZ; a run past RLIMIT_FSIZE ends by the signal,
     # as the outcome "signal" with limit "file_size", like any program.
@@ -934,6 +935,16 @@ def _main(warm=False):
     _hide_report_fd()
     if not warm:
         _site()
+    status = _call(warm)
+    if warm:
+        _warm_exit(status)
+    sys.exit(status)
+
+
+def _call(warm, mod=None):
+    """One run's (or a session call's) code, from fd 3, with its report
+    on _REPORT_FD (closed at the end); its exit status."""
+    global _art_header
     header, source, files = _read_code()
     if header.get("unwrap") == "1":
         source = _unwrap(source)
@@ -959,7 +970,7 @@ def _main(warm=False):
             source, header.get("mode", "script"), header.get("show") == "1",
             header.get("unwrap") == "1", disp,
             "<cell %s>" % (cell if cell.isdigit() else "1")
-            if disp is not None else "<string>")
+            if disp is not None else "<string>", mod)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -978,9 +989,76 @@ def _main(warm=False):
     else:
         _report(shown or None, arts)
     posix.close(_REPORT_FD)
-    if warm:
-        _warm_exit(status)
-    sys.exit(status)
+    return status
+
+
+def _session():
+    """A live session (a spare that became one, zygote.c): fd 3 is its
+    channel to the worker of each call (a SOCK_SEQPACKET socket held by
+    the session keeper, sandbox/host/session.c).  It says "R" once set
+    up; then each call is one packet "C" with the call's five fds (run.c:
+    stdin, stdout, stderr, code, report), which become fds 0-4 for the
+    call, and its answer one packet "D" + the call's exit status (4
+    bytes, little-endian) once its report is written and fds 0-4 point
+    at /dev/null again.  The names the code defines live on in one
+    __main__.  SIGINT (the keeper's, at the call's timeout) interrupts a
+    call as a notebook's interrupt does; between calls it is ignored.
+    The end of the channel ends the session."""
+    global _REPORT_FD
+    import _signal
+    import socket
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    sys.argv[:] = ["-c"]
+    top = posix.sysconf("SC_OPEN_MAX") - 1
+    chan = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, 0,
+                         posix.dup2(3, top - 1, False))
+    null = posix.open("/dev/null", posix.O_RDWR | posix.O_CLOEXEC)
+    for fd in (0, 1, 2, 3, 4):
+        posix.dup2(null, fd, fd <= 2)
+    posix.close(3)
+    posix.close(4)
+    mod = type(sys)("__main__")
+    mod.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = mod
+    chan.send(b"R")
+    while True:
+        try:
+            msg, fds, _f, _a = socket.recv_fds(chan, 16, 5)
+        except KeyboardInterrupt:
+            continue
+        except OSError:
+            posix._exit(0)
+        if not msg:
+            posix._exit(0)              # the keeper ended the session
+        if msg != b"C" or len(fds) != 5:
+            for fd in fds:
+                posix.close(fd)
+            posix._exit(2)              # only run.c speaks here
+        for i, fd in enumerate(fds):
+            posix.dup2(fd, i)
+            posix.close(fd)
+        _REPORT_FD = posix.dup2(4, top, False)
+        posix.close(4)
+        try:
+            _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+            status = _call(True, mod)
+        except KeyboardInterrupt:       # between the code and its report
+            status = 1
+        finally:
+            _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except BaseException:
+                pass
+        for fd in (0, 1, 2):
+            posix.dup2(null, fd)
+        try:
+            posix.close(_REPORT_FD)
+        except OSError:
+            pass
+        chan.send(b"D" + (status & 0xFFFFFFFF).to_bytes(4, "little"))
 
 
 def _warm_exit(status):
@@ -1127,9 +1205,11 @@ def _zygote_start(modules):
     if loaded:
         _warm_up()
     lib.pyexec_zygote_run.restype = ctypes.c_int
-    lib.pyexec_zygote_run()
+    session = lib.pyexec_zygote_run() == 1
     del lib
     _reseed()
+    if session:
+        _session()
     _main(warm=True)
 
 

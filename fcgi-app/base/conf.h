@@ -86,6 +86,12 @@ struct pyexec_config {
 	unsigned	 ws_create_rate;	/* PYEXEC_WORKSPACE_CREATE_RATE,
 						 * a minute per client; 0: any */
 	unsigned	 ws_create_burst;	/* PYEXEC_WORKSPACE_CREATE_BURST */
+	bool		 sessions;		/* PYEXEC_SESSIONS (default 1) */
+	unsigned	 ss_max;		/* PYEXEC_SESSIONS_MAX */
+	unsigned	 ss_per_client;		/* PYEXEC_SESSIONS_PER_CLIENT */
+	unsigned	 ss_idle;		/* PYEXEC_SESSION_IDLE, s */
+	unsigned	 ss_max_age;		/* PYEXEC_SESSION_MAX_AGE, s */
+	unsigned	 ss_grace_ms;		/* PYEXEC_SESSION_GRACE_MS */
 	const char	*anonymous_from;	/* PYEXEC_ANONYMOUS_FROM: whose
 						 * requests need no key ("") */
 	const char	*nginx_anonymous_conf;	/* PYEXEC_NGINX_ANONYMOUS_CONF:

@@ -176,6 +176,7 @@ static bool config_llm_url_ok(const char *);
 static bool config_addresses_ok(const char *);
 static bool config_names_ok(const char *);
 static void config_two_per_core(char *, size_t);
+static void config_sessions_for_host(char *, size_t);
 static void config_one_per_core(char *, size_t);
 
 static const char *const config_validate_words[] = { "refuse", "run", NULL };
@@ -380,6 +381,30 @@ static const struct config_var config_vars[] = {
 	    "429 with Retry-After); 0: no limit." },
 	{ .type = CONFIG_SIZE, .name = "PYEXEC_WORKSPACE_CREATE_BURST", .def = "20", .lo = 1,
 	    .hi = 100000, FIELD(ws_create_burst) },
+
+	{ .type = CONFIG_SECTION, .doc =
+	    "--- live sessions (docs/api.md \"Live sessions\") ----------------------------" },
+	{ .type = CONFIG_BOOL, .name = "PYEXEC_SESSIONS", .def = "1", FIELD(sessions), .doc =
+	    "Interpreters that keep their names between calls (/v1/sessions); they need\n"
+	    "workspaces (PYEXEC_WORKSPACES=1). 0 turns them off." },
+	{ .type = CONFIG_NUMBER, .name = "PYEXEC_SESSIONS_MAX", .lo = 1, .hi = 1024,
+	    .derive = config_sessions_for_host, FIELD(ss_max), .doc =
+	    "Live sessions on this host (then 507). Default: one per 256 MiB of memory,\n"
+	    "at least 4, at most 1024 (the master prints it at start). Session k runs as\n"
+	    "host uid PYEXEC_UID_BASE + 2 x PYEXEC_WORKERS + k." },
+	{ .type = CONFIG_SIZE, .name = "PYEXEC_SESSIONS_PER_CLIENT", .def = "4", .lo = 1,
+	    .hi = 1024, FIELD(ss_per_client), .doc =
+	    "Live sessions per client (API key or keyless address) at once (then 429)." },
+	{ .type = CONFIG_SIZE, .name = "PYEXEC_SESSION_IDLE", .def = "600", .lo = 1,
+	    .hi = 86400, FIELD(ss_idle), .doc =
+	    "A session unused this long (s) is ended; a create may ask for less." },
+	{ .type = CONFIG_SIZE, .name = "PYEXEC_SESSION_MAX_AGE", .def = "3600", .lo = 1,
+	    .hi = 7 * 86400, FIELD(ss_max_age), .doc =
+	    "A session this old (s) is ended, even in a call." },
+	{ .type = CONFIG_SIZE, .name = "PYEXEC_SESSION_GRACE_MS", .def = "500", .lo = 10,
+	    .hi = 10000, FIELD(ss_grace_ms), .doc =
+	    "After a call's timeout its code gets KeyboardInterrupt; a session that has\n"
+	    "not answered this many ms later is killed (its state is lost)." },
 
 	{ .type = CONFIG_SECTION, .doc =
 	    "--- keyless clients (docs/operations.md \"Keyless clients\") ------------------" },
@@ -702,6 +727,17 @@ config_two_per_core(char *buf, size_t len)
 	long	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	snprintf(buf, len, "%ld", 2 * (ncpu < 1 ? 1 : ncpu));
+}
+
+/* PYEXEC_SESSIONS_MAX: one live session per 256 MiB of memory, 4-1024. */
+static void
+config_sessions_for_host(char *buf, size_t len)
+{
+	long	pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	long	n = pages > 0 && size > 0 ?
+		    (long)((double)pages * (double)size / (256.0 * 1048576.0)) : 4;
+
+	snprintf(buf, len, "%ld", n < 4 ? 4 : n > 1024 ? 1024 : n);
 }
 
 /* PYEXEC_INSTANCE names cgroups: at most 32 of [a-z0-9_-]. */

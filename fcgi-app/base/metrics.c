@@ -279,6 +279,37 @@ met_workspaces(FILE *f, const struct ws_stats *ws)
 	    (unsigned long long)met_get(&ws->growth));
 }
 
+/* Live sessions (sandbox/host/session.c): by fixed labels, never a name. */
+static void
+met_sessions(FILE *f, const struct ss_stats *ss)
+{
+	static const char *const states[3] = { "starting", "idle", "running" };
+	static const char *const reasons[SS_NEND] = { "deleted", "idle",
+	    "max_age", "killed", "lost", "failed" };
+	static const char *const results[SS_NSTATUS] = { "ok", "not_found",
+	    "exists", "busy", "client_limit", "total_limit", "error", "bad" };
+	uint64_t	n[3];
+
+	n[0] = met_get(&ss->starting);
+	n[1] = met_get(&ss->idle);
+	n[2] = met_get(&ss->running);
+	met_labelled(f, "pyexec_sessions", "gauge", "Live sessions by state "
+	    "(idle: frozen between calls; running: in a call).", "state",
+	    states, n, 3);
+	met_counter(f, "pyexec_sessions_created_total", "Live sessions "
+	    "started.", &ss->created);
+	met_counter(f, "pyexec_session_calls_total", "Calls run in live "
+	    "sessions.", &ss->calls);
+	met_labelled(f, "pyexec_sessions_ended_total", "counter", "Live "
+	    "sessions ended, by reason (deleted: DELETE; idle, max_age: "
+	    "expired; killed: past a call's timeout and its grace; lost: its "
+	    "interpreter died, e.g. at its memory limit; failed: it did not "
+	    "start).", "reason", reasons, ss->ended, SS_NEND);
+	met_labelled(f, "pyexec_session_creates_total", "counter", "Requests "
+	    "to create a live session, by the keeper's answer.", "result",
+	    results, ss->refused, SS_NSTATUS);
+}
+
 /* Keyless requests refused as a web page's (webguard.c), by the rule. */
 static void
 met_keyless(FILE *f, const struct metrics *m)
@@ -370,6 +401,8 @@ metrics_render(const struct shared *sh, const struct pyexec_config *c,
 	    m->zygote_retirements, 2);
 	if (c->workspaces)
 		met_workspaces(f, &sh->ws);
+	if (c->workspaces && c->sessions)
+		met_sessions(f, &sh->ss);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

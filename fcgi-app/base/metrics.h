@@ -13,6 +13,7 @@
 
 #include "sandbox.h"
 #include "store.h"
+#include "session.h"
 #include "webguard.h"
 
 struct pyexec_config;
@@ -100,6 +101,7 @@ struct shared {
 	int			cgversion;	/* 1 or 2 */
 	struct metrics		met;
 	struct ws_stats		ws;		/* the workspace store's */
+	struct ss_stats		ss;		/* its live sessions' */
 	struct shared_slot	slot[];
 };
 

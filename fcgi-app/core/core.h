@@ -12,6 +12,8 @@
 
 #include "base.h"
 #include "request.h"
+#include "sandbox.h"
+#include "session.h"
 
 /* The last self-test of a worker's slot (selftest.c). */
 struct selftest {
@@ -124,6 +126,10 @@ struct task {
 	unsigned		 ws_retry_after; /* ... its Retry-After, s, or 0 */
 	const char		*ws_code;	/* static: its error code, or
 						 * NULL: the status's own */
+	/* A live session's call (session.c): its runs go there. */
+	struct run_session	*live;		/* borrowed, or NULL */
+	unsigned		 cell;		/* the call's number (1, 2, ...) */
+	bool			 session_lost;	/* its interpreter is gone */
 };
 
 /* workspace.c: the request side of workspaces (sandbox/host/store.c). */
@@ -150,6 +156,32 @@ void		 task_generate(struct core_env *, struct task *);
 const struct task_attempt *task_last(const struct task *);
 void		 task_free(struct task *);
 void		 task_report(const struct run_result *, struct task_attempt *);
+
+/* session.c: the request side of live sessions (sandbox/host/session.c
+ * keeps them).  Each returns the HTTP status of a failure (and says why),
+ * or 0. */
+#define SESSION_CALL_MS	10000	/* the keeper's answer */
+struct session_lease {
+	char		 name[WS_NAME_MAX + 1];
+	struct ss_info	 info;		/* as the keeper said at the attach */
+	int		 chan;		/* owned: the channel's host end */
+	struct sb_cgroup cg;		/* owned: its knobs, open */
+	struct run_session rs;
+	struct core_env	*env;		/* borrowed */
+	const char	*client;	/* borrowed */
+};
+int		 session_create(struct core_env *, const char *client,
+		    const struct exec_request *, struct ss_info *, char *,
+		    size_t);
+int		 session_attach(struct core_env *, const char *client,
+		    const char *name, int64_t deadline_ms,
+		    struct session_lease *, char *, size_t);
+void		 session_release(struct session_lease *, bool lost);
+int		 session_list(struct core_env *, const char *client,
+		    struct ss_reply *, char *, size_t);
+int		 session_delete(struct core_env *, const char *client,
+		    const char *name, bool keep_files, char *, size_t);
+bool		 session_name_ok(const char *);
 
 /* display.c: what a notebook cell showed, checked again (the caller
  * owns the array returned). */

@@ -108,6 +108,16 @@ static const struct field workspace_fields[] = {
 	F_END,
 };
 
+/* POST /v1/sessions: a live session's name and limits (every one may be
+ * left out: the service picks a name, the limits are the defaults). */
+static const struct field session_create_fields[] = {
+	F_SESSION_ROW,
+	{ "memory_limit", FT_MEMORY, 0, FS_MEMORY, 0, 0, FB_MAX_MEMORY, NULL },
+	{ "cpu_limit", FT_NUMBER, 0, FS_CPU, 0.1, 1e9, FB_MAX_CPU, NULL },
+	{ "idle_timeout", FT_NUMBER, 0, FS_IDLE, 1, 1e9, FB_MAX_IDLE, NULL },
+	F_END,
+};
+
 static const struct field seed001_execute_fields[] = {
 	{ "code", FT_STRING, FF_REQUIRED | FF_NONEMPTY | FF_NONUL, FS_CODE,
 	    0, 1e9, FB_MAX_INPUT, NULL },
@@ -127,6 +137,8 @@ const struct field_table request_execute = { .fields = execute_fields,
 	.strict = true, .artifacts = true, .display = true, .ws = WS_OPT_IN };
 const struct field_table request_generate = { .fields = generate_fields,
 	.strict = true, .artifacts = true, .display = true, .ws = WS_OPT_IN };
+const struct field_table request_session_create = {
+	.fields = session_create_fields, .strict = true, .ws = WS_NEVER };
 const struct field_table request_workspace = { .fields = workspace_fields,
 	.strict = true };
 const struct field_table request_seed000_execute = {
@@ -173,6 +185,7 @@ field_hi(const struct field *f, const struct pyexec_config *c)
 	case FB_MAX_MEMORY:	cap = c->max_memory_mb; break;
 	case FB_MAX_QUERY:	cap = c->max_query_chars; break;
 	case FB_MAX_INPUT:	cap = c->max_input_length; break;
+	case FB_MAX_IDLE:	cap = c->ss_idle; break;
 	default:		return f->hi;
 	}
 	/* A query goes into the prompt: PYEXEC_MAX_QUERY_CHARS caps it on
@@ -273,6 +286,8 @@ field_number(const struct field *f, struct json_object *v,
 		r->cpu_limit = d;
 	else if (f->slot == FS_ATTEMPTS)
 		r->max_attempts = (unsigned)d;
+	else if (f->slot == FS_IDLE)
+		r->idle_s = (unsigned)d;
 	return PYEXEC_OK;
 bad:
 	if (f->type == FT_INT)

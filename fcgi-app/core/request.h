@@ -28,7 +28,7 @@ enum field_type {
 enum field_slot {		/* which member of struct exec_request */
 	FS_CODE, FS_STDIN, FS_QUERY, FS_TIMEOUT, FS_MEMORY, FS_CPU,
 	FS_VALIDATE, FS_MODE, FS_ATTEMPTS, FS_FILES, FS_ARTIFACTS, FS_SESSION,
-	FS_NONE,
+	FS_IDLE, FS_NONE,
 };
 
 /* Which requests of a route run in a workspace (workspace.c). */
@@ -40,7 +40,7 @@ enum ws_policy {
 
 enum field_bound {		/* the configured bound hi is capped at */
 	FB_NONE, FB_MAX_TIMEOUT, FB_MAX_CPU, FB_MAX_MEMORY, FB_MAX_QUERY,
-	FB_MAX_INPUT,
+	FB_MAX_INPUT, FB_MAX_IDLE,
 };
 
 #define FF_REQUIRED	0x01
@@ -134,13 +134,14 @@ struct exec_request {
 	size_t		 files_bytes;	/* their decoded bytes in all */
 	enum ws_policy	 ws;		/* the table's */
 	char		 session[WS_NAME_MAX + 1];	/* "session_id", or "" */
+	unsigned	 idle_s;	/* a live session's "idle_timeout", or 0 */
 };
 
 extern const struct field_table request_execute, request_generate,
 		    request_seed004, request_seed002, request_seed003,
 		    request_seed001_execute, request_seed001_generate,
 		    request_seed000_execute, request_seed000_generate,
-		    request_workspace;
+		    request_workspace, request_session_create;
 
 enum pyexec_err	 request_parse(const struct field_table *, const char *,
 		    size_t, const struct pyexec_config *, struct exec_request *,

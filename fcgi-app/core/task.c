@@ -192,6 +192,35 @@ task_fits_llm(struct task *t, const struct pyexec_config *c)
 }
 
 /*
+ * A live session's call: a->p goes to the session whose lease the request
+ * holds (run_session_call), as a notebook cell (its number, display on);
+ * no slot, no zygote, no workspace attach (the session's is mounted).  A
+ * failure here is ours (5xx); the session's death is an outcome.
+ */
+static bool
+task_session_run(struct core_env *env, struct task *t, struct task_attempt *a)
+{
+	char	err[512];
+
+	a->p.display = true;
+	a->p.cell = t->cell;
+	a->p.workspace = false;
+	if (run_session_call(t->live, &a->p, &a->rr, &t->session_lost, err,
+	    sizeof(err)) != 0) {
+		log_msg("error", "session", "slot %u: %s", env->id, err);
+		t->fail = TASK_FAIL_SANDBOX;
+		t->session_lost = true;
+		snprintf(t->why, sizeof(t->why), "the session failed; the call "
+		    "was not run to completion");
+		return false;
+	}
+	metrics_run(env->met, &a->rr);
+	a->ran = true;
+	task_report(&a->rr, a);
+	return true;
+}
+
+/*
  * Runs a->p in this worker's slot, with the bookkeeping every route needs:
  * the slot's state for /health, its run count; a slot that failed marks
  * the worker broken (it answers 500, then exits, and the master makes the
@@ -205,6 +234,8 @@ task_run(struct core_env *env, struct task *t, struct task_attempt *a)
 
 	if (!task_fits(t, env->cfg, config_run_ms(a->p.timeout), "the run"))
 		return false;
+	if (t->live != NULL)
+		return task_session_run(env, t, a);
 	/* Which zygote: the data one when the code names a preloaded
 	 * package (a wrong guess costs speed, never correctness). */
 	a->p.data = config_names_preloaded(env->cfg, a->p.code, a->p.code_len);

@@ -104,6 +104,7 @@ struct master {
 						 * workspace channels, or NULL */
 	int			*ws_worker;	/* owned: the workers' ends */
 	struct store_opts	 store;		/* the store's share of cfg */
+	struct ss_opts		 sessions;	/* its live sessions' share */
 	pid_t			 store_pid;
 	int64_t			 store_started_ms, store_restart_at_ms;
 	struct master_listen {			/* fd 0, as found at start */
@@ -131,6 +132,8 @@ master_slot_opts(struct master *m)
 		.zygote_path = c->zygote_path, .preload = c->preload,
 		.warm_max_runs = c->warm_max_runs,
 		.warm_max_age = c->warm_max_age,
+		.session_uid_base = c->uid_base + 2 * c->workers,
+		.sessions = c->workspaces && c->sessions ? c->ss_max : 0,
 	};
 }
 
@@ -325,7 +328,8 @@ master_preflight(struct master *m)
 		master_die("PYEXEC_USER must not be root");
 	m->worker_uid = pw->pw_uid;
 	m->worker_gid = pw->pw_gid;
-	for (i = 0; i < 2 * m->cfg.workers; i++) {
+	for (i = 0; i < 2 * m->cfg.workers + (m->cfg.sessions ?
+	    m->cfg.ss_max : 0); i++) {
 		uid_t u = m->cfg.uid_base + i;
 
 		if ((pw = getpwuid(u)) != NULL || u == m->worker_uid)
@@ -485,6 +489,22 @@ master_store(struct master *m)
 	    .create_rate = c->ws_create_rate,
 	    .create_burst = c->ws_create_burst,
 	    .stats = &m->sh->ws, .log = master_store_log };
+	if (c->sessions) {
+		m->sessions = (struct ss_opts){ .instance = c->instance,
+		    .cgroup_base = m->cg_base, .version = m->cgv,
+		    .uid_base = m->opts.session_uid_base,
+		    .owner = m->worker_uid, .group = m->worker_gid,
+		    .max = c->ss_max, .per_client = c->ss_per_client,
+		    .idle_s = c->ss_idle, .max_age_s = c->ss_max_age,
+		    .max_pids = c->max_pids, .stats = &m->sh->ss };
+		m->store.sessions = &m->sessions;
+		log_msg("info", "session", "live sessions: at most %u on this "
+		    "host (PYEXEC_SESSIONS_MAX), %u per client, idle %u s, "
+		    "age %u s; host uids %u-%u", c->ss_max, c->ss_per_client,
+		    c->ss_idle, c->ss_max_age,
+		    (unsigned)m->opts.session_uid_base,
+		    (unsigned)(m->opts.session_uid_base + c->ss_max - 1));
+	}
 	if (master_fork_store(m, err, sizeof(err)) != 0)
 		master_die("workspaces (PYEXEC_WORKSPACES=0 turns them off): %s",
 		    err);

@@ -129,6 +129,9 @@ worker_log(struct worker *w, const struct exchange *x, double ms)
 	    json_object_new_string("key") : NULL);
 	json_object_object_add(o, "workspace",
 	    json_object_new_boolean(x->task.session[0] != '\0'));
+	if (x->session_id[0] != '\0')		/* a live session's */
+		json_object_object_add(o, "session",
+		    json_object_new_string(x->session_id));
 	log_json(x->status >= 500 ? "error" : "info", "request", o);
 	json_object_put(o);
 }
@@ -283,6 +286,7 @@ worker_handle(struct worker *w, FCGX_Request *req)
 	x.task.session_hdr = FCGX_GetParam("HTTP_PYEXEC_SESSION_ID", req->envp);
 	if ((x.method = FCGX_GetParam("REQUEST_METHOD", req->envp)) == NULL)
 		x.method = "GET";
+	x.query = FCGX_GetParam("QUERY_STRING", req->envp);
 	if ((x.path = FCGX_GetParam("DOCUMENT_URI", req->envp)) == NULL &&
 	    (x.path = FCGX_GetParam("SCRIPT_NAME", req->envp)) == NULL)
 		x.path = "/";

@@ -61,7 +61,8 @@ exchange_error(struct exchange *x, int status, const char *fmt, ...)
 		exchange_why(x, "%s", msg);
 	free(x->answer);
 	x->status = status;
-	x->answer = envelope_error(x->id, envelope_error_code(status), msg);
+	x->answer = envelope_error(x->id, x->code != NULL ? x->code :
+	    envelope_error_code(status), msg);
 }
 
 /* A task that failed, in the native error envelope: the model's failure

@@ -67,6 +67,15 @@ static const struct route routes[] = {
 	    { "native" } },
 	{ "/v1/workspace", "DELETE", route_workspace, false, ROUTE_FRONT_NEVER,
 	    "native", { ROUTE_BODY(request_workspace) }, { "native" } },
+	/* live sessions: {session_id} is one path segment of a session
+	 * name's characters (route_match) */
+	{ "/v1/sessions", "GET, POST", route_sessions, false, ROUTE_FRONT_NEVER,
+	    "native", { ROUTE_BODY(request_session_create) }, { "native" } },
+	{ "/v1/sessions/{session_id}", "GET, DELETE", route_session, false,
+	    ROUTE_FRONT_NEVER, "native", { { NULL, NULL } }, { "native" } },
+	{ "/v1/sessions/{session_id}/execute", "POST", route_session_execute,
+	    false, ROUTE_FRONT_NEVER, "native", { ROUTE_BODY(request_execute) },
+	    { "native" } },
 	{ "/api/v1/execute", "POST", seed004_execute, false, ROUTE_FRONT_NEVER,
 	    "seed 004 (FastAPI)", { ROUTE_BODY(request_seed004) },
 	    { "fastapi" } },
@@ -312,13 +321,38 @@ route_method_ok(const char *list, const char *method)
 	return false;
 }
 
+#define ROUTE_ID	"{session_id}"
+
+/* Whether path is route pattern p: equal, or equal but for one segment
+ * at ROUTE_ID, a valid session name (copied into id). */
+static bool
+route_match(const char *p, const char *path, char *id, size_t idlen)
+{
+	const char	*at = strstr(p, ROUTE_ID);
+	size_t		 pre, n;
+
+	if (at == NULL)
+		return strcmp(p, path) == 0;
+	pre = (size_t)(at - p);
+	if (strncmp(p, path, pre) != 0)
+		return false;
+	n = strcspn(path + pre, "/");
+	if (n == 0 || n >= idlen || strcmp(at + strlen(ROUTE_ID),
+	    path + pre + n) != 0)
+		return false;
+	memcpy(id, path + pre, n);
+	id[n] = '\0';
+	return session_name_ok(id);
+}
+
 void
 route_dispatch(struct exchange *x)
 {
 	size_t	i;
 
 	for (i = 0; i < NROUTES; i++) {
-		if (strcmp(routes[i].path, x->path) != 0)
+		if (!route_match(routes[i].path, x->path, x->session_id,
+		    sizeof(x->session_id)))
 			continue;
 		x->route = routes[i].path;
 		if (!route_method_ok(routes[i].method, x->method) &&
@@ -478,6 +512,22 @@ route_health(struct exchange *x)
 	}
 	json_object_object_add(o, "selftest", st);
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	if (detail && env->cfg->sessions && env->cfg->workspaces) {
+		struct json_object *se = json_object_new_object();
+		uint64_t idle = __atomic_load_n(&sh->ss.idle, __ATOMIC_RELAXED);
+		uint64_t run = __atomic_load_n(&sh->ss.running, __ATOMIC_RELAXED);
+		uint64_t start = __atomic_load_n(&sh->ss.starting,
+		    __ATOMIC_RELAXED);
+
+		json_object_object_add(se, "live",
+		    json_object_new_int64((int64_t)(idle + run + start)));
+		json_object_object_add(se, "idle", json_object_new_int64((int64_t)idle));
+		json_object_object_add(se, "running",
+		    json_object_new_int64((int64_t)run));
+		json_object_object_add(se, "max",
+		    json_object_new_int((int)env->cfg->ss_max));
+		json_object_object_add(o, "sessions", se);
+	}
 	if (detail) {
 		json_object_object_add(o, "cgroup", json_object_new_string(
 		    sh->cgversion == 2 ? "v2" : "v1"));

@@ -22,6 +22,10 @@ struct exchange {
 	struct core_env		*env;		/* borrowed: the worker's */
 	const struct shared	*sh;		/* borrowed: the shared mapping */
 	const char		*method, *path;	/* borrowed (FastCGI params) */
+	const char		*query;		/* borrowed: QUERY_STRING, or NULL */
+	char			 session_id[WS_NAME_MAX + 1]; /* a live session's:
+						 * the path's {session_id}, or
+						 * the name made; "" */
 	char			*body;		/* owned */
 	size_t			 len;
 	char			 id[UUID_STR_LEN];	/* the invocationId */
@@ -31,6 +35,8 @@ struct exchange {
 	int			 status;
 	char			*answer;
 	const char		*allow;		/* Allow header for 405, static */
+	const char		*code;		/* static: the error's code, or NULL:
+						 * the status's own */
 	unsigned		 retry_after;	/* s: a Retry-After header, or 0 */
 	const char		*route;		/* static, for the log */
 	const char		*dialect;	/* static: a label of the route's
@@ -59,6 +65,10 @@ void		 exchange_answer(struct exchange *, struct json_object *items);
 typedef void	(*route_fn)(struct exchange *);
 void		 route_dispatch(struct exchange *);
 void		 route_workspace(struct exchange *);
+/* sessroute.c: live sessions (core/session.c). */
+void		 route_sessions(struct exchange *);
+void		 route_session(struct exchange *);
+void		 route_session_execute(struct exchange *);
 unsigned	 route_series(const char *path, const char *dialect);
 const char *const *route_names(void);
 const char *const *route_dialects(void);

@@ -764,6 +764,9 @@ sweep_one(const char *dir)
 				(void)kill((pid_t)pid, SIGKILL);
 		fclose(f);
 	}
+	/* A frozen session's processes die only once thawed. */
+	(void)dir_write(dir, "freezer.state", "THAWED");
+	(void)dir_write(dir, "cgroup.freeze", "0");
 	return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
 }
 
@@ -800,11 +803,12 @@ sweep_tree(const char *dir, int depth)
 int
 sb_cgroup_sweep(enum sb_cgversion v, const char *name, int wait_ms)
 {
-	static const char *const v1[] = { "memory", "cpu", "cpuacct", "pids" };
+	static const char *const v1[] = { "freezer", "memory", "cpu",
+	    "cpuacct", "pids" };
 	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
 	const char	*ctl;
 	char		*mnt, dir[600];
-	size_t		 i, n = v == SB_CGROUP_V2 ? 1 : 4;
+	size_t		 i, n = v == SB_CGROUP_V2 ? 1 : 5;
 	int		 left, t;
 
 	for (t = 0; t <= wait_ms; t += 20) {
@@ -823,6 +827,138 @@ sb_cgroup_sweep(enum sb_cgversion v, const char *name, int wait_ms)
 		nanosleep(&ts, NULL);
 	}
 	return -1;
+}
+
+/* ---- sessions (sandbox/host/session.c) -------------------------------- */
+
+/*
+ * The freezer of cgroup cg (a session's, made like a slot's): v1 has a
+ * freezer hierarchy of its own, where dir is made (mkdir) as <name>/run;
+ * v2 freezes run/ itself (cgroup.freeze).  0, or -1 with errno.
+ */
+static int
+freezer_dir(const struct sb_cgroup *cg, char *dir, size_t len)
+{
+	char	*mnt = NULL;
+	int	 n;
+
+	if (cgroup_get_subsys_mount_point(cg->version == SB_CGROUP_V2 ?
+	    "memory" : "freezer", &mnt) != 0 || mnt == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	n = snprintf(dir, len, "%s/%s/" SB_CG_RUN, mnt, cg->name);
+	free(mnt);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes cg's freezer (v1: the directory, and its parents).  0 or -1. */
+int
+sb_cgroup_freezer_make(struct sb_cgroup *cg)
+{
+	char	 dir[600], *p;
+
+	if (cg->version == SB_CGROUP_V2)
+		return 0;
+	if (freezer_dir(cg, dir, sizeof(dir)) != 0)
+		return -1;
+	for (p = strstr(dir, "/pyexec"); p != NULL && *p != '\0'; p++)
+		if (*p == '/' && p != dir) {
+			*p = '\0';
+			(void)mkdir(dir, 0755);
+			*p = '/';
+		}
+	return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* Freezes (or thaws) every process of cg's run/.  0 or -1 (errno). */
+int
+sb_cgroup_freeze(struct sb_cgroup *cg, bool frozen)
+{
+	char	dir[600];
+
+	if (freezer_dir(cg, dir, sizeof(dir)) != 0)
+		return -1;
+	if (cg->version == SB_CGROUP_V2)
+		return dir_write(dir, "cgroup.freeze", frozen ? "1" : "0");
+	return dir_write(dir, "freezer.state", frozen ? "FROZEN" : "THAWED");
+}
+
+/* The cgroup.procs of cg's freezer, opened for writing (v1; v2: -1 and
+ * errno 0, run/'s own fd is the one).  Master side, like
+ * sb_cgroup_procs_fds(). */
+int
+sb_cgroup_freezer_fd(struct sb_cgroup *cg)
+{
+	char	dir[600], path[640];
+
+	errno = 0;
+	if (cg->version == SB_CGROUP_V2)
+		return -1;
+	if (freezer_dir(cg, dir, sizeof(dir)) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	return open(path, O_WRONLY | O_CLOEXEC);
+}
+
+/* Removes cg's freezer (v1), once empty.  0 or -1. */
+int
+sb_cgroup_freezer_remove(struct sb_cgroup *cg)
+{
+	char	dir[600];
+
+	if (cg->version == SB_CGROUP_V2)
+		return 0;
+	if (freezer_dir(cg, dir, sizeof(dir)) != 0)
+		return -1;
+	if (rmdir(dir) != 0 && errno != ENOENT)
+		return -1;
+	*strrchr(dir, '/') = '\0';
+	if (rmdir(dir) != 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/* The first process listed in cg's run/ (memory hierarchy), or 0. */
+pid_t
+sb_cgroup_first_pid(const struct sb_cgroup *cg)
+{
+	char	 path[640], line[32];
+	FILE	*f;
+	pid_t	 pid = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[SB_KNOB_MEM_LIMIT]);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	if (fgets(line, sizeof(line), f) != NULL)
+		pid = (pid_t)strtol(line, NULL, 10);
+	fclose(f);
+	return pid;
+}
+
+/* Worker side: the knob directories of an existing cgroup name (a
+ * session's, which the worker does not make), for sb_cgroup_open(). */
+int
+sb_cgroup_locate(struct sb_cgroup *cg, enum sb_cgversion v, const char *name)
+{
+	char	err[200];
+	int	i;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->version = v;
+	for (i = 0; i < SB_KNOB_MAX; i++)
+		cg->fd[i] = -1;
+	snprintf(cg->name, sizeof(cg->name), "%s", name);
+	if (knob_dirs(cg, err, sizeof(err)) != 0) {
+		sb_cgroup_free(cg);
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- worker side ---------------------------------------------------- */

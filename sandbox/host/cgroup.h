@@ -88,6 +88,15 @@ bool		 sb_cgroup_intact(const struct sb_cgroup *);
 void		 sb_cgroup_free(struct sb_cgroup *);
 void		 sb_cgroup_remove(enum sb_cgversion, const char *name);
 
+/* Sessions (session.c: root's side; sb_cgroup_locate: the worker's). */
+int		 sb_cgroup_freezer_make(struct sb_cgroup *);
+int		 sb_cgroup_freeze(struct sb_cgroup *, bool frozen);
+int		 sb_cgroup_freezer_fd(struct sb_cgroup *);
+int		 sb_cgroup_freezer_remove(struct sb_cgroup *);
+pid_t		 sb_cgroup_first_pid(const struct sb_cgroup *);
+int		 sb_cgroup_locate(struct sb_cgroup *, enum sb_cgversion,
+		    const char *name);
+
 /* Worker side. */
 int		 sb_cgroup_open(struct sb_cgroup *);
 void		 sb_cgroup_close(struct sb_cgroup *);

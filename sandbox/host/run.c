@@ -124,6 +124,8 @@ struct pump {
 	bool		 truncated, kill_sent, done;
 	struct proto_done done_msg;
 	int		 ctl;
+	bool		 session;	/* a live session's call: the output cap
+					 * interrupts it (run_session_call) */
 };
 
 static void
@@ -205,6 +207,8 @@ pump_kill(struct pump *p)
 	struct proto_hdr kill = { PROTO_MAGIC, PROTO_KILL };
 
 	p->truncated = true;
+	if (p->session)
+		return 0;
 	if (!p->kill_sent &&
 	    send(p->ctl, &kill, sizeof(kill), MSG_NOSIGNAL) != sizeof(kill))
 		return -1;
@@ -402,7 +406,7 @@ pump_free(struct pump *p)
 static char *
 run_payload(const struct run_params *pa, size_t *len)
 {
-	char	 head[2048], art[128] = "", files[32] = "", fh[48];
+	char	 head[2048], art[128] = "", files[32] = "", fh[48], cell[24] = "";
 	int	 hl, n;
 	size_t	 total, i, off;
 	char	*buf;
@@ -413,10 +417,12 @@ run_payload(const struct run_params *pa, size_t *len)
 		    pa->art_count);
 	if (pa->nfiles > 0)
 		snprintf(files, sizeof(files), " files=%u", pa->nfiles);
-	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s%s%s%s%s%s\n",
+	if (pa->display && pa->cell > 0)
+		snprintf(cell, sizeof(cell), " cell=%u", pa->cell);
+	hl = snprintf(head, sizeof(head), "mode=%s%s%s%s%s%s%s%s%s%s\n",
 	    pa->mode == RUN_MODE_MAIN ? "main" : "script",
 	    pa->unwrap ? " unwrap=1" : "", pa->show ? " show=1" : "",
-	    pa->display ? " display=1" : "", art,
+	    pa->display ? " display=1" : "", cell, art,
 	    files, pa->workspace ? " ws=1" : "", pa->policy ? " " : "",
 	    pa->policy ? pa->policy : "");
 	if (hl < 0 || (size_t)hl >= sizeof(head) || strchr(head, '\n') !=
@@ -537,7 +543,7 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	struct pump		 p;
 	struct sb_counters	 before, after;
 	struct proto_run	 m = { { PROTO_MAGIC, PROTO_RUN }, 0, 0, 0, 0,
-				    { 0, 0 } };
+				    0, 0, 0 };
 	int			 theirs[PROTO_NFDS + 1], i, rc = -1;
 	double			 ms = pa->timeout * 1000.0;
 	bool			 sent;
@@ -586,7 +592,7 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	/* The workspace's mount is the caller's: it goes along, not closed. */
 	theirs[PROTO_NFDS] = pa->workspace ? pa->workspace_fd : -1;
 	sent = proto_send(rs->ctl_fd, &m, sizeof(m), theirs,
-	    proto_run_nfds(m.flags)) == 0;
+	    proto_run_nfds(m.flags, 0)) == 0;
 	if (!sent)
 		snprintf(err, errlen, "sending the run to the launcher: %s",
 		    strerror(errno));
@@ -705,4 +711,291 @@ run_result_free(struct run_result *r)
 	free(r->err);
 	free(r->report);
 	r->out = r->err = r->report = NULL;
+}
+
+/* ------------------------------------------------------ live sessions --- */
+
+#define SESSION_READY_MS	10000	/* its "R", once the launcher said so */
+
+/* Waits up to ms for one packet on fd into buf; its size, or -1. */
+static ssize_t
+chan_recv(int fd, void *buf, size_t len, int ms)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	int		n;
+
+	while ((n = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
+		;
+	if (n != 1)
+		return -1;
+	return recv(fd, buf, len, MSG_DONTWAIT);
+}
+
+/*
+ * Starts a live session in the slot (PROTO_RUN_SESSION): the launcher
+ * has a zygote's spare become the interpreter, in the session's cgroup
+ * (cg_fds, ncg) as uid (inside the slot), with the channel's end inner as
+ * its fd 3 and the workspace (pa->workspace_fd) on /workspace; the
+ * interpreter says "R" on host once it serves.  0, -1 (the slot failed),
+ * 1 (it did not start: no zygote ready, or it died: err says), or
+ * RUN_NO_WORKSPACE.
+ */
+int
+run_session_start(struct run_slot *rs, const struct run_params *pa,
+    const int *cg_fds, int ncg, uint32_t uid, int inner, int host,
+    double *setup_ms, char *err, size_t errlen)
+{
+	struct proto_run	m = { { PROTO_MAGIC, PROTO_RUN }, 0, 0, 0, 0,
+				    0, 0, 0 };
+	struct proto_done	d;
+	int			pp[3][2], fds[PROTO_MAX_FDS], n = 0, i, rc = -1;
+	char			b;
+
+	err[0] = '\0';
+	if (run_settle(rs, BACKSTOP_MS) != 0) {
+		snprintf(err, errlen, "the slot did not come back clean after "
+		    "the last run");
+		return -1;
+	}
+	for (i = 0; i < 3; i++)
+		if (pipe2(pp[i], O_CLOEXEC) != 0) {
+			while (i-- > 0) {
+				close(pp[i][0]);
+				close(pp[i][1]);
+			}
+			snprintf(err, errlen, "pipe: %s", strerror(errno));
+			return -1;
+		}
+	/* Its set-up's fds: what it writes before "R" is not kept (its
+	 * runner puts /dev/null on fds 0-4 first). */
+	fds[n++] = pp[0][0];
+	fds[n++] = pp[1][1];
+	fds[n++] = pp[1][1];
+	fds[n++] = inner;
+	fds[n++] = pp[2][1];
+	if (pa->workspace)
+		fds[n++] = pa->workspace_fd;
+	for (i = 0; i < ncg; i++)
+		fds[n++] = cg_fds[i];
+	m.timeout_ms = SESSION_READY_MS;
+	m.flags = PROTO_RUN_SESSION | PROTO_RUN_DATA |
+	    (pa->workspace ? PROTO_RUN_WORKSPACE : 0) |
+	    (pa->proven[0] ? PROTO_RUN_BARE_PROVEN : 0) |
+	    (pa->proven[1] ? PROTO_RUN_DATA_PROVEN : 0);
+	m.bare_gen = pa->gen[0];
+	m.data_gen = pa->gen[1];
+	m.session_ncg = (uint8_t)ncg;
+	m.session_uid = uid;
+	if (proto_send(rs->ctl_fd, &m, sizeof(m), fds, n) != 0) {
+		snprintf(err, errlen, "sending the session to the launcher: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (chan_recv(rs->ctl_fd, &d, sizeof(d), SESSION_READY_MS +
+	    BACKSTOP_MS) != (ssize_t)sizeof(d) || d.hdr.magic != PROTO_MAGIC ||
+	    d.hdr.op != PROTO_DONE) {
+		snprintf(err, errlen, "the slot's launcher did not answer");
+		goto out;
+	}
+	rs->clean_pending = true;
+	*setup_ms = (double)d.setup_ns / 1e6;
+	if (d.flags & PROTO_DONE_WORKSPACE) {
+		snprintf(err, errlen, "the session could not enter its "
+		    "workspace");
+		rc = RUN_NO_WORKSPACE;
+		goto out;
+	}
+	if (!(d.flags & PROTO_DONE_SESSION)) {
+		snprintf(err, errlen, "no warm interpreter could become the "
+		    "session (the launcher's log says why)");
+		rc = 1;
+		goto out;
+	}
+	if (chan_recv(host, &b, 1, SESSION_READY_MS) != 1 || b != 'R') {
+		snprintf(err, errlen, "the session's interpreter did not "
+		    "start");
+		rc = 1;
+		goto out;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < 3; i++) {
+		close(pp[i][0]);
+		close(pp[i][1]);
+	}
+	return rc;
+}
+
+/* The session call's end: "D" + status, or the channel's end. */
+static int
+session_chan(struct pump *p, int chan, bool *dead)
+{
+	unsigned char	msg[8];
+	ssize_t		n = recv(chan, msg, sizeof(msg), MSG_DONTWAIT);
+	uint32_t	st;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n == 5 && msg[0] == 'D') {
+		memcpy(&st, msg + 1, sizeof(st));
+		p->done_msg.wstatus = (int32_t)((st & 0xFF) << 8);
+		p->done = true;
+		return 0;
+	}
+	*dead = true;		/* it ended, or spoke nonsense */
+	return 0;
+}
+
+/* Which outcome a session call had; exactly one. */
+static void
+session_classify(struct run_result *r, const struct pump *p, bool dead,
+    int phase, uint64_t oom_delta)
+{
+	r->limit = NULL;
+	r->exit_code = dead ? -1 : WEXITSTATUS(p->done_msg.wstatus);
+	r->signal = 0;
+	if (p->truncated) {
+		r->outcome = RUN_OUTPUT_LIMIT;
+		r->limit = "output";
+	} else if (dead && oom_delta > 0) {
+		r->outcome = RUN_MEMORY_LIMIT;
+		r->limit = "memory";
+		r->signal = SIGKILL;
+	} else if (phase > 0) {
+		r->outcome = RUN_TIMEOUT;
+		r->limit = "timeout";
+		r->signal = dead ? SIGKILL : 0;
+	} else if (dead)
+		r->outcome = RUN_ERROR;	/* it ended itself (os._exit...) */
+	else
+		r->outcome = r->exit_code == 0 ? RUN_COMPLETED : RUN_ERROR;
+}
+
+/*
+ * One call of a live session whose lease the worker holds: pa's code (and
+ * stdin and files) go to the interpreter with the call's five fds, its
+ * output comes back with run_execute's caps.  Past the timeout (or the
+ * output cap) the keeper interrupts it (SIGINT: KeyboardInterrupt in the
+ * code); if it has not answered grace_ms later it is killed.  *lost: the
+ * interpreter is gone (killed, out of memory, or it ended itself).  0,
+ * or -1 (err: ours, a 5xx).
+ */
+int
+run_session_call(struct run_session *ss, const struct run_params *pa,
+    struct run_result *r, bool *lost, char *err, size_t errlen)
+{
+	struct pump		 p;
+	struct sb_counters	 before, after;
+	int			 theirs[PROTO_NFDS], i, rc = -1, phase = 0;
+	int64_t			 t0 = mono_ms(), deadline, now;
+	bool			 dead = false;
+	char			*payload, c = 'C';
+	size_t			 payload_len;
+	struct pollfd		 pfd[6];
+	struct sink		*sinks[3];
+
+	err[0] = '\0';
+	*lost = false;
+	memset(r, 0, sizeof(*r));
+	memset(&p, 0, sizeof(p));
+	p.out.fd = p.err.fd = p.rep.fd = p.code.fd = p.in.fd = -1;
+	p.ctl = -1;
+	p.session = true;
+	p.max_output = pa->max_output;
+	p.rep_max = REPORT_MAX + (pa->display ? DISPLAY_MAX : 0) +
+	    (pa->artifacts ? 1 + (pa->art_total + 2) / 3 * 4 + ART_FRAMING : 0);
+	sinks[0] = &p.out;
+	sinks[1] = &p.err;
+	sinks[2] = &p.rep;
+	if ((payload = run_payload(pa, &payload_len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p.code = (struct feed){ payload, payload_len, -1 };
+	p.in = (struct feed){ pa->stdin_data, pa->stdin_data ? pa->stdin_len : 0, -1 };
+	if (sb_cgroup_reset(ss->cg) != 0 || sb_cgroup_read(ss->cg, &before) != 0) {
+		snprintf(err, errlen, "the session's cgroup counters: %s",
+		    strerror(errno));
+		goto out;
+	}
+	p.oom = (struct oom_grace){ .cg = ss->cg, .cpu = pa->cpu_limit,
+	    .kills = before.oom_kills, .next_read = mono_ms() + OOM_TICK_MS };
+	if (run_pipes(&p, theirs) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	if (proto_send(ss->chan, &c, 1, theirs, PROTO_NFDS) != 0)
+		dead = true;		/* it is gone already */
+	for (i = 0; i < PROTO_NFDS; i++)
+		close(theirs[i]);
+	deadline = t0 + (int64_t)(pa->timeout * 1000.0);
+	while (!p.done && !dead) {
+		now = mono_ms();
+		if (oom_grace_tick(&p.oom, now) != 0) {
+			snprintf(err, errlen, "the session's OOM grace: %s",
+			    strerror(errno));
+			goto out;
+		}
+		if (now >= deadline || (p.truncated && phase == 0)) {
+			if (phase == 2) {
+				snprintf(err, errlen, "the session did not end "
+				    "after its kill");
+				goto out;
+			}
+			(void)ss->signal(ss->arg, phase == 0 ? SIGINT : SIGKILL);
+			deadline = now + (phase == 0 ? ss->grace_ms : BACKSTOP_MS);
+			phase++;
+			continue;
+		}
+		for (i = 0; i < 3; i++)
+			pfd[i] = (struct pollfd){ sinks[i]->fd, POLLIN, 0 };
+		pfd[3] = (struct pollfd){ p.code.fd, POLLOUT, 0 };
+		pfd[4] = (struct pollfd){ p.in.fd, POLLOUT, 0 };
+		pfd[5] = (struct pollfd){ ss->chan, POLLIN, 0 };
+		i = (int)(deadline - now);
+		if (i > p.oom.next_read - now)
+			i = (int)(p.oom.next_read - now);
+		if (poll(pfd, 6, i < 0 ? 0 : i) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			goto out;
+		}
+		for (i = 0; i < 3; i++)
+			if (pfd[i].revents && pump_read(&p, sinks[i], i < 2) < 0) {
+				snprintf(err, errlen, "reading the call's "
+				    "output: %s", strerror(errno));
+				goto out;
+			}
+		if (pfd[3].revents)
+			feed_write(&p.code);
+		if (pfd[4].revents)
+			feed_write(&p.in);
+		if (pfd[5].revents)
+			(void)session_chan(&p, ss->chan, &dead);
+	}
+	if (pump_drain(&p) != 0 || oom_grace_end(&p.oom, mono_ms()) != 0 ||
+	    sb_cgroup_read(ss->cg, &after) != 0) {
+		snprintf(err, errlen, "after the call: %s", strerror(errno));
+		goto out;
+	}
+	session_classify(r, &p, dead, phase, after.oom_kills - before.oom_kills);
+	*lost = dead;
+	r->truncated = p.truncated;
+	r->out = p.out.buf; r->out_len = p.out.len; r->out_total = p.out.total;
+	r->err = p.err.buf; r->err_len = p.err.len; r->err_total = p.err.total;
+	r->report = p.rep.buf; r->report_len = p.rep.len;
+	r->report_dropped = p.rep.over;
+	p.out.buf = p.err.buf = p.rep.buf = NULL;
+	r->duration_ms = (double)(mono_ms() - t0);
+	r->cpu_ms = (double)after.cpu_ns / 1e6;
+	r->memory_peak = after.mem_peak;
+	r->warm = r->warm_data = true;
+	rc = 0;
+out:
+	if (p.oom.until != 0)
+		(void)oom_grace_end(&p.oom, mono_ms());
+	pump_free(&p);
+	free(payload);
+	return rc;
 }

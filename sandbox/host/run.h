@@ -75,6 +75,7 @@ struct run_params {
 	bool		 show;		/* the runner reports str(result) too */
 	bool		 display;	/* a notebook cell: the last expression's
 					 * value, tables, display() reported */
+	unsigned	 cell;		/* its number (<cell N>), or 0: 1 */
 	bool		 cold;		/* start python afresh, not warm */
 	bool		 artifacts;	/* the runner sends figures and files */
 	size_t		 art_total;	/* their caps: bytes in all, */
@@ -149,5 +150,22 @@ int		 run_ping(struct run_slot *, int timeout_ms, struct run_warm *);
 int		 run_settle(struct run_slot *, int timeout_ms);
 int		 run_ping_fd(int ctl_fd, int timeout_ms, struct run_warm *);
 void		 run_result_free(struct run_result *);
+
+/* A live session's call (session.h), made by a worker that holds its
+ * lease: the channel's host end, the session's cgroup (opened), and how
+ * to have the keeper signal its interpreter. */
+struct run_session {
+	int		 chan;		/* borrowed */
+	struct sb_cgroup *cg;		/* borrowed, knobs open */
+	int		(*signal)(void *arg, int sig);
+	void		*arg;
+	int		 grace_ms;	/* after SIGINT, before SIGKILL */
+};
+
+int		 run_session_start(struct run_slot *, const struct run_params *,
+		    const int *cg_fds, int ncg, uint32_t uid, int inner,
+		    int host, double *setup_ms, char *, size_t);
+int		 run_session_call(struct run_session *, const struct run_params *,
+		    struct run_result *, bool *lost, char *, size_t);
 
 #endif /* PYEXEC_RUN_H */

@@ -42,6 +42,7 @@
 #define SLOT_NS_FLAGS	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | \
 			 CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
 #define SLOT_RUN_ID	1000	/* the run's uid and gid inside the slot */
+#define SLOT_SESSION_ID	2000	/* live session k: 2000 + k (session.h) */
 #define SLOT_LAUNCHER_NICE (-10)
 
 /* Makes the slot's cgroup; the launcher comes with slot_start_launcher(). */
@@ -169,16 +170,23 @@ slot_child(const struct slot_opts *c, int ctl, int runner, int zyglib,
 	_exit(127);
 }
 
-/* Writes the child's uid and gid maps: 0 -> launcher uid, 1000 -> run uid. */
+/* Writes the child's uid and gid maps: 0 -> launcher uid, 1000 -> run
+ * uid, and 2000 + k -> live session k's uid (session.h), whose spares the
+ * slot's zygotes make. */
 static int
-slot_map(const struct slot *s, pid_t pid, char *err, size_t errlen)
+slot_map(const struct slot *s, const struct slot_opts *o, pid_t pid,
+    char *err, size_t errlen)
 {
 	static const char *const files[] = { "uid_map", "gid_map" };
-	char	 path[64], map[96];
+	char	 path[64], map[160];
 	int	 fd, n, i;
 
 	n = snprintf(map, sizeof(map), "0 %u 1\n%u %u 1\n",
 	    (unsigned)s->launcher_uid, SLOT_RUN_ID, (unsigned)s->run_uid);
+	if (o->sessions > 0)
+		n += snprintf(map + n, sizeof(map) - (size_t)n, "%u %u %u\n",
+		    SLOT_SESSION_ID, (unsigned)o->session_uid_base,
+		    o->sessions);
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
 		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 ||
@@ -309,7 +317,7 @@ slot_start_launcher(struct slot *s, const struct slot_opts *c,
 	for (i = 0; i < ncg; i++)
 		close(cgfds[i]);
 	ncg = 0;
-	if (slot_map(s, pid, err, errlen) != 0 ||
+	if (slot_map(s, c, pid, err, errlen) != 0 ||
 	    sb_cgroup_attach(&s->cg, pid, err, errlen) != 0 ||
 	    slot_prioritise(s, pid, err, errlen) != 0)
 		goto fail;

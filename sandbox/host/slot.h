@@ -33,6 +33,9 @@ struct slot_opts {
 	const char	*preload;	/* the data zygote's modules */
 	unsigned	 warm_max_runs;	/* a zygote is replaced after these */
 	unsigned	 warm_max_age;	/* ... or seconds ready */
+	uid_t		 session_uid_base; /* live session k: this + k, */
+	unsigned	 sessions;	/* ... mapped as 2000 + k in every slot
+					 * (session.h); 0: none */
 };
 
 struct slot {

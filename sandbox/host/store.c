@@ -91,6 +91,7 @@
 
 #include "proto.h"
 #include "store.h"
+#include "session.h"
 
 #define STORE_XATTR	"trusted.pyexec.workspace"
 #define STORE_REL_MAX	(2 + 2 * WS_NAME_MAX + 1 + 2 + 2 * WS_NAME_MAX + 5)
@@ -154,6 +155,8 @@ struct store {
 	uint64_t		 base_blocks, base_inodes; /* an empty one's use */
 	uint64_t		 max_files;	/* inodes a run can make */
 	uint64_t		 count;		/* images on disk */
+	struct sessions		*sessions;	/* owned: live sessions
+						 * (session.c), or NULL: off */
 };
 
 /* ----------------------------------------------------------- helpers --- */
@@ -594,10 +597,13 @@ store_userns(uid_t host)
 	return fd;
 }
 
-/* An idmapped clone of mount mnt for slot i: fd, or -1. */
+/* An idmapped clone of mount mnt for slot i (or, with uid, for the live
+ * session of that host uid): fd, or -1. */
 static int
-store_clone(const struct store *s, int mnt, unsigned slot)
+store_clone(const struct store *s, int mnt, unsigned slot, uid_t uid)
 {
+	int	ns = -1;
+
 	struct mount_attr	a;
 	int			fd, e;
 
@@ -608,14 +614,24 @@ store_clone(const struct store *s, int mnt, unsigned slot)
 	/* (noatime stays from the mount: changing it needs attr_clr) */
 	a.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 	    MOUNT_ATTR_NOEXEC;
-	a.userns_fd = (uint64_t)s->idmap[slot];
-	a.propagation = MS_PRIVATE;
-	if (mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof(a)) != 0) {
+	if (uid != 0 && (ns = store_userns(uid)) < 0) {
 		e = errno;
 		close(fd);
 		errno = e;
 		return -1;
 	}
+	a.userns_fd = (uint64_t)(uid != 0 ? ns : s->idmap[slot]);
+	a.propagation = MS_PRIVATE;
+	if (mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof(a)) != 0) {
+		e = errno;
+		close(fd);
+		if (ns >= 0)
+			close(ns);
+		errno = e;
+		return -1;
+	}
+	if (ns >= 0)
+		close(ns);
 	return fd;
 }
 
@@ -687,7 +703,7 @@ store_size(struct store *s, char *err, size_t errlen)
 		if (fstatfs(mnt, &f) != 0)
 			goto fail;
 		step = "idmapped clone";
-		if ((clone = store_clone(s, mnt, 0)) < 0)
+		if ((clone = store_clone(s, mnt, 0, 0)) < 0)
 			goto fail;
 		close(clone);
 		clone = -1;
@@ -1349,7 +1365,11 @@ store_attach(struct store *s, unsigned slot, const struct ws_req *q,
 		store_log(s, "warning", "workspace %s: resetting its root: %s",
 		    id, strerror(errno));
 	}
-	if ((*clone = store_clone(s, w->mnt, slot)) < 0) {
+	if (q->uid != 0 && (s->o->sessions == NULL ||
+	    q->uid < s->o->sessions->uid_base ||
+	    q->uid >= s->o->sessions->uid_base + s->o->sessions->max))
+		return WS_BAD;		/* only a session's uid */
+	if ((*clone = store_clone(s, w->mnt, slot, q->uid)) < 0) {
 		store_log(s, "error", "workspace clone for slot %u: %s", slot,
 		    strerror(errno));
 		return WS_FAILED;
@@ -1742,6 +1762,10 @@ store_sweep(struct store *s)
 static void
 store_serve(struct store *s, unsigned slot)
 {
+	union {
+		struct ws_req	 ws;
+		struct ss_req	 ss;
+	}		 u;
 	struct ws_req	 q;
 	struct ws_reply	 r;
 	int		 fds[1], nfds, clone = -1;
@@ -1750,9 +1774,25 @@ store_serve(struct store *s, unsigned slot)
 	struct ws_entry	*w;
 	unsigned	 i;
 
-	n = proto_recv(s->chans[slot], &q, sizeof(q), fds, 0, &nfds);
+	n = proto_recv(s->chans[slot], &u, sizeof(u), fds, 0, &nfds);
 	if (n <= 0)
 		return;
+	if (n >= 4 && u.ss.magic == SS_MAGIC) {
+		/* The names are the workspaces' rules (a session's name is
+		 * its workspace's), checked here, where they are kept. */
+		u.ss.client[sizeof(u.ss.client) - 1] = '\0';
+		u.ss.name[sizeof(u.ss.name) - 1] = '\0';
+		if (s->sessions != NULL)
+			sessions_serve(s->sessions, s->chans[slot], slot, &u.ss,
+			    (long)n, ws_client_ok(u.ss.client) &&
+			    (u.ss.op == SS_LIST || ws_session_ok(u.ss.name)),
+			    s->o->log);
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	memcpy(&q, &u, (size_t)n < sizeof(q) ? (size_t)n : sizeof(q));
+	if (n > (ssize_t)sizeof(q))
+		n = 0;		/* too long: not valid below */
 	for (i = 0; i < s->o->nslots; i++)
 		s->jobs[i].served += s->jobs[i].kind != JOB_NONE;
 	memset(&r, 0, sizeof(r));
@@ -1826,6 +1866,8 @@ store_run(struct store *s)
 				    POLLIN, 0 };
 			}
 		wait = next - store_mono_ms();
+		if (s->sessions != NULL && wait > sessions_next_ms(s->sessions))
+			wait = sessions_next_ms(s->sessions);
 		got = poll(pfd, n, wait > 0 ? (int)wait : 0);
 		if (got < 0 && errno != EINTR)
 			_exit(1);
@@ -1836,6 +1878,8 @@ store_run(struct store *s)
 				store_job_reap(s, who[k]);
 		}
 		store_job_next(s);
+		if (s->sessions != NULL)
+			sessions_sweep(s->sessions, s->o->log);
 		if (store_mono_ms() >= next) {
 			store_sweep(s);
 			next = store_mono_ms() + (int64_t)s->o->sweep_s * 1000;
@@ -1902,6 +1946,9 @@ store_setup(struct store *s, char *err, size_t errlen)
 			return -1;
 		}
 	if (store_size(s, err, errlen) != 0)
+		return -1;
+	if (s->o->sessions != NULL &&
+	    (s->sessions = sessions_new(s->o->sessions, err, errlen)) == NULL)
 		return -1;
 	s->count = store_walk(s, store_now(), true);
 	stat_set(&s->o->stats->workspaces, s->count);

@@ -69,6 +69,11 @@ struct ws_req {
 	uint32_t	create;		/* WS_ATTACH: make it if missing */
 	char		client[WS_NAME_MAX + 8];	/* NUL-terminated */
 	char		session[WS_NAME_MAX + 8];
+	uint32_t	uid;		/* WS_ATTACH for a live session: the
+					 * clone is idmapped to this host uid
+					 * (of the sessions' range), not to
+					 * the slot's runs; 0: the slot's */
+	uint32_t	pad;
 };
 
 struct ws_usage {
@@ -121,7 +126,12 @@ struct store_opts {
 	unsigned	 create_burst;	/* ... and at once */
 	struct ws_stats	*stats;		/* borrowed: shared mapping */
 	void		(*log)(const char *level, const char *msg);
+	const struct ss_opts *sessions;	/* borrowed: live sessions (session.h),
+					 * kept by the store's process, or
+					 * NULL: none */
 };
+
+struct ss_opts;
 
 /* The store's process: set-up (reported on ready_fd: "ok" or the reason),
  * then serves chans[0..nslots-1].  Never returns. */

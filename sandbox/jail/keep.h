@@ -70,18 +70,30 @@ struct keep_msg {
 	int32_t		pid;
 	int32_t		value;		/* errno or wait status; in KEEP_RUN
 					 * the run's PROTO_RUN_KEEP flags */
+	uint32_t	uid;		/* KEEP_RUN of a session: its uid */
+	uint32_t	ncg;		/* ... and its cgroup.procs fds */
 };
 
 #define KEEP_NFDS	6		/* PROTO_NFDS + the status socket */
 #define KEEP_FD_WORKSPACE KEEP_NFDS	/* then, with PROTO_RUN_WORKSPACE,
 					 * the workspace's mount */
-#define KEEP_MAX_FDS	(KEEP_NFDS + 1)
+#define KEEP_MAX_FDS	(KEEP_NFDS + 1 + PROTO_SESSION_MAX_CG)
+				/* then, with PROTO_RUN_SESSION, the session's
+				 * ncg cgroup.procs fds */
+
+/* Where a KEEP_RUN's session cgroup fds begin. */
+static inline int
+keep_cg_first(int32_t flags)
+{
+	return KEEP_NFDS + ((flags & (int32_t)PROTO_RUN_WORKSPACE) ? 1 : 0);
+}
 
 /* How many fds come with a KEEP_RUN of these flags. */
 static inline int
-keep_nfds(int32_t flags)
+keep_nfds(int32_t flags, uint32_t ncg)
 {
-	return KEEP_NFDS + ((flags & (int32_t)PROTO_RUN_WORKSPACE) ? 1 : 0);
+	return keep_cg_first(flags) +
+	    ((flags & (int32_t)PROTO_RUN_SESSION) ? (int)ncg : 0);
 }
 
 /* Whether n bytes and nfds fds received are a whole KEEP_RUN. */
@@ -89,7 +101,9 @@ static inline int
 keep_run_valid(const struct keep_msg *m, long n, int nfds)
 {
 	return n == (long)sizeof(*m) && m->op == KEEP_RUN &&
-	    nfds == keep_nfds(m->value);
+	    (!(m->value & (int32_t)PROTO_RUN_SESSION) || (m->ncg >= 1 &&
+	    m->ncg <= PROTO_SESSION_MAX_CG && m->uid > 0)) &&
+	    nfds == keep_nfds(m->value, m->ncg);
 }
 
 struct keep_ready {

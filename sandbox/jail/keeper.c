@@ -109,7 +109,7 @@ run_init(const struct jail *j, int fds[KEEP_MAX_FDS], int32_t flags)
 static void
 keeper_send(int fd, uint32_t op, pid_t pid, int value)
 {
-	struct keep_msg	m = { op, pid, value };
+	struct keep_msg	m = { op, pid, value, 0, 0 };
 
 	if (send(fd, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
 		_exit(0);	/* the launcher is gone */
@@ -135,7 +135,7 @@ keeper_spawn(const struct jail *j, int sock, int fds[KEEP_MAX_FDS],
 		close(sock);
 		run_init(j, fds, flags);
 	}
-	for (i = 0; i < keep_nfds(flags); i++)
+	for (i = 0; i < keep_nfds(flags, 0); i++)
 		close(fds[i]);
 	if (pid < 0)
 		keeper_send(sock, KEEP_FAILED, 0, errno);
@@ -171,7 +171,9 @@ keeper_loop(const struct jail *j, int sock, int sigfd)
 		n = proto_recv(sock, &m, sizeof(m), fds, KEEP_MAX_FDS, &nfds);
 		if (n == 0 || (n < 0 && errno != EPROTO))
 			_exit(0);
-		if (!keep_run_valid(&m, (long)n, nfds)) {
+		if (!keep_run_valid(&m, (long)n, nfds) ||
+		    (m.value & (int32_t)PROTO_RUN_SESSION)) {
+			/* (a session comes from a zygote, never cold) */
 			for (i = 0; i < nfds; i++)
 				close(fds[i]);
 			_exit(2);	/* only our launcher talks to us */

@@ -182,20 +182,27 @@ compile_runner(struct launcher *l)
 
 /*
  * Limits of the slot's user namespace (ucounts), a second wall behind
- * seccomp: no user, network, UTS or time namespace can be made in the
- * slot at all, and cgroup, pid, mount and IPC namespaces only as many as
- * the keepers and the runs' inits need; no inotify or fanotify instance.
+ * seccomp: no user or time namespace can be made in the slot at all,
+ * network and UTS ones only for live sessions (one each), and cgroup,
+ * pid, mount and IPC namespaces only as many as the keepers and the runs'
+ * inits need; no inotify or fanotify instance.
  * Namespaces other than user ones need CAP_SYS_ADMIN, which a run never
  * has, so the user limit is the wall.
  */
+#define LAUNCHER_SESSION_NS	"4096"	/* above any PYEXEC_SESSIONS_MAX */
+
 static const struct {
 	const char	*name;
 	const char	*value;
 	bool		 since_5_13;	/* older kernels lack it: skipped */
 } slot_limits[] = {
 	{ "max_user_namespaces",	"0",	false },
-	{ "max_net_namespaces",		"0",	false },
-	{ "max_uts_namespaces",		"0",	false },
+	/* A live session's interpreter gets a network and a UTS namespace
+	 * of its own (zygote.c), made by its spare while it is still the
+	 * slot's root; a run (uid 1000, no capability, no user namespace
+	 * of its own: 0 above) can make neither. */
+	{ "max_net_namespaces",		LAUNCHER_SESSION_NS,	false },
+	{ "max_uts_namespaces",		LAUNCHER_SESSION_NS,	false },
 	{ "max_time_namespaces",	"0",	true },
 	{ "max_cgroup_namespaces",	"64",	false },
 	{ "max_pid_namespaces",		"64",	false },
@@ -541,6 +548,7 @@ struct run_state {
 	bool		have_stamp;	/* 'T' came: the runner started */
 	bool		reaped;		/* the init is gone */
 	int		init_status;
+	bool		session;	/* PROTO_RUN_SESSION */
 	uint32_t	flags;
 	uint64_t	t0, deadline, end, kill_at, setup_ns, kill_deadline;
 };
@@ -722,16 +730,23 @@ status_read(struct run_state *rs)
 	return n;
 }
 
-/* Sends KEEP_RUN with all and the run's PROTO_RUN_KEEP flags to fd and
- * waits for KEEP_STARTED: the init's pid, or -1. */
+/* Sends KEEP_RUN with all and the run's PROTO_RUN_KEEP flags (and a
+ * session's uid and cgroup fds) to fd and waits for KEEP_STARTED: the
+ * init's pid, or -1. */
 static pid_t
-run_hand(int fd, int all[KEEP_MAX_FDS], uint32_t flags)
+run_hand(int fd, int all[KEEP_MAX_FDS], const struct proto_run *req)
 {
-	struct keep_msg	 m = { KEEP_RUN, 0, (int32_t)(flags & PROTO_RUN_KEEP) };
+	struct keep_msg	 m = { KEEP_RUN, 0,
+			    (int32_t)(req->flags & PROTO_RUN_KEEP), 0, 0 };
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
 	int		 none[1], nfds;
 
-	if (fd < 0 || proto_send(fd, &m, sizeof(m), all, keep_nfds(m.value)) != 0)
+	if (req->flags & PROTO_RUN_SESSION) {
+		m.uid = req->session_uid;
+		m.ncg = req->session_ncg;
+	}
+	if (fd < 0 || proto_send(fd, &m, sizeof(m), all,
+	    keep_nfds(m.value, m.ncg)) != 0)
 		return -1;
 	while (poll(&pfd, 1, 5000) < 0 && errno == EINTR)
 		;
@@ -743,14 +758,16 @@ run_hand(int fd, int all[KEEP_MAX_FDS], uint32_t flags)
 }
 
 /* Hands the run to a zygote or the keeper (run_target); a zygote that
- * cannot start it leaves it to the keeper.  0 once its init runs, -1 if
- * not. */
+ * cannot start it leaves it to the keeper.  A session goes to a zygote
+ * only (it is a warm interpreter that lives on).  0 once its init runs,
+ * -1 if not. */
 static int
-run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS + 1],
+run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_MAX_FDS],
     const struct proto_run *req)
 {
-	int		 sv[2], all[KEEP_MAX_FDS], i;
+	int		 sv[2], all[KEEP_MAX_FDS], i, j, nall;
 	uint32_t	 flags = req->flags;
+	bool		 session = (flags & PROTO_RUN_SESSION) != 0;
 	pid_t		 init = -1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -760,22 +777,28 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS + 1],
 	all[PROTO_NFDS] = sv[1];
 	all[KEEP_FD_WORKSPACE] = (flags & PROTO_RUN_WORKSPACE) ?
 	    fds[PROTO_NFDS] : -1;
+	j = PROTO_NFDS + ((flags & PROTO_RUN_WORKSPACE) ? 1 : 0);
+	for (i = 0; session && i < req->session_ncg; i++)
+		all[keep_cg_first((int32_t)flags) + i] = fds[j + i];
+	nall = keep_nfds((int32_t)(flags & PROTO_RUN_KEEP),
+	    session ? req->session_ncg : 0);
 	rs->t0 = launcher_now_ns();
 	(void)zygote_retire_due(l);	/* past its age: it takes no more */
 	rs->via = run_target(l, req);
 	if (rs->via >= 0 &&
-	    (init = run_hand(l->zyg[rs->via].fd, all, flags)) < 0) {
+	    (init = run_hand(l->zyg[rs->via].fd, all, req)) < 0) {
 		launcher_log("error", "a zygote did not start a run: "
 		    "starting it cold");
 		zygote_kill(l, (enum zyg_kind)rs->via);
 		rs->via = -1;
 	}
-	if (rs->via < 0)
-		init = run_hand(l->keeper_fd, all, flags);
-	for (i = 0; i < keep_nfds((int32_t)(flags & PROTO_RUN_KEEP)); i++)
+	if (rs->via < 0 && !session)
+		init = run_hand(l->keeper_fd, all, req);
+	for (i = 0; i < nall; i++)
 		close(all[i]);
 	if (init < 0) {
-		launcher_log("error", "the keeper did not start the run");
+		launcher_log("error", session ? "no ready zygote started the "
+		    "session" : "the keeper did not start the run");
 		rs->flags |= PROTO_DONE_NOEXEC;
 		return -1;
 	}
@@ -783,7 +806,7 @@ run_start(struct launcher *l, struct run_state *rs, int fds[PROTO_NFDS + 1],
 	if (rs->via >= 0) {
 		rs->flags |= PROTO_DONE_WARM |
 		    (rs->via == ZYG_DATA ? PROTO_DONE_DATA : 0);
-		if (!(flags & PROTO_RUN_PROBE))
+		if (!(flags & (PROTO_RUN_PROBE | PROTO_RUN_SESSION)))
 			l->zyg[rs->via].runs++;
 	}
 	return 0;
@@ -820,6 +843,9 @@ run_wait(struct launcher *l, struct run_state *rs, bool until_reaped)
 
 	while (!rs->reaped && (until_reaped || rs->kill_at == 0)) {
 		now = launcher_now_ns();
+		if (rs->session && rs->have_stamp && !rs->have_status &&
+		    rs->kill_at == 0)
+			return;		/* set up: it lives on, not ours */
 		if (rs->kill_at == 0 && (rs->have_status || now >= rs->deadline)) {
 			run_kill(rs, rs->have_status ? 0 : PROTO_DONE_TIMEOUT);
 			continue;
@@ -897,16 +923,31 @@ run_status(struct run_state *rs)
  */
 static void
 launcher_run(struct launcher *l, const struct proto_run *req,
-    int fds[PROTO_NFDS + 1])
+    int fds[PROTO_MAX_FDS])
 {
 	static const struct proto_hdr clean = { PROTO_MAGIC, PROTO_CLEAN };
-	struct run_state	rs = { .st = -1, .via = -1 };
+	struct run_state	rs = { .st = -1, .via = -1,
+				    .session = (req->flags & PROTO_RUN_SESSION) != 0 };
 	struct proto_done	done = { { PROTO_MAGIC, PROTO_DONE }, 0, 0, 0, 0, 0 };
 	bool			started = run_start(l, &rs, fds, req) == 0;
 
 	if (started) {
 		rs.deadline = rs.t0 + (uint64_t)req->timeout_ms * 1000000ULL;
 		run_wait(l, &rs, false);
+	}
+	if (started && rs.session && rs.have_stamp && !rs.have_status &&
+	    rs.kill_at == 0) {
+		/* A session, set up: it is the session keeper's from here
+		 * (its init's parent-death signal is off, so a retired
+		 * zygote leaves it to us, and launcher_reap() reaps it). */
+		done.flags = rs.flags | PROTO_DONE_SESSION;
+		done.wall_ns = launcher_now_ns() - rs.t0;
+		done.setup_ns = rs.setup_ns;
+		ctl_send(&done, sizeof(done));
+		close(rs.st);
+		launcher_reap(l, NULL);
+		ctl_send(&clean, sizeof(clean));
+		return;
 	}
 	rs.end = rs.kill_at != 0 ? rs.kill_at : launcher_now_ns();
 	done.wstatus = started ? run_status(&rs) : 0;
@@ -942,7 +983,7 @@ launcher_loop(struct launcher *l)
 {
 	struct pollfd	 pfd[4];
 	union proto_msg	 m;
-	int		 fds[PROTO_NFDS + 1], nfds, i;
+	int		 fds[PROTO_MAX_FDS], nfds, i;
 	ssize_t		 n;
 
 	for (;;) {
@@ -966,7 +1007,7 @@ launcher_loop(struct launcher *l)
 		}
 		if (!pfd[0].revents)
 			continue;
-		n = proto_recv(CTL_FD, &m, sizeof(m), fds, PROTO_NFDS + 1, &nfds);
+		n = proto_recv(CTL_FD, &m, sizeof(m), fds, PROTO_MAX_FDS, &nfds);
 		if (n == 0 || (n < 0 && errno != EPROTO))
 			exit(0);
 		if (proto_run_valid(&m, (long)n, nfds)) {

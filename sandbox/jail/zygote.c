@@ -117,6 +117,7 @@ struct zyg {
 	pid_t		 running;	/* the init of the run under way, or 0 */
 	unsigned	 failures;	/* spares that died idle, in a row */
 	int		 run_sock;	/* in a spare run: its socket */
+	bool		 session;	/* in a run: it is a live session's */
 };
 
 #define SPARE_READY_NS	(30ULL * 1000000000ULL)	/* warm-up must end by then */
@@ -213,13 +214,23 @@ zyg_single_threaded(void)
 	return one;
 }
 
-/* In the spare run, once its KEEP_RUN came: join run/ and become the run. */
+/* In the spare run, once its KEEP_RUN came: join run/ (a session: its own
+ * cgroup, network and UTS namespaces, and uid) and become the run. */
 static void
-spare_become_run(struct zyg *z, int fds[KEEP_MAX_FDS], int32_t flags)
+spare_become_run(struct zyg *z, int fds[KEEP_MAX_FDS], const struct keep_msg *m)
 {
+	int32_t	flags = m->value;
+	bool	session = (flags & (int32_t)PROTO_RUN_SESSION) != 0;
 	int	st = fds[PROTO_NFDS], rc;
 	int	wsfd = (flags & PROTO_RUN_WORKSPACE) ? fds[KEEP_FD_WORKSPACE] : -1;
+	struct runstep step = z->step;
+	struct root_opts root = z->root;
 	char	err[256];
+
+	if (session) {		/* its /tmp and /dev/shm are its uid's */
+		root.run_uid = (uid_t)m->uid;
+		root.run_gid = (gid_t)m->uid;
+	}
 
 	/* The zygote's own /tmp (its imports' caches) goes first, so that
 	 * the run's mount table is a cold run's, with nothing beneath. */
@@ -227,13 +238,27 @@ spare_become_run(struct zyg *z, int fds[KEEP_MAX_FDS], int32_t flags)
 		runstep_fail(st, "unmounting the zygote's /tmp");
 	/* The run's file systems now, not when the spare was made: their
 	 * times must not tell when that was (when the last run ended). */
-	if ((rc = root_run_mounts(&z->root, (flags & PROTO_RUN_OUTPUTS) != 0,
+	if ((rc = root_run_mounts(&root, (flags & PROTO_RUN_OUTPUTS) != 0,
 	    wsfd, err, sizeof(err))) != 0)
 		runstep_fail_mounts(st, rc, err);
-	runstep_join_cgroups(st, z->cg_fds, z->ncg);
-	st = runstep_become(&z->step, fds, st, wsfd >= 0);
+	if (session) {
+		/* A session outlives every run of the slot: nothing of the
+		 * slot's network namespace (abstract unix sockets) or host
+		 * name may be shared with them; its uid is its own. */
+		runstep_join_cgroups(st, &fds[keep_cg_first(flags)],
+		    (int)m->ncg);
+		if (unshare(CLONE_NEWNET | CLONE_NEWUTS) != 0)
+			runstep_fail(st, "the session's namespaces");
+		if (sethostname("pyexec", 6) != 0)
+			runstep_fail(st, "the session's host name");
+		step.run_uid = (uid_t)m->uid;
+		step.run_gid = (gid_t)m->uid;
+	} else
+		runstep_join_cgroups(st, z->cg_fds, z->ncg);
+	st = runstep_become(&step, fds, st, wsfd >= 0);
 	runstep_stamp(st);
 	close(st);
+	z->session = session;
 }
 
 /* The spare run, warmed up: says so, waits for its fds; returns only as
@@ -262,7 +287,7 @@ spare_run(struct zyg *z, int sock)
 		_exit(126);	/* the zygote is gone, or spoke nonsense */
 	}
 	close(sock);
-	spare_become_run(z, fds, m.value);
+	spare_become_run(z, fds, &m);
 }
 
 /*
@@ -312,6 +337,11 @@ spare_init(struct zyg *z, int init_sock, int run_sock)
 				_exit(1);	/* the zygote is gone */
 			}
 			st = fds[0];
+			/* A session's init outlives a retired zygote (the
+			 * launcher reaps it then); it ends with the launcher
+			 * (pid 1 of the slot) or its interpreter. */
+			if (b == 's' && prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0)
+				_exit(1);
 		}
 		if (!pfd[1].revents)
 			continue;
@@ -433,29 +463,37 @@ spare_pick(struct zyg *z)
 static enum zyg_err
 zyg_send(uint32_t op, pid_t pid, int value)
 {
-	struct keep_msg	m = { op, pid, value };
+	struct keep_msg	m = { op, pid, value, 0, 0 };
 
 	if (send(ZYG_FD_SOCK, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
 		return ZYG_ERR_LAUNCHER;
 	return ZYG_OK;
 }
 
-/* Hands the run's fds to spare s: the status socket to its init, all six
- * to its run.  0, or -1 (the spare is then killed; its reaping drops it). */
-static int
-zyg_start(struct zyg *z, struct spare *s, int fds[KEEP_MAX_FDS], int32_t flags)
+/* Hands the run's fds to spare s: the status socket to its init, all to
+ * its run.  A session is not z->running: the zygote takes the next run
+ * meanwhile, and reaps the session's init without a word when it ends.
+ * The init's pid, or -1 (the spare is then killed; its reaping drops it). */
+static pid_t
+zyg_start(struct zyg *z, struct spare *s, int fds[KEEP_MAX_FDS],
+    const struct keep_msg *req)
 {
-	struct keep_msg	m = { KEEP_RUN, 0, flags };
-	char		b = 'r';
+	struct keep_msg	m = { KEEP_RUN, 0, req->value & (int32_t)PROTO_RUN_KEEP,
+			    req->uid, req->ncg };
+	bool		session = (m.value & (int32_t)PROTO_RUN_SESSION) != 0;
+	char		b = session ? 's' : 'r';
+	pid_t		init = s->init;
 
 	if (proto_send(s->init_fd, &b, 1, &fds[PROTO_NFDS], 1) != 0 ||
-	    proto_send(s->run_fd, &m, sizeof(m), fds, keep_nfds(flags)) != 0) {
+	    proto_send(s->run_fd, &m, sizeof(m), fds,
+	    keep_nfds(m.value, m.ncg)) != 0) {
 		(void)kill(s->init, SIGKILL);
 		return -1;
 	}
-	z->running = s->init;
+	if (!session)
+		z->running = s->init;
 	spare_drop(s);
-	return 0;
+	return init;
 }
 
 /* One KEEP_RUN from the launcher.  ZYG_IN_RUN, 0, or -1 (fatal). */
@@ -465,6 +503,7 @@ zyg_on_run(struct zyg *z)
 	struct keep_msg	 m;
 	struct spare	*s;
 	int		 fds[KEEP_MAX_FDS], nfds, i, rc = 0;
+	pid_t		 init;
 	ssize_t		 n;
 
 	n = proto_recv(ZYG_FD_SOCK, &m, sizeof(m), fds, KEEP_MAX_FDS, &nfds);
@@ -479,9 +518,8 @@ zyg_on_run(struct zyg *z)
 	}
 	if (spare_pick(z) == NULL && (rc = spare_fill(z)) == ZYG_IN_RUN)
 		return ZYG_IN_RUN;
-	if ((s = spare_pick(z)) != NULL &&
-	    zyg_start(z, s, fds, m.value & (int32_t)PROTO_RUN_KEEP) == 0)
-		rc = zyg_send(KEEP_STARTED, z->running, 0) == ZYG_OK ? 0 : -1;
+	if ((s = spare_pick(z)) != NULL && (init = zyg_start(z, s, fds, &m)) > 0)
+		rc = zyg_send(KEEP_STARTED, init, 0) == ZYG_OK ? 0 : -1;
 	else
 		rc = zyg_send(KEEP_FAILED, 0, EAGAIN) == ZYG_OK ? 0 : -1;
 	for (i = 0; i < nfds; i++)
@@ -550,7 +588,8 @@ zyg_check_slow(struct zyg *z)
 
 /*
  * In a spare run, after python's warm-up: waits for the run, becomes it
- * (runstep_become) and returns 0.  Exits on any failure.
+ * (runstep_become) and returns 0, or 1 when it became a live session
+ * (the runner's session loop).  Exits on any failure.
  */
 int
 pyexec_zygote_run(void)
@@ -558,7 +597,7 @@ pyexec_zygote_run(void)
 	if (zyg.run_sock < 0)
 		_exit(126);	/* not a spare run */
 	spare_run(&zyg, zyg.run_sock);
-	return 0;
+	return zyg.session ? 1 : 0;
 }
 
 /*
@@ -599,7 +638,7 @@ pyexec_zygote_serve(const char *modules)
 		return 4;
 	}
 	memset(&r, 0, sizeof(r));
-	r.m = (struct keep_msg){ KEEP_READY, getpid(), 0 };
+	r.m = (struct keep_msg){ KEEP_READY, getpid(), 0, 0, 0 };
 	snprintf(r.modules, sizeof(r.modules), "%s", modules);
 	if (send(ZYG_FD_SOCK, &r, sizeof(r), MSG_NOSIGNAL) != (ssize_t)sizeof(r))
 		return 5;

@@ -222,6 +222,8 @@ def check_openapi(routes, fields, doc):
             if (op.get("security") == []) != r["keyless"]:
                 bad(where, "security %r, but the route %s a key" % (
                     op.get("security"), "needs no" if r["keyless"] else "needs"))
+            if m == "GET" and "requestBody" not in op:
+                continue    # a GET takes no body (GET, POST /v1/sessions)
             check_bodies(doc, where, r, fields, request_schemas(doc, op))
 
 
