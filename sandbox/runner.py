@@ -1021,6 +1021,7 @@ def _session():
     mod = type(sys)("__main__")
     mod.__dict__["__builtins__"] = __builtins__
     sys.modules["__main__"] = mod
+    _fork_module()
     chan.send(b"R")
     while True:
         try:
@@ -1031,6 +1032,10 @@ def _session():
             posix._exit(0)
         if not msg:
             posix._exit(0)              # the keeper ended the session
+        if msg in (b"F", b"L") and len(fds) == 2:
+            status = _fork_half(msg, mod, fds[0], fds[1])
+            chan.send(b"D" + (status & 0xFFFFFFFF).to_bytes(4, "little"))
+            continue
         if msg != b"C" or len(fds) != 5:
             for fd in fds:
                 posix.close(fd)
@@ -1080,6 +1085,153 @@ def _warm_exit(status):
             if status == 0:
                 status = 120            # as python when stdout fails
     posix._exit(status)
+
+
+# ---------------------------------------------------------------- fork ---
+# A session's fork is a new session (its own uid, cgroup and namespaces: no
+# process can give its fork those) into which this one's names are copied:
+# "F" writes them, and the workspace's files, on a pipe that the copy reads
+# ("L").  Names are pickled (protocol 5); functions and classes defined in
+# the session go by value (their code), modules by name; what cannot be
+# copied (an open file, a socket, a thread, a generator) is left out and
+# named in the report.  The copy is reseeded as a warm run is.
+
+_FORK_FILES = 64 << 20          # bytes of workspace files copied, at most
+
+
+def _fork_make_fn(code, name, defaults, kwdefaults, closure, qual, doc, d):
+    """A session's function, rebuilt in the copy from its code."""
+    import marshal
+    import types
+    fn = types.FunctionType(marshal.loads(code),
+                            sys.modules["__main__"].__dict__, name, defaults,
+                            closure)
+    fn.__kwdefaults__, fn.__qualname__, fn.__doc__ = kwdefaults, qual, doc
+    fn.__dict__.update(d)
+    return fn
+
+
+def _fork_module():
+    """The module the copy's pickle names _fork_make_fn by (the runner is
+    no module a pickle can name: __main__ is the session's)."""
+    m = sys.modules.get("_pyexec_fork")
+    if m is None:
+        m = type(sys)("_pyexec_fork")
+        _fork_make_fn.__module__ = "_pyexec_fork"
+        _fork_make_fn.__qualname__ = "make_fn"
+        m.make_fn = _fork_make_fn
+        sys.modules["_pyexec_fork"] = m
+    return m
+
+
+def _fork_pickler(f, mod):
+    import pickle
+    import marshal
+    import types
+
+    make_fn = _fork_module().make_fn
+
+    class P(pickle.Pickler):
+        def reducer_override(self, obj):
+            if isinstance(obj, types.FunctionType) and \
+                    obj.__module__ == "__main__":
+                cl = None
+                if obj.__closure__:
+                    cl = tuple(types.CellType(c.cell_contents)
+                               for c in obj.__closure__)
+                return (make_fn, (marshal.dumps(obj.__code__), obj.__name__,
+                                  obj.__defaults__, obj.__kwdefaults__, cl,
+                                  obj.__qualname__, obj.__doc__,
+                                  dict(obj.__dict__)))
+            if isinstance(obj, type) and obj.__module__ == "__main__":
+                body = {k: v for k, v in obj.__dict__.items()
+                        if k not in ("__dict__", "__weakref__")}
+                return (type, (obj.__name__, obj.__bases__, body))
+            if isinstance(obj, types.ModuleType):
+                return (__import__, (obj.__name__, None, None, ["__name__"]))
+            return NotImplemented
+    return P(f, protocol=5)
+
+
+def _fork_dump(mod, out):
+    """Writes the session's names (one pickle: what they share stays
+    shared) and its workspace's files on out; returns the names left out."""
+    import io
+    import os
+    import pickle
+
+    def dumps(d):
+        b = io.BytesIO()
+        _fork_pickler(b, mod).dump(d)
+        return b.getvalue()
+
+    items = {k: v for k, v in mod.__dict__.items()
+             if k not in ("__builtins__", "display") and
+             not (k.startswith("__") and k.endswith("__"))}
+    skipped = []
+    try:
+        blob = dumps(items)
+    except Exception:                   # find what cannot go, once
+        for k in list(items):
+            try:
+                dumps({k: items[k]})
+            except Exception:
+                skipped.append(k)
+                del items[k]
+        blob = dumps(items)
+    files, left = [], _FORK_FILES
+    for root, dirs, fnames in os.walk(".", followlinks=False):
+        for n in fnames:
+            p = os.path.join(root, n)
+            try:
+                if os.path.islink(p) or os.path.getsize(p) > left:
+                    skipped.append(p[2:])
+                    continue
+                with open(p, "rb") as fh:
+                    data = fh.read(left + 1)
+                left -= len(data)
+                files.append((p[2:], data))
+            except OSError:
+                skipped.append(p[2:])
+    pickle.dump((blob, files), out, protocol=5)
+    return sorted(skipped)
+
+
+def _fork_load(mod, inp):
+    import os
+    import pickle
+    blob, files = pickle.load(inp)
+    for path, data in files:
+        d = os.path.dirname(path)
+        if d:
+            os.makedirs(d, exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(data)
+    names = pickle.loads(blob)
+    mod.__dict__.update(names)
+    _reseed()
+    return len(names), len(files), []
+
+
+def _fork_half(op, mod, stream, report):
+    """One half of a fork: "F" dumps on stream, "L" loads from it; the
+    report (a JSON object) on report.  The exit status."""
+    status, rep = 0, {}
+    try:
+        with open(stream, "wb" if op == b"F" else "rb", closefd=True) as f:
+            if op == b"F":
+                rep = {"skipped": _fork_dump(mod, f)}
+            else:
+                n, files, failed = _fork_load(mod, f)
+                rep = {"names": n, "files": files, "skipped": failed}
+    except BaseException as e:          # its own, never the session's end
+        status, rep = 1, {"error": "%s: %s" % (type(e).__name__, e)}
+    try:
+        posix.write(report, _dumps(rep).encode("utf-8"))
+    except OSError:
+        status = 1
+    posix.close(report)
+    return status
 
 
 def _reseed():

@@ -179,6 +179,14 @@ int		 session_attach(struct core_env *, const char *client,
 void		 session_release(struct session_lease *, bool lost);
 int		 session_list(struct core_env *, const char *client,
 		    struct ss_reply *, char *, size_t);
+struct session_fork {
+	struct ss_info	 info;		/* the copy's */
+	char		*rep_from;	/* owned: the reports (JSON objects) */
+	char		*rep_to;
+};
+int		 session_fork(struct core_env *, const char *client,
+		    const char *from, const char *to, int64_t deadline_ms,
+		    struct session_fork *, char *, size_t);
 int		 session_delete(struct core_env *, const char *client,
 		    const char *name, bool keep_files, char *, size_t);
 bool		 session_name_ok(const char *);

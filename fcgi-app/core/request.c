@@ -137,6 +137,8 @@ const struct field_table request_execute = { .fields = execute_fields,
 	.strict = true, .artifacts = true, .display = true, .ws = WS_OPT_IN };
 const struct field_table request_generate = { .fields = generate_fields,
 	.strict = true, .artifacts = true, .display = true, .ws = WS_OPT_IN };
+const struct field_table request_session_fork = {
+	.fields = workspace_fields, .strict = true, .ws = WS_NEVER };
 const struct field_table request_session_create = {
 	.fields = session_create_fields, .strict = true, .ws = WS_NEVER };
 const struct field_table request_workspace = { .fields = workspace_fields,

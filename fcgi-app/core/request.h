@@ -141,7 +141,8 @@ extern const struct field_table request_execute, request_generate,
 		    request_seed004, request_seed002, request_seed003,
 		    request_seed001_execute, request_seed001_generate,
 		    request_seed000_execute, request_seed000_generate,
-		    request_workspace, request_session_create;
+		    request_workspace, request_session_create,
+		    request_session_fork;
 
 enum pyexec_err	 request_parse(const struct field_table *, const char *,
 		    size_t, const struct pyexec_config *, struct exec_request *,

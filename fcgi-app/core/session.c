@@ -381,6 +381,64 @@ out:
 	free(r);
 }
 
+/*
+ * POST /v1/sessions/{from}/fork: a new session (named to, or one the
+ * service picks) with from's limits, into which from's names and
+ * workspace files are copied (run_session_fork).  Both leases are held
+ * while it copies.  0 (f filled; the caller frees its reports) or the
+ * HTTP status (why).
+ */
+int
+session_fork(struct core_env *env, const char *client, const char *from,
+    const char *to, int64_t deadline_ms, struct session_fork *f, char *why,
+    size_t len)
+{
+	struct session_lease	 a, b;
+	struct exec_request	 req;
+	char			 err[400];
+	int			 st, left, status[2];
+
+	memset(f, 0, sizeof(*f));
+	if ((st = session_attach(env, client, from, deadline_ms, &a, why,
+	    len)) != 0)
+		return st;
+	memset(&req, 0, sizeof(req));
+	snprintf(req.session, sizeof(req.session), "%s", to);
+	req.memory_bytes = a.info.memory_bytes;
+	req.cpu_limit = a.info.cpu;
+	req.idle_s = a.info.idle_s;
+	if ((st = session_create(env, client, &req, &f->info, why, len)) != 0) {
+		session_release(&a, false);
+		return st;
+	}
+	if ((st = session_attach(env, client, f->info.name, deadline_ms, &b,
+	    why, len)) != 0) {
+		session_release(&a, false);
+		return st;
+	}
+	left = (int)(deadline_ms - clock_mono_ms());
+	st = run_session_fork(&a.rs, &b.rs, left > 60000 ? 60000 : left,
+	    &f->rep_from, &f->rep_to, status, err, sizeof(err));
+	session_release(&a, false);
+	session_release(&b, st != 0 || status[1] != 0);
+	if (st != 0 || status[0] != 0 || status[1] != 0) {
+		log_msg("error", "session", "slot %u: fork of %s: %s", env->id,
+		    from, st != 0 ? err : status[0] != 0 ? f->rep_from :
+		    f->rep_to);
+		(void)session_delete(env, client, f->info.name, false, err,
+		    sizeof(err));
+		snprintf(why, len, "the session could not be copied: %s",
+		    st != 0 ? err : "its names could not be written or read "
+		    "(the service's log says which)");
+		free(f->rep_from);
+		free(f->rep_to);
+		f->rep_from = f->rep_to = NULL;
+		return 500;
+	}
+	f->info = b.info;
+	return 0;
+}
+
 /* GET /v1/sessions: the client's sessions into r.  0 or the status. */
 int
 session_list(struct core_env *env, const char *client, struct ss_reply *r,

@@ -69,6 +69,7 @@ void		 route_workspace(struct exchange *);
 void		 route_sessions(struct exchange *);
 void		 route_session(struct exchange *);
 void		 route_session_execute(struct exchange *);
+void		 route_session_fork(struct exchange *);
 unsigned	 route_series(const char *path, const char *dialect);
 const char *const *route_names(void);
 const char *const *route_dialects(void);

@@ -272,3 +272,55 @@ route_session_execute(struct exchange *x)
 	    t->session_lost ? "ended" : "idle"));
 	exchange_answer(x, items);
 }
+
+/* POST /v1/sessions/{id}/fork: 201, the copy's session item and a fork
+ * item (what was copied, what was left out). */
+void
+route_session_fork(struct exchange *x)
+{
+	struct field_error	 e;
+	struct session_fork	 f;
+	struct json_object	*items, *it, *rf, *rt, *v;
+	char			 msg[512];
+	int			 st;
+
+	if (!sess_ready(x))
+		return;
+	if (request_parse(&request_session_fork, x->len > 0 ? x->body : "{}",
+	    x->len > 0 ? x->len : 2, x->env->cfg, &x->req, &e) != PYEXEC_OK) {
+		request_native_text(&e, msg, sizeof(msg));
+		exchange_error(x, e.kind == FK_NOMEM ? 500 : 400, "%s", msg);
+		return;
+	}
+	if ((st = session_fork(x->env, x->client, x->session_id, x->req.session,
+	    x->task.deadline_ms, &f, msg, sizeof(msg))) != 0) {
+		sess_fail(x, st, msg);
+		return;
+	}
+	rf = json_tokener_parse(f.rep_from);
+	rt = json_tokener_parse(f.rep_to);
+	free(f.rep_from);
+	free(f.rep_to);
+	items = json_object_new_array();
+	json_object_array_add(items, sess_item(x->env->cfg, &f.info, "idle"));
+	it = json_object_new_object();
+	json_object_object_add(it, "type", json_object_new_string("fork"));
+	json_object_object_add(it, "from", json_object_new_string(x->session_id));
+	json_object_object_add(it, "session_id", json_object_new_string(
+	    f.info.name));
+	json_object_object_add(it, "names", json_object_new_int(
+	    rt != NULL && json_object_object_get_ex(rt, "names", &v) ?
+	    json_object_get_int(v) : 0));
+	json_object_object_add(it, "files", json_object_new_int(
+	    rt != NULL && json_object_object_get_ex(rt, "files", &v) ?
+	    json_object_get_int(v) : 0));
+	json_object_object_add(it, "not_copied",
+	    rf != NULL && json_object_object_get_ex(rf, "skipped", &v) &&
+	    json_object_is_type(v, json_type_array) ? json_object_get(v) :
+	    json_object_new_array());
+	json_object_array_add(items, it);
+	json_object_put(rf);
+	json_object_put(rt);
+	exchange_answer(x, items);
+	x->status = 201;
+}

@@ -999,3 +999,137 @@ out:
 	free(payload);
 	return rc;
 }
+
+/* A fork's half: its "D", and its report read to the end. */
+struct fork_half {
+	int		 chan;		/* borrowed */
+	int		 rep;		/* our read end of its report, or -1 */
+	struct sink	 out;		/* the report */
+	bool		 done, dead;
+	int		 status;
+};
+
+static void
+fork_half_read(struct fork_half *h, bool chan_ready, bool rep_ready)
+{
+	unsigned char	msg[8];
+	char		buf[4096];
+	ssize_t		n;
+	uint32_t	st;
+
+	if (chan_ready) {
+		n = recv(h->chan, msg, sizeof(msg), MSG_DONTWAIT);
+		if (n == 5 && msg[0] == 'D') {
+			memcpy(&st, msg + 1, sizeof(st));
+			h->status = (int)st;
+			h->done = true;
+		} else if (!(n < 0 && (errno == EAGAIN || errno == EINTR)))
+			h->dead = true;
+	}
+	if (rep_ready) {
+		n = read(h->rep, buf, sizeof(buf));
+		if (n > 0 && h->out.len + (size_t)n <= REPORT_MAX)
+			(void)sink_append(&h->out, buf, (size_t)n);
+		else if (!(n < 0 && (errno == EAGAIN || errno == EINTR)))
+			fd_close(&h->rep);
+	}
+}
+
+/*
+ * A live session's fork: from (its lease held) writes its names and its
+ * workspace's files on a pipe ("F"), to (a new session, its lease held)
+ * reads them ("L"); each says "D" + status and writes a JSON report.
+ * 0 with both reports (owned by the caller, NUL-terminated) and statuses
+ * (non-zero: that half failed), or -1 (err: the pipe, a session gone or
+ * silent past timeout_ms).
+ */
+int
+run_session_fork(struct run_session *from, struct run_session *to,
+    int timeout_ms, char **rep_from, char **rep_to, int status[2],
+    char *err, size_t errlen)
+{
+	struct fork_half h[2];
+	int		 stream[2], rf[2], rt[2], i, rc = -1;
+	int		 sf[2], st[2];
+	char		 f = 'F', l = 'L';
+	int64_t		 until = mono_ms() + timeout_ms;
+	struct pollfd	 pfd[4];
+
+	*rep_from = *rep_to = NULL;
+	memset(h, 0, sizeof(h));
+	h[0].chan = from->chan;
+	h[1].chan = to->chan;
+	h[0].rep = h[1].rep = -1;
+	if (pipe2(stream, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(rf, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(stream[0]);
+		close(stream[1]);
+		return -1;
+	}
+	if (pipe2(rt, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(stream[0]);
+		close(stream[1]);
+		close(rf[0]);
+		close(rf[1]);
+		return -1;
+	}
+	h[0].rep = rf[0];
+	h[1].rep = rt[0];
+	fcntl(rf[0], F_SETFL, O_NONBLOCK);
+	fcntl(rt[0], F_SETFL, O_NONBLOCK);
+	sf[0] = stream[1];
+	sf[1] = rf[1];
+	st[0] = stream[0];
+	st[1] = rt[1];
+	if (proto_send(from->chan, &f, 1, sf, 2) != 0 ||
+	    proto_send(to->chan, &l, 1, st, 2) != 0) {
+		snprintf(err, errlen, "a session went before its fork");
+		close(stream[0]);
+		close(stream[1]);
+		close(rf[1]);
+		close(rt[1]);
+		goto out;
+	}
+	close(stream[0]);
+	close(stream[1]);
+	close(rf[1]);
+	close(rt[1]);
+	while (!(h[0].done && h[1].done && h[0].rep < 0 && h[1].rep < 0)) {
+		int	left = (int)(until - mono_ms());
+
+		if (left <= 0 || h[0].dead || h[1].dead) {
+			snprintf(err, errlen, "%s", left <= 0 ? "the fork did "
+			    "not end in time" : "a session ended in its fork");
+			goto out;
+		}
+		for (i = 0; i < 2; i++) {
+			pfd[2 * i] = (struct pollfd){ h[i].done ? -1 : h[i].chan,
+			    POLLIN, 0 };
+			pfd[2 * i + 1] = (struct pollfd){ h[i].rep, POLLIN, 0 };
+		}
+		if (poll(pfd, 4, left) < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			goto out;
+		}
+		for (i = 0; i < 2; i++)
+			fork_half_read(&h[i], pfd[2 * i].revents != 0,
+			    pfd[2 * i + 1].revents != 0);
+	}
+	status[0] = h[0].status;
+	status[1] = h[1].status;
+	*rep_from = h[0].out.buf != NULL ? h[0].out.buf : strdup("{}");
+	*rep_to = h[1].out.buf != NULL ? h[1].out.buf : strdup("{}");
+	h[0].out.buf = h[1].out.buf = NULL;
+	rc = 0;
+out:
+	for (i = 0; i < 2; i++) {
+		fd_close(&h[i].rep);
+		free(h[i].out.buf);
+	}
+	return rc;
+}

@@ -167,5 +167,8 @@ int		 run_session_start(struct run_slot *, const struct run_params *,
 		    int host, double *setup_ms, char *, size_t);
 int		 run_session_call(struct run_session *, const struct run_params *,
 		    struct run_result *, bool *lost, char *, size_t);
+int		 run_session_fork(struct run_session *from, struct run_session *to,
+		    int timeout_ms, char **rep_from, char **rep_to, int status[2],
+		    char *, size_t);
 
 #endif /* PYEXEC_RUN_H */

@@ -422,3 +422,69 @@ def test_bad_paths_and_bodies():
                       "unknown field: x")
     ph.assert_error(_call("nope-" + uuid.uuid4().hex[:6], "1"), 404,
                     "not_found")
+
+
+def test_fork_copies_names_files_and_reseeds(session):
+    _ok(_call(session, "import random\nimport numpy as np\n"
+                       "import pandas as pd\n"
+                       "df = pd.DataFrame({'a': range(100000)})\n"
+                       "class Box:\n"
+                       "    def __init__(self, v):\n        self.v = v\n"
+                       "    def twice(self):\n        return self.v * 2\n"
+                       "b = Box(21)\n"
+                       "def f(x):\n    return x + len(df)\n"
+                       "shared = [1, 2]\nalias = shared\n"
+                       "open('w.txt', 'w').write('ws')\n"
+                       "fh = open('w.txt')\n"
+                       "rng = np.random.default_rng(7)"))
+    copy = "f-" + uuid.uuid4().hex[:10]
+    resp = ph.request("POST", "/v1/sessions/%s/fork" % session,
+                      body={"session_id": copy})
+    assert resp.status == 201, ph.show(resp)
+    try:
+        sess, fork = resp.json["response"]
+        assert sess["type"] == "session" and sess["session_id"] == copy, sess
+        assert fork["type"] == "fork" and fork["from"] == session, fork
+        assert fork["files"] == 1 and fork["not_copied"] == ["fh"], fork
+        probe = ("print(b.twice(), f(1), int(df.a.sum()), "
+                 "open('w.txt').read(), alias is shared, "
+                 "isinstance(b, Box), rng.integers(1000))\n"
+                 "import random, numpy\n"
+                 "print(random.random(), numpy.random.random())")
+        ex = _ok(_call(copy, probe))
+        mine = _ok(_call(session, probe))
+        first, second = ex["stdout"].splitlines(), mine["stdout"].splitlines()
+        assert first[0].split()[:6] == ["42", "100001", "4999950000", "ws",
+                                        "True", "True"], ex
+        # a generator object is copied with its state, as a fork copies it
+        assert first[0].split()[6] == second[0].split()[6], (ex, mine)
+        # the global generators are reseeded in the copy
+        assert first[1] != second[1], (ex, mine)
+        # and the two go their own ways
+        _ok(_call(copy, "shared.append(3)\nopen('w.txt', 'w').write('copy')"))
+        assert _ok(_call(session, "shared"))["value"] == "[1, 2]"
+        ex = _ok(_call(session, "open('w.txt').read()"))
+        assert ex["value"] == "'ws'", ex
+    finally:
+        _delete(copy)
+
+
+def test_fork_of_another_clients_session_is_404(session):
+    resp = ph.request("POST", "/v1/sessions/%s/fork" % session, body={},
+                      api_key=ph.key2())
+    ph.assert_error(resp, 404, "not_found")
+
+
+def test_a_fork_has_its_own_uid_and_namespaces(session):
+    resp = ph.request("POST", "/v1/sessions/%s/fork" % session, body={})
+    assert resp.status == 201, ph.show(resp)
+    copy = resp.json["response"][0]["session_id"]
+    try:
+        probe = ("import os\nprint(os.getuid(), os.readlink('/proc/self/ns/net'), "
+                 "os.readlink('/proc/self/ns/pid'))")
+        a = _ok(_call(session, probe))["stdout"].split()
+        b = _ok(_call(copy, probe))["stdout"].split()
+        assert a[0] != b[0] and a[1] != b[1] and a[2] != b[2], (a, b)
+    finally:
+        _delete(copy)
+        _forget(copy)
