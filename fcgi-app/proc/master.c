@@ -687,6 +687,14 @@ master_teardown(struct master *m)
 			log_msg("warning", "slot", "slot %u: its cgroup could not "
 			    "be removed", i);
 	}
+	/* The live sessions' cgroups (their interpreters ended with the
+	 * slots' launchers, pid 1 of their namespaces), and the freezer's. */
+	snprintf(name, sizeof(name), "%spyexec/%s/sessions", m->cg_base,
+	    m->cfg.instance);
+	if (sb_cgroup_sweep(m->cgv, name, 2000) != 0)
+		log_msg("warning", "session", "cgroup %s could not be removed",
+		    name);
+	sb_cgroup_freezer_drop(m->cgv, m->cfg.instance);
 	snprintf(name, sizeof(name), "%spyexec/%s", m->cg_base,
 	    m->cfg.instance);
 	sb_cgroup_remove(m->cgv, name);

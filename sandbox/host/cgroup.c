@@ -923,6 +923,23 @@ sb_cgroup_freezer_remove(struct sb_cgroup *cg)
 	return 0;
 }
 
+/* v1: the freezer hierarchy's pyexec/<instance> and pyexec, once empty
+ * (best effort: another instance may use pyexec). */
+void
+sb_cgroup_freezer_drop(enum sb_cgversion v, const char *instance)
+{
+	char	*mnt = NULL, dir[600];
+
+	if (v == SB_CGROUP_V2 || cgroup_get_subsys_mount_point("freezer",
+	    &mnt) != 0 || mnt == NULL)
+		return;
+	snprintf(dir, sizeof(dir), "%s/pyexec/%s", mnt, instance);
+	(void)rmdir(dir);
+	snprintf(dir, sizeof(dir), "%s/pyexec", mnt);
+	(void)rmdir(dir);
+	free(mnt);
+}
+
 /* The first process listed in cg's run/ (memory hierarchy), or 0. */
 pid_t
 sb_cgroup_first_pid(const struct sb_cgroup *cg)

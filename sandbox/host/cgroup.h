@@ -93,6 +93,7 @@ int		 sb_cgroup_freezer_make(struct sb_cgroup *);
 int		 sb_cgroup_freeze(struct sb_cgroup *, bool frozen);
 int		 sb_cgroup_freezer_fd(struct sb_cgroup *);
 int		 sb_cgroup_freezer_remove(struct sb_cgroup *);
+void		 sb_cgroup_freezer_drop(enum sb_cgversion, const char *instance);
 pid_t		 sb_cgroup_first_pid(const struct sb_cgroup *);
 int		 sb_cgroup_locate(struct sb_cgroup *, enum sb_cgversion,
 		    const char *name);

@@ -81,6 +81,7 @@ SANDBOX_UID = 1000
 # as it is).  A process still there after it is a leak; on a loaded host
 # (2 cores shared with a full suite) the sweep alone can take seconds.
 GRACE = 10.0
+SESSIONS_MAX = 1024             # the uids above the slots' a session may have
 # How long assert_host_clean() waits for /health healthy and every slot
 # ready with no zygote starting: a slot or zygote made again after a test
 # imports numpy, pandas and matplotlib, 2-3 s idle and over 10 s under
@@ -290,7 +291,8 @@ def sandbox_processes(workers=None):
     their slot's launcher uid).  [(pid, description), ...]"""
     if workers is None:
         workers = _workers_configured() or 64
-    lo, hi = UID_BASE, UID_BASE + 2 * workers
+    # the slots' uids, then the live sessions' (PYEXEC_SESSIONS_MAX at most)
+    lo, hi = UID_BASE, UID_BASE + 2 * workers + SESSIONS_MAX
     launchers = launcher_pids()
     found = []
     for d in os.listdir("/proc"):
@@ -353,10 +355,12 @@ def cgroup_roots():
 
 
 def cgroup_problems(workers=None):
-    """[(key, description)] for every cgroup dir that is not slot-N."""
+    """[(key, description)] for every cgroup dir that is not slot-N, or
+    sessions/ with a live session's s-N still in it (the tests end every
+    session they make)."""
     if workers is None:
         workers = _workers_configured() or 0
-    allowed = {"slot-%d" % i for i in range(workers)}
+    allowed = {"slot-%d" % i for i in range(workers)} | {"sessions"}
     v1, roots = cgroup_roots()
     out = []
     mem = os.path.join("/sys/fs/cgroup/memory/pyexec", INSTANCE)
@@ -372,6 +376,12 @@ def cgroup_problems(workers=None):
             p = os.path.join(root, e)
             if os.path.isdir(p) and e not in allowed:
                 out.append((p, "unexpected cgroup dir " + p))
+        p = os.path.join(root, "sessions")
+        if os.path.isdir(p):
+            for e in os.listdir(p):
+                if os.path.isdir(os.path.join(p, e)):
+                    out.append((os.path.join(p, e), "a live session's cgroup "
+                                "left: " + os.path.join(p, e)))
     return out
 
 
@@ -500,7 +510,12 @@ def host_problems(token=None, extra_paths=(), grace=GRACE, baseline=True):
                         % (UID_BASE, UID_BASE + 2 * (workers or 0), grace, d))
 
     skip = use.get("cgroups", set())
-    problems += [d for k, d in cgroup_problems(workers) if k not in skip]
+    while True:     # an ended session's cgroup goes at the keeper's sweep
+        cg = [d for k, d in cgroup_problems(workers) if k not in skip]
+        if not cg or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    problems += cg
 
     known = use.get("mounts")
     if known is None:
