@@ -77,10 +77,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	/* the launcher, from its worker */
 	memset(&m, 0, sizeof(m));
-	if ((n = fuzz_pass(data, size, k, &m, sizeof(m), PROTO_NFDS + 1, fds,
+	if ((n = fuzz_pass(data, size, k, &m, sizeof(m), PROTO_MAX_FDS, fds,
 	    &nfds)) >= 0) {
 		if (proto_run_valid(&m, (long)n, nfds) &&
-		    (nfds != proto_run_nfds(m.run.flags) || m.run.timeout_ms == 0))
+		    (nfds != proto_run_nfds(m.run.flags, m.run.session_ncg) ||
+		    m.run.timeout_ms == 0 || nfds > PROTO_MAX_FDS ||
+		    ((m.run.flags & PROTO_RUN_SESSION) &&
+		    (m.run.session_ncg < 1 || m.run.session_uid == 0))))
 			abort();
 		fuzz_close(fds, nfds);
 	}
@@ -88,7 +91,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&km, 0, sizeof(km));
 	if ((n = fuzz_pass(data, size, k, &km, sizeof(km), KEEP_MAX_FDS, fds,
 	    &nfds)) >= 0) {
-		if (keep_run_valid(&km, (long)n, nfds) && nfds < KEEP_NFDS)
+		if (keep_run_valid(&km, (long)n, nfds) && (nfds < KEEP_NFDS ||
+		    nfds > KEEP_MAX_FDS))
 			abort();
 		fuzz_close(fds, nfds);
 	}

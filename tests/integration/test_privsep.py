@@ -58,9 +58,14 @@ def test_runs_have_a_uid_of_their_own_slot():
         ex = ph.assert_success(ph.execute({"code": "print(open('/proc/self/uid_map').read())"}))
         rows = [r.split() for r in ex["stdout"].strip().splitlines()]
         inside = {int(r[0]): int(r[1]) for r in rows}
-        assert set(inside) == {0, 1000}, rows
+        # 0 the launcher, 1000 the runs, 2000.. the live sessions (their
+        # range, above every slot's: docs/security.md "Live sessions")
+        assert set(inside) == {0, 1000, 2000}, rows
         launcher, run = inside[0], inside[1000]
         assert run == launcher + 1 and (launcher - UID_BASE) % 2 == 0, rows
+        workers = len(_slots())
+        assert inside[2000] == UID_BASE + 2 * workers, rows
+        assert [int(r[2]) for r in rows if r[0] == "1000"] == [1], rows
         assert run not in (0, pwd.getpwnam("pyexec").pw_uid), rows
         found.add(run)
     assert len(found) >= 2, found
