@@ -10,8 +10,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <stdbool.h>
@@ -110,4 +112,62 @@ proto_send(int fd, const void *buf, size_t len, const int *fds, int nfds)
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
 	}
 	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+static int64_t
+proto_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A worker's request to a root helper (the store, the session keeper):
+ * sends q (qlen bytes) on fd, then waits up to timeout_ms for the packet
+ * that ours(r, n, q) accepts, into r (rlen bytes at most) with at most
+ * maxfds descriptors into fds (*nfds; the caller's).  A late answer to an
+ * earlier request that timed out is not ours: dropped, its descriptors
+ * closed.  The answer's size, or -1 (errno: ETIMEDOUT, ECONNRESET, ...).
+ */
+ssize_t
+proto_ask(int fd, const void *q, size_t qlen, void *r, size_t rlen,
+    int *fds, int maxfds, int *nfds, int timeout_ms,
+    bool (*ours)(const void *, ssize_t, const void *))
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	int64_t		 until = proto_mono_ms() + timeout_ms;
+	int		 left, i;
+	ssize_t		 n;
+
+	*nfds = 0;
+	if (proto_send(fd, q, qlen, NULL, 0) != 0)
+		return -1;
+	for (;;) {
+		left = (int)(until - proto_mono_ms());
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(&pfd, 1, left) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = proto_recv(fd, r, rlen, fds, maxfds, nfds);
+		if (n == 0) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		if (n < 0 && errno != EPROTO)
+			return -1;
+		if (n > 0 && ours(r, n, q))
+			return n;
+		for (i = 0; n > 0 && i < *nfds; i++)
+			close(fds[i]);
+		*nfds = 0;
+	}
 }

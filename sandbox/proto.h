@@ -186,6 +186,7 @@ struct proto_pong {
  * came with it is closed, *nfds is 0 and the result -1 (errno EPROTO).
  * Returns the packet's size, 0 at end of file, or -1.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -193,5 +194,8 @@ ssize_t	proto_recv(int fd, void *buf, size_t len, int *fds, int maxfds,
 	    int *nfds);
 int	proto_send(int fd, const void *buf, size_t len, const int *fds,
 	    int nfds);
+ssize_t	proto_ask(int fd, const void *q, size_t qlen, void *r, size_t rlen,
+	    int *fds, int maxfds, int *nfds, int timeout_ms,
+	    bool (*ours)(const void *r, ssize_t n, const void *q));
 
 #endif /* PYEXEC_PROTO_H */

@@ -1193,14 +1193,20 @@ def _fork_dump(mod, out):
                 files.append((p[2:], data))
             except OSError:
                 skipped.append(p[2:])
-    pickle.dump((blob, files), out, protocol=5)
+    pickle.dump(files, out, protocol=5)
+    out.write(len(blob).to_bytes(8, "little"))
+    out.write(blob)                     # as it is: no second copy
     return sorted(skipped)
 
 
 def _fork_load(mod, inp):
     import os
     import pickle
-    blob, files = pickle.load(inp)
+    files = pickle.load(inp)
+    size = int.from_bytes(inp.read(8), "little")
+    blob = inp.read(size)
+    if len(blob) != size:
+        raise EOFError("the copy's names were cut")
     for path, data in files:
         d = os.path.dirname(path)
         if d:

@@ -297,7 +297,10 @@ met_sessions(FILE *f, const struct ss_stats *ss)
 	    "(idle: frozen between calls; running: in a call).", "state",
 	    states, n, 3);
 	met_counter(f, "pyexec_sessions_created_total", "Live sessions "
-	    "started.", &ss->created);
+	    "started (POST /v1/sessions).", &ss->created);
+	met_counter(f, "pyexec_session_forks_total", "Live sessions started "
+	    "as the copy of another (POST /v1/sessions/{id}/fork).",
+	    &ss->forked);
 	met_counter(f, "pyexec_session_calls_total", "Calls run in live "
 	    "sessions.", &ss->calls);
 	met_labelled(f, "pyexec_sessions_ended_total", "counter", "Live "

@@ -171,12 +171,12 @@ struct session_lease {
 	const char	*client;	/* borrowed */
 };
 int		 session_create(struct core_env *, const char *client,
-		    const struct exec_request *, struct ss_info *, char *,
-		    size_t);
+		    const struct exec_request *, bool fork, struct ss_info *,
+		    char *, size_t);
 int		 session_attach(struct core_env *, const char *client,
 		    const char *name, int64_t deadline_ms,
 		    struct session_lease *, char *, size_t);
-void		 session_release(struct session_lease *, bool lost);
+void		 session_release(struct session_lease *, bool lost, bool call);
 int		 session_list(struct core_env *, const char *client,
 		    struct ss_reply *, char *, size_t);
 struct session_fork {
@@ -190,6 +190,7 @@ int		 session_fork(struct core_env *, const char *client,
 int		 session_delete(struct core_env *, const char *client,
 		    const char *name, bool keep_files, char *, size_t);
 bool		 session_name_ok(const char *);
+void		 session_hello(struct core_env *);
 
 /* display.c: what a notebook cell showed, checked again (the caller
  * owns the array returned). */

@@ -156,13 +156,14 @@ session_ws_release(struct core_env *env)
 
 /*
  * POST /v1/sessions: a new live session of client, named req->session
- * (else one the service picks), with req's limits.  0 (info filled), or
+ * (else one the service picks), with req's limits (fork: the copy of a
+ * fork, counted so).  0 (info filled), or
  * the HTTP status of the failure (why says it).
  */
 int
 session_create(struct core_env *env, const char *client,
-    const struct exec_request *req, struct ss_info *info, char *why,
-    size_t len)
+    const struct exec_request *req, bool fork, struct ss_info *info,
+    char *why, size_t len)
 {
 	const struct pyexec_config *c = env->cfg;
 	struct ss_req	 q;
@@ -198,6 +199,7 @@ session_create(struct core_env *env, const char *client,
 	q.memory_bytes = req->memory_bytes;
 	q.cpu = req->cpu_limit;
 	q.idle_s = req->idle_s > 0 ? req->idle_s : c->ss_idle;
+	q.fork = fork;
 	if (session_ask(env, &q, r, fds, 2 + PROTO_SESSION_MAX_CG, &nfds) != 0) {
 		snprintf(why, len, "the session keeper did not answer");
 		goto out;
@@ -342,7 +344,7 @@ session_attach(struct core_env *env, const char *client, const char *name,
 		log_msg("error", "session", "slot %u: the session's cgroup %s: "
 		    "%s", env->id, l->info.cgroup, strerror(errno));
 		snprintf(why, len, "the session's cgroup could not be opened");
-		session_release(l, false);
+		session_release(l, false, false);
 		goto out;
 	}
 	l->rs = (struct run_session){ .chan = l->chan, .cg = &l->cg,
@@ -358,7 +360,7 @@ out:
 
 /* The lease goes back: the session is frozen again, or, lost, ended. */
 void
-session_release(struct session_lease *l, bool lost)
+session_release(struct session_lease *l, bool lost, bool call)
 {
 	struct ss_req	 q;
 	struct ss_reply	*r = calloc(1, sizeof(*r));
@@ -373,6 +375,7 @@ session_release(struct session_lease *l, bool lost)
 	ss_req_fill(&q, SS_RELEASE, l->client, l->name);
 	q.ok = !lost;
 	q.why = SS_END_LOST;
+	q.nocall = !call;
 	if (session_ask(l->env, &q, r, NULL, 0, &nfds) == 0 && r->count == 1)
 		l->info = r->s[0];
 	if (lost)
@@ -407,20 +410,21 @@ session_fork(struct core_env *env, const char *client, const char *from,
 	req.memory_bytes = a.info.memory_bytes;
 	req.cpu_limit = a.info.cpu;
 	req.idle_s = a.info.idle_s;
-	if ((st = session_create(env, client, &req, &f->info, why, len)) != 0) {
-		session_release(&a, false);
+	if ((st = session_create(env, client, &req, true, &f->info, why,
+	    len)) != 0) {
+		session_release(&a, false, false);
 		return st;
 	}
 	if ((st = session_attach(env, client, f->info.name, deadline_ms, &b,
 	    why, len)) != 0) {
-		session_release(&a, false);
+		session_release(&a, false, false);
 		return st;
 	}
 	left = (int)(deadline_ms - clock_mono_ms());
 	st = run_session_fork(&a.rs, &b.rs, left > 60000 ? 60000 : left,
 	    &f->rep_from, &f->rep_to, status, err, sizeof(err));
-	session_release(&a, false);
-	session_release(&b, st != 0 || status[1] != 0);
+	session_release(&a, false, false);
+	session_release(&b, st != 0 || status[1] != 0, false);
 	if (st != 0 || status[0] != 0 || status[1] != 0) {
 		log_msg("error", "session", "slot %u: fork of %s: %s", env->id,
 		    from, st != 0 ? err : status[0] != 0 ? f->rep_from :
@@ -437,6 +441,23 @@ session_fork(struct core_env *env, const char *client, const char *from,
 	}
 	f->info = b.info;
 	return 0;
+}
+
+/* At a worker's start: the sessions an earlier worker of this slot held
+ * are ended (a call it was making may still answer on their channel). */
+void
+session_hello(struct core_env *env)
+{
+	struct ss_req	 q;
+	struct ss_reply	*r;
+	int		 nfds;
+
+	if (env->store < 0 || !env->cfg->sessions ||
+	    (r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	ss_req_fill(&q, SS_HELLO, "", "");
+	(void)session_ask(env, &q, r, NULL, 0, &nfds);
+	free(r);
 }
 
 /* GET /v1/sessions: the client's sessions into r.  0 or the status. */

@@ -201,12 +201,18 @@ static bool
 task_session_run(struct core_env *env, struct task *t, struct task_attempt *a)
 {
 	char	err[512];
+	int	rc;
 
 	a->p.display = true;
 	a->p.cell = t->cell;
-	a->p.workspace = false;
-	if (run_session_call(t->live, &a->p, &a->rr, &t->session_lost, err,
-	    sizeof(err)) != 0) {
+	a->p.workspace = true;		/* its cwd: input files and outputs/
+					 * there (the mount is the session's) */
+	a->p.workspace_fd = -1;
+	env->slot->state = SLOT_BUSY;	/* its worker is (its slot idles) */
+	rc = run_session_call(t->live, &a->p, &a->rr, &t->session_lost, err,
+	    sizeof(err));
+	env->slot->state = SLOT_READY;
+	if (rc != 0) {
 		log_msg("error", "session", "slot %u: %s", env->id, err);
 		t->fail = TASK_FAIL_SANDBOX;
 		t->session_lost = true;

@@ -527,6 +527,7 @@ worker_main(struct worker *w)
 	/* A lease an earlier worker of this slot held goes: its launcher and
 	 * runs are gone (the master stops them before it starts this one). */
 	workspace_release(&w->env);
+	session_hello(&w->env);		/* likewise its live sessions' leases */
 	if (selftest_check(&w->env) != 0) {
 		w->env.slot->state = SLOT_FAILED;
 		log_msg("error", "selftest", "slot %u: %s", w->env.id, w->env.st.reason);

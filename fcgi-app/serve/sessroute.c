@@ -107,7 +107,7 @@ sess_create(struct exchange *x)
 		exchange_error(x, e.kind == FK_NOMEM ? 500 : 400, "%s", msg);
 		return;
 	}
-	if ((st = session_create(x->env, x->client, &x->req, &i, msg,
+	if ((st = session_create(x->env, x->client, &x->req, false, &i, msg,
 	    sizeof(msg))) != 0) {
 		sess_fail(x, st, msg);
 		return;
@@ -119,25 +119,36 @@ sess_create(struct exchange *x)
 	x->status = 201;
 }
 
-/* GET /v1/sessions: the client's sessions. */
-static void
-sess_list(struct exchange *x)
+/* The client's sessions (the caller frees them), or NULL (answered). */
+static struct ss_reply *
+sess_fetch(struct exchange *x)
 {
-	struct ss_reply		*r = calloc(1, sizeof(*r));
-	struct json_object	*items;
-	char			 msg[300];
-	unsigned		 k;
-	int			 st;
+	struct ss_reply	*r = calloc(1, sizeof(*r));
+	char		 msg[300];
+	int		 st;
 
 	if (r == NULL) {
 		exchange_error(x, 500, "out of memory");
-		return;
+		return NULL;
 	}
 	if ((st = session_list(x->env, x->client, r, msg, sizeof(msg))) != 0) {
 		exchange_error(x, st, "%s", msg);
 		free(r);
-		return;
+		return NULL;
 	}
+	return r;
+}
+
+/* GET /v1/sessions: the client's sessions. */
+static void
+sess_list(struct exchange *x)
+{
+	struct ss_reply		*r;
+	struct json_object	*items;
+	unsigned		 k;
+
+	if ((r = sess_fetch(x)) == NULL)
+		return;
 	items = json_object_new_array();
 	for (k = 0; k < r->count; k++)
 		json_object_array_add(items, sess_item(x->env->cfg, &r->s[k],
@@ -191,15 +202,8 @@ route_session(struct exchange *x)
 		exchange_answer(x, items);
 		return;
 	}
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		exchange_error(x, 500, "out of memory");
+	if ((r = sess_fetch(x)) == NULL)
 		return;
-	}
-	if ((st = session_list(x->env, x->client, r, msg, sizeof(msg))) != 0) {
-		exchange_error(x, st, "%s", msg);
-		free(r);
-		return;
-	}
 	for (k = 0; k < r->count; k++)
 		if (strcmp(r->s[k].name, x->session_id) == 0)
 			break;
@@ -250,7 +254,7 @@ route_session_execute(struct exchange *x)
 	t->live = &l.rs;
 	t->cell = l.info.calls + 1;
 	task_execute(x->env, t);
-	session_release(&l, t->session_lost);
+	session_release(&l, t->session_lost, true);
 	t->live = NULL;
 	if (t->fail != TASK_OK) {
 		exchange_task_error(x);

@@ -1078,6 +1078,8 @@ run_session_fork(struct run_session *from, struct run_session *to,
 		close(rf[1]);
 		return -1;
 	}
+	/* Fewer round trips for a large copy; best effort (pipe-max-size). */
+	(void)fcntl(stream[1], F_SETPIPE_SZ, 1 << 20);
 	h[0].rep = rf[0];
 	h[1].rep = rt[0];
 	fcntl(rf[0], F_SETFL, O_NONBLOCK);

@@ -50,11 +50,14 @@
 #include "session.h"
 
 #define SS_SWEEP_MS	1000
+#define SS_POOL		2	/* cgroups made ahead of the creates */
 #define SS_ENDING	4	/* enum ss_state's hidden last: ended, its
 				 * cgroup not yet removed */
 
 struct sess {
 	bool		 used;		/* this index is taken */
+	bool		 pooled;	/* not taken, its cgroup made ahead */
+	bool		 forked;	/* the copy of a fork (the metrics) */
 	enum ss_state	 state;		/* or SS_ENDING */
 	char		 client[WS_NAME_MAX + 8];
 	char		 name[WS_NAME_MAX + 8];
@@ -265,6 +268,60 @@ ss_reap(struct sessions *ss, struct sess *s)
 	(void)ss;
 }
 
+/* Makes index s's cgroup (and its freezer), fresh.  0, or -1 (logged,
+ * nothing left behind). */
+static int
+ss_cgroup_make(struct sessions *ss, struct sess *s,
+    void (*log)(const char *, const char *))
+{
+	char	name[160], err[400];
+
+	snprintf(name, sizeof(name), "%spyexec/%s/sessions/s-%u",
+	    ss->o->cgroup_base, ss->o->instance, (unsigned)(s - ss->e));
+	memset(s, 0, sizeof(*s));
+	s->chan = s->pidfd = s->lease = -1;
+	s->cg.version = ss->o->version;
+	if (sb_cgroup_create(&s->cg, name, ss->o->max_pids, ss->o->owner,
+	    ss->o->group, err, sizeof(err)) != 0) {
+		log("error", err);
+		return -1;
+	}
+	if (sb_cgroup_freezer_make(&s->cg) != 0) {
+		snprintf(err, sizeof(err), "session %s: freezer: %s", name,
+		    strerror(errno));
+		log("error", err);
+		(void)sb_cgroup_destroy(&s->cg);
+		(void)sb_cgroup_freezer_remove(&s->cg);
+		sb_cgroup_free(&s->cg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Keeps SS_POOL cgroups made ahead (at most as many as free indexes), so
+ * that a create takes one instead of making twelve directories on its
+ * path.  In the sweep, one at a time.
+ */
+static void
+ss_pool(struct sessions *ss, void (*log)(const char *, const char *))
+{
+	unsigned	i, ready = 0;
+	struct sess	*free_one = NULL;
+
+	for (i = 0; i < ss->o->max; i++) {
+		if (ss->e[i].used)
+			continue;
+		if (ss->e[i].pooled)
+			ready++;
+		else if (free_one == NULL)
+			free_one = &ss->e[i];
+	}
+	if (ready < SS_POOL && free_one != NULL &&
+	    ss_cgroup_make(ss, free_one, log) == 0)
+		free_one->pooled = true;
+}
+
 /* SS_CREATE: the checks, the cgroup, the channel.  fds: both ends of
  * the channel, then the cgroup.procs fds (*nfds). */
 static enum ss_status
@@ -283,24 +340,21 @@ ss_create(struct sessions *ss, unsigned slot, const struct ss_req *q,
 		return SS_CLIENT_LIMIT;
 	if (ss_live_count(ss) >= ss->o->max)
 		return SS_TOTAL_LIMIT;
+	/* A cgroup made ahead (ss_pool), else a free index made now. */
+	for (i = 0; i < ss->o->max && s == NULL; i++)
+		if (!ss->e[i].used && ss->e[i].pooled)
+			s = &ss->e[i];
 	for (i = 0; i < ss->o->max && s == NULL; i++)
 		if (!ss->e[i].used)
 			s = &ss->e[i];
 	if (s == NULL)
 		return SS_TOTAL_LIMIT;	/* ended ones not yet removed */
-	snprintf(name, sizeof(name), "%spyexec/%s/sessions/s-%u",
-	    ss->o->cgroup_base, ss->o->instance, (unsigned)(s - ss->e));
-	memset(s, 0, sizeof(*s));
-	s->chan = s->pidfd = s->lease = -1;
-	s->cg.version = ss->o->version;
-	if (sb_cgroup_create(&s->cg, name, ss->o->max_pids, ss->o->owner,
-	    ss->o->group, err, sizeof(err)) != 0) {
-		log("error", err);
+	snprintf(name, sizeof(name), "s-%u", (unsigned)(s - ss->e));
+	if (!s->pooled && ss_cgroup_make(ss, s, log) != 0)
 		return SS_FAILED;
-	}
-	if (sb_cgroup_freezer_make(&s->cg) != 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		snprintf(err, sizeof(err), "session %s: freezer or channel: %s",
+	s->pooled = false;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		snprintf(err, sizeof(err), "session %s: channel: %s",
 		    name, strerror(errno));
 		log("error", err);
 		goto fail;
@@ -346,6 +400,7 @@ ss_create(struct sessions *ss, unsigned slot, const struct ss_req *q,
 	s->memory_bytes = q->memory_bytes;
 	s->cpu = q->cpu;
 	s->idle_s = q->idle_s;
+	s->forked = q->fork != 0;
 	ss_info(ss, s, &r->s[0]);
 	r->count = 1;
 	ss_gauges(ss);
@@ -377,7 +432,7 @@ ss_started(struct sessions *ss, struct sess *s, const struct ss_req *q,
 	s->state = SS_STATE_IDLE;
 	s->lease = -1;
 	s->used_at = ss_now();
-	ss_count(&ss->o->stats->created);
+	ss_count(s->forked ? &ss->o->stats->forked : &ss->o->stats->created);
 	ss_gauges(ss);
 	return SS_OK;
 }
@@ -424,9 +479,11 @@ ss_release(struct sessions *ss, unsigned slot, struct sess *s,
 {
 	if (s->lease != (int)slot)
 		return SS_BUSY;
-	s->calls++;
 	s->used_at = ss_now();
-	ss_count(&ss->o->stats->calls);
+	if (!q->nocall) {
+		s->calls++;
+		ss_count(&ss->o->stats->calls);
+	}
 	if (!q->ok || ss_dead(s) || sb_cgroup_freeze(&s->cg, true) != 0) {
 		ss_end(ss, s, q->ok || q->why >= SS_NEND ? SS_END_LOST :
 		    (enum ss_end)q->why, log);
@@ -459,6 +516,14 @@ sessions_serve(struct sessions *ss, int chan, unsigned slot,
 	r->seq = q->seq;
 	if (n != (long)sizeof(*q) || !names_ok)
 		goto reply;
+	if (q->op == SS_HELLO) {
+		for (k = 0; k < ss->o->max; k++)
+			if (ss->e[k].used && ss->e[k].state != SS_ENDING &&
+			    ss->e[k].lease == (int)slot)
+				ss_end(ss, &ss->e[k], SS_END_LOST, log);
+		st = SS_OK;
+		goto reply;
+	}
 	if (q->op != SS_LIST && q->op != SS_CREATE) {
 		if ((s = ss_find(ss, q->client, q->name)) == NULL) {
 			st = SS_NOT_FOUND;
@@ -540,6 +605,7 @@ sessions_sweep(struct sessions *ss, void (*log)(const char *, const char *))
 		if (s->state == SS_ENDING)
 			ss_reap(ss, s);
 	}
+	ss_pool(ss, log);
 }
 
 /* Milliseconds until the next sweep is due. */
@@ -582,53 +648,39 @@ sessions_new(const struct ss_opts *o, char *err, size_t errlen)
 
 /* ------------------------------------------------------- worker side --- */
 
+/* Whether r (n bytes) is the keeper's answer to q. */
+static bool
+ss_ours(const void *r, ssize_t n, const void *q)
+{
+	const struct ss_reply	*a = r;
+
+	return n >= (ssize_t)offsetof(struct ss_reply, s) &&
+	    a->magic == SS_MAGIC && a->seq == ((const struct ss_req *)q)->seq &&
+	    a->count <= SS_LIST_MAX && n == (ssize_t)(offsetof(struct
+	    ss_reply, s) + a->count * sizeof(struct ss_info));
+}
+
 int
 ss_call(int fd, struct ss_req *q, struct ss_reply *r, int *fds, int maxfds,
     int *nfds, int timeout_ms)
 {
 	static uint32_t	 seq;
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	int64_t		 until = ss_mono_ms() + timeout_ms;
-	int		 got[2 + PROTO_SESSION_MAX_CG], ng, left, i;
-	ssize_t		 n;
+	int		 got[2 + PROTO_SESSION_MAX_CG], ng, i;
 
 	*nfds = 0;
 	q->magic = SS_MAGIC;
 	q->seq = ++seq;
-	if (proto_send(fd, q, sizeof(*q), NULL, 0) != 0)
+	if (proto_ask(fd, q, sizeof(*q), r, sizeof(*r), got,
+	    2 + PROTO_SESSION_MAX_CG, &ng, timeout_ms, ss_ours) < 0)
 		return -1;
-	for (;;) {
-		left = (int)(until - ss_mono_ms());
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (poll(&pfd, 1, left) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		n = proto_recv(fd, r, sizeof(*r), got, 2 + PROTO_SESSION_MAX_CG,
-		    &ng);
-		if (n == 0) {
-			errno = ECONNRESET;
-			return -1;
-		}
-		if (n < 0 && errno != EPROTO)
-			return -1;
-		if (n >= (ssize_t)offsetof(struct ss_reply, s) &&
-		    r->magic == SS_MAGIC && r->seq == q->seq &&
-		    r->count <= SS_LIST_MAX && n == (ssize_t)(offsetof(struct
-		    ss_reply, s) + r->count * sizeof(struct ss_info)) &&
-		    ng <= maxfds) {
-			for (i = 0; i < ng; i++)
-				fds[i] = got[i];
-			*nfds = ng;
-			return 0;
-		}
-		for (i = 0; n > 0 && i < ng; i++)	/* late, or not ours */
+	if (ng > maxfds) {	/* more than the caller takes: not kept */
+		for (i = 0; i < ng; i++)
 			close(got[i]);
+		errno = EPROTO;
+		return -1;
 	}
+	for (i = 0; i < ng; i++)
+		fds[i] = got[i];
+	*nfds = ng;
+	return 0;
 }

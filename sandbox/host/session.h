@@ -26,6 +26,8 @@
  *                                the slot holds: SIGINT interrupts its
  *                                call; SIGKILL ends it
  *                     SS_LIST, SS_DELETE
+ *                     SS_HELLO   a new worker of the slot: what the last
+ *                                one held leased is ended
  *   keeper -> worker  struct ss_reply (+ fds, as above)
  *
  * Names are the workspace's rules (store.h): a client scope and a
@@ -55,6 +57,9 @@ enum ss_op {
 	SS_SIGNAL,
 	SS_LIST,
 	SS_DELETE,
+	SS_HELLO,		/* a new worker of the slot: the sessions the
+				 * last one held are ended (a call cut off
+				 * may still answer on their channels) */
 };
 
 enum ss_status {
@@ -99,6 +104,9 @@ struct ss_req {
 	uint32_t	ok;		/* SS_STARTED: it said "R"; SS_RELEASE:
 					 * it still answers (0: lost) */
 	uint32_t	why;		/* SS_RELEASE, not ok: enum ss_end */
+	uint32_t	nocall;		/* SS_RELEASE: the lease ran no call
+					 * (a fork's): not counted */
+	uint32_t	fork;		/* SS_CREATE: the copy of a fork */
 	uint32_t	pad;
 };
 
@@ -127,7 +135,7 @@ struct ss_reply {
 
 /* Counters the keeper keeps in the shared mapping for /metrics. */
 struct ss_stats {
-	uint64_t	created, forked;
+	uint64_t	created, forked;	/* started: new, or copies */
 	uint64_t	calls;
 	uint64_t	ended[SS_NEND];
 	uint64_t	refused[SS_NSTATUS];	/* SS_CREATE answers by status */

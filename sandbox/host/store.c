@@ -1784,8 +1784,9 @@ store_serve(struct store *s, unsigned slot)
 		u.ss.name[sizeof(u.ss.name) - 1] = '\0';
 		if (s->sessions != NULL)
 			sessions_serve(s->sessions, s->chans[slot], slot, &u.ss,
-			    (long)n, ws_client_ok(u.ss.client) &&
-			    (u.ss.op == SS_LIST || ws_session_ok(u.ss.name)),
+			    (long)n, u.ss.op == SS_HELLO ||
+			    (ws_client_ok(u.ss.client) &&
+			    (u.ss.op == SS_LIST || ws_session_ok(u.ss.name))),
 			    s->o->log);
 		return;
 	}
@@ -1985,48 +1986,29 @@ store_main(const struct store_opts *o, const int *chans, int ready_fd)
 
 /* ------------------------------------------------------- worker side --- */
 
+/* Whether r (n bytes) is the store's answer to q. */
+static bool
+ws_ours(const void *r, ssize_t n, const void *q)
+{
+	const struct ws_reply	*a = r;
+
+	return n == (ssize_t)sizeof(*a) && a->magic == WS_MAGIC &&
+	    a->seq == ((const struct ws_req *)q)->seq;
+}
+
 int
 ws_call(int fd, struct ws_req *q, struct ws_reply *r, int *mntfd,
     int timeout_ms)
 {
 	static uint32_t	 seq;
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	int64_t		 until = store_mono_ms() + timeout_ms;
-	int		 fds[1], nfds, left;
-	ssize_t		 n;
+	int		 fds[1], nfds;
 
 	*mntfd = -1;
 	q->magic = WS_MAGIC;
 	q->seq = ++seq;
-	if (proto_send(fd, q, sizeof(*q), NULL, 0) != 0)
+	if (proto_ask(fd, q, sizeof(*q), r, sizeof(*r), fds, 1, &nfds,
+	    timeout_ms, ws_ours) < 0)
 		return -1;
-	for (;;) {
-		left = (int)(until - store_mono_ms());
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (poll(&pfd, 1, left) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		n = proto_recv(fd, r, sizeof(*r), fds, 1, &nfds);
-		if (n == 0) {
-			errno = ECONNRESET;
-			return -1;
-		}
-		if (n < 0 && errno != EPROTO)
-			return -1;
-		if (n == (ssize_t)sizeof(*r) && r->magic == WS_MAGIC &&
-		    r->seq == q->seq) {
-			*mntfd = nfds == 1 ? fds[0] : -1;
-			return 0;
-		}
-		/* A late answer to a request that timed out: not ours. */
-		if (n > 0 && nfds == 1)
-			close(fds[0]);
-	}
+	*mntfd = nfds == 1 ? fds[0] : -1;
+	return 0;
 }

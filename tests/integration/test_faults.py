@@ -11,6 +11,8 @@ test_scaleout's test_zz_sigkill_of_one_master_fails_only_its_requests
 (another backend takes over; systemd restarts it: tests/systemd).  The
 figures (how long the victim took to come back) are bench/faults'."""
 
+import os
+
 import pytest
 
 import faults
@@ -171,3 +173,52 @@ def test_a_run_cannot_fake_its_zygotes_death(stack):
     assert [s["launcher_pid"] for s in after["slots"]] == [s["launcher_pid"] for s in view["slots"]]
     assert {s["id"]: faults.zygotes(s["launcher_pid"]) for s in after["slots"]} == before
     assert stack.log_text().count("the run's zygote died under it") == lost
+
+
+def test_a_worker_killed_mid_session_call_ends_the_session(stack):
+    """The worker of a live session's call dies under it (the master makes
+    its slot again): the session it held is ended, never lent again with
+    the cut call's answer still on its channel; the service goes on."""
+    import signal
+    import threading
+    import time
+    import private_stack as ps
+    L, K = faults.LISTEN, faults.KEY
+    st, j, _ = ps.request(L, "POST", "/v1/sessions", {"session_id": "cut"}, key=K)
+    assert st == 201, (st, j)
+    st, j, _ = ps.request(L, "POST", "/v1/sessions/cut/execute",
+                          {"code": "v = 1"}, key=K)
+    assert st == 200, (st, j)
+    out = {}
+
+    def slow():
+        try:
+            out["r"] = ps.request(L, "POST", "/v1/sessions/cut/execute",
+                                  {"code": "import time\ntime.sleep(20)",
+                                   "timeout": 25}, key=K)
+        except OSError as e:            # the connection may just close
+            out["e"] = e
+
+    th = threading.Thread(target=slow)
+    th.start()
+    victim, deadline = None, time.monotonic() + 10
+    while victim is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        busy = [s for s in (faults.health(K)[1] or {}).get("slots", [])
+                if s.get("state") == "busy"]
+        if busy:
+            victim = busy[0]["worker_pid"]
+    assert victim, "no busy worker seen"
+    os.kill(victim, signal.SIGKILL)
+    th.join(30)
+    assert "r" not in out or out["r"][0] >= 500, out
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        st, j, _ = ps.request(L, "POST", "/v1/sessions/cut/execute",
+                              {"code": "v"}, key=K)
+        if st != 503:
+            break
+        time.sleep(0.5)
+    assert st == 404, (st, j)
+    ex = ps.execute(L, K, "print(2)")
+    assert ex["stdout"] == "2\n", ex

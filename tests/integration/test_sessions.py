@@ -446,6 +446,11 @@ def test_fork_copies_names_files_and_reseeds(session):
         assert sess["type"] == "session" and sess["session_id"] == copy, sess
         assert fork["type"] == "fork" and fork["from"] == session, fork
         assert fork["files"] == 1 and fork["not_copied"] == ["fh"], fork
+        assert sess["calls"] == 0, sess         # a copy has run no call
+        text = ph.raw_request("GET", "/metrics").text
+        forks = [l for l in text.splitlines()
+                 if l.startswith("pyexec_session_forks_total ")]
+        assert forks and int(forks[0].split()[-1]) >= 1, forks
         probe = ("print(b.twice(), f(1), int(df.a.sum()), "
                  "open('w.txt').read(), alias is shared, "
                  "isinstance(b, Box), rng.integers(1000))\n"
@@ -488,3 +493,26 @@ def test_a_fork_has_its_own_uid_and_namespaces(session):
     finally:
         _delete(copy)
         _forget(copy)
+
+
+def test_input_files_and_figures_in_a_call(session):
+    import base64
+    resp = _call(session, "import matplotlib.pyplot as plt\n"
+                          "print(open('in.txt').read())\n"
+                          "plt.plot([1, 2, 3])\nplt.show()\n"
+                          "open('outputs/r.csv', 'w').write('a,b\\n1,2\\n')",
+                 files=[{"name": "in.txt",
+                         "content": base64.b64encode(b"hello").decode()}])
+    ex = _ok(resp)
+    assert ex["outcome"] == "completed" and ex["stdout"] == "hello\n", ex
+    kinds = [it["type"] for it in resp.json["response"]]
+    assert "image" in kinds, kinds
+    files = [it for it in resp.json["response"] if it["type"] == "file"]
+    assert [f["name"] for f in files] == ["r.csv"], files
+    # the input file stays in the workspace, for the next call
+    assert _ok(_call(session, "open('in.txt').read()"))["value"] == "'hello'"
+    # and only what a call made is its artifact
+    resp = _call(session, "print(1)")
+    assert [it["type"] for it in resp.json["response"]
+            if it["type"] in ("file", "image")] == [], ph.show(resp)
+

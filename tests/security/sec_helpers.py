@@ -81,7 +81,6 @@ SANDBOX_UID = 1000
 # as it is).  A process still there after it is a leak; on a loaded host
 # (2 cores shared with a full suite) the sweep alone can take seconds.
 GRACE = 10.0
-SESSIONS_MAX = 1024             # the uids above the slots' a session may have
 # How long assert_host_clean() waits for /health healthy and every slot
 # ready with no zygote starting: a slot or zygote made again after a test
 # imports numpy, pandas and matplotlib, 2-3 s idle and over 10 s under
@@ -235,6 +234,22 @@ def _workers_configured():
         return None
 
 
+_SESSIONS_MAX = []
+
+
+def _sessions_max():
+    """How many live sessions the stack may hold (the keyed /health's
+    sessions.max, asked once): their uids follow the slots'.  0 when it
+    has none."""
+    if not _SESSIONS_MAX:
+        j, _ = health_json(within=0)
+        try:
+            _SESSIONS_MAX.append(int(j["sessions"]["max"]))
+        except (TypeError, KeyError, ValueError):
+            return 0
+    return _SESSIONS_MAX[0]
+
+
 def _has_children(pid):
     try:
         with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
@@ -291,8 +306,8 @@ def sandbox_processes(workers=None):
     their slot's launcher uid).  [(pid, description), ...]"""
     if workers is None:
         workers = _workers_configured() or 64
-    # the slots' uids, then the live sessions' (PYEXEC_SESSIONS_MAX at most)
-    lo, hi = UID_BASE, UID_BASE + 2 * workers + SESSIONS_MAX
+    # the slots' uids, then the live sessions' (PYEXEC_SESSIONS_MAX of them)
+    lo, hi = UID_BASE, UID_BASE + 2 * workers + _sessions_max()
     launchers = launcher_pids()
     found = []
     for d in os.listdir("/proc"):
@@ -356,8 +371,8 @@ def cgroup_roots():
 
 def cgroup_problems(workers=None):
     """[(key, description)] for every cgroup dir that is not slot-N, or
-    sessions/ with a live session's s-N still in it (the tests end every
-    session they make)."""
+    sessions/ with a session's s-N that still holds a process in it (the
+    tests end every session they make)."""
     if workers is None:
         workers = _workers_configured() or 0
     allowed = {"slot-%d" % i for i in range(workers)} | {"sessions"}
@@ -378,10 +393,15 @@ def cgroup_problems(workers=None):
                 out.append((p, "unexpected cgroup dir " + p))
         p = os.path.join(root, "sessions")
         if os.path.isdir(p):
+            # the keeper makes a few ahead (empty); one with a process is
+            # a session still alive
             for e in os.listdir(p):
-                if os.path.isdir(os.path.join(p, e)):
-                    out.append((os.path.join(p, e), "a live session's cgroup "
-                                "left: " + os.path.join(p, e)))
+                d = os.path.join(p, e)
+                if os.path.isdir(d) and any(_read(os.path.join(d, c,
+                        "cgroup.procs")).strip() for c in ("run", "launcher")
+                        if os.path.exists(os.path.join(d, c, "cgroup.procs"))):
+                    out.append((d, "a live session's cgroup with processes "
+                                "left: " + d))
     return out
 
 
