@@ -1338,6 +1338,7 @@ def _zygote_start(modules):
                  % (name, type(e).__name__, e))
     # What the runner and common scripts use, so that no run imports it.
     import ast, json, traceback, random, tempfile, os, ctypes  # noqa: F401
+    import socket  # noqa: F401     a live session's channel (_session)
     if modules:
         threading.Timer = timer
     if _signals_caught() != caught:

@@ -144,6 +144,8 @@ struct store {
 	const int		*chans;
 	int			 dirfd;		/* owned: <dir>/<instance> */
 	int			*idmap;		/* owned: a user ns per slot */
+	int			*ss_idmap;	/* owned: one per live session's
+						 * uid, made at its first use */
 	struct ws_entry		*e;		/* owned: cache, ncap of them */
 	unsigned		 ncap;
 	struct ws_job		*jobs;		/* owned: one per slot */
@@ -597,10 +599,32 @@ store_userns(uid_t host)
 	return fd;
 }
 
+/* The user namespace that maps 1000 to a live session's host uid (of the
+ * sessions' range: store_attach checks), made at its first use and kept
+ * (the uid is session k's, whichever session k is).  Borrowed fd, or -1. */
+static int
+store_ss_userns(struct store *s, uid_t uid)
+{
+	unsigned	k = (unsigned)(uid - s->o->sessions->uid_base);
+
+	if (s->ss_idmap == NULL) {
+		unsigned i;
+
+		if ((s->ss_idmap = calloc(s->o->sessions->max,
+		    sizeof(int))) == NULL)
+			return -1;
+		for (i = 0; i < s->o->sessions->max; i++)
+			s->ss_idmap[i] = -1;
+	}
+	if (s->ss_idmap[k] < 0)
+		s->ss_idmap[k] = store_userns(uid);
+	return s->ss_idmap[k];
+}
+
 /* An idmapped clone of mount mnt for slot i (or, with uid, for the live
  * session of that host uid): fd, or -1. */
 static int
-store_clone(const struct store *s, int mnt, unsigned slot, uid_t uid)
+store_clone(struct store *s, int mnt, unsigned slot, uid_t uid)
 {
 	int	ns = -1;
 
@@ -614,7 +638,7 @@ store_clone(const struct store *s, int mnt, unsigned slot, uid_t uid)
 	/* (noatime stays from the mount: changing it needs attr_clr) */
 	a.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 	    MOUNT_ATTR_NOEXEC;
-	if (uid != 0 && (ns = store_userns(uid)) < 0) {
+	if (uid != 0 && (ns = store_ss_userns(s, uid)) < 0) {
 		e = errno;
 		close(fd);
 		errno = e;
@@ -625,13 +649,9 @@ store_clone(const struct store *s, int mnt, unsigned slot, uid_t uid)
 	if (mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof(a)) != 0) {
 		e = errno;
 		close(fd);
-		if (ns >= 0)
-			close(ns);
 		errno = e;
 		return -1;
 	}
-	if (ns >= 0)
-		close(ns);
 	return fd;
 }
 
