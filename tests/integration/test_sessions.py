@@ -516,3 +516,71 @@ def test_input_files_and_figures_in_a_call(session):
     assert [it["type"] for it in resp.json["response"]
             if it["type"] in ("file", "image")] == [], ph.show(resp)
 
+
+
+@pytest.mark.slow
+def test_age_the_hosts_limit_and_the_wait_on_a_private_stack():
+    """On a stack of its own (small limits): a session older than
+    PYEXEC_SESSION_MAX_AGE is ended even while it is used; the host's
+    PYEXEC_SESSIONS_MAX answers 507; a call that finds its session in
+    another call waits PYEXEC_WORKSPACE_WAIT, then 409 session_busy."""
+    import private_stack as private
+    listen, key, instance = "127.0.0.1:18193", "sessions-private-key", "sessage"
+    env, run_dir, _ = private.up({
+        "PYEXEC_LISTEN": listen, "PYEXEC_API_KEYS": key,
+        "PYEXEC_INSTANCE": instance, "PYEXEC_UID_BASE": "63300",
+        "PYEXEC_WORKERS": "2", "PYEXEC_SESSIONS_MAX": "2",
+        "PYEXEC_SESSION_MAX_AGE": "4", "PYEXEC_WORKSPACE_WAIT": "1",
+        "PYEXEC_KEY_RATE": "1000", "PYEXEC_KEY_BURST": "1000",
+        "PYEXEC_ADDR_RATE": "1000", "PYEXEC_ADDR_BURST": "1000"},
+        "pyexec-sessions-")
+
+    def req(method, path, body=None, timeout=60):
+        return private.request(listen, method, path, body, key=key,
+                               timeout=timeout)
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:                     # the data zygotes import first
+            st, j, _ = req("POST", "/v1/sessions", {"session_id": "a1"})
+            if st == 201 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert st == 201, (st, j)
+        st, j, _ = req("POST", "/v1/sessions", {"session_id": "a2"})
+        assert st == 201, (st, j)
+        st, j, _ = req("POST", "/v1/sessions", {"session_id": "a3"})
+        assert st == 507, (st, j)
+        assert "PYEXEC_SESSIONS_MAX" in j["response"][0]["message"], j
+        # the wait, then 409
+        out = {}
+        th = threading.Thread(target=lambda: out.update(r=req(
+            "POST", "/v1/sessions/a1/execute",
+            {"code": "import time\ntime.sleep(2.5)", "timeout": 5})))
+        th.start()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        st, j, h = req("POST", "/v1/sessions/a1/execute", {"code": "1"})
+        waited = time.monotonic() - t0
+        th.join()
+        assert st == 409 and j["response"][0]["code"] == "session_busy", (st, j)
+        assert h.get("retry-after") == "1", h
+        assert waited >= 0.9, waited       # it waited before it said so
+        assert out["r"][0] == 200, out
+        # the age: used every half second, ended at 4 s all the same
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            st, j, _ = req("POST", "/v1/sessions/a2/execute", {"code": "1"})
+            if st == 404:
+                break
+            assert st == 200, (st, j)
+            time.sleep(0.5)
+        assert st == 404, (st, j)
+        st, text, _ = private.request(listen, "GET", "/metrics", key=key,
+                                      text=True)
+        line = [l for l in text.splitlines()
+                if l.startswith('pyexec_sessions_ended_total{reason="max_age"}')]
+        assert line and int(line[0].split()[-1]) >= 1, line
+    finally:
+        private.down(env, run_dir)
+        private.rm_cgroups(instance)
