@@ -114,7 +114,9 @@ proto_send(int fd, const void *buf, size_t len, const int *fds, int nfds)
 	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
-static int64_t
+/* Monotonic milliseconds: the host side's one clock (run.c, store.c,
+ * session.c and proto_ask below). */
+int64_t
 proto_mono_ms(void)
 {
 	struct timespec	ts;

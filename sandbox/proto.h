@@ -194,6 +194,7 @@ ssize_t	proto_recv(int fd, void *buf, size_t len, int *fds, int maxfds,
 	    int *nfds);
 int	proto_send(int fd, const void *buf, size_t len, const int *fds,
 	    int nfds);
+int64_t	proto_mono_ms(void);
 ssize_t	proto_ask(int fd, const void *q, size_t qlen, void *r, size_t rlen,
 	    int *fds, int maxfds, int *nfds, int timeout_ms,
 	    bool (*ours)(const void *r, ssize_t n, const void *q));

@@ -46,15 +46,6 @@
 #define OOM_GRACE_MS	100	/* its quota stays lifted this long after a kill */
 #define OOM_GRACE_MAX	1000	/* and this long in all, per run (ms) */
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A growing capture buffer. */
 struct sink {
 	char	*buf;		/* owned */
@@ -338,7 +329,7 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 	int64_t		left, now;
 
 	while (!p->done) {
-		now = mono_ms();
+		now = proto_mono_ms();
 		if (oom_grace_tick(&p->oom, now) != 0) {
 			snprintf(err, errlen, "the run's OOM grace: %s",
 			    strerror(errno));
@@ -584,7 +575,7 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	if (run_prepare(rs, pa, &before, err, errlen) != 0)
 		goto out;
 	p.oom = (struct oom_grace){ .cg = rs->cg, .cpu = pa->cpu_limit,
-	    .kills = before.oom_kills, .next_read = mono_ms() + OOM_TICK_MS };
+	    .kills = before.oom_kills, .next_read = proto_mono_ms() + OOM_TICK_MS };
 	if (run_pipes(&p, theirs) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto out;
@@ -600,9 +591,9 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 		close(theirs[i]);
 	if (!sent)
 		goto out;
-	if (pump_run(&p, mono_ms() + m.timeout_ms + BACKSTOP_MS, err, errlen) != 0)
+	if (pump_run(&p, proto_mono_ms() + m.timeout_ms + BACKSTOP_MS, err, errlen) != 0)
 		goto out;
-	if (oom_grace_end(&p.oom, mono_ms()) != 0) {
+	if (oom_grace_end(&p.oom, proto_mono_ms()) != 0) {
 		snprintf(err, errlen, "setting the cpu limit back after the "
 		    "run's OOM grace: %s", strerror(errno));
 		goto out;
@@ -646,7 +637,7 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	rc = 0;
 out:
 	if (p.oom.until != 0)		/* the slot is failed: best effort */
-		(void)oom_grace_end(&p.oom, mono_ms());
+		(void)oom_grace_end(&p.oom, proto_mono_ms());
 	pump_free(&p);
 	free(payload);
 	return rc;
@@ -887,7 +878,7 @@ run_session_call(struct run_session *ss, const struct run_params *pa,
 	struct pump		 p;
 	struct sb_counters	 before, after;
 	int			 theirs[PROTO_NFDS], i, rc = -1, phase = 0;
-	int64_t			 t0 = mono_ms(), deadline, now;
+	int64_t			 t0 = proto_mono_ms(), deadline, now;
 	bool			 dead = false;
 	char			*payload, c = 'C';
 	size_t			 payload_len;
@@ -919,7 +910,7 @@ run_session_call(struct run_session *ss, const struct run_params *pa,
 		goto out;
 	}
 	p.oom = (struct oom_grace){ .cg = ss->cg, .cpu = pa->cpu_limit,
-	    .kills = before.oom_kills, .next_read = mono_ms() + OOM_TICK_MS };
+	    .kills = before.oom_kills, .next_read = proto_mono_ms() + OOM_TICK_MS };
 	if (run_pipes(&p, theirs) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto out;
@@ -930,7 +921,7 @@ run_session_call(struct run_session *ss, const struct run_params *pa,
 		close(theirs[i]);
 	deadline = t0 + (int64_t)(pa->timeout * 1000.0);
 	while (!p.done && !dead) {
-		now = mono_ms();
+		now = proto_mono_ms();
 		if (oom_grace_tick(&p.oom, now) != 0) {
 			snprintf(err, errlen, "the session's OOM grace: %s",
 			    strerror(errno));
@@ -974,7 +965,7 @@ run_session_call(struct run_session *ss, const struct run_params *pa,
 		if (pfd[5].revents)
 			(void)session_chan(&p, ss->chan, &dead);
 	}
-	if (pump_drain(&p) != 0 || oom_grace_end(&p.oom, mono_ms()) != 0 ||
+	if (pump_drain(&p) != 0 || oom_grace_end(&p.oom, proto_mono_ms()) != 0 ||
 	    sb_cgroup_read(ss->cg, &after) != 0) {
 		snprintf(err, errlen, "after the call: %s", strerror(errno));
 		goto out;
@@ -987,14 +978,14 @@ run_session_call(struct run_session *ss, const struct run_params *pa,
 	r->report = p.rep.buf; r->report_len = p.rep.len;
 	r->report_dropped = p.rep.over;
 	p.out.buf = p.err.buf = p.rep.buf = NULL;
-	r->duration_ms = (double)(mono_ms() - t0);
+	r->duration_ms = (double)(proto_mono_ms() - t0);
 	r->cpu_ms = (double)after.cpu_ns / 1e6;
 	r->memory_peak = after.mem_peak;
 	r->warm = r->warm_data = true;
 	rc = 0;
 out:
 	if (p.oom.until != 0)
-		(void)oom_grace_end(&p.oom, mono_ms());
+		(void)oom_grace_end(&p.oom, proto_mono_ms());
 	pump_free(&p);
 	free(payload);
 	return rc;
@@ -1052,7 +1043,7 @@ run_session_fork(struct run_session *from, struct run_session *to,
 	int		 stream[2], rf[2], rt[2], i, rc = -1;
 	int		 sf[2], st[2];
 	char		 f = 'F', l = 'L';
-	int64_t		 until = mono_ms() + timeout_ms;
+	int64_t		 until = proto_mono_ms() + timeout_ms;
 	struct pollfd	 pfd[4];
 
 	*rep_from = *rep_to = NULL;
@@ -1102,7 +1093,7 @@ run_session_fork(struct run_session *from, struct run_session *to,
 	close(rf[1]);
 	close(rt[1]);
 	while (!(h[0].done && h[1].done && h[0].rep < 0 && h[1].rep < 0)) {
-		int	left = (int)(until - mono_ms());
+		int	left = (int)(until - proto_mono_ms());
 
 		if (left <= 0 || h[0].dead || h[1].dead) {
 			snprintf(err, errlen, "%s", left <= 0 ? "the fork did "

@@ -84,15 +84,6 @@ ss_now(void)
 	return (int64_t)time(NULL);
 }
 
-static int64_t
-ss_mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *
 ss_status_name(enum ss_status st)
 {
@@ -221,6 +212,24 @@ ss_info(const struct sessions *ss, const struct sess *s, struct ss_info *i)
 	i->memory_usage = usage;
 }
 
+/* Index s, empty: no session, no cgroup, no fd. */
+static void
+ss_clear(struct sess *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->chan = s->pidfd = s->lease = -1;
+}
+
+/* Removes index s's cgroup (and freezer), made and empty, then clears it. */
+static void
+ss_cgroup_drop(struct sess *s)
+{
+	(void)sb_cgroup_destroy(&s->cg);
+	(void)sb_cgroup_freezer_remove(&s->cg);
+	sb_cgroup_free(&s->cg);
+	ss_clear(s);
+}
+
 /* Ends session s (why): its interpreter killed, thawed, its channel
  * closed; its cgroup goes in the sweep (ss_reap). */
 static void
@@ -263,8 +272,7 @@ ss_reap(struct sessions *ss, struct sess *s)
 		return;
 	(void)sb_cgroup_freezer_remove(&s->cg);
 	sb_cgroup_free(&s->cg);
-	memset(s, 0, sizeof(*s));
-	s->chan = s->pidfd = s->lease = -1;
+	ss_clear(s);
 	(void)ss;
 }
 
@@ -278,8 +286,7 @@ ss_cgroup_make(struct sessions *ss, struct sess *s,
 
 	snprintf(name, sizeof(name), "%spyexec/%s/sessions/s-%u",
 	    ss->o->cgroup_base, ss->o->instance, (unsigned)(s - ss->e));
-	memset(s, 0, sizeof(*s));
-	s->chan = s->pidfd = s->lease = -1;
+	ss_clear(s);
 	s->cg.version = ss->o->version;
 	if (sb_cgroup_create(&s->cg, name, ss->o->max_pids, ss->o->owner,
 	    ss->o->group, err, sizeof(err)) != 0) {
@@ -290,9 +297,7 @@ ss_cgroup_make(struct sessions *ss, struct sess *s,
 		snprintf(err, sizeof(err), "session %s: freezer: %s", name,
 		    strerror(errno));
 		log("error", err);
-		(void)sb_cgroup_destroy(&s->cg);
-		(void)sb_cgroup_freezer_remove(&s->cg);
-		sb_cgroup_free(&s->cg);
+		ss_cgroup_drop(s);
 		return -1;
 	}
 	return 0;
@@ -406,11 +411,7 @@ ss_create(struct sessions *ss, unsigned slot, const struct ss_req *q,
 	ss_gauges(ss);
 	return SS_OK;
 fail:
-	(void)sb_cgroup_destroy(&s->cg);
-	(void)sb_cgroup_freezer_remove(&s->cg);
-	sb_cgroup_free(&s->cg);
-	memset(s, 0, sizeof(*s));
-	s->chan = s->pidfd = s->lease = -1;
+	ss_cgroup_drop(s);
 	return SS_FAILED;
 }
 
@@ -583,9 +584,9 @@ sessions_sweep(struct sessions *ss, void (*log)(const char *, const char *))
 	int64_t		now = ss_now();
 	unsigned	i;
 
-	if (ss_mono_ms() < ss->next_sweep)
+	if (proto_mono_ms() < ss->next_sweep)
 		return;
-	ss->next_sweep = ss_mono_ms() + SS_SWEEP_MS;
+	ss->next_sweep = proto_mono_ms() + SS_SWEEP_MS;
 	for (i = 0; i < ss->o->max; i++) {
 		struct sess *s = &ss->e[i];
 
@@ -612,7 +613,7 @@ sessions_sweep(struct sessions *ss, void (*log)(const char *, const char *))
 int
 sessions_next_ms(const struct sessions *ss)
 {
-	int64_t	left = ss->next_sweep - ss_mono_ms();
+	int64_t	left = ss->next_sweep - proto_mono_ms();
 
 	return left < 0 ? 0 : left > SS_SWEEP_MS ? SS_SWEEP_MS : (int)left;
 }
@@ -632,7 +633,7 @@ sessions_new(const struct ss_opts *o, char *err, size_t errlen)
 	}
 	ss->o = o;
 	for (i = 0; i < o->max; i++)
-		ss->e[i].chan = ss->e[i].pidfd = ss->e[i].lease = -1;
+		ss_clear(&ss->e[i]);
 	/* What an earlier store left (it was killed): gone first. */
 	snprintf(name, sizeof(name), "%spyexec/%s/sessions", o->cgroup_base,
 	    o->instance);

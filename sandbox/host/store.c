@@ -182,15 +182,6 @@ store_now(void)
 	return (int64_t)time(NULL);
 }
 
-static int64_t
-store_mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void
 stat_add(uint64_t *c, uint64_t n)
 {
@@ -1050,7 +1041,7 @@ static struct ws_bucket *
 store_bucket(struct store *s, const char *client, bool make)
 {
 	uint64_t	 key = store_key(client);
-	int64_t		 now = store_mono_ms();
+	int64_t		 now = proto_mono_ms();
 	struct ws_bucket *b, *spare = NULL;
 	unsigned	 i;
 
@@ -1124,7 +1115,7 @@ store_release(struct store *s, unsigned slot, const struct ws_entry *keep)
 			continue;
 		w->lease = -1;
 		w->used = store_now();
-		w->last = store_mono_ms();
+		w->last = proto_mono_ms();
 		(void)store_meta_write(w->img, w->created, w->used);
 	}
 }
@@ -1211,7 +1202,7 @@ store_job_queue(struct store *s, unsigned slot, enum job_kind kind,
 	j->pid = 0;
 	j->pidfd = -1;
 	j->ticket = ++s->tickets;
-	j->queued_ms = j->started_ms = store_mono_ms();
+	j->queued_ms = j->started_ms = proto_mono_ms();
 	j->served = 0;
 	store_job_gauge(s);
 	return WS_PENDING;
@@ -1395,7 +1386,7 @@ store_attach(struct store *s, unsigned slot, const struct ws_req *q,
 		return WS_FAILED;
 	}
 	w->lease = (int)slot;
-	w->last = store_mono_ms();
+	w->last = proto_mono_ms();
 	w->used = store_now();
 	store_usage(s, w, &r->u);
 	return st;
@@ -1532,7 +1523,7 @@ store_made(struct store *s, unsigned slot, struct ws_job *j, int st,
 	struct ws_entry	*w;
 	enum ws_status	 res;
 	char		 id[13];
-	int64_t		 end = store_mono_ms();
+	int64_t		 end = proto_mono_ms();
 
 	store_logid(j->rel, id);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == STORE_NO_ROOM) {
@@ -1632,7 +1623,7 @@ store_job_start(struct store *s, struct ws_job *j)
 	unsigned	slot = (unsigned)(j - s->jobs);
 	int		st = 1 << 8;	/* exit 1 */
 
-	j->started_ms = store_mono_ms();
+	j->started_ms = proto_mono_ms();
 	j->pid = j->kind == JOB_MAKE ? store_make_start(s, j) :
 	    store_drop_start(s, j);
 	if (j->pid < 0) {
@@ -1873,7 +1864,7 @@ store_run(struct store *s)
 	if ((pfd = calloc(2 * ns, sizeof(*pfd))) == NULL ||
 	    (who = calloc(2 * ns, sizeof(*who))) == NULL)
 		_exit(1);
-	next = store_mono_ms() + (int64_t)s->o->sweep_s * 1000;
+	next = proto_mono_ms() + (int64_t)s->o->sweep_s * 1000;
 	for (;;) {
 		for (i = 0; i < ns; i++) {
 			who[i] = i;
@@ -1886,7 +1877,7 @@ store_run(struct store *s)
 				pfd[n++] = (struct pollfd){ s->jobs[i].pidfd,
 				    POLLIN, 0 };
 			}
-		wait = next - store_mono_ms();
+		wait = next - proto_mono_ms();
 		if (s->sessions != NULL && wait > sessions_next_ms(s->sessions))
 			wait = sessions_next_ms(s->sessions);
 		got = poll(pfd, n, wait > 0 ? (int)wait : 0);
@@ -1901,9 +1892,9 @@ store_run(struct store *s)
 		store_job_next(s);
 		if (s->sessions != NULL)
 			sessions_sweep(s->sessions, s->o->log);
-		if (store_mono_ms() >= next) {
+		if (proto_mono_ms() >= next) {
 			store_sweep(s);
-			next = store_mono_ms() + (int64_t)s->o->sweep_s * 1000;
+			next = proto_mono_ms() + (int64_t)s->o->sweep_s * 1000;
 		}
 	}
 }
