@@ -55,6 +55,16 @@
  * wait their turn.  When mkfs is done the store renames the image, mounts
  * it (a few ms) and answers as an attach of an existing workspace would.
  *
+ * Blanks.  mkfs.ext4 and the mount cost a new workspace some ms (a live
+ * session's create makes one), so the store keeps STORE_BLANKS empty
+ * images made ahead in <dir>/<instance>/blank, mounted and with their
+ * lost+found gone: a create takes one (a rename into the client's
+ * directory, its times written) and a job makes the next when no slot's
+ * job waits.  A blank was never leased, so it is as new as an image made
+ * at the request.  Blanks count against the floor as images do (a blank
+ * that would cross it is not made, until the next sweep), never against
+ * the counts; the store's start removes any left.
+ *
  * Creation rate: a token bucket per client (create_rate a minute,
  * create_burst at once) besides the per-client and total counts, so that a
  * client's create/delete loop costs the host at most create_rate mkfs a
@@ -102,6 +112,8 @@
 #define STORE_NO_ROOM	75		/* a make job's exit: below the floor */
 #define STORE_BUCKETS	1024		/* clients whose rate is tracked */
 #define WS_PENDING	WS_NSTATUS	/* (never sent) a job answers later */
+#define STORE_BLANKS	2		/* empty images made ahead */
+#define STORE_BLANK_DIR	"blank"
 
 struct ws_entry {
 	char		 rel[STORE_REL_MAX + 1];	/* "c-…/w-….img", "" free */
@@ -132,6 +144,13 @@ struct ws_job {
 					 * while it waited */
 };
 
+/* An empty image made ahead: being made while img >= 0 and mnt < 0, ready
+ * when both are.  Its file is <blank>/b-<index>.img(.new). */
+struct ws_blank {
+	int		 img;		/* owned: the image, or -1 */
+	int		 mnt;		/* owned: its mount, or -1 */
+};
+
 /* A client's creations (token bucket); key 0: free. */
 struct ws_bucket {
 	uint64_t	 key;		/* FNV-1a of the client's name */
@@ -157,6 +176,12 @@ struct store {
 	uint64_t		 base_blocks, base_inodes; /* an empty one's use */
 	uint64_t		 max_files;	/* inodes a run can make */
 	uint64_t		 count;		/* images on disk */
+	int			 blankfd;	/* owned: <dir>/<instance>/blank */
+	struct ws_blank		 blank[STORE_BLANKS];
+	int			 blank_k;	/* the one being made, or -1 */
+	pid_t			 blank_pid;	/* its mkfs child, or 0 */
+	int			 blank_pidfd;	/* owned: the child's, or -1 */
+	bool			 blank_stop;	/* none until the next sweep */
 	struct sessions		*sessions;	/* owned: live sessions
 						 * (session.c), or NULL: off */
 };
@@ -965,13 +990,17 @@ store_growth_one(struct store *s, int cfd, const char *dir, const char *name,
 		*sum = sat_add(*sum, store_growth_of(&st));
 }
 
-/* What every image and every one being made may still take (a gauge). */
+/* What every image, every one being made and every blank may still take
+ * (a gauge). */
 static uint64_t
 store_growth(struct store *s)
 {
 	uint64_t	sum = 0;
+	unsigned	k;
 
 	store_each(s, store_growth_one, &sum, false);
+	for (k = 0; k < STORE_BLANKS; k++)
+		sum = sat_add(sum, store_growth_fd(s->blank[k].img));
 	stat_set(&s->o->stats->growth, sum);
 	return sum;
 }
@@ -1101,6 +1130,199 @@ store_rate_give(struct store *s, const char *client)
 		b->tokens = (double)s->o->create_burst;
 }
 
+/* ----------------------------------------------------------- blanks --- */
+
+static void
+blank_name(char *out, size_t len, unsigned k, bool made)
+{
+	snprintf(out, len, "b-%u.img%s", k, made ? "" : ".new");
+}
+
+static void
+blank_drop(struct store *s, unsigned k)
+{
+	char	name[32];
+
+	if (s->blank[k].mnt >= 0)
+		close(s->blank[k].mnt);
+	if (s->blank[k].img >= 0)
+		close(s->blank[k].img);
+	s->blank[k].img = s->blank[k].mnt = -1;
+	blank_name(name, sizeof(name), k, false);
+	(void)unlinkat(s->blankfd, name, 0);
+	blank_name(name, sizeof(name), k, true);
+	(void)unlinkat(s->blankfd, name, 0);
+}
+
+/*
+ * Starts making a missing blank, unless one is being made, the jobs are
+ * all running, a slot's job waits (they come first), or the last one
+ * found the disk at its floor.  The child checks the floor (the new file,
+ * at its full size, is one of the blanks it counts) and runs mkfs.
+ */
+static void
+blank_next(struct store *s)
+{
+	unsigned	k, i;
+	char		name[32];
+	int		fd;
+	pid_t		pid;
+
+	if (s->blank_pid != 0 || s->blank_stop || s->running >= STORE_JOBS)
+		return;
+	for (i = 0; i < s->o->nslots; i++)
+		if (s->jobs[i].kind != JOB_NONE && s->jobs[i].pid == 0)
+			return;
+	for (k = 0; k < STORE_BLANKS && s->blank[k].img >= 0; k++)
+		;
+	if (k == STORE_BLANKS)
+		return;
+	blank_drop(s, k);
+	blank_name(name, sizeof(name), k, false);
+	if ((fd = openat(s->blankfd, name, O_RDWR | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	    ftruncate(fd, (off_t)s->image_size) != 0) {
+		store_log(s, "error", "a blank workspace: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		(void)unlinkat(s->blankfd, name, 0);
+		s->blank_stop = true;
+		return;
+	}
+	s->blank[k].img = fd;
+	if ((pid = fork()) == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (!store_room(s, 0))
+			_exit(STORE_NO_ROOM);
+		store_mkfs_exec(s, fd, s->image_size);
+	}
+	if (pid < 0) {
+		store_log(s, "error", "a blank workspace: fork: %s",
+		    strerror(errno));
+		blank_drop(s, k);
+		s->blank_stop = true;
+		return;
+	}
+	s->blank_k = (int)k;
+	s->blank_pid = pid;
+	s->running++;
+	s->blank_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* The blank's mkfs child has exited (or, without a pidfd, is waited for
+ * here): mounted, or dropped. */
+static void
+blank_made(struct store *s)
+{
+	unsigned	 k = (unsigned)s->blank_k;
+	struct ws_blank	*b = &s->blank[k];
+	char		 from[32], to[32];
+	int		 st = 1 << 8;
+	const char	*step = "mkfs.ext4";
+
+	while (waitpid(s->blank_pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (s->blank_pidfd >= 0)
+		close(s->blank_pidfd);
+	s->blank_pidfd = -1;
+	s->blank_pid = 0;
+	s->blank_k = -1;
+	s->running--;
+	blank_name(from, sizeof(from), k, false);
+	blank_name(to, sizeof(to), k, true);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == STORE_NO_ROOM) {
+		blank_drop(s, k);	/* the floor: again after a sweep */
+		s->blank_stop = true;
+		return;
+	}
+	if (store_exit_ok(st) == 0) {
+		step = "rename";
+		if (renameat(s->blankfd, from, s->blankfd, to) == 0) {
+			step = "mount";
+			if ((b->mnt = store_mount(s, b->img)) >= 0 &&
+			    unlinkat(b->mnt, "lost+found", AT_REMOVEDIR) == 0)
+				return;
+		}
+	}
+	store_log(s, "error", "a blank workspace: %s: %s", step,
+	    strerror(errno));
+	blank_drop(s, k);
+	s->blank_stop = true;
+}
+
+/*
+ * Image rel (of client directory dir, which exists) from a ready blank:
+ * renamed into place, its times now; WS_OK and *out, WS_NOT_FOUND (none
+ * ready) or WS_FAILED.
+ */
+static enum ws_status
+blank_take(struct store *s, const char *rel, struct ws_entry **out)
+{
+	struct ws_entry	*w;
+	char		 name[32], id[13];
+	unsigned	 k;
+	int64_t		 now = store_now();
+
+	for (k = 0; k < STORE_BLANKS; k++)
+		if (s->blank[k].img >= 0 && s->blank[k].mnt >= 0)
+			break;
+	if (k == STORE_BLANKS)
+		return WS_NOT_FOUND;
+	blank_name(name, sizeof(name), k, true);
+	if (store_meta_write(s->blank[k].img, now, now) != 0 ||
+	    renameat2(s->blankfd, name, s->dirfd, rel, RENAME_NOREPLACE) != 0) {
+		store_logid(rel, id);
+		store_log(s, "error", "workspace %s: from a blank: %s", id,
+		    strerror(errno));
+		blank_drop(s, k);
+		return WS_FAILED;
+	}
+	w = cache_slot(s);	/* (there is always one) */
+	snprintf(w->rel, sizeof(w->rel), "%s", rel);
+	w->img = s->blank[k].img;
+	w->mnt = s->blank[k].mnt;
+	w->lease = -1;
+	w->created = w->used = now;
+	s->blank[k].img = s->blank[k].mnt = -1;
+	s->count++;
+	stat_set(&s->o->stats->workspaces, s->count);
+	*out = w;
+	return WS_OK;
+}
+
+/* <dir>/<instance>/blank, root's, 0700, emptied (a blank of an earlier
+ * store may be half made). */
+static int
+blank_setup(struct store *s)
+{
+	struct stat	 st;
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd;
+	unsigned	 k;
+
+	for (k = 0; k < STORE_BLANKS; k++)
+		s->blank[k].img = s->blank[k].mnt = -1;
+	s->blank_k = -1;
+	s->blank_pidfd = -1;
+	(void)mkdirat(s->dirfd, STORE_BLANK_DIR, 0700);
+	if ((s->blankfd = store_open(s, STORE_BLANK_DIR, O_RDONLY | O_DIRECTORY,
+	    0)) < 0 || fstat(s->blankfd, &st) != 0 || st.st_uid != 0 ||
+	    fchmod(s->blankfd, 0700) != 0)
+		return -1;
+	if ((fd = openat(s->blankfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "b-", 2) == 0)
+			(void)unlinkat(s->blankfd, de->d_name, 0);
+	closedir(d);
+	return 0;
+}
+
 /* ----------------------------------------------------------- the ops --- */
 
 static void
@@ -1216,11 +1438,12 @@ store_job_queue(struct store *s, unsigned slot, enum job_kind kind,
  */
 static enum ws_status
 store_create(struct store *s, unsigned slot, const struct ws_req *q,
-    const char *dir, const char *rel)
+    const char *dir, const char *rel, struct ws_entry **out)
 {
 	struct ws_job	*j = &s->jobs[slot];
 	char		 id[13];
 	int		 fd = -1, e;
+	enum ws_status	 st;
 
 	if (store_job_on(s, rel) != NULL)
 		return WS_BUSY;
@@ -1230,17 +1453,29 @@ store_create(struct store *s, unsigned slot, const struct ws_req *q,
 		return WS_CLIENT_LIMIT;
 	if (store_rate_wait(s, q->client) > 0)
 		return WS_RATE;
+	store_logid(rel, id);
+	if (mkdirat(s->dirfd, dir, 0700) != 0 && errno != EEXIST) {
+		store_log(s, "error", "workspace %s: its client's directory: "
+		    "%s", id, strerror(errno));
+		return WS_FAILED;
+	}
+	if ((st = blank_take(s, rel, out)) != WS_NOT_FOUND) {
+		if (st == WS_OK) {
+			store_rate_take(s, q->client);
+			store_log(s, "info", "workspace %s: created (a blank "
+			    "made ahead)", id);
+		}
+		return st == WS_OK ? WS_CREATED : st;
+	}
 	snprintf(j->tmp, sizeof(j->tmp), "%s.new", rel);
 	(void)unlinkat(s->dirfd, j->tmp, 0);
-	if ((mkdirat(s->dirfd, dir, 0700) != 0 && errno != EEXIST) ||
-	    (fd = store_open(s, j->tmp, O_RDWR | O_CREAT | O_EXCL, 0600)) < 0 ||
+	if ((fd = store_open(s, j->tmp, O_RDWR | O_CREAT | O_EXCL, 0600)) < 0 ||
 	    ftruncate(fd, (off_t)s->image_size) != 0) {
 		e = errno;
 		if (fd >= 0) {
 			close(fd);
 			(void)unlinkat(s->dirfd, j->tmp, 0);
 		}
-		store_logid(rel, id);
 		store_log(s, "error", "workspace %s: making it: %s", id,
 		    strerror(e));
 		return WS_FAILED;
@@ -1270,7 +1505,7 @@ store_load(struct store *s, unsigned slot, const struct ws_req *q,
 	}
 	if (!q->create)
 		return WS_NOT_FOUND;
-	return store_create(s, slot, q, dir, rel);
+	return store_create(s, slot, q, dir, rel, out);
 }
 
 /*
@@ -1761,6 +1996,7 @@ store_walk(struct store *s, int64_t now, bool start)
 static void
 store_sweep(struct store *s)
 {
+	s->blank_stop = false;
 	s->count = store_walk(s, store_now(), false);
 	stat_set(&s->o->stats->workspaces, s->count);
 	stat_set(&s->o->stats->mounts, cache_mounted(s));
@@ -1861,10 +2097,11 @@ store_run(struct store *s)
 	int64_t		 next, wait;
 	int		 got;
 
-	if ((pfd = calloc(2 * ns, sizeof(*pfd))) == NULL ||
-	    (who = calloc(2 * ns, sizeof(*who))) == NULL)
+	if ((pfd = calloc(2 * ns + 1, sizeof(*pfd))) == NULL ||
+	    (who = calloc(2 * ns + 1, sizeof(*who))) == NULL)
 		_exit(1);
 	next = proto_mono_ms() + (int64_t)s->o->sweep_s * 1000;
+	blank_next(s);
 	for (;;) {
 		for (i = 0; i < ns; i++) {
 			who[i] = i;
@@ -1877,6 +2114,10 @@ store_run(struct store *s)
 				pfd[n++] = (struct pollfd){ s->jobs[i].pidfd,
 				    POLLIN, 0 };
 			}
+		if (s->blank_pidfd >= 0) {
+			who[n] = ns;		/* the blank's */
+			pfd[n++] = (struct pollfd){ s->blank_pidfd, POLLIN, 0 };
+		}
 		wait = next - proto_mono_ms();
 		if (s->sessions != NULL && wait > sessions_next_ms(s->sessions))
 			wait = sessions_next_ms(s->sessions);
@@ -1886,10 +2127,16 @@ store_run(struct store *s)
 		for (k = 0; got > 0 && k < n; k++) {
 			if (k < ns && (pfd[k].revents & POLLIN))
 				store_serve(s, who[k]);
+			else if (k >= ns && pfd[k].revents != 0 && who[k] == ns)
+				blank_made(s);
 			else if (k >= ns && pfd[k].revents != 0)
 				store_job_reap(s, who[k]);
 		}
+		/* a blank's child without a pidfd is waited for here */
+		if (s->blank_pid != 0 && s->blank_pidfd < 0)
+			blank_made(s);
 		store_job_next(s);
+		blank_next(s);
 		if (s->sessions != NULL)
 			sessions_sweep(s->sessions, s->o->log);
 		if (proto_mono_ms() >= next) {
@@ -1959,6 +2206,11 @@ store_setup(struct store *s, char *err, size_t errlen)
 		}
 	if (store_size(s, err, errlen) != 0)
 		return -1;
+	if (blank_setup(s) != 0) {
+		snprintf(err, errlen, "%.300s/%.100s/" STORE_BLANK_DIR ": %s",
+		    s->o->dir, s->o->instance, strerror(errno));
+		return -1;
+	}
 	if (s->o->sessions != NULL &&
 	    (s->sessions = sessions_new(s->o->sessions, err, errlen)) == NULL)
 		return -1;
@@ -1971,7 +2223,8 @@ store_setup(struct store *s, char *err, size_t errlen)
 void
 store_main(const struct store_opts *o, const int *chans, int ready_fd)
 {
-	struct store	 s = { .o = o, .chans = chans, .dirfd = -1 };
+	struct store	 s = { .o = o, .chans = chans, .dirfd = -1,
+			    .blankfd = -1, .blank_k = -1, .blank_pidfd = -1 };
 	char		 err[512];
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)

@@ -314,14 +314,18 @@ STORE_CACHE_MAX = 2 * WORKERS + WORKERS
 def store_fds(pid):
     """(descriptors outside the workspace cache, cached workspaces)."""
     d = "/proc/%d/fd" % pid
-    other = cached = roots = 0
+    other = cached = roots = blanks = 0
     try:
         for x in os.listdir(d):
             try:
                 t = os.readlink(os.path.join(d, x))
             except OSError:
                 continue
-            if t.endswith(".img"):
+            if "/blank/b-" in t:
+                # the empty images the store makes ahead (at most 2),
+                # each with its mount
+                blanks += 1
+            elif t.endswith(".img"):
                 cached += 1
             elif t == "/":
                 roots += 1
@@ -330,7 +334,7 @@ def store_fds(pid):
     except OSError:
         return -1, 0
     # a mount's root without its image is not the cache's
-    return other + max(0, roots - cached), cached
+    return other + max(0, roots - cached - min(blanks, 2)), cached
 
 
 def held(stack, view):

@@ -10,6 +10,7 @@ and log lines without a session's text.
 
 import base64
 import json
+import os
 import threading
 import time
 import uuid
@@ -163,6 +164,57 @@ def test_delete_then_not_found_then_a_fresh_one():
     ph.assert_error(resp, 400, "invalid_request")
     resp = ph.request("POST", "/v1/workspace", body={"session_id": s})
     ph.assert_error(resp, 405, "method_not_allowed")
+
+
+def _blanks():
+    """The files of the store's blank directory (the shared stack's)."""
+    d = os.path.join(os.environ.get("PYEXEC_WORKSPACE_DIR") or
+                     os.path.join(os.environ[ph.ENV_RUN_DIR], "workspaces"),
+                     os.environ.get("PYEXEC_INSTANCE") or "test", "blank")
+    return sorted(os.listdir(d))
+
+
+def test_new_workspaces_come_from_blanks_made_ahead_and_are_as_new():
+    """The store keeps two empty images made and mounted ahead
+    (sandbox/host/store.c, "Blanks"): each create takes one and the store
+    makes the next before the following create; what a create gets is
+    exactly what mkfs made (empty but for the run's outputs/, root 0755 of
+    uid 1000, nothing used), and no blank is ever a run's."""
+    def settled():
+        deadline = time.monotonic() + 10
+        while _blanks() != ["b-0.img", "b-1.img"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return _blanks()
+    assert settled() == ["b-0.img", "b-1.img"]
+    text = lambda: ph.read_log_bytes().decode("utf-8", "replace")
+    before = text().count("created (a blank made ahead)")
+    made = []
+    try:
+        for i in range(4):
+            s = _sess("blank%d" % i)
+            made.append(s)
+            _, ex = _exec({"session_id": s, "code":
+                           "import os\nst = os.stat('.')\n"
+                           "print(sorted(os.listdir('.')), oct(st.st_mode & 0o7777),"
+                           " st.st_uid, st.st_gid)\n"
+                           "open('mine', 'w').write('%d')" % i})
+            assert ex["stdout"] == "['outputs'] 0o755 1000 1000\n", ph.show(ex)
+            ws = ex["workspace"]
+            assert ws["created"] is True and ws["files"] <= 3, ph.show(ws)
+            assert ws["bytes"] < 64 << 10, ph.show(ws)
+            # the next blank is made in the background, not on a request
+            assert settled() == ["b-0.img", "b-1.img"]
+        assert text().count("created (a blank made ahead)") - before == 4
+        # each kept its own file: no two creates shared an image
+        for i, s in enumerate(made):
+            _, ex = _exec({"session_id": s, "code":
+                           "import os\nprint(sorted(os.listdir('.')), "
+                           "open('mine').read())"})
+            assert ex["stdout"] == "['mine', 'outputs'] %d\n" % i, ph.show(ex)
+            assert ex["workspace"]["created"] is False, ph.show(ex)
+    finally:
+        for s in made:
+            assert _delete(s).status == 200
 
 
 def _background(fn):
