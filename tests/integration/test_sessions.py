@@ -184,6 +184,39 @@ def test_the_memory_limit_covers_the_interpreter():
         _forget(name)
 
 
+def test_the_cpu_limit_holds_over_a_call():
+    """cpu_limit is the session cgroup's quota: a call that spins for 1.5 s
+    of wall time at 0.5 of a core gets about 750 ms of CPU, never the
+    1 500 ms it would get alone."""
+    name = "c-" + uuid.uuid4().hex[:10]
+    resp = _new(name, cpu_limit=0.5)
+    assert resp.status == 201, ph.show(resp)
+    assert resp.json["response"][0]["limits"]["cpu"] == 0.5, ph.show(resp)
+    try:
+        ex = _ok(_call(name, "import time\nt = time.monotonic()\n"
+                             "while time.monotonic() - t < 1.5:\n    pass\n"
+                             "print('spun')", timeout=10))
+        assert ex["outcome"] == "completed" and ex["stdout"] == "spun\n", ex
+        # the security corpus's bound for a quota (test_sec_resources)
+        assert 300 <= ex["cpu_ms"] <= 1500 * 0.5 * 1.3 + 150, ex
+    finally:
+        _delete(name)
+        _forget(name)
+
+
+def test_mode_main_calls_main_and_keeps_what_it_defines(session):
+    """mode "main" in a session: main() is called and its value is the
+    result, and what the cell defines (main too) stays for the next call."""
+    ex = _ok(_call(session, "k = 20\ndef main():\n    return {'v': k + 1}",
+                   mode="main"))
+    assert ex["outcome"] == "completed" and ex["result"] == {"v": 21}, ex
+    ex = _ok(_call(session, "k = 30\nmain()"))
+    assert ex["value"] == "{'v': 31}", ex
+    # a cell without main() of its own calls the one the session holds
+    ex = _ok(_call(session, "print('no main here')", mode="main"))
+    assert ex["stdout"] == "no main here\n" and ex["result"] == {"v": 31}, ex
+
+
 def test_os_exit_loses_the_session(session):
     ex = _ok(_call(session, "import os\nos._exit(0)"))
     assert ex["session"] == "lost", ex
@@ -567,6 +600,22 @@ def test_age_the_hosts_limit_and_the_wait_on_a_private_stack():
         assert h.get("retry-after") == "1", h
         assert waited >= 0.9, waited       # it waited before it said so
         assert out["r"][0] == 200, out
+        # a double-forked daemon of a2's: it beats while a2's calls run
+        st, j, _ = req("POST", "/v1/sessions/a2/execute", {"code":
+            "import os, time\n"
+            "if os.fork() == 0:\n"
+            "    os.setsid()\n"
+            "    if os.fork() == 0:\n"
+            "        while True:\n"
+            "            open('/workspace/hb', 'w').write(repr(time.time()))\n"
+            "            time.sleep(0.05)\n"
+            "    os._exit(0)\n"
+            "time.sleep(0.3)\n"
+            "a = open('/workspace/hb').read(); time.sleep(0.3)\n"
+            "print(a != open('/workspace/hb').read())"})
+        assert st == 200, (st, j)
+        assert [i for i in j["response"] if i["type"] == "execution"][0][
+            "stdout"] == "True\n", j
         # the age: used every half second, ended at 4 s all the same
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -581,6 +630,27 @@ def test_age_the_hosts_limit_and_the_wait_on_a_private_stack():
         line = [l for l in text.splitlines()
                 if l.startswith('pyexec_sessions_ended_total{reason="max_age"}')]
         assert line and int(line[0].split()[-1]) >= 1, line
+        # the daemon did not outlive a2's expiry, frozen or not: no
+        # session's cgroup holds a process, and its heartbeat is still
+        top = "/sys/fs/cgroup/pids/pyexec/%s/sessions" % instance
+        left = []
+        for d, _, files in os.walk(top):
+            if "cgroup.procs" in files:
+                with open(os.path.join(d, "cgroup.procs")) as f:
+                    left += [(d, p) for p in f.read().split()]
+        deadline = time.monotonic() + 5     # a1 ends at its age too
+        while left and time.monotonic() < deadline:
+            time.sleep(0.2)
+            left = [(d, p) for d, p in left if os.path.exists("/proc/" + p)]
+        assert not left, left
+        beat = "print(open('hb').read())"
+        st, j, _ = req("POST", "/v1/execute", {"code": beat, "session_id": "a2"})
+        assert st == 200, (st, j)
+        first = [i for i in j["response"] if i["type"] == "execution"][0]["stdout"]
+        time.sleep(0.5)
+        st, j, _ = req("POST", "/v1/execute", {"code": beat, "session_id": "a2"})
+        assert [i for i in j["response"] if i["type"] == "execution"][0][
+            "stdout"] == first, (first, j)
     finally:
         private.down(env, run_dir)
         private.rm_cgroups(instance)
