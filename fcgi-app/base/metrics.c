@@ -59,7 +59,7 @@ metrics_enable(bool on)
 	met_on = on;
 }
 
-_Static_assert(RUN_SIGNAL + 1 == MET_REJECTED && MET_REJECTED + 1 == MET_OUTCOMES,
+_Static_assert(RUN_CANCELLED + 1 == MET_REJECTED && MET_REJECTED + 1 == MET_OUTCOMES,
     "runs[]: one per run outcome, then rejected");
 
 void

@@ -59,8 +59,8 @@ struct shared_slot {
 #define MET_ROUTES	24		/* request series: at least routes.c's
 					 * routes x dialect labels, + "-" */
 #define MET_STATUSES	19		/* metrics.c's status list + "other" */
-#define MET_OUTCOMES	7		/* enum run_outcome + "rejected" */
-#define MET_REJECTED	6		/* the runs[] index of "rejected" */
+#define MET_OUTCOMES	8		/* enum run_outcome + "rejected" */
+#define MET_REJECTED	7		/* the runs[] index of "rejected" */
 #define MET_LLM		5		/* "ok" + the llm_err failures */
 #define MET_DROPS	4		/* enum met_drop */
 

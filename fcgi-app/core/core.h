@@ -130,6 +130,15 @@ struct task {
 	struct run_session	*live;		/* borrowed, or NULL */
 	unsigned		 cell;		/* the call's number (1, 2, ...) */
 	bool			 session_lost;	/* its interpreter is gone */
+	/* The client (set by the serving floor): a hang-up of its
+	 * connection cancels the run; output as it comes, and each step of
+	 * a generate's attempt, for a streamed answer. */
+	bool			 watch;		/* conn_fd is watched: */
+	int			 conn_fd;	/* borrowed */
+	run_tap_fn		 tap;		/* or NULL */
+	void			(*on_step)(void *arg, const struct task *,
+				    unsigned attempt, const char *step);
+	void			*client_arg;	/* borrowed: tap's, on_step's */
 };
 
 /* workspace.c: the request side of workspaces (sandbox/host/store.c). */

@@ -240,6 +240,10 @@ task_run(struct core_env *env, struct task *t, struct task_attempt *a)
 
 	if (!task_fits(t, env->cfg, config_run_ms(a->p.timeout), "the run"))
 		return false;
+	a->p.tap = t->tap;
+	a->p.tap_arg = t->client_arg;
+	a->p.watch = t->watch;
+	a->p.watch_fd = t->conn_fd;
 	if (t->live != NULL)
 		return task_session_run(env, t, a);
 	/* Which zygote: the data one when the code names a preloaded
@@ -451,6 +455,14 @@ task_wants_fix(struct core_env *env, struct task *t, const struct task_attempt *
 	return false;
 }
 
+/* A step of the last attempt, to a client that follows them. */
+static void
+task_step(struct task *t, const char *step)
+{
+	if (t->on_step != NULL)
+		t->on_step(t->client_arg, t, t->n, step);
+}
+
 /* One attempt: ask, judge, run.  false when the task ends here. */
 static bool
 task_attempt(struct core_env *env, struct task *t, struct convo *cv,
@@ -477,6 +489,7 @@ task_attempt(struct core_env *env, struct task *t, struct convo *cv,
 	}
 	t->n++;
 	task_params(env, t->req, a->gen.code, strlen(a->gen.code), &a->p);
+	task_step(t, "code");
 	if (!a->gen.safe) {
 		t->rejected_by = "the model judged the task unsafe";
 		metrics_run(env->met, NULL);
@@ -484,7 +497,10 @@ task_attempt(struct core_env *env, struct task *t, struct convo *cv,
 		t->concerns = json_object_get(a->gen.concerns);
 		return false;
 	}
-	return task_run(env, t, a) && task_wants_fix(env, t, a);
+	if (!task_run(env, t, a))
+		return false;
+	task_step(t, "run");
+	return task_wants_fix(env, t, a);
 }
 
 void

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,8 @@
 
 #include "proc.h"
 #include "sandbox.h"
+
+#define WORKER_SEND_S	30	/* a write to the client waits at most */
 
 static volatile sig_atomic_t worker_stop;
 
@@ -99,6 +102,19 @@ worker_send(FCGX_Request *req, const struct exchange *x)
 	FCGX_PutStr(x->answer, (int)strlen(x->answer), req->out);
 }
 
+/* exchange.out_write: what goes to the client before the answer (a
+ * stream), sent at once.  0, or -1: the client is gone. */
+static int
+worker_out(void *arg, const char *p, size_t n)
+{
+	FCGX_Request	*req = arg;
+
+	if (FCGX_PutStr(p, (int)n, req->out) != (int)n ||
+	    FCGX_FFlush(req->out) != 0)
+		return -1;
+	return FCGX_GetError(req->out) != 0 ? -1 : 0;
+}
+
 /* The request log line: never the body, never a header. */
 static void
 worker_log(struct worker *w, const struct exchange *x, double ms)
@@ -116,6 +132,8 @@ worker_log(struct worker *w, const struct exchange *x, double ms)
 		json_object_object_add(o, "dialect",
 		    json_object_new_string(x->dialect));
 	json_object_object_add(o, "status", json_object_new_int(x->status));
+	if (x->streamed)			/* an event stream (200) */
+		json_object_object_add(o, "stream", json_object_new_boolean(1));
 	if (x->why[0] != '\0')			/* a 4xx: what was refused */
 		json_object_object_add(o, "why", item_bytes(x->why,
 		    strlen(x->why)));
@@ -292,6 +310,15 @@ worker_handle(struct worker *w, FCGX_Request *req)
 		x.path = "/";
 	if (x.anonymous && anon_ok)
 		web = worker_web(w, req, x.method);
+	/* The client's connection: a hang-up cancels the request's run; a
+	 * client that stops reading holds the worker WORKER_SEND_S at most. */
+	x.task.watch = true;
+	x.task.conn_fd = req->ipcFd;
+	(void)setsockopt(req->ipcFd, SOL_SOCKET, SO_SNDTIMEO,
+	    &(struct timeval){ WORKER_SEND_S, 0 }, sizeof(struct timeval));
+	x.out_write = worker_out;
+	x.out_arg = req;
+	x.stream = stream_wanted(FCGX_GetParam("HTTP_ACCEPT", req->envp));
 	rc = worker_read_body(req, w->env.cfg->max_body, &x.body, &x.len);
 	if (!anon_ok) {
 		log_msg("error", "request", "nginx treats %s as keyless "
@@ -317,7 +344,7 @@ worker_handle(struct worker *w, FCGX_Request *req)
 	 * what is left of the run's namespaces holds a clone no one uses. */
 	if (w->env.ws_leased && !w->env.broken)
 		workspace_release(&w->env);
-	if (x.answer != NULL)
+	if (x.answer != NULL && !(x.stream && stream_finish(&x)))
 		worker_send(req, &x);
 	metrics_request(w->env.met, route_series(x.route, x.dialect), x.status);
 	worker_log(w, &x, (double)(clock_mono_ms() - t0));

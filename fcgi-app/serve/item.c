@@ -135,6 +135,9 @@ item_run_summary(const struct task_attempt *a, char *buf, size_t len)
 		snprintf(buf, len, "Killed by signal %s.",
 		    item_signal_name(rr->signal, sig, sizeof(sig)));
 		break;
+	case RUN_CANCELLED:
+		snprintf(buf, len, "Cancelled: the client hung up.");
+		break;
 	}
 }
 

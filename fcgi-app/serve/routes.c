@@ -418,6 +418,7 @@ route_execute(struct exchange *x)
 	struct task		*t = &x->task;
 	struct json_object	*items;
 
+	stream_follow(x);
 	if ((items = route_task(x, &request_execute, task_execute)) == NULL)
 		return;
 	if (t->review != TASK_REVIEW_NONE)
@@ -438,6 +439,7 @@ route_generate(struct exchange *x)
 	struct json_object	*items;
 	unsigned		 i;
 
+	stream_follow(x);
 	if ((items = route_task(x, &request_generate, task_generate)) == NULL)
 		return;
 	for (i = 0; i < t->n; i++) {

@@ -50,6 +50,18 @@ struct exchange {
 	char			 client[WS_NAME_MAX + 1]; /* the workspace scope,
 						 * "" (workspace_client) */
 	bool			 anonymous;	/* keyless (PYEXEC_ANONYMOUS_FROM) */
+	/* Writing to the client before the answer (stream.c), the worker's:
+	 * 0, or -1 when the client is gone. */
+	int			(*out_write)(void *arg, const char *, size_t);
+	void			*out_arg;	/* borrowed */
+	bool			 stream;	/* Accept: text/event-stream */
+	bool			 stream_route;	/* the route streams */
+	bool			 streamed;	/* its header is sent */
+	bool			 stream_failed;	/* a write failed */
+	struct stream_carry {			/* a UTF-8 character cut */
+		char		 b[4];
+		size_t		 len;
+	}			 carry[2];	/* stdout, stderr */
 };
 
 void		 exchange_free(struct exchange *);
@@ -60,6 +72,15 @@ void		 exchange_task_error(struct exchange *);
 void		 exchange_why(struct exchange *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 exchange_answer(struct exchange *, struct json_object *items);
+
+/* stream.c: answers as Server-Sent Events. */
+bool		 stream_wanted(const char *accept);
+int		 stream_event(struct exchange *, const char *event, const char *json);
+int		 stream_tap(void *arg, int fd, const char *, size_t);
+void		 stream_step(void *arg, const struct task *, unsigned attempt,
+		    const char *step);
+bool		 stream_finish(struct exchange *);
+void		 stream_follow(struct exchange *);
 
 /* routes.c: the table of routes and the native handlers. */
 typedef void	(*route_fn)(struct exchange *);

@@ -253,6 +253,7 @@ route_session_execute(struct exchange *x)
 	}
 	t->live = &l.rs;
 	t->cell = l.info.calls + 1;
+	stream_follow(x);
 	task_execute(x->env, t);
 	session_release(&l, t->session_lost, true);
 	t->live = NULL;

@@ -117,6 +117,10 @@ struct pump {
 	int		 ctl;
 	bool		 session;	/* a live session's call: the output cap
 					 * interrupts it (run_session_call) */
+	run_tap_fn	 tap;		/* output as it comes, or NULL */
+	void		*tap_arg;
+	int		 watch_fd;	/* the client's connection, or -1 */
+	bool		 cancelled;	/* it hung up: the run is stopped */
 };
 
 static void
@@ -207,6 +211,32 @@ pump_kill(struct pump *p)
 	return 0;
 }
 
+/* The client hung up (or its stream failed): the run is stopped as at the
+ * output cap (a session's call is interrupted by its caller), once. */
+static int
+pump_cancel(struct pump *p)
+{
+	struct proto_hdr kill = { PROTO_MAGIC, PROTO_KILL };
+
+	p->cancelled = true;
+	p->watch_fd = -1;
+	p->tap = NULL;
+	if (p->session || p->kill_sent)
+		return 0;
+	if (send(p->ctl, &kill, sizeof(kill), MSG_NOSIGNAL) != sizeof(kill))
+		return -1;
+	p->kill_sent = true;
+	return 0;
+}
+
+/* The client's connection in the poll set (a hang-up only: nginx sends
+ * nothing more once the request is in), or -1. */
+static struct pollfd
+pump_watch_pfd(const struct pump *p)
+{
+	return (struct pollfd){ p->watch_fd, POLLRDHUP, 0 };
+}
+
 /*
  * Reads what is there; output past the cap is counted, not kept.
  * 1 if it read something or reached EOF, 0 if there was nothing, -1 on
@@ -237,6 +267,10 @@ pump_read(struct pump *p, struct sink *k, bool is_output)
 	room = p->max_output - (p->out.len + p->err.len);
 	keep = (size_t)n < room ? (size_t)n : room;
 	if (keep > 0 && sink_append(k, buf, keep) != 0)
+		return -1;
+	if (keep > 0 && p->tap != NULL &&
+	    p->tap(p->tap_arg, k == &p->out ? 1 : 2, buf, keep) != 0 &&
+	    pump_cancel(p) != 0)
 		return -1;
 	if (keep < (size_t)n && pump_kill(p) != 0)
 		return -1;
@@ -323,7 +357,7 @@ oom_grace_tick(struct oom_grace *g, int64_t now)
 static int
 pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 {
-	struct pollfd	pfd[6];
+	struct pollfd	pfd[7];
 	struct sink	*sinks[3] = { &p->out, &p->err, &p->rep };
 	int		n, i, rc;
 	int64_t		left, now;
@@ -341,6 +375,7 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 		pfd[n++] = (struct pollfd){ p->code.fd, POLLOUT, 0 };
 		pfd[n++] = (struct pollfd){ p->in.fd, POLLOUT, 0 };
 		pfd[n++] = (struct pollfd){ p->done ? -1 : p->ctl, POLLIN, 0 };
+		pfd[n++] = pump_watch_pfd(p);
 		if ((left = backstop - now) <= 0) {
 			snprintf(err, errlen, "the slot's launcher stopped answering");
 			return -1;
@@ -368,6 +403,11 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 			    "control channel");
 			return -1;
 		}
+		if (pfd[6].revents && !p->done && pump_cancel(p) != 0) {
+			snprintf(err, errlen, "stopping a cancelled run: %s",
+			    strerror(errno));
+			return -1;
+		}
 	}
 	if (pump_drain(p) != 0) {
 		snprintf(err, errlen, "reading the run's output: %s",
@@ -375,6 +415,15 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* The client's side of pa: its tap and its connection. */
+static void
+pump_client(struct pump *p, const struct run_params *pa)
+{
+	p->tap = pa->tap;
+	p->tap_arg = pa->tap_arg;
+	p->watch_fd = pa->watch ? pa->watch_fd : -1;
 }
 
 static void
@@ -445,14 +494,16 @@ run_payload(const struct run_params *pa, size_t *len)
 /* Which outcome; exactly one. */
 static void
 run_classify(struct run_result *r, const struct proto_done *d,
-    uint64_t oom_delta, bool truncated)
+    uint64_t oom_delta, bool truncated, bool cancelled)
 {
 	int	st = d->wstatus;
 
 	r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	r->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	r->limit = NULL;
-	if (truncated || (d->flags & PROTO_DONE_KILLED)) {
+	if (cancelled)
+		r->outcome = RUN_CANCELLED;
+	else if (truncated || (d->flags & PROTO_DONE_KILLED)) {
 		r->outcome = RUN_OUTPUT_LIMIT;
 		r->limit = "output";
 	} else if (d->flags & PROTO_DONE_TIMEOUT) {
@@ -546,6 +597,7 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 	memset(&p, 0, sizeof(p));
 	p.out.fd = p.err.fd = p.rep.fd = p.code.fd = p.in.fd = -1;
 	p.ctl = rs->ctl_fd;
+	pump_client(&p, pa);
 	p.max_output = pa->max_output;
 	/* Artifacts travel base64 (4 bytes for 3) after the report. */
 	p.rep_max = REPORT_MAX + (pa->display ? DISPLAY_MAX : 0) +
@@ -620,7 +672,7 @@ run_execute(struct run_slot *rs, const struct run_params *pa,
 		goto out;
 	}
 	run_classify(r, &p.done_msg, after.oom_kills - before.oom_kills,
-	    p.truncated);
+	    p.truncated, p.cancelled);
 	r->truncated = p.truncated;
 	r->out = p.out.buf; r->out_len = p.out.len; r->out_total = p.out.total;
 	r->err = p.err.buf; r->err_len = p.err.len; r->err_total = p.err.total;
@@ -845,7 +897,10 @@ session_classify(struct run_result *r, const struct pump *p, bool dead,
 	r->limit = NULL;
 	r->exit_code = dead ? -1 : WEXITSTATUS(p->done_msg.wstatus);
 	r->signal = 0;
-	if (p->truncated) {
+	if (p->cancelled) {
+		r->outcome = RUN_CANCELLED;
+		r->signal = dead ? SIGKILL : 0;
+	} else if (p->truncated) {
 		r->outcome = RUN_OUTPUT_LIMIT;
 		r->limit = "output";
 	} else if (dead && oom_delta > 0) {
@@ -882,7 +937,7 @@ run_session_call(struct run_session *ss, const struct run_params *pa,
 	bool			 dead = false;
 	char			*payload, c = 'C';
 	size_t			 payload_len;
-	struct pollfd		 pfd[6];
+	struct pollfd		 pfd[7];
 	struct sink		*sinks[3];
 
 	err[0] = '\0';
@@ -892,6 +947,7 @@ run_session_call(struct run_session *ss, const struct run_params *pa,
 	p.out.fd = p.err.fd = p.rep.fd = p.code.fd = p.in.fd = -1;
 	p.ctl = -1;
 	p.session = true;
+	pump_client(&p, pa);
 	p.max_output = pa->max_output;
 	p.rep_max = REPORT_MAX + (pa->display ? DISPLAY_MAX : 0) +
 	    (pa->artifacts ? 1 + (pa->art_total + 2) / 3 * 4 + ART_FRAMING : 0);
@@ -927,7 +983,8 @@ run_session_call(struct run_session *ss, const struct run_params *pa,
 			    strerror(errno));
 			goto out;
 		}
-		if (now >= deadline || (p.truncated && phase == 0)) {
+		if (now >= deadline || ((p.truncated || p.cancelled) &&
+		    phase == 0)) {
 			if (phase == 2) {
 				snprintf(err, errlen, "the session did not end "
 				    "after its kill");
@@ -943,10 +1000,11 @@ run_session_call(struct run_session *ss, const struct run_params *pa,
 		pfd[3] = (struct pollfd){ p.code.fd, POLLOUT, 0 };
 		pfd[4] = (struct pollfd){ p.in.fd, POLLOUT, 0 };
 		pfd[5] = (struct pollfd){ ss->chan, POLLIN, 0 };
+		pfd[6] = pump_watch_pfd(&p);
 		i = (int)(deadline - now);
 		if (i > p.oom.next_read - now)
 			i = (int)(p.oom.next_read - now);
-		if (poll(pfd, 6, i < 0 ? 0 : i) < 0) {
+		if (poll(pfd, 7, i < 0 ? 0 : i) < 0) {
 			if (errno == EINTR)
 				continue;
 			snprintf(err, errlen, "poll: %s", strerror(errno));
@@ -964,6 +1022,8 @@ run_session_call(struct run_session *ss, const struct run_params *pa,
 			feed_write(&p.in);
 		if (pfd[5].revents)
 			(void)session_chan(&p, ss->chan, &dead);
+		if (pfd[6].revents)
+			(void)pump_cancel(&p);	/* interrupted above */
 	}
 	if (pump_drain(&p) != 0 || oom_grace_end(&p.oom, proto_mono_ms()) != 0 ||
 	    sb_cgroup_read(ss->cg, &after) != 0) {

@@ -26,6 +26,7 @@ enum run_outcome {
 	RUN_MEMORY_LIMIT,
 	RUN_OUTPUT_LIMIT,
 	RUN_SIGNAL,
+	RUN_CANCELLED,		/* its client hung up (run_params.watch_fd) */
 };
 
 /* The outcome's name in answers, logs and metrics (a header function, so
@@ -40,6 +41,7 @@ run_outcome_name(enum run_outcome o)
 		[RUN_MEMORY_LIMIT] = "memory_limit",
 		[RUN_OUTPUT_LIMIT] = "output_limit",
 		[RUN_SIGNAL] = "signal",
+		[RUN_CANCELLED] = "cancelled",
 	};
 
 	return names[o];
@@ -58,6 +60,11 @@ struct run_file {
 	unsigned char	*data;
 	size_t		 len;
 };
+
+/* Output as it comes: each piece of stdout (fd 1) or stderr (fd 2) that
+ * the cap keeps, in order, while the run goes on.  0, or -1: the client
+ * is gone (the run is cancelled as at a hang-up). */
+typedef int	(*run_tap_fn)(void *arg, int fd, const char *p, size_t n);
 
 struct run_params {
 	const char	*code;		/* borrowed */
@@ -91,6 +98,10 @@ struct run_params {
 	unsigned	 nfiles;
 	bool		 workspace;	/* the run's cwd is its workspace: */
 	int		 workspace_fd;	/* borrowed: its mount (store.c) */
+	run_tap_fn	 tap;		/* or NULL */
+	void		*tap_arg;	/* borrowed */
+	bool		 watch;		/* a hang-up of watch_fd cancels it: */
+	int		 watch_fd;	/* borrowed: the client's connection */
 };
 
 struct run_result {

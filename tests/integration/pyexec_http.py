@@ -27,7 +27,7 @@ UUID4_RE = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 OUTCOMES = ("completed", "error", "timeout", "memory_limit", "output_limit",
-            "signal")
+            "signal", "cancelled")
 LIMITS = (None, "timeout", "memory", "output", "file_size")
 
 ENV_URL = "PYEXEC_URL"
