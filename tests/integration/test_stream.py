@@ -41,7 +41,7 @@ def _events(resp, stop_after=None):
     stop_after events)."""
     out, name, t0 = [], None, time.monotonic()
     while True:
-        line = resp.fp.readline()
+        line = resp.readline()
         if not line:
             return out
         line = line.decode("utf-8").rstrip("\n")
@@ -225,7 +225,7 @@ def test_a_session_call_whose_client_hangs_up_is_interrupted_not_killed():
         assert resp.status == 200
         evs = _events(resp, stop_after=2)
         assert [e[0] for e in evs] == ["stdout", "stdout"], evs
-        assert evs[0][1]["text"] == "0", evs
+        assert evs[0][1]["text"].startswith("0"), evs
         conn.sock.shutdown(socket.SHUT_RDWR)
         conn.close()
         # the interrupt (KeyboardInterrupt) ends the call; the names stay
