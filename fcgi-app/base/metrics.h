@@ -33,6 +33,8 @@ enum slot_state {
 	SLOT_DOWN,
 };
 
+#define MCP_ID_MAX	80		/* a JSON-RPC id's text, with its NUL */
+
 struct shared_slot {
 	volatile int32_t	worker_pid;
 	volatile int32_t	launcher_pid;
@@ -46,6 +48,13 @@ struct shared_slot {
 	volatile int64_t	selftest_at_ms;	/* monotonic; 0: never */
 	volatile uint64_t	retirements;	/* zygotes replaced at their
 						 * PYEXEC_WARM_MAX_* limits */
+	/* The MCP tools/call its worker runs (mcp.c): its client and its
+	 * JSON-RPC id ("": none), written under mcp_gen (odd while its
+	 * worker writes); mcp_cancel, set by another worker, cancels it. */
+	volatile uint32_t	mcp_gen;
+	volatile int32_t	mcp_cancel;
+	volatile char		mcp_client[WS_NAME_MAX + 1];
+	volatile char		mcp_id[MCP_ID_MAX];
 };
 
 /*

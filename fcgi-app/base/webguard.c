@@ -294,6 +294,14 @@ web_origin_ok(const struct web_policy *p, const struct web_request *r)
 	return web_find(p->allowed_origins, web_origin_is, o, &n) != NULL;
 }
 
+/* Whether r's Origin (it has one) is the service's own or one of
+ * PYEXEC_ALLOWED_ORIGINS: rule 2 for a request with an Origin. */
+bool
+webguard_origin_allowed(const struct web_policy *p, const struct web_request *r)
+{
+	return r->origin != NULL && web_origin_ok(p, r);
+}
+
 /* Whether the keyless request r may be served: WEB_OK, or the first
  * rule it breaks (the order of the comment at the top). */
 enum web_verdict

@@ -53,5 +53,7 @@ int		 webguard_host(const char *, size_t, char host[WEB_HOST_MAX],
 int		 webguard_origin(const char *, size_t,
 		    char out[WEB_ORIGIN_MAX]);
 bool		 webguard_json_type(const char *content_type);
+bool		 webguard_origin_allowed(const struct web_policy *,
+		    const struct web_request *);
 
 #endif /* WEBGUARD_H */

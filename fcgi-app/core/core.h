@@ -136,6 +136,7 @@ struct task {
 	bool			 watch;		/* conn_fd is watched: */
 	int			 conn_fd;	/* borrowed */
 	run_tap_fn		 tap;		/* or NULL */
+	const volatile int32_t	*cancel;	/* borrowed: run_params.cancel */
 	void			(*on_step)(void *arg, const struct task *,
 				    unsigned attempt, const char *step);
 	void			*client_arg;	/* borrowed: tap's, on_step's */

@@ -244,6 +244,7 @@ task_run(struct core_env *env, struct task *t, struct task_attempt *a)
 	a->p.tap_arg = t->client_arg;
 	a->p.watch = t->watch;
 	a->p.watch_fd = t->conn_fd;
+	a->p.cancel = t->cancel;
 	if (t->live != NULL)
 		return task_session_run(env, t, a);
 	/* Which zygote: the data one when the code names a preloaded

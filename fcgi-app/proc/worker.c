@@ -48,6 +48,14 @@ worker_on_term(int sig)
 	FCGX_ShutdownPending();
 }
 
+/* SIGURG: another worker cancelled this one's MCP call (mcp.c); the
+ * handler does nothing, its delivery ends the run's poll (EINTR). */
+static void
+worker_on_urg(int sig)
+{
+	(void)sig;
+}
+
 static void
 worker_signals(void)
 {
@@ -56,6 +64,8 @@ worker_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = worker_on_urg;
+	sigaction(SIGURG, &sa, NULL);
 	/* No SA_RESTART (drop.c): accept() returns. */
 	drop_signals(worker_on_term, (const int[]){ SIGPIPE, SIGHUP, 0 });
 }
@@ -199,6 +209,20 @@ worker_deadline(const struct worker *w, FCGX_Request *req, int64_t now,
 	return now + b - (*waited < b ? *waited : b);
 }
 
+/* Whether the request's Origin, if it has one, is this service's own or
+ * one of PYEXEC_ALLOWED_ORIGINS (the MCP server's check). */
+static bool
+worker_origin_ok(struct worker *w, FCGX_Request *req)
+{
+	struct web_request r = {
+		.scheme = FCGX_GetParam("REQUEST_SCHEME", req->envp),
+		.host = FCGX_GetParam("HTTP_HOST", req->envp),
+		.origin = FCGX_GetParam("HTTP_ORIGIN", req->envp),
+	};
+
+	return r.origin == NULL || webguard_origin_allowed(&w->env.cfg->web, &r);
+}
+
 /*
  * A keyless request: whether a web page of another site could have sent
  * it (webguard.c); WEB_OK, or the rule it breaks, counted and logged
@@ -319,6 +343,8 @@ worker_handle(struct worker *w, FCGX_Request *req)
 	x.out_write = worker_out;
 	x.out_arg = req;
 	x.stream = stream_wanted(FCGX_GetParam("HTTP_ACCEPT", req->envp));
+	x.origin_ok = worker_origin_ok(w, req);
+	x.mcp_version = FCGX_GetParam("HTTP_MCP_PROTOCOL_VERSION", req->envp);
 	rc = worker_read_body(req, w->env.cfg->max_body, &x.body, &x.len);
 	if (!anon_ok) {
 		log_msg("error", "request", "nginx treats %s as keyless "

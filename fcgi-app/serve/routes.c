@@ -58,6 +58,8 @@ static void	route_health(struct exchange *);
 static void	route_health_any(struct exchange *);
 static void	route_metrics(struct exchange *);
 static void	route_root(struct exchange *);
+static void	route_tools(struct exchange *);
+static void	route_mcp(struct exchange *);
 
 static const struct route routes[] = {
 	{ "/v1/execute", "POST", route_execute, false, ROUTE_FRONT_NEVER,
@@ -79,6 +81,11 @@ static const struct route routes[] = {
 	{ "/v1/sessions/{session_id}/fork", "POST", route_session_fork,
 	    false, ROUTE_FRONT_NEVER, "native",
 	    { ROUTE_BODY(request_session_fork) }, { "native" } },
+	/* the agents' protocols: MCP (mcp.c) and the tools' definitions */
+	{ "/mcp", "POST", route_mcp, false, ROUTE_FRONT_NEVER, "native",
+	    { { NULL, NULL } }, { "mcp" } },
+	{ "/v1/tools", "GET", route_tools, false, ROUTE_FRONT_NEVER, "native",
+	    { { NULL, NULL } }, { "native" } },
 	{ "/api/v1/execute", "POST", seed004_execute, false, ROUTE_FRONT_NEVER,
 	    "seed 004 (FastAPI)", { ROUTE_BODY(request_seed004) },
 	    { "fastapi" } },
@@ -308,6 +315,43 @@ route_root(struct exchange *x)
 {
 	x->status = 200;
 	x->answer = strdup(ROUTE_ROOT_ANSWER);
+}
+
+/* POST /mcp: the MCP server (mcp.c), whose tools are native requests
+ * this table routes. */
+static void
+route_mcp(struct exchange *x)
+{
+	mcp_serve(x, route_dispatch);
+}
+
+/* GET /v1/tools[?format=openai|anthropic|mcp]: the tools of the MCP
+ * server as function-calling definitions (tools.c), plain JSON: one
+ * shape's array, or all three by name. */
+static void
+route_tools(struct exchange *x)
+{
+	static const struct { const char *q, *name; enum tool_shape s; } f[] = {
+		{ "format=openai", "openai", TOOLS_OPENAI },
+		{ "format=anthropic", "anthropic", TOOLS_ANTHROPIC },
+		{ "format=mcp", "mcp", TOOLS_MCP },
+	};
+	struct json_object	*o;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (x->query != NULL && strcmp(x->query, f[i].q) == 0) {
+			exchange_json(x, 200, tools_json(f[i].s));
+			return;
+		}
+	if (x->query != NULL && *x->query != '\0') {
+		exchange_error(x, 400, "format: openai, anthropic or mcp");
+		return;
+	}
+	o = json_object_new_object();
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		json_object_object_add(o, f[i].name, tools_json(f[i].s));
+	exchange_json(x, 200, o);
 }
 
 /* Whether method is one of list ("GET" or "GET, POST"). */

@@ -58,6 +58,8 @@ struct exchange {
 	bool			 stream_route;	/* the route streams */
 	bool			 streamed;	/* its header is sent */
 	bool			 stream_failed;	/* a write failed */
+	bool			 origin_ok;	/* no Origin, or an allowed one */
+	const char		*mcp_version;	/* borrowed: MCP-Protocol-Version */
 	struct stream_carry {			/* a UTF-8 character cut */
 		char		 b[4];
 		size_t		 len;
@@ -82,8 +84,20 @@ void		 stream_step(void *arg, const struct task *, unsigned attempt,
 bool		 stream_finish(struct exchange *);
 void		 stream_follow(struct exchange *);
 
+/* tools.c: pyexec's tools, one table for MCP and function calling. */
+struct tool {
+	const char	*name;
+	const char	*description;	/* what a model reads */
+	const char	*input_schema;	/* JSON Schema text */
+	const char	*output_schema;	/* JSON Schema text, or NULL */
+};
+enum tool_shape { TOOLS_MCP, TOOLS_OPENAI, TOOLS_ANTHROPIC };
+const struct tool *tool_find(const char *name);
+struct json_object *tools_json(enum tool_shape);
 /* routes.c: the table of routes and the native handlers. */
 typedef void	(*route_fn)(struct exchange *);
+/* mcp.c: the MCP server (POST /mcp). */
+void		 mcp_serve(struct exchange *, route_fn dispatch);
 void		 route_dispatch(struct exchange *);
 void		 route_workspace(struct exchange *);
 /* sessroute.c: live sessions (core/session.c). */

@@ -120,6 +120,7 @@ struct pump {
 	run_tap_fn	 tap;		/* output as it comes, or NULL */
 	void		*tap_arg;
 	int		 watch_fd;	/* the client's connection, or -1 */
+	const volatile int32_t *cancel;	/* set: cancelled (run_params) */
 	bool		 cancelled;	/* it hung up: the run is stopped */
 };
 
@@ -227,6 +228,13 @@ pump_cancel(struct pump *p)
 		return -1;
 	p->kill_sent = true;
 	return 0;
+}
+
+/* Whether another process cancelled the run (its flag; it woke us). */
+static bool
+pump_cancel_asked(const struct pump *p)
+{
+	return p->cancel != NULL && *p->cancel != 0 && !p->cancelled;
 }
 
 /* The client's connection in the poll set (a hang-up only: nginx sends
@@ -369,6 +377,11 @@ pump_run(struct pump *p, int64_t backstop, char *err, size_t errlen)
 			    strerror(errno));
 			return -1;
 		}
+		if (pump_cancel_asked(p) && pump_cancel(p) != 0) {
+			snprintf(err, errlen, "stopping a cancelled run: %s",
+			    strerror(errno));
+			return -1;
+		}
 		n = 0;
 		for (i = 0; i < 3; i++)
 			pfd[n++] = (struct pollfd){ sinks[i]->fd, POLLIN, 0 };
@@ -424,7 +437,9 @@ pump_client(struct pump *p, const struct run_params *pa)
 	p->tap = pa->tap;
 	p->tap_arg = pa->tap_arg;
 	p->watch_fd = pa->watch ? pa->watch_fd : -1;
+	p->cancel = pa->cancel;
 }
+
 
 static void
 pump_free(struct pump *p)
@@ -978,6 +993,8 @@ run_session_call(struct run_session *ss, const struct run_params *pa,
 	deadline = t0 + (int64_t)(pa->timeout * 1000.0);
 	while (!p.done && !dead) {
 		now = proto_mono_ms();
+		if (pump_cancel_asked(&p))
+			(void)pump_cancel(&p);	/* interrupted below */
 		if (oom_grace_tick(&p.oom, now) != 0) {
 			snprintf(err, errlen, "the session's OOM grace: %s",
 			    strerror(errno));

@@ -102,6 +102,9 @@ struct run_params {
 	void		*tap_arg;	/* borrowed */
 	bool		 watch;		/* a hang-up of watch_fd cancels it: */
 	int		 watch_fd;	/* borrowed: the client's connection */
+	const volatile int32_t *cancel;	/* borrowed: set (by another process,
+					 * which then signals ours) cancels
+					 * it too; or NULL */
 };
 
 struct run_result {

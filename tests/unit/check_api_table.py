@@ -224,7 +224,17 @@ def check_openapi(routes, fields, doc):
                     op.get("security"), "needs no" if r["keyless"] else "needs"))
             if m == "GET" and "requestBody" not in op:
                 continue    # a GET takes no body (GET, POST /v1/sessions)
+            if r["path"] in PROTOCOL_BODIES:
+                if "requestBody" not in op:
+                    bad(where, "no request body in the document (%s)"
+                        % PROTOCOL_BODIES[r["path"]])
+                continue
             check_bodies(doc, where, r, fields, request_schemas(doc, op))
+
+
+# Routes whose body is a protocol's message, not a field table's object:
+# the document describes it, its route's code checks it.
+PROTOCOL_BODIES = {"/mcp": "a JSON-RPC 2.0 message, checked by mcp.c"}
 
 
 def check_bodies(doc, where, route, fields, schemas):
