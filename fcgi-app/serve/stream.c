@@ -30,11 +30,14 @@
 
 #include "serve.h"
 
-/* Whether an Accept header asks for an event stream. */
+/* Whether an Accept header asks for an event stream: it names
+ * text/event-stream and not application/json (a client that takes either,
+ * as MCP clients say they do, gets the plain answer). */
 bool
 stream_wanted(const char *accept)
 {
-	return accept != NULL && strcasestr(accept, "text/event-stream") != NULL;
+	return accept != NULL && strcasestr(accept, "text/event-stream") != NULL &&
+	    strcasestr(accept, "application/json") == NULL;
 }
 
 static int

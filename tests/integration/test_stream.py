@@ -300,3 +300,16 @@ def test_a_run_cannot_forge_events():
     assert evs[-1][1]["status"] == "success", evs[-1]
     text = "".join(e[1]["text"] for e in evs if e[0] == "stdout")
     assert text == forged, text
+
+
+def test_a_client_that_takes_either_gets_the_plain_answer():
+    """Accept naming application/json too (as MCP clients send it) is the
+    plain answer: streaming is only for who asks for it alone."""
+    conn, resp = _open("/v1/execute", {"code": "print(1)"},
+                       accept="application/json, text/event-stream")
+    try:
+        assert resp.status == 200
+        assert resp.getheader("Content-Type") == "application/json"
+        assert json.loads(resp.read())["status"] == "success"
+    finally:
+        conn.close()
