@@ -120,8 +120,12 @@ def test_the_envelope_is_the_plain_answer():
     assert set(env) == set(plain.json), (env, plain.json)
 
 
-def test_without_the_header_nothing_changes():
-    conn, resp = _open("/v1/execute", {"code": "print(1)"}, accept=None)
+@pytest.mark.parametrize("accept", [None, "application/json",
+                                    "application/json, text/event-stream"])
+def test_without_asking_for_a_stream_alone_nothing_changes(accept):
+    """No Accept, JSON, or either (as MCP clients send it): the plain
+    answer; streaming is only for who asks for it alone."""
+    conn, resp = _open("/v1/execute", {"code": "print(1)"}, accept=accept)
     try:
         assert resp.status == 200
         assert resp.getheader("Content-Type") == "application/json"
@@ -212,50 +216,48 @@ def test_a_client_that_hangs_up_cancels_its_run(accept):
         ph.request("DELETE", "/v1/workspace", body={"session_id": s})
 
 
-def test_a_session_call_whose_client_hangs_up_is_interrupted_not_killed():
-    name = "t-shup-" + uuid.uuid4().hex[:10]
+@pytest.fixture
+def live():
+    """A live session of the test key's client, and its workspace, gone
+    afterwards."""
+    name = "t-st-" + uuid.uuid4().hex[:10]
     resp = ph.request("POST", "/v1/sessions", body={"session_id": name})
     assert resp.status == 201, ph.show(resp)
-    try:
-        r = ph.request("POST", "/v1/sessions/%s/execute" % name,
-                       body={"code": "kept = 'yes'"})
-        assert r.status == 200, ph.show(r)
-        conn, resp = _open("/v1/sessions/%s/execute" % name,
-                           {"code": BEAT, "timeout": 20})
-        assert resp.status == 200
-        evs = _events(resp, stop_after=2)
-        assert [e[0] for e in evs] == ["stdout", "stdout"], evs
-        assert evs[0][1]["text"].startswith("0"), evs
-        conn.sock.shutdown(socket.SHUT_RDWR)
-        conn.close()
-        # the interrupt (KeyboardInterrupt) ends the call; the names stay
-        r = ph.request("POST", "/v1/sessions/%s/execute" % name,
-                       body={"code": "print(kept, int(open('beat').read()) < 399)"},
-                       timeout=30)
-        assert r.status == 200, ph.show(r)
-        ex = _execution(r.json)
-        assert ex["stdout"] == "yes True\n" and ex["session"] == "live", ex
-    finally:
-        ph.request("DELETE", "/v1/sessions/" + name)
-        ph.request("DELETE", "/v1/workspace", body={"session_id": name})
+    yield name
+    ph.request("DELETE", "/v1/sessions/" + name)
+    ph.request("DELETE", "/v1/workspace", body={"session_id": name})
 
 
-def test_a_session_call_streams_too():
-    name = "t-sst-" + uuid.uuid4().hex[:10]
-    resp = ph.request("POST", "/v1/sessions", body={"session_id": name})
-    assert resp.status == 201, ph.show(resp)
-    try:
-        _, evs = _stream("/v1/sessions/%s/execute" % name,
-                         {"code": "x = 5\nprint(x)\nx * 2"})
-        assert _runs(evs) == ["stdout", "envelope"], evs
-        assert "".join(e[1]["text"] for e in evs[:-1]) == "5\n", evs
-        env = evs[-1][1]
-        ex = _execution(env)
-        assert ex["stdout"] == "5\n" and ex["value"] == "10", ex
-        assert env["response"][-1]["type"] == "session", env
-    finally:
-        ph.request("DELETE", "/v1/sessions/" + name)
-        ph.request("DELETE", "/v1/workspace", body={"session_id": name})
+def test_a_session_call_whose_client_hangs_up_is_interrupted_not_killed(live):
+    r = ph.request("POST", "/v1/sessions/%s/execute" % live,
+                   body={"code": "kept = 'yes'"})
+    assert r.status == 200, ph.show(r)
+    conn, resp = _open("/v1/sessions/%s/execute" % live,
+                       {"code": BEAT, "timeout": 20})
+    assert resp.status == 200
+    evs = _events(resp, stop_after=2)
+    assert [e[0] for e in evs] == ["stdout", "stdout"], evs
+    assert evs[0][1]["text"].startswith("0"), evs
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    # the interrupt (KeyboardInterrupt) ends the call; the names stay
+    r = ph.request("POST", "/v1/sessions/%s/execute" % live,
+                   body={"code": "print(kept, int(open('beat').read()) < 399)"},
+                   timeout=30)
+    assert r.status == 200, ph.show(r)
+    ex = _execution(r.json)
+    assert ex["stdout"] == "yes True\n" and ex["session"] == "live", ex
+
+
+def test_a_session_call_streams_too(live):
+    _, evs = _stream("/v1/sessions/%s/execute" % live,
+                     {"code": "x = 5\nprint(x)\nx * 2"})
+    assert _runs(evs) == ["stdout", "envelope"], evs
+    assert "".join(e[1]["text"] for e in evs[:-1]) == "5\n", evs
+    env = evs[-1][1]
+    ex = _execution(env)
+    assert ex["stdout"] == "5\n" and ex["value"] == "10", ex
+    assert env["response"][-1]["type"] == "session", env
 
 
 def test_a_character_cut_between_two_writes_is_never_split():
@@ -301,15 +303,3 @@ def test_a_run_cannot_forge_events():
     text = "".join(e[1]["text"] for e in evs if e[0] == "stdout")
     assert text == forged, text
 
-
-def test_a_client_that_takes_either_gets_the_plain_answer():
-    """Accept naming application/json too (as MCP clients send it) is the
-    plain answer: streaming is only for who asks for it alone."""
-    conn, resp = _open("/v1/execute", {"code": "print(1)"},
-                       accept="application/json, text/event-stream")
-    try:
-        assert resp.status == 200
-        assert resp.getheader("Content-Type") == "application/json"
-        assert json.loads(resp.read())["status"] == "success"
-    finally:
-        conn.close()
