@@ -251,10 +251,14 @@ def test_a_million_empty_files_stop_at_the_quota_in_time(stack):
 # ----------------------------------------------------------------- expiry ---
 
 def _images(stack):
+    """The workspaces' images (the clients' directories; not the blanks
+    the store makes ahead, which a create takes and the store makes again
+    in the background)."""
     top = os.path.join(stack["run_dir"], "workspaces", "wsstack")
     out = []
     for d, _, files in os.walk(top):
-        out += [os.path.join(d, f) for f in files if f.endswith(".img")]
+        if os.path.basename(d).startswith("c-"):
+            out += [os.path.join(d, f) for f in files if f.endswith(".img")]
     return out
 
 
