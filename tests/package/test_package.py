@@ -726,6 +726,8 @@ mk() { mkdir -p "$1"; chmod 0700 "$1"; }
 mk "$W/a"; mk "$W/a/c-6162"; mk "$W/b"; mk "$W/b/c-00"; mk "$T/victim"; mk "$T/victim/c-00"
 : >"$W/a/c-6162/w-6364.img"; : >"$W/a/c-6162/w-6365.img.new"
 : >"$W/a/probe.img"; mknod "$W/a/loop.node" b 7 0
+mk "$W/a/blank"; : >"$W/a/blank/b-0.img"; : >"$W/a/blank/b-1.img.new"
+mk "$W/b/blank"; : >"$W/b/blank/b-0.img"; : >"$W/b/blank/mine.txt" # not ours
 : >"$W/b/c-00/w-01.img"; : >"$W/b/c-00/notes.txt"
 mkdir -p "$W/other/c-00"; : >"$W/other/c-00/w-02.img"    # 0755: not ours
 : >"$W/keep.txt"; : >"$W/w-03.img"
@@ -757,11 +759,12 @@ def test_maintscripts_state_dir_0700_and_purge_of_a_custom_workspace_dir(extract
     assert r["state"] == "700 root root", r
     assert r["state_upgraded"] == "700 root root", r
     assert r["remembered"].endswith("/srv/ws"), r
-    # a's images, probe, loop node and its directories are gone; b keeps the
-    # operator's file (so its directories), the link it holds and nothing
-    # else; what is not in the store's layout stays
+    # a's images, blanks, probe, loop node and its directories are gone; b
+    # keeps the operator's files (so their directories), the link it holds
+    # and nothing else; what is not in the store's layout stays
     assert r["left"].split() == [
-        ".", "./b", "./b/c-00", "./b/c-00/notes.txt", "./b/c-05", "./keep.txt",
+        ".", "./b", "./b/blank", "./b/blank/mine.txt", "./b/c-00",
+        "./b/c-00/notes.txt", "./b/c-05", "./keep.txt",
         "./link", "./other", "./other/c-00", "./other/c-00/w-02.img",
         "./w-03.img"], r
     assert r["victim"].split() == [".", "./c-00", "./c-00/w-04.img"], r
