@@ -196,38 +196,38 @@ report_overflow(struct sink *k)
 	k->len = k->cap = 0;
 }
 
-/* Asks the launcher to stop the run (output cap), once. */
+/* Asks the launcher to stop the run, once (a session's call is stopped by
+ * its caller).  0 or -1. */
 static int
-pump_kill(struct pump *p)
+pump_send_kill(struct pump *p)
 {
 	struct proto_hdr kill = { PROTO_MAGIC, PROTO_KILL };
 
-	p->truncated = true;
-	if (p->session)
-		return 0;
-	if (!p->kill_sent &&
-	    send(p->ctl, &kill, sizeof(kill), MSG_NOSIGNAL) != sizeof(kill))
-		return -1;
-	p->kill_sent = true;
-	return 0;
-}
-
-/* The client hung up (or its stream failed): the run is stopped as at the
- * output cap (a session's call is interrupted by its caller), once. */
-static int
-pump_cancel(struct pump *p)
-{
-	struct proto_hdr kill = { PROTO_MAGIC, PROTO_KILL };
-
-	p->cancelled = true;
-	p->watch_fd = -1;
-	p->tap = NULL;
 	if (p->session || p->kill_sent)
 		return 0;
 	if (send(p->ctl, &kill, sizeof(kill), MSG_NOSIGNAL) != sizeof(kill))
 		return -1;
 	p->kill_sent = true;
 	return 0;
+}
+
+/* The output passed its cap: the run is stopped. */
+static int
+pump_kill(struct pump *p)
+{
+	p->truncated = true;
+	return pump_send_kill(p);
+}
+
+/* The client hung up (or its stream failed): the run is stopped as at the
+ * output cap. */
+static int
+pump_cancel(struct pump *p)
+{
+	p->cancelled = true;
+	p->watch_fd = -1;
+	p->tap = NULL;
+	return pump_send_kill(p);
 }
 
 /* Whether another process cancelled the run (its flag; it woke us). */
